@@ -1,0 +1,3 @@
+export * from './base-command.js'
+export * from './render-table.js'
+export * from './progress-reporter.js'

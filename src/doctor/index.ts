@@ -1,0 +1,2 @@
+export * from './doctor-check.js'
+export * from './run-doctor.js'

@@ -1,0 +1,33 @@
+/** A Python module the tooling needs, with the pip requirement that provides it. */
+export interface PythonModuleSpec {
+  /** Import name. */
+  readonly module: string
+  /** What to `pip install`, pinned as in scripts/requirements.txt. */
+  readonly requirement: string
+  /** Exact version the project pins, when it pins one; other versions are a warning. */
+  readonly pinned?: string
+}
+
+/** Modules of the Python tooling, in the order doctor shows them. */
+export const pythonModules = {
+  torch: {module: 'torch', requirement: 'torch==2.13.0', pinned: '2.13.0'},
+  pocket_tts: {module: 'pocket_tts', requirement: 'pocket-tts==2.1.0', pinned: '2.1.0'},
+  onnx: {module: 'onnx', requirement: 'onnx'},
+  onnxruntime: {module: 'onnxruntime', requirement: 'onnxruntime'},
+  numpy: {module: 'numpy', requirement: 'numpy'},
+  safetensors: {module: 'safetensors', requirement: 'safetensors'},
+  sentencepiece: {module: 'sentencepiece', requirement: 'sentencepiece'},
+} as const satisfies Record<string, PythonModuleSpec>
+
+export type PythonModuleName = keyof typeof pythonModules
+
+/** The modules each Python job imports. */
+export const jobModules = {
+  fixture: ['torch', 'pocket_tts', 'numpy', 'safetensors', 'sentencepiece'],
+  golden: ['torch', 'pocket_tts', 'numpy', 'safetensors'],
+  voice: ['torch', 'pocket_tts'],
+  export: ['torch', 'pocket_tts', 'onnx', 'onnxruntime', 'numpy', 'safetensors'],
+  all: ['torch', 'pocket_tts', 'onnx', 'onnxruntime', 'numpy', 'safetensors', 'sentencepiece'],
+} as const satisfies Record<string, readonly PythonModuleName[]>
+
+export type PythonJobKind = keyof typeof jobModules
