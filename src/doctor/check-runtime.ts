@@ -28,7 +28,7 @@ export async function checkOnnxRuntime(required: boolean): Promise<DoctorCheck> 
       title: 'onnxruntime-node',
       status: 'fail',
       detail: `binding does not load: ${(error as Error).message.split('\n')[0]}`,
-      hint: 'Run `npm ci` again (the project .npmrc skips the CUDA download; the CPU binding ships in the package).',
+      hint: 'Run `npm install` again (the project .npmrc skips the CUDA download; the CPU binding ships in the package).',
       required,
     }
   }
