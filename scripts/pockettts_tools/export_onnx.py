@@ -18,7 +18,6 @@ from . import __version__
 from .protocol import JobError, progress, run_job
 
 FORMAT = "pockettts-onnx/1"
-STAGES = 6
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -49,7 +48,10 @@ def _config_json(config: Any, files: Any, voices_tokenizer: str) -> dict[str, An
 
 
 def export(source: Path, out: Path, max_steps: int | None = None) -> dict[str, Any]:
-    progress("load", 0, STAGES, message=f"loading {source} with upstream pocket_tts")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise JobError("EXPORT_OUT_NOT_EMPTY", f"{out} exists and is not an empty folder.", kind="usage",
+                       hint="Pass a new or empty folder.")
+    progress("load", message=f"loading {source} with upstream pocket_tts")
     from .graph_checks import check_graph, check_set, open_session, recorded_cases, run_chain, write_check_set
     from .graph_defs import build_graphs
     from .model_facts import capacities, model_facts
@@ -63,23 +65,21 @@ def export(source: Path, out: Path, max_steps: int | None = None) -> dict[str, A
     facts = model_facts(tts, model.config)
     caps = capacities(tts, facts)
     voices, skipped = find_voices(files.folder, files.checkpoint, facts)
-    if out.exists() and any(out.iterdir()):
-        raise JobError("EXPORT_OUT_NOT_EMPTY", f"{out} is not empty.", kind="usage", hint="Pass an empty or new folder.")
     out.mkdir(parents=True, exist_ok=True)
 
-    progress("record", 1, STAGES, message="recording a short generation through upstream")
+    progress("record", message="a short generation through upstream, recorded")
     ref = record_reference(tts, facts, max_steps=max_steps)
 
     graphs = build_graphs(tts, facts)
     for index, graph in enumerate(graphs):
-        progress("export", 2, STAGES, message=f"{graph.name} ({index + 1}/{len(graphs)})")
+        progress("export", index, len(graphs), message=graph.name)
         export_graph(graph, out / f"{graph.name}.onnx")
 
     sessions: dict[str, Any] = {}
     graph_entries: dict[str, Any] = {}
     failures: list[str] = []
     for index, graph in enumerate(graphs):
-        progress("check", 3, STAGES, message=f"{graph.name} against upstream ({index + 1}/{len(graphs)})")
+        progress("check", index, len(graphs), message=f"{graph.name} against upstream")
         sessions[graph.name] = open_session(out / f"{graph.name}.onnx")
         cases = recorded_cases(graph.name, ref)
         result = check_graph(graph, sessions[graph.name], cases)
@@ -97,13 +97,13 @@ def export(source: Path, out: Path, max_steps: int | None = None) -> dict[str, A
         raise JobError("EXPORT_CHECK_FAILED", f"The exported graphs differ from upstream beyond tolerance: {', '.join(failures)}.",
                        kind="runtime", hint="This is a bug in the exporter for this model; report it with --verbose output.")
 
-    progress("chain", 4, STAGES, message="prefill, AR steps and Mimi frames on ONNX Runtime vs upstream")
+    progress("chain", message="prefill, AR steps and Mimi frames on ONNX Runtime vs upstream")
     chain = run_chain({g.name: g for g in graphs}, sessions, ref)
     if not chain["passed"]:
         raise JobError("EXPORT_CHAIN_FAILED", f"The ONNX chain does not reproduce upstream's run: {json.dumps(chain)}",
                        kind="runtime", hint="This is a bug in the exporter for this model; report it with --verbose output.")
 
-    progress("files", 5, STAGES, message="tokenizer, voices, hashes and manifest")
+    progress("files", message="tokenizer, voices, hashes and manifest")
     tokenizer_name = "tokenizer.model"
     copy_file(files.tokenizer, out / tokenizer_name)
     for voice in voices:
@@ -138,7 +138,6 @@ def export(source: Path, out: Path, max_steps: int | None = None) -> dict[str, A
         "checks": {"passed": True, "graphs": {n: e["check"]["export"] for n, e in graph_entries.items()}, "chain": chain},
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-    progress("files", 6, STAGES, message="done")
     return {
         "out": str(out),
         "generation": facts.generation,

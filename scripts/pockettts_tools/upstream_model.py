@@ -125,7 +125,7 @@ def _mismatch_error(error: Exception, files: ModelFiles) -> JobError:
         problems.append(f"the config has no place for {', '.join(keys[:3])}{' …' if len(keys) > 3 else ''}")
     detail = "; ".join(problems[:3]) if problems else text.splitlines()[0]
     return JobError("MODEL_CHECKPOINT_MISMATCH",
-                    f"{files.checkpoint.name} does not fit {files.config.name}: {detail}.", kind="model",
+                    f"{files.checkpoint.name} does not fit {files.config.name}: {detail}{'' if detail.endswith('…') else '.'}", kind="model",
                     hint="Use the config that belongs to this checkpoint (same generation, layers and dimensions).")
 
 
