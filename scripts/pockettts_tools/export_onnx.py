@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import errno
+import importlib.util
 import json
+import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,18 @@ from . import __version__
 from .protocol import JobError, progress, run_job
 
 FORMAT = "pockettts-onnx/1"
+REQUIRED_MODULES = ("torch", "pocket_tts", "onnx", "onnxruntime", "numpy", "safetensors", "yaml")
+
+
+def _require_modules() -> None:
+    """Fails fast, before any slow import, when the interpreter lacks a module of the tooling."""
+    missing = [name for name in REQUIRED_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise JobError("PYTHON_MODULE_MISSING",
+                       f"The Python at {sys.executable} lacks {'module' if len(missing) == 1 else 'modules'} {', '.join(missing)}.",
+                       kind="prerequisite",
+                       hint="Run `npm run setup:python` (creates .venv/ with everything pinned), or pass --python an "
+                            "interpreter with scripts/requirements.txt installed (torch==2.13.0 CPU first).")
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -151,6 +165,7 @@ def export(source: Path, out: Path, max_steps: int | None = None) -> dict[str, A
 
 def main(argv: list[str]) -> dict[str, Any]:
     args = _parse(argv)
+    _require_modules()
     try:
         return export(args.source.resolve(), args.out.resolve(), args.max_steps)
     except OSError as error:

@@ -2,8 +2,9 @@ import {randomBytes} from 'node:crypto'
 import {existsSync} from 'node:fs'
 import {mkdir, rename, rm} from 'node:fs/promises'
 import {basename, dirname, join, resolve} from 'node:path'
+import {CancelledError} from '../errors/index.js'
 import {checkDiskSpace, checkOut, checkSource} from './export-preflight.js'
-import {assertModulesPresent, findPython, jobModules, probePython, runPythonJob, type PythonProgressEvent} from '../python/index.js'
+import {findPython, runPythonJob, type PythonProgressEvent} from '../python/index.js'
 
 export interface ExportModelParams {
   /** Model folder in the upstream format: config.yaml, the checkpoint and the tokenizer it names. */
@@ -46,11 +47,11 @@ export async function exportModel(params: ExportModelParams): Promise<ExportMode
   await checkSource(from)
   await checkOut({from, out, force: params.force ?? false})
   await checkDiskSpace({from, out})
+  // the job itself reports missing modules (PYTHON_MODULE_MISSING) before its first slow import
   const python = findPython({
     ...(params.python === undefined ? {} : {configured: params.python}),
     ...(params.pythonOrigin === undefined ? {} : {origin: params.pythonOrigin}),
   })
-  assertModulesPresent(await probePython({python: python.path, modules: jobModules.export}))
 
   const parent = dirname(out)
   await mkdir(parent, {recursive: true})
@@ -70,6 +71,10 @@ export async function exportModel(params: ExportModelParams): Promise<ExportMode
     await promote(temp, out)
   } catch (error) {
     await rm(temp, {recursive: true, force: true})
+    // Ctrl-C reaches the Python child too; it may exit before the abort is seen: report a cancel either way
+    if (params.signal?.aborted === true && !(error instanceof CancelledError)) {
+      throw new CancelledError({code: 'CANCELLED', message: 'The export was cancelled; nothing was written.', cause: error})
+    }
     throw error
   }
   return {...result, out}
