@@ -44,8 +44,12 @@ export default class ModelExport extends PocketTtsCommand {
     this.log(renderTable(['graph', 'file', 'size', 'calls checked', 'max abs vs upstream'], rows))
     const chain = result.chain
     const worstChain = Math.max(0, ...Object.values(chain.max_abs))
+    const pair = (key: string): string => {
+      const value = chain[key] as {onnx: unknown; upstream: unknown} | undefined
+      return `${String(value?.onnx)} (upstream ${String(value?.upstream)})`
+    }
     this.log('')
-    this.log(`Chain (ONNX Runtime vs upstream, same noise): ${JSON.stringify(chain['frames'])} frames, max abs ${worstChain.toExponential(1)}.`)
+    this.log(`Chain on ONNX Runtime with upstream's noise: ${pair('steps')} AR steps, EOS at step ${pair('eos_step')}, ${pair('frames')} frames, max abs ${worstChain.toExponential(1)} vs upstream.`)
     this.log(`Exported ${result.generation} model to ${result.out}.`)
     return result
   }

@@ -245,6 +245,28 @@ describe.skipIf(skipWithoutOracle)(`an interrupted export leaves nothing behind 
   })
 })
 
+const FIXTURE_TINY = join(packageRoot(), 'fixtures', 'tiny')
+
+describe.skipIf(!existsSync(join(FIXTURE_TINY, 'config.yaml')))('model export and model verify on the embedded fixture (fixtures/tiny)', () => {
+  let work: string
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'pockettts-fixture-'))
+  })
+  afterAll(async () => {
+    if (work !== undefined) await rm(work, {recursive: true, force: true})
+  })
+
+  it('exports within tolerance of upstream and verifies', async () => {
+    const out = join(work, 'fixture-onnx')
+    const run = await runCli(['model', 'export', '--from', FIXTURE_TINY, '--out', out, '--json'])
+    expect(run.exitCode, run.stderr).toBe(0)
+    expect((JSON.parse(run.stdout) as ExportModelResult).chain.passed).toBe(true)
+    const {exitCode, report} = await verify(out)
+    expect(exitCode).toBe(0)
+    expect(report.rows.filter((r) => r.kind === 'graph').map((r) => r.name)).toEqual(GRAPHS)
+  })
+})
+
 describe('model export preflight errors', () => {
   let work: string
   beforeAll(async () => {
