@@ -89,22 +89,26 @@ def export(source: Path, out: Path, max_steps: int | None = None) -> dict[str, A
         progress("export", index, len(graphs), message=graph.name)
         export_graph(graph, out / f"{graph.name}.onnx")
 
+    per_graph_capacity = {
+        "flow_lm_main": {"past_kv_rows": caps.flow_kv_positions},
+        "mimi_decoder": {"attention_window": caps.mimi_attention_window},
+    }
     sessions: dict[str, Any] = {}
     graph_entries: dict[str, Any] = {}
     failures: list[str] = []
     for index, graph in enumerate(graphs):
         progress("check", index, len(graphs), message=f"{graph.name} against upstream")
         sessions[graph.name] = open_session(out / f"{graph.name}.onnx")
-        cases = recorded_cases(graph.name, ref)
-        result = check_graph(graph, sessions[graph.name], cases)
+        result = check_graph(graph, sessions[graph.name], recorded_cases(graph.name, ref))
         failures += [f"{graph.name}.{name} (max abs {r.max_abs:.3g})" for name, r in result.outputs.items() if not r.passed]
-        written = write_check_set(out, graph.name, check_set(graph.name, cases))
+        written = write_check_set(out, graph.name, check_set(graph.name, ref))
         graph_entries[graph.name] = {
             "file": f"{graph.name}.onnx",
             "description": graph.description,
             "inputs": [s.to_json() for s in graph.inputs],
             "outputs": [s.to_json() for s in graph.outputs],
             "state": [link.to_json() for link in graph.state],
+            "capacities": per_graph_capacity.get(graph.name, {}),
             "check": {"tolerance": graph.tolerance, "export": result.to_json(), "cases": written},
         }
     if failures:

@@ -63,6 +63,8 @@ export interface GraphEntry {
   readonly inputs: readonly TensorContract[]
   readonly outputs: readonly TensorContract[]
   readonly state: readonly StateLink[]
+  /** Sizes a runtime preallocates for this graph: `past_kv_rows` (flow_lm_main), `attention_window` (mimi_decoder). */
+  readonly capacities: Readonly<Record<string, number>>
   readonly check: GraphCheck
 }
 

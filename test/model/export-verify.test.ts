@@ -69,6 +69,8 @@ describe.skipIf(skipWithoutOracle)(`model export and model verify on the oracle 
       sample_rate: 24000, insert_bos_before_voice: true, mimi_context: 250, mimi_steps_per_latent: 16})
     expect(manifest.capacities).toMatchObject({max_prompt_positions: 376, max_gen_len: 234, flow_kv_positions: 660, mimi_attention_window: 250})
     const main = manifest.graphs['flow_lm_main']!
+    expect(main.capacities).toEqual({past_kv_rows: 660})
+    expect(manifest.graphs['mimi_decoder']!.capacities).toEqual({attention_window: 250})
     expect(main.state).toEqual([
       expect.objectContaining({input: 'past_kv', output: 'new_kv', kind: 'append', axis: 0, init: 'empty'}),
       expect.objectContaining({input: 'offset', output: 'new_offset', kind: 'replace', init: 'zeros'}),
