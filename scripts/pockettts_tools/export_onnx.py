@@ -53,6 +53,19 @@ def _versions() -> dict[str, str]:
             "onnxruntime": onnxruntime.__version__, "numpy": numpy.__version__}
 
 
+def _generation_defaults(tts: Any, max_tokens: int) -> dict[str, Any]:
+    from pocket_tts import default_parameters as defaults
+
+    return {
+        "temperature": defaults.DEFAULT_TEMPERATURE, "lsd_decode_steps": defaults.DEFAULT_LSD_DECODE_STEPS,
+        "noise_clamp": defaults.DEFAULT_NOISE_CLAMP, "eos_threshold": defaults.DEFAULT_EOS_THRESHOLD,
+        "max_tokens_per_chunk": max_tokens,
+        "tokens_per_second_estimate": tts._TOKENS_PER_SECOND_ESTIMATE, "gen_seconds_padding": tts._GEN_SECONDS_PADDING,
+        "max_gen_len": "ceil((n_tokens / tokens_per_second_estimate + gen_seconds_padding) * frame_rate)",
+        "frames_after_eos": "model_recommended_frames_after_eos if set, else 5 for a chunk of <= 4 words, else 3",
+    }
+
+
 def _config_json(config: Any, files: Any, voices_tokenizer: str) -> dict[str, Any]:
     data: dict[str, Any] = config.model_dump(mode="json")
     data["weights_path"] = files.checkpoint.name
@@ -134,12 +147,7 @@ def export(source: Path, out: Path, max_steps: int | None = None) -> dict[str, A
         "format": FORMAT,
         "generation": facts.generation,
         "model": {**facts.to_json(), "config": _config_json(model.config, files, tokenizer_name)},
-        "generation_defaults": {
-            "temperature": 0.7, "lsd_decode_steps": 1, "noise_clamp": None, "eos_threshold": -4.0,
-            "max_tokens_per_chunk": caps.max_chunk_tokens,
-            "frames_after_eos": "model_recommended_frames_after_eos if set, else 5 for a chunk of <= 4 words, else 3",
-            "max_gen_len": "ceil((n_tokens / 3 + 2) * frame_rate)",
-        },
+        "generation_defaults": _generation_defaults(tts, caps.max_chunk_tokens),
         "capacities": caps.to_json(),
         "graphs": graph_entries,
         "tokenizer": {**file_entry(out, out / tokenizer_name), "kind": "sentencepiece", "vocab_size": facts.vocab_size},
