@@ -125,19 +125,15 @@ def _flow_case_names(ref: Reference) -> list[str]:
 
 def recorded_cases(graph: str, ref: Reference, only: set[str] | None = None) -> Iterator[Case]:
     """The recorded calls of the graph (teacher-forced: upstream's inputs and state at each call), built one
-    at a time; ``only`` picks cases by name."""
-    for case in _recorded_cases(graph, ref, only):
-        if only is None or case.name in only:
-            yield case
-
-
-def _recorded_cases(graph: str, ref: Reference, only: set[str] | None) -> Iterator[Case]:
+    at a time (each flow_lm_main case carries its whole past K/V); ``only`` picks cases by name."""
     if graph == "flow_lm_main":
         for index, name in enumerate(_flow_case_names(ref)):
             if only is None or name in only:
                 yield _flow_case(name, ref, index)
         return
-    yield from _other_cases(graph, ref)
+    for case in _other_cases(graph, ref):
+        if only is None or case.name in only:
+            yield case
 
 
 def _other_cases(graph: str, ref: Reference) -> list[Case]:
@@ -269,12 +265,10 @@ def run_chain(graphs: dict[str, GraphDef], sessions: dict[str, Any], ref: Refere
     decoder = graphs["mimi_decoder"]
     state = initial_state(decoder)
     links = [(link.input, link.output) for link in decoder.state]
-    audio: list[np.ndarray] = []
     for index, latent in enumerate(latents):
         mimi_input = run(sessions["latent_to_mimi"], {"latent": latent[:, None, :]})["mimi_input"]
         out = run(sessions["mimi_decoder"], {"mimi_input": mimi_input, **state})
         state = {inp: out[outp] for inp, outp in links}
-        audio.append(out["audio"])
         if index < ref.generated_frames:
             track("mimi_input", mimi_input, ref.frames[index].mimi_input)
             track("audio", out["audio"], ref.frames[index].audio)  # type: ignore[arg-type]
