@@ -98,8 +98,13 @@ export function languageEntry(language: Language): LanguageEntry {
   }
 }
 
+export interface VoiceFileParams {
+  readonly language: Language
+  readonly voice: PredefinedVoice
+}
+
 /** The hub file of a predefined voice state for a language. */
-export function voiceFile(language: Language, voice: PredefinedVoice): HubFileRef {
+export function voiceFile({language, voice}: VoiceFileParams): HubFileRef {
   return {repo: UNGATED_REPO, path: `languages/${language}/embeddings/${voice}.safetensors`, revision: REVISIONS.voices}
 }
 

@@ -18,7 +18,7 @@ export type GatedAccess =
 /** Whether the token reaches the gated weights: one HEAD request (no data, redirects not followed). */
 export async function checkGatedAccess(params: CheckGatedAccessParams): Promise<GatedAccess> {
   const weights = languageEntry('english').weights
-  const url = resolveUrl(params.endpoint, GATED_REPO, weights.revision, weights.path)
+  const url = resolveUrl({endpoint: params.endpoint, repo: GATED_REPO, commit: weights.revision, path: weights.path})
   try {
     const response = await (params.fetch ?? fetch)(url, {
       method: 'HEAD',

@@ -13,7 +13,15 @@ export interface HubAccess {
   readonly onRetry?: (info: RetryInfo & {readonly what: string}) => void
 }
 
+export interface ResolveUrlParams {
+  readonly endpoint: string
+  readonly repo: string
+  /** A commit id (or any revision). */
+  readonly commit: string
+  readonly path: string
+}
+
 /** The canonical URL of a file at a commit (what the lock file records). */
-export function resolveUrl(endpoint: string, repo: string, commit: string, path: string): string {
+export function resolveUrl({endpoint, repo, commit, path}: ResolveUrlParams): string {
   return `${endpoint.replace(/\/+$/, '')}/${repo}/resolve/${commit}/${path.split('/').map(encodeURIComponent).join('/')}`
 }

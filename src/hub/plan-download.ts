@@ -58,7 +58,7 @@ export function planDownload(params: PlanDownloadParams): DownloadPlan {
     {file: `${folder}/model.safetensors`, kind: 'weights', sources: weights},
     {file: `${folder}/tokenizer.model`, kind: 'tokenizer', sources: [source(entry.tokenizer)]},
     ...[...new Set(params.voices)].map(
-      (voice): PlannedFile => ({file: `${folder}/voices/${voice}.safetensors`, kind: 'voice', sources: [source(voiceFile(params.language, voice))]}),
+      (voice): PlannedFile => ({file: `${folder}/voices/${voice}.safetensors`, kind: 'voice', sources: [source(voiceFile({language: params.language, voice}))]}),
     ),
   ]
   return {folder, files}

@@ -94,7 +94,7 @@ export async function resolveHubFiles(params: ResolveHubFilesParams): Promise<Re
       size: info.lfs?.size ?? info.size,
       ...(sha256 !== undefined && /^[0-9a-f]{64}$/.test(sha256) ? {sha256} : {}),
       ...(info.oid === undefined ? {} : {gitOid: info.oid}),
-      url: resolveUrl(endpoint, repo, commit, path),
+      url: resolveUrl({endpoint, repo, commit, path}),
     }
   })
   return {commit, files}

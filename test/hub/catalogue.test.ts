@@ -44,7 +44,7 @@ describe('hub catalogue matches upstream pocket_tts 2.1.0 [needs .venv]', () => 
     expect(names).toHaveLength(26)
     expect([...predefinedVoices].sort()).toEqual([...names].sort())
     const scheme = /return f"(hf:\/\/[^"]+)"/.exec(utils)?.[1] ?? ''
-    expect(hf(voiceFile('french_24l', 'estelle'))).toBe(scheme.replace('{language}', 'french_24l').replace('{name}', 'estelle'))
+    expect(hf(voiceFile({language: 'french_24l', voice: 'estelle'}))).toBe(scheme.replace('{language}', 'french_24l').replace('{name}', 'estelle'))
     const defaults = readFileSync(join(pkg, 'default_parameters.py'), 'utf8')
     const table = /DEFAULT_VOICE_FOR_LANGUAGE = \{([\s\S]*?)\}/.exec(defaults)?.[1] ?? ''
     const fallback = /DEFAULT_VOICE_FALLBACK = "([a-z_]+)"/.exec(defaults)?.[1]
