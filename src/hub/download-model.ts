@@ -109,7 +109,7 @@ export async function downloadModel(params: DownloadModelParams): Promise<Downlo
     onRetry: (info) => events({type: 'retry', what: info.what, attempt: info.attempt, attempts: info.attempts, delayMs: info.delayMs, reason: errorText(info.error)}),
   }
   const planned = [...plan.files, ...(await planExtraFiles({params, mode, lock, folder: plan.folder, access}))]
-  if (params.allowNoCloning === true && params.accessToken === undefined && params.repo === undefined) {
+  if (mode === 'download' && params.allowNoCloning === true && params.accessToken === undefined && params.repo === undefined) {
     events({type: 'notice', message: `No token given: using the ungated weights of ${UNGATED_REPO} (no voice cloning).`})
   }
 
@@ -161,7 +161,6 @@ export async function downloadModel(params: DownloadModelParams): Promise<Downlo
   // 2. Fetch what is missing, at most `concurrency` at a time; the lock records each finished file.
   const fetched = new Map<string, LockedHubFile>()
   let downloadedBytes = 0
-  let finalLock: LockFile = lock
   let configEntry: LockedGeneratedFile | undefined
   const resolver = new HubResolver(access)
   for (const {item, pinned} of toFetch) {
@@ -208,7 +207,7 @@ export async function downloadModel(params: DownloadModelParams): Promise<Downlo
     }
   } finally {
     if (mode !== 'verify-only' && (fetched.size > 0 || configEntry !== undefined)) {
-      finalLock = {
+      const finalLock: LockFile = {
         ...lock,
         files: [...lock.files.filter((f) => !fetched.has(f.file)), ...fetched.values()],
         generated: configEntry === undefined ? lock.generated : [...lock.generated.filter((g) => g.file !== configEntry!.file), configEntry],
