@@ -1,16 +1,14 @@
 import {basename, join, resolve} from 'node:path'
-import picomatch from 'picomatch'
-import {ModelError, isPocketTtsError} from '../errors/index.js'
+import {ModelError} from '../errors/index.js'
 import {GATED_REPO, UNGATED_REPO, languageEntry, type Language, type PredefinedVoice} from './catalogue.js'
-import {downloadFile} from './download-file.js'
+import {fetchPlannedFile, sameSource} from './fetch-planned-file.js'
 import type {HubAccess} from './hub-access.js'
 import {HubResolver} from './hub-resolver.js'
-import {listRepoFiles} from './list-repo-files.js'
 import {loadConfigTemplate} from './load-config-template.js'
 import {emptyLockFile, LOCK_FILE_NAME, type LockFile, type LockedGeneratedFile, type LockedHubFile} from './lock-file.js'
-import {extraFilesSource, planDownload, type PlannedFile, type PlannedKind, type PlannedSource} from './plan-download.js'
+import {planDownload, type PlannedFile, type PlannedKind} from './plan-download.js'
+import {planExtraFiles} from './plan-extra-files.js'
 import {readLockFile} from './read-lock-file.js'
-import {resolveHubFiles, type ResolvedHubFile} from './resolve-hub-files.js'
 import {runLimited} from './run-limited.js'
 import {syncModelConfig} from './sync-model-config.js'
 import {verifyLocalFile} from './verify-local-file.js'
@@ -173,7 +171,7 @@ export async function downloadModel(params: DownloadModelParams): Promise<Downlo
       concurrency: params.concurrency ?? 4,
       ...(params.signal === undefined ? {} : {signal: params.signal}),
       tasks: toFetch.map(({item, pinned}) => async (signal: AbortSignal) => {
-        const result = await fetchItem({item, pinned, out, resolver, access: {...access, signal}, events})
+        const result = await fetchPlannedFile({item, pinned, out, resolver, access: {...access, signal}, events})
         fetched.set(item.file, result.entry)
         downloadedBytes += result.transferred
         records.push(record(result.entry, item.kind, result.status))
@@ -215,121 +213,6 @@ export async function downloadModel(params: DownloadModelParams): Promise<Downlo
       if (JSON.stringify(finalLock) !== JSON.stringify(lock)) await writeLockFile({path: lockPath, lock: finalLock})
     }
   }
-}
-
-interface FetchItemParams {
-  readonly item: PlannedFile
-  readonly pinned: LockedHubFile | undefined
-  readonly out: string
-  readonly resolver: HubResolver
-  readonly access: HubAccess
-  readonly events: (event: DownloadEvent) => void
-}
-
-/** Resolves and downloads one planned file, falling back to the next source only where the user allowed it. */
-async function fetchItem(p: FetchItemParams): Promise<{entry: LockedHubFile; transferred: number; status: FileStatus}> {
-  const {item, pinned} = p
-  const candidates = pinned === undefined ? item.sources : item.sources.filter((s) => sameSource(s, pinned))
-  for (const [index, source] of candidates.entries()) {
-    const isLast = index === candidates.length - 1
-    try {
-      const listed = pinned === undefined ? await p.resolver.resolve(source.repo, source.revision, source.path) : await p.resolver.resolve(pinned.repo, pinned.commit, pinned.path)
-      if (pinned !== undefined && listed.sha256 !== undefined && listed.sha256 !== pinned.sha256) {
-        throw new ModelError({
-          code: 'LOCK_MISMATCH',
-          exitCode: 1,
-          message: `${item.file}: the hub lists sha256 ${listed.sha256} for ${pinned.repo}/${pinned.path} at ${pinned.commit}, but the lock file says ${pinned.sha256}.`,
-          hint: 'The endpoint serves other content than when the lock was written; check --endpoint, or delete the entry from the lock file to accept the new file.',
-          details: {files: [item.file]},
-        })
-      }
-      // A file fetched again for the lock must hash to what the lock says.
-      const resolved = pinned === undefined ? listed : {...listed, sha256: pinned.sha256}
-      const dest = join(p.out, item.file)
-      if (pinned === undefined && resolved.sha256 !== undefined) {
-        // A file already in place (say the lock file was deleted) is adopted when it hashes to the hub's listing.
-        const state = await verifyLocalFile({path: dest, size: resolved.size, sha256: resolved.sha256})
-        if (state.state === 'ok') {
-          p.events({type: 'file-done', file: item.file, size: resolved.size, status: 'verified'})
-          return {entry: lockEntry(item, pinned, source, resolved, resolved.sha256), transferred: 0, status: 'verified'}
-        }
-      }
-      let started = false
-      const result = await downloadFile({
-        ...p.access,
-        file: resolved,
-        dest,
-        gated: source.gated,
-        onProgress: (progress) => {
-          if (!started) {
-            started = true
-            p.events({type: 'file-start', file: item.file, size: progress.total, resumedFrom: progress.resumedFrom})
-          }
-          p.events({type: 'file-progress', file: item.file, done: progress.done, total: progress.total})
-        },
-      })
-      // resumedFrom is 0 when a damaged partial file had to be dropped and the file fetched afresh.
-      const status = result.resumedFrom > 0 ? 'resumed' : 'downloaded'
-      p.events({type: 'file-done', file: item.file, size: result.size, status})
-      return {entry: lockEntry(item, pinned, source, resolved, result.sha256), transferred: result.size - result.resumedFrom, status}
-    } catch (error) {
-      if (isLast || !isPocketTtsError(error) || error.code !== 'HUB_GATED') throw error
-      p.events({type: 'notice', message: `${error.message} Using the ungated weights instead (--allow-no-cloning): no voice cloning.`})
-    }
-  }
-  throw new Error('unreachable: a planned file has at least one source')
-}
-
-interface PlanExtraFilesParams {
-  readonly params: DownloadModelParams
-  readonly mode: DownloadMode
-  readonly lock: LockFile
-  readonly folder: string
-  readonly access: HubAccess
-}
-
-/** `--files` globs: matched against the lock first, then (when online and something is unmatched) the repo tree. */
-async function planExtraFiles(p: PlanExtraFilesParams): Promise<PlannedFile[]> {
-  const globs = p.params.files ?? []
-  if (globs.length === 0) return []
-  const source = extraFilesSource(p.params)
-  const prefix = `${p.folder}/files/`
-  const lockedPaths = p.lock.files.filter((f) => f.file.startsWith(prefix) && f.repo === source.repo && f.revision === source.revision).map((f) => f.path)
-  const matchers = globs.map((glob) => picomatch(glob, {dot: true}))
-  let paths: string[]
-  if (matchers.every((m) => lockedPaths.some((path) => m(path)))) {
-    paths = lockedPaths.filter((path) => matchers.some((m) => m(path)))
-  } else if (p.mode !== 'download') {
-    const unmatched = globs.filter((_, i) => !lockedPaths.some((path) => matchers[i]!(path)))
-    throw new ModelError({
-      code: p.mode === 'offline' ? 'OFFLINE_MISSING' : 'LOCK_VERIFY_FAILED',
-      exitCode: 1,
-      message: `No locked file of ${source.repo}@${source.revision} matches --files ${unmatched.join(' ')}.`,
-      hint: 'Run `pockettts model download` with the same --files and network access first.',
-      details: {globs: unmatched},
-    })
-  } else {
-    const {commit} = await resolveHubFiles({...p.access, repo: source.repo, revision: source.revision, paths: []})
-    paths = await listRepoFiles({...p.access, repo: source.repo, revision: commit, globs})
-  }
-  return paths.map((path) => ({file: `${prefix}${path}`, kind: 'extra', sources: [{repo: source.repo, path, revision: source.revision, gated: false}]}))
-}
-
-function lockEntry(item: PlannedFile, pinned: LockedHubFile | undefined, source: PlannedSource, resolved: ResolvedHubFile, sha256: string): LockedHubFile {
-  return {
-    file: item.file,
-    repo: resolved.repo,
-    revision: pinned?.revision ?? source.revision,
-    commit: resolved.commit,
-    path: resolved.path,
-    size: resolved.size,
-    sha256,
-    url: resolved.url,
-  }
-}
-
-function sameSource(source: PlannedSource, entry: LockedHubFile): boolean {
-  return source.repo === entry.repo && source.path === entry.path && source.revision === entry.revision
 }
 
 function record(entry: LockedHubFile, kind: PlannedKind, status: FileStatus): ModelFileRecord {
