@@ -155,9 +155,10 @@ def export(source: Path, out: Path, max_steps: int | None = None) -> dict[str, A
         "files": [file_entry(out, p) for p in every_file],
         "source": {
             "folder": files.folder.name,
-            "config": {"file": files.config.name, "sha256": sha256_file(files.config)},
-            "checkpoint": {"file": files.checkpoint.name, "sha256": sha256_file(files.checkpoint), "size": files.checkpoint.stat().st_size},
-            "tokenizer": {"file": files.tokenizer.name, "sha256": sha256_file(files.tokenizer)},
+            # "name", not "file": these are files of the source folder, not of this one
+            "config": {"name": files.config.name, "sha256": sha256_file(files.config)},
+            "checkpoint": {"name": files.checkpoint.name, "sha256": sha256_file(files.checkpoint), "size": files.checkpoint.stat().st_size},
+            "tokenizer": {"name": files.tokenizer.name, "sha256": sha256_file(files.tokenizer)},
             "skipped_files": skipped,
         },
         "exporter": {"name": "pockettts_tools.export_onnx", "version": __version__, "opset": OPSET, **_versions()},
