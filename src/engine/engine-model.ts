@@ -54,8 +54,8 @@ interface EngineManifest {
   readonly model: Record<string, unknown>
   readonly capacities: {readonly flow_kv_positions: number}
   readonly graphs: Readonly<Record<string, ManifestGraph>>
-  readonly tokenizer: {readonly file: string}
-  readonly voices: readonly {readonly file: string}[]
+  readonly tokenizer: {readonly path: string}
+  readonly voices: readonly {readonly path: string; readonly kind: string}[]
 }
 
 export interface LoadEngineModelParams {
@@ -87,7 +87,7 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
   const files = Object.fromEntries(coreGraphs.map((name) => [name, graphOf(manifest, params.dir, name).file])) as Record<CoreGraph, string>
   const sessionOptions = params.threads === undefined ? {} : {threads: params.threads}
   const sessions = await createSessions({dir: params.dir, files, ...sessionOptions})
-  const tokenizer = await loadSentencePieceTokenizer({path: join(params.dir, manifest.tokenizer.file), expectedVocabSize: num('vocab_size')})
+  const tokenizer = await loadSentencePieceTokenizer({path: join(params.dir, manifest.tokenizer.path), expectedVocabSize: num('vocab_size')})
   const recommended = m['model_recommended_frames_after_eos']
   let encoder: Promise<ort.InferenceSession> | undefined
   return {
@@ -109,7 +109,9 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
       },
     },
     voices: Object.fromEntries(
-      manifest.voices.map((v) => [v.file.replace(/^.*\//, '').replace(/\.safetensors$/, ''), join(params.dir, v.file)]),
+      manifest.voices
+        .filter((v) => v.kind === 'kv_state')
+        .map((v) => [v.path.replace(/^.*\//, '').replace(/\.safetensors$/, ''), join(params.dir, v.path)]),
     ),
     encoder() {
       encoder ??= createSessions({dir: params.dir, files: {mimi_encoder: graphOf(manifest, params.dir, 'mimi_encoder').file}, ...sessionOptions}).then(
