@@ -23,7 +23,7 @@ export function parseSafetensors(params: ParseSafetensorsParams): SafetensorsFil
       code: 'SAFETENSORS_INVALID',
       message: `${source} is not a valid safetensors file: ${why}.`,
       hint: 'Check that the file is complete and really is a .safetensors file.',
-      details: {source},
+      details: {source, reason: why},
       cause,
     })
   if (bytes.length < 8) throw fail('it is shorter than 8 bytes')

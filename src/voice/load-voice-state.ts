@@ -40,7 +40,7 @@ export async function loadVoiceState(params: LoadVoiceStateParams): Promise<Voic
   const mismatch = (what: string, file: number, expected: number): UsageError =>
     new UsageError({
       code: 'VOICE_MODEL_MISMATCH',
-      message: `${path} does not fit this model: the voice has ${what} ${file}, the model ${expected}.`,
+      message: `${path} does not fit this model: the voice's ${what} is ${file}, the model's is ${expected}.`,
       hint: 'Voice states belong to one model; export the voice again with this model (`pockettts export-voice`).',
       details: {path, what, voice: file, model: expected},
     })
@@ -49,7 +49,7 @@ export async function loadVoiceState(params: LoadVoiceStateParams): Promise<Voic
   try {
     tensors = parseSafetensors({bytes, source: path}).tensors
   } catch (error) {
-    throw isPocketTtsError(error) ? invalid(error.message.replace(/^.*?: /, ''), error) : error
+    throw isPocketTtsError(error) ? invalid(`not a valid safetensors file (${String(error.details['reason'])})`, error) : error
   }
 
   const prompt = tensors.get('audio_prompt')
