@@ -9,11 +9,7 @@ import {prepareChunks, type TextChunk} from '../text/index.js'
 import type {EngineModel} from './engine-model.js'
 import type {GenerationParams} from './generation-params.js'
 import type {GenerationTaps} from './generation-taps.js'
-
-/** The noise of one FlowLM call: `count` values already scaled (and clamped), in upstream's draw order. */
-export interface NoiseSource {
-  next(count: number): Float32Array
-}
+import type {NoiseSource} from './noise/index.js'
 
 export interface GenerateAudioParams {
   readonly model: EngineModel

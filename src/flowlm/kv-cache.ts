@@ -85,14 +85,17 @@ export class KvCache {
     })
   }
 
-  /** Fills the cache from per-layer caches in upstream's voice-state layout [2, 1, P, heads, head_dim]. */
-  static fromLayerCaches(layout: KvLayout, caches: readonly Float32Array[], positions: number, capacity = positions): KvCache {
+  /**
+   * Fills the cache from per-layer caches in upstream's voice-state layout [2, 1, length, heads, head_dim],
+   * keeping the first `positions` (upstream's offset; `length` may be larger).
+   */
+  static fromLayerCaches(layout: KvLayout, caches: readonly Float32Array[], positions: number, capacity = positions, length = positions): KvCache {
     const cache = new KvCache(layout, Math.max(capacity, positions))
     const block = layout.heads * layout.headDim
     caches.forEach((layerCache, layer) => {
       for (let kv = 0; kv < 2; kv += 1) {
         for (let pos = 0; pos < positions; pos += 1) {
-          const src = (kv * positions + pos) * block
+          const src = (kv * length + pos) * block
           cache.buffer.set(layerCache.subarray(src, src + block), pos * cache.rowSize + (layer * 2 + kv) * block)
         }
       }
