@@ -1,0 +1,56 @@
+import {Flags} from '@oclif/core'
+import {PocketTtsCommand} from '../../src/cli/base-command.js'
+import {ProgressReporter} from '../../src/cli/progress-reporter.js'
+import {renderTable} from '../../src/cli/render-table.js'
+import {exportModel, type ExportModelResult} from '../../src/model/export-model.js'
+
+export default class ModelExport extends PocketTtsCommand {
+  static override summary = 'Export an upstream-format model folder to ONNX graphs with a manifest, checked against upstream.'
+  static override description =
+    'Loads the folder (config.yaml, the checkpoint and tokenizer it names) with upstream pocket_tts, traces its modules into six ONNX graphs (opset 17) that a runtime drives frame by frame with explicit state, checks every graph and the whole chain against upstream\'s own streaming run, and writes manifest.json, the check sets, the tokenizer and the voice files beside the graphs. The folder appears only when everything succeeded.'
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --from ../shared/oracle/tiny --out models/tiny-onnx',
+    '<%= config.bin %> <%= command.id %> --from models/english --out models/english-onnx --force --json',
+  ]
+  static override flags = {
+    from: Flags.string({description: 'Model folder in the upstream format (config.yaml, model.safetensors, tokenizer.model).', required: true}),
+    out: Flags.string({description: 'Folder to create for the export.', required: true}),
+    python: Flags.string({description: 'Python interpreter with the tooling (else POCKETTTS_PYTHON, .venv, python3).'}),
+    force: Flags.boolean({description: 'Replace --out when it exists (only once the new export is complete).'}),
+  }
+
+  async run(): Promise<ExportModelResult> {
+    const {flags} = await this.parse(ModelExport)
+    const {config, origins} = await this.loadConfig({python: flags.python, config: flags.config})
+    const progress = new ProgressReporter()
+    let result: ExportModelResult
+    try {
+      result = await exportModel({
+        from: flags.from,
+        out: flags.out,
+        force: flags.force,
+        ...(config.python === undefined ? {} : {python: config.python, pythonOrigin: origins.python}),
+        timeoutMs: config.pythonTimeout * 1000,
+        signal: this.signal,
+        onProgress: (event) => progress.update(event),
+      })
+    } finally {
+      progress.stop()
+    }
+    const rows = Object.entries(result.graphs).map(([name, g]) => {
+      const worst = Math.max(0, ...Object.values(g.max_abs))
+      return [name, g.file, `${(g.size / 1024).toFixed(0)} KiB`, String(g.calls), worst.toExponential(1)]
+    })
+    this.log(renderTable(['graph', 'file', 'size', 'calls checked', 'max abs vs upstream'], rows))
+    const chain = result.chain
+    const worstChain = Math.max(0, ...Object.values(chain.max_abs))
+    const pair = (key: string): string => {
+      const value = chain[key] as {onnx: unknown; upstream: unknown} | undefined
+      return `${String(value?.onnx)} (upstream ${String(value?.upstream)})`
+    }
+    this.log('')
+    this.log(`Chain on ONNX Runtime with upstream's noise: ${pair('steps')} AR steps, EOS at step ${pair('eos_step')}, ${pair('frames')} frames, max abs ${worstChain.toExponential(1)} vs upstream.`)
+    this.log(`Exported ${result.generation} model to ${result.out}.`)
+    return result
+  }
+}

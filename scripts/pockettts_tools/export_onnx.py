@@ -1,0 +1,179 @@
+"""Job: export an upstream-format model folder to ONNX graphs + manifest.json + check sets.
+
+    python -m pockettts_tools.export_onnx --from MODEL_DIR --out OUT_DIR
+
+OUT_DIR is written in place (the TypeScript driver passes a temporary folder and renames it at the end).
+Progress, the result and typed errors go through ``protocol``. See README "pockettts model export".
+"""
+from __future__ import annotations
+
+import argparse
+import errno
+import importlib.util
+import json
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .protocol import JobError, progress, run_job
+
+FORMAT = "pockettts-onnx/1"
+REQUIRED_MODULES = ("torch", "pocket_tts", "onnx", "onnxruntime", "numpy", "safetensors", "yaml")
+
+
+def _require_modules() -> None:
+    """Fails fast, before any slow import, when the interpreter lacks a module of the tooling."""
+    missing = [name for name in REQUIRED_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise JobError("PYTHON_MODULE_MISSING",
+                       f"The Python at {sys.executable} lacks {'module' if len(missing) == 1 else 'modules'} {', '.join(missing)}.",
+                       kind="prerequisite",
+                       hint="Run `npm run setup:python` (creates .venv/ with everything pinned), or pass --python an "
+                            "interpreter with scripts/requirements.txt installed (torch==2.13.0 CPU first).")
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m pockettts_tools.export_onnx", description=__doc__)
+    parser.add_argument("--from", dest="source", required=True, type=Path, help="model folder (config.yaml, checkpoint, tokenizer)")
+    parser.add_argument("--out", required=True, type=Path, help="folder to write (created; must be empty)")
+    parser.add_argument("--max-steps", type=int, default=None,
+                        help="cap on the reference run's AR steps (default: upstream's max_gen_len, a full run)")
+    return parser.parse_args(argv)
+
+
+def _versions() -> dict[str, str]:
+    import numpy
+    import onnx
+    import onnxruntime
+    import torch
+
+    return {"pocket_tts": metadata.version("pocket-tts"), "torch": torch.__version__, "onnx": onnx.__version__,
+            "onnxruntime": onnxruntime.__version__, "numpy": numpy.__version__}
+
+
+def _config_json(config: Any, files: Any, voices_tokenizer: str) -> dict[str, Any]:
+    data: dict[str, Any] = config.model_dump(mode="json")
+    data["weights_path"] = files.checkpoint.name
+    data["weights_path_without_voice_cloning"] = None
+    data["flow_lm"]["lookup_table"]["tokenizer_path"] = voices_tokenizer
+    return data
+
+
+def export(source: Path, out: Path, max_steps: int | None = None) -> dict[str, Any]:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise JobError("EXPORT_OUT_NOT_EMPTY", f"{out} exists and is not an empty folder.", kind="usage",
+                       hint="Pass a new or empty folder.")
+    progress("load", message=f"loading {source} with upstream pocket_tts")
+    from .graph_checks import check_graph, check_set, open_session, recorded_cases, run_chain, write_check_set
+    from .graph_defs import build_graphs
+    from .model_facts import capacities, model_facts
+    from .model_files import copy_file, file_entry, find_voices, sha256_file
+    from .onnx_export import OPSET, export_graph
+    from .reference_run import record_reference
+    from .upstream_model import load_upstream_model
+
+    model = load_upstream_model(source)
+    tts, files = model.tts, model.files
+    facts = model_facts(tts, model.config)
+    caps = capacities(tts, facts)
+    voices, skipped = find_voices(files.folder, files.checkpoint, facts)
+    out.mkdir(parents=True, exist_ok=True)
+
+    progress("record", message="a short generation through upstream, recorded")
+    ref = record_reference(tts, facts, max_steps=max_steps)
+
+    graphs = build_graphs(tts, facts)
+    for index, graph in enumerate(graphs):
+        progress("export", index, len(graphs), message=graph.name)
+        export_graph(graph, out / f"{graph.name}.onnx")
+
+    sessions: dict[str, Any] = {}
+    graph_entries: dict[str, Any] = {}
+    failures: list[str] = []
+    for index, graph in enumerate(graphs):
+        progress("check", index, len(graphs), message=f"{graph.name} against upstream")
+        sessions[graph.name] = open_session(out / f"{graph.name}.onnx")
+        cases = recorded_cases(graph.name, ref)
+        result = check_graph(graph, sessions[graph.name], cases)
+        failures += [f"{graph.name}.{name} (max abs {r.max_abs:.3g})" for name, r in result.outputs.items() if not r.passed]
+        written = write_check_set(out, graph.name, check_set(graph.name, cases))
+        graph_entries[graph.name] = {
+            "file": f"{graph.name}.onnx",
+            "description": graph.description,
+            "inputs": [s.to_json() for s in graph.inputs],
+            "outputs": [s.to_json() for s in graph.outputs],
+            "state": [link.to_json() for link in graph.state],
+            "check": {"tolerance": graph.tolerance, "export": result.to_json(), "cases": written},
+        }
+    if failures:
+        raise JobError("EXPORT_CHECK_FAILED", f"The exported graphs differ from upstream beyond tolerance: {', '.join(failures)}.",
+                       kind="runtime", hint="This is a bug in the exporter for this model; report it with --verbose output.")
+
+    progress("chain", message="prefill, AR steps and Mimi frames on ONNX Runtime vs upstream")
+    chain = run_chain({g.name: g for g in graphs}, sessions, ref)
+    if not chain["passed"]:
+        raise JobError("EXPORT_CHAIN_FAILED", f"The ONNX chain does not reproduce upstream's run: {json.dumps(chain)}",
+                       kind="runtime", hint="This is a bug in the exporter for this model; report it with --verbose output.")
+
+    progress("files", message="tokenizer, voices, hashes and manifest")
+    tokenizer_name = "tokenizer.model"
+    copy_file(files.tokenizer, out / tokenizer_name)
+    for voice in voices:
+        copy_file(voice.source, out / voice.relative)
+    for name, entry in graph_entries.items():
+        path = out / entry["file"]
+        entry["sha256"], entry["size"] = sha256_file(path), path.stat().st_size
+    every_file = sorted(p for p in out.rglob("*") if p.is_file())
+    manifest = {
+        "format": FORMAT,
+        "generation": facts.generation,
+        "model": {**facts.to_json(), "config": _config_json(model.config, files, tokenizer_name)},
+        "generation_defaults": {
+            "temperature": 0.7, "lsd_decode_steps": 1, "noise_clamp": None, "eos_threshold": -4.0,
+            "max_tokens_per_chunk": caps.max_chunk_tokens,
+            "frames_after_eos": "model_recommended_frames_after_eos if set, else 5 for a chunk of <= 4 words, else 3",
+            "max_gen_len": "ceil((n_tokens / 3 + 2) * frame_rate)",
+        },
+        "capacities": caps.to_json(),
+        "graphs": graph_entries,
+        "tokenizer": {**file_entry(out, out / tokenizer_name), "kind": "sentencepiece", "vocab_size": facts.vocab_size},
+        "voices": [{**file_entry(out, out / v.relative), "kind": v.kind, **v.info} for v in voices],
+        "files": [file_entry(out, p) for p in every_file],
+        "source": {
+            "folder": files.folder.name,
+            "config": {"file": files.config.name, "sha256": sha256_file(files.config)},
+            "checkpoint": {"file": files.checkpoint.name, "sha256": sha256_file(files.checkpoint), "size": files.checkpoint.stat().st_size},
+            "tokenizer": {"file": files.tokenizer.name, "sha256": sha256_file(files.tokenizer)},
+            "skipped_files": skipped,
+        },
+        "exporter": {"name": "pockettts_tools.export_onnx", "version": __version__, "opset": OPSET, **_versions()},
+        "checks": {"passed": True, "graphs": {n: e["check"]["export"] for n, e in graph_entries.items()}, "chain": chain},
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    return {
+        "out": str(out),
+        "generation": facts.generation,
+        "graphs": {n: {"file": e["file"], "size": e["size"], "max_abs": e["check"]["export"]["max_abs"],
+                       "calls": e["check"]["export"]["calls"]} for n, e in graph_entries.items()},
+        "chain": chain,
+        "voices": [v.relative for v in voices],
+        "skipped": skipped,
+    }
+
+
+def main(argv: list[str]) -> dict[str, Any]:
+    args = _parse(argv)
+    _require_modules()
+    try:
+        return export(args.source.resolve(), args.out.resolve(), args.max_steps)
+    except OSError as error:
+        if error.errno == errno.ENOSPC:
+            raise JobError("DISK_FULL", f"No space left on the disk while writing {args.out}.", kind="prerequisite",
+                           hint="Free some space (an export needs about twice the checkpoint size) or export elsewhere.") from error
+        raise
+
+
+if __name__ == "__main__":
+    run_job(main)

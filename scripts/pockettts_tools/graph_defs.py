@@ -1,0 +1,455 @@
+"""The exported graphs: upstream modules wrapped as pure functions of explicit state, with their contracts.
+
+Nothing here re-implements upstream math. Each wrapper calls upstream's own modules; the only replacements
+are the two KV-cache *bookkeeping* backends below, swapped onto upstream's attention modules while a graph is
+traced (upstream's ``complete_kv`` reads ``int(offset.item())``, which tracing would freeze into a constant).
+The attention projections, RoPE, the position mask and the softmax all stay upstream's code. The export-time
+check (graph_checks.py) proves every graph equal to upstream's unmodified streaming forward.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+import torch
+from torch import nn
+
+from .model_facts import ModelFacts
+
+Dim = int | str
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    dtype: str  # "float32" | "int64" | "bool"
+    shape: tuple[Dim, ...]
+    description: str
+    optional: bool = False  # an output a runtime may leave unfetched (diagnostics)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "dtype": self.dtype, "shape": list(self.shape),
+                                "description": self.description}
+        if self.optional:
+            data["optional"] = True
+        return data
+
+
+@dataclass(frozen=True)
+class StateLink:
+    """How a state output feeds the next call: ``replace`` (output becomes the next input, same shape) or
+    ``append`` (the output rows are written into a buffer at ``offset`` along ``axis``; the next input is the
+    buffer's valid prefix)."""
+
+    input: str
+    output: str
+    kind: str
+    init: str  # "zeros" | "ones" | "empty" (zero rows)
+    module: str | None = None  # upstream module path whose streaming state this is
+    axis: int | None = None
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"input": self.input, "output": self.output, "kind": self.kind, "init": self.init}
+        if self.axis is not None:
+            data["axis"] = self.axis
+        if self.module is not None:
+            data["module"] = self.module
+        if self.note:
+            data["note"] = self.note
+        return data
+
+
+Tolerance = dict[str, float]
+
+
+@dataclass
+class GraphDef:
+    name: str
+    description: str
+    module: nn.Module
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    example: tuple[torch.Tensor, ...]
+    state: list[StateLink] = field(default_factory=list)
+    # per output name, plus "default": |actual - expected| <= atol + rtol * |expected|
+    tolerance: dict[str, Tolerance] = field(default_factory=dict)
+    # attention modules whose cache backend is swapped while tracing: (module, backend)
+    backends: list[tuple[nn.Module, Any]] = field(default_factory=list)
+
+    def tolerance_for(self, output: str) -> Tolerance:
+        return self.tolerance.get(output, self.tolerance["default"])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Cache bookkeeping backends (functional replacements of upstream's _LinearKVCacheBackend)
+
+
+class PastKVBackend:
+    """The valid cache prefix arrives as ``past_k``/``past_v`` [B, P, H, Dh] with ``offset`` == P; the new
+    keys/values (after RoPE, as upstream caches them) are left in the state as ``new_k``/``new_v``.
+    Key positions are 0..P+T-1, exactly upstream's ``arange(offset + T)`` over its valid cache slice."""
+
+    requires_state = True
+
+    def rope_offset(self, state: dict[str, torch.Tensor], batch_size: Any, device: Any) -> torch.Tensor:
+        return state["offset"].view(-1)[0]
+
+    def append_and_get(self, k: torch.Tensor, v: torch.Tensor, state: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        keys = torch.cat([state["past_k"], k], dim=1)
+        values = torch.cat([state["past_v"], v], dim=1)
+        state["new_k"], state["new_v"] = k, v
+        k_attn = keys.permute(0, 2, 1, 3)
+        v_attn = values.permute(0, 2, 1, 3)
+        pos_k = torch.arange(k_attn.shape[2], device=k.device, dtype=torch.long).view(1, -1).expand(k.shape[0], -1)
+        return k_attn, v_attn, pos_k, state["offset"]
+
+
+class WindowKVBackend:
+    """A fixed window of the last W cached positions (``window_k``/``window_v`` [B, W, H, Dh], zeros before
+    the first call) at absolute positions offset-W..offset-1; positions < 0 are masked by upstream's own
+    mask (``pos_k >= 0``), and with W >= context every key upstream could attend to is in the window.
+    The next window (last W of window + new) is left in the state as ``next_k``/``next_v``."""
+
+    requires_state = True
+
+    def rope_offset(self, state: dict[str, torch.Tensor], batch_size: Any, device: Any) -> torch.Tensor:
+        return state["offset"].view(-1)[0]
+
+    def append_and_get(self, k: torch.Tensor, v: torch.Tensor, state: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        width = state["window_k"].shape[1]
+        keys = torch.cat([state["window_k"], k], dim=1)
+        values = torch.cat([state["window_v"], v], dim=1)
+        state["next_k"], state["next_v"] = keys[:, k.shape[1]:], values[:, k.shape[1]:]
+        pos_k = state["offset"].view(-1, 1) - width + torch.arange(keys.shape[1], device=k.device, dtype=torch.long).view(1, -1)
+        return keys.permute(0, 2, 1, 3), values.permute(0, 2, 1, 3), pos_k, state["offset"]
+
+
+@contextmanager
+def swapped_backends(pairs: Sequence[tuple[nn.Module, Any]]) -> Iterator[None]:
+    """Swaps each attention module's cache backend for the graph's, restoring upstream's afterwards."""
+    saved = [(module, module._cache_backend) for module, _ in pairs]
+    try:
+        for module, backend in pairs:
+            module._cache_backend = backend
+        yield
+    finally:
+        for module, original in saved:
+            module._cache_backend = original
+
+
+def attention_modules(root: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
+    from pocket_tts.modules.transformer import StreamingMultiheadAttention
+
+    return [(name, m) for name, m in root.named_modules()
+            if isinstance(m, StreamingMultiheadAttention) and name.startswith(prefix)]
+
+
+@contextmanager
+def recorded_outputs(modules: Sequence[nn.Module]) -> Iterator[list[torch.Tensor]]:
+    """Forward hooks that collect each module's output, in call order."""
+    outputs: list[torch.Tensor] = []
+    handles = [m.register_forward_hook(lambda _m, _a, out: outputs.append(out)) for m in modules]
+    try:
+        yield outputs
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Wrappers
+
+
+class TextConditioner(nn.Module):
+    def __init__(self, flow_lm: nn.Module) -> None:
+        super().__init__()
+        self.flow_lm = flow_lm
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        from pocket_tts.conditioners.base import TokenizedText
+
+        return self.flow_lm.conditioner(TokenizedText(tokens))
+
+
+class FlowLmMain(nn.Module):
+    """One FlowLM call over n_cond conditioning positions then n_latents latent positions (upstream
+    ``FlowLMModel.forward`` up to the EOS head; sampling is the runtime's, through flow_lm_flow)."""
+
+    def __init__(self, flow_lm: nn.Module) -> None:
+        super().__init__()
+        self.flow_lm = flow_lm
+        self.attention = [name for name, _ in attention_modules(flow_lm)]
+
+    def forward(self, conditioning: torch.Tensor, latents: torch.Tensor, past_kv: torch.Tensor,
+                offset: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        flow_lm = self.flow_lm
+        state = {name: {"past_k": past_kv[:, i, 0].unsqueeze(0), "past_v": past_kv[:, i, 1].unsqueeze(0), "offset": offset}
+                 for i, name in enumerate(self.attention)}
+        with recorded_outputs(list(flow_lm.transformer.layers)) as layer_outputs:
+            # as FlowLMModel.forward: NaN marks the latent BOS, then input_linear and the backbone
+            sequence = torch.where(torch.isnan(latents), flow_lm.bos_emb, latents)
+            out = flow_lm.backbone(flow_lm.input_linear(sequence), conditioning, sequence, model_state=state)
+        hidden = out.to(torch.float32)[:, -1]
+        eos_logit = flow_lm.out_eos(hidden)
+        new_kv = torch.stack([torch.stack([state[n]["new_k"][0], state[n]["new_v"][0]], dim=1) for n in self.attention], dim=1)
+        layer_out = torch.stack([o[:, -1] for o in layer_outputs], dim=1)
+        new_offset = offset + (conditioning.shape[1] + latents.shape[1])
+        return hidden, eos_logit, new_kv, new_offset, layer_out
+
+
+class FlowLmFlow(nn.Module):
+    def __init__(self, flow_lm: nn.Module) -> None:
+        super().__init__()
+        self.flow_net = flow_lm.flow_net
+
+    def forward(self, hidden: torch.Tensor, s: torch.Tensor, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return self.flow_net(hidden, s, t, x)
+
+
+class LatentToMimi(nn.Module):
+    """As upstream's decoder worker: de-normalise with emb_std/emb_mean, channels first, quantizer projection."""
+
+    def __init__(self, flow_lm: nn.Module, mimi: nn.Module) -> None:
+        super().__init__()
+        self.flow_lm = flow_lm
+        self.mimi = mimi
+
+    def forward(self, latent: torch.Tensor) -> torch.Tensor:
+        denormalised = latent * self.flow_lm.emb_std + self.flow_lm.emb_mean
+        return self.mimi.quantizer(denormalised.transpose(-1, -2))
+
+
+@dataclass(frozen=True)
+class ConvState:
+    module: str
+    key: str
+    shape: tuple[int, ...]
+    dtype: str
+    init: str
+
+
+def mimi_decoder_conv_states(mimi: nn.Module) -> list[ConvState]:
+    """The conv/convtr streaming state the decoder path reads, in module order; zero-size ones (k=1 convs)
+    and the ``first`` flag of constant-padded convs (read only by replicate padding) are left out."""
+    from pocket_tts.modules.stateful_module import StatefulModule
+    from pocket_tts.modules.transformer import StreamingMultiheadAttention
+
+    states: list[ConvState] = []
+    for name, module in mimi.named_modules():
+        if not name.startswith(("upsample.", "decoder.")) or not isinstance(module, StatefulModule):
+            continue
+        if isinstance(module, StreamingMultiheadAttention):
+            continue
+        for key, tensor in module.init_state(1, 0).items():
+            if key == "first" and getattr(module, "pad_mode", None) != "replicate":
+                continue
+            if tensor.numel() == 0:
+                continue
+            dtype = {torch.float32: "float32", torch.bool: "bool", torch.int64: "int64"}[tensor.dtype]
+            init = "ones" if bool(tensor.all()) and tensor.dtype == torch.bool else "zeros"
+            states.append(ConvState(module=name, key=key, shape=tuple(tensor.shape), dtype=dtype, init=init))
+    return states
+
+
+class MimiDecoder(nn.Module):
+    """One upstream ``MimiModel.decode_from_latent`` call with every streaming state explicit."""
+
+    def __init__(self, mimi: nn.Module, conv_states: list[ConvState], attention: list[str], steps_per_latent: int) -> None:
+        super().__init__()
+        self.mimi = mimi
+        self.conv_states = conv_states
+        self.attention = attention
+        self.steps_per_latent = steps_per_latent
+
+    def forward(self, mimi_input: torch.Tensor, attn_offset: torch.Tensor, *state_in: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        mimi = self.mimi
+        n_attn = len(self.attention)
+        windows, convs = state_in[:n_attn], state_in[n_attn:]
+        state: dict[str, dict[str, torch.Tensor]] = {}
+        for spec, tensor in zip(self.conv_states, convs):
+            if spec.module not in state:
+                state[spec.module] = mimi.get_submodule(spec.module).init_state(1, 0)
+            state[spec.module][spec.key] = tensor.clone()
+        for name, module in mimi.named_modules():  # modules whose state is all zero-size still need theirs
+            if name.startswith(("upsample.", "decoder.")) and name not in state and hasattr(module, "init_state") \
+                    and name not in self.attention:
+                state[name] = module.init_state(1, 0)
+        for name, window in zip(self.attention, windows):
+            state[name] = {"window_k": window[0].unsqueeze(0), "window_v": window[1].unsqueeze(0), "offset": attn_offset}
+        audio = mimi.decode_from_latent(mimi_input, state)
+        next_windows = [torch.stack([state[n]["next_k"][0], state[n]["next_v"][0]], dim=0) for n in self.attention]
+        next_offset = attn_offset + mimi_input.shape[-1] * self.steps_per_latent  # upstream increment_steps
+        return (audio, next_offset, *next_windows, *[state[s.module][s.key] for s in self.conv_states])
+
+
+class MimiEncoder(nn.Module):
+    """Upstream ``MimiModel.encode_to_latent`` on audio already padded to a multiple of the frame size (its own
+    padding is then a no-op), then ``TTSModel._encode_audio``'s speaker projection and, for v2 models,
+    ``get_state_for_audio_prompt``'s voice BOS. Runs non-streaming: every conv starts from its initial state."""
+
+    def __init__(self, tts: nn.Module, attention: list[tuple[str, nn.Module]]) -> None:
+        super().__init__()
+        self.tts = tts
+        self.attention = attention
+
+    def forward(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        from pocket_tts.modules.conv import StreamingConv1d
+
+        mimi = self.tts.mimi
+        flow_lm = self.tts.flow_lm
+        state: dict[str, dict[str, torch.Tensor]] = {
+            name: m.init_state(1, 0) for name, m in mimi.named_modules() if isinstance(m, StreamingConv1d)}
+        for name, m in self.attention:  # no past: the same keys and mask as upstream's state-less path
+            empty = torch.zeros(1, 0, m.num_heads, m.dim_per_head)
+            state[name] = {"past_k": empty, "past_v": empty, "offset": torch.zeros(1, dtype=torch.long)}
+        emb = mimi.encoder(audio, model_state=state)
+        (emb,) = mimi.encoder_transformer(emb, model_state=state)
+        latent = mimi.downsample(emb, model_state=state) if mimi.encoder_frame_rate != mimi.frame_rate else emb
+        conditioning = torch.nn.functional.linear(latent.transpose(-1, -2).to(torch.float32), flow_lm.speaker_proj_weight)
+        if flow_lm.insert_bos_before_voice:
+            conditioning = torch.cat([flow_lm.bos_before_voice, conditioning], dim=1)
+        return latent, conditioning
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The graph set
+
+
+def f32(name: str, shape: tuple[Dim, ...], description: str, optional: bool = False) -> TensorSpec:
+    return TensorSpec(name, "float32", shape, description, optional)
+
+
+def i64(name: str, shape: tuple[Dim, ...], description: str) -> TensorSpec:
+    return TensorSpec(name, "int64", shape, description)
+
+
+FP32_DEFAULT: Tolerance = {"atol": 1e-4, "rtol": 1e-3}
+EXACT: Tolerance = {"atol": 0.0, "rtol": 0.0}
+
+
+def mimi_state_names(spec: ConvState) -> tuple[str, str]:
+    return f"state.{spec.module}.{spec.key}", f"next_state.{spec.module}.{spec.key}"
+
+
+def build_graphs(tts: nn.Module, facts: ModelFacts) -> list[GraphDef]:
+    flow_lm, mimi = tts.flow_lm, tts.mimi
+    d, lat, layers, heads, hd = facts.d_model, facts.latent_dim, facts.num_layers, facts.num_heads, facts.head_dim
+    graphs: list[GraphDef] = []
+
+    graphs.append(GraphDef(
+        name="text_conditioner",
+        description="Token ids to text embeddings (upstream LUTConditioner: an embedding lookup).",
+        module=TextConditioner(flow_lm),
+        inputs=[i64("tokens", (1, "n_tokens"), "SentencePiece ids of one chunk, no BOS/EOS")],
+        outputs=[f32("text_embeddings", (1, "n_tokens", d), "conditioning for flow_lm_main")],
+        example=(torch.tensor([[10, 20, 30]], dtype=torch.long),),
+        tolerance={"default": EXACT},
+    ))
+
+    kv_shape_new: tuple[Dim, ...] = ("new_len", layers, 2, heads, hd)
+    graphs.append(GraphDef(
+        name="flow_lm_main",
+        description="One FlowLM call: n_cond conditioning positions (voice or text prefill) then n_latents "
+                    "latent positions (one AR step), attending to the past KV; returns the out_norm hidden state "
+                    "and the raw EOS logit of the last position and the new positions' K/V.",
+        module=FlowLmMain(flow_lm),
+        inputs=[
+            f32("conditioning", (1, "n_cond", d), "text embeddings or voice conditioning; n_cond = 0 for an AR step"),
+            f32("latents", (1, "n_latents", lat), "normalised latents, NaN = latent BOS; n_latents = 0 for a prefill, 1 for an AR step"),
+            f32("past_kv", ("past_len", layers, 2, heads, hd), "K/V (after RoPE) of positions 0..past_len-1, time-major: [position, layer, k|v, head, dim]"),
+            i64("offset", (1,), "number of past positions (= past_len): the absolute position of the first new one"),
+        ],
+        outputs=[
+            f32("hidden", (1, d), "out_norm output at the last new position: flow_lm_flow's condition"),
+            f32("eos_logit", (1, 1), "raw EOS logit at the last new position (EOS when > eos_threshold)"),
+            f32("new_kv", kv_shape_new, "K/V of the new_len = n_cond + n_latents new positions; write at rows offset.."),
+            i64("new_offset", (1,), "offset + new_len"),
+            f32("layer_out", (1, layers, d), "each transformer layer's output at the last position, before out_norm (diagnostics)", optional=True),
+        ],
+        example=(torch.randn(1, 3, d), torch.zeros(1, 0, lat), torch.randn(5, layers, 2, heads, hd), torch.tensor([5])),
+        state=[
+            StateLink("past_kv", "new_kv", "append", "empty", axis=0,
+                      note="keep a zero-filled buffer [capacity, layers, 2, heads, head_dim]; pass rows 0..offset-1 "
+                           "as past_kv, write new_kv at rows offset..offset+new_len-1"),
+            StateLink("offset", "new_offset", "replace", "zeros"),
+        ],
+        tolerance={"default": FP32_DEFAULT, "new_kv": {"atol": 1e-3, "rtol": 1e-3}, "new_offset": EXACT},
+        backends=[(m, PastKVBackend()) for _, m in attention_modules(flow_lm)],
+    ))
+
+    graphs.append(GraphDef(
+        name="flow_lm_flow",
+        description="One evaluation of the flow head (upstream SimpleMLPAdaLN). The runtime runs the LSD loop: "
+                    "x = noise; for i in 0..K-1: x += flow_dir(hidden, s=i/K, t=(i+1)/K, x) / K.",
+        module=FlowLmFlow(flow_lm),
+        inputs=[f32("hidden", (1, d), "flow_lm_main hidden"), f32("s", (1, 1), "start time i/K"),
+                f32("t", (1, 1), "target time (i+1)/K"), f32("x", (1, lat), "current point (the noise at i = 0)")],
+        outputs=[f32("flow_dir", (1, lat), "flow direction")],
+        example=(torch.randn(1, d), torch.zeros(1, 1), torch.ones(1, 1), torch.randn(1, lat)),
+        tolerance={"default": FP32_DEFAULT},
+    ))
+
+    graphs.append(GraphDef(
+        name="latent_to_mimi",
+        description="Normalised latents to the Mimi decoder input: quantizer(latent * emb_std + emb_mean), channels first.",
+        module=LatentToMimi(flow_lm, mimi),
+        inputs=[f32("latent", (1, "n_frames", lat), "latents as flow_lm_flow produced them (normalised)")],
+        outputs=[f32("mimi_input", (1, facts.mimi_input_dim, "n_frames"), "mimi_decoder input")],
+        example=(torch.randn(1, 2, lat),),
+        tolerance={"default": {"atol": 1e-5, "rtol": 1e-4}},
+    ))
+
+    conv_states = mimi_decoder_conv_states(mimi)
+    dec_attention = attention_modules(mimi, "decoder_transformer.")
+    window = facts.mimi_context
+    window_shape = (2, window, facts.mimi_num_heads, facts.mimi_head_dim)
+    state_inputs: list[TensorSpec] = [i64("state.decoder_transformer.offset", (1,), "decoder transformer steps so far (16 per frame)")]
+    state_outputs: list[TensorSpec] = [i64("next_state.decoder_transformer.offset", (1,), "offset + 16")]
+    links = [StateLink("state.decoder_transformer.offset", "next_state.decoder_transformer.offset", "replace", "zeros",
+                       module="decoder_transformer", note="shared by every decoder transformer layer")]
+    for name, _ in dec_attention:
+        state_inputs.append(f32(f"state.{name}.kv", window_shape, "K/V (after RoPE) of the last context steps [k|v, step, head, dim], oldest first"))
+        state_outputs.append(f32(f"next_state.{name}.kv", window_shape, "the window after this frame"))
+        links.append(StateLink(f"state.{name}.kv", f"next_state.{name}.kv", "replace", "zeros", module=name,
+                               note="window of the last context positions at offset-context..offset-1; zeros (masked) before the first"))
+    for spec in conv_states:
+        inp, out = mimi_state_names(spec)
+        what = "convtr overlap (without bias)" if spec.key == "partial" else "conv left context" if spec.key == "previous" else "first-call flag"
+        state_inputs.append(TensorSpec(inp, spec.dtype, spec.shape, f"{what} of {spec.module}"))
+        state_outputs.append(TensorSpec(out, spec.dtype, spec.shape, f"{what} after this frame"))
+        links.append(StateLink(inp, out, "replace", spec.init, module=spec.module))
+    example_states = [torch.zeros(window_shape) for _ in dec_attention] + [
+        torch.ones(s.shape, dtype=torch.bool) if s.dtype == "bool" else torch.zeros(s.shape) for s in conv_states]
+    graphs.append(GraphDef(
+        name="mimi_decoder",
+        description="One Mimi decoder step: one latent frame (upsample, decoder transformer, SEANet decoder) to "
+                    f"{facts.frame_size} samples, every streaming state an input/output pair of the same shape.",
+        module=MimiDecoder(mimi, conv_states, [n for n, _ in dec_attention], facts.mimi_steps_per_latent),
+        inputs=[f32("mimi_input", (1, facts.mimi_input_dim, 1), "latent_to_mimi output for one frame"), *state_inputs],
+        outputs=[f32("audio", (1, 1, facts.frame_size), "24 kHz samples of this frame, not clamped"), *state_outputs],
+        example=(torch.randn(1, facts.mimi_input_dim, 1), torch.tensor([0]), *example_states),
+        state=links,
+        tolerance={"default": {"atol": 1e-3, "rtol": 1e-3}, "audio": {"atol": 2e-4, "rtol": 1e-3},
+                   "next_state.decoder_transformer.offset": EXACT},
+        backends=[(m, WindowKVBackend()) for _, m in dec_attention],
+    ))
+
+    enc_attention = attention_modules(mimi, "encoder_transformer.")
+    graphs.append(GraphDef(
+        name="mimi_encoder",
+        description="Voice prompt audio to the Mimi latent and the FlowLM voice conditioning (speaker projection"
+                    + (", voice BOS first" if facts.insert_bos_before_voice else "") + ").",
+        module=MimiEncoder(tts, enc_attention),
+        inputs=[f32("audio", (1, 1, "n_samples"), f"24 kHz mono in [-1, 1], zero-padded on the right to a multiple of {facts.frame_size} (n_samples >= {facts.frame_size})")],
+        outputs=[
+            f32("mimi_latent", (1, facts.voice_latent_dim, "n_frames"), "Mimi encoder latent, n_frames = n_samples / frame_size"),
+            f32("conditioning", (1, "n_prompt", d), "voice conditioning for flow_lm_main, n_prompt = n_frames"
+                + (" + 1 (voice BOS first)" if facts.insert_bos_before_voice else "")),
+        ],
+        example=(torch.randn(1, 1, 3 * facts.frame_size) * 0.1,),
+        tolerance={"default": FP32_DEFAULT},
+        backends=[(m, PastKVBackend()) for _, m in enc_attention],
+    ))
+    return graphs

@@ -1,0 +1,149 @@
+/** The `manifest.json` of an exported model folder (`pockettts-onnx/1`), as written by scripts/pockettts_tools/export_onnx.py. */
+
+export const MANIFEST_FORMAT = 'pockettts-onnx/1'
+export const MANIFEST_FILE = 'manifest.json'
+
+export type TensorDtype = 'float32' | 'int64' | 'bool'
+/** A fixed size, or the name of a symbolic dimension (e.g. `n_tokens`, `past_len`). */
+export type Dim = number | string
+
+export interface TensorContract {
+  readonly name: string
+  readonly dtype: TensorDtype
+  readonly shape: readonly Dim[]
+  readonly description: string
+  /** An output a runtime may leave unfetched (diagnostics). */
+  readonly optional?: boolean
+}
+
+/**
+ * How a state output feeds the next call of the same graph.
+ * - `replace`: the output becomes the next call's input (same shape).
+ * - `append`: the output rows are written into a buffer at `offset` along `axis`; the next input is the buffer's valid prefix.
+ */
+export interface StateLink {
+  readonly input: string
+  readonly output: string
+  readonly kind: 'replace' | 'append'
+  /** Initial value before the first call: all zeros, all ones, or zero rows (`empty`). */
+  readonly init: 'zeros' | 'ones' | 'empty'
+  readonly axis?: number
+  /** Upstream module path whose streaming state this is. */
+  readonly module?: string
+  readonly note?: string
+}
+
+/** |actual - expected| <= atol + rtol * |expected| */
+export interface Tolerance {
+  readonly atol: number
+  readonly rtol: number
+}
+
+export interface CheckCase {
+  readonly name: string
+  /** Graph input name -> `.npy` path relative to the model folder. */
+  readonly inputs: Readonly<Record<string, string>>
+  /** Graph output name -> `.npy` path of upstream's expected value. */
+  readonly outputs: Readonly<Record<string, string>>
+}
+
+export interface GraphCheck {
+  /** Per output name, plus `default`. */
+  readonly tolerance: Readonly<Record<string, Tolerance>>
+  /** What the export-time check against upstream found (Python onnxruntime vs upstream torch). */
+  readonly export: {readonly calls: number; readonly passed: boolean; readonly max_abs: Readonly<Record<string, number>>}
+  readonly cases: readonly CheckCase[]
+}
+
+export interface GraphEntry {
+  readonly file: string
+  readonly sha256: string
+  readonly size: number
+  readonly description: string
+  readonly inputs: readonly TensorContract[]
+  readonly outputs: readonly TensorContract[]
+  readonly state: readonly StateLink[]
+  readonly check: GraphCheck
+}
+
+export interface FileEntry {
+  readonly path: string
+  readonly sha256: string
+  readonly size: number
+}
+
+export interface VoiceEntry extends FileEntry {
+  readonly kind: 'kv_state' | 'audio_prompt' | 'audio'
+  readonly positions?: number
+  readonly layout?: string
+}
+
+/** Dimensions and generation flags, read off upstream's modules at export. */
+export interface ModelFacts {
+  readonly generation: 'v1' | 'v2'
+  readonly insert_bos_before_voice: boolean
+  readonly pad_with_spaces_for_short_inputs: boolean
+  readonly remove_semicolons: boolean
+  readonly model_recommended_frames_after_eos: number | null
+  readonly sample_rate: number
+  readonly frame_rate: number
+  readonly frame_size: number
+  readonly latent_dim: number
+  readonly d_model: number
+  readonly num_layers: number
+  readonly num_heads: number
+  readonly head_dim: number
+  readonly vocab_size: number
+  readonly flow_dim: number
+  readonly flow_depth: number
+  readonly voice_latent_dim: number
+  readonly mimi_dim: number
+  readonly mimi_input_dim: number
+  readonly mimi_num_layers: number
+  readonly mimi_num_heads: number
+  readonly mimi_head_dim: number
+  readonly mimi_context: number
+  readonly mimi_steps_per_latent: number
+  /** Upstream's config, paths relative to the export folder. */
+  readonly config: Readonly<Record<string, unknown>>
+}
+
+export interface Capacities {
+  readonly max_voice_seconds: number
+  readonly max_voice_frames: number
+  readonly voice_bos_positions: number
+  readonly max_prompt_positions: number
+  readonly max_chunk_tokens: number
+  readonly max_gen_len: number
+  /** Rows of the flow_lm_main KV buffer to preallocate (the longest chunk). */
+  readonly flow_kv_positions: number
+  readonly mimi_attention_window: number
+  readonly derivation: Readonly<Record<string, string>>
+}
+
+export interface ExportManifest {
+  readonly format: typeof MANIFEST_FORMAT
+  readonly generation: 'v1' | 'v2'
+  readonly model: ModelFacts
+  readonly generation_defaults: Readonly<Record<string, unknown>>
+  readonly capacities: Capacities
+  /** Graph name -> entry; names: text_conditioner, flow_lm_main, flow_lm_flow, latent_to_mimi, mimi_decoder, mimi_encoder. */
+  readonly graphs: Readonly<Record<string, GraphEntry>>
+  readonly tokenizer: FileEntry & {readonly kind: 'sentencepiece'; readonly vocab_size: number}
+  readonly voices: readonly VoiceEntry[]
+  /** Every file of the folder except manifest.json. */
+  readonly files: readonly FileEntry[]
+  readonly source: {
+    readonly folder: string
+    readonly config: {readonly file: string; readonly sha256: string}
+    readonly checkpoint: {readonly file: string; readonly sha256: string; readonly size: number}
+    readonly tokenizer: {readonly file: string; readonly sha256: string}
+    readonly skipped_files: readonly string[]
+  }
+  readonly exporter: Readonly<Record<string, string | number>> & {readonly version: string; readonly opset: number}
+  readonly checks: {readonly passed: boolean; readonly graphs: Readonly<Record<string, unknown>>; readonly chain: Readonly<Record<string, unknown>>}
+}
+
+/** The graphs every export has, in pipeline order. */
+export const GRAPH_NAMES = ['text_conditioner', 'flow_lm_main', 'flow_lm_flow', 'latent_to_mimi', 'mimi_decoder', 'mimi_encoder'] as const
+export type GraphName = (typeof GRAPH_NAMES)[number]

@@ -1,0 +1,176 @@
+import {existsSync, statSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+import {InferenceSession} from 'onnxruntime-node'
+import {isPocketTtsError, UsageError} from '../errors/index.js'
+import {checkContract} from './check-contract.js'
+import {GRAPH_NAMES, type ExportManifest, type GraphEntry} from './manifest-types.js'
+import {readManifest} from './read-manifest.js'
+import {firstLine, runCheckCases} from './run-check-cases.js'
+import {verifyFiles, type FileVerdict} from './verify-files.js'
+import {readLockFile, verifyLock} from './verify-lock.js'
+
+export type Verdict = 'pass' | 'fail' | 'skip'
+
+export interface VerifyRow {
+  /** A graph name, a file path, `manifest`, `unlisted files` or `lock`. */
+  readonly name: string
+  readonly kind: 'graph' | 'file' | 'manifest' | 'lock'
+  readonly hash: Verdict
+  readonly contract: Verdict
+  readonly numerics: Verdict
+  readonly ok: boolean
+  readonly detail: string
+  /** Graph rows: output name -> largest |actual - expected| over the check set. */
+  readonly maxAbs?: Readonly<Record<string, number>>
+}
+
+export interface VerifyReport {
+  readonly dir: string
+  readonly ok: boolean
+  readonly rows: readonly VerifyRow[]
+  readonly generation?: string
+  readonly exporter?: Readonly<Record<string, unknown>>
+}
+
+export interface VerifyModelParams {
+  /** The exported model folder. */
+  readonly dir: string
+  /** A download lock file: the export's source checkpoint and tokenizer must be listed in it with the same sha256. */
+  readonly lockFile?: string
+  /** onnxruntime intra-op threads. @default 1 */
+  readonly threads?: number
+  readonly signal?: AbortSignal
+  readonly onProgress?: (update: {readonly stage: string; readonly message?: string; readonly done?: number; readonly total?: number}) => void
+}
+
+/**
+ * Checks an exported model folder against its manifest: every file's sha256 (and the lock file's when given),
+ * each graph's inputs/outputs (names, dtypes, shapes) as loaded by onnxruntime-node, and each graph's check
+ * set within the recorded tolerance. A broken graph is reported on its row; the others still run.
+ */
+export async function verifyModel(params: VerifyModelParams): Promise<VerifyReport> {
+  const dir = resolve(params.dir)
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new UsageError({code: 'MODEL_DIR_NOT_FOUND', message: `No model folder at ${dir}.`, hint: 'Pass a folder written by `pockettts model export`.'})
+  }
+  const lock = params.lockFile === undefined ? undefined : await readLockFile(params.lockFile)
+  let manifest: ExportManifest
+  let graphProblems: Readonly<Record<string, readonly string[]>>
+  try {
+    ;({manifest, graphProblems} = await readManifest({dir, strict: false}))
+  } catch (error) {
+    if (!isPocketTtsError(error)) throw error
+    const row: VerifyRow = {name: 'manifest', kind: 'manifest', hash: 'fail', contract: 'skip', numerics: 'skip', ok: false, detail: error.message}
+    return {dir, ok: false, rows: [row]}
+  }
+
+  params.onProgress?.({stage: 'hash', message: `${manifest.files.length} files`})
+  const {verdicts, unlisted} = await verifyFiles({
+    dir,
+    files: manifest.files,
+    ...(params.signal === undefined ? {} : {signal: params.signal}),
+  })
+  const rows: VerifyRow[] = []
+  const covered = new Set<string>()
+  const listedSha256 = new Map(manifest.files.map((f) => [f.path, f.sha256]))
+  const names = [...GRAPH_NAMES.filter((n) => n in manifest.graphs || n in graphProblems), ...Object.keys(manifest.graphs).filter((n) => !(GRAPH_NAMES as readonly string[]).includes(n))]
+  let done = 0
+  for (const name of names) {
+    params.signal?.throwIfAborted()
+    params.onProgress?.({stage: 'graphs', message: name, done, total: names.length})
+    done += 1
+    rows.push(await verifyGraph({dir, name, entry: manifest.graphs[name], problems: graphProblems[name] ?? [], verdicts, covered, listedSha256, threads: params.threads ?? 1, signal: params.signal}))
+  }
+  const sideFiles = [manifest.tokenizer.path, ...manifest.voices.map((v) => v.path)]
+  for (const path of sideFiles) {
+    covered.add(path)
+    const verdict = verdicts.get(path) ?? {path, problem: 'missing' as const, detail: `${path} is not in the manifest's file list`}
+    rows.push(fileRow(path, [verdict]))
+  }
+  const rest = [...verdicts.values()].filter((v) => !covered.has(v.path))
+  if (rest.length > 0) rows.push({...fileRow('other files', rest), detail: describeFiles(rest) || `${rest.length} files`})
+  if (unlisted.length > 0) {
+    rows.push({name: 'unlisted files', kind: 'file', hash: 'fail', contract: 'skip', numerics: 'skip', ok: false,
+      detail: `not in the manifest: ${unlisted.slice(0, 5).join(', ')}${unlisted.length > 5 ? ` and ${unlisted.length - 5} more` : ''}`})
+  }
+  if (lock !== undefined) {
+    const result = verifyLock(manifest, lock)
+    rows.push({name: 'lock', kind: 'lock', hash: result.passed ? 'pass' : 'fail', contract: 'skip', numerics: 'skip', ok: result.passed, detail: result.details.join('; ')})
+  }
+  return {dir, ok: rows.every((r) => r.ok), rows, generation: manifest.generation, exporter: manifest.exporter}
+}
+
+interface VerifyGraphParams {
+  readonly dir: string
+  readonly name: string
+  readonly entry: GraphEntry | undefined
+  readonly problems: readonly string[]
+  readonly verdicts: ReadonlyMap<string, FileVerdict>
+  readonly covered: Set<string>
+  readonly listedSha256: ReadonlyMap<string, string>
+  readonly threads: number
+  readonly signal: AbortSignal | undefined
+}
+
+async function verifyGraph(p: VerifyGraphParams): Promise<VerifyRow> {
+  const row = (hash: Verdict, contract: Verdict, numerics: Verdict, detail: string, maxAbs?: Record<string, number>): VerifyRow => ({
+    name: p.name, kind: 'graph', hash, contract, numerics, ok: hash !== 'fail' && contract !== 'fail' && numerics !== 'fail', detail,
+    ...(maxAbs === undefined ? {} : {maxAbs}),
+  })
+  if (p.entry === undefined || p.problems.length > 0) {
+    const file = typeof p.entry?.file === 'string' ? p.entry.file : undefined
+    if (file !== undefined) p.covered.add(file)
+    const hash = file === undefined ? 'skip' : p.verdicts.get(file)?.problem === undefined && p.verdicts.has(file) ? 'pass' : 'fail'
+    return row(hash, 'fail', 'skip', `manifest entry: ${p.problems.slice(0, 3).join('; ')}`)
+  }
+  const entry = p.entry
+  const checkFiles = entry.check.cases.flatMap((c) => [...Object.values(c.inputs), ...Object.values(c.outputs)])
+  const files = [entry.file, ...checkFiles]
+  for (const f of files) p.covered.add(f)
+  const fileVerdicts = files.map((f) => p.verdicts.get(f) ?? {path: f, problem: 'missing' as const, detail: `${f} is not in the manifest's file list`})
+  const graphVerdict = fileVerdicts[0]!
+  const hashProblems = fileVerdicts.filter((v) => v.problem !== undefined)
+  const details: string[] = hashProblems.length === 0 ? [] : [describeFiles(hashProblems)]
+  const listedSha = p.listedSha256.get(entry.file)
+  if (listedSha !== undefined && listedSha !== entry.sha256) details.push(`the graph entry's sha256 differs from the file list's`)
+  const hash: Verdict = details.length === 0 ? 'pass' : 'fail'
+  if (graphVerdict.problem === 'missing') return row('fail', 'skip', 'skip', details.join('; '))
+
+  let session: InferenceSession
+  try {
+    session = await InferenceSession.create(join(p.dir, entry.file), {
+      graphOptimizationLevel: 'all',
+      intraOpNumThreads: p.threads,
+      interOpNumThreads: 1,
+      executionProviders: ['cpu'],
+    })
+  } catch (error) {
+    details.push(`cannot load ${entry.file}: ${firstLine(error)}`)
+    return row(hash, 'fail', 'skip', details.join('; '))
+  }
+  try {
+    const contractProblems = checkContract(session, entry)
+    const contract: Verdict = contractProblems.length === 0 ? 'pass' : 'fail'
+    if (contractProblems.length > 0) details.push(contractProblems.slice(0, 3).join('; '))
+    const numerics = await runCheckCases({dir: p.dir, session, entry, ...(p.signal === undefined ? {} : {signal: p.signal})})
+    if (!numerics.passed) details.push(numerics.failures.slice(0, 3).join('; '))
+    if (details.length === 0) {
+      const worst = Math.max(0, ...Object.values(numerics.maxAbs))
+      details.push(`${numerics.cases} check ${numerics.cases === 1 ? 'case' : 'cases'}, max abs ${worst.toExponential(1)}`)
+    }
+    return row(hash, contract, numerics.passed ? 'pass' : 'fail', details.join('; '), {...numerics.maxAbs})
+  } finally {
+    await session.release()
+  }
+}
+
+function fileRow(name: string, verdicts: readonly FileVerdict[]): VerifyRow {
+  const bad = verdicts.filter((v) => v.problem !== undefined)
+  return {name, kind: 'file', hash: bad.length === 0 ? 'pass' : 'fail', contract: 'skip', numerics: 'skip', ok: bad.length === 0, detail: describeFiles(bad)}
+}
+
+function describeFiles(verdicts: readonly FileVerdict[]): string {
+  const bad = verdicts.filter((v) => v.problem !== undefined)
+  const text = bad.slice(0, 3).map((v) => v.detail ?? v.path).join('; ')
+  return bad.length > 3 ? `${text} and ${bad.length - 3} more` : text
+}
