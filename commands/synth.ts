@@ -34,7 +34,7 @@ export default class Synth extends PocketTtsCommand {
     'echo "Hello from stdin." | <%= config.bin %> <%= command.id %> --text - --out - > hello.wav',
     '<%= config.bin %> <%= command.id %> --file story.txt --model models/english-onnx --voice alba --seed 42 --json',
   ]
-  static override args = {text: Args.string({description: 'Text to speak (or use --text / --file).'})}
+  static override args = {text: Args.string({description: 'Text to speak (or use --text / --file).', ignoreStdin: true})}
   static override flags = {
     text: Flags.string({description: 'Text to speak; - reads standard input.'}),
     file: Flags.string({description: 'UTF-8 text file to speak.'}),
