@@ -26,3 +26,8 @@ export function projectVenvPython(): string {
 export function oracleDir(): string {
   return resolve(packageRoot(), '..', 'shared', 'oracle')
 }
+
+/** The embedded default model: the exported `tiny` fixture that ships with the package. */
+export function embeddedModelDir(): string {
+  return join(packageRoot(), 'fixtures', 'tiny-onnx')
+}

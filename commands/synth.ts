@@ -1,0 +1,129 @@
+import {randomInt} from 'node:crypto'
+import {existsSync} from 'node:fs'
+import {dirname, resolve} from 'node:path'
+import {Args, Flags} from '@oclif/core'
+import {AUDIO_FORMATS, openWavWriter, UPSTREAM_TRAILING_SILENCE_SECONDS, type AudioFormat} from '../src/audio/index.js'
+import {PocketTtsCommand} from '../src/cli/base-command.js'
+import {readTextInput} from '../src/cli/read-text-input.js'
+import {embeddedModelDir} from '../src/config/index.js'
+import {loadEngineModel} from '../src/engine/engine-model.js'
+import {defaultGenerationParams, type GenerationParams} from '../src/engine/generation-params.js'
+import {SeededNormalNoise} from '../src/engine/noise/index.js'
+import {resolveVoice} from '../src/engine/resolve-voice.js'
+import {synthesize, type SynthesisReport} from '../src/engine/synthesize.js'
+import {UsageError} from '../src/errors/index.js'
+
+/** `pockettts synth --json` output. */
+export interface SynthResult extends Omit<SynthesisReport, 'output'> {
+  readonly out: string
+  readonly format: AudioFormat
+  readonly model: string
+  readonly embeddedModel: boolean
+  readonly voice: string
+  readonly seed: number
+  readonly params: GenerationParams
+  readonly fileSeconds: number
+}
+
+export default class Synth extends PocketTtsCommand {
+  static override summary = 'Synthesise speech from text on onnxruntime-node (no Python), streaming frames to a WAV file or stdout.'
+  static override description =
+    "The generation loop is upstream's: per text chunk a copy of the voice state, text prefill, autoregressive latents with LSD decoding until EOS (+ frames after EOS) or max_gen_len, Mimi decoded one frame at a time. Without --model the embedded fixture model (tiny random weights: it babbles) is used. Noise is seeded (--seed); it is statistically upstream's but not torch's draws."
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> "Hello world." --out hello.wav',
+    'echo "Hello from stdin." | <%= config.bin %> <%= command.id %> --text - --out - > hello.wav',
+    '<%= config.bin %> <%= command.id %> --file story.txt --model models/english-onnx --voice alba --seed 42 --json',
+  ]
+  static override args = {text: Args.string({description: 'Text to speak (or use --text / --file).', ignoreStdin: true})}
+  static override flags = {
+    text: Flags.string({description: 'Text to speak; - reads standard input.'}),
+    file: Flags.string({description: 'UTF-8 text file to speak.'}),
+    model: Flags.string({description: 'Exported model folder (pockettts model export). Default: the embedded fixture model.'}),
+    voice: Flags.string({description: 'Voice name of the model folder, a voice .safetensors file, or a .wav prompt. Default: alba, else the first voice of the model.'}),
+    out: Flags.string({char: 'o', description: 'Output file, or - for stdout.', default: 'tts_output.wav'}),
+    format: Flags.string({description: 'Output encoding.', options: [...AUDIO_FORMATS], default: 'wav16'}),
+    temperature: Flags.string({description: 'Noise temperature (upstream default 0.7).'}),
+    'lsd-decode-steps': Flags.integer({description: 'Flow-head steps per latent (upstream default 1).', min: 1, max: 64}),
+    'noise-clamp': Flags.string({description: 'Clamp the noise to ±this (truncated normal); default none.'}),
+    'eos-threshold': Flags.string({description: 'EOS fires above this raw logit (upstream default -4).'}),
+    'frames-after-eos': Flags.integer({description: 'Frames after EOS (default: 5 for chunks of <= 4 words, else 3, or the model recommendation).', min: 0}),
+    'max-tokens': Flags.integer({description: 'Tokens per text chunk (upstream default 50).', min: 1}),
+    seed: Flags.integer({description: 'Noise seed (default: random, reported).', min: 0}),
+    'max-text-chars': Flags.integer({description: 'Refuse longer texts.', default: 20_000, min: 1}),
+    'trailing-silence': Flags.string({description: `Seconds of silence appended (upstream CLI: ${UPSTREAM_TRAILING_SILENCE_SECONDS}).`, default: String(UPSTREAM_TRAILING_SILENCE_SECONDS)}),
+    threads: Flags.integer({description: 'onnxruntime intra-op threads (default: physical cores).', min: 1}),
+  }
+
+  async run(): Promise<SynthResult> {
+    const {args, flags} = await this.parse(Synth)
+    const {config} = await this.loadConfig({model: flags.model, threads: flags.threads, config: flags.config})
+    const toStdout = flags.out === '-'
+    if (toStdout && this.jsonEnabled()) {
+      throw new UsageError({code: 'USAGE', message: '--json and --out - both want standard output.', hint: 'Write the audio to a file with --out FILE, or drop --json.'})
+    }
+    const out = toStdout ? '-' : resolve(flags.out)
+    if (!toStdout && !existsSync(dirname(out))) {
+      throw new UsageError({code: 'OUTPUT_DIR_MISSING', message: `The folder of ${out} does not exist.`, hint: 'Create the folder first or pick another --out path.'})
+    }
+    const text = await readTextInput({
+      ...(args.text === undefined ? {} : {arg: args.text}),
+      ...(flags.text === undefined ? {} : {text: flags.text}),
+      ...(flags.file === undefined ? {} : {file: flags.file}),
+      maxChars: flags['max-text-chars'],
+    })
+    const params: GenerationParams = {
+      temperature: num(flags.temperature, '--temperature', defaultGenerationParams.temperature, 0),
+      lsdDecodeSteps: flags['lsd-decode-steps'] ?? defaultGenerationParams.lsdDecodeSteps,
+      noiseClamp: flags['noise-clamp'] === undefined ? null : num(flags['noise-clamp'], '--noise-clamp', 0, Number.MIN_VALUE),
+      eosThreshold: num(flags['eos-threshold'], '--eos-threshold', defaultGenerationParams.eosThreshold),
+      framesAfterEos: flags['frames-after-eos'] ?? null,
+      maxTokens: flags['max-tokens'] ?? defaultGenerationParams.maxTokens,
+    }
+    const trailing = num(flags['trailing-silence'], '--trailing-silence', 0, 0)
+    const embedded = config.model === undefined
+    const modelDir = config.model ?? embeddedModelDir()
+    if (embedded) this.logToStderr(`Using the embedded fixture model (${modelDir}): random weights, so it babbles. Pass --model for a real export.`)
+    const model = await loadEngineModel({dir: modelDir, ...(config.threads === undefined ? {} : {threads: config.threads})})
+    try {
+      const seed = flags.seed ?? randomInt(0, 2 ** 31)
+      const noise = new SeededNormalNoise({seed, temperature: params.temperature, clamp: params.noiseClamp})
+      const voice = await resolveVoice({model, ...(flags.voice === undefined ? {} : {voice: flags.voice}), noise})
+      const writer = await openWavWriter({
+        destination: toStdout ? process.stdout : out,
+        format: flags.format as AudioFormat,
+        sampleRate: model.dims.sampleRate,
+        trailingSilenceSeconds: trailing,
+      })
+      const report = await synthesize({model, voice, text, params, noise, writer, signal: this.signal})
+      const {output, ...rest} = report
+      const result: SynthResult = {
+        ...rest,
+        out,
+        format: output.format,
+        model: modelDir,
+        embeddedModel: embedded,
+        voice: voice.label,
+        seed,
+        params,
+        fileSeconds: output.seconds,
+      }
+      const log = toStdout ? (line: string) => this.logToStderr(line) : (line: string) => this.log(line)
+      log(
+        `${toStdout ? 'stdout' : out}: ${report.audioSeconds.toFixed(2)} s of audio, ${report.frames} frames in ${report.chunks} chunk(s); ` +
+          `first audio after ${report.timeToFirstAudioMs?.toFixed(0) ?? '-'} ms, ${report.speed.toFixed(2)}x real time (RTF ${report.realTimeFactor.toFixed(3)}); voice ${voice.label}, seed ${seed}.`,
+      )
+      return result
+    } finally {
+      await model.release()
+    }
+  }
+}
+
+function num(raw: string | undefined, flag: string, fallback: number, min = Number.NEGATIVE_INFINITY): number {
+  if (raw === undefined) return fallback
+  const value = Number(raw)
+  if (raw.trim() === '' || !Number.isFinite(value) || value < min) {
+    throw new UsageError({code: 'INVALID_FLAG_VALUE', message: `${flag} must be a number${min > Number.NEGATIVE_INFINITY ? ` >= ${min}` : ''} (got "${raw}").`, hint: `Fix ${flag}.`})
+  }
+  return value
+}

@@ -1,0 +1,47 @@
+import {loadAudioPrompt} from '../audio/index.js'
+import {encodeVoicePrompt} from '../voice/encode-voice-prompt.js'
+import {writeVoiceState} from '../voice/index.js'
+import type {EngineModel} from './engine-model.js'
+import {SeededNormalNoise} from './noise/index.js'
+import {prefillVoice} from './prefill-voice.js'
+
+export interface ExportVoiceNativeParams {
+  readonly model: EngineModel
+  /** The WAV voice prompt. */
+  readonly prompt: string
+  /** Destination `.safetensors` (written atomically). */
+  readonly out: string
+  /** Keep the first N seconds, as upstream's export-voice (30). */
+  readonly truncateSeconds?: number
+}
+
+export interface ExportVoiceNativeResult {
+  readonly out: string
+  /** Prompt seconds used (after truncation), at the model's rate. */
+  readonly promptSeconds: number
+  readonly latentFrames: number
+  /** Voice state positions (latent frames, + 1 with the voice BOS). */
+  readonly positions: number
+}
+
+/**
+ * Upstream's `export-voice` without Python: read the prompt (30 s, 24 kHz), Mimi-encode and project it
+ * (mimi_encoder), prefill the FlowLM on it (flow_lm_main), and write the KV state as upstream does.
+ */
+export async function exportVoiceNative(params: ExportVoiceNativeParams): Promise<ExportVoiceNativeResult> {
+  const {model} = params
+  const prompt = await loadAudioPrompt({path: params.prompt, truncateSeconds: params.truncateSeconds ?? 30, sampleRate: model.dims.sampleRate})
+  const encoded = await encodeVoicePrompt({encoder: await model.encoder(), audio: prompt.audio, frameSize: model.dims.frameSize, dModel: model.dims.dModel})
+  // The prefill's sampled latent is discarded upstream, so the noise it draws does not matter here.
+  const kv = await prefillVoice({model, conditioning: encoded.conditioning, noise: new SeededNormalNoise({seed: 0, temperature: 0})})
+  await writeVoiceState({
+    path: params.out,
+    state: {
+      layers: kv.toLayerCaches().map((cache) => ({cache, length: kv.offset})),
+      offset: kv.offset,
+      heads: model.dims.heads,
+      headDim: model.dims.headDim,
+    },
+  })
+  return {out: params.out, promptSeconds: prompt.audio.length / prompt.sampleRate, latentFrames: encoded.frames, positions: encoded.positions}
+}

@@ -1,0 +1,24 @@
+/** Sampling and stopping parameters of one synthesis, with upstream's defaults. */
+export interface GenerationParams {
+  /** Noise variance; 0 gives zero noise. @default 0.7 */
+  readonly temperature: number
+  /** K, flow-head evaluations per latent. @default 1 */
+  readonly lsdDecodeSteps: number
+  /** Absolute bound of the (truncated normal) noise; null = plain normal noise. @default null */
+  readonly noiseClamp: number | null
+  /** EOS fires when the raw logit exceeds this. @default -4 */
+  readonly eosThreshold: number
+  /** Frames generated after EOS; null = per chunk (5 for <= 4 words, else 3) or the model's recommendation. @default null */
+  readonly framesAfterEos: number | null
+  /** Tokens per text chunk. @default 50 */
+  readonly maxTokens: number
+}
+
+export const defaultGenerationParams: GenerationParams = {
+  temperature: 0.7,
+  lsdDecodeSteps: 1,
+  noiseClamp: null,
+  eosThreshold: -4,
+  framesAfterEos: null,
+  maxTokens: 50,
+}

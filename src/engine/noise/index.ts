@@ -1,0 +1,4 @@
+export * from './noise-source.js'
+export * from './replay-noise.js'
+export * from './seeded-normal-noise.js'
+export * from './xoshiro128ss.js'

@@ -1,0 +1,21 @@
+import {flowLmStep} from '../flowlm/flow-lm-step.js'
+import {KvCache} from '../flowlm/kv-cache.js'
+import type {EngineModel} from './engine-model.js'
+import type {NoiseSource} from './noise/index.js'
+
+export interface PrefillVoiceParams {
+  readonly model: EngineModel
+  /** Voice conditioning [positions, dModel] flattened (voice BOS already first for v2 models). */
+  readonly conditioning: Float32Array
+  /** Upstream samples (and drops) a latent after the prefill: one draw is consumed. */
+  readonly noise: NoiseSource
+}
+
+/** Upstream's voice prefill: one FlowLM call over the conditioning on an empty cache. */
+export async function prefillVoice(params: PrefillVoiceParams): Promise<KvCache> {
+  const {model} = params
+  const kv = new KvCache(model.dims, model.kvCapacity)
+  await flowLmStep({session: model.sessions.flow_lm_main, kv, dModel: model.dims.dModel, latentDim: model.dims.latentDim, conditioning: params.conditioning})
+  params.noise.next(model.dims.latentDim)
+  return kv
+}

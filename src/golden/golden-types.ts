@@ -1,0 +1,52 @@
+/** The golden dump format this reader understands (see ../shared/oracle/FORMAT.md). */
+export const GOLDEN_FORMAT = 'pockettts-golden/1'
+
+export type GoldenDtype = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool'
+
+export interface GoldenTensorEntry {
+  readonly file: string
+  readonly dtype: GoldenDtype
+  readonly shape: readonly number[]
+}
+
+/** One chunk of a synthesis case, as upstream generated it. */
+export interface GoldenChunk {
+  readonly text: string
+  readonly n_tokens: number
+  readonly max_gen_len: number
+  readonly frames_after_eos: number
+  /** First AR step whose EOS logit exceeded the threshold (null: never). */
+  readonly eos_step: number | null
+  /** FlowLM calls after the text prefill. */
+  readonly steps: number
+  /** Latents decoded to audio. */
+  readonly frames: number
+}
+
+export interface GoldenManifest {
+  readonly format: typeof GOLDEN_FORMAT
+  /** Absent for synthesis cases; "voice" for a voice export case. */
+  readonly kind?: string
+  readonly source: Readonly<Record<string, unknown>>
+  /** Synthesis settings (text, seed, voice, temperature, lsd_decode_steps, noise_clamp, eos_threshold). */
+  readonly case?: {
+    readonly text: string
+    readonly seed?: number
+    readonly voice?: string
+    readonly temperature?: number
+    readonly lsd_decode_steps?: number
+    readonly noise_clamp?: number | null
+    readonly eos_threshold?: number
+  } & Readonly<Record<string, unknown>>
+  readonly chunks?: readonly GoldenChunk[]
+  readonly tensors: Readonly<Record<string, GoldenTensorEntry>>
+  readonly [key: string]: unknown
+}
+
+export interface GoldenTensor {
+  readonly name: string
+  readonly dtype: GoldenDtype
+  readonly shape: readonly number[]
+  /** Row-major elements: Float32Array (float32, and float16 widened), Float64Array, BigInt64Array, … */
+  readonly data: Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array
+}

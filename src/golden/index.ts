@@ -1,0 +1,2 @@
+export * from './golden-types.js'
+export * from './read-golden.js'

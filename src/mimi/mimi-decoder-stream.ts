@@ -1,0 +1,66 @@
+import type * as ort from 'onnxruntime-node'
+import {runGraph} from '../onnx/run-graph.js'
+import {f32, filled, floats} from '../onnx/tensors.js'
+
+/** One streaming state of the Mimi decoder: fed as `input`, returned as `output`, same shape. */
+export interface ChainedState {
+  readonly input: string
+  readonly output: string
+  readonly dtype: 'float32' | 'int64' | 'bool'
+  readonly shape: readonly number[]
+  readonly init: 'zeros' | 'ones'
+}
+
+export interface MimiDecoderStreamParams {
+  readonly latentToMimi: ort.InferenceSession
+  readonly decoder: ort.InferenceSession
+  /** Every state of `mimi_decoder`, from the manifest's state table. */
+  readonly states: readonly ChainedState[]
+  /** Channels of the decoder input (quantizer output dimension). */
+  readonly mimiInputDim: number
+  readonly latentDim: number
+}
+
+export interface DecodedFrame {
+  /** The decoder input of this frame [mimiInputDim] (golden `mimi_input`). */
+  readonly mimiInput: Float32Array
+  /** 1920 samples at 24 kHz, not clamped. */
+  readonly audio: Float32Array
+}
+
+/**
+ * Mimi decoded one latent at a time with explicit streaming state, as upstream's decoder worker does:
+ * latent_to_mimi (de-normalise + quantizer) then one mimi_decoder step; each state output feeds the next call.
+ * `reset()` restarts from the initial state (upstream re-initialises Mimi for every text chunk).
+ */
+export class MimiDecoderStream {
+  private state: Record<string, ort.Tensor> = {}
+
+  constructor(private readonly params: MimiDecoderStreamParams) {
+    this.reset()
+  }
+
+  reset(): void {
+    this.state = Object.fromEntries(this.params.states.map((s) => [s.input, filled(s.dtype, s.shape, s.init === 'ones' ? 1 : 0)]))
+  }
+
+  /** De-normalises and projects one normalised latent [latentDim], then decodes it. */
+  async decodeLatent(latent: Float32Array): Promise<DecodedFrame> {
+    const out = await runGraph('latent_to_mimi', this.params.latentToMimi, {latent: f32(latent, [1, 1, this.params.latentDim])})
+    return this.decodeMimiInput(floats(out['mimi_input'], 'mimi_input'))
+  }
+
+  /** Decodes one frame from the decoder input [mimiInputDim] (parity feeds the golden's `mimi_input` here). */
+  async decodeMimiInput(mimiInput: Float32Array): Promise<DecodedFrame> {
+    const out = await runGraph('mimi_decoder', this.params.decoder, {
+      mimi_input: f32(mimiInput, [1, this.params.mimiInputDim, 1]),
+      ...this.state,
+    })
+    for (const s of this.params.states) {
+      const next = out[s.output]
+      if (next === undefined) throw new Error(`mimi_decoder did not return state ${s.output}`)
+      this.state[s.input] = next
+    }
+    return {mimiInput, audio: floats(out['audio'], 'audio')}
+  }
+}

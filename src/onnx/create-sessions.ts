@@ -1,0 +1,51 @@
+import {availableParallelism} from 'node:os'
+import {join} from 'node:path'
+import * as ort from 'onnxruntime-node'
+import {ModelError} from '../errors/index.js'
+
+export type Sessions<Name extends string> = Readonly<Record<Name, ort.InferenceSession>>
+
+export interface CreateSessionsParams<Name extends string> {
+  /** Folder holding the graph files. */
+  readonly dir: string
+  /** Graph name → file name inside `dir`. */
+  readonly files: Readonly<Record<Name, string>>
+  /** onnxruntime intra-op threads. @default physical cores (half the logical ones, at least 1) */
+  readonly threads?: number
+}
+
+/** The default thread count: one per physical core (logical cores / 2 on SMT machines, at least 1). */
+export function defaultThreads(): number {
+  const logical = availableParallelism()
+  return Math.max(1, logical >= 4 ? Math.floor(logical / 2) : logical)
+}
+
+/** Creates one onnxruntime session per graph, in parallel, keyed by graph name. */
+export async function createSessions<Name extends string>(params: CreateSessionsParams<Name>): Promise<Sessions<Name>> {
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    intraOpNumThreads: params.threads ?? defaultThreads(),
+    interOpNumThreads: 1,
+    enableCpuMemArena: true,
+    enableMemPattern: true,
+  }
+  const entries = await Promise.all(
+    (Object.entries(params.files) as [Name, string][]).map(async ([name, file]) => {
+      const path = join(params.dir, file)
+      try {
+        return [name, await ort.InferenceSession.create(path, options)] as const
+      } catch (error) {
+        throw new ModelError({
+          code: 'GRAPH_LOAD_FAILED',
+          message: `onnxruntime could not load graph ${name} (${path}): ${(error as Error).message.split('\n')[0]}`,
+          hint: 'Run `pockettts model verify DIR` to find the damaged file, then export the model again.',
+          details: {graph: name, path},
+          cause: error,
+        })
+      }
+    }),
+  )
+  return Object.fromEntries(entries) as Record<Name, ort.InferenceSession>
+}

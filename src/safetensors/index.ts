@@ -1,0 +1,5 @@
+export * from './encode-safetensors.js'
+export * from './parse-safetensors.js'
+export * from './read-safetensors.js'
+export * from './safetensors-types.js'
+export * from './write-file-atomic.js'

@@ -1,0 +1,115 @@
+import {existsSync, statSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
+import {basename, dirname, isAbsolute, join, resolve} from 'node:path'
+import {parse as parseYaml} from 'yaml'
+import {ModelError} from '../errors/index.js'
+import type {TextConfig} from './text-config.js'
+
+export interface LoadTextConfigParams {
+  /** A model folder (upstream format: `config.yaml` + `tokenizer.model`), or an upstream config `.yaml` file. */
+  readonly model: string
+}
+
+/**
+ * Reads the text settings of a model: from an upstream-format folder's `config.yaml`
+ * (`flow_lm.lookup_table.tokenizer_path`/`n_bins`, `pad_with_spaces_for_short_inputs`, `remove_semicolons`,
+ * `model_recommended_frames_after_eos`, `mimi.frame_rate`). A relative `tokenizer_path` is resolved against
+ * the config's folder; an `hf://` or URL path is looked for by its file name beside the config.
+ */
+export async function loadTextConfig(params: LoadTextConfigParams): Promise<TextConfig> {
+  const model = resolve(params.model)
+  if (!existsSync(model)) {
+    throw new ModelError({code: 'MODEL_NOT_FOUND', message: `Model ${model} does not exist.`, hint: 'Pass a model folder (with config.yaml and tokenizer.model) to --model.', details: {model}})
+  }
+  const isFile = statSync(model).isFile()
+  const configPath = isFile ? model : join(model, 'config.yaml')
+  if (!existsSync(configPath)) {
+    const exported = existsSync(join(model, 'manifest.json'))
+    throw new ModelError({
+      code: exported ? 'MODEL_FORMAT_UNSUPPORTED' : 'MODEL_NOT_FOUND',
+      message: exported
+        ? `${model} is an exported model folder; reading its text settings from manifest.json is not supported yet.`
+        : `${model} has no config.yaml, so it is not a Pocket TTS model folder.`,
+      hint: 'Pass an upstream-format model folder (config.yaml + tokenizer.model), or the tokenizer itself with --tokenizer.',
+      details: {model},
+    })
+  }
+  const raw = parseConfig(await readFile(configPath, 'utf8'), configPath)
+  const folder = dirname(configPath)
+  return {
+    tokenizerPath: resolveTokenizerPath(raw.tokenizerPath, folder, configPath),
+    padWithSpaces: raw.padWithSpaces,
+    removeSemicolons: raw.removeSemicolons,
+    recommendedFramesAfterEos: raw.recommendedFramesAfterEos,
+    frameRate: raw.frameRate,
+    nBins: raw.nBins,
+  }
+}
+
+interface RawTextConfig {
+  tokenizerPath: string
+  nBins: number
+  padWithSpaces: boolean
+  removeSemicolons: boolean
+  recommendedFramesAfterEos: number | null
+  frameRate: number
+}
+
+function parseConfig(source: string, configPath: string): RawTextConfig {
+  const invalid = (what: string, cause?: unknown): ModelError =>
+    new ModelError({
+      code: 'MODEL_CONFIG_INVALID',
+      message: `${configPath}: ${what}.`,
+      hint: 'Use an upstream pocket_tts config.yaml (see pocket_tts/config/*.yaml).',
+      details: {config: configPath},
+      cause,
+    })
+  let doc: unknown
+  try {
+    doc = parseYaml(source)
+  } catch (error) {
+    throw invalid('is not valid YAML', error)
+  }
+  const get = (path: string[]): unknown => path.reduce<unknown>((node, key) => (isRecord(node) ? node[key] : undefined), doc)
+  const tokenizerPath = get(['flow_lm', 'lookup_table', 'tokenizer_path'])
+  if (typeof tokenizerPath !== 'string' || tokenizerPath === '') throw invalid('flow_lm.lookup_table.tokenizer_path is missing')
+  const nBins = get(['flow_lm', 'lookup_table', 'n_bins'])
+  if (!Number.isInteger(nBins) || (nBins as number) <= 0) throw invalid('flow_lm.lookup_table.n_bins must be a positive integer')
+  const frameRate = get(['mimi', 'frame_rate'])
+  if (typeof frameRate !== 'number' || !(frameRate > 0)) throw invalid('mimi.frame_rate must be a positive number')
+  const flag = (key: string): boolean => {
+    const value = get([key]) ?? false
+    if (typeof value !== 'boolean') throw invalid(`${key} must be true or false`)
+    return value
+  }
+  const recommended = get(['model_recommended_frames_after_eos']) ?? null
+  if (recommended !== null && (!Number.isInteger(recommended) || (recommended as number) < 0)) {
+    throw invalid('model_recommended_frames_after_eos must be a whole number or null')
+  }
+  return {
+    tokenizerPath,
+    nBins: nBins as number,
+    padWithSpaces: flag('pad_with_spaces_for_short_inputs'),
+    removeSemicolons: flag('remove_semicolons'),
+    recommendedFramesAfterEos: recommended as number | null,
+    frameRate,
+  }
+}
+
+function resolveTokenizerPath(path: string, folder: string, configPath: string): string {
+  if (/^(hf|https?):\/\//.test(path)) {
+    const local = join(folder, basename(path.split('@')[0] ?? path))
+    if (existsSync(local)) return local
+    throw new ModelError({
+      code: 'TOKENIZER_NOT_FOUND',
+      message: `${configPath} names a remote tokenizer (${path}) and ${local} does not exist.`,
+      hint: 'Download the model with `pockettts model download`, or pass the tokenizer file with --tokenizer.',
+      details: {config: configPath, tokenizerPath: path},
+    })
+  }
+  return isAbsolute(path) ? path : join(folder, path)
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
