@@ -5,7 +5,7 @@ import type {KvLayout} from '../flowlm/kv-cache.js'
 import type {ChainedState} from '../mimi/mimi-decoder-stream.js'
 import {graphEntry, readManifest, type GraphEntry} from '../model/index.js'
 import {createSessions, type Sessions} from '../onnx/create-sessions.js'
-import {loadSentencePieceTokenizer, type TextFrontEnd} from '../text/index.js'
+import {loadSentencePieceTokenizer, textConfigFromManifest, type TextFrontEnd} from '../text/index.js'
 
 /** The graphs the engine runs for every synthesis; `mimi_encoder` is loaded on first use (voice prompts). */
 export const coreGraphs = ['text_conditioner', 'flow_lm_main', 'flow_lm_flow', 'latent_to_mimi', 'mimi_decoder'] as const
@@ -69,17 +69,7 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
     sessions,
     kvCapacity: manifest.capacities.flow_kv_positions,
     mimiStates: mimiStatesOf(graphEntry(manifest, 'mimi_decoder')),
-    text: {
-      tokenizer,
-      config: {
-        tokenizerPath: tokenizer.path,
-        padWithSpaces: m.pad_with_spaces_for_short_inputs,
-        removeSemicolons: m.remove_semicolons,
-        recommendedFramesAfterEos: m.model_recommended_frames_after_eos,
-        frameRate: m.frame_rate,
-        nBins: m.vocab_size,
-      },
-    },
+    text: {tokenizer, config: textConfigFromManifest(manifest, params.dir)},
     voices: Object.fromEntries(
       manifest.voices
         .filter((v) => v.kind === 'kv_state')

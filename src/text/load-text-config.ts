@@ -3,10 +3,12 @@ import {readFile} from 'node:fs/promises'
 import {basename, dirname, isAbsolute, join, resolve} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 import {ModelError} from '../errors/index.js'
+import {readManifest} from '../model/read-manifest.js'
 import type {TextConfig} from './text-config.js'
+import {textConfigFromManifest} from './text-config-from-manifest.js'
 
 export interface LoadTextConfigParams {
-  /** A model folder (upstream format: `config.yaml` + `tokenizer.model`), or an upstream config `.yaml` file. */
+  /** A model folder (upstream format: `config.yaml` + `tokenizer.model`; or exported: `manifest.json`), or an upstream config `.yaml` file. */
   readonly model: string
 }
 
@@ -24,13 +26,14 @@ export async function loadTextConfig(params: LoadTextConfigParams): Promise<Text
   const isFile = statSync(model).isFile()
   const configPath = isFile ? model : join(model, 'config.yaml')
   if (!existsSync(configPath)) {
-    const exported = existsSync(join(model, 'manifest.json'))
+    if (!isFile && existsSync(join(model, 'manifest.json'))) {
+      const {manifest} = await readManifest({dir: model})
+      return textConfigFromManifest(manifest, model)
+    }
     throw new ModelError({
-      code: exported ? 'MODEL_FORMAT_UNSUPPORTED' : 'MODEL_NOT_FOUND',
-      message: exported
-        ? `${model} is an exported model folder; reading its text settings from manifest.json is not supported yet.`
-        : `${model} has no config.yaml, so it is not a Pocket TTS model folder.`,
-      hint: 'Pass an upstream-format model folder (config.yaml + tokenizer.model), or the tokenizer itself with --tokenizer.',
+      code: 'MODEL_NOT_FOUND',
+      message: `${model} has neither config.yaml nor manifest.json, so it is not a Pocket TTS model folder.`,
+      hint: 'Pass an upstream-format model folder (config.yaml + tokenizer.model), an exported one (manifest.json), or the tokenizer itself with --tokenizer.',
       details: {model},
     })
   }
