@@ -26,7 +26,6 @@ STDERR_TAIL = 12
 
 
 def export_voice(model_dir: Path, prompt: Path, out: Path, *, force: bool = False) -> dict[str, Any]:
-    folder = inspect_model_folder(model_dir)
     prompt_path = check_prompt(prompt)
     target = out.absolute()
     if target.suffix != ".safetensors":
@@ -37,6 +36,7 @@ def export_voice(model_dir: Path, prompt: Path, out: Path, *, force: bool = Fals
         raise JobError("OUTPUT_EXISTS", f"{target} already exists.", kind="usage", hint="Pass --force to replace it, or choose another output path.")
     if not target.parent.is_dir():
         raise JobError("OUTPUT_PARENT_MISSING", f"The folder {target.parent} does not exist.", kind="usage", hint="Create it first.")
+    folder = inspect_model_folder(model_dir)
 
     with atomic_file(target) as staging:
         command = [sys.executable, "-m", "pocket_tts", "export-voice", str(prompt_path), str(staging), "--config", str(folder.config_path)]
