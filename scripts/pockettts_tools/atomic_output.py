@@ -24,9 +24,15 @@ def check_output_dir(target: Path, *, force: bool) -> None:
             kind="usage",
             hint="Pass --force to replace it, or choose another --out folder.",
         )
-    parent = target.parent
-    if not parent.is_dir():
-        raise JobError("OUTPUT_PARENT_MISSING", f"The parent folder {parent} does not exist.", kind="usage", hint="Create it first.")
+    make_parent(target)
+
+
+def make_parent(target: Path) -> None:
+    """Creates the folders above ``target`` as needed; a file in the way is a usage error."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as error:
+        raise JobError("OUTPUT_PARENT_INVALID", f"Cannot create the folder {target.parent}: a file is in the way.", kind="usage", hint="Choose another output path.") from error
 
 
 @contextmanager

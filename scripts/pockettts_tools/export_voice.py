@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from .atomic_output import atomic_file
+from .atomic_output import atomic_file, make_parent
 from .voices import check_prompt
 from .job_args import JobArgumentParser
 from .model_folder import inspect_model_folder
@@ -34,8 +34,7 @@ def export_voice(model_dir: Path, prompt: Path, out: Path, *, force: bool = Fals
         raise JobError("OUTPUT_NOT_A_FILE", f"{target} is a folder.", kind="usage", hint="Pass a file path ending in .safetensors.")
     if target.exists() and not force:
         raise JobError("OUTPUT_EXISTS", f"{target} already exists.", kind="usage", hint="Pass --force to replace it, or choose another output path.")
-    if not target.parent.is_dir():
-        raise JobError("OUTPUT_PARENT_MISSING", f"The folder {target.parent} does not exist.", kind="usage", hint="Create it first.")
+    make_parent(target)
     folder = inspect_model_folder(model_dir)
 
     with atomic_file(target) as staging:

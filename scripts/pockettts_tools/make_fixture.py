@@ -70,7 +70,7 @@ def make_fixture(preset_name: str, out: Path, *, seed: int = 0, tokenizer: Path 
 
         (staging / INFO_FILE).write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
     files = sorted(p.name for p in out.iterdir())
-    return {"out": str(out.absolute()), "preset": preset.name, "seed": seed, "parameters": parameters, "n_bins": n_bins, "voicePositions": positions, "files": files, "bytes": sum(p.stat().st_size for p in out.iterdir())}
+    return {"out": str(out.absolute()), "preset": preset.name, "seed": seed, "parameters": parameters, "nBins": n_bins, "voicePositions": positions, "files": files, "bytes": sum(p.stat().st_size for p in out.iterdir())}
 
 
 def _tokenizer_bytes(tokenizer: Path | None) -> bytes:
