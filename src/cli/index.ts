@@ -1,3 +1,5 @@
 export * from './base-command.js'
 export * from './render-table.js'
 export * from './progress-reporter.js'
+export * from './number-flags.js'
+export * from './run-with-progress.js'

@@ -26,3 +26,13 @@ export function projectVenvPython(): string {
 export function oracleDir(): string {
   return resolve(packageRoot(), '..', 'shared', 'oracle')
 }
+
+/** The embedded fixture model: a small random-weight model in the upstream format (`fixtures/tiny`). */
+export function embeddedFixtureDir(): string {
+  return join(packageRoot(), 'fixtures', 'tiny')
+}
+
+/** Goldens of the embedded fixture model, one folder per case (`golden/<case>`, format pockettts-golden/1). */
+export function goldenDir(): string {
+  return join(packageRoot(), 'golden')
+}

@@ -1,0 +1,2 @@
+export * from './dump-golden.js'
+export * from './dump-voice-golden.js'
