@@ -160,16 +160,22 @@ def load_model_folder(folder: ModelFolder, settings: GenerationSettings = Genera
         except RuntimeError as error:
             if "Error(s) in loading state_dict" in str(error):
                 raise _checkpoint_error(folder, error) from error
-            if "sentencepiece" in str(error).lower() or "ParseFromString" in str(error):
-                raise JobError("TOKENIZER_INVALID", f"The tokenizer of {folder.path} could not be read: {error}", kind="model") from error
-            raise
-        except OSError as error:
-            if "safetensors" in type(error).__module__ or "header" in str(error).lower():
-                raise JobError("CHECKPOINT_INVALID", f"The weights of {folder.path} could not be read: {error}", kind="model") from error
+            if "ModelProto" in str(error) or "sentencepiece" in str(error).lower():
+                raise JobError(
+                    "TOKENIZER_INVALID",
+                    f"The tokenizer of {folder.path} is not a SentencePiece model ({error}).",
+                    kind="model",
+                    hint="Point flow_lm.lookup_table.tokenizer_path at a SentencePiece .model file.",
+                ) from error
             raise
         except Exception as error:
             if type(error).__name__ == "SafetensorError":
-                raise JobError("CHECKPOINT_INVALID", f"The weights of {folder.path} could not be read: {error}", kind="model") from error
+                raise JobError(
+                    "CHECKPOINT_INVALID",
+                    f"The weights of {folder.path} could not be read: {error}.",
+                    kind="model",
+                    hint="The weights file is damaged or not safetensors; make or download it again.",
+                ) from error
             raise
 
 

@@ -172,3 +172,13 @@ def test_export_voice_failures_are_typed(tmp_path: Path) -> None:
     assert code == 4 and events[-1]["code"] == "UPSTREAM_EXPORT_FAILED"
     assert not (tmp_path / "v.safetensors").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["garbage.mp3"]
+
+
+def test_damaged_weights_and_tokenizer_are_named(model: Path) -> None:
+    weights = model / "model.safetensors"
+    good = weights.read_bytes()
+    weights.write_bytes(good[:1000])
+    assert job_error(load_model_folder, inspect_model_folder(model)).code == "CHECKPOINT_INVALID"
+    weights.write_bytes(good)
+    (model / "tokenizer.model").write_text("not a tokenizer")
+    assert job_error(load_model_folder, inspect_model_folder(model)).code == "TOKENIZER_INVALID"
