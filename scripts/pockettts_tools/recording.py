@@ -203,7 +203,7 @@ class SynthesisRecorder:
 
         chunk_index = len(self.chunks) - 1
         chunk = self.chunks[chunk_index]
-        draw = (0 if chunk.prefill is None else 1 + len(chunk.steps)) if self._call is not None else 0
+        draw = 0 if chunk.prefill is None else 1 + len(chunk.steps)  # the text prefill draws first, then each step
         tape = self.noise_tape
         assert tape is not None
         if chunk_index >= len(tape) or draw >= tape[chunk_index].shape[0]:
