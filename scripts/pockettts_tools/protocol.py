@@ -7,6 +7,7 @@ stdout lines that are JSON objects with an ``event`` key are events:
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import traceback
 from typing import Any, Callable, Literal, NoReturn
@@ -54,12 +55,30 @@ def fail(error: JobError) -> NoReturn:
     sys.exit(EXIT_CODES[error.kind])
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_job(main: Callable[[list[str]], Any], argv: list[str] | None = None) -> None:
-    """Runs ``main(argv)``; a JobError becomes an error event, anything else a traceback on stderr."""
+    """Runs ``main(argv)``; a JobError becomes an error event, anything else a traceback on stderr.
+
+    SIGTERM (how the runner cancels a job) is turned into KeyboardInterrupt, so that ``finally`` blocks and the
+    atomic writers remove what they staged before the job exits with 130.
+    """
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         data = main(sys.argv[1:] if argv is None else argv)
     except JobError as error:
         fail(error)
+    except ModuleNotFoundError as error:
+        fail(
+            JobError(
+                "PYTHON_MODULE_MISSING",
+                f"The Python at {sys.executable} lacks module {error.name}.",
+                kind="prerequisite",
+                hint="Run `npm run setup:python` (creates .venv/ with everything pinned), or install scripts/requirements.txt into that interpreter.",
+            )
+        )
     except KeyboardInterrupt:
         sys.exit(130)
     except SystemExit:

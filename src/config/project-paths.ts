@@ -27,7 +27,17 @@ export function oracleDir(): string {
   return resolve(packageRoot(), '..', 'shared', 'oracle')
 }
 
-/** The embedded default model: the exported `tiny` fixture that ships with the package. */
+/** The embedded fixture model: a small random-weight model in the upstream format (`fixtures/tiny`). */
+export function embeddedFixtureDir(): string {
+  return join(packageRoot(), 'fixtures', 'tiny')
+}
+
+/** The embedded default model for synth: the ONNX export of `fixtures/tiny`, shipped with the package. */
 export function embeddedModelDir(): string {
   return join(packageRoot(), 'fixtures', 'tiny-onnx')
+}
+
+/** Goldens of the embedded fixture model, one folder per case (`golden/<case>`, format pockettts-golden/1). */
+export function goldenDir(): string {
+  return join(packageRoot(), 'golden')
 }

@@ -6,6 +6,12 @@ import {pythonModules, type PythonModuleName} from './python-modules.js'
 export interface ProbePythonParams {
   readonly python: string
   readonly modules: readonly PythonModuleName[]
+  /**
+   * `import` imports each module (catches broken installs; importing torch and pocket_tts takes seconds);
+   * `locate` only finds each module and reads its installed version (a fraction of a second), the check to run
+   * before a job, which reports import failures itself. @default 'import'
+   */
+  readonly mode?: 'import' | 'locate'
   /** @default 60_000 ms (importing torch is slow on a cold disk) */
   readonly timeoutMs?: number
 }
@@ -44,11 +50,31 @@ for name in sys.argv[1:]:
 print(json.dumps(out))
 `
 
+// Finds each module without importing it and reads the installed distribution's version.
+const LOCATE_SOURCE = `
+import importlib.util, json, sys
+from importlib import metadata
+out = {"python": sys.version.split()[0], "modules": {}}
+for name in sys.argv[1:]:
+    try:
+        if importlib.util.find_spec(name) is None:
+            raise ModuleNotFoundError(f"No module named '{name}'")
+        try:
+            ver = metadata.version(name.replace("_", "-"))
+        except metadata.PackageNotFoundError:
+            ver = "unknown"
+        out["modules"][name] = {"version": ver}
+    except Exception as exc:
+        out["modules"][name] = {"error": f"{type(exc).__name__}: {exc}"}
+print(json.dumps(out))
+`
+
 /** Runs the interpreter once and reports the version of each module (null when missing). */
 export async function probePython(params: ProbePythonParams): Promise<PythonProbe> {
   let stdout: string
+  const source = params.mode === 'locate' ? LOCATE_SOURCE : PROBE_SOURCE
   try {
-    const result = await execa(params.python, ['-c', PROBE_SOURCE, ...params.modules], {
+    const result = await execa(params.python, ['-c', source, ...params.modules], {
       timeout: params.timeoutMs ?? 60_000,
       env: {PYTHONWARNINGS: 'ignore'},
     })

@@ -11,10 +11,12 @@ import {ReplayNoise} from '../../src/engine/noise/index.js'
 import {resolveVoice} from '../../src/engine/resolve-voice.js'
 import {readGolden} from '../../src/golden/index.js'
 import {readSafetensors} from '../../src/safetensors/index.js'
+import {embeddedFixtureDir, embeddedModelDir, goldenDir} from '../../src/config/project-paths.js'
 import {NEEDS_ORACLE, ORACLE_TINY, skipWithoutOracle} from '../helpers/oracle.js'
 
 const GOLDEN = join(ORACLE_TINY, 'golden')
 const cases = skipWithoutOracle ? [] : readdirSync(GOLDEN).filter((name) => name !== 'voice')
+const projectCases = readdirSync(goldenDir(), {withFileTypes: true}).filter((e) => e.isDirectory() && e.name !== 'voice').map((e) => e.name)
 
 function maxAbs(a: Float32Array, b: ArrayLike<number>): number {
   let max = 0
@@ -34,10 +36,47 @@ describe.skipIf(skipWithoutOracle)(`the engine replays upstream's golden runs ${
   })
 
   it.each(cases)('%s: tokens, chunk texts, eos_step, steps, frames exactly; audio within 1e-3', async (name) => {
-    const golden = await readGolden({dir: join(GOLDEN, name)})
+    await replayCase(model, ORACLE_TINY, join(GOLDEN, name))
+  })
+
+  it('native voice export of voice_prompt.wav reproduces upstream voice.safetensors within 1e-3', async () => {
+    const out = join(await mkdtemp(join(tmpdir(), 'pockettts-voice-')), 'voice.safetensors')
+    const result = await exportVoiceNative({model, prompt: join(ORACLE_TINY, 'voice_prompt.wav'), out})
+    expect(result.positions).toBe(85)
+    const mine = await readSafetensors({path: out})
+    const theirs = await readSafetensors({path: join(ORACLE_TINY, 'voice.safetensors')})
+    expect([...mine.tensors.keys()].sort()).toEqual([...theirs.tensors.keys()].sort())
+    for (const [key, tensor] of theirs.tensors) {
+      const other = mine.tensors.get(key)!
+      expect(other.shape).toEqual(tensor.shape)
+      expect(other.dtype).toBe(tensor.dtype)
+      if (tensor.dtype === 'I64') expect(Array.from(other.data as BigInt64Array)).toEqual(Array.from(tensor.data as BigInt64Array))
+      else expect(maxAbs(other.data as Float32Array, tensor.data as Float32Array)).toBeLessThanOrEqual(1e-3)
+    }
+  })
+})
+
+describe('the engine replays the project goldens of the embedded fixture (golden/, fixtures/tiny-onnx)', () => {
+  let model: EngineModel
+  beforeAll(async () => {
+    model = await loadEngineModel({dir: embeddedModelDir(), threads: 1})
+  })
+  afterAll(async () => model?.release())
+
+  it('has the project cases', () => {
+    expect(projectCases).toEqual(expect.arrayContaining(['hello', 'long', 'lsd4', 'short', 'temp0']))
+  })
+
+  it.each(projectCases)('%s: tokens, chunk texts, eos_step, steps, frames exactly; audio within 1e-3', async (name) => {
+    await replayCase(model, embeddedFixtureDir(), join(goldenDir(), name))
+  })
+})
+
+async function replayCase(model: EngineModel, modelDir: string, caseDir: string): Promise<void> {
+    const golden = await readGolden({dir: caseDir})
     const c = golden.manifest.case
     const noise = await ReplayNoise.fromGolden({golden})
-    const voice = await resolveVoice({model, voice: join(ORACLE_TINY, String(c.voice)), noise})
+    const voice = await resolveVoice({model, voice: join(modelDir, String(c.voice)), noise})
     const params = {
       ...defaultGenerationParams,
       temperature: Number(c.temperature),
@@ -72,21 +111,4 @@ describe.skipIf(skipWithoutOracle)(`the engine replays upstream's golden runs ${
     const expected = await golden.tensor('audio')
     expect(audio.length).toBe(expected.data.length)
     expect(maxAbs(audio, expected.data as Float32Array)).toBeLessThanOrEqual(1e-3)
-  })
-
-  it('native voice export of voice_prompt.wav reproduces upstream voice.safetensors within 1e-3', async () => {
-    const out = join(await mkdtemp(join(tmpdir(), 'pockettts-voice-')), 'voice.safetensors')
-    const result = await exportVoiceNative({model, prompt: join(ORACLE_TINY, 'voice_prompt.wav'), out})
-    expect(result.positions).toBe(85)
-    const mine = await readSafetensors({path: out})
-    const theirs = await readSafetensors({path: join(ORACLE_TINY, 'voice.safetensors')})
-    expect([...mine.tensors.keys()].sort()).toEqual([...theirs.tensors.keys()].sort())
-    for (const [key, tensor] of theirs.tensors) {
-      const other = mine.tensors.get(key)!
-      expect(other.shape).toEqual(tensor.shape)
-      expect(other.dtype).toBe(tensor.dtype)
-      if (tensor.dtype === 'I64') expect(Array.from(other.data as BigInt64Array)).toEqual(Array.from(tensor.data as BigInt64Array))
-      else expect(maxAbs(other.data as Float32Array, tensor.data as Float32Array)).toBeLessThanOrEqual(1e-3)
-    }
-  })
-})
+  }

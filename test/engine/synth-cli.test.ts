@@ -118,3 +118,16 @@ describe.skipIf(skipWithoutOracle)(`pockettts synth on the exported oracle model
     })
   })
 })
+
+describe('pockettts synth on the embedded fixture model (the README quick start)', () => {
+  it('synthesises a WAV with no --model and no Python, and says it used the embedded model', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pockettts-quickstart-'))
+    const run = await runCli(['synth', 'Hello world.', '--out', 'hello.wav'], {cwd: dir, env: {POCKETTTS_PYTHON: '/nonexistent/python'}})
+    expect(run.exitCode, run.stderr).toBe(0)
+    expect(run.stderr).toContain('embedded fixture model')
+    const wav = parseWav(await readFile(join(dir, 'hello.wav')))
+    expect(wav).toMatchObject({format: 1, channels: 1, sampleRate: 24000, bits: 16})
+    expect(wav.dataBytes % 2).toBe(0)
+    expect(wav.dataBytes).toBeGreaterThan(4800 * 2)
+  })
+})

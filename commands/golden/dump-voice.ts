@@ -1,0 +1,41 @@
+import {Flags} from '@oclif/core'
+import {PocketTtsCommand} from '../../src/cli/base-command.js'
+import {runWithProgress} from '../../src/cli/run-with-progress.js'
+import {dumpVoiceGolden, type DumpVoiceGoldenResult} from '../../src/golden/index.js'
+
+export default class GoldenDumpVoice extends PocketTtsCommand {
+  static override summary = 'Record a voice golden from upstream pocket_tts (Python): prompt -> Mimi encoder -> conditioning -> voice state.'
+  static override description = `Observes upstream's get_state_for_audio_prompt (truncating to 30 s, as export-voice does) and writes the pockettts-golden/1 voice case: audio (the encoder input), mimi_latent, conditioning (speaker projection, with the voice BOS when the config says so), plus the resulting voice state as voice.safetensors (upstream export_model_state).`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --from fixtures/tiny --prompt fixtures/tiny/voice_prompt.wav --out out/voice',
+  ]
+  static override flags = {
+    from: Flags.string({description: 'Upstream-format model folder (config.yaml, weights, tokenizer).', required: true}),
+    prompt: Flags.string({description: 'Voice prompt audio (.wav).', required: true}),
+    out: Flags.string({description: 'Golden folder to write.', required: true}),
+    truncate: Flags.boolean({description: 'Cut the prompt to its first 30 s (as export-voice does).', default: true, allowNo: true}),
+    force: Flags.boolean({description: 'Replace --out when it exists and is not empty.'}),
+    python: Flags.string({description: 'Python interpreter with the tooling (else POCKETTTS_PYTHON, .venv, python3).'}),
+  }
+
+  async run(): Promise<DumpVoiceGoldenResult> {
+    const {flags} = await this.parse(GoldenDumpVoice)
+    const {config, origins} = await this.loadConfig({python: flags.python, config: flags.config})
+    const result = await runWithProgress({verbose: this.verbose}, (hooks) =>
+      dumpVoiceGolden({
+        modelDir: flags.from,
+        prompt: flags.prompt,
+        out: flags.out,
+        truncate: flags.truncate,
+        force: flags.force,
+        python: config.python,
+        pythonOrigin: origins.python,
+        timeoutMs: config.pythonTimeout * 1000,
+        signal: this.signal,
+        ...hooks,
+      }),
+    )
+    this.log(`Wrote ${result.out}: ${result.frames} latent frames, conditioning of ${result.positions} positions, voice state ${result.voiceState}.`)
+    return result
+  }
+}

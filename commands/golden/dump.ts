@@ -1,0 +1,69 @@
+import {Flags} from '@oclif/core'
+import {PocketTtsCommand} from '../../src/cli/base-command.js'
+import {numberFlag} from '../../src/cli/number-flags.js'
+import {renderTable} from '../../src/cli/render-table.js'
+import {runWithProgress} from '../../src/cli/run-with-progress.js'
+import {dumpGolden, type DumpGoldenResult} from '../../src/golden/index.js'
+
+export default class GoldenDump extends PocketTtsCommand {
+  static override summary = 'Record a synthesis golden from upstream pocket_tts (Python) on an upstream-format model folder.'
+  static override description = `Loads the model folder with upstream's strict loader, makes the voice state, seeds torch and runs upstream's unmodified generate_audio once, recording through hooks: tokens, text embeddings, every FlowLM layer output, hidden state, EOS logit, noise (the noise tape), latent, Mimi input and audio of each chunk. Writes the pockettts-golden/1 format (manifest.json + .npy files).
+
+--noise-tape replays the noise recorded in another golden instead of the seed's draws (clamped noise differs between torch releases); only the drawn values are replaced, the maths stays upstream's.`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --from fixtures/tiny --text "Hello world." --seed 42 --out out/hello',
+    '<%= config.bin %> <%= command.id %> --from fixtures/tiny --text "Four decode steps." --seed 11 --temperature 0.5 --lsd-decode-steps 4 --noise-clamp 1.5 --out out/lsd4',
+    '<%= config.bin %> <%= command.id %> --from ../shared/oracle/tiny --text "Four decode steps with clamped noise." --seed 11 --temperature 0.5 --lsd-decode-steps 4 --noise-clamp 1.5 --noise-tape ../shared/oracle/tiny/golden/lsd4 --out out/lsd4-replayed',
+  ]
+  static override flags = {
+    from: Flags.string({description: 'Upstream-format model folder (config.yaml, weights, tokenizer).', required: true}),
+    text: Flags.string({description: 'Text to speak.', required: true}),
+    voice: Flags.string({description: 'Voice state (.safetensors) or prompt (.wav) [default: FROM/voice.safetensors].'}),
+    seed: Flags.integer({description: 'torch.manual_seed before generation.', required: true}),
+    temperature: numberFlag({description: 'Sampling temperature [default: 0.7].', min: 0}),
+    'lsd-decode-steps': Flags.integer({description: 'LSD decode steps [default: 1].', min: 1}),
+    'noise-clamp': numberFlag({description: 'Clamp of the noise (truncated normal) [default: none].', min: 0, exclusiveMin: true}),
+    'eos-threshold': numberFlag({description: 'EOS fires when the raw EOS logit exceeds this [default: -4].'}),
+    'frames-after-eos': Flags.integer({description: 'Frames generated after EOS [default: upstream guess per chunk].', min: 0}),
+    'max-tokens': Flags.integer({description: 'Tokens per text chunk [default: 50].', min: 1}),
+    'noise-tape': Flags.string({description: 'Golden folder whose recorded noise replaces the random draws.'}),
+    out: Flags.string({description: 'Golden folder to write.', required: true}),
+    force: Flags.boolean({description: 'Replace --out when it exists and is not empty.'}),
+    python: Flags.string({description: 'Python interpreter with the tooling (else POCKETTTS_PYTHON, .venv, python3).'}),
+  }
+
+  async run(): Promise<DumpGoldenResult> {
+    const {flags} = await this.parse(GoldenDump)
+    const {config, origins} = await this.loadConfig({python: flags.python, config: flags.config})
+    const result = await runWithProgress({verbose: this.verbose}, (hooks) =>
+      dumpGolden({
+        modelDir: flags.from,
+        text: flags.text,
+        voice: flags.voice,
+        seed: flags.seed,
+        temperature: flags.temperature,
+        lsdDecodeSteps: flags['lsd-decode-steps'],
+        noiseClamp: flags['noise-clamp'],
+        eosThreshold: flags['eos-threshold'],
+        framesAfterEos: flags['frames-after-eos'],
+        maxTokens: flags['max-tokens'],
+        noiseTape: flags['noise-tape'],
+        out: flags.out,
+        force: flags.force,
+        python: config.python,
+        pythonOrigin: origins.python,
+        timeoutMs: config.pythonTimeout * 1000,
+        signal: this.signal,
+        ...hooks,
+      }),
+    )
+    this.log(
+      renderTable(
+        ['chunk', 'tokens', 'EOS step', 'steps', 'frames', 'text'],
+        result.chunks.map((c, i) => [String(i), String(c.nTokens), c.eosStep === null ? 'none' : String(c.eosStep), String(c.steps), String(c.frames), c.text]),
+      ),
+    )
+    this.log(`\nWrote ${result.out}: ${result.tensors} tensors, ${result.seconds.toFixed(2)} s of audio.`)
+    return result
+  }
+}

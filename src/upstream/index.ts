@@ -1,0 +1,2 @@
+export * from './assert-upstream-model-folder.js'
+export * from './assert-input-file.js'
