@@ -6,7 +6,7 @@ import type {ConfigTemplate} from './load-config-template.js'
 import type {LockedGeneratedFile, LockedHubFile} from './lock-file.js'
 import {renderModelConfig} from './render-model-config.js'
 import {verifyLocalFile} from './verify-local-file.js'
-import {writeFileAtomic} from './write-file-atomic.js'
+import {writeFileAtomic} from '../fs/write-file-atomic.js'
 
 export interface SyncModelConfigParams {
   /** The models folder (holding the lock file). */

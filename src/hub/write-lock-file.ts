@@ -1,5 +1,5 @@
 import type {LockFile} from './lock-file.js'
-import {writeFileAtomic} from './write-file-atomic.js'
+import {writeFileAtomic} from '../fs/write-file-atomic.js'
 
 export interface WriteLockFileParams {
   readonly path: string
