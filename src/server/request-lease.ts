@@ -40,6 +40,8 @@ export interface AcquireLeaseParams {
   readonly draining: boolean
   readonly retryAfterSeconds: () => number
   readonly onReject: (reason: RejectReason) => void
+  /** The client left while the request was queued. */
+  readonly onAbandon: () => void
 }
 
 /**
@@ -89,6 +91,7 @@ export async function acquireLease(params: AcquireLeaseParams): Promise<RequestL
       params.onReject('draining')
       throw new HttpProblem({status: 503, code: 'server_draining', message: 'The server shut down before a generation slot became free.', retryAfterSeconds: params.retryAfterSeconds()})
     }
+    if (cause === 'client_closed') params.onAbandon()
     throw error
   }
   let released = false

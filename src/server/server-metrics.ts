@@ -11,8 +11,11 @@ export interface ServerMetrics {
   request(labels: {readonly method: string; readonly route: string; readonly status: number}): void
   timeToFirstAudio(route: string, seconds: number): void
   realTimeFactor(route: string, rtf: number): void
+  audioSeconds(route: string, seconds: number): void
   generation(route: string, outcome: GenerationOutcome): void
   rejected(reason: RejectReason): void
+  /** A client left while its request waited in the queue. */
+  abandoned(): void
   voiceCache(result: 'hit' | 'miss'): void
   pool(stats: {readonly active: number; readonly queued: number}): void
 }
@@ -46,6 +49,12 @@ export function createServerMetrics(params: CreateServerMetricsParams = {}): Ser
     buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5],
     registers: [registry],
   })
+  const audio = new Counter({
+    name: 'pockettts_audio_seconds_total',
+    help: 'Seconds of audio delivered by completed generations (trailing silence excluded).',
+    labelNames: ['route'] as const,
+    registers: [registry],
+  })
   const generations = new Counter({
     name: 'pockettts_generations_total',
     help: 'Generations by outcome: completed, cancelled (client went away), timeout, failed, shutdown.',
@@ -56,6 +65,11 @@ export function createServerMetrics(params: CreateServerMetricsParams = {}): Ser
     name: 'pockettts_rejected_requests_total',
     help: 'Requests refused before generation: queue_full (429), draining or queue_timeout (503).',
     labelNames: ['reason'] as const,
+    registers: [registry],
+  })
+  const abandoned = new Counter({
+    name: 'pockettts_queue_abandoned_total',
+    help: 'Requests whose client left while they waited in the queue (they never started).',
     registers: [registry],
   })
   const voiceCache = new Counter({
@@ -75,8 +89,10 @@ export function createServerMetrics(params: CreateServerMetricsParams = {}): Ser
     request: ({method, route, status}) => requests.inc({method, route, status: String(status)}),
     timeToFirstAudio: (route, seconds) => ttfa.observe({route}, seconds),
     realTimeFactor: (route, value) => rtf.observe({route}, value),
+    audioSeconds: (route, seconds) => audio.inc({route}, seconds),
     generation: (route, outcome) => generations.inc({route, outcome}),
     rejected: (reason) => rejected.inc({reason}),
+    abandoned: () => abandoned.inc(),
     voiceCache: (result) => voiceCache.inc({result}),
     pool: (stats) => {
       queueDepth.set(stats.queued)

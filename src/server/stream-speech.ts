@@ -46,6 +46,7 @@ export async function streamSpeech(ctx: ServerContext, request: FastifyRequest, 
     draining: ctx.draining,
     retryAfterSeconds: () => ctx.retryAfterSeconds(),
     onReject: (reason) => ctx.metrics.rejected(reason),
+    onAbandon: () => ctx.metrics.abandoned(),
   })
   const admitted = performance.now()
   let inputTokens = 0
@@ -137,6 +138,7 @@ async function pump(params: PumpParams): Promise<void> {
     ctx.metrics.generation(job.route, outcome)
     if (outcome === 'completed') {
       ctx.recordGenerationSeconds(seconds)
+      ctx.metrics.audioSeconds(job.route, audioSeconds)
       if (rtf !== null) ctx.metrics.realTimeFactor(job.route, rtf)
     }
     logDone(params.request, job, {outcome, voice: params.voiceLabel, frames: count, ttfaMs: params.ttfaMs, rtf})
