@@ -93,6 +93,7 @@ export default class Serve extends PocketTtsCommand {
       log.info({event: 'draining', deadlineSeconds: shutdownTimeout}, 'draining')
       const report = await server.close({deadlineMs: shutdownTimeout * 1000})
       log.info({event: 'stopped', ...report}, 'stopped')
+      this.log(`Stopped ${address.url}: ${report.drained ? 'every request finished' : `${report.cancelled} request(s) cancelled at the deadline`}.`)
       return {...report, url: address.url, model: modelDir, embeddedModel: embedded, voices}
     } finally {
       await this.server?.close({deadlineMs: 0})
