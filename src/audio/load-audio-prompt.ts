@@ -1,5 +1,5 @@
 import {UsageError} from '../errors/index.js'
-import {readWav, type WavSampleFormat} from './read-wav.js'
+import {readWav, type WavAudio, type WavSampleFormat} from './read-wav.js'
 import {resamplePoly} from './resample-poly.js'
 
 export interface LoadAudioPromptParams {
@@ -31,9 +31,25 @@ export interface AudioPrompt {
  * `resample_poly(up, down)` from the gcd-reduced rate ratio.
  */
 export async function loadAudioPrompt(params: LoadAudioPromptParams): Promise<AudioPrompt> {
-  const sampleRate = params.sampleRate ?? 24000
-  const truncateSeconds = params.truncateSeconds === undefined ? 30 : params.truncateSeconds
   const wav = await readWav({path: params.path})
+  return audioPromptFromWav({wav, source: params.path, truncateSeconds: params.truncateSeconds === undefined ? 30 : params.truncateSeconds, ...(params.sampleRate === undefined ? {} : {sampleRate: params.sampleRate})})
+}
+
+export interface AudioPromptFromWavParams {
+  /** Decoded WAV audio (`readWav`, or `decodeWav` of uploaded bytes). */
+  readonly wav: WavAudio
+  /** Named in errors. */
+  readonly source: string
+  /** Keep only the first N seconds, counted in source samples; null: all. */
+  readonly truncateSeconds: number | null
+  /** The model's sample rate. @default 24000 */
+  readonly sampleRate?: number
+}
+
+/** `loadAudioPrompt` on audio already decoded: truncate, then resample to the model's rate. */
+export function audioPromptFromWav(params: AudioPromptFromWavParams): AudioPrompt {
+  const {wav, truncateSeconds} = params
+  const sampleRate = params.sampleRate ?? 24000
   let samples = wav.samples
   let truncated = false
   if (truncateSeconds !== null) {
@@ -44,7 +60,7 @@ export async function loadAudioPrompt(params: LoadAudioPromptParams): Promise<Au
     }
   }
   if (samples.length === 0) {
-    throw new UsageError({code: 'AUDIO_EMPTY', message: `${params.path} has no audio samples.`, hint: 'Use a prompt of a few seconds of clear speech.', details: {path: params.path}})
+    throw new UsageError({code: 'AUDIO_EMPTY', message: `${params.source} has no audio samples.`, hint: 'Use a prompt of a few seconds of clear speech.', details: {path: params.source}})
   }
   const audio = wav.sampleRate === sampleRate ? Float32Array.from(samples) : resamplePoly({input: samples, up: sampleRate, down: wav.sampleRate})
   return {

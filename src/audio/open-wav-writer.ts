@@ -3,7 +3,7 @@ import {once} from 'node:events'
 import {open, rename, rm, type FileHandle} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 import type {Writable} from 'node:stream'
-import {UsageError} from '../errors/index.js'
+import {CancelledError, UsageError} from '../errors/index.js'
 import {bytesPerSample, STREAMING_PLACEHOLDER_FRAMES, type AudioFormat} from './audio-format.js'
 import {encodeSamples} from './encode-samples.js'
 import {maxWavFrames, wavHeader} from './wav-header.js'
@@ -19,6 +19,11 @@ export interface OpenWavWriterParams {
   readonly sampleRate: number
   /** Silence appended by `close()`; upstream's CLI and server append 0.2 s. @default 0 */
   readonly trailingSilenceSeconds?: number
+  /**
+   * Stream destinations: aborting stops a pending wait for 'drain' (a client that went away never drains)
+   * and makes further writes throw CancelledError.
+   */
+  readonly signal?: AbortSignal
 }
 
 export interface WavWriteSummary {
@@ -45,7 +50,7 @@ export interface WavWriter {
 export async function openWavWriter(params: OpenWavWriterParams): Promise<WavWriter> {
   const {format, sampleRate, destination} = params
   const silence = Math.trunc(sampleRate * (params.trailingSilenceSeconds ?? 0))
-  const sink = typeof destination === 'string' ? await fileSink(destination) : streamSink(destination)
+  const sink = typeof destination === 'string' ? await fileSink(destination) : streamSink(destination, params.signal)
   let samples = 0
   let bytes = 0
   let state: 'open' | 'closed' | 'aborted' = 'open'
@@ -131,10 +136,18 @@ async function fileSink(path: string): Promise<Sink> {
   }
 }
 
-function streamSink(stream: Writable): Sink {
+function streamSink(stream: Writable, signal: AbortSignal | undefined): Sink {
+  const cancelled = (): CancelledError => new CancelledError({code: 'CANCELLED', message: 'Writing the audio was cancelled.'})
   return {
     async write(chunk) {
-      if (!stream.write(chunk)) await once(stream, 'drain')
+      if (signal?.aborted === true || stream.destroyed) throw cancelled()
+      if (stream.write(chunk)) return
+      try {
+        await once(stream, 'drain', signal === undefined ? {} : {signal})
+      } catch (error) {
+        if ((error as Error).name === 'AbortError') throw cancelled()
+        throw error
+      }
     },
     async patchHeader() {},
     async finish() {

@@ -47,8 +47,13 @@ export abstract class PocketTtsCommand extends Command {
   private readonly onSigint = (): void => {
     this.sigintCount += 1
     if (this.sigintCount > 1) process.exit(ExitCode.cancelled)
-    this.logToStderr('Cancelling… (press Ctrl-C again to quit at once)')
+    this.onCancelRequested()
     this.abortController.abort()
+  }
+
+  /** Tells the user that Ctrl-C was seen (commands with structured logs say it their way). */
+  protected onCancelRequested(): void {
+    this.logToStderr('Cancelling… (press Ctrl-C again to quit at once)')
   }
 
   /** Resolves settings: flags > POCKETTTS_* environment > --config file > defaults. */

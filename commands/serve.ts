@@ -1,0 +1,135 @@
+import {once} from 'node:events'
+import {Flags} from '@oclif/core'
+import {PocketTtsCommand} from '../src/cli/base-command.js'
+import {embeddedModelDir} from '../src/config/index.js'
+import {loadEngineModel} from '../src/engine/engine-model.js'
+import {UsageError} from '../src/errors/index.js'
+import {createServer, type CloseReport, type PocketTtsServer} from '../src/server/index.js'
+
+/** `pockettts serve --json` output, printed after the server has stopped. */
+export interface ServeResult extends CloseReport {
+  readonly url: string
+  readonly model: string
+  readonly embeddedModel: boolean
+  readonly voices: readonly string[]
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+export default class Serve extends PocketTtsCommand {
+  static override summary = 'Serve speech over HTTP: upstream-compatible /tts, OpenAI-compatible /v1/audio/speech, /voices, /health, /ready, /metrics.'
+  static override description =
+    'One model is loaded once and shared. Generations run through a bounded pool (--workers) with a bounded queue (--queue); beyond it requests get 429 with Retry-After. Audio streams as frames are decoded; a client that disconnects stops its generation at once. Logs are JSON lines on stderr with request ids (request text only at debug level). SIGINT/SIGTERM drain gracefully: no new requests, in-flight ones finish until --shutdown-timeout, then are cancelled; a second signal quits at once.'
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --model models/english-onnx',
+    '<%= config.bin %> <%= command.id %> --model models/english-onnx --host 0.0.0.0 --port 8080 --workers 2 --queue 32 --api-key "$KEY"',
+    'curl -F text="Hello world." http://127.0.0.1:8000/tts > hello.wav',
+  ]
+  static override flags = {
+    host: Flags.string({description: 'Address to listen on.', default: '127.0.0.1'}),
+    port: Flags.integer({description: 'Port to listen on (0: a free port, logged).', default: 8000, min: 0, max: 65_535}),
+    model: Flags.string({description: 'Exported model folder (pockettts model export). Default: the embedded fixture model.'}),
+    voices: Flags.string({description: 'Folder of extra .safetensors voice states (name = file stem; licence metadata from voices.json or NAME.json).'}),
+    workers: Flags.integer({description: 'Generations running at once (they share the model and the CPU).', default: 1, min: 1}),
+    queue: Flags.integer({description: 'Requests waiting for a generation; beyond it 429.', default: 16, min: 0}),
+    'request-timeout': Flags.string({description: 'Seconds a request may take, queueing included.', default: '120'}),
+    'max-text-chars': Flags.integer({description: 'Longer texts get 400.', default: 4096, min: 1}),
+    'max-upload-mb': Flags.string({description: 'Largest voice_wav upload in MiB; beyond it 413.', default: '16'}),
+    'api-key': Flags.string({description: 'Require Authorization: Bearer KEY (or X-API-Key) on every route but /health and /ready.', env: 'POCKETTTS_API_KEY'}),
+    cors: Flags.string({description: 'Comma-separated origins allowed by CORS, or * (off by default).'}),
+    'voice-cache': Flags.integer({description: 'Voice states kept in memory (named voices and uploaded prompts, LRU).', default: 16, min: 0}),
+    'shutdown-timeout': Flags.string({description: 'Seconds in-flight requests get to finish on SIGINT/SIGTERM before they are cancelled.', default: '30'}),
+    'log-level': Flags.string({description: 'Log level.', options: [...LOG_LEVELS], default: 'info'}),
+    threads: Flags.integer({description: 'onnxruntime intra-op threads (default: physical cores).', min: 1}),
+    temperature: Flags.string({description: 'Noise temperature when a request gives none (upstream default 0.7).'}),
+    'lsd-decode-steps': Flags.integer({description: 'Flow-head steps per latent (upstream default 1).', min: 1, max: 64}),
+    'eos-threshold': Flags.string({description: 'EOS fires above this raw logit (upstream default -4).'}),
+  }
+
+  private server: PocketTtsServer | undefined
+
+  async run(): Promise<ServeResult> {
+    const {flags} = await this.parse(Serve)
+    const {config} = await this.loadConfig({model: flags.model, threads: flags.threads, config: flags.config})
+    const requestTimeout = numberAtLeast(flags['request-timeout'], '--request-timeout')
+    const shutdownTimeout = numberAtLeast(flags['shutdown-timeout'], '--shutdown-timeout', 0)
+    const uploadMb = numberAtLeast(flags['max-upload-mb'], '--max-upload-mb')
+    const corsOrigins = flags.cors === undefined ? undefined : parseCors(flags.cors)
+    const generation = {
+      ...(flags.temperature === undefined ? {} : {temperature: numberAtLeast(flags.temperature, '--temperature', 0)}),
+      ...(flags['lsd-decode-steps'] === undefined ? {} : {lsdDecodeSteps: flags['lsd-decode-steps']}),
+      ...(flags['eos-threshold'] === undefined ? {} : {eosThreshold: number(flags['eos-threshold'], '--eos-threshold')}),
+    }
+    const embedded = config.model === undefined
+    const modelDir = config.model ?? embeddedModelDir()
+    const model = await loadEngineModel({dir: modelDir, ...(config.threads === undefined ? {} : {threads: config.threads})})
+    try {
+      this.server = await createServer({
+        model,
+        ...(flags.voices === undefined ? {} : {voicesDir: flags.voices}),
+        workers: flags.workers,
+        queue: flags.queue,
+        requestTimeoutMs: requestTimeout * 1000,
+        maxTextChars: flags['max-text-chars'],
+        maxUploadBytes: Math.round(uploadMb * 1024 * 1024),
+        voiceCacheEntries: flags['voice-cache'],
+        ...(flags['api-key'] === undefined ? {} : {apiKey: flags['api-key']}),
+        ...(corsOrigins === undefined ? {} : {corsOrigins}),
+        log: {level: flags['log-level']},
+        generation,
+      })
+      const server = this.server
+      const log = server.app.log
+      const address = await server.listen({host: flags.host, port: flags.port}).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL') {
+          throw new UsageError({code: 'LISTEN_FAILED', message: `Cannot listen on ${flags.host}:${flags.port} (${error.code}).`, hint: 'Pick another --port or --host.', cause: error})
+        }
+        throw error
+      })
+      const voices = server.catalog.voices.map((v) => v.name)
+      log.info({event: 'ready', url: address.url, model: modelDir, embeddedModel: embedded, voices, workers: flags.workers, queue: flags.queue}, `pockettts serving on ${address.url}`)
+      if (embedded) log.warn({event: 'embedded_model'}, 'Using the embedded fixture model (random weights: it babbles). Pass --model for a real export.')
+      if (!this.signal.aborted) await once(this.signal, 'abort')
+      log.info({event: 'draining', deadlineSeconds: shutdownTimeout}, 'draining')
+      const report = await server.close({deadlineMs: shutdownTimeout * 1000})
+      log.info({event: 'stopped', ...report}, 'stopped')
+      this.log(`Stopped ${address.url}: ${report.drained ? 'every request finished' : `${report.cancelled} request(s) cancelled at the deadline`}.`)
+      return {...report, url: address.url, model: modelDir, embeddedModel: embedded, voices}
+    } finally {
+      await this.server?.close({deadlineMs: 0})
+      await model.release()
+    }
+  }
+
+  protected override onCancelRequested(): void {
+    if (this.server === undefined) super.onCancelRequested()
+    else this.server.app.log.info({event: 'signal'}, 'shutdown requested (a second signal quits at once)')
+  }
+}
+
+function number(raw: string, flag: string): number {
+  const value = Number(raw)
+  if (raw.trim() === '' || Number.isNaN(value)) throw new UsageError({code: 'INVALID_FLAG_VALUE', message: `${flag} must be a number (got "${raw}").`, hint: `Fix ${flag}.`})
+  return value
+}
+
+/** A number flag with a lower bound (seconds, MiB, temperature). */
+function numberAtLeast(raw: string, flag: string, min = Number.MIN_VALUE): number {
+  const value = Number(raw)
+  if (raw.trim() === '' || !Number.isFinite(value) || value < min) {
+    throw new UsageError({code: 'INVALID_FLAG_VALUE', message: `${flag} must be a number ${min > 0 ? '> 0' : `>= ${min}`} (got "${raw}").`, hint: `Fix ${flag}.`})
+  }
+  return value
+}
+
+function parseCors(raw: string): readonly string[] | '*' {
+  const origins = raw.split(',').map((o) => o.trim()).filter((o) => o !== '')
+  if (origins.includes('*')) return '*'
+  for (const origin of origins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new UsageError({code: 'INVALID_FLAG_VALUE', message: `--cors: "${origin}" is not an origin like https://example.com.`, hint: 'List origins as scheme://host[:port], comma-separated, or *.'})
+    }
+  }
+  if (origins.length === 0) throw new UsageError({code: 'INVALID_FLAG_VALUE', message: '--cors lists no origin.', hint: 'List origins, comma-separated, or *.'})
+  return origins
+}

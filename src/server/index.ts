@@ -1,0 +1,6 @@
+export * from './create-server.js'
+export * from './generation-pool.js'
+export * from './http-problem.js'
+export * from './server-metrics.js'
+export * from './server-options.js'
+export * from './voice-catalog.js'

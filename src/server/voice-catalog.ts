@@ -1,0 +1,121 @@
+import {existsSync} from 'node:fs'
+import {readdir, readFile} from 'node:fs/promises'
+import {basename, join, resolve} from 'node:path'
+import type {EngineModel} from '../engine/engine-model.js'
+import {DEFAULT_VOICE_NAME} from '../engine/resolve-voice.js'
+import {ConfigError, isPocketTtsError} from '../errors/index.js'
+import {loadVoiceState} from '../voice/index.js'
+
+/** Free-form licence facts of a voice, as written in `voices.json` or a `<voice>.json` sidecar. */
+export type VoiceLicense = Readonly<Record<string, unknown>>
+
+export interface CatalogVoice {
+  readonly name: string
+  /** `model`: shipped in the model folder; `voices-dir`: from `--voices DIR`. */
+  readonly origin: 'model' | 'voices-dir'
+  /** The voice-state file. */
+  readonly path: string
+  /** Licence metadata when the folder provides it, else null. */
+  readonly license: VoiceLicense | null
+}
+
+export interface VoiceCatalog {
+  /** Sorted by name. */
+  readonly voices: readonly CatalogVoice[]
+  /** The voice used when a request names none: `alba` when present, else the first name; null when there is none. */
+  readonly defaultVoice: string | null
+  get(name: string): CatalogVoice | undefined
+}
+
+export interface ReadVoiceCatalogParams {
+  readonly model: EngineModel
+  /** A folder of extra `*.safetensors` voice states (name = file stem), each checked against the model. */
+  readonly voicesDir?: string
+}
+
+const METADATA_FILE = 'voices.json'
+
+/**
+ * The voices a server offers: the model folder's own voice states plus those of `voicesDir`. Licence
+ * metadata comes from `voices.json` (`{"<name>": {"license": …, "source": …}}`) in the voice's folder or a
+ * `<name>.json` sidecar beside the file (the sidecar wins); null when neither says anything.
+ */
+export async function readVoiceCatalog(params: ReadVoiceCatalogParams): Promise<VoiceCatalog> {
+  const {model} = params
+  const byName = new Map<string, CatalogVoice>()
+  const modelMeta = await readMetadataFile(join(model.dir, METADATA_FILE))
+  for (const [name, path] of Object.entries(model.voices)) {
+    byName.set(name, {name, origin: 'model', path, license: (await readSidecar(path)) ?? modelMeta[name] ?? null})
+  }
+  if (params.voicesDir !== undefined) {
+    const dir = resolve(params.voicesDir)
+    const entries = await readdir(dir, {withFileTypes: true}).catch((error: unknown) => {
+      throw new ConfigError({
+        code: 'VOICES_DIR_UNREADABLE',
+        message: `Cannot read the voices folder ${dir} (${(error as NodeJS.ErrnoException).code ?? String(error)}).`,
+        hint: 'Pass an existing folder of .safetensors voice states with --voices.',
+        cause: error,
+      })
+    })
+    const dirMeta = await readMetadataFile(join(dir, METADATA_FILE))
+    for (const entry of entries.filter((e) => e.isFile() && e.name.endsWith('.safetensors')).sort((a, b) => a.name.localeCompare(b.name))) {
+      const name = basename(entry.name, '.safetensors')
+      const path = join(dir, entry.name)
+      if (byName.has(name)) {
+        throw new ConfigError({
+          code: 'VOICE_NAME_CONFLICT',
+          message: `The voice "${name}" exists both in the model folder and in ${dir}.`,
+          hint: `Rename ${path}.`,
+        })
+      }
+      try {
+        await loadVoiceState({path, model: model.dims})
+      } catch (error) {
+        throw new ConfigError({
+          code: 'VOICES_DIR_INVALID',
+          message: `${path} cannot be served: ${isPocketTtsError(error) ? error.message : String(error)}`,
+          hint: 'Remove the file from the voices folder or export it again for this model (pockettts export-voice).',
+          cause: error,
+        })
+      }
+      byName.set(name, {name, origin: 'voices-dir', path, license: (await readSidecar(path)) ?? dirMeta[name] ?? null})
+    }
+  }
+  const voices = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name))
+  return {
+    voices,
+    defaultVoice: byName.has(DEFAULT_VOICE_NAME) ? DEFAULT_VOICE_NAME : (voices[0]?.name ?? null),
+    get: (name) => byName.get(name),
+  }
+}
+
+async function readSidecar(voicePath: string): Promise<VoiceLicense | undefined> {
+  const path = voicePath.replace(/\.safetensors$/, '.json')
+  if (path === voicePath || !existsSync(path)) return undefined
+  const parsed = await readJson(path)
+  if (!isRecord(parsed)) throw invalidMetadata(path, 'it must hold a JSON object')
+  return parsed
+}
+
+async function readMetadataFile(path: string): Promise<Readonly<Record<string, VoiceLicense>>> {
+  if (!existsSync(path)) return {}
+  const parsed = await readJson(path)
+  if (!isRecord(parsed) || !Object.values(parsed).every(isRecord)) throw invalidMetadata(path, 'it must map voice names to JSON objects')
+  return parsed as Record<string, VoiceLicense>
+}
+
+async function readJson(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as unknown
+  } catch (error) {
+    throw invalidMetadata(path, `it is not readable JSON (${(error as Error).message})`)
+  }
+}
+
+function invalidMetadata(path: string, why: string): ConfigError {
+  return new ConfigError({code: 'VOICE_METADATA_INVALID', message: `${path} is not valid voice metadata: ${why}.`, hint: 'Fix or remove the file; e.g. {"alba": {"license": "CC-BY-4.0", "source": "…"}}.'})
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
