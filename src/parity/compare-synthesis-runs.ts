@@ -94,11 +94,13 @@ export async function compareSynthesisRuns(params: CompareSynthesisRunsParams): 
       await rows(`chunk${c}.mimi_input`, 'mimi', 'mimi_input', c, 'frame')
     }
     await rows(`chunk${c}.noise`, 'latent', 'noise', c, 'step')
-    const first = (x: number | null, y: number | null): number => Math.min(x ?? END - 1, y ?? END - 1)
+    // Counts are placed where they diverge: the earlier of the two steps or frames.
+    const at = (x: number | null, y: number | null): number => Math.min(x ?? END - 1, y ?? END - 1)
     const eos = {stage: 'eos', check: 'eos_step'} as const
-    rec.exact({...eos, tensor: `chunks[${c}].eos_step`, location, time: first(a.eos_step, r.eos_step), actual: a.eos_step, golden: r.eos_step})
-    rec.exact({...eos, tensor: `chunks[${c}].steps`, location, time: first(a.steps, r.steps), actual: a.steps, golden: r.steps})
-    rec.exact({...eos, tensor: `chunks[${c}].frames`, location, time: first(a.frames, r.frames), actual: a.frames, golden: r.frames})
+    const stepAt = (x: number | null, y: number | null): {chunk: number; step?: number} => (x === y ? location : {chunk: c, step: at(x, y)})
+    rec.exact({...eos, tensor: `chunks[${c}].eos_step`, location: stepAt(a.eos_step, r.eos_step), time: at(a.eos_step, r.eos_step), actual: a.eos_step, golden: r.eos_step})
+    rec.exact({...eos, tensor: `chunks[${c}].steps`, location: stepAt(a.steps, r.steps), time: at(a.steps, r.steps), actual: a.steps, golden: r.steps})
+    rec.exact({...eos, tensor: `chunks[${c}].frames`, location: a.frames === r.frames ? location : {chunk: c, frame: at(a.frames, r.frames)}, time: at(a.frames, r.frames), actual: a.frames, golden: r.frames})
 
     const audio = `chunk${c}.audio`
     if (!both(audio, 'audio')) continue

@@ -61,12 +61,16 @@ function toTolerance(entry: Tolerance): Tolerance {
   return {...(entry.exact === true ? {exact: true} : {}), atol: entry.atol, rtol: entry.rtol, minSnrDb: entry.minSnrDb, minCosine: entry.minCosine}
 }
 
-/** One line describing a tolerance, e.g. `atol 1e-4 + rtol 1e-3·|golden|`. */
+/** A tolerance in words: `atol 1e-4, rtol 1e-3` (|actual − golden| ≤ atol + rtol·|golden|), `bit-exact`, `exact`. */
 export function describeTolerance(t: Tolerance): string {
   if (t.exact === true) return 'exact'
   const parts: string[] = []
-  if (t.atol !== null) parts.push(t.atol === 0 && t.rtol === 0 ? 'bit-exact' : t.rtol === 0 ? `atol ${t.atol}` : `atol ${t.atol} + rtol ${t.rtol}·|golden|`)
+  if (t.atol !== null) parts.push(t.atol === 0 && t.rtol === 0 ? 'bit-exact' : t.rtol === 0 ? `atol ${num(t.atol)}` : `atol ${num(t.atol)}, rtol ${num(t.rtol)}`)
   if (t.minSnrDb !== null) parts.push(`SNR >= ${t.minSnrDb} dB`)
   if (t.minCosine !== null) parts.push(`cosine >= ${t.minCosine}`)
   return parts.join(', ')
+}
+
+function num(n: number): string {
+  return n !== 0 && Math.abs(n) < 1e-2 ? n.toExponential() : String(n)
 }

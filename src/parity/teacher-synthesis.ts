@@ -154,7 +154,7 @@ async function checkFlowLm(params: TeacherSynthesisParams, c: number, chunk: Gol
     }
   }
   const time = Math.min(eosStep ?? steps, chunk.eos_step ?? steps)
-  rec.exact({stage: 'eos', check: 'eos_step', tensor: `chunks[${c}].eos_step`, location: {chunk: c}, time, actual: eosStep, golden: chunk.eos_step})
+  rec.exact({stage: 'eos', check: 'eos_step', tensor: `chunks[${c}].eos_step`, location: eosStep === chunk.eos_step ? {chunk: c} : {chunk: c, step: time}, time, actual: eosStep, golden: chunk.eos_step})
 }
 
 async function checkMimi(params: TeacherSynthesisParams): Promise<void> {

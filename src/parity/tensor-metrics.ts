@@ -108,13 +108,13 @@ export function tensorMetrics(actual: ArrayLike<number>, golden: ArrayLike<numbe
   return {metrics, passed: true}
 }
 
-/** A short number: 0, 1.2e-5, 0.034. */
+/** A short number, 3 significant digits: 0, 1.23e-5, 0.0341. */
 export function fmt(value: number | null | undefined): string {
   if (value === null || value === undefined) return '-'
   if (value === 0) return '0'
   if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf'
   const abs = Math.abs(value)
-  return abs >= 1e-2 && abs < 1e4 ? String(Number(value.toPrecision(3))) : value.toExponential(1)
+  return abs >= 1e-2 && abs < 1e4 ? String(Number(value.toPrecision(3))) : value.toExponential(2)
 }
 
 /** The multi-index of a flat index in a row-major shape: `(1, 12)`. */
