@@ -122,7 +122,7 @@ async function checkFlowLm(params: TeacherSynthesisParams, c: number, chunk: Gol
       actualShape: [kv.offset - voice.offset, dims.layers, 2, dims.heads, dims.headDim],
     })
   } else if (rec.wants('text-prefill')) {
-    rec.skip({stage: 'text-prefill', tensor: `chunk${c}.prefill_kv`, reason: 'not in the golden (upstream goldens do not record the KV after the text prefill)'})
+    rec.skip({stage: 'text-prefill', tensor: `chunk${c}.prefill_kv`, reason: 'not in the golden; upstream goldens do not record the KV after the text prefill'})
   }
 
   const inputs = asFloats(stepInput)
