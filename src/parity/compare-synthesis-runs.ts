@@ -1,5 +1,6 @@
 import type {GoldenChunk} from '../golden/index.js'
 import type {CheckRecorder} from './check-recorder.js'
+import type {CheckName} from './default-tolerances.js'
 import {asFloats, asInts, row} from './golden-cases.js'
 import type {TensorSource} from './memory-golden.js'
 import type {ParityStage} from './parity-stages.js'
@@ -41,7 +42,7 @@ export async function compareSynthesisRuns(params: CompareSynthesisRunsParams): 
     return {data: asFloats(t), shape: t.shape}
   }
   /** Compares rows 0..min(rows)-1 of a per-step or per-frame tensor. */
-  const rows = async (name: string, stage: ParityStage, check: Parameters<CheckRecorder['compare']>[0]['check'], c: number, axis: 'step' | 'frame', split?: number): Promise<void> => {
+  const rows = async (name: string, stage: ParityStage, check: CheckName, c: number, axis: 'step' | 'frame', split?: number): Promise<void> => {
     if (!both(name, stage)) return
     const a = await load(act, name)
     const e = await load(ref, name)

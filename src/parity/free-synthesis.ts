@@ -110,6 +110,8 @@ export async function freeSynthesis(params: FreeSynthesisParams): Promise<Memory
     format: GOLDEN_FORMAT,
     source: {impl: 'pockettts (TypeScript, onnxruntime-node)', onnxruntime: ort.env.versions.common ?? null, model: model.dir, noise_tape: tape === undefined ? null : golden.dir},
     case: {...(golden.manifest.case ?? {text: ''}), voice: basename(params.voiceFile)},
+    // the files the manifest names (the voice) are kept in the case folder itself
+    model: '.',
     chunks: chunks.map((r): GoldenChunk => ({
       text: r.text, n_tokens: r.ids.length, max_gen_len: r.maxGenLen, frames_after_eos: r.framesAfterEos,
       eos_step: r.eosStep, steps: r.steps.length, frames: r.audio.length,

@@ -67,22 +67,24 @@ export interface ResolveCaseFileParams {
   readonly name: string
   /** The exported model folder, tried last. */
   readonly modelDir?: string
+  /** Try the case folder before the model folder (files a golden writer puts beside the tensors). */
+  readonly caseFirst?: boolean
 }
 
 /**
  * Finds a file a golden manifest names. FORMAT.md makes such paths relative to the model folder (the parent
  * of `golden/`); the project's goldens also name that folder as `model` (relative to the case), and dumps keep
- * their side files in the case folder. Tried in order: absolute path, `model`-relative, the case folder, the
- * case folder's grandparent, the exported model folder.
+ * their side files in the case folder. Tried in order: absolute path, `model`-relative, the case folder's
+ * grandparent, the case folder (first with `caseFirst`), the exported model folder.
  */
 export function resolveCaseFile(params: ResolveCaseFileParams): {readonly path: string | undefined; readonly tried: readonly string[]} {
   const {golden, name} = params
   if (isAbsolute(name)) return {path: existsSync(name) ? name : undefined, tried: [name]}
   const model = typeof golden.manifest['model'] === 'string' ? resolve(golden.dir, golden.manifest['model']) : undefined
+  const inModel = [...(model === undefined ? [] : [join(model, name)]), join(dirname(dirname(golden.dir)), name)]
+  const inCase = [join(golden.dir, name)]
   const candidates = [
-    ...(model === undefined ? [] : [join(model, name)]),
-    join(golden.dir, name),
-    join(dirname(dirname(golden.dir)), name),
+    ...(params.caseFirst === true ? [...inCase, ...inModel] : [...inModel, ...inCase]),
     ...(params.modelDir === undefined ? [] : [join(params.modelDir, name)]),
   ]
   return {path: candidates.find((p) => existsSync(p) && statSync(p).isFile()), tried: candidates}

@@ -1,5 +1,5 @@
 import {describeLocation} from './check-recorder.js'
-import type {ParityReport} from './run-parity.js'
+import type {ParityReport} from './parity-report.js'
 import {describeCheck} from './summarize-run.js'
 
 export interface RenderJunitParams {

@@ -1,5 +1,5 @@
 import {renderTable} from '../cli/render-table.js'
-import type {ParityReport} from './run-parity.js'
+import {MODE_LABEL, type ParityReport} from './parity-report.js'
 import {STAGE_LABELS} from './parity-stages.js'
 import {fmt} from './tensor-metrics.js'
 import type {CheckDigest} from './summarize-run.js'
@@ -11,7 +11,7 @@ export interface RenderParityReportParams {
 }
 
 const RESULT = {pass: 'ok', fail: 'FAIL', skip: '-'} as const
-const MODE = {teacher: 'teacher-forced', free: 'free-running', against: 'dump vs dump'} as const
+const MODE = MODE_LABEL
 
 /** The plain-text report: the first-divergence line, one row per stage, one row per case and mode. */
 export function renderParityReport(params: RenderParityReportParams): string {

@@ -12,6 +12,7 @@ import {caseParams} from './case-params.js'
 import type {CheckRecorder} from './check-recorder.js'
 import {asFloats, asInts, row} from './golden-cases.js'
 import type {ParityFaults} from './parity-faults.js'
+import type {ParityStage} from './parity-stages.js'
 
 export interface TeacherSynthesisParams {
   readonly model: EngineModel
@@ -34,7 +35,7 @@ export interface TeacherSynthesisParams {
 export async function teacherSynthesis(params: TeacherSynthesisParams): Promise<void> {
   const {golden, recorder: rec} = params
   const chunks = golden.manifest.chunks ?? []
-  const need = (stages: readonly Parameters<CheckRecorder['wants']>[0][]): boolean => stages.some((s) => rec.wants(s))
+  const need = (stages: readonly ParityStage[]): boolean => stages.some((s) => rec.wants(s))
   const inputs: string[] = []
   chunks.forEach((_, c) => {
     if (need(['text'])) inputs.push(`chunk${c}.tokens`)
@@ -89,7 +90,7 @@ async function checkFlowLm(params: TeacherSynthesisParams, c: number, chunk: Gol
   const embeddings = await golden.tensor(`chunk${c}.text_embeddings`)
   const stepInput = await golden.tensor(`chunk${c}.step_input`)
   const steps = stepInput.shape[0] ?? 0
-  const optional = async (name: string, stage: Parameters<CheckRecorder['wants']>[0]): Promise<{data: Float32Array; shape: readonly number[]} | undefined> => {
+  const optional = async (name: string, stage: ParityStage): Promise<{data: Float32Array; shape: readonly number[]} | undefined> => {
     if (!rec.wants(stage)) return undefined
     if (!golden.has(name)) {
       rec.skip({stage, tensor: name, reason: 'not in the golden'})

@@ -67,6 +67,7 @@ export async function freeVoice(params: Omit<VoiceParityParams, 'recorder'>): Pr
     prompt: basename(prompt),
     truncate_seconds: truncateOf(golden),
     voice_state: 'voice.safetensors',
+    model: '.',
   })
   out.files.set(basename(prompt), {source: prompt})
   out.files.set('voice.safetensors', {bytes: stateBytes(model, kv)})
@@ -115,7 +116,7 @@ export async function goldenVoiceState(golden: TensorSource & {readonly dir: str
     const file = golden.files.get(name)
     return file?.bytes === undefined ? undefined : {bytes: file.bytes, name}
   }
-  const found = resolveCaseFile({golden: golden as GoldenCase, name, ...(modelDir === undefined ? {} : {modelDir})})
+  const found = resolveCaseFile({golden: golden as GoldenCase, name, caseFirst: true, ...(modelDir === undefined ? {} : {modelDir})})
   if (found.path === undefined) {
     throw new UsageError({
       code: 'GOLDEN_VOICE_STATE_NOT_FOUND',
@@ -158,7 +159,7 @@ function stateBytes(model: EngineModel, kv: Awaited<ReturnType<typeof prefillVoi
 
 function promptFile(params: Omit<VoiceParityParams, 'recorder'>): string | undefined {
   const name = params.golden.manifest['prompt']
-  return typeof name === 'string' ? resolveCaseFile({golden: params.golden, name, modelDir: params.model.dir}).path : undefined
+  return typeof name === 'string' ? resolveCaseFile({golden: params.golden, name, caseFirst: true, modelDir: params.model.dir}).path : undefined
 }
 
 function truncateOf(golden: GoldenCase): number | null {
