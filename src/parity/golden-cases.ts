@@ -50,6 +50,14 @@ export async function openGoldenCases(params: OpenGoldenCasesParams): Promise<Pa
     if (seen.has(folder)) continue
     seen.add(folder)
     const golden = await readGolden({dir: folder})
+    if (golden.manifest.kind !== 'voice' && (typeof golden.manifest.case?.text !== 'string' || !Array.isArray(golden.manifest.chunks))) {
+      throw new UsageError({
+        code: 'GOLDEN_INVALID',
+        message: `${folder}: a synthesis golden needs case.text and chunks in its manifest.json.`,
+        hint: 'Record the case again with `pockettts golden dump` (or pass a voice case, kind "voice").',
+        details: {dir: folder},
+      })
+    }
     const clash = out.some((c) => c.name === basename(folder))
     out.push({name: clash ? relative(process.cwd(), folder) || folder : basename(folder), golden, kind: golden.manifest.kind === 'voice' ? 'voice' : 'synthesis'})
   }

@@ -57,6 +57,9 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
   if (against && params.dump !== undefined) {
     throw new UsageError({code: 'USAGE', message: '--dump writes this runtime\'s tensors; with --against no runtime runs.', hint: 'Drop --dump, or drop --against and pass --model.'})
   }
+  if (against && params.model !== undefined) {
+    throw new UsageError({code: 'USAGE', message: '--against compares two dumps; no model runs, so --model would be ignored.', hint: 'Drop --model, or drop --against to check the model against the goldens.'})
+  }
   if (!against && params.model === undefined) {
     throw new UsageError({code: 'PARITY_MODEL_REQUIRED', message: 'No model to check.', hint: 'Pass --model ONNX_DIR (an export of `pockettts model export`), or compare two dumps with --against DIR.'})
   }
@@ -89,23 +92,36 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
         await runOne('against', (rec) => compareCases(c, partner, rec))
       } else if (model !== undefined) {
         const m = model
-        const needsFree = modes.includes('free') || params.dump !== undefined
+        // the free run is timed with its comparison; with --dump alone it runs untimed, for the dump
+        let free: MemoryGolden | undefined
+        const runFree = async (): Promise<MemoryGolden> => {
+          if (c.kind === 'voice') return freeVoice({model: m, golden: c.golden, ...faults(params)})
+          const voice = await loadCaseVoice({model: m, golden: c.golden})
+          return freeSynthesis({model: m, golden: c.golden, voice: voice.kv, voiceFile: voice.file, ...faults(params), ...signal(params)})
+        }
         if (c.kind === 'voice') {
           if (modes.includes('teacher')) await runOne('teacher', (rec) => teacherVoice({model: m, golden: c.golden, recorder: rec, ...faults(params)}))
-          const free = needsFree && (selected.has('voice') || params.dump !== undefined) ? await freeVoice({model: m, golden: c.golden, ...faults(params)}) : undefined
-          if (free !== undefined && modes.includes('free')) {
-            await runOne('free', (rec) => compareVoiceRuns({reference: c.golden, actual: free, recorder: rec, referenceState: () => goldenVoiceState(c.golden, m.dir), actualState: () => goldenVoiceState(free)}))
+          if (modes.includes('free') && selected.has('voice')) {
+            await runOne('free', async (rec) => {
+              const actual = await runFree()
+              free = actual
+              await compareVoiceRuns({reference: c.golden, actual, recorder: rec, referenceState: () => goldenVoiceState(c.golden, m.dir), actualState: () => goldenVoiceState(actual)})
+            })
           }
-          if (free !== undefined && params.dump !== undefined) dumped.push(await dump(params.dump, c, free))
         } else {
-          const voice = await loadCaseVoice({model: m, golden: c.golden})
-          if (modes.includes('teacher')) await runOne('teacher', (rec) => teacherSynthesis({model: m, golden: c.golden, voice: voice.kv, recorder: rec, ...faults(params), ...signal(params)}))
-          const free = needsFree ? await freeSynthesis({model: m, golden: c.golden, voice: voice.kv, voiceFile: voice.file, ...faults(params), ...signal(params)}) : undefined
-          if (free !== undefined && modes.includes('free')) {
-            await runOne('free', (rec) => compareSynthesisRuns({reference: c.golden, actual: free, recorder: rec, scope: 'free', frameSize: m.dims.frameSize}))
+          if (modes.includes('teacher')) {
+            const voice = await loadCaseVoice({model: m, golden: c.golden})
+            await runOne('teacher', (rec) => teacherSynthesis({model: m, golden: c.golden, voice: voice.kv, recorder: rec, ...faults(params), ...signal(params)}))
           }
-          if (free !== undefined && params.dump !== undefined) dumped.push(await dump(params.dump, c, free))
+          if (modes.includes('free')) {
+            await runOne('free', async (rec) => {
+              const actual = await runFree()
+              free = actual
+              await compareSynthesisRuns({reference: c.golden, actual, recorder: rec, scope: 'free', frameSize: m.dims.frameSize})
+            })
+          }
         }
+        if (params.dump !== undefined) dumped.push(await dump(params.dump, c, free ?? (await runFree())))
       }
       reports.push({
         name: c.name,

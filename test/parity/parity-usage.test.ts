@@ -61,6 +61,7 @@ describe.skipIf(skipWithoutOracle)(`parity input errors exit 2 and name what is 
     const noModel = await runCli(['parity', '--golden', HELLO])
     expect(noModel.exitCode).toBe(2)
     expect(noModel.stderr).toMatch(/Error \[PARITY_MODEL_REQUIRED\]/)
+    await expect(runParity({model: inject('oracleOnnx'), goldens: [HELLO], against: [HELLO]})).rejects.toMatchObject({code: 'USAGE', exitCode: 2})
     await mkdir(join(work, 'empty'))
     await expect(runParity({model: join(work, 'empty'), goldens: [HELLO]})).rejects.toMatchObject({code: 'PARITY_MODEL_NOT_FOUND', exitCode: 2})
   })
