@@ -10,7 +10,8 @@ The RoPE rewrite keeps the exported rotation subgraph and conjugates it with a c
 head dimension: the rotated q and k become P^-1 . rope_interleaved(P . x), where P moves channel i to slot 2i
 and channel i + D/2 to slot 2i + 1. rope_interleaved then rotates exactly the pairs (x[i], x[i + D/2]) by
 frequency i, and P^-1 puts the channels back in place: that is the half-split ("rotate_half") RoPE that a
-port gets wrong, with everything else (projections, cache layout, mask) unchanged. Prints a JSON summary.
+port gets wrong, with everything else (projections, cache layout, mask) unchanged. The rewrite is then run on
+random inputs and its rotated q and k are checked against a NumPy half-split RoPE. Prints a JSON summary.
 """
 
 from __future__ import annotations
@@ -86,6 +87,44 @@ def rope_half_split(model: onnx.ModelProto, head_dim: int) -> dict[str, object]:
     return {"fault": "rope-half-split", "scopes": rewired, "head_dim": head_dim}
 
 
+def verify_half_split(model: onnx.ModelProto, manifest: dict[str, object], scope: str) -> float:
+    """Runs the rewritten graph on random conditioning and checks that the rotated q and k of `scope` are the
+    half-split RoPE of its unrotated q and k at their absolute positions. Returns the largest error."""
+    import onnxruntime as ort
+
+    facts = manifest["model"]
+    assert isinstance(facts, dict)
+    d_model, layers, heads, head_dim = (int(facts[k]) for k in ("d_model", "num_layers", "num_heads", "head_dim"))
+    max_period = float(facts.get("config", {}).get("flow_lm", {}).get("transformer", {}).get("max_period", 10000))
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    q_in, k_in = f"{scope[:-len('rope/')]}Squeeze_output_0", f"{scope[:-len('rope/')]}Squeeze_1_output_0"
+    outs = [q_in, k_in, f"{scope}fault_perm_out_0", f"{scope}fault_perm_out_1"]
+    probe.graph.output.extend([helper.make_empty_tensor_value_info(name) for name in outs])
+    session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    offset, steps = 7, 3
+    feeds = {
+        "conditioning": rng.standard_normal((1, steps, d_model)).astype(np.float32),
+        "latents": np.zeros((1, 0, 32), np.float32),
+        "past_kv": rng.standard_normal((offset, layers, 2, heads, head_dim)).astype(np.float32),
+        "offset": np.array([offset], np.int64),
+    }
+    q, k, out0, out1 = session.run(outs, feeds)
+    half = head_dim // 2
+    freqs = np.exp(np.arange(half, dtype=np.float32) * (-np.log(max_period) * 2 / head_dim))
+    angles = (np.arange(steps, dtype=np.float32) + offset)[:, None, None] * freqs  # [T, 1, D/2]
+
+    def rotate(x: np.ndarray) -> np.ndarray:
+        a, b = x[..., :half], x[..., half:]
+        return np.concatenate([a * np.cos(angles) - b * np.sin(angles), a * np.sin(angles) + b * np.cos(angles)], axis=-1)
+
+    expected = [rotate(q), rotate(k)]
+    errors = sorted(float(np.abs(out - e).max()) for out, e in ((out0, expected[0]), (out1, expected[1])))
+    swapped = sorted(float(np.abs(out - e).max()) for out, e in ((out0, expected[1]), (out1, expected[0])))
+    return min(max(errors), max(swapped))
+
+
 def topological(graph: onnx.GraphProto) -> list[onnx.NodeProto]:
     available = {i.name for i in graph.input} | {i.name for i in graph.initializer} | {""}
     pending = list(graph.node)
@@ -117,6 +156,12 @@ def main() -> None:
     else:
         manifest = json.loads((args.out / "manifest.json").read_text())
         summary = rope_half_split(model, int(manifest["model"]["head_dim"]))
+        scopes = summary["scopes"]
+        assert isinstance(scopes, list)
+        error = verify_half_split(model, manifest, str(scopes[0]))
+        if error > 1e-4:
+            raise SystemExit(f"the rewritten RoPE is not half-split RoPE (max error {error})")
+        summary["verified_max_error"] = error
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     print(json.dumps(summary))

@@ -51,6 +51,7 @@ describe.skipIf(skipWithoutOracle)(`parity catches injected faults and names the
   it('RoPE pairs rotated half-split instead of interleaved: FlowLM layers, step 0, layer 0 (exit 1)', async () => {
     const {dir, summary} = await faultyExport(work, 'rope-half-split')
     expect(summary['scopes']).toHaveLength(2)
+    expect(summary['verified_max_error']).toBeLessThan(1e-5) // the rewrite is half-split RoPE, checked with NumPy
     const run = await runCli(['parity', '--model', dir, '--golden', HELLO, '--json'])
     expect(run.exitCode, run.stderr).toBe(1)
     const report = JSON.parse(run.stdout) as Awaited<ReturnType<typeof runParity>>
