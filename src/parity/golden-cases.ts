@@ -1,0 +1,118 @@
+import {existsSync, readdirSync, statSync} from 'node:fs'
+import {basename, dirname, isAbsolute, join, relative, resolve} from 'node:path'
+import {UsageError} from '../errors/index.js'
+import {readGolden, type GoldenCase, type GoldenTensor} from '../golden/index.js'
+
+/** One golden case to check. */
+export interface ParityCase {
+  /** The case folder's name (`hello`), made unique when two folders share it. */
+  readonly name: string
+  readonly golden: GoldenCase
+  readonly kind: 'synthesis' | 'voice'
+}
+
+/** Tensors of a synthesis case that parity compares or feeds (FORMAT.md, plus `chunk{c}.prefill_kv` from --dump). */
+export const SYNTHESIS_TENSORS: readonly RegExp[] = [
+  /^audio$/,
+  /^chunk\d+\.(tokens|text_embeddings|prefill_noise|prefill_kv|step_input|layer_out|hidden|eos_logit|noise|latent|mimi_input|audio)$/,
+]
+export const VOICE_TENSORS: readonly RegExp[] = [/^(audio|mimi_latent|conditioning)$/]
+
+export interface OpenGoldenCasesParams {
+  /** Case folders (with manifest.json), or folders holding case folders. */
+  readonly dirs: readonly string[]
+}
+
+/** Opens every case named by `dirs` (a folder of cases expands to its cases, sorted by name). */
+export async function openGoldenCases(params: OpenGoldenCasesParams): Promise<ParityCase[]> {
+  const folders: string[] = []
+  for (const dir of params.dirs) {
+    const path = resolve(dir)
+    if (!existsSync(path) || !statSync(path).isDirectory()) {
+      throw new UsageError({code: 'GOLDEN_NOT_FOUND', message: `The golden folder ${dir} does not exist.`, hint: 'Pass a golden case folder (manifest.json + .npy files) or a folder of such cases.', details: {dir}})
+    }
+    if (existsSync(join(path, 'manifest.json'))) {
+      folders.push(path)
+      continue
+    }
+    const cases = readdirSync(path, {withFileTypes: true})
+      .filter((e) => e.isDirectory() && existsSync(join(path, e.name, 'manifest.json')))
+      .map((e) => join(path, e.name))
+      .sort()
+    if (cases.length === 0) {
+      throw new UsageError({code: 'GOLDEN_NOT_FOUND', message: `${dir} is neither a golden case (no manifest.json) nor a folder of cases.`, hint: 'Pass e.g. ../shared/oracle/tiny/golden or ../shared/oracle/tiny/golden/hello.', details: {dir}})
+    }
+    folders.push(...cases)
+  }
+  const out: ParityCase[] = []
+  const seen = new Set<string>()
+  for (const folder of folders) {
+    if (seen.has(folder)) continue
+    seen.add(folder)
+    const golden = await readGolden({dir: folder})
+    if (golden.manifest.kind !== 'voice' && (typeof golden.manifest.case?.text !== 'string' || !Array.isArray(golden.manifest.chunks))) {
+      throw new UsageError({
+        code: 'GOLDEN_INVALID',
+        message: `${folder}: a synthesis golden needs case.text and chunks in its manifest.json.`,
+        hint: 'Record the case again with `pockettts golden dump` (or pass a voice case, kind "voice").',
+        details: {dir: folder},
+      })
+    }
+    const clash = out.some((c) => c.name === basename(folder))
+    out.push({name: clash ? relative(process.cwd(), folder) || folder : basename(folder), golden, kind: golden.manifest.kind === 'voice' ? 'voice' : 'synthesis'})
+  }
+  return out
+}
+
+/** Tensors of a case that parity does not know (listed as skipped). */
+export function unknownTensors(c: ParityCase): string[] {
+  return c.golden.unknownTensors(c.kind === 'voice' ? VOICE_TENSORS : SYNTHESIS_TENSORS)
+}
+
+export interface ResolveCaseFileParams {
+  readonly golden: GoldenCase
+  /** A path from the manifest (`case.voice`, `prompt`, `voice_state`). */
+  readonly name: string
+  /** The exported model folder, tried last. */
+  readonly modelDir?: string
+  /** Try the case folder before the model folder (files a golden writer puts beside the tensors). */
+  readonly caseFirst?: boolean
+}
+
+/**
+ * Finds a file a golden manifest names. FORMAT.md makes such paths relative to the model folder (the parent
+ * of `golden/`); the project's goldens also name that folder as `model` (relative to the case), and dumps keep
+ * their side files in the case folder. Tried in order: absolute path, `model`-relative, the case folder's
+ * grandparent, the case folder (first with `caseFirst`), the exported model folder.
+ */
+export function resolveCaseFile(params: ResolveCaseFileParams): {readonly path: string | undefined; readonly tried: readonly string[]} {
+  const {golden, name} = params
+  if (isAbsolute(name)) return {path: existsSync(name) ? name : undefined, tried: [name]}
+  const model = typeof golden.manifest['model'] === 'string' ? resolve(golden.dir, golden.manifest['model']) : undefined
+  const inModel = [...(model === undefined ? [] : [join(model, name)]), join(dirname(dirname(golden.dir)), name)]
+  const inCase = [join(golden.dir, name)]
+  const candidates = [
+    ...(params.caseFirst === true ? [...inCase, ...inModel] : [...inModel, ...inCase]),
+    ...(params.modelDir === undefined ? [] : [join(params.modelDir, name)]),
+  ]
+  return {path: candidates.find((p) => existsSync(p) && statSync(p).isFile()), tried: candidates}
+}
+
+/** A golden tensor as float32 (golden float tensors are float32; others are converted). */
+export function asFloats(tensor: GoldenTensor): Float32Array {
+  if (tensor.data instanceof Float32Array) return tensor.data
+  if (tensor.data instanceof BigInt64Array) return Float32Array.from(tensor.data, Number)
+  return Float32Array.from(tensor.data as ArrayLike<number>)
+}
+
+/** A golden tensor as plain numbers (token ids, offsets). */
+export function asInts(tensor: GoldenTensor): number[] {
+  if (tensor.data instanceof BigInt64Array) return Array.from(tensor.data, Number)
+  return Array.from(tensor.data as ArrayLike<number>)
+}
+
+/** Row `index` of a `[rows, ...rest]` tensor (a view). */
+export function row(data: Float32Array, shape: readonly number[], index: number): Float32Array {
+  const size = shape.slice(1).reduce((a, b) => a * b, 1)
+  return data.subarray(index * size, (index + 1) * size)
+}

@@ -1,0 +1,222 @@
+import type {EngineModel} from '../engine/engine-model.js'
+import {CancelledError} from '../errors/index.js'
+import {flowLmStep} from '../flowlm/flow-lm-step.js'
+import {KvCache} from '../flowlm/kv-cache.js'
+import {lsdDecode} from '../flowlm/lsd-decode.js'
+import type {GoldenCase, GoldenChunk} from '../golden/index.js'
+import {MimiDecoderStream} from '../mimi/mimi-decoder-stream.js'
+import {runGraph} from '../onnx/run-graph.js'
+import {f32, floats, i64} from '../onnx/tensors.js'
+import {prepareChunks} from '../text/index.js'
+import {caseParams} from './case-params.js'
+import type {CheckRecorder} from './check-recorder.js'
+import {asFloats, asInts, row} from './golden-cases.js'
+import type {ParityFaults} from './parity-faults.js'
+import type {ParityStage} from './parity-stages.js'
+
+export interface TeacherSynthesisParams {
+  readonly model: EngineModel
+  readonly golden: GoldenCase
+  /** The case's voice state (FlowLM KV after the voice prefill). */
+  readonly voice: KvCache
+  readonly recorder: CheckRecorder
+  readonly faults?: ParityFaults
+  readonly signal?: AbortSignal
+}
+
+/**
+ * Teacher-forced parity of one synthesis case: every block of the engine gets the golden's own inputs, so
+ * each is compared on its own. Text front-end on the case text, text_conditioner on the golden tokens;
+ * per chunk the text prefill on the golden text embeddings, then every AR step on the golden's previous
+ * latent (`step_input`), the flow head on the golden hidden state and noise, the LSD decode on this
+ * runtime's hidden state and the golden noise; latent_to_mimi on the golden latents and the Mimi decoder,
+ * state carried, on the golden `mimi_input` of every frame.
+ */
+export async function teacherSynthesis(params: TeacherSynthesisParams): Promise<void> {
+  const {golden, recorder: rec} = params
+  const chunks = golden.manifest.chunks ?? []
+  const need = (stages: readonly ParityStage[]): boolean => stages.some((s) => rec.wants(s))
+  const inputs: string[] = []
+  chunks.forEach((_, c) => {
+    if (need(['text'])) inputs.push(`chunk${c}.tokens`)
+    if (need(['text-prefill', 'flowlm-layers', 'eos', 'latent'])) inputs.push(`chunk${c}.text_embeddings`, `chunk${c}.step_input`)
+    if (need(['flow-head', 'latent'])) inputs.push(`chunk${c}.noise`, `chunk${c}.latent`)
+    if (need(['flow-head'])) inputs.push(`chunk${c}.hidden`)
+    if (need(['mimi', 'audio'])) inputs.push(`chunk${c}.mimi_input`)
+  })
+  golden.requireTensors([...new Set(inputs)])
+
+  if (need(['text'])) await checkText(params)
+  for (const [c, chunk] of chunks.entries()) {
+    if (need(['text-prefill', 'flowlm-layers', 'eos', 'flow-head', 'latent'])) await checkFlowLm(params, c, chunk)
+  }
+  if (need(['mimi', 'audio'])) await checkMimi(params)
+}
+
+async function checkText(params: TeacherSynthesisParams): Promise<void> {
+  const {model, golden, recorder: rec} = params
+  const chunks = golden.manifest.chunks ?? []
+  const gen = caseParams(golden.manifest)
+  const text = golden.manifest.case?.text ?? ''
+  const mine = prepareChunks({tokenizer: model.text.tokenizer, text, config: model.text.config, maxTokens: gen.maxTokens, framesAfterEos: gen.framesAfterEos}).chunks
+  const at = {stage: 'text', check: 'text.chunks'} as const
+  rec.exact({...at, tensor: 'chunks.length', location: {}, actual: mine.length, golden: chunks.length})
+  for (const [c, chunk] of chunks.entries()) {
+    const m = mine[c]
+    if (m === undefined) continue
+    const location = {chunk: c}
+    rec.exact({...at, tensor: `chunks[${c}].text`, location, actual: m.text, golden: chunk.text})
+    rec.exact({...at, tensor: `chunks[${c}].n_tokens`, location, actual: m.ids.length, golden: chunk.n_tokens})
+    rec.exact({...at, tensor: `chunks[${c}].max_gen_len`, location, actual: m.maxGenLen, golden: chunk.max_gen_len})
+    rec.exact({...at, tensor: `chunks[${c}].frames_after_eos`, location, actual: m.framesAfterEos, golden: chunk.frames_after_eos})
+    const tokens = asInts(await golden.tensor(`chunk${c}.tokens`))
+    rec.exact({stage: 'text', check: 'tokens', tensor: `chunk${c}.tokens`, location, actual: m.ids, golden: tokens})
+    const name = `chunk${c}.text_embeddings`
+    if (!golden.has(name)) {
+      rec.skip({stage: 'text', tensor: name, reason: 'not in the golden'})
+      continue
+    }
+    // text_conditioner on the golden's own tokens (teacher-forced)
+    const out = await runGraph('text_conditioner', model.sessions.text_conditioner, {tokens: i64(tokens, [1, tokens.length])})
+    const expected = await golden.tensor(name)
+    rec.compare({stage: 'text', check: 'text_embeddings', tensor: name, location, actual: floats(out['text_embeddings']), golden: asFloats(expected), shape: expected.shape, actualShape: [tokens.length, model.dims.dModel]})
+  }
+}
+
+async function checkFlowLm(params: TeacherSynthesisParams, c: number, chunk: GoldenChunk): Promise<void> {
+  const {model, golden, voice, recorder: rec} = params
+  const {dims, sessions} = model
+  const gen = caseParams(golden.manifest)
+  const embeddings = await golden.tensor(`chunk${c}.text_embeddings`)
+  const stepInput = await golden.tensor(`chunk${c}.step_input`)
+  const steps = stepInput.shape[0] ?? 0
+  const optional = async (name: string, stage: ParityStage): Promise<{data: Float32Array; shape: readonly number[]} | undefined> => {
+    if (!rec.wants(stage)) return undefined
+    if (!golden.has(name)) {
+      rec.skip({stage, tensor: name, reason: 'not in the golden'})
+      return undefined
+    }
+    const t = await golden.tensor(name)
+    return {data: asFloats(t), shape: t.shape}
+  }
+  const layerOut = sessions.flow_lm_main.outputNames.includes('layer_out') ? await optional(`chunk${c}.layer_out`, 'flowlm-layers') : undefined
+  if (!sessions.flow_lm_main.outputNames.includes('layer_out')) rec.skip({stage: 'flowlm-layers', tensor: `chunk${c}.layer_out`, reason: 'the model\'s flow_lm_main has no layer_out output'})
+  const hidden = await optional(`chunk${c}.hidden`, 'flowlm-layers')
+  const eosLogit = await optional(`chunk${c}.eos_logit`, 'eos')
+  const prefillKv = golden.has(`chunk${c}.prefill_kv`) ? await optional(`chunk${c}.prefill_kv`, 'text-prefill') : undefined
+  const wantFlow = rec.wants('flow-head') || rec.wants('latent')
+  const noise = wantFlow ? asFloats(await golden.tensor(`chunk${c}.noise`)) : undefined
+  const latent = wantFlow ? await golden.tensor(`chunk${c}.latent`) : undefined
+  const goldenHidden = rec.wants('flow-head') ? asFloats(await golden.tensor(`chunk${c}.hidden`)) : undefined
+
+  const n = embeddings.shape[0] ?? 0
+  const kv = new KvCache(voice.layout, model.kvCapacity)
+  kv.copyFrom(voice)
+  kv.ensureCapacity(voice.offset + n + steps + 1)
+  const base = {session: sessions.flow_lm_main, kv, dModel: dims.dModel, latentDim: dims.latentDim}
+  await flowLmStep({...base, conditioning: asFloats(embeddings)})
+  if (prefillKv !== undefined) {
+    const rows = kv.past().data as Float32Array
+    rec.compare({
+      stage: 'text-prefill', check: 'prefill_kv', tensor: `chunk${c}.prefill_kv`, location: {chunk: c},
+      actual: rows.subarray(voice.offset * kv.rowSize), golden: prefillKv.data, shape: prefillKv.shape,
+      actualShape: [kv.offset - voice.offset, dims.layers, 2, dims.heads, dims.headDim],
+    })
+  } else if (rec.wants('text-prefill')) {
+    rec.skip({stage: 'text-prefill', tensor: `chunk${c}.prefill_kv`, reason: 'not in the golden; upstream goldens do not record the KV after the text prefill'})
+  }
+
+  const inputs = asFloats(stepInput)
+  let eosStep: number | null = null
+  for (let k = 0; k < steps; k += 1) {
+    throwIfAborted(params.signal)
+    const out = await flowLmStep({...base, latent: row(inputs, stepInput.shape, k), withLayers: layerOut !== undefined})
+    const location = {chunk: c, step: k}
+    if (layerOut !== undefined && out.layerOut !== undefined) {
+      for (let l = 0; l < dims.layers; l += 1) {
+        const golden = row(layerOut.data, layerOut.shape, k).subarray(l * dims.dModel, (l + 1) * dims.dModel)
+        rec.compare({stage: 'flowlm-layers', check: 'layer_out', tensor: `chunk${c}.layer_out`, location: {...location, layer: l}, actual: out.layerOut.subarray(l * dims.dModel, (l + 1) * dims.dModel), golden, shape: [golden.length]})
+      }
+    }
+    if (hidden !== undefined) rec.compare({stage: 'flowlm-layers', check: 'hidden', tensor: `chunk${c}.hidden`, location, actual: out.hidden, golden: row(hidden.data, hidden.shape, k), shape: hidden.shape.slice(1)})
+    if (eosLogit !== undefined) rec.compare({stage: 'eos', check: 'eos_logit', tensor: `chunk${c}.eos_logit`, location, actual: [out.eosLogit], golden: [eosLogit.data[k] ?? Number.NaN], shape: [1]})
+    if (eosStep === null && out.eosLogit > gen.eosThreshold) eosStep = k
+    if (noise !== undefined && latent !== undefined) {
+      const stepNoise = row(noise, latent.shape, k)
+      const expected = row(asFloats(latent), latent.shape, k)
+      if (goldenHidden !== undefined) {
+        const fromGolden = await lsdDecode({session: sessions.flow_lm_flow, hidden: row(goldenHidden, [steps, dims.dModel], k), noise: stepNoise, steps: gen.lsdDecodeSteps})
+        rec.compare({stage: 'flow-head', check: 'flow_head', tensor: `chunk${c}.latent`, location, actual: fromGolden, golden: expected, shape: latent.shape.slice(1)})
+      }
+      if (rec.wants('latent')) {
+        const mine = await lsdDecode({session: sessions.flow_lm_flow, hidden: out.hidden, noise: stepNoise, steps: gen.lsdDecodeSteps})
+        rec.compare({stage: 'latent', check: 'latent', tensor: `chunk${c}.latent`, location, actual: mine, golden: expected, shape: latent.shape.slice(1)})
+      }
+    }
+  }
+  const time = Math.min(eosStep ?? steps, chunk.eos_step ?? steps)
+  rec.exact({stage: 'eos', check: 'eos_step', tensor: `chunks[${c}].eos_step`, location: eosStep === chunk.eos_step ? {chunk: c} : {chunk: c, step: time}, time, actual: eosStep, golden: chunk.eos_step})
+}
+
+async function checkMimi(params: TeacherSynthesisParams): Promise<void> {
+  const {model, golden, recorder: rec, faults} = params
+  const {dims, sessions} = model
+  const chunks = golden.manifest.chunks ?? []
+  const stream = new MimiDecoderStream({latentToMimi: sessions.latent_to_mimi, decoder: sessions.mimi_decoder, states: model.mimiStates, mimiInputDim: dims.mimiInputDim, latentDim: dims.latentDim})
+  const audioParts: Float32Array[] = []
+  let complete = true
+  for (const [c] of chunks.entries()) {
+    const mimiInput = await golden.tensor(`chunk${c}.mimi_input`)
+    const frames = mimiInput.shape[0] ?? 0
+    const inputs = asFloats(mimiInput)
+    const latent = rec.wants('mimi') && golden.has(`chunk${c}.latent`) ? await golden.tensor(`chunk${c}.latent`) : undefined
+    if (rec.wants('mimi') && latent === undefined) rec.skip({stage: 'mimi', tensor: `chunk${c}.mimi_input`, reason: `latent_to_mimi not checked: chunk${c}.latent is not in the golden`})
+    const chunkAudio = golden.has(`chunk${c}.audio`) ? asFloats(await golden.tensor(`chunk${c}.audio`)) : undefined
+    if (chunkAudio === undefined) rec.skip({stage: 'mimi', tensor: `chunk${c}.audio`, reason: 'not in the golden'})
+    stream.reset()
+    const mine = new Float32Array(frames * dims.frameSize)
+    for (let f = 0; f < frames; f += 1) {
+      throwIfAborted(params.signal)
+      const location = {chunk: c, frame: f}
+      if (latent !== undefined) {
+        const out = await runGraph('latent_to_mimi', sessions.latent_to_mimi, {latent: f32(row(asFloats(latent), latent.shape, f), [1, 1, dims.latentDim])})
+        rec.compare({stage: 'mimi', check: 'mimi_input', tensor: `chunk${c}.mimi_input`, location, actual: floats(out['mimi_input']), golden: row(inputs, mimiInput.shape, f), shape: mimiInput.shape.slice(1)})
+      }
+      if (faults?.mimiStateNotCarried === true) stream.reset()
+      const decoded = await stream.decodeMimiInput(row(inputs, mimiInput.shape, f))
+      mine.set(decoded.audio, f * dims.frameSize)
+      if (chunkAudio !== undefined) {
+        const expected = chunkAudio.subarray(f * dims.frameSize, (f + 1) * dims.frameSize)
+        rec.compare({stage: 'mimi', check: 'frame_audio', tensor: `chunk${c}.audio`, location, actual: decoded.audio, golden: expected, shape: [expected.length], actualShape: [decoded.audio.length]})
+      }
+    }
+    audioParts.push(mine)
+    if (chunkAudio === undefined) {
+      complete = false
+      continue
+    }
+    rec.compare({stage: 'audio', check: 'audio', tensor: `chunk${c}.audio`, location: {chunk: c}, time: frames, actual: mine, golden: chunkAudio, shape: [chunkAudio.length], actualShape: [mine.length]})
+  }
+  if (!golden.has('audio')) {
+    rec.skip({stage: 'audio', tensor: 'audio', reason: 'not in the golden'})
+    return
+  }
+  if (!complete) return
+  const whole = concat(audioParts)
+  const expected = await golden.tensor('audio')
+  rec.compare({stage: 'audio', check: 'audio', tensor: 'audio', location: {whole: true}, actual: whole, golden: asFloats(expected), shape: expected.shape, actualShape: [whole.length]})
+}
+
+export function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0))
+  let offset = 0
+  for (const p of parts) {
+    out.set(p, offset)
+    offset += p.length
+  }
+  return out
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw new CancelledError({code: 'CANCELLED', message: 'Parity was cancelled.'})
+}

@@ -1,0 +1,57 @@
+import {cp, mkdtemp, readFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {execa} from 'execa'
+import {beforeAll, describe, expect, inject, it} from 'vitest'
+import {packageRoot} from '../../src/config/project-paths.js'
+import type {ParityReport} from '../../src/parity/index.js'
+import {NEEDS_ORACLE, ORACLE_TINY, skipWithoutOracle} from '../helpers/oracle.js'
+import {runPythonJson} from '../helpers/python.js'
+import {validateJunit} from './junit.js'
+
+/**
+ * scripts/nightly-parity.sh as CI calls it, on what exists here: the oracle's upstream-format model, its
+ * goldens and its export stand in for a fixture made by `pockettts fixture make`, its goldens recorded by
+ * `pockettts golden dump` and its export (the script makes those itself when PARITY_FIXTURE is not given).
+ */
+describe.skipIf(skipWithoutOracle)(`scripts/nightly-parity.sh ${NEEDS_ORACLE}`, () => {
+  let work: string
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'pockettts-nightly-'))
+  })
+
+  const script = async (out: string, golden: string) =>
+    execa('bash', [join(packageRoot(), 'scripts', 'nightly-parity.sh'), out], {
+      reject: false,
+      env: {PARITY_FIXTURE: ORACLE_TINY, PARITY_GOLDEN: golden, PARITY_ONNX: inject('oracleOnnx'), PARITY_ORACLE: '0', PARITY_PROJECT: '0'},
+    })
+
+  it('writes the JSON and JUnit reports of each set and a summary, and exits 0 when parity passes', async () => {
+    const golden = join(work, 'golden')
+    for (const name of ['short', 'voice']) await cp(join(ORACLE_TINY, 'golden', name), join(golden, name), {recursive: true})
+    const out = join(work, 'pass')
+    const run = await script(out, golden)
+    expect(run.exitCode, run.stderr).toBe(0)
+    const report = JSON.parse(await readFile(join(out, 'reports', 'parity-given.json'), 'utf8')) as ParityReport
+    expect(report).toMatchObject({ok: true, mode: 'both'})
+    expect(report.cases.map((c) => c.name)).toEqual(['short', 'voice'])
+    expect(validateJunit(await readFile(join(out, 'reports', 'parity-given.xml'), 'utf8'))).toHaveLength(4)
+    expect(await readFile(join(out, 'reports', 'summary.txt'), 'utf8')).toMatch(/parity given: exit 0: No divergence: 2 case\(s\), 4 run\(s\)/)
+  })
+
+  it('exits 1 when parity fails, with the reports still written', async () => {
+    const golden = join(work, 'bad-golden', 'hello')
+    await cp(join(ORACLE_TINY, 'golden', 'hello'), golden, {recursive: true})
+    await runPythonJson(`
+import numpy as np, json
+p = ${JSON.stringify(join(golden, 'chunk0.hidden.npy'))}
+a = np.load(p); a[3] += 0.5; np.save(p, a); print(json.dumps(True))
+`)
+    const out = join(work, 'fail')
+    const run = await script(out, golden)
+    expect(run.exitCode, run.stderr).toBe(1)
+    const report = JSON.parse(await readFile(join(out, 'reports', 'parity-given.json'), 'utf8')) as ParityReport
+    expect(report.firstDivergence).toMatchObject({stage: 'flowlm-layers', tensor: 'chunk0.hidden', location: {chunk: 0, step: 3}})
+    expect(validateJunit(await readFile(join(out, 'reports', 'parity-given.xml'), 'utf8'))[0]?.failures).toBeGreaterThan(0)
+  })
+})
