@@ -4,16 +4,14 @@ import {join} from 'node:path'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 import type {ParityReport} from '../../src/parity/index.js'
 import {runCli} from '../helpers/cli.js'
+import {embeddedModelDir, goldenDir} from '../../src/config/project-paths.js'
 import {NEEDS_ORACLE, ORACLE_TINY, skipWithoutOracle} from '../helpers/oracle.js'
 import {validateJunit} from './junit.js'
 
-/**
- * Golden sets parity must pass on, each with the exported model it was recorded for. Adding a set is one
- * line, e.g. the project's own goldens once fixtures/tiny-onnx is exported:
- *   {name: 'project', golden: () => join(packageRoot(), 'golden'), model: () => embeddedModelDir()},
- */
+/** Golden sets parity must pass on, each with the exported model it was recorded for (adding a set is one line). */
 const GOLDEN_SETS: readonly {readonly name: string; readonly golden: () => string; readonly model: () => string}[] = [
   {name: 'oracle', golden: () => join(ORACLE_TINY, 'golden'), model: () => inject('oracleOnnx')},
+  {name: 'project', golden: () => goldenDir(), model: () => embeddedModelDir()},
 ]
 
 describe.skipIf(skipWithoutOracle)(`pockettts parity passes on every golden case ${NEEDS_ORACLE}`, () => {
