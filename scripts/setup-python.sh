@@ -24,10 +24,15 @@ if [ ! -x "$venv/bin/python" ]; then
   echo "python tooling: creating .venv with $base"
   "$base" -m venv "$venv" || { echo "error: '$base -m venv' failed; install the venv module (apt-get install python3-venv)." >&2; exit 3; }
 fi
-pip=("$venv/bin/python" -m pip install --disable-pip-version-check --quiet)
+# pip warns about every find-links/index location of the machine's pip config that does not exist ("WARNING:
+# Location '...' is ignored"), once per package; those lines are dropped, everything else is kept.
+pip_install() {
+  "$venv/bin/python" -m pip install --disable-pip-version-check --quiet "$@" 2>&1 \
+    | { grep -v -E "^WARNING: Location '[^']*' is ignored" || true; }
+}
 echo "python tooling: installing torch==2.13.0 (CPU build) first"
-"${pip[@]}" "torch==2.13.0"
+pip_install "torch==2.13.0"
 echo "python tooling: installing scripts/requirements.txt"
-"${pip[@]}" -r "$req"
+pip_install -r "$req"
 echo "$want" > "$stamp"
 echo "python tooling: ready ($("$venv/bin/python" -c 'import pocket_tts, torch; print("pocket_tts", __import__("importlib.metadata").metadata.version("pocket-tts"), "torch", torch.__version__)'))"

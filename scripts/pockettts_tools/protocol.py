@@ -60,6 +60,15 @@ def run_job(main: Callable[[list[str]], Any], argv: list[str] | None = None) -> 
         data = main(sys.argv[1:] if argv is None else argv)
     except JobError as error:
         fail(error)
+    except ModuleNotFoundError as error:
+        fail(
+            JobError(
+                "PYTHON_MODULE_MISSING",
+                f"The Python at {sys.executable} lacks module {error.name}.",
+                kind="prerequisite",
+                hint="Run `npm run setup:python` (creates .venv/ with everything pinned), or install scripts/requirements.txt into that interpreter.",
+            )
+        )
     except KeyboardInterrupt:
         sys.exit(130)
     except SystemExit:

@@ -17,6 +17,8 @@ def main(argv):
         raise JobError("BAD_INPUT", "bad input", kind="usage", hint="pass good input")
     if argv and argv[0] == "crash":
         raise RuntimeError("boom")
+    if argv and argv[0] == "missing":
+        import pockettts_no_such_module  # noqa: F401
     return {"ok": True}
 run_job(main)
 """
@@ -49,3 +51,11 @@ def test_unexpected_exception_leaves_a_traceback_and_exit_4() -> None:
     assert p.returncode == 4
     assert "RuntimeError: boom" in p.stderr
     assert all(e["event"] != "result" for e in events(p.stdout))
+
+
+def test_a_missing_module_is_a_prerequisite_error_naming_it() -> None:
+    p = run("missing")
+    assert p.returncode == 3
+    error = events(p.stdout)[-1]
+    assert error["code"] == "PYTHON_MODULE_MISSING" and "pockettts_no_such_module" in error["message"]
+    assert "Traceback" not in p.stderr

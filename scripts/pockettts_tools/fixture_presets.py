@@ -1,0 +1,122 @@
+"""Presets of random-weight fixture models, as upstream config dictionaries (upstream's schema, its key order).
+
+- ``tiny``: the current (v2, "english") generation, small: FlowLM d_model 64, 4 heads, 2 layers; small Mimi.
+- ``tiny-v1``: the first generation (``english_2026-01``): no ``mimi.inner_dim`` (the voice latent is the SEANet
+  dimension), no voice BOS, ``pad_with_spaces_for_short_inputs``.
+- ``full``: the real English dimensions (upstream ``config/english.yaml``), for benchmarks; ~100M parameters.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FixturePreset:
+    name: str
+    description: str
+    config: dict[str, Any]
+    # Weight and buffer settings applied after PyTorch's own initialisation.
+    eos_bias: float
+    eos_weight_std: float
+    speaker_proj_std: float
+    # The voice prompt written with the fixture (seconds of synthetic speech-like signal).
+    prompt_seconds: float
+
+
+def _seanet(dimension: int, n_filters: int) -> dict[str, Any]:
+    return {
+        "dimension": dimension,
+        "channels": 1,
+        "n_filters": n_filters,
+        "n_residual_layers": 1,
+        "ratios": [6, 5, 4],
+        "kernel_size": 7,
+        "residual_kernel_size": 3,
+        "last_kernel_size": 3,
+        "dilation_base": 2,
+        "pad_mode": "constant",
+        "compress": 2,
+    }
+
+
+def _mimi_transformer(d_model: int, num_heads: int, dim_feedforward: int) -> dict[str, Any]:
+    return {
+        "d_model": d_model,
+        "num_heads": num_heads,
+        "num_layers": 2,
+        "layer_scale": 0.01,
+        "context": 250,
+        "dim_feedforward": dim_feedforward,
+        "input_dimension": d_model,
+        "output_dimensions": [d_model],
+    }
+
+
+def _config(*, v2: bool, d_model: int, heads: int, layers: int, flow_dim: int, flow_depth: int, mimi_dim: int, n_filters: int, mimi_heads: int, mimi_ff: int) -> dict[str, Any]:
+    config: dict[str, Any] = {"weights_path": "model.safetensors"}
+    if not v2:
+        config["pad_with_spaces_for_short_inputs"] = True
+    config["flow_lm"] = {
+        "insert_bos_before_voice": v2,
+        "dtype": "float32",
+        "flow": {"depth": flow_depth, "dim": flow_dim},
+        "transformer": {"d_model": d_model, "hidden_scale": 4, "max_period": 10000, "num_heads": heads, "num_layers": layers},
+        "lookup_table": {"dim": d_model, "n_bins": 0, "tokenizer": "sentencepiece", "tokenizer_path": "tokenizer.model"},
+    }
+    mimi: dict[str, Any] = {"dtype": "float32", "sample_rate": 24000}
+    if v2:
+        mimi["inner_dim"] = 32
+        mimi["outer_dim"] = mimi_dim
+    mimi.update(
+        {
+            "channels": 1,
+            "frame_rate": 12.5,
+            "seanet": _seanet(mimi_dim, n_filters),
+            "transformer": _mimi_transformer(mimi_dim, mimi_heads, mimi_ff),
+            "quantizer": {"dimension": 32, "output_dimension": mimi_dim},
+        }
+    )
+    config["mimi"] = mimi
+    return config
+
+
+_TINY = dict(d_model=64, heads=4, layers=2, flow_dim=64, flow_depth=2, mimi_dim=64, n_filters=8, mimi_heads=4, mimi_ff=128)
+
+PRESETS: dict[str, FixturePreset] = {
+    "tiny": FixturePreset(
+        name="tiny",
+        description="current generation (v2), FlowLM d_model 64 x 2 layers, small Mimi; a few MB",
+        config=_config(v2=True, **_TINY),
+        eos_bias=-6.0,
+        eos_weight_std=0.15,
+        speaker_proj_std=0.2,
+        prompt_seconds=4.0,
+    ),
+    "tiny-v1": FixturePreset(
+        name="tiny-v1",
+        description="first generation (english_2026-01 layout: no inner_dim, no voice BOS, short-input padding), tiny dimensions",
+        config=_config(v2=False, **_TINY),
+        eos_bias=-6.0,
+        eos_weight_std=0.15,
+        speaker_proj_std=0.2,
+        prompt_seconds=4.0,
+    ),
+    "full": FixturePreset(
+        name="full",
+        description="the real English dimensions (upstream config/english.yaml), random weights, ~100M parameters; for benchmarks",
+        config=_config(v2=True, d_model=1024, heads=16, layers=6, flow_dim=512, flow_depth=6, mimi_dim=512, n_filters=64, mimi_heads=8, mimi_ff=2048),
+        eos_bias=-4.0,
+        eos_weight_std=0.05,
+        speaker_proj_std=0.05,
+        prompt_seconds=6.0,
+    ),
+}
+
+
+def preset_config(preset: FixturePreset, n_bins: int) -> dict[str, Any]:
+    """The preset's config.yaml content for a tokenizer of ``n_bins`` pieces."""
+    config = copy.deepcopy(preset.config)
+    config["flow_lm"]["lookup_table"]["n_bins"] = n_bins
+    return config

@@ -1,0 +1,243 @@
+"""An upstream-format model folder (``config.yaml`` + weights + tokenizer), checked and loaded with upstream's own
+loader (``TTSModel.load_model``, strict ``load_state_dict``). Every way such a folder can be wrong becomes a JobError
+that names the culprit (the unknown config key, the missing checkpoint key, the missing file).
+
+Paths inside ``config.yaml`` are relative to the folder: upstream resolves them against the working directory,
+so the folder is loaded with the working directory set to it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .protocol import JobError
+
+if TYPE_CHECKING:
+    from pocket_tts import TTSModel
+    from pocket_tts.utils.config import Config
+
+CONFIG_FILE = "config.yaml"
+REMOTE_PREFIXES = ("hf://", "http://", "https://")
+FOLDER_HINT = "An upstream-format model folder holds config.yaml (upstream's schema), the weights it names (model.safetensors) and the tokenizer it names (tokenizer.model); `pockettts fixture make` writes one."
+
+
+@dataclass(frozen=True)
+class ModelFolder:
+    """A folder whose config.yaml upstream's schema accepts and whose local files exist."""
+
+    path: Path
+    config_path: Path
+    config: Config
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """The sampling settings upstream takes at load time (``TTSModel.load_model``)."""
+
+    temperature: float = 0.7
+    lsd_decode_steps: int = 1
+    noise_clamp: float | None = None
+    eos_threshold: float = -4.0
+
+
+@contextmanager
+def working_directory(path: Path) -> Iterator[None]:
+    previous = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def is_remote(path: str) -> bool:
+    return path.startswith(REMOTE_PREFIXES)
+
+
+def inspect_model_folder(path: Path | str) -> ModelFolder:
+    """Checks a folder without loading weights: config schema (upstream's pydantic models) and local files."""
+    folder = Path(path).absolute()
+    if not folder.exists():
+        raise JobError("NOT_A_MODEL_FOLDER", f"The model folder {folder} does not exist.", kind="model", hint=FOLDER_HINT)
+    if not folder.is_dir():
+        raise JobError("NOT_A_MODEL_FOLDER", f"{folder} is a file, not a model folder.", kind="model", hint=FOLDER_HINT)
+    config_path = folder / CONFIG_FILE
+    if not config_path.is_file():
+        raise JobError("NOT_A_MODEL_FOLDER", f"{folder} has no {CONFIG_FILE}, so it is not an upstream-format model folder.", kind="model", hint=FOLDER_HINT)
+    config = _parse_config(config_path)
+    if config.weights_path is None and (config.flow_lm.weights_path is None or config.mimi.weights_path is None):
+        raise JobError(
+            "MODEL_WEIGHTS_UNSPECIFIED",
+            f"{config_path} names no weights (weights_path, or flow_lm.weights_path with mimi.weights_path); upstream would run an uninitialised model.",
+            kind="model",
+            hint="Add `weights_path: model.safetensors` to config.yaml.",
+        )
+    for key, value in _local_files(config):
+        if not (folder / value).is_file():
+            raise JobError(
+                "MODEL_FILE_MISSING",
+                f"{config_path} names {key}: {value}, but {folder / value} does not exist.",
+                kind="model",
+                hint="Paths in config.yaml are relative to the model folder; put the file there or correct the path.",
+            )
+    return ModelFolder(path=folder, config_path=config_path, config=config)
+
+
+def _parse_config(config_path: Path) -> Config:
+    import pydantic
+    import yaml
+    from pocket_tts.utils.config import load_config
+
+    try:
+        return load_config(config_path)
+    except yaml.YAMLError as error:
+        raise JobError("CONFIG_INVALID", f"{config_path} is not valid YAML: {error}", kind="model", hint="Fix the YAML syntax.") from error
+    except TypeError as error:
+        raise JobError("CONFIG_INVALID", f"{config_path} must hold a mapping of upstream config keys ({error}).", kind="model", hint=FOLDER_HINT) from error
+    except pydantic.ValidationError as error:
+        raise _config_error(config_path, error) from error
+
+
+def _config_error(config_path: Path, error: Any) -> JobError:
+    problems = error.errors()
+    first = problems[0]
+    where = ".".join(str(part) for part in first["loc"])
+    if first["type"] == "extra_forbidden":
+        return JobError(
+            "CONFIG_UNKNOWN_KEY",
+            f"Unknown key \"{where}\" in {config_path}: upstream's config schema does not allow it.",
+            kind="model",
+            hint=f"Remove or rename \"{where}\"; the keys upstream pocket_tts 2.1.0 accepts are those of its config/english.yaml.",
+        )
+    if first["type"] == "missing":
+        return JobError("CONFIG_MISSING_KEY", f"Required key \"{where}\" is missing from {config_path}.", kind="model", hint=f"Add \"{where}\" (see upstream's config/english.yaml).")
+    others = "" if len(problems) == 1 else f" (and {len(problems) - 1} more)"
+    return JobError(
+        "CONFIG_INVALID_VALUE",
+        f"Invalid value for \"{where}\" in {config_path}: {first['msg']}{others}.",
+        kind="model",
+        hint=f"Correct \"{where}\" (see upstream's config/english.yaml).",
+    )
+
+
+def _local_files(config: Config) -> list[tuple[str, str]]:
+    named = [
+        ("weights_path", config.weights_path),
+        ("flow_lm.weights_path", config.flow_lm.weights_path),
+        ("mimi.weights_path", config.mimi.weights_path),
+        ("flow_lm.lookup_table.tokenizer_path", config.flow_lm.lookup_table.tokenizer_path),
+    ]
+    return [(key, value) for key, value in named if value is not None and not is_remote(value)]
+
+
+def load_model_folder(folder: ModelFolder, settings: GenerationSettings = GenerationSettings()) -> TTSModel:
+    """Loads the folder with upstream's own loader (strict); failures name the key or file at fault."""
+    from pocket_tts import TTSModel
+
+    with working_directory(folder.path):
+        try:
+            return TTSModel.load_model(
+                config=folder.config_path,
+                temp=settings.temperature,
+                lsd_decode_steps=settings.lsd_decode_steps,
+                noise_clamp=settings.noise_clamp,
+                eos_threshold=settings.eos_threshold,
+            )
+        except AssertionError as error:
+            if "sentencepiece tokenizer has vocab size" in str(error):
+                raise JobError(
+                    "TOKENIZER_MISMATCH",
+                    f"{folder.config_path}: {error}.",
+                    kind="model",
+                    hint="Set flow_lm.lookup_table.n_bins to the tokenizer's vocabulary size (and use weights made for that tokenizer).",
+                ) from error
+            raise
+        except RuntimeError as error:
+            if "Error(s) in loading state_dict" in str(error):
+                raise _checkpoint_error(folder, error) from error
+            if "sentencepiece" in str(error).lower() or "ParseFromString" in str(error):
+                raise JobError("TOKENIZER_INVALID", f"The tokenizer of {folder.path} could not be read: {error}", kind="model") from error
+            raise
+        except OSError as error:
+            if "safetensors" in type(error).__module__ or "header" in str(error).lower():
+                raise JobError("CHECKPOINT_INVALID", f"The weights of {folder.path} could not be read: {error}", kind="model") from error
+            raise
+        except Exception as error:
+            if type(error).__name__ == "SafetensorError":
+                raise JobError("CHECKPOINT_INVALID", f"The weights of {folder.path} could not be read: {error}", kind="model") from error
+            raise
+
+
+def _checkpoint_error(folder: ModelFolder, error: RuntimeError) -> JobError:
+    """Explains a strict-load failure by comparing the checkpoint with the model upstream builds from the config."""
+    weights = folder.config.weights_path
+    if weights is None or is_remote(weights):
+        return JobError("CHECKPOINT_MISMATCH", f"The checkpoint does not fit the config of {folder.path}: {error}", kind="model")
+    expected = expected_state_shapes(folder.config)
+    actual = checkpoint_shapes(folder.path / weights)
+    missing = [key for key in expected if key not in actual]
+    unexpected = [key for key in actual if key not in expected]
+    mismatched = [key for key in expected if key in actual and expected[key] != actual[key]]
+    file = folder.path / weights
+    if missing:
+        more = "" if len(missing) == 1 else f" (and {len(missing) - 1} more: {', '.join(missing[1:4])}{', ...' if len(missing) > 4 else ''})"
+        return JobError(
+            "CHECKPOINT_KEY_MISSING",
+            f"The checkpoint {file} has no tensor \"{missing[0]}\"{more}, which the model built from config.yaml needs.",
+            kind="model",
+            hint="Use weights that match config.yaml (upstream key names, e.g. flow_lm.* and mimi.*), or fix the config's dimensions.",
+        )
+    if unexpected:
+        more = "" if len(unexpected) == 1 else f" (and {len(unexpected) - 1} more)"
+        return JobError(
+            "CHECKPOINT_KEY_UNEXPECTED",
+            f"The checkpoint {file} has a tensor \"{unexpected[0]}\"{more} that the model built from config.yaml does not have.",
+            kind="model",
+            hint="Use weights that match config.yaml (same number of layers, same generation of model).",
+        )
+    if mismatched:
+        key = mismatched[0]
+        return JobError(
+            "CHECKPOINT_SHAPE_MISMATCH",
+            f"The checkpoint {file} holds \"{key}\" with shape {list(actual[key])}, but config.yaml makes it {list(expected[key])}.",
+            kind="model",
+            hint="Use weights that match config.yaml, or fix the config's dimensions.",
+        )
+    return JobError("CHECKPOINT_MISMATCH", f"The checkpoint {file} does not fit config.yaml: {error}", kind="model")
+
+
+def build_unloaded_model(config: Config) -> TTSModel:
+    """The model upstream builds from ``config`` before it loads weights (PyTorch's own random initialisation)."""
+    from pocket_tts import TTSModel
+
+    unloaded = config.model_copy(
+        update={
+            "weights_path": None,
+            "weights_path_without_voice_cloning": None,
+            "flow_lm": config.flow_lm.model_copy(update={"weights_path": None}),
+            "mimi": config.mimi.model_copy(update={"weights_path": None}),
+        }
+    )
+    upstream_logger = logging.getLogger("pocket_tts.models.tts_model")
+    level = upstream_logger.level
+    upstream_logger.setLevel(logging.ERROR)  # silences "model is uninitialized": that is the point here
+    try:
+        return TTSModel._from_pydantic_config_with_weights(unloaded, 0.7, 1, None, -4.0)
+    finally:
+        upstream_logger.setLevel(level)
+
+
+def expected_state_shapes(config: Config) -> dict[str, tuple[int, ...]]:
+    return {key: tuple(value.shape) for key, value in build_unloaded_model(config).state_dict().items()}
+
+
+def checkpoint_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        return {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()}
