@@ -12,6 +12,13 @@ export interface CreateSessionsParams<Name extends string> {
   readonly files: Readonly<Record<Name, string>>
   /** onnxruntime intra-op threads. @default physical cores (half the logical ones, at least 1) */
   readonly threads?: number
+  /**
+   * Let idle intra-op threads spin between operators (onnxruntime's default). Spinning trades CPU for a few
+   * microseconds of latency per parallel operator; when another session runs at the same time on the other
+   * cores (the Mimi decoder worker) the spinning steals their time, so the engine turns it off.
+   * @default true
+   */
+  readonly allowSpinning?: boolean
 }
 
 /** The default thread count: one per physical core (logical cores / 2 on SMT machines, at least 1). */
@@ -20,9 +27,9 @@ export function defaultThreads(): number {
   return Math.max(1, logical >= 4 ? Math.floor(logical / 2) : logical)
 }
 
-/** Creates one onnxruntime session per graph, in parallel, keyed by graph name. */
-export async function createSessions<Name extends string>(params: CreateSessionsParams<Name>): Promise<Sessions<Name>> {
-  const options: ort.InferenceSession.SessionOptions = {
+/** The session options every graph of the engine uses. */
+export function sessionOptions(params: {readonly threads?: number; readonly allowSpinning?: boolean}): ort.InferenceSession.SessionOptions {
+  return {
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
@@ -30,7 +37,13 @@ export async function createSessions<Name extends string>(params: CreateSessions
     interOpNumThreads: 1,
     enableCpuMemArena: true,
     enableMemPattern: true,
+    ...(params.allowSpinning === false ? {extra: {session: {intra_op: {allow_spinning: '0'}, inter_op: {allow_spinning: '0'}}}} : {}),
   }
+}
+
+/** Creates one onnxruntime session per graph, in parallel, keyed by graph name. */
+export async function createSessions<Name extends string>(params: CreateSessionsParams<Name>): Promise<Sessions<Name>> {
+  const options = sessionOptions(params)
   const entries = await Promise.all(
     (Object.entries(params.files) as [Name, string][]).map(async ([name, file]) => {
       const path = join(params.dir, file)
