@@ -56,7 +56,11 @@ export interface LoadEngineModelParams {
   readonly mimiWorker?: boolean
   /** Intra-op threads of the worker's Mimi sessions. @default 1 */
   readonly mimiThreads?: number
-  /** Let idle onnxruntime threads spin (see CreateSessionsParams.allowSpinning). @default true without the worker, false with it */
+  /**
+   * Let idle onnxruntime threads spin (see CreateSessionsParams.allowSpinning). Off by default: spinning pool
+   * threads steal the cores the other thread (and other processes) need, which costs far more than it saves.
+   * @default false
+   */
   readonly allowSpinning?: boolean
 }
 
@@ -76,7 +80,7 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
   }
   const files = Object.fromEntries(coreGraphs.map((name) => [name, graphEntry(manifest, name).file])) as Record<CoreGraph, string>
   const useWorker = params.mimiWorker === true
-  const sessionOptions = {...(params.threads === undefined ? {} : {threads: params.threads}), allowSpinning: params.allowSpinning ?? !useWorker}
+  const sessionOptions = {...(params.threads === undefined ? {} : {threads: params.threads}), allowSpinning: params.allowSpinning ?? false}
   const mimiStates = mimiStatesOf(graphEntry(manifest, 'mimi_decoder'))
   const {latent_to_mimi: latentToMimiFile, mimi_decoder: mimiDecoderFile, ...mainFiles} = files
   const loads = [

@@ -65,9 +65,13 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
       kv.copyFrom(params.voice)
       kv.ensureCapacity(params.voice.offset + chunk.ids.length + stepLimit)
       decoder.reset()
+      const e0 = performance.now()
       const textEmbeddings = await embedText(model, chunk)
+      const e1 = performance.now()
       taps?.chunkStart?.({chunk: index, text: chunk.text, ids: chunk.ids, framesAfterEos: chunk.framesAfterEos, maxGenLen: chunk.maxGenLen, textEmbeddings})
+      const p0 = performance.now()
       await flowLmStep({session: sessions.flow_lm_main, kv, dModel: dims.dModel, latentDim: dims.latentDim, conditioning: textEmbeddings})
+      taps?.prefill?.({chunk: index, tokens: chunk.ids.length, embedMs: e1 - e0, prefillMs: performance.now() - p0})
       const prefillNoise = noise.next(dims.latentDim) // upstream samples (and drops) a latent here
       taps?.prefillNoise?.({chunk: index, noise: prefillNoise})
 
