@@ -208,7 +208,7 @@ export function summarizeRuns(runs: readonly BenchRun[]): BenchSummary {
 }
 
 /** Whether the export's FlowLM graphs carry int8 weights (`model export --int8`). */
-export function isInt8(manifest: Pick<ExportManifest, 'graphs'> & {readonly quantization?: unknown}): boolean {
+export function isInt8(manifest: Pick<ExportManifest, 'quantization'>): boolean {
   return manifest.quantization !== undefined && manifest.quantization !== null
 }
 
