@@ -56,6 +56,8 @@ export interface LoadEngineModelParams {
   readonly mimiWorker?: boolean
   /** Intra-op threads of the worker's Mimi sessions. @default 1 */
   readonly mimiThreads?: number
+  /** Graphs whose weights onnxruntime should not pre-pack (see CreateSessionsParams.noPrepack). @default ['flow_lm_flow'] */
+  readonly noPrepack?: readonly CoreGraph[]
   /**
    * Let idle onnxruntime threads spin (see CreateSessionsParams.allowSpinning). Off by default: spinning pool
    * threads steal the cores the other thread (and other processes) need, which costs far more than it saves.
@@ -83,9 +85,16 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
   const sessionOptions = {...(params.threads === undefined ? {} : {threads: params.threads}), allowSpinning: params.allowSpinning ?? false}
   const mimiStates = mimiStatesOf(graphEntry(manifest, 'mimi_decoder'))
   const {latent_to_mimi: latentToMimiFile, mimi_decoder: mimiDecoderFile, ...mainFiles} = files
-  const loads = [
-    createSessions({dir: params.dir, files: mainFiles, ...sessionOptions}),
-    useWorker ? Promise.resolve(undefined) : createSessions({dir: params.dir, files: {latent_to_mimi: latentToMimiFile, mimi_decoder: mimiDecoderFile}, ...sessionOptions}),
+  const noPrepack: readonly CoreGraph[] = params.noPrepack ?? ['flow_lm_flow']
+  const loadMain = () => createSessions({dir: params.dir, files: mainFiles, ...sessionOptions, noPrepack: noPrepack.filter((g): g is keyof typeof mainFiles => g in mainFiles)})
+  const loadMimi = () =>
+    useWorker ? Promise.resolve(undefined) : createSessions({
+          dir: params.dir,
+          files: {latent_to_mimi: latentToMimiFile, mimi_decoder: mimiDecoderFile},
+          ...sessionOptions,
+          noPrepack: noPrepack.filter((g) => g === 'latent_to_mimi' || g === 'mimi_decoder'),
+        })
+  const startWorker = () =>
     useWorker
       ? MimiDecodeWorker.start({
           dir: params.dir,
@@ -96,9 +105,9 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
           threads: params.mimiThreads ?? 1,
           allowSpinning: sessionOptions.allowSpinning,
         })
-      : Promise.resolve(undefined),
-  ] as const
-  const [mainLoad, mimiLoad, workerLoad] = await Promise.allSettled(loads)
+      : Promise.resolve(undefined)
+  // The three loads run side by side (the worker on the other core).
+  const [mainLoad, mimiLoad, workerLoad] = await Promise.allSettled([loadMain(), loadMimi(), startWorker()])
   if (mainLoad.status === 'rejected' || mimiLoad.status === 'rejected' || workerLoad.status === 'rejected') {
     // release whatever did load, then report the first failure
     const loaded = [mainLoad, mimiLoad].flatMap((r) => (r.status === 'fulfilled' && r.value !== undefined ? Object.values<ort.InferenceSession>(r.value) : []))
