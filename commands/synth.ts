@@ -83,7 +83,7 @@ export default class Synth extends PocketTtsCommand {
     const embedded = config.model === undefined
     const modelDir = config.model ?? embeddedModelDir()
     if (embedded) this.logToStderr(`Using the embedded fixture model (${modelDir}): random weights, so it babbles. Pass --model for a real export.`)
-    const model = await loadEngineModel({dir: modelDir, ...(config.threads === undefined ? {} : {threads: config.threads})})
+    const model = await loadEngineModel({dir: modelDir, mimiWorker: true, ...(config.threads === undefined ? {} : {threads: config.threads})})
     try {
       const seed = flags.seed ?? randomInt(0, 2 ** 31)
       const noise = new SeededNormalNoise({seed, temperature: params.temperature, clamp: params.noiseClamp})

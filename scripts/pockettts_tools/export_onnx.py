@@ -40,6 +40,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--out", required=True, type=Path, help="folder to write (created; must be empty)")
     parser.add_argument("--max-steps", type=int, default=None,
                         help="cap on the reference run's AR steps (default: upstream's max_gen_len, a full run)")
+    parser.add_argument("--int8", action="store_true",
+                        help="int8 weights for the FlowLM transformer's matmuls (onnxruntime dynamic quantisation), see quantize_int8.py")
     return parser.parse_args(argv)
 
 
@@ -74,7 +76,7 @@ def _config_json(config: Any, files: Any, voices_tokenizer: str) -> dict[str, An
     return data
 
 
-def export(source: Path, out: Path, max_steps: int | None = None) -> dict[str, Any]:
+def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = False) -> dict[str, Any]:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise JobError("EXPORT_OUT_NOT_EMPTY", f"{out} exists and is not an empty folder.", kind="usage",
                        hint="Pass a new or empty folder.")
@@ -134,6 +136,13 @@ def export(source: Path, out: Path, max_steps: int | None = None) -> dict[str, A
         raise JobError("EXPORT_CHAIN_FAILED", f"The ONNX chain does not reproduce upstream's run: {json.dumps(chain)}",
                        kind="runtime", hint="This is a bug in the exporter for this model; report it with --verbose output.")
 
+    quantization: dict[str, Any] | None = None
+    if int8:
+        from .quantize_int8 import quantize_export
+
+        progress("int8", message="int8 FlowLM matmuls; re-checked against upstream, parity against the fp32 chain")
+        quantization = quantize_export(out, {g.name: g for g in graphs}, sessions, ref, graph_entries, facts.d_model)
+
     progress("files", message="tokenizer, voices, hashes and manifest")
     tokenizer_name = "tokenizer.model"
     copy_file(files.tokenizer, out / tokenizer_name)
@@ -163,6 +172,7 @@ def export(source: Path, out: Path, max_steps: int | None = None) -> dict[str, A
         },
         "exporter": {"name": "pockettts_tools.export_onnx", "version": __version__, "opset": OPSET, **_versions()},
         "checks": {"passed": True, "graphs": {n: e["check"]["export"] for n, e in graph_entries.items()}, "chain": chain},
+        **({} if quantization is None else {"quantization": quantization}),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return {
@@ -173,6 +183,7 @@ def export(source: Path, out: Path, max_steps: int | None = None) -> dict[str, A
         "chain": chain,
         "voices": [v.relative for v in voices],
         "skipped": skipped,
+        **({} if quantization is None else {"quantization": quantization}),
     }
 
 
@@ -180,7 +191,7 @@ def main(argv: list[str]) -> dict[str, Any]:
     args = _parse(argv)
     _require_modules()
     try:
-        return export(args.source.resolve(), args.out.resolve(), args.max_steps)
+        return export(args.source.resolve(), args.out.resolve(), args.max_steps, args.int8)
     except OSError as error:
         if error.errno == errno.ENOSPC:
             raise JobError("DISK_FULL", f"No space left on the disk while writing {args.out}.", kind="prerequisite",

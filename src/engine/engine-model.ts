@@ -3,6 +3,7 @@ import type * as ort from 'onnxruntime-node'
 import {ModelError} from '../errors/index.js'
 import type {KvLayout} from '../flowlm/kv-cache.js'
 import type {ChainedState} from '../mimi/mimi-decoder-stream.js'
+import {MimiDecodeWorker} from '../mimi/mimi-decode-worker.js'
 import {graphEntry, readManifest, type GraphEntry} from '../model/index.js'
 import {createSessions, type Sessions} from '../onnx/create-sessions.js'
 import {loadSentencePieceTokenizer, textConfigFromManifest, type TextFrontEnd} from '../text/index.js'
@@ -24,7 +25,13 @@ export interface EngineModel {
   readonly dir: string
   readonly generation: 'v1' | 'v2'
   readonly dims: EngineDims
+  /**
+   * One session per core graph. When the model was loaded with `mimiWorker: true`, `latent_to_mimi` and
+   * `mimi_decoder` live in the worker instead and reading them here throws (ModelError MIMI_IN_WORKER).
+   */
   readonly sessions: Sessions<CoreGraph>
+  /** The Mimi decoder thread, when loaded with `mimiWorker: true`; generateAudio then overlaps decoding with the next FlowLM step. */
+  readonly mimiWorker?: MimiDecodeWorker
   /** Rows to preallocate for the FlowLM KV cache (manifest capacities.flow_kv_positions). */
   readonly kvCapacity: number
   readonly mimiStates: readonly ChainedState[]
@@ -39,8 +46,24 @@ export interface EngineModel {
 export interface LoadEngineModelParams {
   /** An exported model folder (manifest.json + graphs). */
   readonly dir: string
-  /** onnxruntime intra-op threads. @default physical cores */
+  /** onnxruntime intra-op threads of the main-thread sessions (FlowLM, flow head, text). @default physical cores */
   readonly threads?: number
+  /**
+   * Decode Mimi on a worker thread, overlapped with the next FlowLM step (the fast path of synth, serve and
+   * bench). The Mimi sessions are then created in the worker only.
+   * @default false
+   */
+  readonly mimiWorker?: boolean
+  /** Intra-op threads of the worker's Mimi sessions. @default 1 */
+  readonly mimiThreads?: number
+  /** Graphs whose weights onnxruntime should not pre-pack (see CreateSessionsParams.noPrepack). @default ['flow_lm_flow'] */
+  readonly noPrepack?: readonly CoreGraph[]
+  /**
+   * Let idle onnxruntime threads spin (see CreateSessionsParams.allowSpinning). Off by default: spinning pool
+   * threads steal the cores the other thread (and other processes) need, which costs far more than it saves.
+   * @default false
+   */
+  readonly allowSpinning?: boolean
 }
 
 /** Reads manifest.json, creates the sessions and the text front-end of an exported model folder. */
@@ -58,8 +81,43 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
     sampleRate: m.sample_rate,
   }
   const files = Object.fromEntries(coreGraphs.map((name) => [name, graphEntry(manifest, name).file])) as Record<CoreGraph, string>
-  const sessionOptions = params.threads === undefined ? {} : {threads: params.threads}
-  const sessions = await createSessions({dir: params.dir, files, ...sessionOptions})
+  const useWorker = params.mimiWorker === true
+  const sessionOptions = {...(params.threads === undefined ? {} : {threads: params.threads}), allowSpinning: params.allowSpinning ?? false}
+  const mimiStates = mimiStatesOf(graphEntry(manifest, 'mimi_decoder'))
+  const {latent_to_mimi: latentToMimiFile, mimi_decoder: mimiDecoderFile, ...mainFiles} = files
+  const noPrepack: readonly CoreGraph[] = params.noPrepack ?? ['flow_lm_flow']
+  const loadMain = () => createSessions({dir: params.dir, files: mainFiles, ...sessionOptions, noPrepack: noPrepack.filter((g): g is keyof typeof mainFiles => g in mainFiles)})
+  const loadMimi = () =>
+    useWorker ? Promise.resolve(undefined) : createSessions({
+          dir: params.dir,
+          files: {latent_to_mimi: latentToMimiFile, mimi_decoder: mimiDecoderFile},
+          ...sessionOptions,
+          noPrepack: noPrepack.filter((g) => g === 'latent_to_mimi' || g === 'mimi_decoder'),
+        })
+  const startWorker = () =>
+    useWorker
+      ? MimiDecodeWorker.start({
+          dir: params.dir,
+          files: {latent_to_mimi: latentToMimiFile, mimi_decoder: mimiDecoderFile},
+          states: mimiStates,
+          mimiInputDim: dims.mimiInputDim,
+          latentDim: dims.latentDim,
+          threads: params.mimiThreads ?? 1,
+          allowSpinning: sessionOptions.allowSpinning,
+        })
+      : Promise.resolve(undefined)
+  // The three loads run side by side (the worker on the other core).
+  const [mainLoad, mimiLoad, workerLoad] = await Promise.allSettled([loadMain(), loadMimi(), startWorker()])
+  if (mainLoad.status === 'rejected' || mimiLoad.status === 'rejected' || workerLoad.status === 'rejected') {
+    // release whatever did load, then report the first failure
+    const loaded = [mainLoad, mimiLoad].flatMap((r) => (r.status === 'fulfilled' && r.value !== undefined ? Object.values<ort.InferenceSession>(r.value) : []))
+    await Promise.allSettled([...loaded.map((s) => s.release()), ...(workerLoad.status === 'fulfilled' && workerLoad.value !== undefined ? [workerLoad.value.release()] : [])])
+    throw [mainLoad, mimiLoad, workerLoad].find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason
+  }
+  const mainSessions = mainLoad.value
+  const mimiSessions = mimiLoad.value
+  const mimiWorker = workerLoad.value
+  const sessions = mimiSessions === undefined ? withMimiInWorker(mainSessions) : {...mainSessions, ...mimiSessions}
   const tokenizer = await loadSentencePieceTokenizer({path: join(params.dir, manifest.tokenizer.path), expectedVocabSize: m.vocab_size})
   let encoder: Promise<ort.InferenceSession> | undefined
   return {
@@ -67,8 +125,9 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
     generation: manifest.generation,
     dims,
     sessions,
+    ...(mimiWorker === undefined ? {} : {mimiWorker}),
     kvCapacity: manifest.capacities.flow_kv_positions,
-    mimiStates: mimiStatesOf(graphEntry(manifest, 'mimi_decoder')),
+    mimiStates,
     text: {tokenizer, config: textConfigFromManifest(manifest, params.dir)},
     voices: Object.fromEntries(
       manifest.voices
@@ -82,9 +141,26 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
       return encoder
     },
     async release() {
-      await Promise.all([...Object.values<ort.InferenceSession>(sessions), ...(encoder === undefined ? [] : [await encoder])].map((s) => s.release()))
+      const own = [...Object.values<ort.InferenceSession>(mainSessions), ...Object.values<ort.InferenceSession>(mimiSessions ?? {})]
+      await Promise.all([...own, ...(encoder === undefined ? [] : [await encoder])].map((s) => s.release()))
+      await mimiWorker?.release()
     },
   }
+}
+
+/** The main-thread session record of a model whose Mimi graphs live in the worker: those two entries throw. */
+function withMimiInWorker(main: Sessions<Exclude<CoreGraph, 'latent_to_mimi' | 'mimi_decoder'>>): Sessions<CoreGraph> {
+  const inWorker = (graph: string): never => {
+    throw new ModelError({
+      code: 'MIMI_IN_WORKER',
+      message: `The ${graph} session runs in the Mimi decoder worker of this model, not on the main thread.`,
+      hint: 'Load the model without mimiWorker to drive the Mimi graphs directly (parity, golden replays).',
+    })
+  }
+  const sessions = {...main} as Record<CoreGraph, ort.InferenceSession>
+  Object.defineProperty(sessions, 'latent_to_mimi', {get: () => inWorker('latent_to_mimi'), enumerable: false})
+  Object.defineProperty(sessions, 'mimi_decoder', {get: () => inWorker('mimi_decoder'), enumerable: false})
+  return sessions
 }
 
 function mimiStatesOf(graph: GraphEntry): ChainedState[] {

@@ -2,6 +2,7 @@ import {CancelledError} from '../errors/index.js'
 import {flowLmStep} from '../flowlm/flow-lm-step.js'
 import {KvCache} from '../flowlm/kv-cache.js'
 import {lsdDecode} from '../flowlm/lsd-decode.js'
+import type {MimiWorkerStream, TimedFrame} from '../mimi/mimi-decode-worker.js'
 import {MimiDecoderStream} from '../mimi/mimi-decoder-stream.js'
 import {runGraph} from '../onnx/run-graph.js'
 import {floats, i64} from '../onnx/tensors.js'
@@ -34,7 +35,12 @@ export interface AudioFrame {
  *   text → chunks; per chunk: copy of the voice state → text prefill (one noise draw, discarded) →
  *   AR steps from the latent BOS: FlowLM step → EOS check → noise → LSD decode → Mimi decode of the latent
  *   (streaming state, reset per chunk) → yield 1920 samples.
- * A chunk ends `framesAfterEos` steps after the first EOS (that step's latent is dropped) or at `maxGenLen`.
+ * A chunk ends `framesAfterEos` steps after the first EOS (that step's latent is dropped) or at `maxGenLen`
+ * (with `params.fixedFrames`: after exactly that many frames, EOS ignored).
+ *
+ * With the model's Mimi worker (`loadEngineModel({mimiWorker: true})`) frame k is decoded on the worker
+ * while the main thread runs step k+1, as upstream's decoder thread does: the first frame of a chunk is
+ * yielded as soon as it is decoded, each later frame after the next step. Results are the same either way.
  */
 export async function* generateAudio(params: GenerateAudioParams): AsyncGenerator<AudioFrame, void, undefined> {
   const {model, params: gen, noise, taps} = params
@@ -46,60 +52,110 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
     maxTokens: gen.maxTokens,
     framesAfterEos: gen.framesAfterEos,
   })
+  const fixedFrames = gen.fixedFrames ?? null
   const kv = new KvCache(params.voice.layout, model.kvCapacity)
-  const mimi = new MimiDecoderStream({
+  const decoder = openDecoder(model)
+  const withLayers = taps?.step !== undefined
+  // Frames decoded (or being decoded) but not yet yielded, oldest first.
+  const queued: Promise<TimedFrame>[] = []
+  try {
+    for (const [index, chunk] of chunks.entries()) {
+      throwIfAborted(params.signal)
+      const stepLimit = fixedFrames ?? chunk.maxGenLen
+      kv.copyFrom(params.voice)
+      kv.ensureCapacity(params.voice.offset + chunk.ids.length + stepLimit)
+      decoder.reset()
+      const e0 = performance.now()
+      const textEmbeddings = await embedText(model, chunk)
+      const e1 = performance.now()
+      taps?.chunkStart?.({chunk: index, text: chunk.text, ids: chunk.ids, framesAfterEos: chunk.framesAfterEos, maxGenLen: chunk.maxGenLen, textEmbeddings})
+      const p0 = performance.now()
+      await flowLmStep({session: sessions.flow_lm_main, kv, dModel: dims.dModel, latentDim: dims.latentDim, conditioning: textEmbeddings})
+      taps?.prefill?.({chunk: index, tokens: chunk.ids.length, embedMs: e1 - e0, prefillMs: performance.now() - p0})
+      const prefillNoise = noise.next(dims.latentDim) // upstream samples (and drops) a latent here
+      taps?.prefillNoise?.({chunk: index, noise: prefillNoise})
+
+      let yielded = 0
+      const emit = async (frame: TimedFrame): Promise<AudioFrame> => {
+        taps?.frame?.({chunk: index, frame: yielded, mimiInput: frame.mimiInput, audio: frame.audio, mimiMs: frame.ms})
+        yielded += 1
+        return {chunk: index, frame: yielded - 1, audio: frame.audio}
+      }
+      let input: Float32Array | null = null
+      let eosStep: number | null = null
+      let frames = 0
+      let steps = 0
+      for (let step = 0; step < stepLimit; step += 1) {
+        throwIfAborted(params.signal)
+        const t0 = performance.now()
+        const out = await flowLmStep({session: sessions.flow_lm_main, kv, dModel: dims.dModel, latentDim: dims.latentDim, latent: input, withLayers})
+        const t1 = performance.now()
+        steps += 1
+        const stepNoise = noise.next(dims.latentDim)
+        const latent = await lsdDecode({session: sessions.flow_lm_flow, hidden: out.hidden, noise: stepNoise, steps: gen.lsdDecodeSteps})
+        taps?.step?.({
+          chunk: index,
+          step,
+          input,
+          hidden: out.hidden,
+          eosLogit: out.eosLogit,
+          ...(out.layerOut === undefined ? {} : {layerOut: out.layerOut}),
+          noise: stepNoise,
+          latent,
+          flowLmMs: t1 - t0,
+          flowHeadMs: performance.now() - t1,
+        })
+        if (fixedFrames === null) {
+          if (out.eosLogit > gen.eosThreshold && eosStep === null) eosStep = step
+          if (eosStep !== null && step >= eosStep + chunk.framesAfterEos) break
+        }
+        queued.push(decoder.decode(latent))
+        frames += 1
+        input = latent
+        // Frame 0 goes out at once (time to first audio); later frames one step behind, so that the worker
+        // decodes frame k while this thread runs step k+1. Without the worker there is nothing to overlap.
+        while (queued.length > (decoder.pipelined && yielded > 0 ? 1 : 0)) yield await emit(await (queued.shift() as Promise<TimedFrame>))
+      }
+      while (queued.length > 0) yield await emit(await (queued.shift() as Promise<TimedFrame>))
+      taps?.chunkEnd?.({chunk: index, eosStep, steps, frames})
+    }
+  } finally {
+    for (const frame of queued.splice(0)) frame.catch(() => undefined) // abandoned (error, cancel, early return)
+    decoder.close()
+  }
+}
+
+/** The frame decoder of one generation: the model's worker when it has one, else Mimi on this thread. */
+interface FrameDecoder {
+  /** True when decoding runs beside this thread (worth keeping a frame in flight). */
+  readonly pipelined: boolean
+  decode(latent: Float32Array): Promise<TimedFrame>
+  reset(): void
+  close(): void
+}
+
+function openDecoder(model: EngineModel): FrameDecoder {
+  if (model.mimiWorker !== undefined) {
+    const stream: MimiWorkerStream = model.mimiWorker.openStream()
+    return {pipelined: true, decode: (latent) => stream.decodeLatent(latent), reset: () => stream.reset(), close: () => stream.close()}
+  }
+  const {dims, sessions} = model
+  const stream = new MimiDecoderStream({
     latentToMimi: sessions.latent_to_mimi,
     decoder: sessions.mimi_decoder,
     states: model.mimiStates,
     mimiInputDim: dims.mimiInputDim,
     latentDim: dims.latentDim,
   })
-  const withLayers = taps?.step !== undefined
-  for (const [index, chunk] of chunks.entries()) {
-    throwIfAborted(params.signal)
-    kv.copyFrom(params.voice)
-    kv.ensureCapacity(params.voice.offset + chunk.ids.length + chunk.maxGenLen)
-    mimi.reset()
-    const textEmbeddings = await embedText(model, chunk)
-    taps?.chunkStart?.({chunk: index, text: chunk.text, ids: chunk.ids, framesAfterEos: chunk.framesAfterEos, maxGenLen: chunk.maxGenLen, textEmbeddings})
-    await flowLmStep({session: sessions.flow_lm_main, kv, dModel: dims.dModel, latentDim: dims.latentDim, conditioning: textEmbeddings})
-    const prefillNoise = noise.next(dims.latentDim) // upstream samples (and drops) a latent here
-    taps?.prefillNoise?.({chunk: index, noise: prefillNoise})
-
-    let input: Float32Array | null = null
-    let eosStep: number | null = null
-    let frames = 0
-    let steps = 0
-    for (let step = 0; step < chunk.maxGenLen; step += 1) {
-      throwIfAborted(params.signal)
-      const t0 = performance.now()
-      const out = await flowLmStep({session: sessions.flow_lm_main, kv, dModel: dims.dModel, latentDim: dims.latentDim, latent: input, withLayers})
-      const t1 = performance.now()
-      steps += 1
-      const stepNoise = noise.next(dims.latentDim)
-      const latent = await lsdDecode({session: sessions.flow_lm_flow, hidden: out.hidden, noise: stepNoise, steps: gen.lsdDecodeSteps})
-      taps?.step?.({
-        chunk: index,
-        step,
-        input,
-        hidden: out.hidden,
-        eosLogit: out.eosLogit,
-        ...(out.layerOut === undefined ? {} : {layerOut: out.layerOut}),
-        noise: stepNoise,
-        latent,
-        flowLmMs: t1 - t0,
-        flowHeadMs: performance.now() - t1,
-      })
-      if (out.eosLogit > gen.eosThreshold && eosStep === null) eosStep = step
-      if (eosStep !== null && step >= eosStep + chunk.framesAfterEos) break
-      const t2 = performance.now()
-      const decoded = await mimi.decodeLatent(latent)
-      taps?.frame?.({chunk: index, frame: frames, mimiInput: decoded.mimiInput, audio: decoded.audio, mimiMs: performance.now() - t2})
-      yield {chunk: index, frame: frames, audio: decoded.audio}
-      frames += 1
-      input = latent
-    }
-    taps?.chunkEnd?.({chunk: index, eosStep, steps, frames})
+  return {
+    pipelined: false,
+    async decode(latent) {
+      const start = performance.now()
+      const frame = await stream.decodeLatent(latent)
+      return {...frame, ms: performance.now() - start}
+    },
+    reset: () => stream.reset(),
+    close: () => undefined,
   }
 }
 

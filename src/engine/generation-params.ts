@@ -12,6 +12,11 @@ export interface GenerationParams {
   readonly framesAfterEos: number | null
   /** Tokens per text chunk. @default 50 */
   readonly maxTokens: number
+  /**
+   * Benchmarks: generate exactly this many frames per chunk and ignore EOS (random-weight models fire it at
+   * random steps). null/undefined = upstream's stopping rule. @default null
+   */
+  readonly fixedFrames?: number | null
 }
 
 export const defaultGenerationParams: GenerationParams = {

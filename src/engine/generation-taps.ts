@@ -9,6 +9,8 @@ export interface GenerationTaps {
     readonly textEmbeddings: Float32Array
   }): void
   prefillNoise?(info: {readonly chunk: number; readonly noise: Float32Array}): void
+  /** Wall time of the chunk's text embedding (text_conditioner) and text prefill (flow_lm_main), ms. */
+  prefill?(info: {readonly chunk: number; readonly tokens: number; readonly embedMs: number; readonly prefillMs: number}): void
   step?(info: {
     readonly chunk: number
     readonly step: number

@@ -5,6 +5,7 @@ import {basename, dirname, join, resolve} from 'node:path'
 import {CancelledError} from '../errors/index.js'
 import {checkDiskSpace, checkOut, checkSource} from './export-preflight.js'
 import {findPython, runPythonJob, type PythonProgressEvent} from '../python/index.js'
+import type {Quantization} from './manifest-types.js'
 
 export interface ExportModelParams {
   /** Model folder in the upstream format: config.yaml, the checkpoint and the tokenizer it names. */
@@ -19,6 +20,8 @@ export interface ExportModelParams {
   readonly pythonOrigin?: string
   /** Cap on the export-time reference run's AR steps (default: a full upstream run of the reference text). */
   readonly maxSteps?: number
+  /** int8 weights for the FlowLM transformer's matmuls (dynamic quantisation), parity recorded in the manifest. @default false */
+  readonly int8?: boolean
   /** Kill the Python job after this many ms. */
   readonly timeoutMs?: number
   /** Abort: the job is killed and nothing is left behind. */
@@ -36,6 +39,8 @@ export interface ExportModelResult {
   readonly chain: Readonly<Record<string, unknown>> & {readonly passed: boolean; readonly max_abs: Readonly<Record<string, number>>}
   readonly voices: readonly string[]
   readonly skipped: readonly string[]
+  /** With `int8`: the manifest's quantization record. */
+  readonly quantization?: Quantization
 }
 
 /**
@@ -63,7 +68,7 @@ export async function exportModel(params: ExportModelParams): Promise<ExportMode
     const job = await runPythonJob<ExportModelResult>({
       python: python.path,
       module: 'pockettts_tools.export_onnx',
-      args: ['--from', from, '--out', temp, ...(params.maxSteps === undefined ? [] : ['--max-steps', String(params.maxSteps)])],
+      args: ['--from', from, '--out', temp, ...(params.maxSteps === undefined ? [] : ['--max-steps', String(params.maxSteps)]), ...(params.int8 === true ? ['--int8'] : [])],
       ...(params.timeoutMs === undefined ? {} : {timeoutMs: params.timeoutMs}),
       ...(params.signal === undefined ? {} : {signal: params.signal}),
       ...(params.onProgress === undefined ? {} : {onProgress: params.onProgress}),

@@ -147,6 +147,37 @@ export interface ExportManifest {
   }
   readonly exporter: Readonly<Record<string, string | number>> & {readonly version: string; readonly opset: number}
   readonly checks: {readonly passed: boolean; readonly graphs: Readonly<Record<string, unknown>>; readonly chain: Readonly<Record<string, unknown>>}
+  /** Present when exported with `--int8`: what was quantised and what it costs in accuracy. */
+  readonly quantization?: Quantization
+}
+
+/** `model export --int8`: dynamic int8 weights for the FlowLM transformer's matmuls (scripts/pockettts_tools/quantize_int8.py). */
+export interface Quantization {
+  readonly kind: 'int8-dynamic'
+  readonly tool: string
+  readonly weights: string
+  readonly activations: string
+  readonly selection: string
+  /** Per quantised graph: nodes quantised, file sizes before/after, teacher-forced max-abs error against upstream. */
+  readonly graphs: Readonly<Record<string, {readonly nodes: number; readonly fp32_bytes: number; readonly int8_bytes: number; readonly max_abs_vs_upstream: Readonly<Record<string, number>>}>>
+  /** How the quantised graphs' check tolerances were set. */
+  readonly tolerance_rule: string
+  /** Free-running int8 chain against the fp32 chain of the same export (same noise, EOS ignored), and upstream's run replayed. */
+  readonly parity: {
+    readonly reference: string
+    readonly steps: number
+    /** SNR of each of the first decoded frames, dB (null: identical). */
+    readonly frame_snr_db: readonly (number | null)[]
+    readonly first_frame_snr_db: number | null
+    readonly min_snr_db: number | null
+    readonly latent_snr_db: readonly (number | null)[]
+    readonly eos_threshold: number
+    readonly eos_logit_max_abs: number | null
+    /** Fraction of steps whose EOS decision (logit > threshold) is the same. */
+    readonly eos_decision_agreement: number | null
+    readonly first_eos_step: {readonly int8: number | null; readonly fp32: number | null}
+    readonly upstream_run: {readonly eos_step: {readonly int8: number | null; readonly upstream: number | null}; readonly frames: {readonly int8: number; readonly upstream: number}}
+  }
 }
 
 /** The graphs every export has, in pipeline order. */

@@ -12,6 +12,19 @@ export interface CreateSessionsParams<Name extends string> {
   readonly files: Readonly<Record<Name, string>>
   /** onnxruntime intra-op threads. @default physical cores (half the logical ones, at least 1) */
   readonly threads?: number
+  /**
+   * Let idle intra-op threads spin between operators (onnxruntime's default). Spinning trades CPU for a few
+   * microseconds of latency per parallel operator; when another session runs at the same time on the other
+   * cores (the Mimi decoder worker) the spinning steals their time, so the engine turns it off.
+   * @default true
+   */
+  readonly allowSpinning?: boolean
+  /**
+   * Graphs whose constant weights onnxruntime should not pre-pack. Pre-packing keeps a second, GEMM-friendly
+   * copy of each weight (the original is freed only after load, so the load peak holds both); it pays off for
+   * matrix-matrix products (prefill, Mimi) but not for a batch-1 matrix-vector product (the flow head).
+   */
+  readonly noPrepack?: readonly NoInfer<Name>[]
 }
 
 /** The default thread count: one per physical core (logical cores / 2 on SMT machines, at least 1). */
@@ -20,9 +33,15 @@ export function defaultThreads(): number {
   return Math.max(1, logical >= 4 ? Math.floor(logical / 2) : logical)
 }
 
-/** Creates one onnxruntime session per graph, in parallel, keyed by graph name. */
-export async function createSessions<Name extends string>(params: CreateSessionsParams<Name>): Promise<Sessions<Name>> {
-  const options: ort.InferenceSession.SessionOptions = {
+/** The session options every graph of the engine uses. */
+export function sessionOptions(params: {readonly threads?: number; readonly allowSpinning?: boolean; readonly prepack?: boolean}): ort.InferenceSession.SessionOptions {
+  const session: Record<string, string | Record<string, string>> = {}
+  if (params.allowSpinning === false) {
+    session['intra_op'] = {allow_spinning: '0'}
+    session['inter_op'] = {allow_spinning: '0'}
+  }
+  if (params.prepack === false) session['disable_prepacking'] = '1'
+  return {
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
@@ -30,10 +49,16 @@ export async function createSessions<Name extends string>(params: CreateSessions
     interOpNumThreads: 1,
     enableCpuMemArena: true,
     enableMemPattern: true,
+    ...(Object.keys(session).length === 0 ? {} : {extra: {session}}),
   }
+}
+
+/** Creates one onnxruntime session per graph, in parallel, keyed by graph name. */
+export async function createSessions<Name extends string>(params: CreateSessionsParams<Name>): Promise<Sessions<Name>> {
   const entries = await Promise.all(
     (Object.entries(params.files) as [Name, string][]).map(async ([name, file]) => {
       const path = join(params.dir, file)
+      const options = sessionOptions({...params, prepack: !(params.noPrepack ?? []).includes(name)})
       try {
         return [name, await ort.InferenceSession.create(path, options)] as const
       } catch (error) {

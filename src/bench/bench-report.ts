@@ -1,0 +1,141 @@
+import type {MachineProbe} from './probe-machine.js'
+import type {ModelCost} from './model-cost.js'
+import type {Stat} from './summarize.js'
+
+export const BENCH_FORMAT = 'pockettts-bench/1'
+
+/** Milliseconds per generated frame, by stage (wall = elapsed / frames). */
+export interface StageTimes<T> {
+  readonly wall: T
+  /** Text embedding + text prefill, spread over the frames. */
+  readonly text: T
+  readonly flowLm: T
+  readonly flowHead: T
+  /** Decode time of a frame (on the worker when it overlaps the next step). */
+  readonly mimi: T
+}
+
+/** One measured generation of the text (the voice is loaded before the clock starts). */
+export interface BenchRun {
+  readonly frames: number
+  readonly steps: number
+  readonly chunks: number
+  readonly tokens: number
+  readonly audioSeconds: number
+  readonly elapsedMs: number
+  /** elapsed / audio duration (< 1 is faster than real time). */
+  readonly realTimeFactor: number
+  /** audio duration / elapsed ("× real time"). */
+  readonly speed: number
+  /** From the call to the first decoded frame. */
+  readonly timeToFirstAudioMs: number
+  readonly msPerFrame: StageTimes<number>
+}
+
+export interface BenchSummary {
+  readonly realTimeFactor: Stat
+  readonly speed: Stat
+  readonly timeToFirstAudioMs: Stat
+  readonly msPerFrame: StageTimes<Stat>
+}
+
+/** How close the engine runs to what the machine allows (from the probe and the model's cost). */
+export interface PerformanceBound {
+  /** Lower bounds on each stage's time per frame: max(weight bytes / bandwidth, FLOPs / matmul rate). */
+  readonly flowLmMs: number
+  readonly flowHeadMs: number
+  readonly mimiMs: number | null
+  /** The critical path per frame: FlowLM + flow head, with Mimi beside it on another core (max) or after it (sum). */
+  readonly frameMs: number
+  readonly overlapped: boolean
+  /** frame duration / frameMs: the fastest "× real time" this machine allows this model. */
+  readonly maxSpeed: number
+  /** bound frameMs / measured median wall ms per frame (1 = at the machine's limit). */
+  readonly efficiency: number
+  /** FlowLM weight bytes / measured median FlowLM step time. */
+  readonly flowLmGBs: number
+  /** bound flowLmMs / measured median FlowLM step time. */
+  readonly flowLmEfficiency: number
+}
+
+export interface UpstreamRun {
+  readonly elapsedMs: number
+  readonly timeToFirstAudioMs: number | null
+  readonly frames: number
+  readonly audioSeconds: number
+  readonly realTimeFactor: number | null
+  readonly speed: number | null
+}
+
+/** `--against python`: upstream pocket_tts timed in the same invocation. */
+export interface UpstreamComparison {
+  readonly model: string
+  readonly quantize: boolean
+  readonly quantizeBackend: string | null
+  readonly torchThreads: number
+  readonly versions: Readonly<Record<string, string>>
+  readonly runs: readonly UpstreamRun[]
+  readonly summary: {readonly realTimeFactor: Stat; readonly speed: Stat; readonly timeToFirstAudioMs: Stat}
+  readonly peakRssMb: number
+  /** Our median speed / upstream's median speed (> 1: we are faster). */
+  readonly speedRatio: number
+  /** Upstream's median time to first audio / ours (> 1: we start sooner). */
+  readonly timeToFirstAudioRatio: number
+}
+
+export interface BaselineComparison {
+  readonly metric: string
+  readonly baseline: number
+  readonly current: number
+  /** (current − baseline) / baseline × 100, signed so that > 0 is worse. */
+  readonly regressionPct: number
+  readonly regressed: boolean
+}
+
+export interface BaselineResult {
+  readonly file: string
+  readonly maxRegressionPct: number
+  readonly comparisons: readonly BaselineComparison[]
+  readonly passed: boolean
+}
+
+export interface MachineInfo {
+  readonly cpu: string
+  readonly cores: number
+  readonly memoryGb: number
+  readonly platform: string
+  readonly node: string
+  readonly onnxruntime: string
+  /** 1, 5 and 15 minute load averages when the bench started (others' work on the machine skews timings). */
+  readonly loadAverage: readonly number[]
+}
+
+/** `pockettts bench --json`, also the `--baseline` file format. */
+export interface BenchReport {
+  readonly format: typeof BENCH_FORMAT
+  readonly createdAt: string
+  readonly machine: MachineInfo
+  readonly model: {readonly dir: string; readonly generation: string; readonly int8: boolean; readonly graphBytes: Readonly<Record<string, number>>}
+  readonly settings: {
+    readonly text: string
+    readonly voice: string
+    /** Frames per chunk with EOS ignored; null = upstream's stopping rule. */
+    readonly frames: number | null
+    readonly runs: number
+    readonly warmup: number
+    readonly threads: number
+    readonly mimiWorker: boolean
+    readonly seed: number
+    readonly temperature: number
+    readonly lsdDecodeSteps: number
+  }
+  readonly runs: readonly BenchRun[]
+  readonly summary: BenchSummary
+  /** Peak resident memory of this process (model load included), MB (10⁶ bytes), taken before the machine probe. */
+  readonly peakRssMb: number
+  readonly cost: ModelCost
+  readonly probe: MachineProbe | null
+  readonly bound: PerformanceBound | null
+  readonly upstream: UpstreamComparison | null
+  readonly baseline: BaselineResult | null
+}

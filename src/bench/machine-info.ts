@@ -1,0 +1,27 @@
+import {readFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
+import {availableParallelism, cpus, loadavg, totalmem} from 'node:os'
+import type {MachineInfo} from './bench-report.js'
+
+/** The machine line of a report: CPU, cores, memory, runtime versions and the load average right now. */
+export function machineInfo(): MachineInfo {
+  return {
+    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    cores: availableParallelism(),
+    memoryGb: Math.round((totalmem() / 1e9) * 10) / 10,
+    platform: `${process.platform}-${process.arch}`,
+    node: process.version,
+    onnxruntime: onnxruntimeVersion(),
+    loadAverage: loadavg().map((v) => Math.round(v * 100) / 100),
+  }
+}
+
+function onnxruntimeVersion(): string {
+  try {
+    const require = createRequire(import.meta.url)
+    const pkg = JSON.parse(readFileSync(require.resolve('onnxruntime-node/package.json'), 'utf8')) as {version?: string}
+    return pkg.version ?? 'unknown'
+  } catch {
+    return 'unknown'
+  }
+}

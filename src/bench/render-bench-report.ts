@@ -1,0 +1,75 @@
+import {renderTable} from '../cli/render-table.js'
+import type {BenchReport} from './bench-report.js'
+import type {Stat} from './summarize.js'
+
+const fixed = (value: number | null | undefined, digits = 1): string => (value === null || value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits))
+const triple = (s: Stat, digits = 1): [string, string, string] => [fixed(s.min, digits), fixed(s.median, digits), fixed(s.max, digits)]
+
+/** The human report of `pockettts bench`: a machine line, one table of min/median/max, the bound and comparisons. */
+export function renderBenchReport(report: BenchReport): string {
+  const {machine, settings, summary, cost} = report
+  const lines: string[] = []
+  lines.push(
+    `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.platform}, node ${machine.node}, onnxruntime-node ${machine.onnxruntime}; load average ${machine.loadAverage.join(' ')} at start`,
+  )
+  const first = report.runs[0]
+  lines.push(
+    `model: ${report.model.dir} (${report.model.generation}${report.model.int8 ? ', int8' : ''}); voice ${settings.voice}; ${first?.tokens ?? '?'} tokens in ${first?.chunks ?? '?'} chunk(s), ` +
+      `${first?.frames ?? '?'} frames (${settings.frames === null ? 'until EOS' : `fixed ${settings.frames} per chunk, EOS ignored`}); ` +
+      `${settings.runs} runs after ${settings.warmup} warm-up; ${settings.threads} thread(s), Mimi ${settings.mimiWorker ? 'on a worker thread' : 'inline'}`,
+  )
+  lines.push('')
+  const rows: string[][] = [
+    ['real-time factor (lower is faster)', ...triple(summary.realTimeFactor, 3)],
+    ['speed (x real time)', ...triple(summary.speed, 2)],
+    ['time to first audio (ms)', ...triple(summary.timeToFirstAudioMs)],
+    ['wall time per frame (ms)', ...triple(summary.msPerFrame.wall)],
+    ['  text embed + prefill (ms/frame)', ...triple(summary.msPerFrame.text, 2)],
+    ['  FlowLM step (ms/step)', ...triple(summary.msPerFrame.flowLm)],
+    ['  flow head (ms/step)', ...triple(summary.msPerFrame.flowHead, 2)],
+    [`  Mimi decode (ms/frame${settings.mimiWorker ? ', on the worker' : ''})`, ...triple(summary.msPerFrame.mimi)],
+  ]
+  lines.push(renderTable(['metric', 'min', 'median', 'max'], rows))
+  lines.push('')
+  lines.push(`peak RSS: ${fixed(report.peakRssMb, 0)} MB (model load included)`)
+  const mimi = cost.mimi === null ? 'Mimi -' : `Mimi ${fixed(cost.mimi.flops / 1e6, 0)}`
+  lines.push(
+    `arithmetic per frame: FlowLM ${fixed(cost.flowLmStep.flops / 1e6, 0)} + flow head ${fixed(cost.flowHead.flops / 1e6, 0)} + ${mimi} = ${fixed(cost.perFrame.flops / 1e9, 2)} GFLOP; ` +
+      `weights read per frame ${fixed(cost.perFrame.weightBytes / 1e6, 0)} MB (FlowLM ${fixed(cost.flowLmStep.weightBytes / 1e6, 0)} MB)`,
+  )
+  if (report.probe !== null && report.bound !== null) {
+    const {probe, bound} = report
+    lines.push(
+      `machine limit (${probe.threads} thread(s)): ${fixed(probe.bandwidthGBs)} GB/s streaming a ${fixed(probe.bandwidthWeightMb, 0)} MB weight, ${fixed(probe.matmulGflops, 0)} GFLOP/s matmul`,
+    )
+    lines.push(
+      `bound per frame: FlowLM >= ${fixed(bound.flowLmMs)} ms + flow head >= ${fixed(bound.flowHeadMs, 2)} ms${bound.mimiMs === null ? '' : `, Mimi >= ${fixed(bound.mimiMs)} ms ${bound.overlapped ? 'beside it' : 'after it'}`}` +
+        ` -> ${fixed(bound.frameMs)} ms/frame = at most ${fixed(bound.maxSpeed, 1)}x real time`,
+    )
+    lines.push(
+      `the engine runs at ${fixed(bound.efficiency * 100, 0)}% of that bound (FlowLM step: ${fixed(bound.flowLmGBs)} GB/s, ${fixed(bound.flowLmEfficiency * 100, 0)}% of the measured bandwidth)`,
+    )
+  }
+  if (report.upstream !== null) {
+    const u = report.upstream
+    lines.push('')
+    lines.push(
+      `upstream pocket_tts ${u.versions['pocket_tts'] ?? '?'} (torch ${u.versions['torch'] ?? '?'}${u.quantize ? `, quantize=True via ${u.quantizeBackend ?? '?'}` : ''}, its own loop): ` +
+        `speed ${triple(u.summary.speed, 2).join(' / ')}x, first audio ${triple(u.summary.timeToFirstAudioMs, 0).join(' / ')} ms (min / median / max), peak RSS ${fixed(u.peakRssMb, 0)} MB`,
+    )
+    lines.push(`ratio (median): ${fixed(u.speedRatio, 2)}x upstream's speed, first audio ${fixed(u.timeToFirstAudioRatio, 2)}x sooner`)
+  }
+  if (report.baseline !== null) {
+    const b = report.baseline
+    lines.push('')
+    lines.push(`baseline ${b.file} (max regression ${b.maxRegressionPct}%):`)
+    lines.push(
+      renderTable(
+        ['metric', 'baseline', 'now', 'worse by', ''],
+        b.comparisons.map((c) => [c.metric, fixed(c.baseline, 2), fixed(c.current, 2), `${fixed(c.regressionPct, 1)}%`, c.regressed ? 'REGRESSED' : 'ok']),
+      ),
+    )
+    lines.push(b.passed ? 'No regression beyond the limit.' : `Regressed beyond ${b.maxRegressionPct}%: ${b.comparisons.filter((c) => c.regressed).map((c) => c.metric).join(', ')}.`)
+  }
+  return lines.join('\n')
+}

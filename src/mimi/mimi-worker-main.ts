@@ -1,0 +1,63 @@
+/**
+ * Entry of the Mimi decoder worker thread: owns the `latent_to_mimi` and `mimi_decoder` sessions and one
+ * MimiDecoderStream per open stream, and decodes latents in the order they arrive, so that decoding frame k
+ * overlaps the FlowLM step k+1 running on the main thread.
+ */
+import {parentPort, workerData} from 'node:worker_threads'
+import {isPocketTtsError} from '../errors/index.js'
+import {createSessions} from '../onnx/create-sessions.js'
+import {MimiDecoderStream} from './mimi-decoder-stream.js'
+import type {MimiWorkerData, MimiWorkerFailure, MimiWorkerReply, MimiWorkerRequest} from './mimi-worker-protocol.js'
+
+const port = parentPort
+if (port === null) throw new Error('mimi-worker-main must run in a worker thread')
+const data = workerData as MimiWorkerData
+
+function failure(error: unknown): MimiWorkerFailure {
+  if (isPocketTtsError(error)) return {code: error.code, message: error.message, ...(error.hint === undefined ? {} : {hint: error.hint})}
+  return {code: 'MIMI_DECODE_FAILED', message: error instanceof Error ? error.message : String(error)}
+}
+
+function reply(message: MimiWorkerReply): void {
+  port?.postMessage(message)
+}
+
+try {
+  const sessions = await createSessions({dir: data.dir, files: data.files, threads: data.threads, allowSpinning: data.allowSpinning})
+  const streams = new Map<number, MimiDecoderStream>()
+  // Requests are handled strictly in arrival order: each stream's state feeds its next frame.
+  let queue: Promise<void> = Promise.resolve()
+  const handle = async (request: MimiWorkerRequest): Promise<void> => {
+    if (request.kind === 'open') {
+      streams.set(
+        request.stream,
+        new MimiDecoderStream({latentToMimi: sessions.latent_to_mimi, decoder: sessions.mimi_decoder, states: data.states, mimiInputDim: data.mimiInputDim, latentDim: data.latentDim}),
+      )
+    } else if (request.kind === 'reset') {
+      streams.get(request.stream)?.reset()
+    } else if (request.kind === 'close') {
+      streams.delete(request.stream)
+    } else if (request.kind === 'shutdown') {
+      streams.clear()
+      await Promise.all([sessions.latent_to_mimi.release(), sessions.mimi_decoder.release()])
+      reply({kind: 'shut-down'})
+      port?.close()
+    } else {
+      try {
+        const stream = streams.get(request.stream)
+        if (stream === undefined) throw new Error(`no open Mimi stream ${request.stream}`)
+        const start = performance.now()
+        const frame = await stream.decodeLatent(request.latent)
+        reply({kind: 'decoded', id: request.id, mimiInput: frame.mimiInput, audio: frame.audio, ms: performance.now() - start})
+      } catch (error) {
+        reply({kind: 'decode-failed', id: request.id, error: failure(error)})
+      }
+    }
+  }
+  port.on('message', (request: MimiWorkerRequest) => {
+    queue = queue.then(() => handle(request))
+  })
+  reply({kind: 'ready'})
+} catch (error) {
+  reply({kind: 'load-failed', error: failure(error)})
+}

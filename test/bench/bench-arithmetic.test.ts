@@ -1,0 +1,197 @@
+import * as ort from 'onnxruntime-node'
+import {describe, expect, it} from 'vitest'
+import {
+  BENCH_FORMAT,
+  compareBaseline,
+  encodeMatMulModel,
+  mimiDecoderMacs,
+  modelCost,
+  performanceBound,
+  probeMachine,
+  renderBenchReport,
+  summarize,
+  summarizeRuns,
+  type BenchReport,
+  type BenchRun,
+  type BenchSummary,
+  type ModelCostParams,
+} from '../../src/bench/index.js'
+
+/** The real English dimensions (upstream config/english.yaml), as the manifest records them. */
+const fullModel = {
+  generation: 'v2',
+  d_model: 1024,
+  num_layers: 6,
+  num_heads: 16,
+  head_dim: 64,
+  latent_dim: 32,
+  flow_dim: 512,
+  flow_depth: 6,
+  mimi_dim: 512,
+  mimi_input_dim: 512,
+  mimi_num_layers: 2,
+  mimi_num_heads: 8,
+  mimi_head_dim: 64,
+  mimi_context: 250,
+  mimi_steps_per_latent: 16,
+  config: {
+    mimi: {
+      seanet: {dimension: 512, channels: 1, n_filters: 64, n_residual_layers: 1, ratios: [6, 5, 4], kernel_size: 7, residual_kernel_size: 3, last_kernel_size: 3, dilation_base: 2, pad_mode: 'constant', compress: 2},
+      transformer: {d_model: 512, num_heads: 8, num_layers: 2, layer_scale: 0.01, context: 250, dim_feedforward: 2048},
+    },
+  },
+} as const
+const graphs = {flow_lm_main: {size: 302_000_000}, flow_lm_flow: {size: 39_000_000}, latent_to_mimi: {size: 66_000}, mimi_decoder: {size: 41_000_000}}
+/** A manifest fragment: only the fields the cost model reads. */
+const manifest = {model: fullModel, graphs} as unknown as ModelCostParams['manifest']
+
+function stat(median: number): ReturnType<typeof summarize> {
+  return {min: median, median, max: median, mean: median, n: 1}
+}
+
+function summaryWith(values: {speed: number; ttfa: number; flowLm: number; flowHead: number; mimi: number; wall: number}): BenchSummary {
+  return {
+    realTimeFactor: stat(1 / values.speed),
+    speed: stat(values.speed),
+    timeToFirstAudioMs: stat(values.ttfa),
+    msPerFrame: {wall: stat(values.wall), text: stat(1), flowLm: stat(values.flowLm), flowHead: stat(values.flowHead), mimi: stat(values.mimi)},
+  }
+}
+
+describe('bench arithmetic', () => {
+  it('summarizes min / median / max / mean, ignoring non-finite values', () => {
+    expect(summarize([3, 1, 2])).toEqual({min: 1, median: 2, max: 3, mean: 2, n: 3})
+    expect(summarize([4, 1, 3, 2])).toMatchObject({median: 2.5, n: 4})
+    expect(summarize([5, Number.NaN, Number.POSITIVE_INFINITY])).toMatchObject({min: 5, median: 5, max: 5, n: 1})
+    expect(summarize([]).n).toBe(0)
+    expect(Number.isNaN(summarize([]).median)).toBe(true)
+  })
+
+  it('aggregates each per-run metric of the runs', () => {
+    const run = (speed: number, ttfa: number): BenchRun => ({
+      frames: 10, steps: 10, chunks: 1, tokens: 16, audioSeconds: 0.8, elapsedMs: 800 / speed, realTimeFactor: 1 / speed, speed, timeToFirstAudioMs: ttfa,
+      msPerFrame: {wall: 80 / speed, text: 2, flowLm: 15, flowHead: 2, mimi: speed},
+    })
+    const s = summarizeRuns([run(4, 50), run(2, 70), run(3, 60)])
+    expect(s.speed).toMatchObject({min: 2, median: 3, max: 4})
+    expect(s.timeToFirstAudioMs).toMatchObject({min: 50, median: 60, max: 70})
+    expect(s.msPerFrame.wall.median).toBeCloseTo(80 / 3)
+    expect(s.msPerFrame.mimi.max).toBe(4)
+  })
+
+  it('counts the FLOPs of a frame from the dimensions of the real English model', () => {
+    const cost = modelCost({manifest, meanPosition: 0, tokens: 16})
+    expect(cost.flowLmMatmulParams).toBe(6 * 12 * 1024 * 1024) // 75.5 M weights every step streams
+    expect(cost.flowLmStep.flops).toBe(2 * (75_497_472 + 32 * 1024 + 1024))
+    expect(cost.flowHead.flops).toBe(2 * 9_732_096) // ~9.7 M flow-net weights, one evaluation
+    expect(mimiDecoderMacs(manifest.model)).toBe(270_737_408) // transformer 108.9 M + SEANet 161.8 M + projections
+    expect(cost.mimi?.flops).toBe(2 * 270_737_408)
+    expect(cost.perFrame.flops).toBe(cost.flowLmStep.flops + cost.flowHead.flops + 2 * 270_737_408)
+    expect(cost.flowLmStep.weightBytes).toBe(302_000_000)
+    expect(cost.mimi?.weightBytes).toBe(41_066_000)
+  })
+
+  it('adds attention over the attended positions and K flow-head evaluations', () => {
+    const at0 = modelCost({manifest, meanPosition: 0, tokens: 16})
+    const at100 = modelCost({manifest, meanPosition: 100, tokens: 16, lsdDecodeSteps: 4})
+    expect(at100.flowLmStep.flops - at0.flowLmStep.flops).toBe(2 * 6 * 4 * 100 * 1024)
+    expect(at100.flowHead.flops).toBe(4 * at0.flowHead.flops)
+    expect(at100.flowHead.weightBytes).toBe(4 * 39_000_000)
+    expect(at0.textPrefill.flops).toBeGreaterThan(16 * at0.flowLmMatmulParams * 2)
+  })
+
+  it('leaves Mimi uncounted (null) when the manifest lacks its config', () => {
+    const bare = {...manifest.model, config: {}}
+    expect(mimiDecoderMacs(bare)).toBeNull()
+    const cost = modelCost({manifest: {model: bare, graphs} as unknown as ModelCostParams['manifest'], meanPosition: 0, tokens: 4})
+    expect(cost.mimi).toBeNull()
+    expect(cost.perFrame.flops).toBe(cost.flowLmStep.flops + cost.flowHead.flops)
+  })
+
+  it('bounds each stage by bandwidth or arithmetic, overlapping Mimi only with the worker', () => {
+    const cost = modelCost({manifest, meanPosition: 0, tokens: 16})
+    const probe = {bandwidthGBs: 20, matmulGflops: 100}
+    const summary = summaryWith({speed: 4, ttfa: 50, flowLm: 20, flowHead: 3, mimi: 12, wall: 20})
+    const overlapped = performanceBound({cost, probe, summary, frameMs: 80, overlapped: true})
+    expect(overlapped.flowLmMs).toBeCloseTo(302_000_000 / 20e9 * 1000) // 15.1 ms: weights over bandwidth
+    expect(overlapped.mimiMs).toBeCloseTo((2 * 270_737_408) / 100e9 * 1000) // 5.4 ms: arithmetic over matmul rate
+    expect(overlapped.frameMs).toBeCloseTo(overlapped.flowLmMs + overlapped.flowHeadMs)
+    expect(overlapped.maxSpeed).toBeCloseTo(80 / overlapped.frameMs)
+    expect(overlapped.efficiency).toBeCloseTo(overlapped.frameMs / 20)
+    expect(overlapped.flowLmGBs).toBeCloseTo(302_000_000 / 0.02 / 1e9)
+    const serial = performanceBound({cost, probe, summary, frameMs: 80, overlapped: false})
+    expect(serial.frameMs).toBeCloseTo(overlapped.frameMs + (overlapped.mimiMs ?? 0))
+  })
+
+  it('flags a baseline regression beyond the limit, in the right direction per metric', () => {
+    const baseline = {summary: summaryWith({speed: 4, ttfa: 50, flowLm: 20, flowHead: 2, mimi: 10, wall: 20})}
+    const slower = {summary: summaryWith({speed: 3, ttfa: 40, flowLm: 21, flowHead: 2, mimi: 10, wall: 26})}
+    const result = compareBaseline({current: slower, baseline, file: 'b.json', maxRegressionPct: 10})
+    const by = Object.fromEntries(result.comparisons.map((c) => [c.metric.split(' ')[0], c]))
+    expect(by['speed']).toMatchObject({regressionPct: 25, regressed: true}) // 4x → 3x is 25% worse
+    expect(by['time']).toMatchObject({regressionPct: -20, regressed: false}) // first audio got better
+    expect(by['FlowLM']?.regressionPct).toBeCloseTo(5)
+    expect(by['FlowLM']?.regressed).toBe(false)
+    expect(result.passed).toBe(false)
+    expect(compareBaseline({current: slower, baseline, file: 'b.json', maxRegressionPct: 30}).passed).toBe(true)
+    expect(compareBaseline({current: baseline, baseline, file: 'b.json', maxRegressionPct: 0}).passed).toBe(true)
+  })
+
+  it('encodes a MatMul model that onnxruntime loads and computes', async () => {
+    const model = encodeMatMulModel({m: 2, k: 3, n: 4, fillByte: 0x3f}) // W = 0x3f3f3f3f = 0.7470... everywhere
+    const w = new DataView(Uint8Array.of(0x3f, 0x3f, 0x3f, 0x3f).buffer).getFloat32(0, true)
+    const session = await ort.InferenceSession.create(model)
+    try {
+      const x = new ort.Tensor('float32', Float32Array.of(1, 2, 3, -1, 0, 4), [2, 3])
+      const y = (await session.run({x}))['y']
+      expect(y?.dims).toEqual([2, 4])
+      const data = Array.from(y?.data as Float32Array)
+      for (const v of data.slice(0, 4)) expect(v).toBeCloseTo(6 * w, 5)
+      for (const v of data.slice(4)) expect(v).toBeCloseTo(3 * w, 5)
+    } finally {
+      await session.release()
+    }
+  })
+
+  it('probes bandwidth and matmul rate with that model (small sizes: plumbing only, no timing claims)', async () => {
+    const probe = await probeMachine({threads: 1, bandwidthSide: 128, repeats: 2})
+    expect(probe.bandwidthWeightMb).toBeCloseTo((128 * 128 * 4) / 1e6)
+    expect(probe.bandwidthMs.n).toBe(2)
+    expect(probe.bandwidthGBs).toBeGreaterThan(0)
+    expect(probe.matmulGflops).toBeGreaterThan(0)
+    expect(Number.isFinite(probe.matmulGflops)).toBe(true)
+  })
+
+  it('renders the machine line, the min/median/max table, the bound and the comparisons', () => {
+    const cost = modelCost({manifest, meanPosition: 50, tokens: 16})
+    const summary = summaryWith({speed: 4, ttfa: 50, flowLm: 20, flowHead: 3, mimi: 12, wall: 20})
+    const probe = {threads: 2, bandwidthWeightMb: 268, bandwidthMs: stat(12), bandwidthGBs: 22, matmulShape: [256, 2048, 2048] as const, matmulMs: stat(20), matmulGflops: 107}
+    const report: BenchReport = {
+      format: BENCH_FORMAT,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      machine: {cpu: 'Test CPU', cores: 2, memoryGb: 8, platform: 'linux-x64', node: 'v20', onnxruntime: '1.30.0', loadAverage: [0.5, 0.4, 0.3]},
+      model: {dir: '/m', generation: 'v2', int8: false, graphBytes: {}},
+      settings: {text: 'x', voice: 'name:alba', frames: 92, runs: 3, warmup: 1, threads: 2, mimiWorker: true, seed: 42, temperature: 0.7, lsdDecodeSteps: 1},
+      runs: [],
+      summary,
+      peakRssMb: 612.3,
+      cost,
+      probe,
+      bound: performanceBound({cost, probe, summary, frameMs: 80, overlapped: true}),
+      upstream: {
+        model: '/u', quantize: false, quantizeBackend: null, torchThreads: 1, versions: {pocket_tts: '2.1.0', torch: '2.13.0'}, runs: [],
+        summary: {realTimeFactor: stat(0.4), speed: stat(2.5), timeToFirstAudioMs: stat(140)}, peakRssMb: 1100, speedRatio: 1.6, timeToFirstAudioRatio: 2.8,
+      },
+      baseline: compareBaseline({current: {summary}, baseline: {summary: summaryWith({speed: 5, ttfa: 50, flowLm: 20, flowHead: 3, mimi: 12, wall: 16})}, file: 'base.json', maxRegressionPct: 10}),
+    }
+    const text = renderBenchReport(report)
+    expect(text).toContain('machine: Test CPU, 2 cores')
+    expect(text).toContain('load average 0.5 0.4 0.3')
+    expect(text).toMatch(/speed \(x real time\)\s+4\.00\s+4\.00\s+4\.00/)
+    expect(text).toContain('peak RSS: 612 MB')
+    expect(text).toContain('22.0 GB/s')
+    expect(text).toContain("1.60x upstream's speed")
+    expect(text).toContain('REGRESSED')
+    expect(JSON.parse(JSON.stringify(report)).format).toBe(BENCH_FORMAT)
+  })
+})
