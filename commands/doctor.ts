@@ -16,16 +16,20 @@ export default class Doctor extends PocketTtsCommand {
     for: Flags.string({description: 'The work to check for; synth needs no Python.', options: [...doctorJobs], default: 'synth'}),
     python: Flags.string({description: 'Python interpreter to check (else POCKETTTS_PYTHON, .venv, python3).'}),
     'models-dir': Flags.string({description: 'Where models go.'}),
+    token: Flags.string({description: 'Hub read token; when given, doctor checks that it reaches the gated weights.', env: 'HF_TOKEN'}),
+    endpoint: Flags.string({description: 'Model hub base URL (else POCKETTTS_HUB_ENDPOINT, https://huggingface.co).'}),
   }
 
   async run(): Promise<DoctorReport> {
     const {flags} = await this.parse(Doctor)
-    const {config, origins} = await this.loadConfig({python: flags.python, modelsDir: flags['models-dir'], config: flags.config})
+    const {config, origins} = await this.loadConfig({python: flags.python, modelsDir: flags['models-dir'], hubEndpoint: flags.endpoint, config: flags.config})
     const report = await runDoctor({
       job: flags.for as DoctorReport['job'],
       ...(config.python === undefined ? {} : {python: config.python}),
       pythonOrigin: origins.python,
       modelsDir: config.modelsDir,
+      hubEndpoint: config.hubEndpoint,
+      ...(flags.token === undefined ? {} : {hubToken: flags.token}),
     })
     const icon = {pass: 'ok  ', warn: 'warn', fail: 'FAIL'} as const
     this.log(renderTable(['', 'check', 'detail'], report.checks.map((c) => [icon[c.status], c.title, c.detail])))

@@ -35,6 +35,7 @@ export default class ModelExport extends PocketTtsCommand {
         timeoutMs: config.pythonTimeout * 1000,
         signal: this.signal,
         onProgress: (event) => progress.update(event),
+        ...(this.verbose ? {onStderr: (line: string) => process.stderr.write(`${line}\n`)} : {}),
       })
     } finally {
       progress.stop()

@@ -55,6 +55,19 @@ def _versions() -> dict[str, str]:
             "onnxruntime": onnxruntime.__version__, "numpy": numpy.__version__}
 
 
+def _generation_defaults(tts: Any, max_tokens: int) -> dict[str, Any]:
+    from pocket_tts import default_parameters as defaults
+
+    return {
+        "temperature": defaults.DEFAULT_TEMPERATURE, "lsd_decode_steps": defaults.DEFAULT_LSD_DECODE_STEPS,
+        "noise_clamp": defaults.DEFAULT_NOISE_CLAMP, "eos_threshold": defaults.DEFAULT_EOS_THRESHOLD,
+        "max_tokens_per_chunk": max_tokens,
+        "tokens_per_second_estimate": tts._TOKENS_PER_SECOND_ESTIMATE, "gen_seconds_padding": tts._GEN_SECONDS_PADDING,
+        "max_gen_len": "ceil((n_tokens / tokens_per_second_estimate + gen_seconds_padding) * frame_rate)",
+        "frames_after_eos": "model_recommended_frames_after_eos if set, else 5 for a chunk of <= 4 words, else 3",
+    }
+
+
 def _config_json(config: Any, files: Any, voices_tokenizer: str) -> dict[str, Any]:
     data: dict[str, Any] = config.model_dump(mode="json")
     data["weights_path"] = files.checkpoint.name
@@ -91,22 +104,26 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
         progress("export", index, len(graphs), message=graph.name)
         export_graph(graph, out / f"{graph.name}.onnx")
 
+    per_graph_capacity = {
+        "flow_lm_main": {"past_kv_rows": caps.flow_kv_positions},
+        "mimi_decoder": {"attention_window": caps.mimi_attention_window},
+    }
     sessions: dict[str, Any] = {}
     graph_entries: dict[str, Any] = {}
     failures: list[str] = []
     for index, graph in enumerate(graphs):
         progress("check", index, len(graphs), message=f"{graph.name} against upstream")
         sessions[graph.name] = open_session(out / f"{graph.name}.onnx")
-        cases = recorded_cases(graph.name, ref)
-        result = check_graph(graph, sessions[graph.name], cases)
+        result = check_graph(graph, sessions[graph.name], recorded_cases(graph.name, ref))
         failures += [f"{graph.name}.{name} (max abs {r.max_abs:.3g})" for name, r in result.outputs.items() if not r.passed]
-        written = write_check_set(out, graph.name, check_set(graph.name, cases))
+        written = write_check_set(out, graph.name, check_set(graph.name, ref))
         graph_entries[graph.name] = {
             "file": f"{graph.name}.onnx",
             "description": graph.description,
             "inputs": [s.to_json() for s in graph.inputs],
             "outputs": [s.to_json() for s in graph.outputs],
             "state": [link.to_json() for link in graph.state],
+            "capacities": per_graph_capacity.get(graph.name, {}),
             "check": {"tolerance": graph.tolerance, "export": result.to_json(), "cases": written},
         }
     if failures:
@@ -139,12 +156,7 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
         "format": FORMAT,
         "generation": facts.generation,
         "model": {**facts.to_json(), "config": _config_json(model.config, files, tokenizer_name)},
-        "generation_defaults": {
-            "temperature": 0.7, "lsd_decode_steps": 1, "noise_clamp": None, "eos_threshold": -4.0,
-            "max_tokens_per_chunk": caps.max_chunk_tokens,
-            "frames_after_eos": "model_recommended_frames_after_eos if set, else 5 for a chunk of <= 4 words, else 3",
-            "max_gen_len": "ceil((n_tokens / 3 + 2) * frame_rate)",
-        },
+        "generation_defaults": _generation_defaults(tts, caps.max_chunk_tokens),
         "capacities": caps.to_json(),
         "graphs": graph_entries,
         "tokenizer": {**file_entry(out, out / tokenizer_name), "kind": "sentencepiece", "vocab_size": facts.vocab_size},
@@ -152,9 +164,10 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
         "files": [file_entry(out, p) for p in every_file],
         "source": {
             "folder": files.folder.name,
-            "config": {"file": files.config.name, "sha256": sha256_file(files.config)},
-            "checkpoint": {"file": files.checkpoint.name, "sha256": sha256_file(files.checkpoint), "size": files.checkpoint.stat().st_size},
-            "tokenizer": {"file": files.tokenizer.name, "sha256": sha256_file(files.tokenizer)},
+            # "name", not "file": these are files of the source folder, not of this one
+            "config": {"name": files.config.name, "sha256": sha256_file(files.config)},
+            "checkpoint": {"name": files.checkpoint.name, "sha256": sha256_file(files.checkpoint), "size": files.checkpoint.stat().st_size},
+            "tokenizer": {"name": files.tokenizer.name, "sha256": sha256_file(files.tokenizer)},
             "skipped_files": skipped,
         },
         "exporter": {"name": "pockettts_tools.export_onnx", "version": __version__, "opset": OPSET, **_versions()},

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
 from .graph_defs import GraphDef, Tolerance
-from .reference_run import FlowCall, FlowEval, Reference
+from .reference_run import FlowEval, Reference
 
 Feeds = dict[str, np.ndarray]
 
@@ -87,9 +87,10 @@ def run(session: Any, feeds: Feeds) -> Feeds:
     return dict(zip(names, session.run(names, feeds)))
 
 
-def check_graph(graph: GraphDef, session: Any, cases: list[Case]) -> GraphResult:
-    result = GraphResult(graph=graph.name, calls=len(cases))
+def check_graph(graph: GraphDef, session: Any, cases: Iterable[Case]) -> GraphResult:
+    result = GraphResult(graph=graph.name, calls=0)
     for case in cases:
+        result.calls += 1
         actual = run(session, case.inputs)
         for name, expected in case.expected.items():
             result.add(name, compare(actual[name], expected, graph.tolerance_for(name)))
@@ -100,11 +101,12 @@ def check_graph(graph: GraphDef, session: Any, cases: list[Case]) -> GraphResult
 # Recorded calls as cases
 
 
-def _flow_case(name: str, call: FlowCall) -> Case:
+def _flow_case(name: str, ref: Reference, index: int) -> Case:
+    call = ref.flow_calls[index]
     new_len = call.conditioning.shape[1] + call.latents.shape[1]
     assert call.hidden is not None and call.eos_logit is not None and call.new_kv is not None and call.layer_out is not None
     return Case(name, {
-        "conditioning": call.conditioning, "latents": call.latents, "past_kv": call.past_kv,
+        "conditioning": call.conditioning, "latents": call.latents, "past_kv": ref.past_kv(index),
         "offset": np.array([call.offset], dtype=np.int64),
     }, {
         "hidden": call.hidden, "eos_logit": call.eos_logit, "new_kv": call.new_kv,
@@ -116,13 +118,27 @@ def _eval_case(name: str, e: FlowEval) -> Case:
     return Case(name, {"hidden": e.hidden, "s": e.s, "t": e.t, "x": e.x}, {"flow_dir": e.flow_dir})
 
 
-def recorded_cases(graph: str, ref: Reference) -> list[Case]:
-    """Every recorded call of the graph (teacher-forced: upstream's inputs and state at each call)."""
+def _flow_case_names(ref: Reference) -> list[str]:
+    steps = iter(range(len(ref.flow_calls)))
+    return [c.kind if c.kind != "ar_step" else f"ar_step_{next(steps)}" for c in ref.flow_calls]
+
+
+def recorded_cases(graph: str, ref: Reference, only: set[str] | None = None) -> Iterator[Case]:
+    """The recorded calls of the graph (teacher-forced: upstream's inputs and state at each call), built one
+    at a time (each flow_lm_main case carries its whole past K/V); ``only`` picks cases by name."""
+    if graph == "flow_lm_main":
+        for index, name in enumerate(_flow_case_names(ref)):
+            if only is None or name in only:
+                yield _flow_case(name, ref, index)
+        return
+    for case in _other_cases(graph, ref):
+        if only is None or case.name in only:
+            yield case
+
+
+def _other_cases(graph: str, ref: Reference) -> list[Case]:
     if graph == "text_conditioner":
         return [Case("reference_text", {"tokens": ref.tokens}, {"text_embeddings": ref.text_embeddings})]
-    if graph == "flow_lm_main":
-        steps = iter(range(len(ref.flow_calls)))
-        return [_flow_case(c.kind if c.kind != "ar_step" else f"ar_step_{next(steps)}", c) for c in ref.flow_calls]
     if graph == "flow_lm_flow":
         cases = [_eval_case(f"ar_step_{i}_eval_{j}", e) for i, c in enumerate(ref.ar_steps) for j, e in enumerate(c.evals)]
         return cases + [_eval_case(f"lsd2_eval_{j}", e) for j, e in enumerate(ref.lsd2_evals)]
@@ -134,16 +150,15 @@ def recorded_cases(graph: str, ref: Reference) -> list[Case]:
         return cases + [every]
     if graph == "mimi_decoder":
         return [Case(f"frame_{k}", {"mimi_input": f.mimi_input, **f.state_before}, {"audio": f.audio, **f.state_after})  # type: ignore[dict-item]
-                for k, f in enumerate(ref.frames)]
+                for k, f in enumerate(ref.frames) if f.state_before is not None and f.state_after is not None]
     if graph == "mimi_encoder":
         return [Case("voice_prompt", {"audio": ref.voice_audio},
                      {"mimi_latent": ref.mimi_latent, "conditioning": ref.voice_conditioning})]
     raise KeyError(graph)
 
 
-def check_set(graph: str, cases: list[Case]) -> list[Case]:
+def check_set(graph: str, ref: Reference) -> list[Case]:
     """The few cases written beside the graphs for ``verify``: first calls and one with a populated state."""
-    by_name = {c.name: c for c in cases}
     if graph == "flow_lm_main":
         names = ["voice_prefill", "text_prefill", "ar_step_0", "ar_step_1"]
     elif graph == "flow_lm_flow":
@@ -151,10 +166,13 @@ def check_set(graph: str, cases: list[Case]) -> list[Case]:
     elif graph == "latent_to_mimi":
         names = ["frame_0", "frames_all"]
     elif graph == "mimi_decoder":
-        names = ["frame_0", cases[-1].name]
+        names = ["frame_0", f"frame_{len(ref.frames) - 1}"]
+    elif graph == "text_conditioner":
+        names = ["reference_text"]
     else:
-        names = [cases[0].name]
-    return [by_name[n] for n in names if n in by_name]
+        names = ["voice_prompt"]
+    cases = {c.name: c for c in recorded_cases(graph, ref, set(names))}
+    return [cases[n] for n in names if n in cases]
 
 
 def write_check_set(root: Path, graph: str, cases: list[Case]) -> list[dict[str, Any]]:
@@ -247,12 +265,10 @@ def run_chain(graphs: dict[str, GraphDef], sessions: dict[str, Any], ref: Refere
     decoder = graphs["mimi_decoder"]
     state = initial_state(decoder)
     links = [(link.input, link.output) for link in decoder.state]
-    audio: list[np.ndarray] = []
     for index, latent in enumerate(latents):
         mimi_input = run(sessions["latent_to_mimi"], {"latent": latent[:, None, :]})["mimi_input"]
         out = run(sessions["mimi_decoder"], {"mimi_input": mimi_input, **state})
         state = {inp: out[outp] for inp, outp in links}
-        audio.append(out["audio"])
         if index < ref.generated_frames:
             track("mimi_input", mimi_input, ref.frames[index].mimi_input)
             track("audio", out["audio"], ref.frames[index].audio)  # type: ignore[arg-type]

@@ -41,8 +41,7 @@ class FlowCall:
     kind: str  # voice_prefill | text_prefill | ar_step
     conditioning: np.ndarray
     latents: np.ndarray
-    past_kv: np.ndarray
-    offset: int
+    offset: int  # past positions; the past K/V is the concatenation of the earlier calls' new_kv
     hidden: np.ndarray | None = None
     eos_logit: np.ndarray | None = None
     new_kv: np.ndarray | None = None
@@ -54,8 +53,9 @@ class FlowCall:
 @dataclass
 class MimiFrame:
     mimi_input: np.ndarray
-    state_before: dict[str, np.ndarray]
-    state_after: dict[str, np.ndarray]
+    # the whole streaming state before and after the frame, for the frames in snapshot_frames() only
+    state_before: dict[str, np.ndarray] | None = None
+    state_after: dict[str, np.ndarray] | None = None
     audio: np.ndarray | None = None
 
 
@@ -83,6 +83,15 @@ class Reference:
     eos_step: int | None
     sample_rate: int
 
+    def past_kv(self, index: int) -> np.ndarray:
+        """flow_lm_main's past_kv at call ``index``: upstream's cache is append-only, so the rows written by the
+        earlier calls, in order (checked against upstream's final cache when recording)."""
+        calls = self.flow_calls[:index]
+        if not calls:
+            shape = self.flow_calls[0].new_kv.shape[1:]  # type: ignore[union-attr]
+            return np.zeros((0, *shape), np.float32)
+        return np.concatenate([c.new_kv for c in calls], axis=0)  # type: ignore[misc]
+
     @property
     def ar_steps(self) -> list[FlowCall]:
         return [c for c in self.flow_calls if c.kind == "ar_step"]
@@ -96,6 +105,13 @@ class Reference:
 def min_decoded_frames(facts: ModelFacts) -> int:
     """Enough frames that the decoder transformer runs past its context window."""
     return math.ceil(facts.mimi_context / facts.mimi_steps_per_latent) + 2
+
+
+def snapshot_frames(facts: ModelFacts, frames: int) -> set[int]:
+    """Frames whose whole Mimi state is recorded (memory stays small on real models): the first two, those
+    around the attention window's first wrap, and the last."""
+    wrap = math.ceil(facts.mimi_context / facts.mimi_steps_per_latent)
+    return {i for i in (0, 1, wrap - 1, wrap, frames - 1) if 0 <= i < frames}
 
 
 def synthetic_voice(sample_rate: int) -> torch.Tensor:
@@ -121,6 +137,7 @@ def _time_major(model_state: dict[str, dict[str, torch.Tensor]], names: list[str
 class _FlowRecorder:
     def __init__(self, tts: Any) -> None:
         self.tts = tts
+        self.last_state: dict[str, dict[str, torch.Tensor]] | None = None
         self.names = [n for n, _ in attention_modules(tts.flow_lm)]
         self.calls: list[FlowCall] = []
         self.kind = "voice_prefill"
@@ -152,12 +169,14 @@ class _FlowRecorder:
     def _before(self, _module: Any, _args: Any, kwargs: dict[str, Any]) -> None:
         state = kwargs["model_state"]
         offset = int(state[self.names[0]]["offset"].view(-1)[0])
+        written = sum(c.new_kv.shape[0] for c in self.calls if c.new_kv is not None)
+        if offset != written:
+            raise RuntimeError(f"upstream's FlowLM offset {offset} is not the {written} positions recorded so far")
         self.layer_outputs = []
         self.calls.append(FlowCall(
             kind=self.kind,
             conditioning=_np(kwargs["text_embeddings"]),
             latents=_np(kwargs["sequence"]),
-            past_kv=_time_major(state, self.names, 0, offset),
             offset=offset,
         ))
         if self.kind != "ar_step":
@@ -167,6 +186,7 @@ class _FlowRecorder:
         call = self.calls[-1]
         new_len = call.conditioning.shape[1] + call.latents.shape[1]
         call.new_kv = _time_major(kwargs["model_state"], self.names, call.offset, call.offset + new_len)
+        self.last_state = kwargs["model_state"]
         call.layer_out = _np(torch.stack(self.layer_outputs, dim=1))
         call.latent = _np(output[0])
 
@@ -180,9 +200,10 @@ class _FlowRecorder:
 
 
 class _MimiRecorder:
-    def __init__(self, tts: Any, facts: ModelFacts) -> None:
+    def __init__(self, tts: Any, facts: ModelFacts, snapshots: set[int]) -> None:
         self.mimi = tts.mimi
         self.facts = facts
+        self.snapshots = snapshots
         self.conv_states = mimi_decoder_conv_states(self.mimi)
         self.attention = [n for n, _ in attention_modules(self.mimi, "decoder_transformer.")]
         self.frames: list[MimiFrame] = []
@@ -220,14 +241,18 @@ class _MimiRecorder:
         return snap
 
     def _input(self, _module: Any, _args: Any, output: torch.Tensor) -> None:
-        self.frames.append(MimiFrame(mimi_input=_np(output), state_before={}, state_after={}))
+        self.frames.append(MimiFrame(mimi_input=_np(output)))
 
     def _before(self, _module: Any, args: Any) -> None:
+        if len(self.frames) - 1 not in self.snapshots:
+            return
         state = args[1]
         offset = int(state[self.attention[0]]["offset"].view(-1)[0])
         self.frames[-1].state_before = self._snapshot(state, offset, outputs=False)
 
     def _after(self, _module: Any, args: Any, _output: Any) -> None:
+        if len(self.frames) - 1 not in self.snapshots:
+            return
         state = args[1]
         offset = int(state[self.attention[0]]["offset"].view(-1)[0]) + self.facts.mimi_steps_per_latent
         self.frames[-1].state_after = self._snapshot(state, offset, outputs=True)
@@ -260,6 +285,10 @@ def record_reference(tts: Any, facts: ModelFacts, max_steps: int | None = None,
         tts._run_flow_lm_and_increment_step(model_state=model_state, text_tokens=tokens)
         latents: queue.Queue[Any] = queue.Queue()
         tts._autoregressive_generation(model_state, max_steps, frames_after_eos, latents)
+        assert flows.last_state is not None
+        final = _time_major(flows.last_state, flows.names, 0, flows.calls[-1].offset + flows.calls[-1].new_kv.shape[0])  # type: ignore[union-attr]
+        if not np.array_equal(final, np.concatenate([c.new_kv for c in flows.calls], axis=0)):  # type: ignore[misc]
+            raise RuntimeError("upstream's FlowLM cache is not the concatenation of the recorded new K/V")
         first_step = flows.calls[2]
         flows.evals = []
         lsd_decode(lambda s, t, x: flow_lm.flow_net(torch.from_numpy(first_step.hidden), s, t, x),
@@ -274,7 +303,7 @@ def record_reference(tts: Any, facts: ModelFacts, max_steps: int | None = None,
     for item in [*decoded, None]:
         latents.put(item)
     results: queue.Queue[Any] = queue.Queue()
-    with _MimiRecorder(tts, facts) as mimi_rec:
+    with _MimiRecorder(tts, facts, snapshot_frames(facts, len(decoded))) as mimi_rec:
         steps = facts.mimi_steps_per_latent
         tts._decode_audio_worker(latents, results, len(decoded) * steps, steps)
     audio_frames: list[np.ndarray] = []

@@ -1,3 +1,4 @@
+import {checkGatedRepo} from './check-hub.js'
 import {checkDisk, checkModelsFolder} from './check-models.js'
 import {checkPython} from './check-python.js'
 import {checkNode, checkOnnxRuntime} from './check-runtime.js'
@@ -9,6 +10,11 @@ export interface RunDoctorParams {
   /** Where the configured interpreter came from (e.g. POCKETTTS_PYTHON). */
   readonly pythonOrigin: string
   readonly modelsDir: string
+  /** Model hub base URL (for the gated-weights check). */
+  readonly hubEndpoint?: string
+  /** HF_TOKEN / --token: when given, doctor checks that it reaches the gated weights. */
+  readonly hubToken?: string
+  readonly fetch?: typeof fetch
 }
 
 export interface DoctorReport {
@@ -21,6 +27,12 @@ export interface DoctorReport {
 /** Runs every check and decides whether the selected work can run. */
 export async function runDoctor(params: RunDoctorParams): Promise<DoctorReport> {
   const needsPython = jobNeedsPython(params.job)
+  // Started first so that its network wait (2 s at most) overlaps the local checks.
+  const hubCheck = checkGatedRepo({
+    endpoint: params.hubEndpoint ?? 'https://huggingface.co',
+    ...(params.hubToken === undefined ? {} : {token: params.hubToken}),
+    ...(params.fetch === undefined ? {} : {fetch: params.fetch}),
+  })
   const checks: DoctorCheck[] = [
     checkNode(),
     await checkOnnxRuntime(params.job === 'synth' || params.job === 'all'),
@@ -32,6 +44,8 @@ export async function runDoctor(params: RunDoctorParams): Promise<DoctorReport> 
     await checkDisk(params.modelsDir),
     checkModelsFolder(params.modelsDir),
   ]
+  const hub = await hubCheck
+  if (hub !== null) checks.push(hub)
   const ok = !checks.some((c) => c.status === 'fail' && c.required)
   return {ok, job: params.job, checks}
 }

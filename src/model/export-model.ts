@@ -27,6 +27,8 @@ export interface ExportModelParams {
   /** Abort: the job is killed and nothing is left behind. */
   readonly signal?: AbortSignal
   readonly onProgress?: (event: PythonProgressEvent) => void
+  /** Each stderr line of the Python job (warnings, tracebacks), as it arrives. */
+  readonly onStderr?: (line: string) => void
 }
 
 /** What the exporter reports (also the `--json` output of `pockettts model export`). */
@@ -70,6 +72,7 @@ export async function exportModel(params: ExportModelParams): Promise<ExportMode
       ...(params.timeoutMs === undefined ? {} : {timeoutMs: params.timeoutMs}),
       ...(params.signal === undefined ? {} : {signal: params.signal}),
       ...(params.onProgress === undefined ? {} : {onProgress: params.onProgress}),
+      ...(params.onStderr === undefined ? {} : {onStderr: params.onStderr}),
     })
     result = job.data
     params.signal?.throwIfAborted()

@@ -1,6 +1,5 @@
 export * from './manifest-types.js'
 export * from './read-manifest.js'
-export * from './hash-file.js'
 export * from './export-model.js'
 export * from './export-preflight.js'
 export * from './compare-tensor.js'

@@ -63,6 +63,8 @@ export interface GraphEntry {
   readonly inputs: readonly TensorContract[]
   readonly outputs: readonly TensorContract[]
   readonly state: readonly StateLink[]
+  /** Sizes a runtime preallocates for this graph: `past_kv_rows` (flow_lm_main), `attention_window` (mimi_decoder). */
+  readonly capacities: Readonly<Record<string, number>>
   readonly check: GraphCheck
 }
 
@@ -133,11 +135,14 @@ export interface ExportManifest {
   readonly voices: readonly VoiceEntry[]
   /** Every file of the folder except manifest.json. */
   readonly files: readonly FileEntry[]
+  /** What the export was made from: files of the source folder (`name`, relative to it), not of this one. */
   readonly source: {
+    /** The source folder's name (e.g. `english` for models/english). */
     readonly folder: string
-    readonly config: {readonly file: string; readonly sha256: string}
-    readonly checkpoint: {readonly file: string; readonly sha256: string; readonly size: number}
-    readonly tokenizer: {readonly file: string; readonly sha256: string}
+    readonly config: {readonly name: string; readonly sha256: string}
+    readonly checkpoint: {readonly name: string; readonly sha256: string; readonly size: number}
+    readonly tokenizer: {readonly name: string; readonly sha256: string}
+    /** Source files that looked like neither a checkpoint nor a voice, and were not copied. */
     readonly skipped_files: readonly string[]
   }
   readonly exporter: Readonly<Record<string, string | number>> & {readonly version: string; readonly opset: number}

@@ -1,6 +1,6 @@
 import {readdir, stat} from 'node:fs/promises'
 import {join, relative, sep} from 'node:path'
-import {hashFile} from './hash-file.js'
+import {hashFile} from '../hub/hash-file.js'
 import {MANIFEST_FILE, type FileEntry} from './manifest-types.js'
 
 export type FileProblem = 'missing' | 'truncated' | 'size' | 'sha256'
@@ -52,7 +52,7 @@ async function verifyOne(dir: string, entry: FileEntry, signal: AbortSignal | un
   }
   if (size < entry.size) return {path: entry.path, problem: 'truncated', detail: `${entry.path} is truncated (${size} of ${entry.size} bytes)`}
   if (size !== entry.size) return {path: entry.path, problem: 'size', detail: `${entry.path} has ${size} bytes, the manifest says ${entry.size}`}
-  const sha256 = await hashFile({path, ...(signal === undefined ? {} : {signal})})
+  const {sha256} = await hashFile({path, ...(signal === undefined ? {} : {signal})})
   if (sha256 !== entry.sha256) return {path: entry.path, problem: 'sha256', detail: `${entry.path} sha256 ${sha256.slice(0, 12)}…, the manifest says ${entry.sha256.slice(0, 12)}…`}
   return {path: entry.path}
 }

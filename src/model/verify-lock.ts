@@ -1,11 +1,12 @@
-import {readFile} from 'node:fs/promises'
-import {basename} from 'node:path'
+import {existsSync} from 'node:fs'
 import {UsageError} from '../errors/index.js'
+import type {LockFile} from '../hub/lock-file.js'
+import {readLockFile} from '../hub/read-lock-file.js'
 import type {ExportManifest} from './manifest-types.js'
 
-export interface LockFileEntry {
-  readonly path: string
-  readonly sha256: string
+export interface VerifyLockParams {
+  readonly manifest: ExportManifest
+  readonly lock: LockFile
 }
 
 export interface VerifyLockResult {
@@ -14,61 +15,47 @@ export interface VerifyLockResult {
   readonly details: readonly string[]
 }
 
-/**
- * Reads the `files` of a download lock file: an array of `{path, sha256}` (extra fields ignored) or an object
- * mapping each path to `{sha256}`.
- */
-export async function readLockFile(path: string): Promise<LockFileEntry[]> {
-  let raw: unknown
-  try {
-    raw = JSON.parse(await readFile(path, 'utf8'))
-  } catch (error) {
+/** Reads the lock file that `pockettts model download` wrote (`pockettts-lock/1`). */
+export async function loadLockFile(path: string): Promise<LockFile> {
+  const lock = existsSync(path) ? await readLockFile({path}) : null
+  if (lock === null) {
     throw new UsageError({
-      code: 'LOCK_FILE_UNREADABLE',
-      message: `Cannot read the lock file ${path}: ${(error as Error).message}`,
-      hint: 'Pass the pockettts.lock.json that `pockettts model download` wrote.',
-      cause: error,
+      code: 'LOCK_FILE_NOT_FOUND',
+      message: `No lock file at ${path}.`,
+      hint: 'Pass the pockettts.lock.json that `pockettts model download` wrote beside the model folders.',
     })
   }
-  const files = (raw as {files?: unknown} | null)?.files
-  const list: unknown[] = Array.isArray(files)
-    ? files
-    : typeof files === 'object' && files !== null
-      ? Object.entries(files).map(([p, v]) => ({path: p, ...(v as object)}))
-      : []
-  const entries = list.filter(
-    (f): f is LockFileEntry => typeof (f as LockFileEntry).path === 'string' && typeof (f as LockFileEntry).sha256 === 'string',
-  )
-  if (entries.length === 0) {
-    throw new UsageError({
-      code: 'LOCK_FILE_INVALID',
-      message: `The lock file ${path} lists no files with a path and a sha256.`,
-      hint: 'Pass the pockettts.lock.json that `pockettts model download` wrote.',
-    })
-  }
-  return entries
+  return lock
 }
 
-/** The export's source checkpoint and tokenizer must be files the lock lists, with the same sha256. */
-export function verifyLock(manifest: ExportManifest, lock: readonly LockFileEntry[]): VerifyLockResult {
+/**
+ * The export's source checkpoint, tokenizer and config must be what the lock recorded for the source folder
+ * (`<folder>/<name>` in the lock), or at least files the lock lists with the same sha256 (a renamed folder).
+ * The config may be missing from the lock (a hand-written one); the checkpoint and tokenizer may not.
+ */
+export function verifyLock(params: VerifyLockParams): VerifyLockResult {
+  const {manifest, lock} = params
+  const entries = [...lock.files, ...lock.generated].map((e) => ({file: e.file, sha256: e.sha256.toLowerCase()}))
   const sources = [
-    {what: 'checkpoint', file: manifest.source.checkpoint.file, sha256: manifest.source.checkpoint.sha256},
-    {what: 'tokenizer', file: manifest.source.tokenizer.file, sha256: manifest.source.tokenizer.sha256},
+    {what: 'checkpoint', required: true, ...manifest.source.checkpoint},
+    {what: 'tokenizer', required: true, ...manifest.source.tokenizer},
+    {what: 'config', required: false, ...manifest.source.config},
   ]
   const details: string[] = []
   let passed = true
   for (const source of sources) {
-    const named = lock.filter((e) => basename(e.path) === source.file)
-    const match = lock.find((e) => e.sha256.toLowerCase() === source.sha256)
-    if (match !== undefined) {
-      details.push(`${source.what} ${source.file} = lock ${match.path}`)
-    } else {
+    const own = entries.filter((e) => e.file === `${manifest.source.folder}/${source.name}` || e.file.endsWith(`/${manifest.source.folder}/${source.name}`))
+    const same = own.find((e) => e.sha256 === source.sha256) ?? entries.find((e) => e.sha256 === source.sha256)
+    if (same !== undefined) {
+      details.push(`${source.what} = lock ${same.file}`)
+    } else if (own.length > 0) {
       passed = false
-      details.push(
-        named.length === 0
-          ? `${source.what} ${source.file} (sha256 ${source.sha256.slice(0, 12)}…) is not in the lock`
-          : `${source.what} ${source.file}: sha256 ${source.sha256.slice(0, 12)}…, the lock says ${named.map((e) => e.sha256.slice(0, 12) + '…').join(' / ')}`,
-      )
+      details.push(`${source.what} ${source.name}: sha256 ${source.sha256.slice(0, 12)}…, the lock says ${own.map((e) => `${e.sha256.slice(0, 12)}…`).join(' / ')}`)
+    } else if (source.required) {
+      passed = false
+      details.push(`${source.what} ${source.name} (sha256 ${source.sha256.slice(0, 12)}…) is not in the lock`)
+    } else {
+      details.push(`${source.what} ${source.name} is not in the lock`)
     }
   }
   return {passed, details}

@@ -7,7 +7,7 @@ import {GRAPH_NAMES, type ExportManifest, type GraphEntry} from './manifest-type
 import {readManifest} from './read-manifest.js'
 import {firstLine, runCheckCases} from './run-check-cases.js'
 import {verifyFiles, type FileVerdict} from './verify-files.js'
-import {readLockFile, verifyLock} from './verify-lock.js'
+import {loadLockFile, verifyLock} from './verify-lock.js'
 
 export type Verdict = 'pass' | 'fail' | 'skip'
 
@@ -35,7 +35,7 @@ export interface VerifyReport {
 export interface VerifyModelParams {
   /** The exported model folder. */
   readonly dir: string
-  /** A download lock file: the export's source checkpoint and tokenizer must be listed in it with the same sha256. */
+  /** The download lock file (`pockettts.lock.json`): the export's source checkpoint, tokenizer (and config) must match it. */
   readonly lockFile?: string
   /** onnxruntime intra-op threads. @default 1 */
   readonly threads?: number
@@ -53,7 +53,7 @@ export async function verifyModel(params: VerifyModelParams): Promise<VerifyRepo
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new UsageError({code: 'MODEL_DIR_NOT_FOUND', message: `No model folder at ${dir}.`, hint: 'Pass a folder written by `pockettts model export`.'})
   }
-  const lock = params.lockFile === undefined ? undefined : await readLockFile(params.lockFile)
+  const lock = params.lockFile === undefined ? undefined : await loadLockFile(params.lockFile)
   let manifest: ExportManifest
   let graphProblems: Readonly<Record<string, readonly string[]>>
   try {
@@ -94,7 +94,7 @@ export async function verifyModel(params: VerifyModelParams): Promise<VerifyRepo
       detail: `not in the manifest: ${unlisted.slice(0, 5).join(', ')}${unlisted.length > 5 ? ` and ${unlisted.length - 5} more` : ''}`})
   }
   if (lock !== undefined) {
-    const result = verifyLock(manifest, lock)
+    const result = verifyLock({manifest, lock})
     rows.push({name: 'lock', kind: 'lock', hash: result.passed ? 'pass' : 'fail', contract: 'skip', numerics: 'skip', ok: result.passed, detail: result.details.join('; ')})
   }
   return {dir, ok: rows.every((r) => r.ok), rows, generation: manifest.generation, exporter: manifest.exporter}

@@ -7,10 +7,12 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {packageRoot} from '../../src/config/project-paths.js'
 import {CancelledError} from '../../src/errors/index.js'
 import {exportModel, type ExportModelResult} from '../../src/model/export-model.js'
-import {hashFile} from '../../src/model/hash-file.js'
+import {hashFile} from '../../src/hub/hash-file.js'
 import {readManifest} from '../../src/model/read-manifest.js'
 import type {VerifyReport, VerifyRow} from '../../src/model/verify-model.js'
 import {runCli} from '../helpers/cli.js'
+import {oracleFiles, startFakePocketHub} from '../helpers/fake-pocket-hub.js'
+import type {LocalHub} from '../helpers/local-hub.js'
 import {NEEDS_ORACLE, ORACLE_TINY, skipWithoutOracle} from '../helpers/oracle.js'
 
 const GRAPHS = ['text_conditioner', 'flow_lm_main', 'flow_lm_flow', 'latent_to_mimi', 'mimi_decoder', 'mimi_encoder']
@@ -69,6 +71,8 @@ describe.skipIf(skipWithoutOracle)(`model export and model verify on the oracle 
       sample_rate: 24000, insert_bos_before_voice: true, mimi_context: 250, mimi_steps_per_latent: 16})
     expect(manifest.capacities).toMatchObject({max_prompt_positions: 376, max_gen_len: 234, flow_kv_positions: 660, mimi_attention_window: 250})
     const main = manifest.graphs['flow_lm_main']!
+    expect(main.capacities).toEqual({past_kv_rows: 660})
+    expect(manifest.graphs['mimi_decoder']!.capacities).toEqual({attention_window: 250})
     expect(main.state).toEqual([
       expect.objectContaining({input: 'past_kv', output: 'new_kv', kind: 'append', axis: 0, init: 'empty'}),
       expect.objectContaining({input: 'offset', output: 'new_offset', kind: 'replace', init: 'zeros'}),
@@ -83,7 +87,7 @@ describe.skipIf(skipWithoutOracle)(`model export and model verify on the oracle 
       expect(outputs.get(link.output)?.dtype).toBe(inputs.get(link.input)?.dtype)
     }
     expect(manifest.exporter).toMatchObject({opset: 17})
-    expect(manifest.source.checkpoint.sha256).toBe(await hashFile({path: join(ORACLE_TINY, 'model.safetensors')}))
+    expect(manifest.source.checkpoint).toMatchObject({name: 'model.safetensors', sha256: (await hashFile({path: join(ORACLE_TINY, 'model.safetensors')})).sha256})
   })
 
   it('verify passes on the fresh export, one row per graph and file', async () => {
@@ -94,25 +98,35 @@ describe.skipIf(skipWithoutOracle)(`model export and model verify on the oracle 
     for (const r of report.rows.filter((x) => x.kind === 'graph')) expect([r.hash, r.contract, r.numerics]).toEqual(['pass', 'pass', 'pass'])
   })
 
-  it('verify --lock checks the source checkpoint and tokenizer against the download lock', async () => {
+  it('verify --lock checks the source checkpoint, tokenizer and config against the download lock', async () => {
+    const hub = (file: string, sha256: string): Record<string, unknown> => ({
+      file, repo: 'kyutai/tiny', revision: 'main', commit: 'c'.repeat(40), path: file.replace(/^tiny\//, ''), size: 1, sha256,
+      url: `https://hub.example/${file}`,
+    })
+    const sha = async (name: string): Promise<string> => (await hashFile({path: join(ORACLE_TINY, name)})).sha256
     const lock = {
-      repo: 'kyutai/tiny',
-      files: [
-        {path: 'languages/tiny/model.safetensors', sha256: await hashFile({path: join(ORACLE_TINY, 'model.safetensors')}), size: 1},
-        {path: 'languages/tiny/tokenizer.model', sha256: await hashFile({path: join(ORACLE_TINY, 'tokenizer.model')}), size: 1},
-      ],
+      format: 'pockettts-lock/1',
+      files: [hub('tiny/model.safetensors', await sha('model.safetensors')), hub('tiny/tokenizer.model', await sha('tokenizer.model'))],
+      generated: [{file: 'tiny/config.yaml', size: 1, sha256: await sha('config.yaml'), from: 'config-from:tiny.yaml'}],
+      bundles: [],
     }
     const good = join(work, 'good.lock.json')
     await writeFile(good, JSON.stringify(lock))
     const passing = await verify(exported, '--lock', good)
     expect(passing.exitCode).toBe(0)
-    expect(row(passing.report, 'lock').ok).toBe(true)
+    expect(row(passing.report, 'lock')).toMatchObject({ok: true, hash: 'pass'})
     const bad = join(work, 'bad.lock.json')
-    await writeFile(bad, JSON.stringify({files: [lock.files[0]!, {...lock.files[1]!, sha256: '0'.repeat(64)}]}))
+    await writeFile(bad, JSON.stringify({...lock, files: [lock.files[0], hub('tiny/tokenizer.model', '0'.repeat(64))]}))
     const failing = await verify(exported, '--lock', bad)
     expect(failing.exitCode).toBe(1)
     expect(row(failing.report, 'lock')).toMatchObject({ok: false, hash: 'fail'})
-    expect(row(failing.report, 'lock').detail).toContain('tokenizer')
+    expect(row(failing.report, 'lock').detail).toContain('tokenizer tokenizer.model: sha256')
+  })
+
+  it('the export is a folder `model pack` accepts: every file/sha256 pair of its manifest holds', async () => {
+    const run = await runCli(['model', 'pack', exported, '--out', join(work, 'tiny-onnx.tar.gz'), '--json'])
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0)
+    await rm(join(work, 'tiny-onnx.tar.gz'))
   })
 
   it('a flipped byte in a graph fails that graph on its hash, exit 1', async () => {
@@ -242,6 +256,36 @@ describe.skipIf(skipWithoutOracle)(`an interrupted export leaves nothing behind 
     expect(result.exitCode).toBe(130)
     expect(existsSync(out)).toBe(false)
     expect(await readdir(work)).toEqual([])
+  })
+})
+
+describe.skipIf(skipWithoutOracle)(`download, export and verify --lock end to end ${NEEDS_ORACLE}`, () => {
+  let hub: LocalHub
+  let work: string
+  beforeAll(async () => {
+    hub = await startFakePocketHub(oracleFiles())
+    work = await mkdtemp(join(tmpdir(), 'pockettts-e2e-'))
+  })
+  afterAll(async () => {
+    await hub?.close()
+    if (work !== undefined) await rm(work, {recursive: true, force: true})
+  })
+
+  it('a folder written by `model download` exports (voices/ included) and verifies against its lock file', async () => {
+    const models = join(work, 'models')
+    const env = {HF_TOKEN: '', POCKETTTS_HUB_ENDPOINT: '', POCKETTTS_MODELS_DIR: ''}
+    const download = await runCli(['model', 'download', '--endpoint', hub.url, '--out', models, '--allow-no-cloning',
+      '--config-from', join(ORACLE_TINY, 'config.yaml')], {env})
+    expect(download.exitCode, download.stderr).toBe(0)
+    const out = join(models, 'english-onnx')
+    const run = await runCli(['model', 'export', '--from', join(models, 'english'), '--out', out, '--json'])
+    expect(run.exitCode, run.stderr).toBe(0)
+    expect((JSON.parse(run.stdout) as ExportModelResult).voices).toEqual(['voices/alba.safetensors'])
+    const {exitCode, report} = await verify(out, '--lock', join(models, 'pockettts.lock.json'))
+    expect(exitCode).toBe(0)
+    expect(row(report, 'lock').detail).toBe(
+      'checkpoint = lock english/model.safetensors; tokenizer = lock english/tokenizer.model; config = lock english/config.yaml')
+    expect(row(report, 'voices/alba.safetensors').ok).toBe(true)
   })
 })
 
