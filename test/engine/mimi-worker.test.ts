@@ -76,7 +76,7 @@ describe.skipIf(skipWithoutOracle)(`Mimi decoded on a worker thread, overlapped 
 
   it('keeps the Mimi sessions off the main thread and says so when they are asked for', () => {
     expect(() => worker.sessions.mimi_decoder).toThrow(expect.objectContaining({code: 'MIMI_IN_WORKER'}))
-    expect(worker.sessions.flow_lm_main.inputNames).toContain('past_kv')
+    expect(worker.sessions.flow_lm_main.inputNames).toContain('past_k.0')
   })
 
   it('stops cleanly when the consumer stops early, and the worker serves the next generation', async () => {
