@@ -156,8 +156,14 @@ def _other_cases(graph: str, ref: Reference) -> list[Case]:
                      {"mimi_input": np.concatenate([f.mimi_input for f in ref.frames], axis=-1)})
         return cases + [every]
     if graph == "mimi_decoder":
-        return [Case(f"frame_{k}", {"mimi_input": f.mimi_input, **f.state_before}, {"audio": f.audio, **f.state_after})  # type: ignore[dict-item]
-                for k, f in enumerate(ref.frames) if f.state_before is not None and f.state_after is not None]
+        single = [Case(f"frame_{k}", {"mimi_input": f.mimi_input, **f.state_before}, {"audio": f.audio, **f.state_after})  # type: ignore[dict-item]
+                  for k, f in enumerate(ref.frames) if f.state_before is not None and f.state_after is not None]
+        # two consecutive frames in one call: upstream decoded them one by one, from the first one's state
+        pairs = [Case(f"frames_{k}_{k + 1}", {"mimi_input": np.concatenate([a.mimi_input, b.mimi_input], axis=-1), **a.state_before},  # type: ignore[dict-item]
+                      {"audio": np.concatenate([a.audio, b.audio], axis=-1), **b.state_after})  # type: ignore[list-item, dict-item]
+                 for k, (a, b) in enumerate(zip(ref.frames, ref.frames[1:]))
+                 if a.state_before is not None and b.state_after is not None and a.audio is not None and b.audio is not None]
+        return single + pairs
     if graph == "mimi_encoder":
         return [Case("voice_prompt", {"audio": ref.voice_audio},
                      {"mimi_latent": ref.mimi_latent, "conditioning": ref.voice_conditioning})]
@@ -173,7 +179,7 @@ def check_set(graph: str, ref: Reference) -> list[Case]:
     elif graph == "latent_to_mimi":
         names = ["frame_0", "frames_all"]
     elif graph == "mimi_decoder":
-        names = ["frame_0", f"frame_{len(ref.frames) - 1}"]
+        names = ["frame_0", f"frame_{len(ref.frames) - 1}", "frames_0_1"]
     elif graph == "text_conditioner":
         names = ["reference_text"]
     else:

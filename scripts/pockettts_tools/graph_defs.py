@@ -414,7 +414,7 @@ def build_graphs(tts: nn.Module, facts: ModelFacts) -> list[GraphDef]:
     window = facts.mimi_context
     window_shape = (2, window, facts.mimi_num_heads, facts.mimi_head_dim)
     state_inputs: list[TensorSpec] = [i64("state.decoder_transformer.offset", (1,), "decoder transformer steps so far (16 per frame)")]
-    state_outputs: list[TensorSpec] = [i64("next_state.decoder_transformer.offset", (1,), "offset + 16")]
+    state_outputs: list[TensorSpec] = [i64("next_state.decoder_transformer.offset", (1,), "offset + 16 per frame")]
     links = [StateLink("state.decoder_transformer.offset", "next_state.decoder_transformer.offset", "replace", "zeros",
                        module="decoder_transformer", note="shared by every decoder transformer layer")]
     for name, _ in dec_attention:
@@ -432,12 +432,13 @@ def build_graphs(tts: nn.Module, facts: ModelFacts) -> list[GraphDef]:
         torch.ones(s.shape, dtype=torch.bool) if s.dtype == "bool" else torch.zeros(s.shape) for s in conv_states]
     graphs.append(GraphDef(
         name="mimi_decoder",
-        description="One Mimi decoder step: one latent frame (upsample, decoder transformer, SEANet decoder) to "
-                    f"{facts.frame_size} samples, every streaming state an input/output pair of the same shape.",
+        description="Mimi decoder steps: n_frames latent frames (upsample, decoder transformer, SEANet decoder) to "
+                    f"n_frames x {facts.frame_size} samples, every streaming state an input/output pair of the same shape. "
+                    "Decoding several frames in one call equals decoding them one by one (upstream's streaming decoder).",
         module=MimiDecoder(mimi, conv_states, [n for n, _ in dec_attention], facts.mimi_steps_per_latent),
-        inputs=[f32("mimi_input", (1, facts.mimi_input_dim, 1), "latent_to_mimi output for one frame"), *state_inputs],
-        outputs=[f32("audio", (1, 1, facts.frame_size), "24 kHz samples of this frame, not clamped"), *state_outputs],
-        example=(torch.randn(1, facts.mimi_input_dim, 1), torch.tensor([0]), *example_states),
+        inputs=[f32("mimi_input", (1, facts.mimi_input_dim, "n_frames"), "latent_to_mimi output of n_frames >= 1 consecutive frames"), *state_inputs],
+        outputs=[f32("audio", (1, 1, "n_samples"), f"24 kHz samples of these frames (n_samples = n_frames x {facts.frame_size}), not clamped"), *state_outputs],
+        example=(torch.randn(1, facts.mimi_input_dim, 2), torch.tensor([0]), *example_states),
         state=links,
         tolerance={"default": {"atol": 1e-3, "rtol": 1e-3}, "audio": {"atol": 2e-4, "rtol": 1e-3},
                    "next_state.decoder_transformer.offset": EXACT},

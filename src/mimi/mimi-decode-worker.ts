@@ -20,6 +20,8 @@ export interface StartMimiDecodeWorkerParams {
   readonly threads?: number
   /** @default false (see CreateSessionsParams.allowSpinning) */
   readonly allowSpinning?: boolean
+  /** Most waiting frames decoded in one call; 1 for exports whose mimi_decoder takes one frame. @default 1 */
+  readonly maxBatch?: number
 }
 
 /** A decoded frame and the worker's own time for it (latent_to_mimi + mimi_decoder), ms. */
@@ -65,6 +67,7 @@ export class MimiDecodeWorker {
       latentDim: params.latentDim,
       threads: params.threads ?? 1,
       allowSpinning: params.allowSpinning ?? false,
+      maxBatch: params.maxBatch ?? 1,
     }
     const worker = new Worker(workerScript(), {workerData: data})
     const first = await new Promise<MimiWorkerReply>((resolve, reject) => {

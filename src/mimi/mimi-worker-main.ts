@@ -25,8 +25,22 @@ function reply(message: MimiWorkerReply): void {
 try {
   const sessions = await createSessions({dir: data.dir, files: data.files, threads: data.threads, allowSpinning: data.allowSpinning})
   const streams = new Map<number, MimiDecoderStream>()
-  // Requests are handled strictly in arrival order: each stream's state feeds its next frame.
-  let queue: Promise<void> = Promise.resolve()
+  // Requests are served strictly in arrival order (each stream's state feeds its next frame); decode
+  // requests of one stream that are waiting together are decoded in one call (up to maxBatch frames).
+  const waiting: MimiWorkerRequest[] = []
+  let pumping = false
+  const decodeBatch = async (batch: Extract<MimiWorkerRequest, {kind: 'decode'}>[]): Promise<void> => {
+    try {
+      const stream = streams.get(batch[0]?.stream ?? -1)
+      if (stream === undefined) throw new Error(`no open Mimi stream ${batch[0]?.stream}`)
+      const start = performance.now()
+      const frames = await stream.decodeLatents(batch.map((r) => r.latent))
+      const ms = (performance.now() - start) / batch.length
+      frames.forEach((frame, j) => reply({kind: 'decoded', id: (batch[j] as {id: number}).id, mimiInput: frame.mimiInput, audio: frame.audio, ms}))
+    } catch (error) {
+      for (const request of batch) reply({kind: 'decode-failed', id: request.id, error: failure(error)})
+    }
+  }
   const handle = async (request: MimiWorkerRequest): Promise<void> => {
     if (request.kind === 'open') {
       streams.set(
@@ -43,19 +57,22 @@ try {
       reply({kind: 'shut-down'})
       port?.close()
     } else {
-      try {
-        const stream = streams.get(request.stream)
-        if (stream === undefined) throw new Error(`no open Mimi stream ${request.stream}`)
-        const start = performance.now()
-        const frame = await stream.decodeLatent(request.latent)
-        reply({kind: 'decoded', id: request.id, mimiInput: frame.mimiInput, audio: frame.audio, ms: performance.now() - start})
-      } catch (error) {
-        reply({kind: 'decode-failed', id: request.id, error: failure(error)})
+      const batch = [request]
+      for (let next = waiting[0]; next?.kind === 'decode' && next.stream === request.stream && batch.length < data.maxBatch; next = waiting[0]) {
+        batch.push(next)
+        waiting.shift()
       }
+      await decodeBatch(batch)
     }
   }
+  const pump = async (): Promise<void> => {
+    pumping = true
+    for (let request = waiting.shift(); request !== undefined; request = waiting.shift()) await handle(request)
+    pumping = false
+  }
   port.on('message', (request: MimiWorkerRequest) => {
-    queue = queue.then(() => handle(request))
+    waiting.push(request)
+    if (!pumping) void pump()
   })
   reply({kind: 'ready'})
 } catch (error) {

@@ -9,6 +9,8 @@ export interface MimiWorkerData {
   readonly latentDim: number
   readonly threads: number
   readonly allowSpinning: boolean
+  /** Most frames decoded in one call when several are waiting (1: the export's decoder takes one frame). */
+  readonly maxBatch: number
 }
 
 /** Main thread → worker. Each stream is one independent decoder state (one text chunk at a time). */
