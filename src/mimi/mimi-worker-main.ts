@@ -25,20 +25,17 @@ function reply(message: MimiWorkerReply): void {
 try {
   const sessions = await createSessions({dir: data.dir, files: data.files, threads: data.threads, allowSpinning: data.allowSpinning})
   const streams = new Map<number, MimiDecoderStream>()
-  // Requests are served strictly in arrival order (each stream's state feeds its next frame); decode
-  // requests of one stream that are waiting together are decoded in one call (up to maxBatch frames).
-  const waiting: MimiWorkerRequest[] = []
-  let pumping = false
-  const decodeBatch = async (batch: Extract<MimiWorkerRequest, {kind: 'decode'}>[]): Promise<void> => {
+  const decode = async (request: Extract<MimiWorkerRequest, {kind: 'decode'}>): Promise<void> => {
     try {
-      const stream = streams.get(batch[0]?.stream ?? -1)
-      if (stream === undefined) throw new Error(`no open Mimi stream ${batch[0]?.stream}`)
+      const stream = streams.get(request.stream)
+      if (stream === undefined) throw new Error(`no open Mimi stream ${request.stream}`)
+      if (request.latents.length > data.maxFrames) throw new Error(`${request.latents.length} frames in one call; this decoder takes at most ${data.maxFrames}`)
       const start = performance.now()
-      const frames = await stream.decodeLatents(batch.map((r) => r.latent))
-      const ms = (performance.now() - start) / batch.length
-      frames.forEach((frame, j) => reply({kind: 'decoded', id: (batch[j] as {id: number}).id, mimiInput: frame.mimiInput, audio: frame.audio, ms}))
+      const frames = await stream.decodeLatents(request.latents)
+      const ms = (performance.now() - start) / frames.length
+      frames.forEach((frame, j) => reply({kind: 'decoded', id: request.ids[j] ?? -1, mimiInput: frame.mimiInput, audio: frame.audio, ms}))
     } catch (error) {
-      for (const request of batch) reply({kind: 'decode-failed', id: request.id, error: failure(error)})
+      for (const id of request.ids) reply({kind: 'decode-failed', id, error: failure(error)})
     }
   }
   const handle = async (request: MimiWorkerRequest): Promise<void> => {
@@ -57,22 +54,13 @@ try {
       reply({kind: 'shut-down'})
       port?.close()
     } else {
-      const batch = [request]
-      for (let next = waiting[0]; next?.kind === 'decode' && next.stream === request.stream && batch.length < data.maxBatch; next = waiting[0]) {
-        batch.push(next)
-        waiting.shift()
-      }
-      await decodeBatch(batch)
+      await decode(request)
     }
   }
-  const pump = async (): Promise<void> => {
-    pumping = true
-    for (let request = waiting.shift(); request !== undefined; request = waiting.shift()) await handle(request)
-    pumping = false
-  }
+  // Requests are served strictly in arrival order: each stream's state feeds its next frames.
+  let queue: Promise<void> = Promise.resolve()
   port.on('message', (request: MimiWorkerRequest) => {
-    waiting.push(request)
-    if (!pumping) void pump()
+    queue = queue.then(() => handle(request))
   })
   reply({kind: 'ready'})
 } catch (error) {
