@@ -5,7 +5,7 @@ import type {KvLayout} from '../flowlm/kv-cache.js'
 import type {ChainedState} from '../mimi/mimi-decoder-stream.js'
 import {MimiDecodeWorker} from '../mimi/mimi-decode-worker.js'
 import {graphEntry, readManifest, type GraphEntry} from '../model/index.js'
-import {createSessions, type Sessions} from '../onnx/create-sessions.js'
+import {createSessions, defaultThreads, type Sessions} from '../onnx/create-sessions.js'
 import {loadSentencePieceTokenizer, type TextFrontEnd} from '../text/index.js'
 
 /** The graphs the engine runs for every synthesis; `mimi_encoder` is loaded on first use (voice prompts). */
@@ -38,6 +38,8 @@ export interface EngineModel {
   readonly text: TextFrontEnd
   /** Voice files shipped in the folder: name → absolute path. */
   readonly voices: Readonly<Record<string, string>>
+  /** Intra-op threads used: main-thread sessions, and the Mimi worker's (null without the worker). */
+  readonly threads: {readonly main: number; readonly mimi: number | null}
   /** The voice encoder session, created on first call. */
   encoder(): Promise<ort.InferenceSession>
   release(): Promise<void>
@@ -46,7 +48,10 @@ export interface EngineModel {
 export interface LoadEngineModelParams {
   /** An exported model folder (manifest.json + graphs). */
   readonly dir: string
-  /** onnxruntime intra-op threads of the main-thread sessions (FlowLM, flow head, text). @default physical cores */
+  /**
+   * onnxruntime intra-op threads of the main-thread sessions (FlowLM, flow head, text).
+   * @default physical cores, minus the one the Mimi worker uses when there is one (at least 1)
+   */
   readonly threads?: number
   /**
    * Decode Mimi on a worker thread, overlapped with the next FlowLM step (the fast path of synth, serve and
@@ -82,7 +87,9 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
   }
   const files = Object.fromEntries(coreGraphs.map((name) => [name, graphEntry(manifest, name).file])) as Record<CoreGraph, string>
   const useWorker = params.mimiWorker === true
-  const sessionOptions = {...(params.threads === undefined ? {} : {threads: params.threads}), allowSpinning: params.allowSpinning ?? false}
+  const mimiThreads = params.mimiThreads ?? 1
+  const mainThreads = params.threads ?? (useWorker ? Math.max(1, defaultThreads() - mimiThreads) : defaultThreads())
+  const sessionOptions = {threads: mainThreads, allowSpinning: params.allowSpinning ?? false}
   const mimiStates = mimiStatesOf(graphEntry(manifest, 'mimi_decoder'))
   const {latent_to_mimi: latentToMimiFile, mimi_decoder: mimiDecoderFile, ...mainFiles} = files
   const noPrepack: readonly CoreGraph[] = params.noPrepack ?? ['flow_lm_flow']
@@ -102,7 +109,7 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
           states: mimiStates,
           mimiInputDim: dims.mimiInputDim,
           latentDim: dims.latentDim,
-          threads: params.mimiThreads ?? 1,
+          threads: mimiThreads,
           allowSpinning: sessionOptions.allowSpinning,
           maxFrames: mimiMaxFrames(graphEntry(manifest, 'mimi_decoder')),
         })
@@ -127,6 +134,7 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
     dims,
     sessions,
     ...(mimiWorker === undefined ? {} : {mimiWorker}),
+    threads: {main: mainThreads, mimi: useWorker ? mimiThreads : null},
     kvCapacity: manifest.capacities.flow_kv_positions,
     mimiStates,
     text: {
