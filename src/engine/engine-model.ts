@@ -50,7 +50,7 @@ export interface LoadEngineModelParams {
   readonly dir: string
   /**
    * onnxruntime intra-op threads of the main-thread sessions (FlowLM, flow head, text).
-   * @default physical cores, minus the one the Mimi worker uses when there is one (at least 1)
+   * @default physical cores; for an int8 export with the Mimi worker, physical cores minus the worker's (at least 1)
    */
   readonly threads?: number
   /**
@@ -88,7 +88,10 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
   const files = Object.fromEntries(coreGraphs.map((name) => [name, graphEntry(manifest, name).file])) as Record<CoreGraph, string>
   const useWorker = params.mimiWorker === true
   const mimiThreads = params.mimiThreads ?? 1
-  const mainThreads = params.threads ?? (useWorker ? Math.max(1, defaultThreads() - mimiThreads) : defaultThreads())
+  // Measured on 2 cores (bench, full-size model): an fp32 FlowLM step is the bottleneck and gains from every
+  // core (Mimi's worker fits in the gaps: 2.1x vs 1.8x real time); an int8 step is light and Mimi becomes the
+  // bottleneck, so the FlowLM leaves the worker its core (3.2x vs 3.0x).
+  const mainThreads = params.threads ?? (useWorker && manifest.quantization !== undefined ? Math.max(1, defaultThreads() - mimiThreads) : defaultThreads())
   const sessionOptions = {threads: mainThreads, allowSpinning: params.allowSpinning ?? false}
   const mimiStates = mimiStatesOf(graphEntry(manifest, 'mimi_decoder'))
   const {latent_to_mimi: latentToMimiFile, mimi_decoder: mimiDecoderFile, ...mainFiles} = files
