@@ -101,13 +101,20 @@ def check_graph(graph: GraphDef, session: Any, cases: Iterable[Case]) -> GraphRe
 # Recorded calls as cases
 
 
+def past_feeds(past_kv: np.ndarray) -> Feeds:
+    """flow_lm_main's per-layer past inputs from a time-major cache [P, layers, 2, heads, head_dim]:
+    ``past_k.<i>`` = past_kv[:, i, 0] and ``past_v.<i>`` = past_kv[:, i, 1], each [1, P, heads, head_dim]."""
+    return {f"past_{c}.{i}": np.ascontiguousarray(past_kv[None, :, i, j])
+            for i in range(past_kv.shape[1]) for j, c in enumerate("kv")}
+
+
 def _flow_case(name: str, ref: Reference, index: int) -> Case:
     call = ref.flow_calls[index]
     new_len = call.conditioning.shape[1] + call.latents.shape[1]
     assert call.hidden is not None and call.eos_logit is not None and call.new_kv is not None and call.layer_out is not None
     return Case(name, {
-        "conditioning": call.conditioning, "latents": call.latents, "past_kv": ref.past_kv(index),
-        "offset": np.array([call.offset], dtype=np.int64),
+        "conditioning": call.conditioning, "latents": call.latents,
+        "offset": np.array([call.offset], dtype=np.int64), **past_feeds(ref.past_kv(index)),
     }, {
         "hidden": call.hidden, "eos_logit": call.eos_logit, "new_kv": call.new_kv,
         "new_offset": np.array([call.offset + new_len], dtype=np.int64), "layer_out": call.layer_out,
@@ -149,8 +156,14 @@ def _other_cases(graph: str, ref: Reference) -> list[Case]:
                      {"mimi_input": np.concatenate([f.mimi_input for f in ref.frames], axis=-1)})
         return cases + [every]
     if graph == "mimi_decoder":
-        return [Case(f"frame_{k}", {"mimi_input": f.mimi_input, **f.state_before}, {"audio": f.audio, **f.state_after})  # type: ignore[dict-item]
-                for k, f in enumerate(ref.frames) if f.state_before is not None and f.state_after is not None]
+        single = [Case(f"frame_{k}", {"mimi_input": f.mimi_input, **f.state_before}, {"audio": f.audio, **f.state_after})  # type: ignore[dict-item]
+                  for k, f in enumerate(ref.frames) if f.state_before is not None and f.state_after is not None]
+        # two consecutive frames in one call: upstream decoded them one by one, from the first one's state
+        pairs = [Case(f"frames_{k}_{k + 1}", {"mimi_input": np.concatenate([a.mimi_input, b.mimi_input], axis=-1), **a.state_before},  # type: ignore[dict-item]
+                      {"audio": np.concatenate([a.audio, b.audio], axis=-1), **b.state_after})  # type: ignore[list-item, dict-item]
+                 for k, (a, b) in enumerate(zip(ref.frames, ref.frames[1:]))
+                 if a.state_before is not None and b.state_after is not None and a.audio is not None and b.audio is not None]
+        return single + pairs
     if graph == "mimi_encoder":
         return [Case("voice_prompt", {"audio": ref.voice_audio},
                      {"mimi_latent": ref.mimi_latent, "conditioning": ref.voice_conditioning})]
@@ -166,7 +179,7 @@ def check_set(graph: str, ref: Reference) -> list[Case]:
     elif graph == "latent_to_mimi":
         names = ["frame_0", "frames_all"]
     elif graph == "mimi_decoder":
-        names = ["frame_0", f"frame_{len(ref.frames) - 1}"]
+        names = ["frame_0", f"frame_{len(ref.frames) - 1}", "frames_0_1"]
     elif graph == "text_conditioner":
         names = ["reference_text"]
     else:
@@ -218,12 +231,13 @@ def run_chain(graphs: dict[str, GraphDef], sessions: dict[str, Any], ref: Refere
     main = sessions["flow_lm_main"]
     d = ref.text_embeddings.shape[-1]
     latent_dim = ref.ar_steps[0].latents.shape[-1]
-    kv = initial_state(graphs["flow_lm_main"])["past_kv"]
+    spec = next(s for s in graphs["flow_lm_main"].outputs if s.name == "new_kv")
+    kv = np.zeros((0, *spec.shape[1:]), np.float32)  # time-major [P, layers, 2, heads, head_dim]
 
     def flow_call(conditioning: np.ndarray, latents: np.ndarray) -> Feeds:
         nonlocal kv
-        out = run(main, {"conditioning": conditioning, "latents": latents, "past_kv": kv,
-                         "offset": np.array([kv.shape[0]], dtype=np.int64)})
+        out = run(main, {"conditioning": conditioning, "latents": latents,
+                         "offset": np.array([kv.shape[0]], dtype=np.int64), **past_feeds(kv)})
         kv = np.concatenate([kv, out["new_kv"]], axis=0)
         return out
 

@@ -48,12 +48,15 @@ class StateLink:
     init: str  # "zeros" | "ones" | "empty" (zero rows)
     module: str | None = None  # upstream module path whose streaming state this is
     axis: int | None = None
+    index: tuple[int, ...] | None = None  # append: the output's slice output[:, *index] holds this input's rows
     note: str = ""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"input": self.input, "output": self.output, "kind": self.kind, "init": self.init}
         if self.axis is not None:
             data["axis"] = self.axis
+        if self.index is not None:
+            data["index"] = list(self.index)
         if self.module is not None:
             data["module"] = self.module
         if self.note:
@@ -182,10 +185,13 @@ class FlowLmMain(nn.Module):
         self.flow_lm = flow_lm
         self.attention = [name for name, _ in attention_modules(flow_lm)]
 
-    def forward(self, conditioning: torch.Tensor, latents: torch.Tensor, past_kv: torch.Tensor,
-                offset: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def forward(self, conditioning: torch.Tensor, latents: torch.Tensor, offset: torch.Tensor,
+                *past: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``past`` = past_k.0, past_v.0, past_k.1, ...: each layer's K and V as upstream caches them
+        ([1, past_len, heads, head_dim], after RoPE), one input each, so that no layer's cache is sliced out
+        of a larger tensor (a copy of the whole cache per step)."""
         flow_lm = self.flow_lm
-        state = {name: {"past_k": past_kv[:, i, 0].unsqueeze(0), "past_v": past_kv[:, i, 1].unsqueeze(0), "offset": offset}
+        state = {name: {"past_k": past[2 * i], "past_v": past[2 * i + 1], "offset": offset}
                  for i, name in enumerate(self.attention)}
         with recorded_outputs(list(flow_lm.transformer.layers)) as layer_outputs:
             # as FlowLMModel.forward: NaN marks the latent BOS, then input_linear and the backbone
@@ -358,8 +364,9 @@ def build_graphs(tts: nn.Module, facts: ModelFacts) -> list[GraphDef]:
         inputs=[
             f32("conditioning", (1, "n_cond", d), "text embeddings or voice conditioning; n_cond = 0 for an AR step"),
             f32("latents", (1, "n_latents", lat), "normalised latents, NaN = latent BOS; n_latents = 0 for a prefill, 1 for an AR step"),
-            f32("past_kv", ("past_len", layers, 2, heads, hd), "K/V (after RoPE) of positions 0..past_len-1, time-major: [position, layer, k|v, head, dim]"),
             i64("offset", (1,), "number of past positions (= past_len): the absolute position of the first new one"),
+            *[f32(f"past_{c}.{i}", (1, "past_len", heads, hd), f"layer {i}'s {'keys (after RoPE)' if c == 'k' else 'values'} of positions 0..past_len-1")
+              for i in range(layers) for c in "kv"],
         ],
         outputs=[
             f32("hidden", (1, d), "out_norm output at the last new position: flow_lm_flow's condition"),
@@ -368,11 +375,12 @@ def build_graphs(tts: nn.Module, facts: ModelFacts) -> list[GraphDef]:
             i64("new_offset", (1,), "offset + new_len"),
             f32("layer_out", (1, layers, d), "each transformer layer's output at the last position, before out_norm (diagnostics)", optional=True),
         ],
-        example=(torch.randn(1, 3, d), torch.zeros(1, 0, lat), torch.randn(5, layers, 2, heads, hd), torch.tensor([5])),
+        example=(torch.randn(1, 3, d), torch.zeros(1, 0, lat), torch.tensor([5]), *[torch.randn(1, 5, heads, hd) for _ in range(2 * layers)]),
         state=[
-            StateLink("past_kv", "new_kv", "append", "empty", axis=0,
-                      note="keep a zero-filled buffer [capacity, layers, 2, heads, head_dim]; pass rows 0..offset-1 "
-                           "as past_kv, write new_kv at rows offset..offset+new_len-1"),
+            *[StateLink(f"past_{c}.{i}", "new_kv", "append", "empty", axis=1, index=(i, j),
+                        note=f"keep a zero-filled buffer [capacity, heads, head_dim] per layer and k|v; pass rows 0..offset-1 "
+                             f"as past_{c}.{i} [1, offset, heads, head_dim], write new_kv[:, {i}, {j}] at rows offset..offset+new_len-1")
+              for i in range(layers) for j, c in enumerate("kv")],
             StateLink("offset", "new_offset", "replace", "zeros"),
         ],
         tolerance={"default": FP32_DEFAULT, "new_kv": {"atol": 1e-3, "rtol": 1e-3}, "new_offset": EXACT},
@@ -406,7 +414,7 @@ def build_graphs(tts: nn.Module, facts: ModelFacts) -> list[GraphDef]:
     window = facts.mimi_context
     window_shape = (2, window, facts.mimi_num_heads, facts.mimi_head_dim)
     state_inputs: list[TensorSpec] = [i64("state.decoder_transformer.offset", (1,), "decoder transformer steps so far (16 per frame)")]
-    state_outputs: list[TensorSpec] = [i64("next_state.decoder_transformer.offset", (1,), "offset + 16")]
+    state_outputs: list[TensorSpec] = [i64("next_state.decoder_transformer.offset", (1,), "offset + 16 per frame")]
     links = [StateLink("state.decoder_transformer.offset", "next_state.decoder_transformer.offset", "replace", "zeros",
                        module="decoder_transformer", note="shared by every decoder transformer layer")]
     for name, _ in dec_attention:
@@ -424,12 +432,13 @@ def build_graphs(tts: nn.Module, facts: ModelFacts) -> list[GraphDef]:
         torch.ones(s.shape, dtype=torch.bool) if s.dtype == "bool" else torch.zeros(s.shape) for s in conv_states]
     graphs.append(GraphDef(
         name="mimi_decoder",
-        description="One Mimi decoder step: one latent frame (upsample, decoder transformer, SEANet decoder) to "
-                    f"{facts.frame_size} samples, every streaming state an input/output pair of the same shape.",
+        description="Mimi decoder steps: n_frames latent frames (upsample, decoder transformer, SEANet decoder) to "
+                    f"n_frames x {facts.frame_size} samples, every streaming state an input/output pair of the same shape. "
+                    "Decoding several frames in one call equals decoding them one by one (upstream's streaming decoder).",
         module=MimiDecoder(mimi, conv_states, [n for n, _ in dec_attention], facts.mimi_steps_per_latent),
-        inputs=[f32("mimi_input", (1, facts.mimi_input_dim, 1), "latent_to_mimi output for one frame"), *state_inputs],
-        outputs=[f32("audio", (1, 1, facts.frame_size), "24 kHz samples of this frame, not clamped"), *state_outputs],
-        example=(torch.randn(1, facts.mimi_input_dim, 1), torch.tensor([0]), *example_states),
+        inputs=[f32("mimi_input", (1, facts.mimi_input_dim, "n_frames"), "latent_to_mimi output of n_frames >= 1 consecutive frames"), *state_inputs],
+        outputs=[f32("audio", (1, 1, "n_samples"), f"24 kHz samples of these frames (n_samples = n_frames x {facts.frame_size}), not clamped"), *state_outputs],
+        example=(torch.randn(1, facts.mimi_input_dim, 2), torch.tensor([0]), *example_states),
         state=links,
         tolerance={"default": {"atol": 1e-3, "rtol": 1e-3}, "audio": {"atol": 2e-4, "rtol": 1e-3},
                    "next_state.decoder_transformer.offset": EXACT},

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph_checks import Case, check_graph, initial_state, open_session, recorded_cases, run
+from .graph_checks import Case, check_graph, initial_state, open_session, past_feeds, recorded_cases, run
 from .graph_defs import GraphDef
 from .reference_run import Reference
 
@@ -90,13 +90,14 @@ class _Chain:
 
     def latents(self, noise: list[np.ndarray], steps: int, stop_at_eos: bool) -> tuple[list[np.ndarray], list[float], int | None]:
         ref, main = self.ref, self.sessions["flow_lm_main"]
-        kv = initial_state(self.graphs["flow_lm_main"])["past_kv"]
+        spec = next(s for s in self.graphs["flow_lm_main"].outputs if s.name == "new_kv")
+        kv = np.zeros((0, *spec.shape[1:]), np.float32)
         latent_dim = ref.ar_steps[0].latents.shape[-1]
         d = ref.text_embeddings.shape[-1]
 
         def call(conditioning: np.ndarray, latents: np.ndarray) -> dict[str, np.ndarray]:
             nonlocal kv
-            out = run(main, {"conditioning": conditioning, "latents": latents, "past_kv": kv, "offset": np.array([kv.shape[0]], np.int64)})
+            out = run(main, {"conditioning": conditioning, "latents": latents, "offset": np.array([kv.shape[0]], np.int64), **past_feeds(kv)})
             kv = np.concatenate([kv, out["new_kv"]], axis=0)
             return out
 

@@ -57,8 +57,19 @@ class Runtime:
             state[link["input"]] = (np.ones if link["init"] == "ones" else np.zeros)(shape, DTYPES[spec["dtype"]])
         return state
 
+    def past_feeds(self, kv: np.ndarray) -> dict[str, np.ndarray]:
+        """flow_lm_main's past inputs from the time-major rows of every new_kv so far, by the state table:
+        an ``append`` link from new_kv with ``index`` (i, j) takes kv[:, i, j] as [1, P, heads, head_dim]."""
+        links = [link for link in self.manifest["graphs"]["flow_lm_main"]["state"] if link["output"] == "new_kv"]
+        assert links, "flow_lm_main has no state fed from new_kv"
+        return {link["input"]: np.ascontiguousarray(kv[(None, slice(None), *link["index"])]) for link in links}
+
+    def empty_kv(self) -> np.ndarray:
+        spec = next(t for t in self.manifest["graphs"]["flow_lm_main"]["outputs"] if t["name"] == "new_kv")
+        return np.zeros([0, *spec["shape"][1:]], np.float32)
+
     def voice_kv(self, path: Path) -> np.ndarray:
-        """An upstream voice state file as flow_lm_main's past_kv [P, layers, 2, heads, head_dim]."""
+        """An upstream voice state file as time-major rows [P, layers, 2, heads, head_dim] (what new_kv stacks)."""
         from safetensors.numpy import load_file
 
         tensors = load_file(str(path))
@@ -76,8 +87,8 @@ def synthesize_chunk(rt: Runtime, voice_kv: np.ndarray, tokens: np.ndarray, nois
 
     def flow_lm(conditioning: np.ndarray, latents: np.ndarray) -> dict[str, np.ndarray]:
         nonlocal kv
-        out = rt.run("flow_lm_main", {"conditioning": conditioning, "latents": latents, "past_kv": kv,
-                                      "offset": np.array([kv.shape[0]], np.int64)})
+        out = rt.run("flow_lm_main", {"conditioning": conditioning, "latents": latents,
+                                      "offset": np.array([kv.shape[0]], np.int64), **rt.past_feeds(kv)})
         kv = np.concatenate([kv, out["new_kv"]], axis=0)
         assert int(out["new_offset"][0]) == kv.shape[0]
         return out
@@ -153,5 +164,5 @@ def test_encoder_graph_reproduces_the_golden_voice_case(export: Path, oracle: Pa
     # and the voice prefill of that conditioning gives back the exported voice state (voice.safetensors)
     latent_dim = rt.model["latent_dim"]
     prefill = rt.run("flow_lm_main", {"conditioning": out["conditioning"], "latents": np.zeros((1, 0, latent_dim), np.float32),
-                                      "past_kv": rt.initial_state("flow_lm_main")["past_kv"], "offset": np.zeros(1, np.int64)})
+                                      "offset": np.zeros(1, np.int64), **rt.past_feeds(rt.empty_kv())})
     assert np.abs(prefill["new_kv"] - rt.voice_kv(export / "voice.safetensors")).max() <= 1e-3

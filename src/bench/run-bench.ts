@@ -8,13 +8,13 @@ import {resolveVoice} from '../engine/resolve-voice.js'
 import {ConfigError, UsageError} from '../errors/index.js'
 import {readManifest} from '../model/index.js'
 import type {ExportManifest} from '../model/manifest-types.js'
-import {defaultThreads} from '../onnx/create-sessions.js'
 import type {PythonProgressEvent} from '../python/index.js'
 import {BENCH_FORMAT, type BenchReport, type BenchRun, type BenchSummary, type UpstreamComparison} from './bench-report.js'
 import {compareBaseline} from './compare-baseline.js'
 import {machineInfo} from './machine-info.js'
 import {modelCost} from './model-cost.js'
 import {performanceBound} from './performance-bound.js'
+import {defaultThreads} from '../onnx/create-sessions.js'
 import {probeMachine} from './probe-machine.js'
 import {runEngineBench} from './run-engine-bench.js'
 import {runUpstreamBench} from './run-upstream-bench.js'
@@ -43,7 +43,7 @@ export interface RunBenchParams {
   readonly runs?: number
   /** Unmeasured runs first (session warm-up). @default 1 */
   readonly warmup?: number
-  /** onnxruntime intra-op threads of the FlowLM sessions. @default physical cores */
+  /** onnxruntime intra-op threads of the FlowLM sessions. @default the engine's (physical cores minus the Mimi worker's) */
   readonly threads?: number
   /** Frames per chunk with EOS ignored (random-weight models); null = upstream's stopping rule. @default null */
   readonly frames?: number | null
@@ -83,7 +83,6 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
   const warmup = params.warmup ?? 1
   const frames = params.frames ?? null
   const seed = params.seed ?? 42
-  const threads = params.threads ?? defaultThreads()
   const useWorker = params.mimiWorker ?? true
   const progress = params.onProgress ?? (() => undefined)
   if (params.text.trim() === '') throw new UsageError({code: 'TEXT_EMPTY', message: 'The benchmark text is empty.', hint: 'Pass --text or --corpus with some words.'})
@@ -93,7 +92,8 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
   const upstreamModel = params.againstPython === true ? findUpstreamModel(dir, manifest, params.upstreamModel) : undefined
 
   progress({phase: 'load', message: `loading ${dir}`})
-  const model = await loadEngineModel({dir, threads, mimiWorker: useWorker})
+  const model = await loadEngineModel({dir, ...(params.threads === undefined ? {} : {threads: params.threads}), mimiWorker: useWorker})
+  const threads = model.threads.main
   let measured: BenchRun[]
   let voiceLabel: string
   let voicePath: string
@@ -167,8 +167,10 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
   let probe = null
   let bound = null
   if (params.probe ?? true) {
-    progress({phase: 'probe', message: `measuring memory bandwidth and matmul rate (${threads} thread(s))`})
-    probe = await probeMachine({threads})
+    // the machine's limit: all physical cores streaming / multiplying, whatever the engine's own split
+    const probeThreads = defaultThreads()
+    progress({phase: 'probe', message: `measuring memory bandwidth and matmul rate (${probeThreads} thread(s))`})
+    probe = await probeMachine({threads: probeThreads})
     bound = performanceBound({cost, probe, summary, frameMs: (1000 * model.dims.frameSize) / model.dims.sampleRate, overlapped: useWorker})
   }
 

@@ -5,7 +5,7 @@ import type {KvLayout} from '../flowlm/kv-cache.js'
 import type {ChainedState} from '../mimi/mimi-decoder-stream.js'
 import {MimiDecodeWorker} from '../mimi/mimi-decode-worker.js'
 import {graphEntry, readManifest, type GraphEntry} from '../model/index.js'
-import {createSessions, type Sessions} from '../onnx/create-sessions.js'
+import {createSessions, defaultThreads, type Sessions} from '../onnx/create-sessions.js'
 import {loadSentencePieceTokenizer, textConfigFromManifest, type TextFrontEnd} from '../text/index.js'
 
 /** The graphs the engine runs for every synthesis; `mimi_encoder` is loaded on first use (voice prompts). */
@@ -38,6 +38,8 @@ export interface EngineModel {
   readonly text: TextFrontEnd
   /** Voice files shipped in the folder: name → absolute path. */
   readonly voices: Readonly<Record<string, string>>
+  /** Intra-op threads used: main-thread sessions, and the Mimi worker's (null without the worker). */
+  readonly threads: {readonly main: number; readonly mimi: number | null}
   /** The voice encoder session, created on first call. */
   encoder(): Promise<ort.InferenceSession>
   release(): Promise<void>
@@ -46,7 +48,10 @@ export interface EngineModel {
 export interface LoadEngineModelParams {
   /** An exported model folder (manifest.json + graphs). */
   readonly dir: string
-  /** onnxruntime intra-op threads of the main-thread sessions (FlowLM, flow head, text). @default physical cores */
+  /**
+   * onnxruntime intra-op threads of the main-thread sessions (FlowLM, flow head, text).
+   * @default physical cores; for an int8 export with the Mimi worker, physical cores minus the worker's (at least 1)
+   */
   readonly threads?: number
   /**
    * Decode Mimi on a worker thread, overlapped with the next FlowLM step (the fast path of synth, serve and
@@ -82,7 +87,12 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
   }
   const files = Object.fromEntries(coreGraphs.map((name) => [name, graphEntry(manifest, name).file])) as Record<CoreGraph, string>
   const useWorker = params.mimiWorker === true
-  const sessionOptions = {...(params.threads === undefined ? {} : {threads: params.threads}), allowSpinning: params.allowSpinning ?? false}
+  const mimiThreads = params.mimiThreads ?? 1
+  // Measured on 2 cores (bench, full-size model): an fp32 FlowLM step is the bottleneck and gains from every
+  // core (Mimi's worker fits in the gaps: 2.1x vs 1.8x real time); an int8 step is light and Mimi becomes the
+  // bottleneck, so the FlowLM leaves the worker its core (3.2x vs 3.0x).
+  const mainThreads = params.threads ?? (useWorker && manifest.quantization !== undefined ? Math.max(1, defaultThreads() - mimiThreads) : defaultThreads())
+  const sessionOptions = {threads: mainThreads, allowSpinning: params.allowSpinning ?? false}
   const mimiStates = mimiStatesOf(graphEntry(manifest, 'mimi_decoder'))
   const {latent_to_mimi: latentToMimiFile, mimi_decoder: mimiDecoderFile, ...mainFiles} = files
   const noPrepack: readonly CoreGraph[] = params.noPrepack ?? ['flow_lm_flow']
@@ -102,8 +112,9 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
           states: mimiStates,
           mimiInputDim: dims.mimiInputDim,
           latentDim: dims.latentDim,
-          threads: params.mimiThreads ?? 1,
+          threads: mimiThreads,
           allowSpinning: sessionOptions.allowSpinning,
+          maxFrames: mimiMaxFrames(graphEntry(manifest, 'mimi_decoder')),
         })
       : Promise.resolve(undefined)
   // The three loads run side by side (the worker on the other core).
@@ -126,6 +137,7 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
     dims,
     sessions,
     ...(mimiWorker === undefined ? {} : {mimiWorker}),
+    threads: {main: mainThreads, mimi: useWorker ? mimiThreads : null},
     kvCapacity: manifest.capacities.flow_kv_positions,
     mimiStates,
     text: {tokenizer, config: textConfigFromManifest(manifest, params.dir)},
@@ -161,6 +173,12 @@ function withMimiInWorker(main: Sessions<Exclude<CoreGraph, 'latent_to_mimi' | '
   Object.defineProperty(sessions, 'latent_to_mimi', {get: () => inWorker('latent_to_mimi'), enumerable: false})
   Object.defineProperty(sessions, 'mimi_decoder', {get: () => inWorker('mimi_decoder'), enumerable: false})
   return sessions
+}
+
+/** Frames one mimi_decoder call may take: `n_frames` exports any (the engine sends 2), older ones exactly one. */
+function mimiMaxFrames(graph: GraphEntry): number {
+  const frames = graph.inputs.find((i) => i.name === 'mimi_input')?.shape[2]
+  return typeof frames === 'number' ? frames : 16
 }
 
 function mimiStatesOf(graph: GraphEntry): ChainedState[] {

@@ -25,6 +25,18 @@ export interface FlowLmStepResult {
   readonly layerOut?: Float32Array
 }
 
+const onePastTensor = new WeakMap<ort.InferenceSession, boolean>()
+
+/** Whether the graph is an older export whose flow_lm_main takes the whole cache as one `past_kv` input. */
+function takesOnePastTensor(session: ort.InferenceSession): boolean {
+  let known = onePastTensor.get(session)
+  if (known === undefined) {
+    known = session.inputNames.includes('past_kv')
+    onePastTensor.set(session, known)
+  }
+  return known
+}
+
 /** One `flow_lm_main` call (voice prefill, text prefill or one AR step); appends the new K/V to the cache. */
 export async function flowLmStep(params: FlowLmStepParams): Promise<FlowLmStepResult> {
   const {dModel, latentDim, kv} = params
@@ -37,7 +49,8 @@ export async function flowLmStep(params: FlowLmStepParams): Promise<FlowLmStepRe
     {
       conditioning: f32(conditioning, [1, conditioning.length / dModel, dModel]),
       latents: f32(latents, [1, latents.length / latentDim, latentDim]),
-      past_kv: kv.past(),
+      // per-layer past inputs (views of the cache); exports made before them take one time-major past_kv
+      ...(takesOnePastTensor(params.session) ? {past_kv: kv.past()} : kv.layerFeeds()),
       offset: i64([kv.offset]),
     },
     fetches,

@@ -9,21 +9,31 @@ export interface KvLayout {
 }
 
 /**
- * The FlowLM KV cache as the runtime keeps it: a preallocated, zero-initialised, time-major buffer
- * [capacity, layers, 2, heads, head_dim]. `flow_lm_main` reads the valid prefix (a zero-copy view) as
- * `past_kv` and returns only the new rows, which are written at `offset`. No per-step copy of the cache.
+ * The FlowLM KV cache as the runtime keeps it: per layer and k|v, a preallocated zero-initialised buffer
+ * [capacity, heads, head_dim] (upstream's own cache layout, time-major). `flow_lm_main` takes each layer's valid
+ * prefix as its own input (`past_k.<i>`, `past_v.<i>`: zero-copy views, see `layerFeeds`) and returns only the
+ * new rows (`new_kv`, time-major [new_len, layers, 2, heads, head_dim]), which `append` writes at `offset`.
+ * Nothing copies the whole cache per step. Exports made before the per-layer inputs take one `past_kv`
+ * tensor instead; `past()` assembles it (a copy).
  */
 export class KvCache {
-  private buffer: Float32Array
+  /** Buffer of layer i, k (c=0) or v (c=1), at index 2·i + c. */
+  private buffers: Float32Array[]
   private length = 0
+  private cap: number
+  /** Floats per position of the whole cache (all layers, k and v): a `new_kv` row. */
   readonly rowSize: number
+  /** Floats per position of one layer's k or v. */
+  readonly blockSize: number
 
   constructor(
     readonly layout: KvLayout,
     capacity: number,
   ) {
-    this.rowSize = layout.layers * 2 * layout.heads * layout.headDim
-    this.buffer = new Float32Array(Math.max(1, capacity) * this.rowSize)
+    this.blockSize = layout.heads * layout.headDim
+    this.rowSize = layout.layers * 2 * this.blockSize
+    this.cap = Math.max(1, capacity)
+    this.buffers = Array.from({length: 2 * layout.layers}, () => new Float32Array(this.cap * this.blockSize))
   }
 
   /** Positions written so far (upstream's `offset`). */
@@ -32,27 +42,54 @@ export class KvCache {
   }
 
   get capacity(): number {
-    return this.buffer.length / this.rowSize
+    return this.cap
   }
 
-  /** The valid prefix as the `past_kv` input [offset, layers, 2, heads, head_dim] (no copy). */
+  /** The per-layer past inputs of `flow_lm_main`: `past_k.<i>` / `past_v.<i>` [1, offset, heads, head_dim], views (no copy). */
+  layerFeeds(): Record<string, ort.Tensor> {
+    const {layers, heads, headDim} = this.layout
+    const feeds: Record<string, ort.Tensor> = {}
+    for (let layer = 0; layer < layers; layer += 1) {
+      for (const [c, name] of [[0, 'k'], [1, 'v']] as const) {
+        const buffer = this.buffers[2 * layer + c] as Float32Array
+        feeds[`past_${name}.${layer}`] = f32(buffer.subarray(0, this.length * this.blockSize), [1, this.length, heads, headDim])
+      }
+    }
+    return feeds
+  }
+
+  /** The valid prefix as one time-major tensor [offset, layers, 2, heads, head_dim] (a copy): older exports' `past_kv`, parity. */
   past(): ort.Tensor {
     const {layers, heads, headDim} = this.layout
-    return f32(this.buffer.subarray(0, this.length * this.rowSize), [this.length, layers, 2, heads, headDim])
+    const out = new Float32Array(this.length * this.rowSize)
+    for (let pos = 0; pos < this.length; pos += 1) {
+      for (let b = 0; b < 2 * layers; b += 1) {
+        const src = (this.buffers[b] as Float32Array).subarray(pos * this.blockSize, (pos + 1) * this.blockSize)
+        out.set(src, pos * this.rowSize + b * this.blockSize)
+      }
+    }
+    return f32(out, [this.length, layers, 2, heads, headDim])
   }
 
-  /** Writes `rows` new positions (the `new_kv` output) at the current offset. */
+  /** Writes `rows` new positions (the `new_kv` output, time-major) at the current offset. */
   append(rows: Float32Array): void {
     const count = rows.length / this.rowSize
     this.ensureCapacity(this.length + count)
-    this.buffer.set(rows, this.length * this.rowSize)
+    for (let r = 0; r < count; r += 1) {
+      const pos = this.length + r
+      for (let b = 0; b < this.buffers.length; b += 1) {
+        const start = r * this.rowSize + b * this.blockSize
+        ;(this.buffers[b] as Float32Array).set(rows.subarray(start, start + this.blockSize), pos * this.blockSize)
+      }
+    }
     this.length += count
   }
 
   /** Makes this cache a copy of `other`'s valid prefix (the per-chunk copy of the voice state). */
   copyFrom(other: KvCache): void {
     this.ensureCapacity(other.length)
-    this.buffer.set(other.buffer.subarray(0, other.length * other.rowSize))
+    const floats = other.length * other.blockSize
+    other.buffers.forEach((buffer, b) => (this.buffers[b] as Float32Array).set(buffer.subarray(0, floats)))
     this.length = other.length
   }
 
@@ -61,26 +98,25 @@ export class KvCache {
     this.length = 0
   }
 
-  /** Grows the buffer to at least `positions` rows (zero-filled), keeping the valid prefix. */
+  /** Grows the buffers to at least `positions` rows (zero-filled), keeping the valid prefix. */
   ensureCapacity(positions: number): void {
-    if (positions <= this.capacity) return
-    const grown = new Float32Array(Math.max(positions, this.capacity * 2) * this.rowSize)
-    grown.set(this.buffer.subarray(0, this.length * this.rowSize))
-    this.buffer = grown
+    if (positions <= this.cap) return
+    const cap = Math.max(positions, this.cap * 2)
+    this.buffers = this.buffers.map((old) => {
+      const grown = new Float32Array(cap * this.blockSize)
+      grown.set(old.subarray(0, this.length * this.blockSize))
+      return grown
+    })
+    this.cap = cap
   }
 
   /** Per-layer caches in upstream's voice-state layout: [2, 1, offset, heads, head_dim] each. */
   toLayerCaches(): Float32Array[] {
-    const {layers, heads, headDim} = this.layout
-    const block = heads * headDim
-    return Array.from({length: layers}, (_, layer) => {
-      const out = new Float32Array(2 * this.length * block)
-      for (let kv = 0; kv < 2; kv += 1) {
-        for (let pos = 0; pos < this.length; pos += 1) {
-          const src = pos * this.rowSize + (layer * 2 + kv) * block
-          out.set(this.buffer.subarray(src, src + block), (kv * this.length + pos) * block)
-        }
-      }
+    const floats = this.length * this.blockSize
+    return Array.from({length: this.layout.layers}, (_, layer) => {
+      const out = new Float32Array(2 * floats)
+      out.set((this.buffers[2 * layer] as Float32Array).subarray(0, floats), 0)
+      out.set((this.buffers[2 * layer + 1] as Float32Array).subarray(0, floats), floats)
       return out
     })
   }
@@ -91,13 +127,11 @@ export class KvCache {
    */
   static fromLayerCaches(layout: KvLayout, caches: readonly Float32Array[], positions: number, capacity = positions, length = positions): KvCache {
     const cache = new KvCache(layout, Math.max(capacity, positions))
-    const block = layout.heads * layout.headDim
+    const floats = positions * cache.blockSize
     caches.forEach((layerCache, layer) => {
-      for (let kv = 0; kv < 2; kv += 1) {
-        for (let pos = 0; pos < positions; pos += 1) {
-          const src = (kv * length + pos) * block
-          cache.buffer.set(layerCache.subarray(src, src + block), pos * cache.rowSize + (layer * 2 + kv) * block)
-        }
+      for (let c = 0; c < 2; c += 1) {
+        const start = c * length * cache.blockSize
+        ;(cache.buffers[2 * layer + c] as Float32Array).set(layerCache.subarray(start, start + floats))
       }
     })
     cache.length = positions

@@ -20,6 +20,8 @@ export interface StartMimiDecodeWorkerParams {
   readonly threads?: number
   /** @default false (see CreateSessionsParams.allowSpinning) */
   readonly allowSpinning?: boolean
+  /** Most frames one call may decode; 1 for exports whose mimi_decoder takes one frame. @default 1 */
+  readonly maxFrames?: number
 }
 
 /** A decoded frame and the worker's own time for it (latent_to_mimi + mimi_decoder), ms. */
@@ -36,7 +38,8 @@ interface Pending {
  * The Mimi decoder on its own thread. onnxruntime-node runs a session synchronously on the calling thread,
  * so two graphs only run at the same time from two threads: with Mimi in this worker, decoding frame k
  * overlaps the FlowLM step k+1 on the main thread (upstream does the same with a decoder thread).
- * Streams are independent decoder states; requests are served in order.
+ * Streams are independent decoder states; requests are served in order; one request may carry several
+ * consecutive frames, decoded in one call.
  */
 export class MimiDecodeWorker {
   private readonly pending = new Map<number, Pending>()
@@ -46,7 +49,11 @@ export class MimiDecodeWorker {
   private closed = false
   private exited = false
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    /** Most frames one decode call may carry (the export's mimi_decoder). */
+    readonly maxFrames: number,
+  ) {
     worker.on('message', (reply: MimiWorkerReply) => this.onReply(reply))
     worker.on('error', (error) => this.fail(workerError('The Mimi decoder worker crashed.', error)))
     worker.on('exit', (code) => {
@@ -65,6 +72,7 @@ export class MimiDecodeWorker {
       latentDim: params.latentDim,
       threads: params.threads ?? 1,
       allowSpinning: params.allowSpinning ?? false,
+      maxFrames: params.maxFrames ?? 1,
     }
     const worker = new Worker(workerScript(), {workerData: data})
     const first = await new Promise<MimiWorkerReply>((resolve, reject) => {
@@ -76,7 +84,7 @@ export class MimiDecodeWorker {
       throw first.kind === 'load-failed' ? fromFailure(first.error) : workerError(`The Mimi decoder worker sent ${first.kind} before ready.`)
     }
     worker.unref()
-    return new MimiDecodeWorker(worker)
+    return new MimiDecodeWorker(worker, data.maxFrames)
   }
 
   /** A fresh decoder state in the worker (upstream starts one per text chunk). */
@@ -111,13 +119,15 @@ export class MimiDecodeWorker {
   }
 
   /** @internal */
-  decode(stream: number, latent: Float32Array): Promise<TimedFrame> {
-    const id = this.nextId
-    this.nextId += 1
-    const result = new Promise<TimedFrame>((resolve, reject) => this.pending.set(id, {resolve, reject}))
-    this.post({kind: 'decode', stream, id, latent})
+  decode(stream: number, latents: readonly Float32Array[]): Promise<TimedFrame>[] {
+    const ids = latents.map(() => {
+      this.nextId += 1
+      return this.nextId - 1
+    })
+    const results = ids.map((id) => new Promise<TimedFrame>((resolve, reject) => this.pending.set(id, {resolve, reject})))
+    this.post({kind: 'decode', stream, ids, latents})
     this.worker.ref() // keep the process alive while a frame is outstanding
-    return result
+    return results
   }
 
   private onReply(reply: MimiWorkerReply): void {
@@ -146,7 +156,16 @@ export class MimiWorkerStream {
 
   /** Queues one normalised latent [latentDim]; frames come back in the order they were queued. */
   decodeLatent(latent: Float32Array): Promise<TimedFrame> {
-    return this.owner.decode(this.id, latent)
+    return this.owner.decode(this.id, [latent])[0] as Promise<TimedFrame>
+  }
+
+  /**
+   * Queues consecutive latents decoded in one call (at most the worker's `maxFrames`): one promise per frame.
+   * The same audio as one by one up to float rounding; callers that want reproducible bytes group frames the
+   * same way every time (generateAudio does).
+   */
+  decodeLatents(latents: readonly Float32Array[]): Promise<TimedFrame>[] {
+    return this.owner.decode(this.id, latents)
   }
 
   /** Restarts from the initial state (applies to latents queued after this call). */

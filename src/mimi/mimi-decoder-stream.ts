@@ -50,17 +50,44 @@ export class MimiDecoderStream {
     return this.decodeMimiInput(floats(out['mimi_input'], 'mimi_input'))
   }
 
+  /**
+   * Decodes consecutive normalised latents in one call of each graph (the same audio as one by one; a bigger
+   * batch runs the transformer and convolutions more efficiently). Needs an export whose mimi_decoder takes
+   * `n_frames` (older ones take exactly one frame).
+   */
+  async decodeLatents(latents: readonly Float32Array[]): Promise<DecodedFrame[]> {
+    const {latentDim, mimiInputDim} = this.params
+    const n = latents.length
+    if (n === 1) return [await this.decodeLatent(latents[0] as Float32Array)]
+    const packed = new Float32Array(n * latentDim)
+    latents.forEach((latent, j) => packed.set(latent, j * latentDim))
+    const projected = await runGraph('latent_to_mimi', this.params.latentToMimi, {latent: f32(packed, [1, n, latentDim])})
+    const mimiInput = floats(projected['mimi_input'], 'mimi_input') // [1, C, n], channels first
+    const out = await runGraph('mimi_decoder', this.params.decoder, {mimi_input: f32(mimiInput, [1, mimiInputDim, n]), ...this.state})
+    this.takeState(out)
+    const audio = floats(out['audio'], 'audio')
+    const frame = audio.length / n
+    return latents.map((_, j) => ({
+      mimiInput: Float32Array.from({length: mimiInputDim}, (_, c) => mimiInput[c * n + j] ?? Number.NaN),
+      audio: audio.slice(j * frame, (j + 1) * frame),
+    }))
+  }
+
   /** Decodes one frame from the decoder input [mimiInputDim] (parity feeds the golden's `mimi_input` here). */
   async decodeMimiInput(mimiInput: Float32Array): Promise<DecodedFrame> {
     const out = await runGraph('mimi_decoder', this.params.decoder, {
       mimi_input: f32(mimiInput, [1, this.params.mimiInputDim, 1]),
       ...this.state,
     })
+    this.takeState(out)
+    return {mimiInput, audio: floats(out['audio'], 'audio')}
+  }
+
+  private takeState(out: Record<string, ort.Tensor>): void {
     for (const s of this.params.states) {
       const next = out[s.output]
       if (next === undefined) throw new Error(`mimi_decoder did not return state ${s.output}`)
       this.state[s.input] = next
     }
-    return {mimiInput, audio: floats(out['audio'], 'audio')}
   }
 }

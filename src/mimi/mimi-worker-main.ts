@@ -25,8 +25,19 @@ function reply(message: MimiWorkerReply): void {
 try {
   const sessions = await createSessions({dir: data.dir, files: data.files, threads: data.threads, allowSpinning: data.allowSpinning})
   const streams = new Map<number, MimiDecoderStream>()
-  // Requests are handled strictly in arrival order: each stream's state feeds its next frame.
-  let queue: Promise<void> = Promise.resolve()
+  const decode = async (request: Extract<MimiWorkerRequest, {kind: 'decode'}>): Promise<void> => {
+    try {
+      const stream = streams.get(request.stream)
+      if (stream === undefined) throw new Error(`no open Mimi stream ${request.stream}`)
+      if (request.latents.length > data.maxFrames) throw new Error(`${request.latents.length} frames in one call; this decoder takes at most ${data.maxFrames}`)
+      const start = performance.now()
+      const frames = await stream.decodeLatents(request.latents)
+      const ms = (performance.now() - start) / frames.length
+      frames.forEach((frame, j) => reply({kind: 'decoded', id: request.ids[j] ?? -1, mimiInput: frame.mimiInput, audio: frame.audio, ms}))
+    } catch (error) {
+      for (const id of request.ids) reply({kind: 'decode-failed', id, error: failure(error)})
+    }
+  }
   const handle = async (request: MimiWorkerRequest): Promise<void> => {
     if (request.kind === 'open') {
       streams.set(
@@ -43,17 +54,11 @@ try {
       reply({kind: 'shut-down'})
       port?.close()
     } else {
-      try {
-        const stream = streams.get(request.stream)
-        if (stream === undefined) throw new Error(`no open Mimi stream ${request.stream}`)
-        const start = performance.now()
-        const frame = await stream.decodeLatent(request.latent)
-        reply({kind: 'decoded', id: request.id, mimiInput: frame.mimiInput, audio: frame.audio, ms: performance.now() - start})
-      } catch (error) {
-        reply({kind: 'decode-failed', id: request.id, error: failure(error)})
-      }
+      await decode(request)
     }
   }
+  // Requests are served strictly in arrival order: each stream's state feeds its next frames.
+  let queue: Promise<void> = Promise.resolve()
   port.on('message', (request: MimiWorkerRequest) => {
     queue = queue.then(() => handle(request))
   })

@@ -9,6 +9,8 @@ export interface MimiWorkerData {
   readonly latentDim: number
   readonly threads: number
   readonly allowSpinning: boolean
+  /** Most frames one decode request may carry (1: the export's decoder takes exactly one frame). */
+  readonly maxFrames: number
 }
 
 /** Main thread → worker. Each stream is one independent decoder state (one text chunk at a time). */
@@ -16,7 +18,8 @@ export type MimiWorkerRequest =
   | {readonly kind: 'open'; readonly stream: number}
   | {readonly kind: 'reset'; readonly stream: number}
   | {readonly kind: 'close'; readonly stream: number}
-  | {readonly kind: 'decode'; readonly stream: number; readonly id: number; readonly latent: Float32Array}
+  /** Consecutive latents decoded in one call (one id per frame). */
+  | {readonly kind: 'decode'; readonly stream: number; readonly ids: readonly number[]; readonly latents: readonly Float32Array[]}
   | {readonly kind: 'shutdown'}
 
 /** A failure inside the worker, as plain data (PocketTtsError fields when it was one). */

@@ -28,6 +28,8 @@ export interface StateLink {
   /** Initial value before the first call: all zeros, all ones, or zero rows (`empty`). */
   readonly init: 'zeros' | 'ones' | 'empty'
   readonly axis?: number
+  /** `append` from a stacked output: this input's rows are `output[:, ...index]` (e.g. new_kv[:, layer, k|v]). */
+  readonly index?: readonly number[]
   /** Upstream module path whose streaming state this is. */
   readonly module?: string
   readonly note?: string

@@ -6,6 +6,7 @@ import {defaultGenerationParams, type GenerationParams} from '../../src/engine/g
 import {ReplayNoise, SeededNormalNoise, type NoiseSource} from '../../src/engine/noise/index.js'
 import {resolveVoice} from '../../src/engine/resolve-voice.js'
 import {readGolden} from '../../src/golden/index.js'
+import {MimiDecoderStream} from '../../src/mimi/mimi-decoder-stream.js'
 import {NEEDS_ORACLE, ORACLE_TINY, skipWithoutOracle} from '../helpers/oracle.js'
 
 interface Run {
@@ -74,9 +75,23 @@ describe.skipIf(skipWithoutOracle)(`Mimi decoded on a worker thread, overlapped 
     expect(b.audio.length).toBe(7 * b.chunks.length)
   })
 
+  it('decodes several frames in one call exactly as one by one (what the worker does with frames that wait)', async () => {
+    const make = () =>
+      new MimiDecoderStream({latentToMimi: inline.sessions.latent_to_mimi, decoder: inline.sessions.mimi_decoder, states: inline.mimiStates, mimiInputDim: inline.dims.mimiInputDim, latentDim: inline.dims.latentDim})
+    const latents = Array.from({length: 5}, (_, k) => Float32Array.from({length: inline.dims.latentDim}, (_, j) => Math.sin(k * 7 + j)))
+    const single = make()
+    const one: Float32Array[] = []
+    for (const latent of latents) one.push((await single.decodeLatent(latent)).audio)
+    const batched = make()
+    const frames = [...(await batched.decodeLatents(latents.slice(0, 3))), ...(await batched.decodeLatents(latents.slice(3)))]
+    expect(frames.map((f) => f.audio.length)).toEqual(one.map((a) => a.length))
+    expect(maxAbsDiff(frames.map((f) => f.audio), one)).toBeLessThanOrEqual(1e-6)
+    expect(frames[4]?.mimiInput.length).toBe(inline.dims.mimiInputDim)
+  })
+
   it('keeps the Mimi sessions off the main thread and says so when they are asked for', () => {
     expect(() => worker.sessions.mimi_decoder).toThrow(expect.objectContaining({code: 'MIMI_IN_WORKER'}))
-    expect(worker.sessions.flow_lm_main.inputNames).toContain('past_kv')
+    expect(worker.sessions.flow_lm_main.inputNames).toContain('past_k.0')
   })
 
   it('stops cleanly when the consumer stops early, and the worker serves the next generation', async () => {

@@ -73,10 +73,14 @@ describe.skipIf(skipWithoutOracle)(`model export and model verify on the oracle 
     const main = manifest.graphs['flow_lm_main']!
     expect(main.capacities).toEqual({past_kv_rows: 660})
     expect(manifest.graphs['mimi_decoder']!.capacities).toEqual({attention_window: 250})
+    // one past input per layer and k|v, each fed the matching slice of new_kv (no per-step slicing of one big cache)
     expect(main.state).toEqual([
-      expect.objectContaining({input: 'past_kv', output: 'new_kv', kind: 'append', axis: 0, init: 'empty'}),
+      ...[0, 1].flatMap((layer) =>
+        ['k', 'v'].map((c, j) => expect.objectContaining({input: `past_${c}.${layer}`, output: 'new_kv', kind: 'append', axis: 1, index: [layer, j], init: 'empty'})),
+      ),
       expect.objectContaining({input: 'offset', output: 'new_offset', kind: 'replace', init: 'zeros'}),
     ])
+    expect(main.inputs.find((i) => i.name === 'past_k.1')?.shape).toEqual([1, 'past_len', 4, 16])
     const decoder = manifest.graphs['mimi_decoder']!
     const inputs = new Map(decoder.inputs.map((t) => [t.name, t]))
     const outputs = new Map(decoder.outputs.map((t) => [t.name, t]))

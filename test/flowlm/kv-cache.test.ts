@@ -1,0 +1,64 @@
+import {describe, expect, it} from 'vitest'
+import {KvCache} from '../../src/flowlm/kv-cache.js'
+
+const layout = {layers: 2, heads: 2, headDim: 3}
+const rowSize = 2 * 2 * 2 * 3 // layers · k|v · heads · head_dim
+
+/** Time-major rows [count, layers, 2, heads, head_dim] whose every value encodes (position, layer, k|v, element). */
+function rows(first: number, count: number): Float32Array {
+  return Float32Array.from({length: count * rowSize}, (_, i) => {
+    const pos = first + Math.floor(i / rowSize)
+    const within = i % rowSize
+    return pos * 1000 + within
+  })
+}
+
+describe('KvCache: per-layer buffers fed to flow_lm_main without copying the cache', () => {
+  it('gives each layer its k and v prefix as [1, offset, heads, head_dim] views of what was appended', () => {
+    const kv = new KvCache(layout, 4)
+    kv.append(rows(0, 3))
+    kv.append(rows(3, 1))
+    expect(kv.offset).toBe(4)
+    const feeds = kv.layerFeeds()
+    expect(Object.keys(feeds).sort()).toEqual(['past_k.0', 'past_k.1', 'past_v.0', 'past_v.1'])
+    expect(feeds['past_v.1']?.dims).toEqual([1, 4, 2, 3])
+    // past_v.1 at position p is the row's block (layer 1, v): floats 18..23 of the row
+    expect(Array.from(feeds['past_v.1']?.data as Float32Array).slice(6, 12)).toEqual([1018, 1019, 1020, 1021, 1022, 1023])
+    expect(Array.from(feeds['past_k.0']?.data as Float32Array).slice(-6)).toEqual([3000, 3001, 3002, 3003, 3004, 3005])
+  })
+
+  it('assembles the time-major past_kv of older exports (a copy) equal to the appended rows', () => {
+    const kv = new KvCache(layout, 8)
+    kv.append(rows(0, 5))
+    const past = kv.past()
+    expect(past.dims).toEqual([5, 2, 2, 2, 3])
+    expect(Array.from(past.data as Float32Array)).toEqual(Array.from(rows(0, 5)))
+  })
+
+  it('grows past its capacity keeping the prefix, and copies another cache', () => {
+    const kv = new KvCache(layout, 2)
+    kv.append(rows(0, 2))
+    kv.append(rows(2, 3))
+    expect(kv.capacity).toBeGreaterThanOrEqual(5)
+    expect(Array.from(kv.past().data as Float32Array)).toEqual(Array.from(rows(0, 5)))
+    const copy = new KvCache(layout, 1)
+    copy.copyFrom(kv)
+    copy.append(rows(5, 1))
+    expect(Array.from(copy.past().data as Float32Array)).toEqual(Array.from(rows(0, 6)))
+    expect(kv.offset).toBe(5) // the source is untouched
+  })
+
+  it('round-trips upstream voice-state caches [2, 1, length, heads, head_dim] per layer, keeping `positions`', () => {
+    const kv = new KvCache(layout, 8)
+    kv.append(rows(0, 3))
+    const caches = kv.toLayerCaches()
+    expect(caches).toHaveLength(2)
+    expect(caches[1]?.length).toBe(2 * 3 * 6)
+    const back = KvCache.fromLayerCaches(layout, caches, 3, 10)
+    expect(back.capacity).toBe(10)
+    expect(Array.from(back.past().data as Float32Array)).toEqual(Array.from(rows(0, 3)))
+    // a file whose cache is longer than its offset: only the first `positions` rows count
+    const longer = KvCache.fromLayerCaches(layout, caches, 2, 4, 3)
+    expect(Array.from(longer.past().data as Float32Array)).toEqual(Array.from(rows(0, 2)))
+  })
+})

@@ -1,0 +1,68 @@
+import {mkdtemp} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {beforeAll, describe, expect, it} from 'vitest'
+import type {BenchReport} from '../../src/bench/index.js'
+import type {ExportModelResult} from '../../src/model/export-model.js'
+import {readManifest} from '../../src/model/read-manifest.js'
+import type {ExportManifest} from '../../src/model/manifest-types.js'
+import type {VerifyReport} from '../../src/model/verify-model.js'
+import {runCli} from '../helpers/cli.js'
+import {NEEDS_ORACLE, ORACLE_TINY, skipWithoutOracle} from '../helpers/oracle.js'
+
+describe.skipIf(skipWithoutOracle)(`model export --int8 on the oracle tiny model ${NEEDS_ORACLE}`, () => {
+  let out: string
+  let result: ExportModelResult
+  let manifest: ExportManifest
+  beforeAll(async () => {
+    out = join(await mkdtemp(join(tmpdir(), 'pockettts-int8-')), 'tiny-int8')
+    const run = await runCli(['model', 'export', '--from', ORACLE_TINY, '--out', out, '--int8', '--json'])
+    expect(run.exitCode, run.stderr).toBe(0)
+    result = JSON.parse(run.stdout) as ExportModelResult
+    manifest = (await readManifest({dir: out})).manifest
+  })
+
+  it('quantises the transformer matmuls of flow_lm_main only, and records what it did', () => {
+    const q = manifest.quantization
+    expect(q?.kind).toBe('int8-dynamic')
+    expect(Object.keys(q?.graphs ?? {})).toEqual(['flow_lm_main'])
+    const main = q?.graphs['flow_lm_main']
+    expect(main?.nodes).toBe(2 * 4) // 2 layers × (in_proj, out_proj, FFN in, FFN out)
+    expect(main?.int8_bytes).toBeLessThan(main?.fp32_bytes ?? 0)
+    expect(manifest.graphs['flow_lm_main']?.size).toBe(main?.int8_bytes)
+    expect(result.quantization).toEqual(q)
+  })
+
+  it('sets the int8 graph tolerances from its measured error (2x), fp32 graphs keep theirs', () => {
+    const main = manifest.graphs['flow_lm_main']!
+    const measured = manifest.quantization!.graphs['flow_lm_main']!.max_abs_vs_upstream
+    expect(measured['hidden']).toBeGreaterThan(1e-4) // int8 is really not fp32-exact
+    expect(main.check.tolerance['hidden']?.atol).toBeGreaterThanOrEqual(2 * (measured['hidden'] ?? Number.NaN))
+    expect(main.check.tolerance['new_offset']).toEqual({atol: 0, rtol: 0})
+    expect(manifest.graphs['flow_lm_flow']!.check.tolerance['default']).toEqual({atol: 1e-4, rtol: 1e-3})
+    expect(manifest.quantization!.tolerance_rule).toContain('2x')
+  })
+
+  it('states the parity against the fp32 chain: SNR of the first frames and latents, EOS agreement', () => {
+    const p = manifest.quantization!.parity
+    expect(p.steps).toBe(24)
+    expect(p.frame_snr_db).toHaveLength(8)
+    expect(p.latent_snr_db).toHaveLength(8)
+    for (const db of p.latent_snr_db) expect(db === null || db > 20).toBe(true)
+    expect(p.eos_decision_agreement).toBeGreaterThanOrEqual(0)
+    expect(p.eos_decision_agreement).toBeLessThanOrEqual(1)
+    expect(p.upstream_run.frames.upstream).toBe(19)
+    expect(typeof p.first_eos_step.fp32).toBe('number')
+  })
+
+  it('verifies, and the engine runs it (bench reports an int8 model)', async () => {
+    const verified = await runCli(['model', 'verify', out, '--json'])
+    expect(verified.exitCode, verified.stdout).toBe(0)
+    expect((JSON.parse(verified.stdout) as VerifyReport).rows.every((r) => r.ok)).toBe(true)
+    const bench = await runCli(['bench', '--model', out, '--frames', '3', '--runs', '1', '--warmup', '0', '--no-probe', '--json'])
+    expect(bench.exitCode, bench.stderr).toBe(0)
+    const report = JSON.parse(bench.stdout) as BenchReport
+    expect(report.model.int8).toBe(true)
+    expect(report.runs[0]?.frames).toBe(3)
+  })
+})
