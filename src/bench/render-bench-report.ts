@@ -24,8 +24,8 @@ export function renderBenchReport(report: BenchReport): string {
     ['speed (x real time)', ...triple(summary.speed, 2)],
     ['time to first audio (ms)', ...triple(summary.timeToFirstAudioMs)],
     ['wall time per frame (ms)', ...triple(summary.msPerFrame.wall)],
-    ['  text embed + prefill (ms/frame)', ...triple(summary.msPerFrame.text, 2)],
-    ['  FlowLM step (ms/step)', ...triple(summary.msPerFrame.flowLm)],
+    ['  text embed + prefill with step 0 (ms/frame)', ...triple(summary.msPerFrame.text, 2)],
+    ['  FlowLM step (ms/step, steps 1+)', ...triple(summary.msPerFrame.flowLm)],
     ['  flow head (ms/step)', ...triple(summary.msPerFrame.flowHead, 2)],
     [`  Mimi decode (ms/frame${settings.mimiWorker ? ', on the worker' : ''})`, ...triple(summary.msPerFrame.mimi)],
   ]

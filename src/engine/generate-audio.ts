@@ -1,6 +1,6 @@
 import {CancelledError} from '../errors/index.js'
 import {flowLmStep} from '../flowlm/flow-lm-step.js'
-import {KvCache} from '../flowlm/kv-cache.js'
+import {KvCache, type KvLayout} from '../flowlm/kv-cache.js'
 import {lsdDecode} from '../flowlm/lsd-decode.js'
 import type {MimiWorkerStream, TimedFrame} from '../mimi/mimi-decode-worker.js'
 import {MimiDecoderStream} from '../mimi/mimi-decoder-stream.js'
@@ -54,7 +54,7 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
     framesAfterEos: gen.framesAfterEos,
   })
   const fixedFrames = gen.fixedFrames ?? null
-  const kv = new KvCache(params.voice.layout, model.kvCapacity)
+  const kv = acquireKvCache(model, params.voice.layout)
   const decoder = openDecoder(model)
   const withLayers = taps?.step !== undefined
   // Frames decoded (or being decoded) but not yet yielded, oldest first; latents waiting to fill a group.
@@ -71,9 +71,11 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
       const textEmbeddings = await embedText(model, chunk)
       const e1 = performance.now()
       taps?.chunkStart?.({chunk: index, text: chunk.text, ids: chunk.ids, framesAfterEos: chunk.framesAfterEos, maxGenLen: chunk.maxGenLen, textEmbeddings})
+      // The text prefill and the first AR step (the latent BOS) run as one flow_lm_main call: one pass over the
+      // weights instead of two (the causal mask makes it the same computation as upstream's prefill then step).
       const p0 = performance.now()
-      await flowLmStep({session: sessions.flow_lm_main, kv, dModel: dims.dModel, latentDim: dims.latentDim, conditioning: textEmbeddings})
-      taps?.prefill?.({chunk: index, tokens: chunk.ids.length, embedMs: e1 - e0, prefillMs: performance.now() - p0})
+      const first = await flowLmStep({session: sessions.flow_lm_main, kv, dModel: dims.dModel, latentDim: dims.latentDim, conditioning: textEmbeddings, latent: null, withLayers})
+      taps?.prefill?.({chunk: index, tokens: chunk.ids.length, embedMs: e1 - e0, prefillMs: performance.now() - p0, withFirstStep: true})
       const prefillNoise = noise.next(dims.latentDim) // upstream samples (and drops) a latent here
       taps?.prefillNoise?.({chunk: index, noise: prefillNoise})
 
@@ -90,7 +92,7 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
       for (let step = 0; step < stepLimit; step += 1) {
         throwIfAborted(params.signal)
         const t0 = performance.now()
-        const out = await flowLmStep({session: sessions.flow_lm_main, kv, dModel: dims.dModel, latentDim: dims.latentDim, latent: input, withLayers})
+        const out = step === 0 ? first : await flowLmStep({session: sessions.flow_lm_main, kv, dModel: dims.dModel, latentDim: dims.latentDim, latent: input, withLayers})
         const t1 = performance.now()
         steps += 1
         const stepNoise = noise.next(dims.latentDim)
@@ -104,7 +106,7 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
           ...(out.layerOut === undefined ? {} : {layerOut: out.layerOut}),
           noise: stepNoise,
           latent,
-          flowLmMs: t1 - t0,
+          flowLmMs: step === 0 ? Number.NaN : t1 - t0,
           flowHeadMs: performance.now() - t1,
         })
         if (fixedFrames === null) {
@@ -131,8 +133,33 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
   } finally {
     for (const item of queued.splice(0)) item.frame.catch(() => undefined) // abandoned (error, cancel, early return)
     decoder.close()
+    releaseKvCache(model, kv)
   }
 }
+
+/**
+ * Caches of finished generations, per model: a new 30 MB cache per generation costs its zero-filling and page
+ * faults (1-20 ms with the GC) before the first audio; a reused one is only overwritten.
+ */
+const idleKvCaches = new WeakMap<EngineModel, KvCache[]>()
+
+function acquireKvCache(model: EngineModel, layout: KvLayout): KvCache {
+  const idle = idleKvCaches.get(model) ?? []
+  const index = idle.findIndex((c) => c.layout.layers === layout.layers && c.layout.heads === layout.heads && c.layout.headDim === layout.headDim)
+  if (index < 0) return new KvCache(layout, model.kvCapacity)
+  const [cache] = idle.splice(index, 1) as [KvCache]
+  cache.clear()
+  return cache
+}
+
+function releaseKvCache(model: EngineModel, cache: KvCache): void {
+  const idle = idleKvCaches.get(model) ?? []
+  if (idle.length < MAX_IDLE_KV_CACHES) idle.push(cache)
+  idleKvCaches.set(model, idle)
+}
+
+/** Idle caches kept per model (one per concurrent generation a server runs is enough). */
+const MAX_IDLE_KV_CACHES = 4
 
 /** Frames being decoded on the worker that this thread may run ahead of. */
 const IN_FLIGHT = 3

@@ -9,8 +9,12 @@ export interface GenerationTaps {
     readonly textEmbeddings: Float32Array
   }): void
   prefillNoise?(info: {readonly chunk: number; readonly noise: Float32Array}): void
-  /** Wall time of the chunk's text embedding (text_conditioner) and text prefill (flow_lm_main), ms. */
-  prefill?(info: {readonly chunk: number; readonly tokens: number; readonly embedMs: number; readonly prefillMs: number}): void
+  /**
+   * Wall time of the chunk's text embedding (text_conditioner) and text prefill (flow_lm_main), ms. With
+   * `withFirstStep` the prefill call also ran the chunk's first AR step (one pass over the weights for both);
+   * that step's `flowLmMs` is then NaN.
+   */
+  prefill?(info: {readonly chunk: number; readonly tokens: number; readonly embedMs: number; readonly prefillMs: number; readonly withFirstStep: boolean}): void
   step?(info: {
     readonly chunk: number
     readonly step: number
@@ -21,7 +25,7 @@ export interface GenerationTaps {
     readonly layerOut?: Float32Array
     readonly noise: Float32Array
     readonly latent: Float32Array
-    /** Wall time of the FlowLM call and of the flow head, ms. */
+    /** Wall time of the FlowLM call (NaN when it ran inside the prefill call) and of the flow head, ms. */
     readonly flowLmMs: number
     readonly flowHeadMs: number
   }): void
