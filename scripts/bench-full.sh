@@ -18,7 +18,7 @@ RUNS=${RUNS:-3}
 WARMUP=${WARMUP:-1}
 PYTHON=${POCKETTTS_PYTHON:-.venv/bin/python}
 FORCE=${FORCE:-}
-CLI=(node bin/run.js)
+CLI=(./bin/run.js) # the launcher as npx runs it (its shebang sets the malloc tunables)
 
 [ -x "$PYTHON" ] || bash scripts/setup-python.sh
 [ -f dist/commands/bench.js ] || npm run build

@@ -108,6 +108,11 @@ export interface MachineInfo {
   readonly onnxruntime: string
   /** 1, 5 and 15 minute load averages when the bench started (others' work on the machine skews timings). */
   readonly loadAverage: readonly number[]
+  /**
+   * glibc malloc settings from the environment (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`; the
+   * `pockettts` launcher sets both so freed model-load buffers go back to the system), null when unset.
+   */
+  readonly malloc: string | null
 }
 
 /** `pockettts bench --json`, also the `--baseline` file format. */

@@ -13,6 +13,7 @@ export function machineInfo(): MachineInfo {
     node: process.version,
     onnxruntime: onnxruntimeVersion(),
     loadAverage: loadavg().map((v) => Math.round(v * 100) / 100),
+    malloc: mallocSettings(process.env),
   }
 }
 
@@ -24,4 +25,10 @@ function onnxruntimeVersion(): string {
   } catch {
     return 'unknown'
   }
+}
+
+/** The glibc malloc tunables set in the environment, e.g. "MALLOC_MMAP_THRESHOLD_=65536 MALLOC_TRIM_THRESHOLD_=0". */
+export function mallocSettings(env: NodeJS.ProcessEnv): string | null {
+  const set = ['MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_', 'MALLOC_ARENA_MAX'].filter((k) => env[k] !== undefined).map((k) => `${k}=${env[k]}`)
+  return set.length === 0 ? null : set.join(' ')
 }

@@ -10,7 +10,7 @@ export function renderBenchReport(report: BenchReport): string {
   const {machine, settings, summary, cost} = report
   const lines: string[] = []
   lines.push(
-    `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.platform}, node ${machine.node}, onnxruntime-node ${machine.onnxruntime}; load average ${machine.loadAverage.join(' ')} at start`,
+    `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.platform}, node ${machine.node}, onnxruntime-node ${machine.onnxruntime}; load average ${machine.loadAverage.join(' ')} at start; malloc ${machine.malloc ?? 'glibc defaults'}`,
   )
   const first = report.runs[0]
   lines.push(

@@ -169,7 +169,7 @@ describe('bench arithmetic', () => {
     const report: BenchReport = {
       format: BENCH_FORMAT,
       createdAt: '2026-01-01T00:00:00.000Z',
-      machine: {cpu: 'Test CPU', cores: 2, memoryGb: 8, platform: 'linux-x64', node: 'v20', onnxruntime: '1.30.0', loadAverage: [0.5, 0.4, 0.3]},
+      machine: {cpu: 'Test CPU', cores: 2, memoryGb: 8, platform: 'linux-x64', node: 'v20', onnxruntime: '1.30.0', loadAverage: [0.5, 0.4, 0.3], malloc: null},
       model: {dir: '/m', generation: 'v2', int8: false, graphBytes: {}},
       settings: {text: 'x', voice: 'name:alba', frames: 92, runs: 3, warmup: 1, threads: 2, mimiWorker: true, seed: 42, temperature: 0.7, lsdDecodeSteps: 1},
       runs: [],

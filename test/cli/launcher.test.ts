@@ -1,0 +1,30 @@
+import {execa} from 'execa'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import type {BenchReport} from '../../src/bench/index.js'
+import {mallocSettings} from '../../src/bench/machine-info.js'
+import {packageRoot} from '../../src/config/project-paths.js'
+import {runCli} from '../helpers/cli.js'
+
+const benchArgs = ['bench', '--model', join(packageRoot(), 'fixtures', 'tiny-onnx'), '--frames', '2', '--runs', '1', '--warmup', '0', '--no-probe', '--json']
+const withoutMalloc = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MALLOC_')))
+
+describe('the pockettts launcher (bin/run.js)', () => {
+  it('run as an executable (as npx and the installed bin do), starts node with glibc malloc returning freed memory', async () => {
+    const run = await execa(join(packageRoot(), 'bin', 'run.js'), benchArgs, {reject: false, env: withoutMalloc, extendEnv: false, stdin: 'ignore'})
+    expect(run.exitCode, run.stderr).toBe(0)
+    const report = JSON.parse(run.stdout) as BenchReport
+    expect(report.machine.malloc).toBe('MALLOC_MMAP_THRESHOLD_=65536 MALLOC_TRIM_THRESHOLD_=0')
+  })
+
+  it('run through `node bin/run.js`, leaves the environment as it is (the bench report says so)', async () => {
+    const run = await runCli(benchArgs)
+    expect(run.exitCode, run.stderr).toBe(0)
+    expect((JSON.parse(run.stdout) as BenchReport).machine.malloc).toBe(mallocSettings(process.env))
+  })
+
+  it('names only the malloc tunables that are set', () => {
+    expect(mallocSettings({})).toBeNull()
+    expect(mallocSettings({MALLOC_ARENA_MAX: '2', PATH: '/bin'})).toBe('MALLOC_ARENA_MAX=2')
+  })
+})
