@@ -83,6 +83,7 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
     progress("load", message=f"loading {source} with upstream pocket_tts")
     from .graph_checks import check_graph, check_set, open_session, recorded_cases, run_chain, write_check_set
     from .graph_defs import build_graphs
+    from .graph_rewrites import GRAPH_REWRITES, rewrite_file
     from .model_facts import capacities, model_facts
     from .model_files import copy_file, file_entry, find_voices, sha256_file
     from .onnx_export import OPSET, export_graph
@@ -100,9 +101,13 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
     ref = record_reference(tts, facts, max_steps=max_steps)
 
     graphs = build_graphs(tts, facts)
+    rewrites: dict[str, list[str]] = {}
     for index, graph in enumerate(graphs):
         progress("export", index, len(graphs), message=graph.name)
         export_graph(graph, out / f"{graph.name}.onnx")
+        # cheaper equivalent node forms for onnxruntime CPU; the checks below run on the rewritten graph
+        counts = rewrite_file(out / f"{graph.name}.onnx", GRAPH_REWRITES.get(graph.name, []))
+        rewrites[graph.name] = [name for name, count in counts.items() if count > 0]
 
     per_graph_capacity = {
         "flow_lm_main": {"past_kv_rows": caps.flow_kv_positions},
@@ -124,6 +129,7 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
             "outputs": [s.to_json() for s in graph.outputs],
             "state": [link.to_json() for link in graph.state],
             "capacities": per_graph_capacity.get(graph.name, {}),
+            "rewrites": rewrites[graph.name],
             "check": {"tolerance": graph.tolerance, "export": result.to_json(), "cases": written},
         }
     if failures:

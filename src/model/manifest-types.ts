@@ -67,6 +67,8 @@ export interface GraphEntry {
   readonly state: readonly StateLink[]
   /** Sizes a runtime preallocates for this graph: `past_kv_rows` (flow_lm_main), `attention_window` (mimi_decoder). */
   readonly capacities: Readonly<Record<string, number>>
+  /** Exact post-export rewrites applied to the traced graph (e.g. `convtranspose_polyphase`); absent in older exports. */
+  readonly rewrites?: readonly string[]
   readonly check: GraphCheck
 }
 
