@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../../src/cli/base-command.js'
+import {pythonJobFlags, pythonJobOptions} from '../../src/cli/python-job-flags.js'
 import {runWithProgress} from '../../src/cli/run-with-progress.js'
 import {dumpVoiceGolden, type DumpVoiceGoldenResult} from '../../src/golden/index.js'
 
@@ -14,13 +15,12 @@ export default class GoldenDumpVoice extends PocketTtsCommand {
     prompt: Flags.string({description: 'Voice prompt audio (.wav).', required: true}),
     out: Flags.string({description: 'Golden folder to write.', required: true}),
     truncate: Flags.boolean({description: 'Cut the prompt to its first 30 s (as export-voice does).', default: true, allowNo: true}),
-    force: Flags.boolean({description: 'Replace --out when it exists and is not empty.'}),
-    python: Flags.string({description: 'Python interpreter with the tooling (else POCKETTTS_PYTHON, .venv, python3).'}),
+    ...pythonJobFlags,
   }
 
   async run(): Promise<DumpVoiceGoldenResult> {
     const {flags} = await this.parse(GoldenDumpVoice)
-    const {config, origins} = await this.loadConfig({python: flags.python, config: flags.config})
+    const resolved = await this.loadConfig({python: flags.python, config: flags.config})
     const result = await runWithProgress({verbose: this.verbose}, (hooks) =>
       dumpVoiceGolden({
         modelDir: flags.from,
@@ -28,10 +28,7 @@ export default class GoldenDumpVoice extends PocketTtsCommand {
         out: flags.out,
         truncate: flags.truncate,
         force: flags.force,
-        python: config.python,
-        pythonOrigin: origins.python,
-        timeoutMs: config.pythonTimeout * 1000,
-        signal: this.signal,
+        ...pythonJobOptions({resolved, signal: this.signal}),
         ...hooks,
       }),
     )

@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../../src/cli/base-command.js'
+import {pythonJobFlags, pythonJobOptions} from '../../src/cli/python-job-flags.js'
 import {numberFlag} from '../../src/cli/number-flags.js'
 import {renderTable} from '../../src/cli/render-table.js'
 import {runWithProgress} from '../../src/cli/run-with-progress.js'
@@ -28,13 +29,12 @@ export default class GoldenDump extends PocketTtsCommand {
     'max-tokens': Flags.integer({description: 'Tokens per text chunk [default: 50].', min: 1}),
     'noise-tape': Flags.string({description: 'Golden folder whose recorded noise replaces the random draws.'}),
     out: Flags.string({description: 'Golden folder to write.', required: true}),
-    force: Flags.boolean({description: 'Replace --out when it exists and is not empty.'}),
-    python: Flags.string({description: 'Python interpreter with the tooling (else POCKETTTS_PYTHON, .venv, python3).'}),
+    ...pythonJobFlags,
   }
 
   async run(): Promise<DumpGoldenResult> {
     const {flags} = await this.parse(GoldenDump)
-    const {config, origins} = await this.loadConfig({python: flags.python, config: flags.config})
+    const resolved = await this.loadConfig({python: flags.python, config: flags.config})
     const result = await runWithProgress({verbose: this.verbose}, (hooks) =>
       dumpGolden({
         modelDir: flags.from,
@@ -50,10 +50,7 @@ export default class GoldenDump extends PocketTtsCommand {
         noiseTape: flags['noise-tape'],
         out: flags.out,
         force: flags.force,
-        python: config.python,
-        pythonOrigin: origins.python,
-        timeoutMs: config.pythonTimeout * 1000,
-        signal: this.signal,
+        ...pythonJobOptions({resolved, signal: this.signal}),
         ...hooks,
       }),
     )

@@ -79,7 +79,6 @@ async function timeOneRun(params: RunEngineBenchParams): Promise<BenchRun> {
   }
   const elapsedMs = performance.now() - start
   const audioSeconds = (frames * model.dims.frameSize) / model.dims.sampleRate
-  const per = (total: number): number => (frames === 0 ? Number.NaN : total / frames)
   return {
     frames,
     steps,
@@ -87,9 +86,14 @@ async function timeOneRun(params: RunEngineBenchParams): Promise<BenchRun> {
     tokens,
     audioSeconds,
     elapsedMs,
-    realTimeFactor: audioSeconds === 0 ? Number.NaN : elapsedMs / 1000 / audioSeconds,
-    speed: elapsedMs === 0 ? Number.NaN : audioSeconds / (elapsedMs / 1000),
+    realTimeFactor: ratio(elapsedMs / 1000, audioSeconds),
+    speed: ratio(audioSeconds, elapsedMs / 1000),
     timeToFirstAudioMs: firstAudio ?? Number.NaN,
-    msPerFrame: {wall: per(elapsedMs), text: per(text), flowLm: timedSteps === 0 ? Number.NaN : flowLm / timedSteps, flowHead: steps === 0 ? Number.NaN : flowHead / steps, mimi: per(mimi)},
+    msPerFrame: {wall: ratio(elapsedMs, frames), text: ratio(text, frames), flowLm: ratio(flowLm, timedSteps), flowHead: ratio(flowHead, steps), mimi: ratio(mimi, frames)},
   }
+}
+
+/** `total / count`, NaN when nothing was counted (summarize leaves NaN out of min/median/max). */
+function ratio(total: number, count: number): number {
+  return count === 0 ? Number.NaN : total / count
 }
