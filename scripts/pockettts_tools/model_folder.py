@@ -189,12 +189,13 @@ def _local_config(folder: ModelFolder) -> Config:
 
 
 @contextmanager
-def _config_file(config: Config) -> Iterator[Path]:
+def local_config_file(folder: ModelFolder) -> Iterator[Path]:
+    """A temporary config.yaml for upstream's loader: the folder's config naming its local files by absolute path."""
     import yaml
 
     with tempfile.TemporaryDirectory(prefix="pockettts-config-") as tmp:
         path = Path(tmp) / CONFIG_FILE
-        path.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
+        path.write_text(yaml.safe_dump(_local_config(folder).model_dump(mode="json"), sort_keys=False), encoding="utf-8")
         yield path
 
 
@@ -217,9 +218,8 @@ def load_model_folder(folder: ModelFolder, settings: GenerationSettings = Genera
     for key in WEIGHTS_KEYS:
         if key in folder.files:
             _check_readable(folder.files[key])
-    config = _local_config(folder)
     try:
-        with _config_file(config) as config_path:
+        with local_config_file(folder) as config_path:
             return TTSModel.load_model(
                 config=config_path,
                 temp=settings.temperature,
@@ -238,7 +238,7 @@ def load_model_folder(folder: ModelFolder, settings: GenerationSettings = Genera
         raise
     except RuntimeError as error:
         if "Error(s) in loading state_dict" in str(error):
-            raise _checkpoint_error(folder, config, error) from error
+            raise _checkpoint_error(folder, error) from error
         if "ModelProto" in str(error) or "sentencepiece" in str(error).lower():
             raise _tokenizer_error(folder, error) from error
         raise
@@ -264,12 +264,12 @@ def _tokenizer_error(folder: ModelFolder, error: Exception) -> JobError:
     )
 
 
-def _checkpoint_error(folder: ModelFolder, local_config: Config, error: RuntimeError) -> JobError:
+def _checkpoint_error(folder: ModelFolder, error: RuntimeError) -> JobError:
     """Explains a strict-load failure by comparing the checkpoint with the model upstream builds from the config."""
     file = folder.checkpoint
     if file is None:
         return JobError("CHECKPOINT_MISMATCH", f"The checkpoint does not fit the config of {folder.path}: {error}", kind="model")
-    expected = expected_state_shapes(local_config)
+    expected = expected_state_shapes(_local_config(folder))
     actual = checkpoint_shapes(file)
     missing = [key for key in expected if key not in actual]
     unexpected = [key for key in actual if key not in expected]
