@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .job_args import JobArgumentParser, non_negative_int, positive_int
-from .model_folder import inspect_model_folder, working_directory
+from .model_folder import inspect_model_folder, local_config_file
 from .protocol import JobError, progress, run_job
 
 
@@ -30,8 +30,8 @@ def _load(model_dir: Path, quantize: bool, fixed_frames: int | None) -> Any:
     from pocket_tts import TTSModel
 
     folder = inspect_model_folder(model_dir)
-    with working_directory(folder.path):
-        model = TTSModel.load_model(config=folder.config_path, quantize=quantize, eos_threshold=math.inf if fixed_frames is not None else -4.0)
+    with local_config_file(folder) as config_path:
+        model = TTSModel.load_model(config=config_path, quantize=quantize, eos_threshold=math.inf if fixed_frames is not None else -4.0)
     if fixed_frames is not None:
         model._estimate_max_gen_len = lambda _token_count: fixed_frames  # noqa: SLF001 - per-instance length, see module doc
     return model

@@ -17,10 +17,22 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .protocol import JobError, progress, run_job
+from .model_folder import CONFIG_FILE, ModelFolder, inspect_model_folder, load_model_folder
+from .protocol import ErrorKind, JobError, progress, run_job
 
 FORMAT = "pockettts-onnx/1"
 REQUIRED_MODULES = ("torch", "pocket_tts", "onnx", "onnxruntime", "numpy", "safetensors", "yaml")
+# The model folder's errors under the codes `pockettts model export` documents (README); others pass unchanged.
+_SOURCE_ERRORS: dict[str, tuple[str, ErrorKind]] = {
+    **dict.fromkeys(("CONFIG_INVALID", "CONFIG_UNKNOWN_KEY", "CONFIG_MISSING_KEY", "CONFIG_INVALID_VALUE"), ("MODEL_CONFIG_INVALID", "usage")),
+    "MODEL_WEIGHTS_UNSPECIFIED": ("MODEL_CONFIG_UNSUPPORTED", "usage"),
+    "MODEL_FILE_MISSING": ("MODEL_FILE_MISSING", "usage"),
+    "MODEL_FILE_REMOTE": ("MODEL_FILE_REMOTE", "usage"),
+    "CHECKPOINT_INVALID": ("MODEL_CHECKPOINT_UNREADABLE", "model"),
+    **dict.fromkeys(("CHECKPOINT_KEY_MISSING", "CHECKPOINT_KEY_UNEXPECTED", "CHECKPOINT_SHAPE_MISMATCH", "CHECKPOINT_MISMATCH"),
+                    ("MODEL_CHECKPOINT_MISMATCH", "model")),
+    **dict.fromkeys(("TOKENIZER_MISMATCH", "TOKENIZER_INVALID"), ("MODEL_TOKENIZER_INVALID", "model")),
+}
 
 
 def _require_modules() -> None:
@@ -68,9 +80,33 @@ def _generation_defaults(tts: Any, max_tokens: int) -> dict[str, Any]:
     }
 
 
-def _config_json(config: Any, files: Any, voices_tokenizer: str) -> dict[str, Any]:
+def load_source(source: Path) -> tuple[ModelFolder, Path, Any]:
+    """The source folder, its full checkpoint and the model upstream loads from it (strict; eval mode, no grad)."""
+    import torch
+
+    if not source.is_dir():
+        raise JobError("MODEL_SOURCE_NOT_FOUND", f"No model folder at {source}.", kind="usage",
+                       hint="Pass --from a folder holding config.yaml, the checkpoint and the tokenizer.")
+    if not (source / CONFIG_FILE).is_file():
+        raise JobError("MODEL_CONFIG_MISSING", f"{source} has no {CONFIG_FILE}.", kind="usage",
+                       hint="A model folder in the upstream format holds config.yaml beside the checkpoint.")
+    try:
+        folder = inspect_model_folder(source)
+        if folder.checkpoint is None:
+            raise JobError("MODEL_CONFIG_UNSUPPORTED", f"{folder.config_path} has no top-level weights_path.", kind="usage",
+                           hint="Only single-checkpoint models (weights_path: model.safetensors) can be exported.")
+        tts = load_model_folder(folder)
+    except JobError as error:
+        code, kind = _SOURCE_ERRORS.get(error.code, (error.code, error.kind))
+        raise JobError(code, error.message, kind=kind, hint=error.hint) from error
+    tts.eval()
+    torch.set_grad_enabled(False)
+    return folder, folder.checkpoint, tts
+
+
+def _config_json(config: Any, checkpoint: Path, voices_tokenizer: str) -> dict[str, Any]:
     data: dict[str, Any] = config.model_dump(mode="json")
-    data["weights_path"] = files.checkpoint.name
+    data["weights_path"] = checkpoint.name
     data["weights_path_without_voice_cloning"] = None
     data["flow_lm"]["lookup_table"]["tokenizer_path"] = voices_tokenizer
     return data
@@ -88,13 +124,11 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
     from .model_files import copy_file, file_entry, find_voices, sha256_file
     from .onnx_export import OPSET, export_graph
     from .reference_run import record_reference
-    from .upstream_model import load_upstream_model
 
-    model = load_upstream_model(source)
-    tts, files = model.tts, model.files
-    facts = model_facts(tts, model.config)
+    folder, checkpoint, tts = load_source(source)
+    facts = model_facts(tts, folder.config)
     caps = capacities(tts, facts)
-    voices, skipped = find_voices(files.folder, files.checkpoint, facts)
+    voices, skipped = find_voices(folder.path, checkpoint, facts)
     out.mkdir(parents=True, exist_ok=True)
 
     progress("record", message="a short generation through upstream, recorded")
@@ -151,7 +185,7 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
 
     progress("files", message="tokenizer, voices, hashes and manifest")
     tokenizer_name = "tokenizer.model"
-    copy_file(files.tokenizer, out / tokenizer_name)
+    copy_file(folder.tokenizer, out / tokenizer_name)
     for voice in voices:
         copy_file(voice.source, out / voice.relative)
     for name, entry in graph_entries.items():
@@ -161,7 +195,7 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
     manifest = {
         "format": FORMAT,
         "generation": facts.generation,
-        "model": {**facts.to_json(), "config": _config_json(model.config, files, tokenizer_name)},
+        "model": {**facts.to_json(), "config": _config_json(folder.config, checkpoint, tokenizer_name)},
         "generation_defaults": _generation_defaults(tts, caps.max_chunk_tokens),
         "capacities": caps.to_json(),
         "graphs": graph_entries,
@@ -169,11 +203,11 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
         "voices": [{**file_entry(out, out / v.relative), "kind": v.kind, **v.info} for v in voices],
         "files": [file_entry(out, p) for p in every_file],
         "source": {
-            "folder": files.folder.name,
+            "folder": folder.path.name,
             # "name", not "file": these are files of the source folder, not of this one
-            "config": {"name": files.config.name, "sha256": sha256_file(files.config)},
-            "checkpoint": {"name": files.checkpoint.name, "sha256": sha256_file(files.checkpoint), "size": files.checkpoint.stat().st_size},
-            "tokenizer": {"name": files.tokenizer.name, "sha256": sha256_file(files.tokenizer)},
+            "config": {"name": folder.config_path.name, "sha256": sha256_file(folder.config_path)},
+            "checkpoint": {"name": checkpoint.name, "sha256": sha256_file(checkpoint), "size": checkpoint.stat().st_size},
+            "tokenizer": {"name": folder.tokenizer.name, "sha256": sha256_file(folder.tokenizer)},
             "skipped_files": skipped,
         },
         "exporter": {"name": "pockettts_tools.export_onnx", "version": __version__, "opset": OPSET, **_versions()},

@@ -2,9 +2,9 @@
 
     python -m pockettts_tools.export_voice --model DIR --prompt AUDIO --out FILE.safetensors [--force]
 
-Runs ``python -m pocket_tts export-voice PROMPT OUT --config MODEL/config.yaml`` with this interpreter, in the model
-folder (upstream resolves the config's relative paths against the working directory), so the file is upstream's
-own. Inputs are checked first so that common mistakes get a clear error instead of upstream's traceback; the file
+Runs ``python -m pocket_tts export-voice PROMPT OUT --config CONFIG`` with this interpreter, CONFIG being the model
+folder's config naming its local files by absolute path (``model_folder.local_config_file``), so the file is
+upstream's own. Inputs are checked first so that common mistakes get a clear error instead of upstream's traceback; the file
 is written beside the target and renamed into place only when upstream succeeded and the file reads back.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 from .atomic_output import atomic_file, make_parent
 from .voices import check_prompt
 from .job_args import JobArgumentParser
-from .model_folder import inspect_model_folder
+from .model_folder import inspect_model_folder, local_config_file
 from .protocol import JobError, progress, run_job
 
 STDERR_TAIL = 12
@@ -37,8 +37,8 @@ def export_voice(model_dir: Path, prompt: Path, out: Path, *, force: bool = Fals
     make_parent(target)
     folder = inspect_model_folder(model_dir)
 
-    with atomic_file(target) as staging:
-        command = [sys.executable, "-m", "pocket_tts", "export-voice", str(prompt_path), str(staging), "--config", str(folder.config_path)]
+    with atomic_file(target) as staging, local_config_file(folder) as config_path:
+        command = [sys.executable, "-m", "pocket_tts", "export-voice", str(prompt_path), str(staging), "--config", str(config_path)]
         progress("export", message=f"upstream pocket-tts export-voice {prompt_path.name}")
         stderr = _run_upstream(command, cwd=folder.path)
         positions = _check_voice_file(staging)

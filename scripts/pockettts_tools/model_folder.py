@@ -2,14 +2,16 @@
 loader (``TTSModel.load_model``, strict ``load_state_dict``). Every way such a folder can be wrong becomes a JobError
 that names the culprit (the unknown config key, the missing checkpoint key, the missing file).
 
-Paths inside ``config.yaml`` are relative to the folder: upstream resolves them against the working directory,
-so the folder is loaded with the working directory set to it.
+Paths inside ``config.yaml`` are relative to the folder. A remote path (``hf://…``, ``https://…``) is accepted when
+the folder holds a file of the same name (what ``pockettts model download`` leaves), never fetched: the folder is
+loaded through a temporary copy of its config that names the local files by absolute path.
 """
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
 
 CONFIG_FILE = "config.yaml"
 REMOTE_PREFIXES = ("hf://", "http://", "https://")
+WEIGHTS_KEYS = ("weights_path", "flow_lm.weights_path", "mimi.weights_path")
+TOKENIZER_KEY = "flow_lm.lookup_table.tokenizer_path"
 FOLDER_HINT = "An upstream-format model folder holds config.yaml (upstream's schema), the weights it names (model.safetensors) and the tokenizer it names (tokenizer.model); `pockettts fixture make` writes one."
 
 
@@ -33,6 +37,16 @@ class ModelFolder:
     path: Path
     config_path: Path
     config: Config
+    files: Mapping[str, Path]  # config key (e.g. "weights_path") -> the local file it names
+
+    @property
+    def checkpoint(self) -> Path | None:
+        """The full checkpoint (top-level ``weights_path``); None when the config names per-part weights only."""
+        return self.files.get("weights_path")
+
+    @property
+    def tokenizer(self) -> Path:
+        return self.files[TOKENIZER_KEY]
 
 
 @dataclass(frozen=True)
@@ -77,15 +91,8 @@ def inspect_model_folder(path: Path | str) -> ModelFolder:
             kind="model",
             hint="Add `weights_path: model.safetensors` to config.yaml.",
         )
-    for key, value in _local_files(config):
-        if not (folder / value).is_file():
-            raise JobError(
-                "MODEL_FILE_MISSING",
-                f"{config_path} names {key}: {value}, but {folder / value} does not exist.",
-                kind="model",
-                hint="Paths in config.yaml are relative to the model folder; put the file there or correct the path.",
-            )
-    return ModelFolder(path=folder, config_path=config_path, config=config)
+    files = {key: _local_file(folder, config_path, key, value) for key, value in _named_files(config)}
+    return ModelFolder(path=folder, config_path=config_path, config=config, files=files)
 
 
 def _parse_config(config_path: Path) -> Config:
@@ -125,71 +132,148 @@ def _config_error(config_path: Path, error: Any) -> JobError:
     )
 
 
-def _local_files(config: Config) -> list[tuple[str, str]]:
+def _named_files(config: Config) -> list[tuple[str, str]]:
     named = [
         ("weights_path", config.weights_path),
         ("flow_lm.weights_path", config.flow_lm.weights_path),
         ("mimi.weights_path", config.mimi.weights_path),
-        ("flow_lm.lookup_table.tokenizer_path", config.flow_lm.lookup_table.tokenizer_path),
+        (TOKENIZER_KEY, config.flow_lm.lookup_table.tokenizer_path),
     ]
-    return [(key, value) for key, value in named if value is not None and not is_remote(value)]
+    return [(key, value) for key, value in named if value is not None]
+
+
+def _local_file(folder: Path, config_path: Path, key: str, value: str) -> Path:
+    """The file ``key: value`` names: relative to the folder; a remote one only as a same-named file in the folder."""
+    if is_remote(value):
+        name = value.split("@", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        if (folder / name).is_file():
+            return folder / name
+        raise JobError(
+            "MODEL_FILE_REMOTE",
+            f"{config_path} names a remote file ({key}: {value}) and the folder has no {name}.",
+            kind="model",
+            hint="Download the model first (pockettts model download) or point the config at a local file.",
+        )
+    path = folder / value  # an absolute value stays absolute
+    if not path.is_file():
+        raise JobError(
+            "MODEL_FILE_MISSING",
+            f"{config_path} names {key}: {value}, but {path} does not exist.",
+            kind="model",
+            hint="Paths in config.yaml are relative to the model folder; put the file there or correct the path.",
+        )
+    return path
+
+
+def _local_config(folder: ModelFolder) -> Config:
+    """The folder's config naming its local files by absolute path, so nothing is fetched and the working directory
+    does not matter. A full checkpoint is loaded strictly and covers every key, so per-part weights are then dropped."""
+    config, files, full = folder.config, folder.files, folder.checkpoint is not None
+
+    def part(key: str) -> str | None:
+        return None if full or key not in files else str(files[key])
+
+    return config.model_copy(
+        update={
+            "weights_path": None if folder.checkpoint is None else str(folder.checkpoint),
+            "weights_path_without_voice_cloning": None,
+            "flow_lm": config.flow_lm.model_copy(
+                update={
+                    "weights_path": part("flow_lm.weights_path"),
+                    "lookup_table": config.flow_lm.lookup_table.model_copy(update={"tokenizer_path": str(folder.tokenizer)}),
+                }
+            ),
+            "mimi": config.mimi.model_copy(update={"weights_path": part("mimi.weights_path")}),
+        }
+    )
+
+
+@contextmanager
+def local_config_file(folder: ModelFolder) -> Iterator[Path]:
+    """A temporary config.yaml for upstream's loader: the folder's config naming its local files by absolute path."""
+    import yaml
+
+    with tempfile.TemporaryDirectory(prefix="pockettts-config-") as tmp:
+        path = Path(tmp) / CONFIG_FILE
+        path.write_text(yaml.safe_dump(_local_config(folder).model_dump(mode="json"), sort_keys=False), encoding="utf-8")
+        yield path
+
+
+def _check_readable(path: Path) -> None:
+    try:
+        checkpoint_shapes(path)
+    except Exception as error:  # noqa: BLE001 - safetensors raises SafetensorError, OSError, ...
+        raise JobError(
+            "CHECKPOINT_INVALID",
+            f"The weights {path} could not be read: {error}.",
+            kind="model",
+            hint="The weights file is damaged or not safetensors; make or download it again.",
+        ) from error
 
 
 def load_model_folder(folder: ModelFolder, settings: GenerationSettings = GenerationSettings()) -> TTSModel:
     """Loads the folder with upstream's own loader (strict); failures name the key or file at fault."""
     from pocket_tts import TTSModel
 
-    with working_directory(folder.path):
-        try:
+    for key in WEIGHTS_KEYS:
+        if key in folder.files:
+            _check_readable(folder.files[key])
+    try:
+        with local_config_file(folder) as config_path:
             return TTSModel.load_model(
-                config=folder.config_path,
+                config=config_path,
                 temp=settings.temperature,
                 lsd_decode_steps=settings.lsd_decode_steps,
                 noise_clamp=settings.noise_clamp,
                 eos_threshold=settings.eos_threshold,
             )
-        except AssertionError as error:
-            if "sentencepiece tokenizer has vocab size" in str(error):
-                raise JobError(
-                    "TOKENIZER_MISMATCH",
-                    f"{folder.config_path}: {error}.",
-                    kind="model",
-                    hint="Set flow_lm.lookup_table.n_bins to the tokenizer's vocabulary size (and use weights made for that tokenizer).",
-                ) from error
-            raise
-        except RuntimeError as error:
-            if "Error(s) in loading state_dict" in str(error):
-                raise _checkpoint_error(folder, error) from error
-            if "ModelProto" in str(error) or "sentencepiece" in str(error).lower():
-                raise JobError(
-                    "TOKENIZER_INVALID",
-                    f"The tokenizer of {folder.path} is not a SentencePiece model ({error}).",
-                    kind="model",
-                    hint="Point flow_lm.lookup_table.tokenizer_path at a SentencePiece .model file.",
-                ) from error
-            raise
-        except Exception as error:
-            if type(error).__name__ == "SafetensorError":
-                raise JobError(
-                    "CHECKPOINT_INVALID",
-                    f"The weights of {folder.path} could not be read: {error}.",
-                    kind="model",
-                    hint="The weights file is damaged or not safetensors; make or download it again.",
-                ) from error
-            raise
+    except AssertionError as error:
+        if "sentencepiece tokenizer has vocab size" in str(error):
+            raise JobError(
+                "TOKENIZER_MISMATCH",
+                f"{folder.config_path}: {error}.",
+                kind="model",
+                hint="Set flow_lm.lookup_table.n_bins to the tokenizer's vocabulary size (and use weights made for that tokenizer).",
+            ) from error
+        raise
+    except RuntimeError as error:
+        if "Error(s) in loading state_dict" in str(error):
+            raise _checkpoint_error(folder, error) from error
+        if "ModelProto" in str(error) or "sentencepiece" in str(error).lower():
+            raise _tokenizer_error(folder, error) from error
+        raise
+    except Exception as error:
+        if type(error).__name__ == "SafetensorError":
+            raise JobError(
+                "CHECKPOINT_INVALID",
+                f"The weights of {folder.path} could not be read: {error}.",
+                kind="model",
+                hint="The weights file is damaged or not safetensors; make or download it again.",
+            ) from error
+        if "sentencepiece" in type(error).__module__:
+            raise _tokenizer_error(folder, error) from error
+        raise
+
+
+def _tokenizer_error(folder: ModelFolder, error: Exception) -> JobError:
+    return JobError(
+        "TOKENIZER_INVALID",
+        f"The tokenizer of {folder.path} is not a SentencePiece model ({error}).",
+        kind="model",
+        hint="Point flow_lm.lookup_table.tokenizer_path at a SentencePiece .model file.",
+    )
 
 
 def _checkpoint_error(folder: ModelFolder, error: RuntimeError) -> JobError:
     """Explains a strict-load failure by comparing the checkpoint with the model upstream builds from the config."""
-    weights = folder.config.weights_path
-    if weights is None or is_remote(weights):
+    file = folder.checkpoint
+    if file is None:
         return JobError("CHECKPOINT_MISMATCH", f"The checkpoint does not fit the config of {folder.path}: {error}", kind="model")
-    expected = expected_state_shapes(folder.config)
-    actual = checkpoint_shapes(folder.path / weights)
+    expected = expected_state_shapes(_local_config(folder))
+    actual = checkpoint_shapes(file)
     missing = [key for key in expected if key not in actual]
     unexpected = [key for key in actual if key not in expected]
     mismatched = [key for key in expected if key in actual and expected[key] != actual[key]]
-    file = folder.path / weights
     if missing:
         more = "" if len(missing) == 1 else f" (and {len(missing) - 1} more: {', '.join(missing[1:4])}{', ...' if len(missing) > 4 else ''})"
         return JobError(

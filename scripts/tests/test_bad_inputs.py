@@ -70,6 +70,14 @@ def test_missing_weights_file_is_named(model: Path) -> None:
     assert error.code == "MODEL_FILE_MISSING" and "weights_path: model.safetensors" in error.message
 
 
+def test_a_remote_path_is_the_same_named_file_of_the_folder_never_fetched(model: Path) -> None:
+    edit_config(model, "weights_path: model.safetensors", "weights_path: hf://kyutai/pocket-tts/languages/english/model.safetensors@abc")
+    assert inspect_model_folder(model).checkpoint == model.absolute() / "model.safetensors"
+    (model / "model.safetensors").unlink()
+    error = job_error(inspect_model_folder, model)
+    assert error.code == "MODEL_FILE_REMOTE" and "hf://kyutai/pocket-tts/languages/english/model.safetensors@abc" in error.message
+
+
 def test_missing_checkpoint_key_is_named(model: Path) -> None:
     weights = load_file(model / "model.safetensors")
     del weights["mimi.decoder_transformer.transformer.layers.1.norm2.bias"]

@@ -35,10 +35,10 @@ def tiny_copy(oracle: Path, tmp_path: Path) -> Path:
 
 def load_error(folder: Path) -> object:
     from pockettts_tools.protocol import JobError
-    from pockettts_tools.upstream_model import load_upstream_model
+    from pockettts_tools.export_onnx import load_source
 
     with pytest.raises(JobError) as caught:
-        load_upstream_model(folder)
+        load_source(folder)
     return caught.value
 
 
