@@ -10,7 +10,9 @@ export interface ReadGoldenParams {
   readonly dir: string
 }
 
-export interface GoldenCase {
+/** What a reader needs of a golden case: a folder (`GoldenCase`) or a run held in memory (parity's `MemoryGolden`). */
+export interface TensorSource {
+  /** The folder, or a label for an in-memory run. */
   readonly dir: string
   readonly manifest: GoldenManifest
   /** Tensor names listed by the manifest, in manifest order. */
@@ -18,6 +20,9 @@ export interface GoldenCase {
   has(name: string): boolean
   /** Loads one tensor; GOLDEN_TENSOR_MISSING names it when the case does not have it. */
   tensor(name: string): Promise<GoldenTensor>
+}
+
+export interface GoldenCase extends TensorSource {
   /** Throws GOLDEN_TENSOR_MISSING naming every one of `names` the case lacks. */
   requireTensors(names: readonly string[]): void
   /** Tensors the caller does not know (readers ignore them; parity reports them as skipped). */

@@ -2,7 +2,7 @@ import type {GoldenChunk} from '../golden/index.js'
 import type {CheckRecorder} from './check-recorder.js'
 import type {CheckName} from './default-tolerances.js'
 import {asFloats, asInts, row} from './golden-cases.js'
-import type {TensorSource} from './memory-golden.js'
+import type {TensorSource} from '../golden/index.js'
 import type {ParityStage} from './parity-stages.js'
 
 export interface CompareSynthesisRunsParams {

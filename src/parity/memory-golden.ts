@@ -1,15 +1,5 @@
 import {UsageError} from '../errors/index.js'
-import type {GoldenDtype, GoldenManifest, GoldenTensor} from '../golden/index.js'
-
-/** What parity reads from a golden: `GoldenCase` (a folder) and `MemoryGolden` (this runtime's run) both fit. */
-export interface TensorSource {
-  /** The folder, or a label for an in-memory run. */
-  readonly dir: string
-  readonly manifest: GoldenManifest
-  readonly names: readonly string[]
-  has(name: string): boolean
-  tensor(name: string): Promise<GoldenTensor>
-}
+import type {GoldenDtype, GoldenManifest, GoldenTensor, TensorSource} from '../golden/index.js'
 
 /** A side file of a dump (voice state, voice prompt): copied from `source` or written from `bytes`. */
 export interface SideFile {
