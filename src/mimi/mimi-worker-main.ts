@@ -22,7 +22,6 @@ const data = workerData as MimiWorkerData
  * under a millisecond and keeps that pile from showing in the process's RSS.
  */
 const collectYoung: () => void = (() => {
-  if (process.env['POCKETTTS_WORKER_GC'] === '0') return () => undefined
   setFlagsFromString('--expose-gc')
   const gc = runInNewContext('gc') as ((options?: {type: 'minor' | 'major'}) => void) | undefined
   return typeof gc === 'function' ? () => gc({type: 'minor'}) : () => undefined
