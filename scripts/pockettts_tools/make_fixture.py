@@ -7,7 +7,8 @@ The folder holds ``config.yaml`` (upstream's schema), ``model.safetensors`` (ups
 signal), ``voice.safetensors`` (upstream ``get_state_for_audio_prompt(..., truncate=True)`` + ``export_model_state``)
 and ``fixture.json`` (how it was made). Weights come from PyTorch's own initialisation in upstream's constructors
 under ``torch.manual_seed(seed)``; a few buffers are then set so the model behaves like a TTS model (latent
-statistics, speaker projection, an EOS head that fires mid-utterance). Same seed, same bytes; the folder is loaded
+statistics, speaker projection, an EOS head that fires mid-utterance). Same seed, same bytes on the same CPU type (other CPUs
+change the last bits of some floats); the folder is loaded
 back with upstream's strict loader before it is kept.
 """
 from __future__ import annotations

@@ -3,8 +3,8 @@
     python -m pockettts_tools.regenerate [--root DIR]
 
 Everything is built in a staging folder under ``--root`` (default: the project) and moved into place only when all
-of it succeeded. ``scripts/tests/test_fixture_current.py`` runs this into a temporary root and checks that every
-byte equals what is committed: the committed files are current, and their making is reproducible.
+of it succeeded. ``scripts/tests/test_fixtures.py`` runs this into a temporary root and checks it against what is committed (floats
+within ``test/cross-cpu-tolerance.json``, the rest equal): the committed files are current and their making reproducible.
 """
 from __future__ import annotations
 

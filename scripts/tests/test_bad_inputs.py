@@ -12,6 +12,7 @@ import pytest
 from safetensors.torch import load_file, save_file
 
 from conftest import PROJECT, SCRIPTS
+from reproduction import reproduction_problems
 from pockettts_tools.dump_golden import SynthesisCase, dump_synthesis
 from pockettts_tools.model_folder import inspect_model_folder, load_model_folder
 from pockettts_tools.protocol import JobError
@@ -161,14 +162,14 @@ def test_jobs_report_bad_inputs_as_error_events_without_traceback(model: Path, t
     assert code == 2 and events[-1]["code"] == "USAGE" and "huge" in events[-1]["message"] and "Traceback" not in stderr
 
 
-def test_export_voice_runs_upstreams_command_and_gets_upstreams_file(tmp_path: Path) -> None:
+def test_export_voice_runs_upstreams_command_and_gets_upstreams_file_within_the_cross_cpu_tolerance(tmp_path: Path) -> None:
     out = tmp_path / "voice.safetensors"
     code, events, stderr = run_job("export_voice", "--model", str(TINY), "--prompt", str(TINY / "voice_prompt.wav"), "--out", str(out))
     assert code == 0, stderr
     result = events[-1]
     assert result["event"] == "result" and result["data"]["positions"] == 51
     # upstream's CLI (get_state_for_audio_prompt(truncate=True) + export_model_state) = what the fixture maker stored
-    assert out.read_bytes() == (TINY / "voice.safetensors").read_bytes()
+    assert reproduction_problems([(out, TINY / "voice.safetensors", "voice.safetensors")]) == []
     assert [p.name for p in tmp_path.iterdir()] == ["voice.safetensors"]
 
 
