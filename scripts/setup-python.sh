@@ -30,8 +30,31 @@ pip_install() {
   "$venv/bin/python" -m pip install --disable-pip-version-check --quiet "$@" 2>&1 \
     | { grep -v -E "^WARNING: Location '[^']*' is ignored" || true; }
 }
-echo "python tooling: installing torch==2.13.0 (CPU build) first"
-pip_install "torch==2.13.0"
+# torch first, and a CPU build of it: a bare torch==2.13.0 from the default index is a CUDA build of several GB.
+# 1. If pip, as this machine configures it, resolves torch==2.13.0 to a CPU build (a local "+cpu" wheel), take it.
+# 2. Else take it from PyTorch's CPU-only index (POCKETTTS_TORCH_INDEX overrides the address).
+# 3. Else stop with what to do; POCKETTTS_TORCH_ANY_BUILD=1 accepts whatever build pip picks.
+torch_spec="torch==2.13.0"
+if "$venv/bin/python" -c "import torch, sys; sys.exit(0 if torch.__version__.startswith('2.13.0') else 1)" 2>/dev/null; then
+  echo "python tooling: torch $("$venv/bin/python" -c 'import torch; print(torch.__version__)') already installed"
+else
+  resolved="$("$venv/bin/python" -m pip install --disable-pip-version-check --dry-run --no-deps --quiet --report - "$torch_spec" 2>/dev/null \
+    | "$venv/bin/python" -c 'import json, sys; r = json.load(sys.stdin); print(r["install"][0]["metadata"]["version"] if r.get("install") else "")' 2>/dev/null || true)"
+  cpu_index="${POCKETTTS_TORCH_INDEX:-https://download.pytorch.org/whl/cpu}"
+  if [[ "$resolved" == *+cpu ]]; then
+    echo "python tooling: installing torch $resolved (CPU build offered by this machine's pip configuration)"
+    pip_install "$torch_spec"
+  elif [ "${POCKETTTS_TORCH_ANY_BUILD:-}" = "1" ]; then
+    echo "python tooling: installing $torch_spec as pip resolves it (${resolved:-unknown build}; POCKETTTS_TORCH_ANY_BUILD=1)"
+    pip_install "$torch_spec"
+  elif pip_install --index-url "$cpu_index" "$torch_spec"; then
+    echo "python tooling: installed torch $("$venv/bin/python" -c 'import torch; print(torch.__version__)') from PyTorch's CPU-only index ($cpu_index)"
+  else
+    echo "error: no CPU build of $torch_spec could be installed: pip's own index offers '${resolved:-nothing}' and $cpu_index was not reachable." >&2
+    echo "Fix: set POCKETTTS_TORCH_INDEX to a reachable index with CPU wheels of torch, or POCKETTTS_TORCH_ANY_BUILD=1 to accept pip's default build (a CUDA build is several GB)." >&2
+    exit 3
+  fi
+fi
 echo "python tooling: installing scripts/requirements.txt"
 pip_install -r "$req"
 echo "$want" > "$stamp"
