@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// `npm test`: builds, sets up the Python tooling when needed, runs vitest and pytest, then prints one
-// closing line "total: N passed, N failed, N skipped" summed over both runners.
-import {spawnSync} from 'node:child_process'
-import {mkdirSync, readFileSync, existsSync, rmSync} from 'node:fs'
-import {join, dirname} from 'node:path'
+// `npm test`: builds and sets up the Python tooling side by side, then runs vitest and pytest side by side (pytest's
+// output is kept in .test-results/pytest.log and printed after vitest's), then prints the wall time of each phase
+// and one closing line "total: N passed, N failed, N skipped" summed over both runners.
+import {spawn} from 'node:child_process'
+import {createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -11,19 +13,47 @@ const results = join(root, '.test-results')
 rmSync(results, {recursive: true, force: true})
 mkdirSync(results, {recursive: true})
 const extra = process.argv.slice(2)
+const started = Date.now()
+const timings = []
 
-function run(title, cmd, args, opts = {}) {
-  process.stdout.write(`\n== ${title}: ${cmd} ${args.join(' ')}\n`)
-  const r = spawnSync(cmd, args, {cwd: root, stdio: 'inherit', ...opts})
-  return r.status ?? 1
+/** Runs a command; its output goes to this terminal, or to `logFile` when given. Resolves to its exit code. */
+function run(title, cmd, args, logFile, env) {
+  const t0 = Date.now()
+  process.stdout.write(`\n== ${title}: ${cmd} ${args.join(' ')}${logFile ? `  (output: ${logFile.slice(root.length + 1)})` : ''}\n`)
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, {cwd: root, stdio: logFile ? ['ignore', 'pipe', 'pipe'] : 'inherit', env: {...process.env, ...env}})
+    if (logFile) {
+      const log = createWriteStream(logFile)
+      child.stdout.pipe(log)
+      child.stderr.pipe(log)
+    }
+    child.on('error', (error) => {
+      process.stderr.write(`${title}: ${error.message}\n`)
+      resolve(1)
+    })
+    child.on('close', (code) => {
+      timings.push(`${title} ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+      resolve(code ?? 1)
+    })
+  })
 }
 
-let setupFailed = false
-if (run('build', 'npx', ['tsc', '-p', 'tsconfig.json']) !== 0) setupFailed = true
-if (run('python set-up', 'bash', ['scripts/setup-python.sh']) !== 0) setupFailed = true
+const [buildCode, setupCode] = await Promise.all([
+  run('build', 'npx', ['tsc', '-p', 'tsconfig.json']),
+  run('python set-up', 'bash', ['scripts/setup-python.sh']),
+])
+const setupFailed = buildCode !== 0 || setupCode !== 0
 
-const vitestCode = run('vitest', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${join(results, 'vitest.json')}`, ...extra])
-const pytestCode = run('pytest', join(root, '.venv/bin/python'), ['-m', 'pytest', 'scripts/tests', '-q', `--junitxml=${join(results, 'pytest.xml')}`])
+const pytestLog = join(results, 'pytest.log')
+// pytest's tmp_path folders and its jobs' temporary files go under one folder, removed at the end (vitest does the
+// same in test/global-setup.ts)
+const pytestTmp = mkdtempSync(join(tmpdir(), 'pockettts-pytest-run-'))
+const [vitestCode, pytestCode] = await Promise.all([
+  run('vitest', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${join(results, 'vitest.json')}`, ...extra]),
+  run('pytest', join(root, '.venv/bin/python'), ['-m', 'pytest', 'scripts/tests', '-q', '-p', 'no:cacheprovider', `--basetemp=${join(pytestTmp, 'basetemp')}`, `--junitxml=${join(results, 'pytest.xml')}`], pytestLog, {TMPDIR: pytestTmp}),
+])
+rmSync(pytestTmp, {recursive: true, force: true})
+process.stdout.write(`\n== pytest output\n${existsSync(pytestLog) ? readFileSync(pytestLog, 'utf8') : '(none)\n'}`)
 
 const total = {passed: 0, failed: 0, skipped: 0}
 function add(name, passed, failed, skipped) {
@@ -49,5 +79,6 @@ if (existsSync(join(results, 'pytest.xml'))) {
   add('pytest', 0, 1, 0)
 }
 if (setupFailed) total.failed += 1
+console.log(`wall time: ${timings.join(', ')}; npm test ${((Date.now() - started) / 1000).toFixed(1)} s`)
 console.log(`total: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`)
 process.exit(total.failed > 0 || vitestCode !== 0 || pytestCode !== 0 || setupFailed ? 1 : 0)

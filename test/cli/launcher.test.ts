@@ -18,7 +18,7 @@ describe('the pockettts launcher (bin/run.js)', () => {
   })
 
   it('run through `node bin/run.js`, leaves the environment as it is (the bench report says so)', async () => {
-    const run = await runCli(benchArgs)
+    const run = await runCli(benchArgs, {spawn: true})
     expect(run.exitCode, run.stderr).toBe(0)
     expect((JSON.parse(run.stdout) as BenchReport).machine.malloc).toBe(mallocSettings(process.env))
   })
