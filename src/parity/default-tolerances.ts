@@ -12,7 +12,7 @@ export interface Tolerance {
 }
 
 export interface ToleranceEntry extends Tolerance {
-  /** Why this value (shown in README's table). */
+  /** Why this value (shown in the table of docs/parity.md). */
   readonly why: string
 }
 
@@ -23,7 +23,7 @@ const KV: Tolerance = {atol: 1e-3, rtol: 1e-3, minSnrDb: null, minCosine: null}
 const AUDIO: Tolerance = {atol: 2e-4, rtol: 0, minSnrDb: null, minCosine: null}
 
 /**
- * The default tolerance of every check, keyed by check name (= the golden tensor it compares). README.md
+ * The default tolerance of every check, keyed by check name (= the golden tensor it compares). docs/parity.md
  * shows the same table. Based on the fact sheet's tolerance plan (§7): token ids and counts exact, one fp32
  * graph atol 1e-4 / rtol 1e-3, KV 1e-3, audio 2e-4. The largest ORT-vs-torch difference on the oracle's goldens
  * is 3.2e-6 (voice KV; FlowLM tensors ≤ 2e-6, audio ≤ 2e-7), so these leave one to three orders of magnitude

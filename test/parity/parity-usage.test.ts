@@ -15,8 +15,8 @@ describe('parity tolerances', () => {
     work = await mkdtemp(join(tmpdir(), 'pockettts-parity-tol-'))
   })
 
-  it('README shows the same tolerance table as src/parity/default-tolerances.ts', async () => {
-    const readme = await readFile(join(packageRoot(), 'README.md'), 'utf8')
+  it('docs/parity.md shows the same tolerance table as src/parity/default-tolerances.ts', async () => {
+    const readme = await readFile(join(packageRoot(), 'docs', 'parity.md'), 'utf8')
     const rows = new Map([...readme.matchAll(/^\| `([a-z_.]+)` \| [^|]+ \| ([^|]+) \| ([^|]+) \|$/gm)].map((m) => [m[1], [m[2]?.trim(), m[3]?.trim()]]))
     expect([...rows.keys()]).toEqual(CHECK_NAMES)
     for (const name of CHECK_NAMES) expect(rows.get(name), name).toEqual([describeTolerance(DEFAULT_TOLERANCES[name]), DEFAULT_TOLERANCES[name].why])
