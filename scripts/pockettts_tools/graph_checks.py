@@ -9,14 +9,14 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from .graph_defs import GraphDef, Tolerance
+from .graph_defs import GraphDef
+from .tolerances import Tolerance, chain_tolerances
 from .reference_run import FlowEval, Reference
 
 Feeds = dict[str, np.ndarray]
 
-# Free-running chain: the AR loop is chaotic, so per-step drift compounds; these bound it over the short run.
-CHAIN_TOLERANCE: dict[str, float] = {"text_embeddings": 0.0, "voice_conditioning": 1e-4, "hidden": 1e-3,
-                                     "eos_logit": 1e-3, "latent": 1e-3, "mimi_input": 1e-3, "audio": 1e-3}
+# Free-running chain: the AR loop is chaotic, so per-step drift compounds; contracts/tolerances.json bounds it.
+CHAIN_TOLERANCE: dict[str, float] = chain_tolerances()
 
 
 @dataclass

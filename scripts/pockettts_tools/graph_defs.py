@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .model_facts import ModelFacts
+from .tolerances import Tolerance, graph_tolerances
 
 Dim = int | str
 
@@ -64,9 +65,6 @@ class StateLink:
         return data
 
 
-Tolerance = dict[str, float]
-
-
 @dataclass
 class GraphDef:
     name: str
@@ -76,7 +74,7 @@ class GraphDef:
     outputs: list[TensorSpec]
     example: tuple[torch.Tensor, ...]
     state: list[StateLink] = field(default_factory=list)
-    # per output name, plus "default": |actual - expected| <= atol + rtol * |expected|
+    # per output name, plus "default": |actual - expected| <= atol + rtol * |expected| (contracts/tolerances.json)
     tolerance: dict[str, Tolerance] = field(default_factory=dict)
     # attention modules whose cache backend is swapped while tracing: (module, backend)
     backends: list[tuple[nn.Module, Any]] = field(default_factory=list)
@@ -331,10 +329,6 @@ def i64(name: str, shape: tuple[Dim, ...], description: str) -> TensorSpec:
     return TensorSpec(name, "int64", shape, description)
 
 
-FP32_DEFAULT: Tolerance = {"atol": 1e-4, "rtol": 1e-3}
-EXACT: Tolerance = {"atol": 0.0, "rtol": 0.0}
-
-
 def mimi_state_names(spec: ConvState) -> tuple[str, str]:
     return f"state.{spec.module}.{spec.key}", f"next_state.{spec.module}.{spec.key}"
 
@@ -351,7 +345,7 @@ def build_graphs(tts: nn.Module, facts: ModelFacts) -> list[GraphDef]:
         inputs=[i64("tokens", (1, "n_tokens"), "SentencePiece ids of one chunk, no BOS/EOS")],
         outputs=[f32("text_embeddings", (1, "n_tokens", d), "conditioning for flow_lm_main")],
         example=(torch.tensor([[10, 20, 30]], dtype=torch.long),),
-        tolerance={"default": EXACT},
+        tolerance=graph_tolerances("text_conditioner"),
     ))
 
     kv_shape_new: tuple[Dim, ...] = ("new_len", layers, 2, heads, hd)
@@ -383,7 +377,7 @@ def build_graphs(tts: nn.Module, facts: ModelFacts) -> list[GraphDef]:
               for i in range(layers) for j, c in enumerate("kv")],
             StateLink("offset", "new_offset", "replace", "zeros"),
         ],
-        tolerance={"default": FP32_DEFAULT, "new_kv": {"atol": 1e-3, "rtol": 1e-3}, "new_offset": EXACT},
+        tolerance=graph_tolerances("flow_lm_main"),
         backends=[(m, PastKVBackend()) for _, m in attention_modules(flow_lm)],
     ))
 
@@ -396,7 +390,7 @@ def build_graphs(tts: nn.Module, facts: ModelFacts) -> list[GraphDef]:
                 f32("t", (1, 1), "target time (i+1)/K"), f32("x", (1, lat), "current point (the noise at i = 0)")],
         outputs=[f32("flow_dir", (1, lat), "flow direction")],
         example=(torch.randn(1, d), torch.zeros(1, 1), torch.ones(1, 1), torch.randn(1, lat)),
-        tolerance={"default": FP32_DEFAULT},
+        tolerance=graph_tolerances("flow_lm_flow"),
     ))
 
     graphs.append(GraphDef(
@@ -406,7 +400,7 @@ def build_graphs(tts: nn.Module, facts: ModelFacts) -> list[GraphDef]:
         inputs=[f32("latent", (1, "n_frames", lat), "latents as flow_lm_flow produced them (normalised)")],
         outputs=[f32("mimi_input", (1, facts.mimi_input_dim, "n_frames"), "mimi_decoder input")],
         example=(torch.randn(1, 2, lat),),
-        tolerance={"default": {"atol": 1e-5, "rtol": 1e-4}},
+        tolerance=graph_tolerances("latent_to_mimi"),
     ))
 
     conv_states = mimi_decoder_conv_states(mimi)
@@ -440,8 +434,7 @@ def build_graphs(tts: nn.Module, facts: ModelFacts) -> list[GraphDef]:
         outputs=[f32("audio", (1, 1, "n_samples"), f"24 kHz samples of these frames (n_samples = n_frames x {facts.frame_size}), not clamped"), *state_outputs],
         example=(torch.randn(1, facts.mimi_input_dim, 2), torch.tensor([0]), *example_states),
         state=links,
-        tolerance={"default": {"atol": 1e-3, "rtol": 1e-3}, "audio": {"atol": 2e-4, "rtol": 1e-3},
-                   "next_state.decoder_transformer.offset": EXACT},
+        tolerance=graph_tolerances("mimi_decoder"),
         backends=[(m, WindowKVBackend()) for _, m in dec_attention],
     ))
 
@@ -458,7 +451,7 @@ def build_graphs(tts: nn.Module, facts: ModelFacts) -> list[GraphDef]:
                 + (" + 1 (voice BOS first)" if facts.insert_bos_before_voice else "")),
         ],
         example=(torch.randn(1, 1, 3 * facts.frame_size) * 0.1,),
-        tolerance={"default": FP32_DEFAULT},
+        tolerance=graph_tolerances("mimi_encoder"),
         backends=[(m, PastKVBackend()) for _, m in enc_attention],
     ))
     return graphs

@@ -1,7 +1,9 @@
 /** The golden dump format this reader understands (see ../shared/oracle/FORMAT.md). */
 export const GOLDEN_FORMAT = 'pockettts-golden/1'
 
-export type GoldenDtype = 'float32' | 'float64' | 'float16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool'
+import type {NpyTensor, TensorDtype} from '../tensor/npy.js'
+
+export type GoldenDtype = TensorDtype
 
 export interface GoldenTensorEntry {
   readonly file: string
@@ -43,10 +45,6 @@ export interface GoldenManifest {
   readonly [key: string]: unknown
 }
 
-export interface GoldenTensor {
+export interface GoldenTensor extends NpyTensor {
   readonly name: string
-  readonly dtype: GoldenDtype
-  readonly shape: readonly number[]
-  /** Row-major elements: Float32Array (float32, and float16 widened), Float64Array, BigInt64Array, … */
-  readonly data: Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array
 }

@@ -1,9 +1,9 @@
 import {existsSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
-import {parse as parseNpy, type DType} from 'npyjs'
 import {UsageError} from '../errors/index.js'
-import {GOLDEN_FORMAT, type GoldenDtype, type GoldenManifest, type GoldenTensor} from './golden-types.js'
+import {parseNpy, type NpyTensor} from '../tensor/npy.js'
+import {GOLDEN_FORMAT, type GoldenManifest, type GoldenTensor} from './golden-types.js'
 
 export interface ReadGoldenParams {
   /** A golden case folder (`manifest.json` + one `.npy` per tensor). */
@@ -27,10 +27,6 @@ export interface GoldenCase extends TensorSource {
   requireTensors(names: readonly string[]): void
   /** Tensors the caller does not know (readers ignore them; parity reports them as skipped). */
   unknownTensors(known: readonly (string | RegExp)[]): string[]
-}
-
-const NPY_DTYPES: Partial<Record<DType, GoldenDtype>> = {
-  f4: 'float32', f8: 'float64', f2: 'float16', i8: 'int64', i4: 'int32', i2: 'int16', i1: 'int8', u1: 'uint8', b1: 'bool',
 }
 
 /** Opens a `pockettts-golden/1` case: validates the manifest; tensors are read on demand with npyjs. */
@@ -84,21 +80,18 @@ export async function readGolden(params: ReadGoldenParams): Promise<GoldenCase> 
       const bytes = await readFile(join(dir, entry.file)).catch((error: unknown) => {
         throw invalid(`${entry.file} (tensor ${name}) cannot be read`, error)
       })
-      let npy: ReturnType<typeof parseNpy>
+      let npy: NpyTensor
       try {
-        npy = parseNpy(new Uint8Array(bytes).buffer)
+        npy = parseNpy(bytes, entry.file)
       } catch (error) {
-        throw invalid(`${entry.file} is not a .npy file`, error)
+        throw invalid((error as Error).message, error)
       }
-      if (npy.fortranOrder) throw invalid(`${entry.file} is in Fortran order`)
-      const dtype = NPY_DTYPES[npy.dtype]
-      if (dtype === undefined || dtype !== entry.dtype) {
-        throw invalid(`${entry.file} holds ${npy.dtype}, the manifest says ${entry.dtype}`)
-      }
+      const dtype = npy.dtype
+      if (dtype !== entry.dtype) throw invalid(`${entry.file} holds ${dtype}, the manifest says ${entry.dtype}`)
       if (npy.shape.length !== entry.shape.length || npy.shape.some((d, i) => d !== entry.shape[i])) {
         throw invalid(`${entry.file} has shape [${npy.shape.join(', ')}], the manifest says [${entry.shape.join(', ')}]`)
       }
-      return {name, dtype, shape: npy.shape, data: npy.data as GoldenTensor['data']}
+      return {name, dtype, shape: npy.shape, data: npy.data}
     },
   }
 }

@@ -35,8 +35,8 @@ export interface StateLink {
   readonly note?: string
 }
 
-/** |actual - expected| <= atol + rtol * |expected| */
-export interface Tolerance {
+/** What a manifest records per graph output: |actual - expected| <= atol + rtol * |expected| (see src/tensor). */
+export interface RecordedTolerance {
   readonly atol: number
   readonly rtol: number
 }
@@ -51,7 +51,7 @@ export interface CheckCase {
 
 export interface GraphCheck {
   /** Per output name, plus `default`. */
-  readonly tolerance: Readonly<Record<string, Tolerance>>
+  readonly tolerance: Readonly<Record<string, RecordedTolerance>>
   /** What the export-time check against upstream found (Python onnxruntime vs upstream torch). */
   readonly export: {readonly calls: number; readonly passed: boolean; readonly max_abs: Readonly<Record<string, number>>}
   readonly cases: readonly CheckCase[]

@@ -1,8 +1,8 @@
 import {join} from 'node:path'
 import type {InferenceSession, Tensor} from 'onnxruntime-node'
-import {compareTensor} from './compare-tensor.js'
-import type {GraphEntry, Tolerance} from './manifest-types.js'
-import {readNpy, toOrtTensor} from './npy-tensor.js'
+import {fromNpy} from '../onnx/tensors.js'
+import {compareTensors, elementwise, readNpy, type NpyTensor} from '../tensor/index.js'
+import type {GraphEntry, RecordedTolerance} from './manifest-types.js'
 
 export interface RunCheckCasesParams {
   readonly dir: string
@@ -30,11 +30,11 @@ export async function runCheckCases(params: RunCheckCasesParams): Promise<CheckC
   for (const check of cases) {
     params.signal?.throwIfAborted()
     let feeds: Record<string, Tensor>
-    let expected: Awaited<ReturnType<typeof readNpy>>[]
+    let expected: NpyTensor[]
     const outputNames = Object.keys(check.outputs)
     try {
       feeds = {}
-      for (const [name, file] of Object.entries(check.inputs)) feeds[name] = toOrtTensor(await readNpy(join(dir, file)))
+      for (const [name, file] of Object.entries(check.inputs)) feeds[name] = fromNpy(await readNpy(join(dir, file)))
       expected = await Promise.all(outputNames.map((name) => readNpy(join(dir, check.outputs[name] ?? ''))))
     } catch (error) {
       failures.push(`${check.name}: cannot read the check set: ${(error as Error).message}`)
@@ -48,9 +48,10 @@ export async function runCheckCases(params: RunCheckCasesParams): Promise<CheckC
       continue
     }
     outputNames.forEach((name, i) => {
-      const tolerance: Tolerance = entry.check.tolerance[name] ?? entry.check.tolerance['default'] ?? {atol: 0, rtol: 0}
-      const result = compareTensor({actual: actual[name] as Tensor, expected: expected[i]!, tolerance})
-      maxAbs[name] = Math.max(maxAbs[name] ?? 0, result.maxAbs)
+      const recorded: RecordedTolerance = entry.check.tolerance[name] ?? entry.check.tolerance['default'] ?? {atol: 0, rtol: 0}
+      const output = actual[name] as Tensor
+      const result = compareTensors({dtype: output.type, shape: output.dims, data: output.data as NpyTensor['data']}, expected[i]!, elementwise(recorded))
+      maxAbs[name] = Math.max(maxAbs[name] ?? 0, result.metrics.maxAbs)
       if (!result.passed) failures.push(`${check.name} ${name}: ${result.reason ?? 'differs'}`)
     })
   }

@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node'
+import type {NpyTensor} from '../tensor/npy.js'
 
 /** A float32 tensor over `data` (no copy). */
 export function f32(data: Float32Array, dims: readonly number[]): ort.Tensor {
@@ -28,4 +29,13 @@ export function floats(tensor: ort.Tensor | undefined, name = 'tensor'): Float32
 export function int(tensor: ort.Tensor | undefined, name = 'tensor'): number {
   if (tensor === undefined || tensor.type !== 'int64') throw new Error(`${name}: expected an int64 tensor`)
   return Number((tensor.data as BigInt64Array)[0])
+}
+
+/** An onnxruntime tensor over the memory of a `.npy` tensor (float32, int64 or bool; no copy). */
+export function fromNpy(tensor: NpyTensor): ort.Tensor {
+  const dims = [...tensor.shape]
+  if (tensor.dtype === 'float32') return new ort.Tensor('float32', tensor.data as Float32Array, dims)
+  if (tensor.dtype === 'int64') return new ort.Tensor('int64', tensor.data as BigInt64Array, dims)
+  if (tensor.dtype === 'bool') return new ort.Tensor('bool', tensor.data as Uint8Array, dims)
+  throw new Error(`a ${tensor.dtype} tensor cannot feed a pockettts graph (float32, int64 or bool)`)
 }

@@ -1,6 +1,6 @@
 import type {CheckName, Tolerance, ToleranceTable} from './default-tolerances.js'
 import {stageIndex, type ParityStage} from './parity-stages.js'
-import {tensorMetrics, type TensorMetrics} from './tensor-metrics.js'
+import {tensorMetrics, type TensorMetrics} from '../tensor/index.js'
 
 /** teacher: golden inputs fed to each block; free: the engine runs alone; against: two dumps compared. */
 export type RunMode = 'teacher' | 'free' | 'against'

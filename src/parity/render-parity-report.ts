@@ -1,7 +1,7 @@
 import {renderTable} from '../cli/render-table.js'
 import {MODE_LABEL, type ParityReport} from './parity-report.js'
 import {STAGE_LABELS} from './parity-stages.js'
-import {fmt} from './tensor-metrics.js'
+import {fmt} from '../tensor/index.js'
 import type {CheckDigest} from './summarize-run.js'
 
 export interface RenderParityReportParams {

@@ -1,7 +1,7 @@
 import {compareOrder, describeLocation, type CheckLocation, type CheckResult, type RunMode, type SkippedCheck} from './check-recorder.js'
 import {describeTolerance} from './load-tolerances.js'
 import {PARITY_STAGES, STAGE_LABELS, type ParityStage} from './parity-stages.js'
-import {fmt, unravel} from './tensor-metrics.js'
+import {fmt, unravel} from '../tensor/index.js'
 
 /** One check as reports show it. */
 export interface CheckDigest {

@@ -1,8 +1,7 @@
 import {readFile} from 'node:fs/promises'
 import {extname} from 'node:path'
-import {readNpy} from '../../src/model/npy-tensor.js'
-import {tensorMetrics} from '../../src/parity/tensor-metrics.js'
 import {readSafetensors} from '../../src/safetensors/index.js'
+import {compareTensors, elementwise, readNpy, type ComparableTensor} from '../../src/tensor/index.js'
 
 /** test/cross-cpu-tolerance.json: how far a remade float file may be from the committed one on another CPU type. */
 export const CROSS_CPU: {readonly atol: number; readonly rtol: number} = JSON.parse(
@@ -18,27 +17,11 @@ export interface Reproduction {
   readonly problems: readonly string[]
 }
 
-interface Tensor {
-  readonly dtype: string
-  readonly shape: readonly number[]
-  readonly data: ArrayLike<number | bigint>
-}
+/** safetensors dtype names as the tensor module's (F16/BF16 hold raw bit patterns: compared exactly). */
+const SAFETENSORS_AS: Readonly<Record<string, string>> = {F32: 'float32', F64: 'float64', I64: 'int64', I32: 'int32', I16: 'int16', I8: 'int8', U8: 'uint8', BOOL: 'bool'}
 
-const FLOAT = new Set(['float32', 'F32', 'F64'])
-
-function compareTensors(name: string, ours: Tensor, committed: Tensor, problems: string[]): number {
-  if (ours.dtype !== committed.dtype || ours.shape.join(',') !== committed.shape.join(',')) {
-    problems.push(`${name}: ${ours.dtype}[${ours.shape.join(', ')}] vs ${committed.dtype}[${committed.shape.join(', ')}]`)
-    return Infinity
-  }
-  if (!FLOAT.has(committed.dtype)) {
-    const a = Array.from(ours.data, String)
-    const b = Array.from(committed.data, String)
-    if (a.join(',') !== b.join(',')) problems.push(`${name}: integers differ`)
-    return 0
-  }
-  const tolerance = {atol: CROSS_CPU.atol, rtol: CROSS_CPU.rtol, minSnrDb: null, minCosine: null}
-  const result = tensorMetrics(ours.data as ArrayLike<number>, committed.data as ArrayLike<number>, tolerance)
+function compareOne(name: string, ours: ComparableTensor, committed: ComparableTensor, problems: string[]): number {
+  const result = compareTensors(ours, committed, elementwise(CROSS_CPU))
   if (!result.passed) problems.push(`${name}: ${result.reason ?? 'beyond the cross-CPU tolerance'}`)
   return result.metrics.maxAbs
 }
@@ -51,7 +34,7 @@ export async function compareReproduced(ours: string, committed: string, name = 
   let maxAbs = 0
   const ext = extname(committed)
   if (ext === '.npy') {
-    maxAbs = compareTensors(name, await readNpy(ours), await readNpy(committed), problems)
+    maxAbs = compareOne(name, await readNpy(ours), await readNpy(committed), problems)
   } else if (ext === '.safetensors') {
     const [mine, theirs] = await Promise.all([readSafetensors({path: ours}), readSafetensors({path: committed})])
     const keys = [...theirs.tensors.keys()].sort()
@@ -59,7 +42,9 @@ export async function compareReproduced(ours: string, committed: string, name = 
     if (JSON.stringify(mine.metadata) !== JSON.stringify(theirs.metadata)) problems.push(`${name}: other metadata`)
     for (const key of keys) {
       const tensor = mine.tensors.get(key)
-      if (tensor !== undefined) maxAbs = Math.max(maxAbs, compareTensors(`${name} ${key}`, tensor, theirs.tensors.get(key)!, problems))
+      const other = theirs.tensors.get(key)!
+      const as = (t: typeof other): ComparableTensor => ({dtype: SAFETENSORS_AS[t.dtype] ?? t.dtype, shape: t.shape, data: t.data})
+      if (tensor !== undefined) maxAbs = Math.max(maxAbs, compareOne(`${name} ${key}`, as(tensor), as(other), problems))
     }
   } else {
     problems.push(`${name}: bytes differ (not a tensor file, so it must be equal)`)

@@ -3,7 +3,7 @@ import {CheckRecorder} from '../../src/parity/check-recorder.js'
 import {loadTolerances} from '../../src/parity/load-tolerances.js'
 import {PARITY_STAGES} from '../../src/parity/parity-stages.js'
 import {summarizeRun} from '../../src/parity/summarize-run.js'
-import {tensorMetrics} from '../../src/parity/tensor-metrics.js'
+import {tensorMetrics} from '../../src/tensor/index.js'
 
 const GRAPH = {atol: 1e-4, rtol: 1e-3, minSnrDb: null, minCosine: null}
 

@@ -1,4 +1,4 @@
-import type {Tolerance} from './default-tolerances.js'
+import type {Tolerance} from './tolerance.js'
 
 /** How far one tensor is from its golden. */
 export interface TensorMetrics {

@@ -1,0 +1,4 @@
+export * from './compare-tensors.js'
+export * from './npy.js'
+export * from './tensor-metrics.js'
+export * from './tolerance.js'
