@@ -38,7 +38,16 @@ export async function renderParityDoc() {
   return doc.replace(/(<!-- tolerances:begin[^\n]*-->\n)[\s\S]*?(<!-- tolerances:end -->)/, `$1${table}\n$2`)
 }
 
-const TARGETS = {'docs/commands.md': renderCommandReference, 'docs/parity.md': renderParityDoc}
+/** docs/cli.md with its exit-code table rendered from contracts/exit-codes.json between the markers. */
+export async function renderCliDoc() {
+  const contract = JSON.parse(readFileSync(join(root, 'contracts', 'exit-codes.json'), 'utf8'))
+  const rows = Object.entries(contract.exitCodes).map(([name, entry]) => `| ${entry.code} | \`${name}\` | ${entry.means} |`)
+  const table = ['| exit code | name | means |', '| --- | --- | --- |', ...rows].join('\n')
+  const doc = readFileSync(join(root, 'docs', 'cli.md'), 'utf8')
+  return doc.replace(/(<!-- exit-codes:begin[^\n]*-->\n)[\s\S]*?(<!-- exit-codes:end -->)/, `$1${table}\n$2`)
+}
+
+const TARGETS = {'docs/commands.md': renderCommandReference, 'docs/parity.md': renderParityDoc, 'docs/cli.md': renderCliDoc}
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   let stale = 0

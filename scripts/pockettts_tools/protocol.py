@@ -10,10 +10,18 @@ import json
 import signal
 import sys
 import traceback
+from pathlib import Path
 from typing import Any, Callable, Literal, NoReturn
 
 ErrorKind = Literal["usage", "prerequisite", "model", "runtime"]
-EXIT_CODES: dict[ErrorKind, int] = {"usage": 2, "prerequisite": 3, "model": 3, "runtime": 4}
+
+
+# Exit codes from the project's one table (contracts/exit-codes.json), which the TypeScript side reads too.
+_CONTRACT = json.loads((Path(__file__).resolve().parents[2] / "contracts" / "exit-codes.json").read_text(encoding="utf-8"))
+_CODES: dict[str, int] = {name: int(entry["code"]) for name, entry in _CONTRACT["exitCodes"].items()}
+EXIT_CODES: dict[ErrorKind, int] = {kind: _CODES[name] for kind, name in _CONTRACT["jobErrorKinds"].items() if kind != "about"}  # type: ignore[misc]
+EXIT_CANCELLED = _CODES["cancelled"]
+EXIT_RUNTIME = _CODES["runtime"]
 
 
 class JobError(Exception):
@@ -80,10 +88,10 @@ def run_job(main: Callable[[list[str]], Any], argv: list[str] | None = None) -> 
             )
         )
     except KeyboardInterrupt:
-        sys.exit(130)
+        sys.exit(EXIT_CANCELLED)
     except SystemExit:
         raise
     except Exception:  # noqa: BLE001 - the runner shows the traceback tail as the error
         traceback.print_exc()
-        sys.exit(4)
+        sys.exit(EXIT_RUNTIME)
     result(data)

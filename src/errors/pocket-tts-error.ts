@@ -1,18 +1,13 @@
-/** Exit codes shared by every command. */
-export const ExitCode = {
-  /** The work ran and found a failure (verify, parity, doctor). */
-  failure: 1,
-  /** Bad usage or bad input: the user can fix the call. */
-  usage: 2,
-  /** A prerequisite is missing (interpreter, module, model files). */
-  prerequisite: 3,
-  /** An external process or the runtime failed. */
-  runtime: 4,
-  /** Cancelled by the user (Ctrl-C) or a timeout. */
-  cancelled: 130,
-} as const
+import contract from '../../contracts/exit-codes.json' with {type: 'json'}
 
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
+type ExitCodeName = keyof typeof contract.exitCodes
+
+/** Exit codes shared by every command and the Python jobs: `contracts/exit-codes.json` says what each means. */
+export const ExitCode = Object.fromEntries(Object.entries(contract.exitCodes).map(([name, entry]) => [name, entry.code])) as Readonly<
+  Record<ExitCodeName, number>
+>
+
+export type ExitCodeValue = number
 
 export interface PocketTtsErrorParams {
   /** Stable machine-readable code, e.g. `PYTHON_NOT_FOUND`. */

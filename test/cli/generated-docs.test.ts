@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {packageRoot} from '../../src/config/project-paths.js'
 // @ts-expect-error: a plain ESM script without type declarations
-import {renderCommandReference, renderParityDoc} from '../../scripts/gen-docs.mjs'
+import {renderCliDoc, renderCommandReference, renderParityDoc} from '../../scripts/gen-docs.mjs'
 
 const current = async (file: string): Promise<string> => readFile(join(packageRoot(), file), 'utf8')
 
@@ -18,5 +18,11 @@ describe('generated docs are current (regenerate with `npm run docs:generate`)',
     const rendered = await (renderParityDoc as () => Promise<string>)()
     expect(rendered).toContain('| `frame_audio` | Mimi (teacher), audio (free) | atol 2e-4 |')
     expect(await current('docs/parity.md')).toBe(rendered)
+  })
+
+  it('docs/cli.md shows the exit codes of contracts/exit-codes.json', async () => {
+    const rendered = await (renderCliDoc as () => Promise<string>)()
+    expect(rendered).toContain('| 130 | `cancelled` |')
+    expect(await current('docs/cli.md')).toBe(rendered)
   })
 })
