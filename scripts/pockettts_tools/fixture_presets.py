@@ -1,4 +1,5 @@
-"""Presets of random-weight fixture models, as upstream config dictionaries (upstream's schema, its key order).
+"""Presets of random-weight fixture models (``contracts/fixture-presets.json``), as upstream config dictionaries
+(upstream's schema, its key order).
 
 - ``tiny``: the current (v2, "english") generation, small: FlowLM d_model 64, 4 heads, 2 layers; small Mimi.
 - ``tiny-v1``: the first generation (``english_2026-01``): no ``mimi.inner_dim`` (the voice latent is the SEANet
@@ -8,7 +9,9 @@
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -83,37 +86,25 @@ def _config(*, v2: bool, d_model: int, heads: int, layers: int, flow_dim: int, f
     return config
 
 
-_TINY = dict(d_model=64, heads=4, layers=2, flow_dim=64, flow_depth=2, mimi_dim=64, n_filters=8, mimi_heads=4, mimi_ff=128)
+def _load_presets() -> dict[str, FixturePreset]:
+    contract = json.loads(CONTRACT_FILE.read_text(encoding="utf-8"))
+    return {
+        name: FixturePreset(
+            name=name,
+            description=entry["description"],
+            config=_config(v2=entry["generation"] == "v2", **entry["dimensions"]),
+            eos_bias=float(entry["eos_bias"]),
+            eos_weight_std=float(entry["eos_weight_std"]),
+            speaker_proj_std=float(entry["speaker_proj_std"]),
+            prompt_seconds=float(entry["prompt_seconds"]),
+        )
+        for name, entry in contract["presets"].items()
+    }
 
-PRESETS: dict[str, FixturePreset] = {
-    "tiny": FixturePreset(
-        name="tiny",
-        description="current generation (v2), FlowLM d_model 64 x 2 layers, small Mimi; a few MB",
-        config=_config(v2=True, **_TINY),
-        eos_bias=-6.0,
-        eos_weight_std=0.15,
-        speaker_proj_std=0.2,
-        prompt_seconds=4.0,
-    ),
-    "tiny-v1": FixturePreset(
-        name="tiny-v1",
-        description="first generation (english_2026-01 layout: no inner_dim, no voice BOS, short-input padding), tiny dimensions",
-        config=_config(v2=False, **_TINY),
-        eos_bias=-6.0,
-        eos_weight_std=0.15,
-        speaker_proj_std=0.2,
-        prompt_seconds=4.0,
-    ),
-    "full": FixturePreset(
-        name="full",
-        description="the real English dimensions (upstream config/english.yaml), random weights, ~100M parameters; for benchmarks",
-        config=_config(v2=True, d_model=1024, heads=16, layers=6, flow_dim=512, flow_depth=6, mimi_dim=512, n_filters=64, mimi_heads=8, mimi_ff=2048),
-        eos_bias=-5.8,
-        eos_weight_std=0.05,
-        speaker_proj_std=0.05,
-        prompt_seconds=6.0,
-    ),
-}
+
+# The presets are the project's one table, contracts/fixture-presets.json (the CLI lists the same names).
+CONTRACT_FILE = Path(__file__).resolve().parents[2] / "contracts" / "fixture-presets.json"
+PRESETS: dict[str, FixturePreset] = _load_presets()
 
 
 def preset_config(preset: FixturePreset, n_bins: int) -> dict[str, Any]:
