@@ -3,7 +3,7 @@
 // --help as oclif renders it) and the tolerance table of docs/parity.md (contracts/tolerances.json).
 // `--check` exits 1 when a file is not current (test/cli/generated-docs.test.ts runs it).
 import {Config, Help} from '@oclif/core'
-import {readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -54,10 +54,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const [file, render] of Object.entries(TARGETS)) {
     const path = join(root, file)
     const text = await render()
-    let current = ''
-    try {
-      current = readFileSync(path, 'utf8')
-    } catch {}
+    const current = existsSync(path) ? readFileSync(path, 'utf8') : ''
     if (process.argv.includes('--check')) {
       if (current !== text) {
         console.error(`${file} is not current: run \`npm run docs:generate\`.`)

@@ -1,7 +1,7 @@
 import {existsSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
 import {basename, dirname, join, resolve} from 'node:path'
-import {loadEngineModel, type EngineModel} from '../engine/engine-model.js'
+import {loadEngineModel} from '../engine/engine-model.js'
 import {defaultGenerationParams, type GenerationParams} from '../engine/generation-params.js'
 import {SeededNormalNoise} from '../engine/noise/index.js'
 import {resolveVoice} from '../engine/resolve-voice.js'

@@ -82,7 +82,7 @@ export function aggregateStages(reports: readonly ParityCaseReport[]): StageSumm
       status: failed > 0 ? 'fail' : checks > 0 ? 'pass' : 'skip',
       checks,
       failed,
-      worst: worst === undefined ? null : (({metrics, ...rest}) => rest)(worst),
+      worst: worst === undefined ? null : (({metrics: _metrics, ...rest}) => rest)(worst),
       skipped,
     }
   })
