@@ -21,7 +21,7 @@ from .model_folder import CONFIG_FILE, ModelFolder, inspect_model_folder, load_m
 from .protocol import ErrorKind, JobError, progress, run_job
 
 FORMAT = "pockettts-onnx/1"
-REQUIRED_MODULES = ("torch", "pocket_tts", "onnx", "onnxruntime", "numpy", "safetensors", "yaml")
+REQUIRED_MODULES = ("torch", "pocket_tts", "onnx", "onnxruntime", "numpy", "safetensors", "yaml", "jsonschema")
 # The model folder's errors under the codes `pockettts model export` documents (README); others pass unchanged.
 _SOURCE_ERRORS: dict[str, tuple[str, ErrorKind]] = {
     **dict.fromkeys(("CONFIG_INVALID", "CONFIG_UNKNOWN_KEY", "CONFIG_MISSING_KEY", "CONFIG_INVALID_VALUE"), ("MODEL_CONFIG_INVALID", "usage")),
@@ -214,8 +214,11 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
         "checks": {"passed": True, "graphs": {n: e["check"]["export"] for n, e in graph_entries.items()}, "chain": chain},
         **({} if quantization is None else {"quantization": quantization}),
     }
+    from .contracts import validate  # jsonschema: imported after _require_modules has checked it
+
+    validate("manifest", json.loads(json.dumps(manifest)), "manifest.json")
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-    return {
+    result = {
         "out": str(out),
         "generation": facts.generation,
         "graphs": {n: {"file": e["file"], "size": e["size"], "max_abs": e["check"]["export"]["max_abs"],
@@ -225,6 +228,8 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
         "skipped": skipped,
         **({} if quantization is None else {"quantization": quantization}),
     }
+    validate("export-result", json.loads(json.dumps(result)), "export result")
+    return result
 
 
 def main(argv: list[str]) -> dict[str, Any]:

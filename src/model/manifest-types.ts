@@ -53,7 +53,13 @@ export interface GraphCheck {
   /** Per output name, plus `default`. */
   readonly tolerance: Readonly<Record<string, RecordedTolerance>>
   /** What the export-time check against upstream found (Python onnxruntime vs upstream torch). */
-  readonly export: {readonly calls: number; readonly passed: boolean; readonly max_abs: Readonly<Record<string, number>>}
+  readonly export: {
+    readonly calls: number
+    readonly passed: boolean
+    readonly max_abs: Readonly<Record<string, number>>
+    /** The outputs beyond their tolerance (empty when passed). */
+    readonly failed: readonly string[]
+  }
   readonly cases: readonly CheckCase[]
 }
 
@@ -82,6 +88,8 @@ export interface VoiceEntry extends FileEntry {
   readonly kind: 'kv_state' | 'audio_prompt' | 'audio'
   readonly positions?: number
   readonly layout?: string
+  /** How a runtime uses the file (audio prompts). */
+  readonly note?: string
 }
 
 /** Dimensions and generation flags, read off upstream's modules at export. */

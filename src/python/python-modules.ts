@@ -17,6 +17,7 @@ export const pythonModules = {
   numpy: {module: 'numpy', requirement: 'numpy'},
   safetensors: {module: 'safetensors', requirement: 'safetensors'},
   sentencepiece: {module: 'sentencepiece', requirement: 'sentencepiece'},
+  jsonschema: {module: 'jsonschema', requirement: 'jsonschema==4.25.1'},
 } as const satisfies Record<string, PythonModuleSpec>
 
 export type PythonModuleName = keyof typeof pythonModules
@@ -26,8 +27,8 @@ export const jobModules = {
   fixture: ['torch', 'pocket_tts', 'numpy', 'safetensors', 'sentencepiece'],
   golden: ['torch', 'pocket_tts', 'numpy', 'safetensors'],
   voice: ['torch', 'pocket_tts'],
-  export: ['torch', 'pocket_tts', 'onnx', 'onnxruntime', 'numpy', 'safetensors'],
-  all: ['torch', 'pocket_tts', 'onnx', 'onnxruntime', 'numpy', 'safetensors', 'sentencepiece'],
+  export: ['torch', 'pocket_tts', 'onnx', 'onnxruntime', 'numpy', 'safetensors', 'jsonschema'],
+  all: ['torch', 'pocket_tts', 'onnx', 'onnxruntime', 'numpy', 'safetensors', 'sentencepiece', 'jsonschema'],
 } as const satisfies Record<string, readonly PythonModuleName[]>
 
 export type PythonJobKind = keyof typeof jobModules
