@@ -2,10 +2,11 @@ import {randomBytes} from 'node:crypto'
 import {existsSync} from 'node:fs'
 import {mkdir, rename, rm} from 'node:fs/promises'
 import {basename, dirname, join, resolve} from 'node:path'
-import {CancelledError} from '../errors/index.js'
+import {CancelledError, PythonJobError} from '../errors/index.js'
 import {checkDiskSpace, checkOut, checkSource} from './export-preflight.js'
 import {findPython, runPythonJob, type PythonProgressEvent} from '../python/index.js'
 import type {Quantization} from './manifest-types.js'
+import {contractProblems} from './validate-manifest.js'
 
 export interface ExportModelParams {
   /** Model folder in the upstream format: config.yaml, the checkpoint and the tokenizer it names. */
@@ -75,6 +76,14 @@ export async function exportModel(params: ExportModelParams): Promise<ExportMode
       ...(params.onStderr === undefined ? {} : {onStderr: params.onStderr}),
     })
     result = job.data
+    const problems = contractProblems('export-result', result).top
+    if (problems.length > 0) {
+      throw new PythonJobError({
+        code: 'CONTRACT_VIOLATION',
+        message: `The export job's result breaks contracts/export-result.schema.json: ${problems.slice(0, 5).join('; ')}.`,
+        hint: 'The Python tooling and this pockettts disagree: run `npm run setup:python`, and report it if it persists.',
+      })
+    }
     params.signal?.throwIfAborted()
     await promote(temp, out)
   } catch (error) {
