@@ -7,8 +7,8 @@ import {
   MANIFEST_FORMAT,
   type ExportManifest,
   type GraphEntry,
-  type TensorContract,
 } from './manifest-types.js'
+import {contractProblems} from './validate-manifest.js'
 
 export interface ReadManifestParams {
   /** The exported model folder. */
@@ -59,25 +59,17 @@ export async function readManifest(params: ReadManifestParams): Promise<ReadMani
       details: {path},
     })
   }
-  const topProblems = [
-    ...expectRecord(top, 'model'),
-    ...expectRecord(top, 'capacities'),
-    ...expectRecord(top, 'graphs'),
-    ...expectRecord(top, 'tokenizer'),
-    ...expectRecord(top, 'source'),
-    ...expectArray(top, 'files'),
-    ...expectArray(top, 'voices'),
-    ...filesProblems(top['files']),
-  ]
-  if (topProblems.length > 0) throw invalid(path, topProblems.join('; '))
+  // the shape of everything: contracts/manifest.schema.json (generated from manifest-types.ts, also checked by the exporter)
+  const problems = contractProblems('manifest', top)
+  if (problems.top.length > 0) throw invalid(path, problems.top.slice(0, 8).join('; '))
   const graphs = asRecord(top['graphs']) ?? {}
   const graphProblems: Record<string, string[]> = {}
   for (const name of GRAPH_NAMES) {
     if (!(name in graphs)) graphProblems[name] = ['the manifest has no entry for this graph']
   }
   for (const [name, entry] of Object.entries(graphs)) {
-    const problems = graphEntryProblems(entry)
-    if (problems.length > 0) graphProblems[name] = problems
+    const found = problems.graphs[name] ?? crossReferenceProblems(entry as GraphEntry)
+    if (found.length > 0) graphProblems[name] = [...found]
   }
   if ((params.strict ?? true) && Object.keys(graphProblems).length > 0) {
     const list = Object.entries(graphProblems).map(([g, p]) => `${g}: ${p.join(', ')}`)
@@ -94,82 +86,20 @@ function asRecord(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
 }
 
-function expectRecord(parent: Record<string, unknown>, key: string): string[] {
-  return asRecord(parent[key]) === undefined ? [`${key} must be an object`] : []
-}
-
-function expectArray(parent: Record<string, unknown>, key: string): string[] {
-  return Array.isArray(parent[key]) ? [] : [`${key} must be an array`]
-}
-
-const SHA256 = /^[0-9a-f]{64}$/
-
-function filesProblems(files: unknown): string[] {
-  if (!Array.isArray(files)) return []
-  const bad = files.filter((f) => {
-    const r = asRecord(f)
-    return r === undefined || typeof r['path'] !== 'string' || !SHA256.test(String(r['sha256'])) || !Number.isInteger(r['size'])
-  })
-  return bad.length === 0 ? [] : [`${bad.length} entries of files lack path, sha256 or size`]
-}
-
-function tensorProblems(where: string, value: unknown): string[] {
-  const t = asRecord(value)
-  if (t === undefined || typeof t['name'] !== 'string') return [`${where}: not a tensor entry with a name`]
-  const name = `${where} ${t['name']}`
+/** What the schema cannot say about a well-formed graph entry: its state links and check cases name its own tensors. */
+function crossReferenceProblems(entry: GraphEntry): string[] {
+  const inNames = new Set(entry.inputs.map((t) => t.name))
+  const outNames = new Set(entry.outputs.map((t) => t.name))
   const problems: string[] = []
-  if (!['float32', 'int64', 'bool'].includes(String(t['dtype']))) problems.push(`${name}: dtype ${JSON.stringify(t['dtype'])} unknown`)
-  const shape = t['shape']
-  const dimOk = (d: unknown): boolean => (typeof d === 'number' && Number.isInteger(d) && d >= 0) || (typeof d === 'string' && d !== '')
-  if (!Array.isArray(shape) || !shape.every(dimOk)) problems.push(`${name}: shape must list sizes or dimension names`)
-  return problems
-}
-
-/** What is wrong with one graph entry (empty when it is sound). */
-export function graphEntryProblems(value: unknown): string[] {
-  const g = asRecord(value)
-  if (g === undefined) return ['not an object']
-  const problems: string[] = []
-  if (typeof g['file'] !== 'string' || g['file'] === '') problems.push('no file')
-  if (!SHA256.test(String(g['sha256']))) problems.push('no sha256')
-  if (!Number.isInteger(g['size'])) problems.push('no size')
-  const inputs = Array.isArray(g['inputs']) ? g['inputs'] : undefined
-  const outputs = Array.isArray(g['outputs']) ? g['outputs'] : undefined
-  if (inputs === undefined) problems.push('no inputs')
-  if (outputs === undefined) problems.push('no outputs')
-  for (const t of inputs ?? []) problems.push(...tensorProblems('input', t))
-  for (const t of outputs ?? []) problems.push(...tensorProblems('output', t))
-  if (problems.length > 0) return problems
-  const inNames = new Set((inputs as TensorContract[]).map((t) => t.name))
-  const outNames = new Set((outputs as TensorContract[]).map((t) => t.name))
-  const state = Array.isArray(g['state']) ? (g['state'] as unknown[]) : undefined
-  if (state === undefined) problems.push('no state table')
-  for (const link of state ?? []) {
-    const l = asRecord(link)
-    if (l === undefined || !inNames.has(String(l['input'])) || !outNames.has(String(l['output']))) {
+  for (const link of entry.state) {
+    if (!inNames.has(link.input) || !outNames.has(link.output)) {
       problems.push(`state link ${JSON.stringify(link)} does not name an input and an output of the graph`)
-    } else if (!['replace', 'append'].includes(String(l['kind'])) || !['zeros', 'ones', 'empty'].includes(String(l['init']))) {
-      problems.push(`state link ${String(l['input'])}: unknown kind or init`)
     }
   }
-  const check = asRecord(g['check'])
-  const tolerance = asRecord(check?.['tolerance'])
-  const defaultTolerance = asRecord(tolerance?.['default'])
-  if (defaultTolerance === undefined || typeof defaultTolerance['atol'] !== 'number' || typeof defaultTolerance['rtol'] !== 'number') {
-    problems.push('no default tolerance')
-  }
-  const cases = Array.isArray(check?.['cases']) ? (check?.['cases'] as unknown[]) : undefined
-  if (cases === undefined) problems.push('no check cases')
-  for (const c of cases ?? []) {
-    const r = asRecord(c)
-    const caseInputs = asRecord(r?.['inputs'])
-    const caseOutputs = asRecord(r?.['outputs'])
-    if (r === undefined || typeof r['name'] !== 'string' || caseInputs === undefined || caseOutputs === undefined) {
-      problems.push('a check case lacks name, inputs or outputs')
-      continue
-    }
-    for (const n of Object.keys(caseInputs)) if (!inNames.has(n)) problems.push(`check ${r['name']} feeds unknown input ${n}`)
-    for (const n of Object.keys(caseOutputs)) if (!outNames.has(n)) problems.push(`check ${r['name']} expects unknown output ${n}`)
+  if (entry.check.tolerance['default'] === undefined) problems.push('no default tolerance')
+  for (const c of entry.check.cases) {
+    for (const n of Object.keys(c.inputs)) if (!inNames.has(n)) problems.push(`check ${c.name} feeds unknown input ${n}`)
+    for (const n of Object.keys(c.outputs)) if (!outNames.has(n)) problems.push(`check ${c.name} expects unknown output ${n}`)
   }
   return problems
 }

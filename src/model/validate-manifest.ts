@@ -3,11 +3,10 @@ import exportResultSchema from '../../contracts/export-result.schema.json' with 
 import manifestSchema from '../../contracts/manifest.schema.json' with {type: 'json'}
 
 // One validator for the contracts the Python tooling writes (contracts/*.schema.json, generated from the TS types).
-const ajv = new Ajv({allErrors: true, strict: false})
-const validators: Record<'manifest' | 'export-result', ValidateFunction> = {
-  manifest: ajv.compile(manifestSchema),
-  'export-result': ajv.compile(exportResultSchema),
-}
+// compiled on first use (not at import: the engine's start-up pays only for what it validates)
+const schemas = {manifest: manifestSchema, 'export-result': exportResultSchema}
+const validators: Partial<Record<keyof typeof schemas, ValidateFunction>> = {}
+let ajv: Ajv | undefined
 
 export interface ContractProblems {
   /** Problems outside any graph entry, one line each (`/files/2/sha256: must be string`). */
@@ -24,7 +23,8 @@ function describe(error: ErrorObject): string {
 
 /** Checks a value against `contracts/<schema>.schema.json`; each problem names where it is. */
 export function contractProblems(schema: 'manifest' | 'export-result', value: unknown): ContractProblems {
-  const validate = validators[schema]
+  ajv ??= new Ajv({allErrors: true, strict: false})
+  const validate = (validators[schema] ??= ajv.compile(schemas[schema]))
   if (validate(value)) return {top: [], graphs: {}}
   const top: string[] = []
   const graphs: Record<string, string[]> = {}
