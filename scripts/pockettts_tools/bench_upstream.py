@@ -68,8 +68,9 @@ def _one_run(model: Any, state: Any, text: str) -> dict[str, Any]:
 
 
 def bench_upstream(model_dir: Path, voice: Path, text: str, *, fixed_frames: int | None, runs: int, warmup: int, quantize: bool) -> dict[str, Any]:
-    import torch
     from importlib.metadata import version
+
+    import torch
 
     if not voice.is_file():
         raise JobError("VOICE_NOT_FOUND", f"The voice file {voice} does not exist.", kind="usage", hint="Pass a voice .safetensors or .wav file.")

@@ -188,7 +188,7 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
     copy_file(folder.tokenizer, out / tokenizer_name)
     for voice in voices:
         copy_file(voice.source, out / voice.relative)
-    for name, entry in graph_entries.items():
+    for entry in graph_entries.values():
         path = out / entry["file"]
         entry["sha256"], entry["size"] = sha256_file(path), path.stat().st_size
     every_file = sorted(p for p in out.rglob("*") if p.is_file())

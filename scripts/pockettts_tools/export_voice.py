@@ -17,10 +17,10 @@ from types import FrameType
 from typing import Any
 
 from .atomic_output import atomic_file, make_parent
-from .voices import check_prompt
 from .job_args import JobArgumentParser
 from .model_folder import inspect_model_folder, local_config_file
 from .protocol import JobError, progress, run_job
+from .voices import check_prompt
 
 STDERR_TAIL = 12
 

@@ -3,15 +3,16 @@ teacher-forced call by call, then the whole chain free-running on upstream's noi
 (inputs + upstream's expected outputs as .npy) that ``pockettts model verify`` replays."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
 from .graph_defs import GraphDef
-from .tolerances import Tolerance, chain_tolerances
 from .reference_run import FlowEval, Reference
+from .tolerances import Tolerance, chain_tolerances
 
 Feeds = dict[str, np.ndarray]
 

@@ -8,9 +8,10 @@ check (graph_checks.py) proves every graph equal to upstream's unmodified stream
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import torch
 from torch import nn

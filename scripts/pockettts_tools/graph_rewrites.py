@@ -17,8 +17,8 @@ then checks the rewritten graph against upstream like any other (``graph_checks`
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import onnx

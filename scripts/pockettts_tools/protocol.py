@@ -10,8 +10,9 @@ import json
 import signal
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Literal, NoReturn
+from typing import Any, Literal, NoReturn
 
 ErrorKind = Literal["usage", "prerequisite", "model", "runtime"]
 

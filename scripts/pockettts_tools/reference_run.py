@@ -144,7 +144,7 @@ class _FlowRecorder:
         self.evals: list[FlowEval] | None = None
         self.handles: list[Any] = []
 
-    def __enter__(self) -> "_FlowRecorder":
+    def __enter__(self) -> _FlowRecorder:
         flow_lm = self.tts.flow_lm
         self.handles = [
             flow_lm.register_forward_pre_hook(self._before, with_kwargs=True),
@@ -209,7 +209,7 @@ class _MimiRecorder:
         self.frames: list[MimiFrame] = []
         self.handles: list[Any] = []
 
-    def __enter__(self) -> "_MimiRecorder":
+    def __enter__(self) -> _MimiRecorder:
         mimi = self.mimi
         first = mimi.upsample if hasattr(mimi, "upsample") else mimi.decoder_transformer
         self.handles = [

@@ -10,10 +10,9 @@ import json
 from pathlib import Path
 
 import numpy as np
+from conftest import PROJECT
 from safetensors import safe_open
 from safetensors.numpy import load_file
-
-from conftest import PROJECT
 
 CROSS_CPU = json.loads((PROJECT / "test" / "cross-cpu-tolerance.json").read_text(encoding="utf-8"))
 

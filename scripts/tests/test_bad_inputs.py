@@ -9,10 +9,10 @@ import wave
 from pathlib import Path
 
 import pytest
-from safetensors.torch import load_file, save_file
-
 from conftest import PROJECT, SCRIPTS
 from reproduction import reproduction_problems
+from safetensors.torch import load_file, save_file
+
 from pockettts_tools.dump_golden import SynthesisCase, dump_synthesis
 from pockettts_tools.model_folder import inspect_model_folder, load_model_folder
 from pockettts_tools.protocol import JobError

@@ -5,8 +5,8 @@ import copy
 import json
 
 import pytest
-
 from conftest import PROJECT
+
 from pockettts_tools.contracts import validate
 from pockettts_tools.protocol import JobError
 

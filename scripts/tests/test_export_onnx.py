@@ -34,8 +34,8 @@ def tiny_copy(oracle: Path, tmp_path: Path) -> Path:
 
 
 def load_error(folder: Path) -> object:
-    from pockettts_tools.protocol import JobError
     from pockettts_tools.export_onnx import load_source
+    from pockettts_tools.protocol import JobError
 
     with pytest.raises(JobError) as caught:
         load_source(folder)

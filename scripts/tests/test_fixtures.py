@@ -5,14 +5,14 @@ import shutil
 from pathlib import Path
 
 import yaml
-
 from conftest import PROJECT
+from reproduction import reproduction_problems
+
 from pockettts_tools.fixture_presets import PRESETS
 from pockettts_tools.make_fixture import make_fixture
 from pockettts_tools.model_folder import inspect_model_folder, load_model_folder
 from pockettts_tools.regenerate import FIXTURE_DIR, GOLDEN_DIR, regenerate
 from pockettts_tools.tokenizer_training import REAL_TOKENIZER_SETTINGS, train_tokenizer
-from reproduction import reproduction_problems
 
 
 def files_under(folder: Path) -> dict[str, Path]:

@@ -138,7 +138,7 @@ def test_graphs_replay_the_golden_case(export: Path, oracle: Path, name: str) ->
     case = manifest["case"]
     voice_kv = rt.voice_kv(export / case["voice"])
     for c, chunk in enumerate(manifest["chunks"]):
-        def g(tensor: str) -> np.ndarray:
+        def g(tensor: str, c: int = c) -> np.ndarray:
             return np.load(golden / f"chunk{c}.{tensor}.npy")
 
         tape = [g("prefill_noise"), *g("noise")]

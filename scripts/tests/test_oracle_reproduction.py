@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import ORACLE
+
 from pockettts_tools.dump_golden import SynthesisCase, dump_synthesis
 from pockettts_tools.dump_voice import dump_voice
 
