@@ -2,7 +2,7 @@ import {randomInt} from 'node:crypto'
 import {existsSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 import {Args, Flags} from '@oclif/core'
-import {AUDIO_FORMATS, openWavWriter, UPSTREAM_TRAILING_SILENCE_SECONDS, type AudioFormat} from '../src/audio/index.js'
+import {AUDIO_FORMATS, openWavWriter, UPSTREAM_TRAILING_SILENCE_SECONDS, type AudioFormat, type PromptAudioWarning} from '../src/audio/index.js'
 import {PocketTtsCommand} from '../src/cli/base-command.js'
 import {knobFlag, knobFlagWithDefault} from '../src/cli/number-flags.js'
 import {readTextInput} from '../src/cli/read-text-input.js'
@@ -24,6 +24,8 @@ export interface SynthResult extends Omit<SynthesisReport, 'output'> {
   readonly seed: number
   readonly params: GenerationParams
   readonly fileSeconds: number
+  /** A WAV prompt given as --voice is silent or far too short to carry a voice. */
+  readonly warnings: readonly PromptAudioWarning[]
 }
 
 export default class Synth extends PocketTtsCommand {
@@ -89,6 +91,7 @@ export default class Synth extends PocketTtsCommand {
       const seed = flags.seed ?? randomInt(0, 2 ** 31)
       const noise = new SeededNormalNoise({seed, temperature: params.temperature, clamp: params.noiseClamp})
       const voice = await resolveVoice({model, ...(flags.voice === undefined ? {} : {voice: flags.voice}), noise})
+      for (const warning of voice.warnings) this.warn(`${warning.code}: ${warning.message}`)
       const writer = await openWavWriter({
         destination: toStdout ? process.stdout : out,
         format: flags.format as AudioFormat,
@@ -107,6 +110,7 @@ export default class Synth extends PocketTtsCommand {
         seed,
         params,
         fileSeconds: output.seconds,
+        warnings: voice.warnings,
       }
       const log = toStdout ? (line: string) => this.logToStderr(line) : (line: string) => this.log(line)
       log(

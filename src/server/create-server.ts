@@ -115,7 +115,7 @@ export async function createServer(params: CreateServerParams): Promise<PocketTt
     throwFileSizeLimit: true,
   })
   if (options.corsOrigins !== undefined) {
-    await app.register(cors, {origin: options.corsOrigins === '*' ? '*' : [...options.corsOrigins], methods: ['GET', 'POST', 'OPTIONS'], exposedHeaders: ['x-request-id', 'retry-after']})
+    await app.register(cors, {origin: options.corsOrigins === '*' ? '*' : [...options.corsOrigins], methods: ['GET', 'POST', 'OPTIONS'], exposedHeaders: ['x-request-id', 'retry-after', 'x-pockettts-warning']})
   }
 
   app.addHook('onRequest', async (request, reply) => {

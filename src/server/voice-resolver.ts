@@ -1,4 +1,4 @@
-import {audioPromptFromWav, type WavAudio} from '../audio/index.js'
+import {audioPromptFromWav, type PromptAudioWarning, type WavAudio} from '../audio/index.js'
 import type {EngineModel} from '../engine/engine-model.js'
 import type {NoiseSource} from '../engine/noise/index.js'
 import {prefillVoice} from '../engine/prefill-voice.js'
@@ -15,7 +15,7 @@ export const UPLOAD_TRUNCATE_SECONDS = 30
 /** What a request asks for: a catalog voice by name, or an uploaded WAV prompt (already decoded and hashed). */
 export type VoiceSelection =
   | {readonly kind: 'name'; readonly name: string}
-  | {readonly kind: 'upload'; readonly wav: WavAudio; readonly sha256: string}
+  | {readonly kind: 'upload'; readonly wav: WavAudio; readonly sha256: string; readonly warnings: readonly PromptAudioWarning[]}
 
 export interface ResolvedServerVoice {
   /** The FlowLM state after the voice prefill; shared, never modified by generation. */
