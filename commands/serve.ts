@@ -6,6 +6,7 @@ import {embeddedModelDir} from '../src/config/index.js'
 import {loadEngineModel} from '../src/engine/engine-model.js'
 import {UsageError} from '../src/errors/index.js'
 import {createServer, type CloseReport, type PocketTtsServer} from '../src/server/index.js'
+import {OPENAI_VOICE_ALIASES} from '../src/voice/voice-aliases.js'
 
 /** `pockettts serve --json` output, printed after the server has stopped. */
 export interface ServeResult extends CloseReport {
@@ -38,6 +39,11 @@ export default class Serve extends PocketTtsCommand {
     'max-upload-mb': knobFlagWithDefault('maxUploadMb', {description: 'Largest voice_wav upload in MiB; beyond it 413.', default: 16}),
     'api-key': Flags.string({description: 'Require Authorization: Bearer KEY (or X-API-Key) on every route but /health and /ready.', env: 'POCKETTTS_API_KEY'}),
     cors: Flags.string({description: 'Comma-separated origins allowed by CORS, or * (off by default).'}),
+    'voice-aliases': Flags.string({
+      description: `Voice aliases ALIAS=VOICE,... added to (and overriding) the default OpenAI names: ${Object.entries(OPENAI_VOICE_ALIASES)
+        .map(([alias, voice]) => `${alias}=${voice}`)
+        .join(', ')} (a voice the model lacks: the default voice).`,
+    }),
     'voice-cache': knobFlagWithDefault('voiceCache', {description: 'Voice states kept in memory (named voices and uploaded prompts, LRU).', default: 16}),
     'shutdown-timeout': knobFlagWithDefault('shutdownTimeout', {description: 'Seconds in-flight requests get to finish on SIGINT/SIGTERM before they are cancelled.', default: 30}),
     'log-level': Flags.string({description: 'Log level.', options: [...LOG_LEVELS], default: 'info'}),
@@ -51,7 +57,7 @@ export default class Serve extends PocketTtsCommand {
 
   async run(): Promise<ServeResult> {
     const {flags} = await this.parse(Serve)
-    const {config} = await this.loadConfig({model: flags.model, threads: flags.threads, config: flags.config})
+    const {config} = await this.loadConfig({model: flags.model, threads: flags.threads, voiceAliases: flags['voice-aliases'], config: flags.config})
     const requestTimeout = flags['request-timeout']
     const shutdownTimeout = flags['shutdown-timeout']
     const uploadMb = flags['max-upload-mb']
@@ -74,6 +80,7 @@ export default class Serve extends PocketTtsCommand {
         maxTextChars: flags['max-text-chars'],
         maxUploadBytes: Math.round(uploadMb * 1024 * 1024),
         voiceCacheEntries: flags['voice-cache'],
+        ...(config.voiceAliases === undefined ? {} : {voiceAliases: config.voiceAliases}),
         ...(flags['api-key'] === undefined ? {} : {apiKey: flags['api-key']}),
         ...(corsOrigins === undefined ? {} : {corsOrigins}),
         log: {level: flags['log-level']},
@@ -88,7 +95,7 @@ export default class Serve extends PocketTtsCommand {
         throw error
       })
       const voices = server.catalog.voices.map((v) => v.name)
-      log.info({event: 'ready', url: address.url, model: modelDir, embeddedModel: embedded, voices, workers: flags.workers, queue: flags.queue}, `pockettts serving on ${address.url}`)
+      log.info({event: 'ready', url: address.url, model: modelDir, embeddedModel: embedded, voices, aliases: server.catalog.aliases, workers: flags.workers, queue: flags.queue}, `pockettts serving on ${address.url}`)
       if (embedded) log.warn({event: 'embedded_model'}, 'Using the embedded fixture model (random weights: it babbles). Pass --model for a real export.')
       if (!this.signal.aborted) await once(this.signal, 'abort')
       log.info({event: 'draining', deadlineSeconds: shutdownTimeout}, 'draining')

@@ -1,4 +1,5 @@
 import {checkKnob, describeKnobRange, type KnobName} from '../limits/knob-ranges.js'
+import {parseVoiceAliases} from '../voice/voice-aliases.js'
 
 /** One typed setting: where it may come from and how it is parsed. */
 interface SettingSpec<T> {
@@ -68,6 +69,12 @@ export const configSchema = {
     description: 'Seconds a Python job may run before it is killed.',
     default: 3600,
     parse: knob('pythonTimeout'),
+  },
+  voiceAliases: {
+    env: 'POCKETTTS_VOICE_ALIASES',
+    description: 'serve: voice aliases ALIAS=VOICE,... (a mapping in a config file), added to and overriding the default OpenAI names (alloy, echo, ...).',
+    default: undefined as Readonly<Record<string, string>> | undefined,
+    parse: (raw: unknown, origin: string): Readonly<Record<string, string>> | undefined => (raw === undefined || raw === null ? undefined : parseVoiceAliases(raw, origin)),
   },
 } satisfies Record<string, SettingSpec<unknown>>
 

@@ -35,6 +35,8 @@ export interface CreateServerParams {
   readonly apiKey?: string
   /** Origins allowed by CORS (`*` for any); CORS is off when absent. */
   readonly corsOrigins?: readonly string[] | '*'
+  /** Voice aliases (`{alloy: 'alba'}`) added to and overriding the default OpenAI aliases (voice-aliases.ts). */
+  readonly voiceAliases?: Readonly<Record<string, string>>
   /** Voice states kept in the LRU cache (named voices and uploaded prompts). @default 16 */
   readonly voiceCacheEntries?: number
   /** Model ids `/v1/audio/speech` accepts. @default DEFAULT_MODEL_IDS */
@@ -47,8 +49,8 @@ export interface CreateServerParams {
   readonly processMetrics?: boolean
 }
 
-export type ResolvedServerOptions = Required<Omit<CreateServerParams, 'voicesDir' | 'apiKey' | 'corsOrigins' | 'log' | 'generation'>> &
-  Pick<CreateServerParams, 'voicesDir' | 'apiKey' | 'corsOrigins' | 'log'> & {readonly generation: GenerationParams}
+export type ResolvedServerOptions = Required<Omit<CreateServerParams, 'voicesDir' | 'apiKey' | 'corsOrigins' | 'log' | 'generation' | 'voiceAliases'>> &
+  Pick<CreateServerParams, 'voicesDir' | 'apiKey' | 'corsOrigins' | 'log' | 'voiceAliases'> & {readonly generation: GenerationParams}
 
 /** Fills the defaults and checks the limits (UsageError naming the option). */
 export function resolveServerOptions(params: CreateServerParams): ResolvedServerOptions {

@@ -6,6 +6,7 @@ import {DEFAULT_VOICE_NAME} from '../engine/resolve-voice.js'
 import {ConfigError, isPocketTtsError} from '../errors/index.js'
 import {resolveConfinedPath} from '../fs/confined-path.js'
 import {loadVoiceState} from '../voice/index.js'
+import {resolveVoiceAliases} from '../voice/voice-aliases.js'
 
 /** Free-form licence facts of a voice, as written in `voices.json` or a `<voice>.json` sidecar. */
 export type VoiceLicense = Readonly<Record<string, unknown>>
@@ -25,13 +26,19 @@ export interface VoiceCatalog {
   readonly voices: readonly CatalogVoice[]
   /** The voice used when a request names none: `alba` when present, else the first name; null when there is none. */
   readonly defaultVoice: string | null
+  /** Alias -> voice name (OpenAI's names by default, see voice-aliases.ts), sorted by alias. */
+  readonly aliases: Readonly<Record<string, string>>
   get(name: string): CatalogVoice | undefined
+  /** The voice a request's name means: a voice name itself, or the voice an alias points to; undefined if neither. */
+  resolveName(name: string): string | undefined
 }
 
 export interface ReadVoiceCatalogParams {
   readonly model: EngineModel
   /** A folder of extra `*.safetensors` voice states (name = file stem), each checked against the model. */
   readonly voicesDir?: string
+  /** Voice aliases given by the user (`alloy=alba`), added to and overriding the default OpenAI aliases. */
+  readonly voiceAliases?: Readonly<Record<string, string>>
 }
 
 const METADATA_FILE = 'voices.json'
@@ -86,10 +93,14 @@ export async function readVoiceCatalog(params: ReadVoiceCatalogParams): Promise<
     }
   }
   const voices = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name))
+  const defaultVoice = byName.has(DEFAULT_VOICE_NAME) ? DEFAULT_VOICE_NAME : (voices[0]?.name ?? null)
+  const aliases = resolveVoiceAliases({voices: new Set(byName.keys()), defaultVoice, ...(params.voiceAliases === undefined ? {} : {user: params.voiceAliases})})
   return {
     voices,
-    defaultVoice: byName.has(DEFAULT_VOICE_NAME) ? DEFAULT_VOICE_NAME : (voices[0]?.name ?? null),
+    defaultVoice,
+    aliases,
     get: (name) => byName.get(name),
+    resolveName: (name) => (byName.has(name) ? name : Object.hasOwn(aliases, name) ? aliases[name] : undefined),
   }
 }
 

@@ -44,8 +44,7 @@ export function registerTtsRoute(app: FastifyInstance, ctx: ServerContext): void
           param: 'voice_url',
         })
       }
-      ctx.voices.checkName(voiceUrl, 'voice_url')
-      voice = {kind: 'name', name: voiceUrl}
+      voice = {kind: 'name', name: ctx.voices.checkName(voiceUrl, 'voice_url')}
     } else {
       const name = ctx.catalog.defaultVoice
       if (name === null) throw new HttpProblem({status: 400, code: 'voice_required', message: 'This server has no voice of its own; upload voice_wav.', param: 'voice_wav'})
