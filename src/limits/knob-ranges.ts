@@ -30,7 +30,7 @@ export const KNOBS = {
   temperature: {kind: 'number', min: 0, max: 5, why: 'Noise variance (upstream default 0.7); the noise std is its square root, far beyond 1 the audio is noise.'},
   lsdDecodeSteps: {kind: 'integer', min: 1, max: 64, why: 'Flow-head runs per latent (upstream default 1); each step costs one more flow-head run per frame.'},
   noiseClamp: {kind: 'number', min: 0, exclusiveMin: true, max: 100, why: 'Bound of the truncated-normal noise; beyond a few std it changes nothing.'},
-  eosThreshold: {kind: 'number', min: -100, max: 100, why: 'Raw EOS logit threshold (upstream default -4); beyond ±100 it either always or never fires.'},
+  eosThreshold: {kind: 'number', min: -1e9, max: 1e9, why: 'Raw EOS logit threshold (upstream default -4); far beyond the logits (e.g. 1e9) EOS never fires and each chunk runs to max_gen_len.'},
   framesAfterEos: {kind: 'integer', min: 0, max: 100, unit: 'frames', why: 'Frames kept after EOS (upstream guesses 3 or 5); 100 frames = 8 s.'},
   maxTokens: {
     kind: 'integer',
