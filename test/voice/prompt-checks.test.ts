@@ -82,6 +82,15 @@ describe('voice prompt checks (src/audio/check-prompt-audio.ts)', () => {
     expect(human.stderr).toContain(code)
   })
 
+  it('export-voice --python reports the same warning for a silent prompt (upstream still writes the voice)', async () => {
+    const {dir, prompt} = promptFile(wavBytes({sampleRate: 24_000, samples: new Float32Array(48_000)}))
+    const out = join(dir, 'voice.safetensors')
+    const r = await runCli(['export-voice', prompt, '--python', '--from', embeddedFixtureDir(), '--out', out, '--json'])
+    expect(r.exitCode, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout) as ExportJson).toMatchObject({engine: 'python', warnings: [{code: 'PROMPT_SILENT'}]})
+    expect(existsSync(out)).toBe(true)
+  })
+
   it('a clean prompt gets no warning', async () => {
     const {dir, prompt} = promptFile(wavBytes({sampleRate: 24_000, samples: toneSamples()}))
     const r = await runCli(['export-voice', prompt, '--out', join(dir, 'voice.safetensors'), '--json'])
