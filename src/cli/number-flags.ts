@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {UsageError} from '../errors/index.js'
-import {checkKnob, describeKnobRange, type KnobName} from '../limits/knob-ranges.js'
+import {checkKnob, describeKnobRange, knobRangeCell, type KnobName} from '../limits/knob-ranges.js'
 
 export interface KnobFlagOptions {
   readonly description: string
@@ -14,7 +14,8 @@ export interface KnobFlagOptions {
  */
 function knobParser(knob: KnobName, options: KnobFlagOptions) {
   return Flags.custom<number>({
-    description: `${options.description} Allowed: ${describeKnobRange(knob)}.`,
+    // The help names the range without this machine's numbers (docs/commands.md is generated from it).
+    description: `${options.description} Allowed: ${knobRangeCell(knob)}.`,
     ...(options.helpGroup === undefined ? {} : {helpGroup: options.helpGroup}),
     parse: async (input: string, _context, flag) => parseKnobFlag(knob, `--${flag.name}`, input),
   })
