@@ -75,10 +75,16 @@ export function checkPromptAudio(params: CheckPromptAudioParams): PromptAudioRep
   const rmsDbfs = rms === 0 ? Number.NEGATIVE_INFINITY : 20 * Math.log10(rms)
   const warnings: PromptAudioWarning[] = []
   if (rmsDbfs < silentRmsDbfs) {
-    warnings.push({code: 'PROMPT_SILENT', message: `${source} is silent or nearly so (RMS ${Number.isFinite(rmsDbfs) ? `${rmsDbfs.toFixed(1)} dBFS` : 'zero'}, below ${silentRmsDbfs} dBFS): the voice state will carry no voice.`})
+    warnings.push({
+      code: 'PROMPT_SILENT',
+      message: `${source} is silent or nearly so (RMS ${Number.isFinite(rmsDbfs) ? `${rmsDbfs.toFixed(1)} dBFS` : 'zero'}, below ${silentRmsDbfs} dBFS): the voice state will carry no voice.`,
+    })
   }
   if (seconds < shortSeconds) {
-    warnings.push({code: 'PROMPT_TOO_SHORT', message: `${source} holds ${seconds.toFixed(2)} s of audio, far too little to carry a voice (use 3-30 s of clear speech).`})
+    warnings.push({
+      code: 'PROMPT_TOO_SHORT',
+      message: `${source} holds ${seconds.toFixed(2)} s of audio, far too little to carry a voice (use 3-30 s of clear speech).`,
+    })
   }
   return {seconds, rmsDbfs, warnings}
 }
@@ -96,7 +102,8 @@ export async function checkPromptFile(params: {readonly path: string}): Promise<
   } finally {
     await handle.close()
   }
-  const isWav = (head.toString('latin1', 0, 4) === 'RIFF' || head.toString('latin1', 0, 4) === 'RF64') && head.toString('latin1', 8, 12) === 'WAVE'
+  const isWav =
+    (head.toString('latin1', 0, 4) === 'RIFF' || head.toString('latin1', 0, 4) === 'RF64') && head.toString('latin1', 8, 12) === 'WAVE'
   if (!isWav) return undefined
   return checkPromptAudio({wav: await readWav({path: params.path}), source: params.path})
 }

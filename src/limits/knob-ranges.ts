@@ -28,12 +28,50 @@ export const MAX_SEED = 2 ** 32 - 1
  * docs/limits-and-deployment.md prints the same table (a test keeps the two equal).
  */
 export const KNOBS = {
-  threads: {where: '`--threads` (synth, serve, bench, parity); config `threads`; `POCKETTTS_THREADS`', kind: 'integer', min: 1, max: 'logical-cores', why: 'onnxruntime intra-op threads; more threads than logical cores only add contention and memory.'},
-  temperature: {where: '`--temperature` (synth, serve, golden dump); HTTP `temperature` (/tts, /v1/audio/speech)', kind: 'number', min: 0, max: 5, why: 'Noise variance (upstream default 0.7); the noise std is its square root, far beyond 1 the audio is noise.'},
-  lsdDecodeSteps: {where: '`--lsd-decode-steps` (synth, serve, golden dump)', kind: 'integer', min: 1, max: 64, why: 'Flow-head runs per latent (upstream default 1); each step costs one more flow-head run per frame.'},
-  noiseClamp: {where: '`--noise-clamp` (synth, golden dump)', kind: 'number', min: 0, exclusiveMin: true, max: 100, why: 'Bound of the truncated-normal noise; beyond a few std it changes nothing.'},
-  eosThreshold: {where: '`--eos-threshold` (synth, serve, golden dump)', kind: 'number', min: -1e9, max: 1e9, why: 'Raw EOS logit threshold (upstream default -4); far beyond the logits (e.g. 1e9) EOS never fires and each chunk runs to max_gen_len.'},
-  framesAfterEos: {where: '`--frames-after-eos` (synth, text, golden dump)', kind: 'integer', min: 0, max: 100, unit: 'frames', why: 'Frames kept after EOS (upstream guesses 3 or 5); 100 frames = 8 s.'},
+  threads: {
+    where: '`--threads` (synth, serve, bench, parity); config `threads`; `POCKETTTS_THREADS`',
+    kind: 'integer',
+    min: 1,
+    max: 'logical-cores',
+    why: 'onnxruntime intra-op threads; more threads than logical cores only add contention and memory.',
+  },
+  temperature: {
+    where: '`--temperature` (synth, serve, golden dump); HTTP `temperature` (/tts, /v1/audio/speech)',
+    kind: 'number',
+    min: 0,
+    max: 5,
+    why: 'Noise variance (upstream default 0.7); the noise std is its square root, far beyond 1 the audio is noise.',
+  },
+  lsdDecodeSteps: {
+    where: '`--lsd-decode-steps` (synth, serve, golden dump)',
+    kind: 'integer',
+    min: 1,
+    max: 64,
+    why: 'Flow-head runs per latent (upstream default 1); each step costs one more flow-head run per frame.',
+  },
+  noiseClamp: {
+    where: '`--noise-clamp` (synth, golden dump)',
+    kind: 'number',
+    min: 0,
+    exclusiveMin: true,
+    max: 100,
+    why: 'Bound of the truncated-normal noise; beyond a few std it changes nothing.',
+  },
+  eosThreshold: {
+    where: '`--eos-threshold` (synth, serve, golden dump)',
+    kind: 'number',
+    min: -1e9,
+    max: 1e9,
+    why: 'Raw EOS logit threshold (upstream default -4); far beyond the logits (e.g. 1e9) EOS never fires and each chunk runs to max_gen_len.',
+  },
+  framesAfterEos: {
+    where: '`--frames-after-eos` (synth, text, golden dump)',
+    kind: 'integer',
+    min: 0,
+    max: 100,
+    unit: 'frames',
+    why: 'Frames kept after EOS (upstream guesses 3 or 5); 100 frames = 8 s.',
+  },
   maxTokens: {
     where: '`--max-tokens` (synth, text, golden dump); server `generation.maxTokens`',
     kind: 'integer',
@@ -42,24 +80,121 @@ export const KNOBS = {
     unit: 'tokens',
     why: 'Tokens per text chunk (upstream default 50). max_gen_len = ceil((tokens/3 + 2) * 12.5): 2109 frames (169 s) per chunk at 500.',
   },
-  seed: {where: '`--seed` (synth, bench, golden dump, fixture make); HTTP `seed`', kind: 'integer', min: 0, max: MAX_SEED, why: 'Noise seed; seeds are 32-bit.'},
-  maxTextChars: {where: '`synth --max-text-chars`', kind: 'integer', min: 1, max: 1_000_000, unit: 'characters', why: 'Texts `synth` accepts (default 20000); 1 M characters is hours of audio.'},
-  trailingSilence: {where: '`synth --trailing-silence`', kind: 'number', min: 0, max: 60, unit: 's', why: 'Silence appended to a file (upstream CLI: 0.2 s).'},
-  pythonTimeout: {where: 'config `pythonTimeout`; `POCKETTTS_PYTHON_TIMEOUT`', kind: 'number', min: 0, exclusiveMin: true, max: 86_400, unit: 's', why: 'A Python job (export, goldens) may run this long (default 3600 s); at most a day.'},
+  seed: {
+    where: '`--seed` (synth, bench, golden dump, fixture make); HTTP `seed`',
+    kind: 'integer',
+    min: 0,
+    max: MAX_SEED,
+    why: 'Noise seed; seeds are 32-bit.',
+  },
+  maxTextChars: {
+    where: '`synth --max-text-chars`',
+    kind: 'integer',
+    min: 1,
+    max: 1_000_000,
+    unit: 'characters',
+    why: 'Texts `synth` accepts (default 20000); 1 M characters is hours of audio.',
+  },
+  trailingSilence: {
+    where: '`synth --trailing-silence`',
+    kind: 'number',
+    min: 0,
+    max: 60,
+    unit: 's',
+    why: 'Silence appended to a file (upstream CLI: 0.2 s).',
+  },
+  pythonTimeout: {
+    where: 'config `pythonTimeout`; `POCKETTTS_PYTHON_TIMEOUT`',
+    kind: 'number',
+    min: 0,
+    exclusiveMin: true,
+    max: 86_400,
+    unit: 's',
+    why: 'A Python job (export, goldens) may run this long (default 3600 s); at most a day.',
+  },
   port: {where: '`serve --port`', kind: 'integer', min: 0, max: 65_535, why: 'TCP port; 0 picks a free one.'},
-  workers: {where: '`serve --workers`; `createServer({workers})`', kind: 'integer', min: 1, max: 64, why: 'Generations at once (default 1); they share one model and the CPU, so more than the cores only slows each one.'},
-  queue: {where: '`serve --queue`; `createServer({queue})`', kind: 'integer', min: 0, max: 1024, why: 'Requests waiting for a generation (default 16); beyond it 429 with Retry-After.'},
-  requestTimeout: {where: '`serve --request-timeout`; `createServer({requestTimeoutMs})` / 1000', kind: 'number', min: 0, exclusiveMin: true, max: 3600, unit: 's', why: 'Time a request may take, queueing included (default 120 s).'},
-  shutdownTimeout: {where: '`serve --shutdown-timeout`', kind: 'number', min: 0, max: 3600, unit: 's', why: 'Drain time on SIGINT/SIGTERM before in-flight requests are cancelled (default 30 s).'},
-  serverTextChars: {where: '`serve --max-text-chars`; `createServer({maxTextChars})`', kind: 'integer', min: 1, max: 100_000, unit: 'characters', why: 'Text per request (default 4096, OpenAI\'s limit).'},
-  maxUploadMb: {where: '`serve --max-upload-mb`; `createServer({maxUploadBytes})` / 2^20', kind: 'number', min: 0, exclusiveMin: true, max: 256, unit: 'MiB', why: 'Largest voice_wav upload (default 16 MiB; 30 s of 48 kHz stereo float is 11 MiB).'},
-  voiceCache: {where: '`serve --voice-cache`; `createServer({voiceCacheEntries})`', kind: 'integer', min: 0, max: 256, unit: 'entries', why: 'Voice states kept in memory (default 16); a full-size state is a few MB.'},
+  workers: {
+    where: '`serve --workers`; `createServer({workers})`',
+    kind: 'integer',
+    min: 1,
+    max: 64,
+    why: 'Generations at once (default 1); they share one model and the CPU, so more than the cores only slows each one.',
+  },
+  queue: {
+    where: '`serve --queue`; `createServer({queue})`',
+    kind: 'integer',
+    min: 0,
+    max: 1024,
+    why: 'Requests waiting for a generation (default 16); beyond it 429 with Retry-After.',
+  },
+  requestTimeout: {
+    where: '`serve --request-timeout`; `createServer({requestTimeoutMs})` / 1000',
+    kind: 'number',
+    min: 0,
+    exclusiveMin: true,
+    max: 3600,
+    unit: 's',
+    why: 'Time a request may take, queueing included (default 120 s).',
+  },
+  shutdownTimeout: {
+    where: '`serve --shutdown-timeout`',
+    kind: 'number',
+    min: 0,
+    max: 3600,
+    unit: 's',
+    why: 'Drain time on SIGINT/SIGTERM before in-flight requests are cancelled (default 30 s).',
+  },
+  serverTextChars: {
+    where: '`serve --max-text-chars`; `createServer({maxTextChars})`',
+    kind: 'integer',
+    min: 1,
+    max: 100_000,
+    unit: 'characters',
+    why: "Text per request (default 4096, OpenAI's limit).",
+  },
+  maxUploadMb: {
+    where: '`serve --max-upload-mb`; `createServer({maxUploadBytes})` / 2^20',
+    kind: 'number',
+    min: 0,
+    exclusiveMin: true,
+    max: 256,
+    unit: 'MiB',
+    why: 'Largest voice_wav upload (default 16 MiB; 30 s of 48 kHz stereo float is 11 MiB).',
+  },
+  voiceCache: {
+    where: '`serve --voice-cache`; `createServer({voiceCacheEntries})`',
+    kind: 'integer',
+    min: 0,
+    max: 256,
+    unit: 'entries',
+    why: 'Voice states kept in memory (default 16); a full-size state is a few MB.',
+  },
   concurrency: {where: '`model download --concurrency`', kind: 'integer', min: 1, max: 16, why: 'Files downloaded at once (default 4).'},
-  retries: {where: '`model download --retries`', kind: 'integer', min: 0, max: 20, why: 'Retries of a failed request (default 4), with backoff.'},
+  retries: {
+    where: '`model download --retries`',
+    kind: 'integer',
+    min: 0,
+    max: 20,
+    why: 'Retries of a failed request (default 4), with backoff.',
+  },
   benchRuns: {where: '`bench --runs`', kind: 'integer', min: 1, max: 1000, why: 'Measured benchmark runs (default 3).'},
   benchWarmup: {where: '`bench --warmup`', kind: 'integer', min: 0, max: 100, why: 'Unmeasured benchmark runs (default 1).'},
-  benchFrames: {where: '`bench --frames`', kind: 'integer', min: 1, max: 10_000, unit: 'frames', why: 'Fixed frames per chunk in benchmarks; 10000 frames = 800 s.'},
-  maxRegression: {where: '`bench --max-regression`', kind: 'number', min: 0, max: 1_000_000, unit: '%', why: 'Allowed slowdown against a benchmark baseline (default 10 %).'},
+  benchFrames: {
+    where: '`bench --frames`',
+    kind: 'integer',
+    min: 1,
+    max: 10_000,
+    unit: 'frames',
+    why: 'Fixed frames per chunk in benchmarks; 10000 frames = 800 s.',
+  },
+  maxRegression: {
+    where: '`bench --max-regression`',
+    kind: 'number',
+    min: 0,
+    max: 1_000_000,
+    unit: '%',
+    why: 'Allowed slowdown against a benchmark baseline (default 10 %).',
+  },
 } as const satisfies Record<string, KnobRange>
 
 export type KnobName = keyof typeof KNOBS
@@ -78,7 +213,9 @@ export function describeKnobRange(name: KnobName): string {
   const max = knobMax(name)
   const cores = knob.max === 'logical-cores' ? ' (the logical cores of this machine)' : ''
   const unit = knob.unit === undefined ? '' : ` ${knob.unit}`
-  return knob.exclusiveMin === true ? `${what} > ${knob.min} and <= ${max}${unit}${cores}` : `${what} from ${knob.min} to ${max}${unit}${cores}`
+  return knob.exclusiveMin === true
+    ? `${what} > ${knob.min} and <= ${max}${unit}${cores}`
+    : `${what} from ${knob.min} to ${max}${unit}${cores}`
 }
 
 export type KnobCheck = {readonly ok: true; readonly value: number} | {readonly ok: false; readonly reason: string}

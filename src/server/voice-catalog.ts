@@ -1,6 +1,6 @@
 import {existsSync} from 'node:fs'
 import {readdir, readFile} from 'node:fs/promises'
-import {basename, dirname, join, resolve} from 'node:path'
+import {basename, dirname, resolve} from 'node:path'
 import type {EngineModel} from '../engine/engine-model.js'
 import {DEFAULT_VOICE_NAME} from '../engine/resolve-voice.js'
 import {ConfigError, isPocketTtsError} from '../errors/index.js'

@@ -28,7 +28,10 @@ const NAME = /^[\w.-]{1,64}$/
 export function parseVoiceAliases(raw: unknown, origin: string): Readonly<Record<string, string>> {
   const entries: Array<[string, unknown]> = []
   if (typeof raw === 'string') {
-    for (const part of raw.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    for (const part of raw
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '')) {
       const eq = part.indexOf('=')
       if (eq < 0) throw invalid(origin, `"${part}" is not ALIAS=VOICE`)
       entries.push([part.slice(0, eq).trim(), part.slice(eq + 1).trim()])
@@ -41,7 +44,8 @@ export function parseVoiceAliases(raw: unknown, origin: string): Readonly<Record
   const table: Record<string, string> = {}
   for (const [alias, voice] of entries) {
     if (!NAME.test(alias)) throw invalid(origin, `alias ${JSON.stringify(alias)} is not a name (letters, digits, _ . -)`)
-    if (typeof voice !== 'string' || !NAME.test(voice)) throw invalid(origin, `the voice of ${alias} (${JSON.stringify(voice)}) is not a voice name`)
+    if (typeof voice !== 'string' || !NAME.test(voice))
+      throw invalid(origin, `the voice of ${alias} (${JSON.stringify(voice)}) is not a voice name`)
     table[alias] = voice
   }
   return table
@@ -69,7 +73,11 @@ export function resolveVoiceAliases(params: ResolveVoiceAliasesParams): Readonly
   }
   for (const [alias, voice] of Object.entries(params.user ?? {})) {
     if (voices.has(alias)) {
-      throw new ConfigError({code: 'VOICE_ALIAS_CONFLICT', message: `The alias "${alias}" is also the name of a voice.`, hint: `Drop the alias ${alias}, or give it another name.`})
+      throw new ConfigError({
+        code: 'VOICE_ALIAS_CONFLICT',
+        message: `The alias "${alias}" is also the name of a voice.`,
+        hint: `Drop the alias ${alias}, or give it another name.`,
+      })
     }
     if (!voices.has(voice)) {
       throw new ConfigError({
@@ -85,5 +93,9 @@ export function resolveVoiceAliases(params: ResolveVoiceAliasesParams): Readonly
 }
 
 function invalid(origin: string, why: string): ConfigError {
-  return new ConfigError({code: 'VOICE_ALIASES_INVALID', message: `${origin}: ${why}.`, hint: 'Write aliases as ALIAS=VOICE pairs separated by commas, e.g. alloy=alba,echo=marius.'})
+  return new ConfigError({
+    code: 'VOICE_ALIASES_INVALID',
+    message: `${origin}: ${why}.`,
+    hint: 'Write aliases as ALIAS=VOICE pairs separated by commas, e.g. alloy=alba,echo=marius.',
+  })
 }

@@ -7,7 +7,13 @@ export function wavBytes(params: {readonly sampleRate: number; readonly samples:
   const wav = new WaveFile()
   const values = Array.from(params.samples)
   if (params.float === true) wav.fromScratch(1, params.sampleRate, '32f', values)
-  else wav.fromScratch(1, params.sampleRate, '16', values.map((x) => Math.round(Math.max(-1, Math.min(1, x)) * 32767)))
+  else
+    wav.fromScratch(
+      1,
+      params.sampleRate,
+      '16',
+      values.map((x) => Math.round(Math.max(-1, Math.min(1, x)) * 32767)),
+    )
   return Buffer.from(wav.toBuffer())
 }
 

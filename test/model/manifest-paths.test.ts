@@ -34,7 +34,8 @@ const passwdEntry = (path: string) => {
 describe('file names from untrusted input stay inside their folder (src/fs/confined-path.ts)', () => {
   it('the rule: relative names with / only; no .., no absolute or drive paths, no backslash, no NUL', () => {
     for (const ok of ['a.onnx', 'checks/flow_lm_main/x.npy', './a', 'a..b']) expect(confinedPathProblem(ok), ok).toBeUndefined()
-    for (const bad of ['', '../x', 'a/../../x', '/etc/passwd', 'C:/x', 'c:x', 'a\\..\\x', 'a\0b', '..']) expect(confinedPathProblem(bad), bad).toBeDefined()
+    for (const bad of ['', '../x', 'a/../../x', '/etc/passwd', 'C:/x', 'c:x', 'a\\..\\x', 'a\0b', '..'])
+      expect(confinedPathProblem(bad), bad).toBeDefined()
     const root = temp()
     writeFileSync(join(root, 'outside.txt'), 'x')
     mkdirSync(join(root, 'folder'))
@@ -43,14 +44,22 @@ describe('file names from untrusted input stay inside their folder (src/fs/confi
   })
 
   it.each([
-    ['a ../ entry in files', (m: Record<string, unknown>) => (m['files'] as unknown[]).push(passwdEntry('../../../../etc/passwd')), '../../../../etc/passwd'],
+    [
+      'a ../ entry in files',
+      (m: Record<string, unknown>) => (m['files'] as unknown[]).push(passwdEntry('../../../../etc/passwd')),
+      '../../../../etc/passwd',
+    ],
     ['an absolute entry in files', (m: Record<string, unknown>) => (m['files'] as unknown[]).push(passwdEntry(PASSWD)), PASSWD],
     [
       'an absolute graph file',
       (m: Record<string, unknown>) => ((m['graphs'] as Record<string, Record<string, unknown>>)['flow_lm_flow']!['file'] = PASSWD),
       PASSWD,
     ],
-    ['a ../ voice', (m: Record<string, unknown>) => ((m['voices'] as Array<Record<string, unknown>>)[0]!['path'] = '../voice.safetensors'), '../voice.safetensors'],
+    [
+      'a ../ voice',
+      (m: Record<string, unknown>) => ((m['voices'] as Array<Record<string, unknown>>)[0]!['path'] = '../voice.safetensors'),
+      '../voice.safetensors',
+    ],
   ])('model verify refuses a manifest with %s: UNSAFE_PATH, exit 2, before reading it', async (_what, edit, named) => {
     const dir = exportWith(edit)
     const r = await runCli(['model', 'verify', dir, '--json'])
@@ -99,7 +108,10 @@ describe('file names from untrusted input stay inside their folder (src/fs/confi
     const work = join(root, 'work', 'english-onnx')
     mkdirSync(work, {recursive: true})
     writeFileSync(join(root, 'work', 'secret.txt'), 'outside')
-    writeFileSync(join(work, 'manifest.json'), JSON.stringify({files: [{path: '../secret.txt', sha256: sha256(Buffer.from('outside')), size: 7}]}))
+    writeFileSync(
+      join(work, 'manifest.json'),
+      JSON.stringify({files: [{path: '../secret.txt', sha256: sha256(Buffer.from('outside')), size: 7}]}),
+    )
     const file = join(root, 'evil.tar.gz')
     await create({file, gzip: true, cwd: join(root, 'work')}, ['english-onnx'])
     const out = join(root, 'models')

@@ -65,19 +65,28 @@ describe('server hardening on the embedded fixture model: knob ranges over HTTP,
   it('refuses a voice_wav upload with NaN samples (400 audio_not_finite) before generating', async () => {
     const samples = toneSamples()
     samples[100] = Number.NaN
-    const res = await postTts(t.url, {text: 'Hi.', voice_wav: new Blob([wavBytes({sampleRate: 24_000, samples, float: true})], {type: 'audio/wav'})})
+    const res = await postTts(t.url, {
+      text: 'Hi.',
+      voice_wav: new Blob([wavBytes({sampleRate: 24_000, samples, float: true})], {type: 'audio/wav'}),
+    })
     expect(res.status).toBe(400)
     expect(await res.json()).toMatchObject({code: 'audio_not_finite'})
     const inf = toneSamples()
     inf[0] = Number.POSITIVE_INFINITY
-    const res2 = await postTts(t.url, {text: 'Hi.', voice_wav: new Blob([wavBytes({sampleRate: 24_000, samples: inf, float: true})], {type: 'audio/wav'})})
+    const res2 = await postTts(t.url, {
+      text: 'Hi.',
+      voice_wav: new Blob([wavBytes({sampleRate: 24_000, samples: inf, float: true})], {type: 'audio/wav'}),
+    })
     expect(res2.status).toBe(400)
     expect(await res2.json()).toMatchObject({code: 'audio_not_finite'})
     expect(t.logs().filter((l) => l['event'] === 'speech')).toEqual([])
   })
 
   it('refuses an upload at an absurd sample rate (400 audio_invalid naming the rate)', async () => {
-    const res = await postTts(t.url, {text: 'Hi.', voice_wav: new Blob([wavBytes({sampleRate: 1_000_000, samples: toneSamples(1, 1_000_000)})], {type: 'audio/wav'})})
+    const res = await postTts(t.url, {
+      text: 'Hi.',
+      voice_wav: new Blob([wavBytes({sampleRate: 1_000_000, samples: toneSamples(1, 1_000_000)})], {type: 'audio/wav'}),
+    })
     expect(res.status).toBe(400)
     const body = (await res.json()) as {code: string; detail: string}
     expect(body.code).toBe('audio_invalid')
@@ -86,12 +95,20 @@ describe('server hardening on the embedded fixture model: knob ranges over HTTP,
 
   it('answers a silent upload, warning in the x-pockettts-warning header and the log', async () => {
     const silent = new Float32Array(24_000 * 2)
-    const res = await postTts(t.url, {text: 'Hi.', seed: '1', voice_wav: new Blob([wavBytes({sampleRate: 24_000, samples: silent})], {type: 'audio/wav'})})
+    const res = await postTts(t.url, {
+      text: 'Hi.',
+      seed: '1',
+      voice_wav: new Blob([wavBytes({sampleRate: 24_000, samples: silent})], {type: 'audio/wav'}),
+    })
     expect(res.status).toBe(200)
     expect(res.headers.get('x-pockettts-warning')).toBe('PROMPT_SILENT')
     await readAll(res)
     expect(t.logs().some((l) => l['event'] === 'prompt_warning' && l['code'] === 'PROMPT_SILENT')).toBe(true)
-    const clean = await postTts(t.url, {text: 'Hi.', seed: '1', voice_wav: new Blob([wavBytes({sampleRate: 24_000, samples: toneSamples()})], {type: 'audio/wav'})})
+    const clean = await postTts(t.url, {
+      text: 'Hi.',
+      seed: '1',
+      voice_wav: new Blob([wavBytes({sampleRate: 24_000, samples: toneSamples()})], {type: 'audio/wav'}),
+    })
     expect(clean.status).toBe(200)
     expect(clean.headers.get('x-pockettts-warning')).toBeNull()
     await readAll(clean)
@@ -100,9 +117,14 @@ describe('server hardening on the embedded fixture model: knob ranges over HTTP,
   it("maps OpenAI's voice names by default (the default voice when the model lacks the target) and lists them in /voices", async () => {
     const voices = (await (await fetch(`${t.url}/voices`)).json()) as {default: string; aliases: Record<string, string>}
     expect(voices.default).toBe('voice')
-    for (const name of ['alloy', 'echo', 'fable', 'onyx', 'nova', 'shimmer', 'ash', 'ballad', 'coral', 'sage', 'verse']) expect(voices.aliases[name]).toBe('voice')
-    const viaAlias = await readAll(await postSpeech(t.url, {model: 'tts-1', input: 'Alias.', voice: 'alloy', response_format: 'pcm', seed: 3}))
-    const viaName = await readAll(await postSpeech(t.url, {model: 'tts-1', input: 'Alias.', voice: 'voice', response_format: 'pcm', seed: 3}))
+    for (const name of ['alloy', 'echo', 'fable', 'onyx', 'nova', 'shimmer', 'ash', 'ballad', 'coral', 'sage', 'verse'])
+      expect(voices.aliases[name]).toBe('voice')
+    const viaAlias = await readAll(
+      await postSpeech(t.url, {model: 'tts-1', input: 'Alias.', voice: 'alloy', response_format: 'pcm', seed: 3}),
+    )
+    const viaName = await readAll(
+      await postSpeech(t.url, {model: 'tts-1', input: 'Alias.', voice: 'voice', response_format: 'pcm', seed: 3}),
+    )
     expect(viaAlias.length).toBeGreaterThan(0)
     expect(viaAlias.equals(viaName)).toBe(true)
     const viaForm = await postTts(t.url, {text: 'Alias.', voice_url: 'nova', seed: '3'})

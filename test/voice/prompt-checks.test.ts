@@ -38,7 +38,8 @@ describe('voice prompt checks (src/audio/check-prompt-audio.ts)', () => {
     expect((refuse(inf, 24_000) as PocketTtsError).code).toBe('AUDIO_NOT_FINITE')
     expect((refuse(toneSamples(), 7999) as PocketTtsError).code).toBe('AUDIO_SAMPLE_RATE_UNSUPPORTED')
     expect((refuse(toneSamples(), 1e9) as PocketTtsError).code).toBe('AUDIO_SAMPLE_RATE_UNSUPPORTED')
-    const codes = (samples: Float32Array): string[] => checkPromptAudio({wav: {samples, sampleRate: 24_000, channels: 1, format: 'pcm16'}, source: 'p.wav'}).warnings.map((w) => w.code)
+    const codes = (samples: Float32Array): string[] =>
+      checkPromptAudio({wav: {samples, sampleRate: 24_000, channels: 1, format: 'pcm16'}, source: 'p.wav'}).warnings.map((w) => w.code)
     expect(codes(toneSamples())).toEqual([])
     expect(codes(new Float32Array(48_000))).toEqual(['PROMPT_SILENT'])
     expect(codes(new Float32Array(48_000).fill(1e-4))).toEqual(['PROMPT_SILENT'])
@@ -47,7 +48,11 @@ describe('voice prompt checks (src/audio/check-prompt-audio.ts)', () => {
 
   it.each([
     ['NaN samples', wavBytes({sampleRate: 24_000, samples: nanSamples(), float: true}), 'AUDIO_NOT_FINITE'],
-    ['an infinite sample', wavBytes({sampleRate: 24_000, samples: toneSamples().map((x, i) => (i === 100 ? Number.POSITIVE_INFINITY : x)), float: true}), 'AUDIO_NOT_FINITE'],
+    [
+      'an infinite sample',
+      wavBytes({sampleRate: 24_000, samples: toneSamples().map((x, i) => (i === 100 ? Number.POSITIVE_INFINITY : x)), float: true}),
+      'AUDIO_NOT_FINITE',
+    ],
     ['a 1 Hz sample rate', wavBytes({sampleRate: 1, samples: toneSamples(1, 24_000)}), 'AUDIO_SAMPLE_RATE_UNSUPPORTED'],
   ])('export-voice (native) refuses %s with exit 2 and writes nothing', async (_what, bytes, code) => {
     const {dir, prompt} = promptFile(bytes)
@@ -59,9 +64,12 @@ describe('voice prompt checks (src/audio/check-prompt-audio.ts)', () => {
 
   it('export-voice --python refuses NaN samples before Python starts, writing nothing', async () => {
     const {dir, prompt} = promptFile(wavBytes({sampleRate: 24_000, samples: nanSamples(), float: true}))
-    const r = await runCli(['export-voice', prompt, '--python', '--from', embeddedFixtureDir(), '--out', join(dir, 'voice.safetensors'), '--json'], {
-      env: {POCKETTTS_PYTHON: join(dir, 'no-python-here')},
-    })
+    const r = await runCli(
+      ['export-voice', prompt, '--python', '--from', embeddedFixtureDir(), '--out', join(dir, 'voice.safetensors'), '--json'],
+      {
+        env: {POCKETTTS_PYTHON: join(dir, 'no-python-here')},
+      },
+    )
     expect(r.exitCode).toBe(2)
     expect((JSON.parse(r.stdout) as ExportJson).error?.code).toBe('AUDIO_NOT_FINITE')
     expect(readdirSync(dir)).toEqual(['prompt.wav'])
