@@ -4,13 +4,11 @@
 # See docs/limits-and-deployment.md.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json tsconfig.json .npmrc ./
-COPY bin bin
-COPY commands commands
-COPY src src
-COPY fixtures fixtures
-COPY scripts scripts
-RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+# Everything .dockerignore lets through: bin, commands, src, contracts, fixtures (the embedded model), scripts.
+COPY . .
+RUN npx tsc -p tsconfig.json && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 WORKDIR /app
