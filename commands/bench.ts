@@ -2,6 +2,7 @@ import {resolve} from 'node:path'
 import {Flags} from '@oclif/core'
 import {DEFAULT_BENCH_TEXT, renderBenchReport, runBench, type BenchReport} from '../src/bench/index.js'
 import {PocketTtsCommand} from '../src/cli/base-command.js'
+import {knobFlag, knobFlagWithDefault} from '../src/cli/number-flags.js'
 import {ProgressReporter} from '../src/cli/progress-reporter.js'
 import {readTextInput} from '../src/cli/read-text-input.js'
 import {embeddedModelDir} from '../src/config/index.js'
@@ -22,16 +23,16 @@ export default class Bench extends PocketTtsCommand {
     text: Flags.string({description: `Text of every run (default: "${DEFAULT_BENCH_TEXT}").`, exclusive: ['corpus']}),
     corpus: Flags.string({description: 'UTF-8 text file synthesised as one text (split into chunks as upstream does).'}),
     voice: Flags.string({description: 'Voice name of the model, a voice .safetensors file, or a .wav prompt. Default: as synth.'}),
-    runs: Flags.integer({description: 'Measured runs.', default: 3, min: 1}),
-    warmup: Flags.integer({description: 'Unmeasured runs first.', default: 1, min: 0}),
-    threads: Flags.integer({description: 'onnxruntime intra-op threads of the FlowLM sessions (default: physical cores).', min: 1}),
-    frames: Flags.integer({description: 'Exactly N frames per chunk, EOS ignored (makes random-weight models comparable).', min: 1}),
-    seed: Flags.integer({description: 'Noise seed of every run.', default: 42, min: 0}),
+    runs: knobFlagWithDefault('benchRuns', {description: 'Measured runs.', default: 3}),
+    warmup: knobFlagWithDefault('benchWarmup', {description: 'Unmeasured runs first.', default: 1}),
+    threads: knobFlag('threads', {description: 'onnxruntime intra-op threads of the FlowLM sessions (default: physical cores).'}),
+    frames: knobFlag('benchFrames', {description: 'Exactly N frames per chunk, EOS ignored (makes random-weight models comparable).'}),
+    seed: knobFlagWithDefault('seed', {description: 'Noise seed of every run.', default: 42}),
     against: Flags.string({description: 'Also time upstream pocket_tts (Python) in the same invocation.', options: ['python']}),
     'upstream-model': Flags.string({description: 'Upstream-format folder the export was made from (default: the manifest\'s source folder beside the export).'}),
     'upstream-quantize': Flags.boolean({description: 'Time upstream with its --quantize (int8) mode (default: when the export is int8).', allowNo: true}),
     baseline: Flags.string({description: 'A report written by `bench --json` (or --out) to compare medians with.'}),
-    'max-regression': Flags.string({description: 'With --baseline: exit 1 when a median is worse by more than this many percent.', default: '10'}),
+    'max-regression': knobFlagWithDefault('maxRegression', {description: 'With --baseline: exit 1 when a median is worse by more than this many percent.', default: 10}),
     probe: Flags.boolean({description: 'Measure the machine\'s bandwidth and matmul rate (a few seconds, ~1 GB transient memory).', default: true, allowNo: true}),
     'mimi-worker': Flags.boolean({description: 'Decode Mimi on a worker thread beside the FlowLM steps (synth\'s fast path).', default: true, allowNo: true}),
     python: Flags.string({description: 'Python interpreter with the tooling, for --against python (else POCKETTTS_PYTHON, .venv, python3).'}),
@@ -41,10 +42,7 @@ export default class Bench extends PocketTtsCommand {
   async run(): Promise<BenchReport> {
     const {flags} = await this.parse(Bench)
     const {config, origins} = await this.loadConfig({model: flags.model, threads: flags.threads, python: flags.python, config: flags.config})
-    const maxRegression = Number(flags['max-regression'])
-    if (flags['max-regression'].trim() === '' || !Number.isFinite(maxRegression) || maxRegression < 0) {
-      throw new UsageError({code: 'INVALID_FLAG_VALUE', message: `--max-regression must be a number >= 0 (got "${flags['max-regression']}").`, hint: 'Use e.g. --max-regression 10 (percent).'})
-    }
+    const maxRegression = flags['max-regression']
     if (flags['upstream-model'] !== undefined && flags.against !== 'python') {
       throw new UsageError({code: 'USAGE', message: '--upstream-model only applies with --against python.', hint: 'Add --against python, or drop --upstream-model.'})
     }

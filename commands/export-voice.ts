@@ -43,6 +43,7 @@ The voice state belongs to the model it was made with; it cannot be used with an
         ...hooks,
       }),
     )
+    for (const warning of result.warnings) this.warn(`${warning.code}: ${warning.message}`)
     const how = result.engine === 'python' ? 'by upstream pocket-tts export-voice' : 'natively (mimi_encoder + flow_lm_main)'
     this.log(`Wrote ${result.out}: voice state of ${result.positions} positions (${(result.bytes / 1024).toFixed(0)} KiB), ${how}.`)
     return result

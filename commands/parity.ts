@@ -2,6 +2,7 @@ import {existsSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 import {Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../src/cli/base-command.js'
+import {knobFlag} from '../src/cli/number-flags.js'
 import {ProgressReporter} from '../src/cli/progress-reporter.js'
 import {UsageError} from '../src/errors/index.js'
 import {
@@ -38,7 +39,7 @@ Exit codes: 0 all checks within tolerance, 1 a parity failure, 2 bad usage or mi
     tolerances: Flags.string({description: 'JSON or YAML file overriding tolerances: {"<check>": {"atol": …, "rtol": …, "minSnrDb": …, "minCosine": …}}.'}),
     dump: Flags.string({description: 'Write this runtime\'s free-running tensors here, in the golden format (one folder per case).'}),
     junit: Flags.string({description: 'Write a JUnit XML report to this file.'}),
-    threads: Flags.integer({description: 'onnxruntime intra-op threads (default 1: a fixed reduction order, and small graphs run fastest on one thread).', min: 1}),
+    threads: knobFlag('threads', {description: 'onnxruntime intra-op threads (default 1: a fixed reduction order, and small graphs run fastest on one thread).'}),
   }
 
   async run(): Promise<ParityReport> {

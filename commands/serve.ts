@@ -1,10 +1,12 @@
 import {once} from 'node:events'
 import {Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../src/cli/base-command.js'
+import {knobFlag, knobFlagWithDefault} from '../src/cli/number-flags.js'
 import {embeddedModelDir} from '../src/config/index.js'
 import {loadEngineModel} from '../src/engine/engine-model.js'
 import {UsageError} from '../src/errors/index.js'
 import {createServer, type CloseReport, type PocketTtsServer} from '../src/server/index.js'
+import {OPENAI_VOICE_ALIASES} from '../src/voice/voice-aliases.js'
 
 /** `pockettts serve --json` output, printed after the server has stopped. */
 export interface ServeResult extends CloseReport {
@@ -27,38 +29,43 @@ export default class Serve extends PocketTtsCommand {
   ]
   static override flags = {
     host: Flags.string({description: 'Address to listen on.', default: '127.0.0.1'}),
-    port: Flags.integer({description: 'Port to listen on (0: a free port, logged).', default: 8000, min: 0, max: 65_535}),
+    port: knobFlagWithDefault('port', {description: 'Port to listen on (0: a free port, logged).', default: 8000}),
     model: Flags.string({description: 'Exported model folder (pockettts model export). Default: the embedded fixture model.'}),
     voices: Flags.string({description: 'Folder of extra .safetensors voice states (name = file stem; licence metadata from voices.json or NAME.json).'}),
-    workers: Flags.integer({description: 'Generations running at once (they share the model and the CPU).', default: 1, min: 1}),
-    queue: Flags.integer({description: 'Requests waiting for a generation; beyond it 429.', default: 16, min: 0}),
-    'request-timeout': Flags.string({description: 'Seconds a request may take, queueing included.', default: '120'}),
-    'max-text-chars': Flags.integer({description: 'Longer texts get 400.', default: 4096, min: 1}),
-    'max-upload-mb': Flags.string({description: 'Largest voice_wav upload in MiB; beyond it 413.', default: '16'}),
+    workers: knobFlagWithDefault('workers', {description: 'Generations running at once (they share the model and the CPU).', default: 1}),
+    queue: knobFlagWithDefault('queue', {description: 'Requests waiting for a generation; beyond it 429.', default: 16}),
+    'request-timeout': knobFlagWithDefault('requestTimeout', {description: 'Seconds a request may take, queueing included.', default: 120}),
+    'max-text-chars': knobFlagWithDefault('serverTextChars', {description: 'Longer texts get 400.', default: 4096}),
+    'max-upload-mb': knobFlagWithDefault('maxUploadMb', {description: 'Largest voice_wav upload in MiB; beyond it 413.', default: 16}),
     'api-key': Flags.string({description: 'Require Authorization: Bearer KEY (or X-API-Key) on every route but /health and /ready.', env: 'POCKETTTS_API_KEY'}),
     cors: Flags.string({description: 'Comma-separated origins allowed by CORS, or * (off by default).'}),
-    'voice-cache': Flags.integer({description: 'Voice states kept in memory (named voices and uploaded prompts, LRU).', default: 16, min: 0}),
-    'shutdown-timeout': Flags.string({description: 'Seconds in-flight requests get to finish on SIGINT/SIGTERM before they are cancelled.', default: '30'}),
+    'voice-aliases': Flags.string({
+      description: `Voice aliases ALIAS=VOICE,... added to (and overriding) the default OpenAI names: ${Object.entries(OPENAI_VOICE_ALIASES)
+        .map(([alias, voice]) => `${alias}=${voice}`)
+        .join(', ')} (a voice the model lacks: the default voice).`,
+    }),
+    'voice-cache': knobFlagWithDefault('voiceCache', {description: 'Voice states kept in memory (named voices and uploaded prompts, LRU).', default: 16}),
+    'shutdown-timeout': knobFlagWithDefault('shutdownTimeout', {description: 'Seconds in-flight requests get to finish on SIGINT/SIGTERM before they are cancelled.', default: 30}),
     'log-level': Flags.string({description: 'Log level.', options: [...LOG_LEVELS], default: 'info'}),
-    threads: Flags.integer({description: 'onnxruntime intra-op threads (default: physical cores).', min: 1}),
-    temperature: Flags.string({description: 'Noise temperature when a request gives none (upstream default 0.7).'}),
-    'lsd-decode-steps': Flags.integer({description: 'Flow-head steps per latent (upstream default 1).', min: 1, max: 64}),
-    'eos-threshold': Flags.string({description: 'EOS fires above this raw logit (upstream default -4).'}),
+    threads: knobFlag('threads', {description: 'onnxruntime intra-op threads (default: physical cores).'}),
+    temperature: knobFlag('temperature', {description: 'Noise temperature when a request gives none (upstream default 0.7).'}),
+    'lsd-decode-steps': knobFlag('lsdDecodeSteps', {description: 'Flow-head steps per latent (upstream default 1).'}),
+    'eos-threshold': knobFlag('eosThreshold', {description: 'EOS fires above this raw logit (upstream default -4).'}),
   }
 
   private server: PocketTtsServer | undefined
 
   async run(): Promise<ServeResult> {
     const {flags} = await this.parse(Serve)
-    const {config} = await this.loadConfig({model: flags.model, threads: flags.threads, config: flags.config})
-    const requestTimeout = numberAtLeast(flags['request-timeout'], '--request-timeout')
-    const shutdownTimeout = numberAtLeast(flags['shutdown-timeout'], '--shutdown-timeout', 0)
-    const uploadMb = numberAtLeast(flags['max-upload-mb'], '--max-upload-mb')
+    const {config} = await this.loadConfig({model: flags.model, threads: flags.threads, voiceAliases: flags['voice-aliases'], config: flags.config})
+    const requestTimeout = flags['request-timeout']
+    const shutdownTimeout = flags['shutdown-timeout']
+    const uploadMb = flags['max-upload-mb']
     const corsOrigins = flags.cors === undefined ? undefined : parseCors(flags.cors)
     const generation = {
-      ...(flags.temperature === undefined ? {} : {temperature: numberAtLeast(flags.temperature, '--temperature', 0)}),
+      ...(flags.temperature === undefined ? {} : {temperature: flags.temperature}),
       ...(flags['lsd-decode-steps'] === undefined ? {} : {lsdDecodeSteps: flags['lsd-decode-steps']}),
-      ...(flags['eos-threshold'] === undefined ? {} : {eosThreshold: number(flags['eos-threshold'], '--eos-threshold')}),
+      ...(flags['eos-threshold'] === undefined ? {} : {eosThreshold: flags['eos-threshold']}),
     }
     const embedded = config.model === undefined
     const modelDir = config.model ?? embeddedModelDir()
@@ -73,6 +80,7 @@ export default class Serve extends PocketTtsCommand {
         maxTextChars: flags['max-text-chars'],
         maxUploadBytes: Math.round(uploadMb * 1024 * 1024),
         voiceCacheEntries: flags['voice-cache'],
+        ...(config.voiceAliases === undefined ? {} : {voiceAliases: config.voiceAliases}),
         ...(flags['api-key'] === undefined ? {} : {apiKey: flags['api-key']}),
         ...(corsOrigins === undefined ? {} : {corsOrigins}),
         log: {level: flags['log-level']},
@@ -87,7 +95,7 @@ export default class Serve extends PocketTtsCommand {
         throw error
       })
       const voices = server.catalog.voices.map((v) => v.name)
-      log.info({event: 'ready', url: address.url, model: modelDir, embeddedModel: embedded, voices, workers: flags.workers, queue: flags.queue}, `pockettts serving on ${address.url}`)
+      log.info({event: 'ready', url: address.url, model: modelDir, embeddedModel: embedded, voices, aliases: server.catalog.aliases, workers: flags.workers, queue: flags.queue}, `pockettts serving on ${address.url}`)
       if (embedded) log.warn({event: 'embedded_model'}, 'Using the embedded fixture model (random weights: it babbles). Pass --model for a real export.')
       if (!this.signal.aborted) await once(this.signal, 'abort')
       log.info({event: 'draining', deadlineSeconds: shutdownTimeout}, 'draining')
@@ -105,21 +113,6 @@ export default class Serve extends PocketTtsCommand {
     if (this.server === undefined) super.onCancelRequested()
     else this.server.app.log.info({event: 'signal'}, 'shutdown requested (a second signal quits at once)')
   }
-}
-
-function number(raw: string, flag: string): number {
-  const value = Number(raw)
-  if (raw.trim() === '' || Number.isNaN(value)) throw new UsageError({code: 'INVALID_FLAG_VALUE', message: `${flag} must be a number (got "${raw}").`, hint: `Fix ${flag}.`})
-  return value
-}
-
-/** A number flag with a lower bound (seconds, MiB, temperature). */
-function numberAtLeast(raw: string, flag: string, min = Number.MIN_VALUE): number {
-  const value = Number(raw)
-  if (raw.trim() === '' || !Number.isFinite(value) || value < min) {
-    throw new UsageError({code: 'INVALID_FLAG_VALUE', message: `${flag} must be a number ${min > 0 ? '> 0' : `>= ${min}`} (got "${raw}").`, hint: `Fix ${flag}.`})
-  }
-  return value
 }
 
 function parseCors(raw: string): readonly string[] | '*' {

@@ -2,8 +2,9 @@ import {randomInt} from 'node:crypto'
 import {existsSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 import {Args, Flags} from '@oclif/core'
-import {AUDIO_FORMATS, openWavWriter, UPSTREAM_TRAILING_SILENCE_SECONDS, type AudioFormat} from '../src/audio/index.js'
+import {AUDIO_FORMATS, openWavWriter, UPSTREAM_TRAILING_SILENCE_SECONDS, type AudioFormat, type PromptAudioWarning} from '../src/audio/index.js'
 import {PocketTtsCommand} from '../src/cli/base-command.js'
+import {knobFlag, knobFlagWithDefault} from '../src/cli/number-flags.js'
 import {readTextInput} from '../src/cli/read-text-input.js'
 import {embeddedModelDir} from '../src/config/index.js'
 import {loadEngineModel} from '../src/engine/engine-model.js'
@@ -23,6 +24,8 @@ export interface SynthResult extends Omit<SynthesisReport, 'output'> {
   readonly seed: number
   readonly params: GenerationParams
   readonly fileSeconds: number
+  /** A WAV prompt given as --voice is silent or far too short to carry a voice. */
+  readonly warnings: readonly PromptAudioWarning[]
 }
 
 export default class Synth extends PocketTtsCommand {
@@ -42,16 +45,16 @@ export default class Synth extends PocketTtsCommand {
     voice: Flags.string({description: 'Voice name of the model folder, a voice .safetensors file, or a .wav prompt. Default: alba, else the first voice of the model.'}),
     out: Flags.string({char: 'o', description: 'Output file, or - for stdout.', default: 'tts_output.wav'}),
     format: Flags.string({description: 'Output encoding.', options: [...AUDIO_FORMATS], default: 'wav16'}),
-    temperature: Flags.string({description: 'Noise temperature (upstream default 0.7).'}),
-    'lsd-decode-steps': Flags.integer({description: 'Flow-head steps per latent (upstream default 1).', min: 1, max: 64}),
-    'noise-clamp': Flags.string({description: 'Clamp the noise to ±this (truncated normal); default none.'}),
-    'eos-threshold': Flags.string({description: 'EOS fires above this raw logit (upstream default -4).'}),
-    'frames-after-eos': Flags.integer({description: 'Frames after EOS (default: 5 for chunks of <= 4 words, else 3, or the model recommendation).', min: 0}),
-    'max-tokens': Flags.integer({description: 'Tokens per text chunk (upstream default 50).', min: 1}),
-    seed: Flags.integer({description: 'Noise seed (default: random, reported).', min: 0}),
-    'max-text-chars': Flags.integer({description: 'Refuse longer texts.', default: 20_000, min: 1}),
-    'trailing-silence': Flags.string({description: `Seconds of silence appended (upstream CLI: ${UPSTREAM_TRAILING_SILENCE_SECONDS}).`, default: String(UPSTREAM_TRAILING_SILENCE_SECONDS)}),
-    threads: Flags.integer({description: 'onnxruntime intra-op threads (default: physical cores).', min: 1}),
+    temperature: knobFlag('temperature', {description: 'Noise temperature (upstream default 0.7).'}),
+    'lsd-decode-steps': knobFlag('lsdDecodeSteps', {description: 'Flow-head steps per latent (upstream default 1).'}),
+    'noise-clamp': knobFlag('noiseClamp', {description: 'Clamp the noise to ±this (truncated normal); default none.'}),
+    'eos-threshold': knobFlag('eosThreshold', {description: 'EOS fires above this raw logit (upstream default -4).'}),
+    'frames-after-eos': knobFlag('framesAfterEos', {description: 'Frames after EOS (default: 5 for chunks of <= 4 words, else 3, or the model recommendation).'}),
+    'max-tokens': knobFlag('maxTokens', {description: 'Tokens per text chunk (upstream default 50).'}),
+    seed: knobFlag('seed', {description: 'Noise seed (default: random, reported).'}),
+    'max-text-chars': knobFlagWithDefault('maxTextChars', {description: 'Refuse longer texts.', default: 20_000}),
+    'trailing-silence': knobFlagWithDefault('trailingSilence', {description: `Seconds of silence appended (upstream CLI: ${UPSTREAM_TRAILING_SILENCE_SECONDS}).`, default: UPSTREAM_TRAILING_SILENCE_SECONDS}),
+    threads: knobFlag('threads', {description: 'onnxruntime intra-op threads (default: physical cores).'}),
   }
 
   async run(): Promise<SynthResult> {
@@ -72,14 +75,14 @@ export default class Synth extends PocketTtsCommand {
       maxChars: flags['max-text-chars'],
     })
     const params: GenerationParams = {
-      temperature: num(flags.temperature, '--temperature', defaultGenerationParams.temperature, 0),
+      temperature: flags.temperature ?? defaultGenerationParams.temperature,
       lsdDecodeSteps: flags['lsd-decode-steps'] ?? defaultGenerationParams.lsdDecodeSteps,
-      noiseClamp: flags['noise-clamp'] === undefined ? null : num(flags['noise-clamp'], '--noise-clamp', 0, Number.MIN_VALUE),
-      eosThreshold: num(flags['eos-threshold'], '--eos-threshold', defaultGenerationParams.eosThreshold),
+      noiseClamp: flags['noise-clamp'] ?? null,
+      eosThreshold: flags['eos-threshold'] ?? defaultGenerationParams.eosThreshold,
       framesAfterEos: flags['frames-after-eos'] ?? null,
       maxTokens: flags['max-tokens'] ?? defaultGenerationParams.maxTokens,
     }
-    const trailing = num(flags['trailing-silence'], '--trailing-silence', 0, 0)
+    const trailing = flags['trailing-silence']
     const embedded = config.model === undefined
     const modelDir = config.model ?? embeddedModelDir()
     if (embedded) this.logToStderr(`Using the embedded fixture model (${modelDir}): random weights, so it babbles. Pass --model for a real export.`)
@@ -88,6 +91,7 @@ export default class Synth extends PocketTtsCommand {
       const seed = flags.seed ?? randomInt(0, 2 ** 31)
       const noise = new SeededNormalNoise({seed, temperature: params.temperature, clamp: params.noiseClamp})
       const voice = await resolveVoice({model, ...(flags.voice === undefined ? {} : {voice: flags.voice}), noise})
+      for (const warning of voice.warnings) this.warn(`${warning.code}: ${warning.message}`)
       const writer = await openWavWriter({
         destination: toStdout ? process.stdout : out,
         format: flags.format as AudioFormat,
@@ -106,6 +110,7 @@ export default class Synth extends PocketTtsCommand {
         seed,
         params,
         fileSeconds: output.seconds,
+        warnings: voice.warnings,
       }
       const log = toStdout ? (line: string) => this.logToStderr(line) : (line: string) => this.log(line)
       log(
@@ -117,13 +122,4 @@ export default class Synth extends PocketTtsCommand {
       await model.release()
     }
   }
-}
-
-function num(raw: string | undefined, flag: string, fallback: number, min = Number.NEGATIVE_INFINITY): number {
-  if (raw === undefined) return fallback
-  const value = Number(raw)
-  if (raw.trim() === '' || !Number.isFinite(value) || value < min) {
-    throw new UsageError({code: 'INVALID_FLAG_VALUE', message: `${flag} must be a number${min > Number.NEGATIVE_INFINITY ? ` >= ${min}` : ''} (got "${raw}").`, hint: `Fix ${flag}.`})
-  }
-  return value
 }

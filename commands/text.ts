@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../src/cli/base-command.js'
+import {knobFlag, knobFlagWithDefault} from '../src/cli/number-flags.js'
 import {renderTable} from '../src/cli/render-table.js'
 import {loadTextFrontEnd, prepareChunks, type SentencePieceModelInfo, type TextChunk} from '../src/text/index.js'
 
@@ -37,8 +38,8 @@ export default class Text extends PocketTtsCommand {
   static override flags = {
     model: Flags.string({description: 'Model folder (config.yaml + tokenizer.model) or upstream config .yaml.', exclusive: ['tokenizer']}),
     tokenizer: Flags.string({description: 'SentencePiece .model file (upstream default text settings).', exclusive: ['model']}),
-    'max-tokens': Flags.integer({description: 'Most tokens per chunk (upstream max_tokens).', default: 50, min: 1}),
-    'frames-after-eos': Flags.integer({description: 'Frames after EOS for every chunk (default: per-chunk guess or the model recommendation).', min: 0}),
+    'max-tokens': knobFlagWithDefault('maxTokens', {description: 'Most tokens per chunk (upstream max_tokens).', default: 50}),
+    'frames-after-eos': knobFlag('framesAfterEos', {description: 'Frames after EOS for every chunk (default: per-chunk guess or the model recommendation).'}),
   }
 
   async run(): Promise<TextCommandResult> {

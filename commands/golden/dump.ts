@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../../src/cli/base-command.js'
 import {pythonJobFlags, pythonJobOptions} from '../../src/cli/python-job-flags.js'
-import {numberFlag} from '../../src/cli/number-flags.js'
+import {knobFlag, requiredKnobFlag} from '../../src/cli/number-flags.js'
 import {renderTable} from '../../src/cli/render-table.js'
 import {runWithProgress} from '../../src/cli/run-with-progress.js'
 import {dumpGolden, type DumpGoldenResult} from '../../src/golden/index.js'
@@ -20,13 +20,13 @@ export default class GoldenDump extends PocketTtsCommand {
     from: Flags.string({description: 'Upstream-format model folder (config.yaml, weights, tokenizer).', required: true}),
     text: Flags.string({description: 'Text to speak.', required: true}),
     voice: Flags.string({description: 'Voice state (.safetensors) or prompt (.wav) [default: FROM/voice.safetensors].'}),
-    seed: Flags.integer({description: 'torch.manual_seed before generation.', required: true}),
-    temperature: numberFlag({description: 'Sampling temperature [default: 0.7].', min: 0}),
-    'lsd-decode-steps': Flags.integer({description: 'LSD decode steps [default: 1].', min: 1}),
-    'noise-clamp': numberFlag({description: 'Clamp of the noise (truncated normal) [default: none].', min: 0, exclusiveMin: true}),
-    'eos-threshold': numberFlag({description: 'EOS fires when the raw EOS logit exceeds this [default: -4].'}),
-    'frames-after-eos': Flags.integer({description: 'Frames generated after EOS [default: upstream guess per chunk].', min: 0}),
-    'max-tokens': Flags.integer({description: 'Tokens per text chunk [default: 50].', min: 1}),
+    seed: requiredKnobFlag('seed', {description: 'torch.manual_seed before generation.'}),
+    temperature: knobFlag('temperature', {description: 'Sampling temperature [default: 0.7].'}),
+    'lsd-decode-steps': knobFlag('lsdDecodeSteps', {description: 'LSD decode steps [default: 1].'}),
+    'noise-clamp': knobFlag('noiseClamp', {description: 'Clamp of the noise (truncated normal) [default: none].'}),
+    'eos-threshold': knobFlag('eosThreshold', {description: 'EOS fires when the raw EOS logit exceeds this [default: -4].'}),
+    'frames-after-eos': knobFlag('framesAfterEos', {description: 'Frames generated after EOS [default: upstream guess per chunk].'}),
+    'max-tokens': knobFlag('maxTokens', {description: 'Tokens per text chunk [default: 50].'}),
     'noise-tape': Flags.string({description: 'Golden folder whose recorded noise replaces the random draws.'}),
     out: Flags.string({description: 'Golden folder to write.', required: true}),
     ...pythonJobFlags,

@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../../src/cli/base-command.js'
+import {knobFlagWithDefault} from '../../src/cli/number-flags.js'
 import {DownloadProgress} from '../../src/cli/download-progress.js'
 import {renderTable} from '../../src/cli/render-table.js'
 import {UsageError} from '../../src/errors/index.js'
@@ -45,8 +46,8 @@ The weights with voice cloning live in the gated repo kyutai/pocket-tts (accept 
     'config-from': Flags.string({description: 'Take the model architecture for config.yaml from this upstream-schema YAML instead of the catalogue (a fine-tune or test model with other dimensions).'}),
     'verify-only': Flags.boolean({description: 'Only check the local files against the lock file; download and write nothing.', exclusive: ['offline']}),
     offline: Flags.boolean({description: 'Use only the lock file and local files; no network.', exclusive: ['verify-only']}),
-    concurrency: Flags.integer({description: 'Files downloaded at once.', default: 4, min: 1, max: 16}),
-    retries: Flags.integer({description: 'Retries of a failed request (network errors, HTTP 5xx/429), with backoff.', default: 4, min: 0, max: 20}),
+    concurrency: knobFlagWithDefault('concurrency', {description: 'Files downloaded at once.', default: 4}),
+    retries: knobFlagWithDefault('retries', {description: 'Retries of a failed request (network errors, HTTP 5xx/429), with backoff.', default: 4}),
     bundle: Flags.string({description: 'Unpack a bundle (.tar.gz from `model pack`) from a URL or file instead.', exclusive: ['repo', 'revision', 'files', 'voices', 'config-from', 'allow-no-cloning']}),
     sha256: Flags.string({description: 'Expected sha256 of the --bundle (required for a URL).', dependsOn: ['bundle']}),
   }

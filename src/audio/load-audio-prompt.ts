@@ -1,4 +1,5 @@
 import {UsageError} from '../errors/index.js'
+import {checkPromptAudio, type PromptAudioWarning} from './check-prompt-audio.js'
 import {readWav, type WavAudio, type WavSampleFormat} from './read-wav.js'
 import {resamplePoly} from './resample-poly.js'
 
@@ -23,6 +24,8 @@ export interface AudioPrompt {
     readonly samples: number
     readonly truncated: boolean
   }
+  /** A silent or very short prompt (checkPromptAudio); empty when the prompt looks usable. */
+  readonly warnings: readonly PromptAudioWarning[]
 }
 
 /**
@@ -46,9 +49,13 @@ export interface AudioPromptFromWavParams {
   readonly sampleRate?: number
 }
 
-/** `loadAudioPrompt` on audio already decoded: truncate, then resample to the model's rate. */
+/**
+ * `loadAudioPrompt` on audio already decoded: refuse non-finite samples and absurd sample rates
+ * (`checkPromptAudio`), truncate, then resample to the model's rate.
+ */
 export function audioPromptFromWav(params: AudioPromptFromWavParams): AudioPrompt {
   const {wav, truncateSeconds} = params
+  const {warnings} = checkPromptAudio({wav, source: params.source})
   const sampleRate = params.sampleRate ?? 24000
   let samples = wav.samples
   let truncated = false
@@ -67,5 +74,6 @@ export function audioPromptFromWav(params: AudioPromptFromWavParams): AudioPromp
     audio,
     sampleRate,
     source: {sampleRate: wav.sampleRate, channels: wav.channels, format: wav.format, samples: wav.samples.length, truncated},
+    warnings,
   }
 }

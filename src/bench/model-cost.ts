@@ -81,7 +81,7 @@ export function modelCost(params: ModelCostParams): ModelCost {
 
 type Facts = ModelCostParams['manifest']['model']
 
-function num(value: unknown): number | null {
+function finiteOrNull(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null
 }
 
@@ -90,15 +90,15 @@ export function mimiDecoderMacs(m: Facts): number | null {
   const mimi = (m.config['mimi'] ?? {}) as Record<string, unknown>
   const seanet = (mimi['seanet'] ?? {}) as Record<string, unknown>
   const transformer = (mimi['transformer'] ?? {}) as Record<string, unknown>
-  const nFilters = num(seanet['n_filters'])
-  const kernel = num(seanet['kernel_size'])
-  const residualKernel = num(seanet['residual_kernel_size'])
-  const lastKernel = num(seanet['last_kernel_size'])
-  const compress = num(seanet['compress'])
-  const residualLayers = num(seanet['n_residual_layers'])
-  const channels = num(seanet['channels']) ?? 1
-  const ratios = Array.isArray(seanet['ratios']) ? (seanet['ratios'] as unknown[]).map(num) : []
-  const ff = num(transformer['dim_feedforward'])
+  const nFilters = finiteOrNull(seanet['n_filters'])
+  const kernel = finiteOrNull(seanet['kernel_size'])
+  const residualKernel = finiteOrNull(seanet['residual_kernel_size'])
+  const lastKernel = finiteOrNull(seanet['last_kernel_size'])
+  const compress = finiteOrNull(seanet['compress'])
+  const residualLayers = finiteOrNull(seanet['n_residual_layers'])
+  const channels = finiteOrNull(seanet['channels']) ?? 1
+  const ratios = Array.isArray(seanet['ratios']) ? (seanet['ratios'] as unknown[]).map(finiteOrNull) : []
+  const ff = finiteOrNull(transformer['dim_feedforward'])
   if ([nFilters, kernel, residualKernel, lastKernel, compress, residualLayers, ff].some((v) => v === null) || ratios.length === 0 || ratios.some((r) => r === null)) return null
   const C = m.mimi_input_dim
   const d = m.mimi_dim

@@ -1,6 +1,6 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import {resolveConfig, type ConfigKey, type ResolvedConfig} from '../config/index.js'
-import {errorToJson, ExitCode, formatError, UsageError} from '../errors/index.js'
+import {errorToJson, ExitCode, formatError, PocketTtsError, UsageError} from '../errors/index.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof PocketTtsCommand)['baseFlags'] & T['flags']>
 
@@ -75,13 +75,24 @@ export abstract class PocketTtsCommand extends Command {
   }
 }
 
-/** oclif's own parse errors (unknown flag, missing argument) become usage errors with a code. */
+/** How oclif wraps an error thrown while parsing a flag: `Parsing --NAME \n\t<message>\nSee more help with --help`. */
+const FLAG_PARSE_WRAPPER = /^Parsing (--\S+) \n\t([\s\S]*?)\nSee more help with --help$/
+
+/**
+ * oclif's own parse errors (unknown flag, missing argument) become usage errors with a code; a flag parser's
+ * error keeps its own message (oclif prefixes `Parsing --flag`), and oclif's keep the line that says why.
+ */
 function toKnownError(error: Error & {oclif?: {exit?: number}}): unknown {
-  if (error.oclif !== undefined && !(error instanceof UsageError) && error.constructor.name !== 'PocketTtsError') {
+  const wrapped = FLAG_PARSE_WRAPPER.exec(error.message)
+  if (error instanceof PocketTtsError) {
+    if (wrapped !== null) error.message = wrapped[2] ?? error.message
+    return error
+  }
+  if (error.oclif !== undefined || wrapped !== null) {
     if ((error as {code?: string}).code === 'EEXIT') return error
     return new UsageError({
       code: 'USAGE',
-      message: error.message.split('\n')[0] ?? error.message,
+      message: wrapped === null ? (error.message.split('\n')[0] ?? error.message) : `${wrapped[1] ?? ''}: ${wrapped[2] ?? ''}`,
       hint: 'See the command help with --help.',
       cause: error,
     })

@@ -1,3 +1,6 @@
+import {checkKnob, describeKnobRange, type KnobName} from '../limits/knob-ranges.js'
+import {parseVoiceAliases} from '../voice/voice-aliases.js'
+
 /** One typed setting: where it may come from and how it is parsed. */
 interface SettingSpec<T> {
   readonly env: string
@@ -15,17 +18,18 @@ function optStr(raw: unknown, origin: string): string | undefined {
   return raw === undefined || raw === null ? undefined : str(raw, origin)
 }
 
-function optPositiveInt(raw: unknown, origin: string): number | undefined {
-  if (raw === undefined || raw === null) return undefined
-  const n = typeof raw === 'string' ? Number(raw) : raw
-  if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0) throw new TypeError(`${origin} must be a positive whole number`)
-  return n
+/** A numeric setting checked against its knob's range (src/limits/knob-ranges.ts), as the flags are. */
+function knob(name: KnobName): (raw: unknown, origin: string) => number {
+  return (raw) => {
+    const check = checkKnob(name, raw)
+    if (!check.ok) throw new TypeError(`expected ${describeKnobRange(name)}`)
+    return check.value
+  }
 }
 
-function positiveNumber(raw: unknown, origin: string): number {
-  const n = typeof raw === 'string' ? Number(raw) : raw
-  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) throw new TypeError(`${origin} must be a positive number`)
-  return n
+function optKnob(name: KnobName): (raw: unknown, origin: string) => number | undefined {
+  const parse = knob(name)
+  return (raw, origin) => (raw === undefined || raw === null ? undefined : parse(raw, origin))
 }
 
 /** Every setting pockettts reads from flags, `POCKETTTS_*` variables or a config file. */
@@ -52,7 +56,7 @@ export const configSchema = {
     env: 'POCKETTTS_THREADS',
     description: 'onnxruntime intra-op threads (default: physical cores).',
     default: undefined as number | undefined,
-    parse: optPositiveInt,
+    parse: optKnob('threads'),
   },
   hubEndpoint: {
     env: 'POCKETTTS_HUB_ENDPOINT',
@@ -64,7 +68,13 @@ export const configSchema = {
     env: 'POCKETTTS_PYTHON_TIMEOUT',
     description: 'Seconds a Python job may run before it is killed.',
     default: 3600,
-    parse: positiveNumber,
+    parse: knob('pythonTimeout'),
+  },
+  voiceAliases: {
+    env: 'POCKETTTS_VOICE_ALIASES',
+    description: 'serve: voice aliases ALIAS=VOICE,... (a mapping in a config file), added to and overriding the default OpenAI names (alloy, echo, ...).',
+    default: undefined as Readonly<Record<string, string>> | undefined,
+    parse: (raw: unknown, origin: string): Readonly<Record<string, string>> | undefined => (raw === undefined || raw === null ? undefined : parseVoiceAliases(raw, origin)),
   },
 } satisfies Record<string, SettingSpec<unknown>>
 

@@ -1,4 +1,4 @@
-import {loadAudioPrompt} from '../audio/index.js'
+import {loadAudioPrompt, type PromptAudioWarning} from '../audio/index.js'
 import {encodeVoicePrompt} from '../voice/encode-voice-prompt.js'
 import {writeVoiceState} from '../voice/index.js'
 import type {EngineModel} from './engine-model.js'
@@ -22,6 +22,8 @@ export interface ExportVoiceNativeResult {
   readonly latentFrames: number
   /** Voice state positions (latent frames, + 1 with the voice BOS). */
   readonly positions: number
+  /** A silent or very short prompt (the file is still written). */
+  readonly warnings: readonly PromptAudioWarning[]
 }
 
 /**
@@ -43,5 +45,5 @@ export async function exportVoiceNative(params: ExportVoiceNativeParams): Promis
       headDim: model.dims.headDim,
     },
   })
-  return {out: params.out, promptSeconds: prompt.audio.length / prompt.sampleRate, latentFrames: encoded.frames, positions: encoded.positions}
+  return {out: params.out, promptSeconds: prompt.audio.length / prompt.sampleRate, latentFrames: encoded.frames, positions: encoded.positions, warnings: prompt.warnings}
 }

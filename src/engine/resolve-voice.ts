@@ -1,6 +1,6 @@
 import {existsSync} from 'node:fs'
 import {extname} from 'node:path'
-import {loadAudioPrompt} from '../audio/index.js'
+import {loadAudioPrompt, type PromptAudioWarning} from '../audio/index.js'
 import {UsageError} from '../errors/index.js'
 import {KvCache} from '../flowlm/kv-cache.js'
 import {encodeVoicePrompt} from '../voice/encode-voice-prompt.js'
@@ -28,6 +28,8 @@ export interface ResolvedVoice {
   /** What was used, for reports: `name:alba`, a file path. */
   readonly label: string
   readonly kind: 'name' | 'state-file' | 'prompt'
+  /** A WAV prompt that is silent or far too short to carry a voice (empty otherwise). */
+  readonly warnings: readonly PromptAudioWarning[]
 }
 
 /** Turns a `--voice` value into the FlowLM state after the voice prefill. */
@@ -43,7 +45,7 @@ export async function resolveVoice(params: ResolveVoiceParams): Promise<Resolved
     })
   }
   const named = model.voices[requested]
-  if (named !== undefined) return {kv: await loadStateFile(model, named, params.noise), label: `name:${requested}`, kind: 'name'}
+  if (named !== undefined) return {kv: await loadStateFile(model, named, params.noise), label: `name:${requested}`, kind: 'name', warnings: []}
   const extension = extname(requested).toLowerCase()
   if (!existsSync(requested)) {
     throw new UsageError({
@@ -53,10 +55,10 @@ export async function resolveVoice(params: ResolveVoiceParams): Promise<Resolved
       details: {voice: requested, available: names},
     })
   }
-  if (extension === '.safetensors') return {kv: await loadStateFile(model, requested, params.noise), label: requested, kind: 'state-file'}
+  if (extension === '.safetensors') return {kv: await loadStateFile(model, requested, params.noise), label: requested, kind: 'state-file', warnings: []}
   const prompt = await loadAudioPrompt({path: requested, truncateSeconds: params.truncateSeconds ?? null, sampleRate: model.dims.sampleRate})
   const encoded = await encodeVoicePrompt({encoder: await model.encoder(), audio: prompt.audio, frameSize: model.dims.frameSize, dModel: model.dims.dModel})
-  return {kv: await prefillVoice({model, conditioning: encoded.conditioning, noise: params.noise}), label: requested, kind: 'prompt'}
+  return {kv: await prefillVoice({model, conditioning: encoded.conditioning, noise: params.noise}), label: requested, kind: 'prompt', warnings: prompt.warnings}
 }
 
 async function loadStateFile(model: EngineModel, path: string, noise: NoiseSource): Promise<KvCache> {

@@ -49,3 +49,11 @@ export class CancelledError extends PocketTtsError {
   }
 }
 CancelledError.prototype.name = 'CancelledError'
+
+/** A file named by a manifest, config or voice catalogue would lie outside its folder (`..`, absolute, symlink). */
+export class UnsafePathError extends PocketTtsError {
+  constructor(params: Params) {
+    super({exitCode: ExitCode.usage, ...params})
+  }
+}
+UnsafePathError.prototype.name = 'UnsafePathError'

@@ -2,6 +2,7 @@ import {mkdir, mkdtemp, rename, rm, stat} from 'node:fs/promises'
 import {isAbsolute, join, posix, resolve} from 'node:path'
 import {extract, list, type ReadEntry} from 'tar'
 import {ModelError} from '../errors/index.js'
+import {confinedPathProblem} from '../fs/confined-path.js'
 import {hashFile} from './hash-file.js'
 import {verifyManifest} from './verify-manifest.js'
 
@@ -127,8 +128,8 @@ async function readEntries(file: string): Promise<EntryInfo[]> {
 function entryProblem(entry: EntryInfo): string[] {
   const path = entry.path.replace(/\\/g, '/')
   if (entry.type === 'ExtendedHeader' || entry.type === 'GlobalExtendedHeader') return []
-  if (isAbsolute(path) || /^[a-zA-Z]:/.test(path)) return [`absolute path ${entry.path}`]
-  if (path.split('/').includes('..')) return [`path ${entry.path} leaves the folder`]
+  const problem = confinedPathProblem(path)
+  if (problem !== undefined) return [`${problem.includes('absolute') ? 'absolute path' : 'path'} ${entry.path} leaves the folder (${problem})`]
   if (entry.type === 'SymbolicLink' || entry.type === 'Link') {
     const target = entry.linkpath ?? ''
     // Hard links name a path from the archive root; symbolic links are relative to the link's folder.

@@ -1,6 +1,7 @@
 import {readFile, stat} from 'node:fs/promises'
-import {isAbsolute, join, normalize, sep} from 'node:path'
+import {join} from 'node:path'
 import {ModelError} from '../errors/index.js'
+import {resolveConfinedPaths} from '../fs/confined-path.js'
 import {hashFile} from './hash-file.js'
 
 export const MANIFEST_NAME = 'manifest.json'
@@ -26,7 +27,7 @@ export interface VerifyManifestResult {
 /**
  * Checks a folder against its `manifest.json`: every object in the manifest that has a `file` (or `path`)
  * and a `sha256` names a file of the folder and its hash, wherever it sits (e.g. `graphs.<name>`).
- * A missing manifest, or a file name that leaves the folder, is an error.
+ * A missing manifest is an error; a file name that leaves the folder (`..`, absolute, symlink) is `UNSAFE_PATH`.
  */
 export async function verifyManifest(params: VerifyManifestParams): Promise<VerifyManifestResult> {
   const manifestPath = join(params.folder, MANIFEST_NAME)
@@ -45,17 +46,12 @@ export async function verifyManifest(params: VerifyManifestParams): Promise<Veri
   }
   const pairs = new Map<string, string>()
   collectPairs(manifest, pairs)
+  const sorted = [...pairs.entries()].sort(([a], [b]) => a.localeCompare(b))
+  // Every name is checked before any file is hashed: one unsafe name refuses the whole folder.
+  const paths = resolveConfinedPaths(params.folder, sorted.map(([file]) => ({path: file, namedBy: manifestPath})))
   const checks: ManifestFileCheck[] = []
-  for (const [file, sha256] of [...pairs.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-    if (isAbsolute(file) || file.split(/[\\/]/).includes('..') || normalize(file).split(sep).includes('..')) {
-      throw new ModelError({
-        code: 'MANIFEST_INVALID',
-        message: `${manifestPath} names a file outside its folder: ${file}.`,
-        hint: 'Manifest file names must be relative to the folder.',
-        details: {file},
-      })
-    }
-    const actual = await hashIfFile(join(params.folder, file), params.signal)
+  for (const [index, [file, sha256]] of sorted.entries()) {
+    const actual = await hashIfFile(paths[index]!, params.signal)
     const state = {state: actual === null ? ('missing' as const) : actual === sha256 ? ('ok' as const) : ('mismatch' as const)}
     checks.push({file, sha256, status: state.state})
   }

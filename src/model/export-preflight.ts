@@ -2,6 +2,7 @@ import {existsSync} from 'node:fs'
 import {readdir, stat, statfs} from 'node:fs/promises'
 import {dirname, join, relative} from 'node:path'
 import {PrerequisiteError, UsageError} from '../errors/index.js'
+import {assertConfigFilesConfined} from '../upstream/config-file-names.js'
 
 const MiB = 1024 ** 2
 
@@ -21,6 +22,7 @@ export async function checkSource(from: string): Promise<void> {
       hint: 'A model folder in the upstream format holds config.yaml beside the checkpoint and the tokenizer.',
     })
   }
+  await assertConfigFilesConfined(from)
 }
 
 /** `out` must not overlap the source, and may exist only with --force. */

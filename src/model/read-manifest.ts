@@ -1,6 +1,7 @@
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {ModelError} from '../errors/index.js'
+import {resolveConfinedPaths} from '../fs/confined-path.js'
 import {
   GRAPH_NAMES,
   MANIFEST_FILE,
@@ -59,6 +60,8 @@ export async function readManifest(params: ReadManifestParams): Promise<ReadMani
       details: {path},
     })
   }
+  // every file name first: a manifest is untrusted input (it arrives in bundles)
+  resolveConfinedPaths(params.dir, namedFiles(top))
   // the shape of everything: contracts/manifest.schema.json (generated from manifest-types.ts, also checked by the exporter)
   const problems = contractProblems('manifest', top)
   if (problems.top.length > 0) throw invalid(path, problems.top.slice(0, 8).join('; '))
@@ -76,6 +79,35 @@ export async function readManifest(params: ReadManifestParams): Promise<ReadMani
     throw invalid(path, list.join('; '))
   }
   return {manifest: top as unknown as ExportManifest, graphProblems}
+}
+
+/**
+ * Every file name the manifest gives for this folder: `files[].path`, `graphs.*.file`, the check cases' inputs and
+ * outputs, `tokenizer.path`, `voices[].path` (`source` names files of the source folder, never opened here).
+ */
+function namedFiles(top: Record<string, unknown>): Array<{path: unknown; namedBy: string}> {
+  const named: Array<{path: unknown; namedBy: string}> = []
+  const files = Array.isArray(top['files']) ? (top['files'] as unknown[]) : []
+  files.forEach((f, i) => named.push({path: asRecord(f)?.['path'], namedBy: `${MANIFEST_FILE} files[${i}].path`}))
+  for (const [name, entry] of Object.entries(asRecord(top['graphs']) ?? {})) {
+    const g = asRecord(entry)
+    if (g === undefined) continue
+    if (g['file'] !== undefined) named.push({path: g['file'], namedBy: `${MANIFEST_FILE} graphs.${name}.file`})
+    const cases = asRecord(g['check'])?.['cases']
+    for (const c of Array.isArray(cases) ? (cases as unknown[]) : []) {
+      const r = asRecord(c)
+      for (const side of ['inputs', 'outputs'] as const) {
+        for (const [tensor, file] of Object.entries(asRecord(r?.[side]) ?? {})) {
+          named.push({path: file, namedBy: `${MANIFEST_FILE} graphs.${name}.check ${String(r?.['name'])} ${side}.${tensor}`})
+        }
+      }
+    }
+  }
+  const tokenizer = asRecord(top['tokenizer'])
+  if (tokenizer?.['path'] !== undefined) named.push({path: tokenizer['path'], namedBy: `${MANIFEST_FILE} tokenizer.path`})
+  const voices = Array.isArray(top['voices']) ? (top['voices'] as unknown[]) : []
+  voices.forEach((v, i) => named.push({path: asRecord(v)?.['path'], namedBy: `${MANIFEST_FILE} voices[${i}].path`}))
+  return named
 }
 
 function invalid(path: string, what: string): ModelError {

@@ -1,7 +1,7 @@
 import {existsSync, statSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {InferenceSession} from 'onnxruntime-node'
-import {isPocketTtsError, UsageError} from '../errors/index.js'
+import {isPocketTtsError, UnsafePathError, UsageError} from '../errors/index.js'
 import {checkContract} from './check-contract.js'
 import {GRAPH_NAMES, type ExportManifest, type GraphEntry} from './manifest-types.js'
 import {readManifest} from './read-manifest.js'
@@ -59,7 +59,7 @@ export async function verifyModel(params: VerifyModelParams): Promise<VerifyRepo
   try {
     ;({manifest, graphProblems} = await readManifest({dir, strict: false}))
   } catch (error) {
-    if (!isPocketTtsError(error)) throw error
+    if (!isPocketTtsError(error) || error instanceof UnsafePathError) throw error
     const row: VerifyRow = {name: 'manifest', kind: 'manifest', hash: 'fail', contract: 'skip', numerics: 'skip', ok: false, detail: error.message}
     return {dir, ok: false, rows: [row]}
   }

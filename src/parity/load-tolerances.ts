@@ -65,12 +65,12 @@ function toTolerance(entry: Tolerance): Tolerance {
 export function describeTolerance(t: Tolerance): string {
   if (t.exact === true) return 'exact'
   const parts: string[] = []
-  if (t.atol !== null) parts.push(t.atol === 0 && t.rtol === 0 ? 'bit-exact' : t.rtol === 0 ? `atol ${num(t.atol)}` : `atol ${num(t.atol)}, rtol ${num(t.rtol)}`)
+  if (t.atol !== null) parts.push(t.atol === 0 && t.rtol === 0 ? 'bit-exact' : t.rtol === 0 ? `atol ${formatNumber(t.atol)}` : `atol ${formatNumber(t.atol)}, rtol ${formatNumber(t.rtol)}`)
   if (t.minSnrDb !== null) parts.push(`SNR >= ${t.minSnrDb} dB`)
   if (t.minCosine !== null) parts.push(`cosine >= ${t.minCosine}`)
   return parts.join(', ')
 }
 
-function num(n: number): string {
+function formatNumber(n: number): string {
   return n !== 0 && Math.abs(n) < 1e-2 ? n.toExponential() : String(n)
 }

@@ -70,7 +70,11 @@ export async function createServer(params: CreateServerParams): Promise<PocketTt
   const options = resolveServerOptions(params)
   const {model} = options
   const metrics = createServerMetrics({processMetrics: options.processMetrics})
-  const catalog = await readVoiceCatalog({model, ...(options.voicesDir === undefined ? {} : {voicesDir: options.voicesDir})})
+  const catalog = await readVoiceCatalog({
+    model,
+    ...(options.voicesDir === undefined ? {} : {voicesDir: options.voicesDir}),
+    ...(options.voiceAliases === undefined ? {} : {voiceAliases: options.voiceAliases}),
+  })
   const voices = new VoiceResolver({model, catalog, cacheEntries: options.voiceCacheEntries, onCacheLookup: (result) => metrics.voiceCache(result)})
   const pool = new GenerationPool({concurrency: options.workers, maxQueue: options.queue}, (stats) => metrics.pool(stats))
   const shutdown = new AbortController()
@@ -115,7 +119,7 @@ export async function createServer(params: CreateServerParams): Promise<PocketTt
     throwFileSizeLimit: true,
   })
   if (options.corsOrigins !== undefined) {
-    await app.register(cors, {origin: options.corsOrigins === '*' ? '*' : [...options.corsOrigins], methods: ['GET', 'POST', 'OPTIONS'], exposedHeaders: ['x-request-id', 'retry-after']})
+    await app.register(cors, {origin: options.corsOrigins === '*' ? '*' : [...options.corsOrigins], methods: ['GET', 'POST', 'OPTIONS'], exposedHeaders: ['x-request-id', 'retry-after', 'x-pockettts-warning']})
   }
 
   app.addHook('onRequest', async (request, reply) => {

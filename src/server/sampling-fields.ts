@@ -1,10 +1,7 @@
 import {randomInt} from 'node:crypto'
+import {checkKnob, describeKnobRange, type KnobCheck, type KnobName} from '../limits/knob-ranges.js'
 import {HttpProblem} from './http-problem.js'
 
-/** Largest accepted seed (seeds are 32-bit). */
-export const MAX_SEED = 2 ** 32 - 1
-/** Highest accepted temperature (the noise std is its square root). */
-export const MAX_TEMPERATURE = 5
 
 export interface SamplingFields {
   readonly seed: number
@@ -22,19 +19,18 @@ export interface ParseSamplingFieldsParams {
 
 /** The optional `seed` (default: random) and `temperature` (default: the server's) of a request. */
 export function parseSamplingFields(params: ParseSamplingFieldsParams): SamplingFields {
-  const number = (raw: unknown, param: string): number | undefined => {
-    if (raw === undefined || raw === null) return undefined
-    const value = params.fromForm && typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(param, `must be a number (got ${JSON.stringify(raw)})`)
-    return value
-  }
-  const seed = number(params.seed, 'seed')
-  if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED)) throw invalid('seed', `must be a whole number from 0 to ${MAX_SEED}`)
-  const temperature = number(params.temperature, 'temperature')
-  if (temperature !== undefined && (temperature < 0 || temperature > MAX_TEMPERATURE)) throw invalid('temperature', `must be from 0 to ${MAX_TEMPERATURE}`)
+  const seed = knobField('seed', 'seed', params.seed, params.fromForm)
+  const temperature = knobField('temperature', 'temperature', params.temperature, params.fromForm)
   return {seed: seed ?? randomInt(0, 2 ** 31), temperature: temperature ?? params.defaultTemperature}
 }
 
-function invalid(param: string, why: string): HttpProblem {
-  return new HttpProblem({status: 400, code: 'invalid_value', message: `${param} ${why}.`, param})
+/**
+ * One numeric field of a request, checked against its knob's range (the same table as the flags): form fields
+ * are decimal text, JSON fields must be JSON numbers. 400 `invalid_value` naming the value and the range.
+ */
+export function knobField(knob: KnobName, param: string, raw: unknown, fromForm: boolean): number | undefined {
+  if (raw === undefined || raw === null) return undefined
+  const check: KnobCheck = fromForm || typeof raw !== 'string' ? checkKnob(knob, raw) : {ok: false, reason: `expected ${describeKnobRange(knob)} as a JSON number, got ${JSON.stringify(raw)}`}
+  if (!check.ok) throw new HttpProblem({status: 400, code: 'invalid_value', message: `${param}: ${check.reason}.`, param})
+  return check.value
 }

@@ -2,6 +2,7 @@ import type {Writable} from 'node:stream'
 import type {EngineModel} from '../engine/engine-model.js'
 import {defaultGenerationParams, type GenerationParams} from '../engine/generation-params.js'
 import {UsageError} from '../errors/index.js'
+import {checkKnob, describeKnobRange, type KnobName} from '../limits/knob-ranges.js'
 
 /** Model ids `/v1/audio/speech` accepts: ours, plus OpenAI's TTS ids so OpenAI clients work unchanged. */
 export const DEFAULT_MODEL_IDS = ['pocket-tts', 'tts-1', 'tts-1-hd', 'gpt-4o-mini-tts'] as const
@@ -34,6 +35,8 @@ export interface CreateServerParams {
   readonly apiKey?: string
   /** Origins allowed by CORS (`*` for any); CORS is off when absent. */
   readonly corsOrigins?: readonly string[] | '*'
+  /** Voice aliases (`{alloy: 'alba'}`) added to and overriding the default OpenAI aliases (voice-aliases.ts). */
+  readonly voiceAliases?: Readonly<Record<string, string>>
   /** Voice states kept in the LRU cache (named voices and uploaded prompts). @default 16 */
   readonly voiceCacheEntries?: number
   /** Model ids `/v1/audio/speech` accepts. @default DEFAULT_MODEL_IDS */
@@ -46,8 +49,8 @@ export interface CreateServerParams {
   readonly processMetrics?: boolean
 }
 
-export type ResolvedServerOptions = Required<Omit<CreateServerParams, 'voicesDir' | 'apiKey' | 'corsOrigins' | 'log' | 'generation'>> &
-  Pick<CreateServerParams, 'voicesDir' | 'apiKey' | 'corsOrigins' | 'log'> & {readonly generation: GenerationParams}
+export type ResolvedServerOptions = Required<Omit<CreateServerParams, 'voicesDir' | 'apiKey' | 'corsOrigins' | 'log' | 'generation' | 'voiceAliases'>> &
+  Pick<CreateServerParams, 'voicesDir' | 'apiKey' | 'corsOrigins' | 'log' | 'voiceAliases'> & {readonly generation: GenerationParams}
 
 /** Fills the defaults and checks the limits (UsageError naming the option). */
 export function resolveServerOptions(params: CreateServerParams): ResolvedServerOptions {
@@ -64,36 +67,39 @@ export function resolveServerOptions(params: CreateServerParams): ResolvedServer
     processMetrics: params.processMetrics ?? true,
     generation: {...defaultGenerationParams, ...params.generation},
   }
-  const whole = (name: string, value: number, min: number): void => {
-    if (!Number.isInteger(value) || value < min) {
-      throw new UsageError({code: 'INVALID_SERVER_OPTION', message: `${name} must be a whole number >= ${min} (got ${value}).`, hint: `Fix ${name}.`})
-    }
+  const bytesPerMb = 1024 * 1024
+  checkOption('workers', 'workers', resolved.workers)
+  checkOption('queue', 'queue', resolved.queue)
+  checkOption('serverTextChars', 'maxTextChars', resolved.maxTextChars)
+  checkOption('maxUploadMb', 'maxUploadBytes (in MiB)', resolved.maxUploadBytes / bytesPerMb)
+  checkOption('voiceCache', 'voiceCacheEntries', resolved.voiceCacheEntries)
+  checkOption('requestTimeout', 'requestTimeoutMs (in seconds)', resolved.requestTimeoutMs / 1000)
+  if (!Number.isSafeInteger(resolved.bodyLimitBytes) || resolved.bodyLimitBytes < 1) {
+    throw new UsageError({code: 'INVALID_SERVER_OPTION', message: `bodyLimitBytes must be a whole number >= 1 (got ${resolved.bodyLimitBytes}).`, hint: 'Fix bodyLimitBytes.'})
   }
-  whole('workers', resolved.workers, 1)
-  whole('queue', resolved.queue, 0)
-  whole('maxTextChars', resolved.maxTextChars, 1)
-  whole('maxUploadBytes', resolved.maxUploadBytes, 1)
-  whole('bodyLimitBytes', resolved.bodyLimitBytes, 1)
-  whole('voiceCacheEntries', resolved.voiceCacheEntries, 0)
-  if (!(resolved.requestTimeoutMs > 0) || !Number.isFinite(resolved.requestTimeoutMs)) {
-    throw new UsageError({code: 'INVALID_SERVER_OPTION', message: `requestTimeoutMs must be a positive number (got ${resolved.requestTimeoutMs}).`, hint: 'Fix the request timeout.'})
+  if (!Number.isSafeInteger(resolved.maxUploadBytes)) {
+    throw new UsageError({code: 'INVALID_SERVER_OPTION', message: `maxUploadBytes must be a whole number of bytes (got ${resolved.maxUploadBytes}).`, hint: 'Fix maxUploadBytes.'})
   }
   if (resolved.apiKey !== undefined && resolved.apiKey.trim().length === 0) {
     throw new UsageError({code: 'INVALID_SERVER_OPTION', message: 'The API key is empty.', hint: 'Pass a non-empty --api-key or leave it out.'})
   }
   const gen = resolved.generation
-  if (!(gen.temperature >= 0) || !Number.isFinite(gen.temperature)) throw invalidGeneration(`temperature must be a number >= 0 (got ${gen.temperature})`)
-  whole('generation.lsdDecodeSteps', gen.lsdDecodeSteps, 1)
-  whole('generation.maxTokens', gen.maxTokens, 1)
-  if (Number.isNaN(gen.eosThreshold)) throw invalidGeneration('eosThreshold must be a number')
-  if (gen.noiseClamp !== null && !(gen.noiseClamp > 0)) throw invalidGeneration(`noiseClamp must be a positive number or null (got ${gen.noiseClamp})`)
-  if (gen.framesAfterEos !== null) whole('generation.framesAfterEos', gen.framesAfterEos, 0)
+  checkOption('temperature', 'generation.temperature', gen.temperature)
+  checkOption('lsdDecodeSteps', 'generation.lsdDecodeSteps', gen.lsdDecodeSteps)
+  checkOption('maxTokens', 'generation.maxTokens', gen.maxTokens)
+  checkOption('eosThreshold', 'generation.eosThreshold', gen.eosThreshold)
+  if (gen.noiseClamp !== null) checkOption('noiseClamp', 'generation.noiseClamp', gen.noiseClamp)
+  if (gen.framesAfterEos !== null) checkOption('framesAfterEos', 'generation.framesAfterEos', gen.framesAfterEos)
   if (resolved.modelIds.length === 0) {
     throw new UsageError({code: 'INVALID_SERVER_OPTION', message: 'modelIds is empty.', hint: 'Accept at least one model id.'})
   }
   return resolved
 }
 
-function invalidGeneration(why: string): UsageError {
-  return new UsageError({code: 'INVALID_SERVER_OPTION', message: `generation.${why}.`, hint: 'Fix the generation settings.'})
+/** A server option checked against its knob's range (the same table as the flags and the config file). */
+function checkOption(knob: KnobName, option: string, value: number): void {
+  const check = checkKnob(knob, value)
+  if (!check.ok) {
+    throw new UsageError({code: 'INVALID_SERVER_OPTION', message: `${option}: ${check.reason}.`, hint: `Fix ${option}; docs/limits-and-deployment.md lists every range.`, details: {option, received: value, allowed: describeKnobRange(knob)}})
+  }
 }

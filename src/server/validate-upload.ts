@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {decodeWav} from '../audio/index.js'
+import {checkPromptAudio, decodeWav} from '../audio/index.js'
 import {isPocketTtsError} from '../errors/index.js'
 import {HttpProblem, toHttpProblem} from './http-problem.js'
 import type {VoiceSelection} from './voice-resolver.js'
@@ -10,16 +10,14 @@ export interface ValidateUploadParams {
   readonly field: string
 }
 
-/** Sample rates a voice prompt may have (it is resampled to the model's rate). */
-const MIN_RATE = 8000
-const MAX_RATE = 192_000
-/** Shorter prompts carry no usable voice. */
+/** Shorter prompts carry no usable voice: refused (a prompt under 1 s is only warned about, as in export-voice). */
 const MIN_SECONDS = 0.1
 
 /**
  * Checks that an uploaded voice prompt is a WAV we can read before it takes a generation slot: RIFF/WAVE,
- * PCM or float samples, a plausible sample rate, at least 0.1 s of audio. 415 for other formats, 400 for a
- * broken or empty file. Returns the decoded audio with the sha256 of the bytes (the voice-cache key).
+ * PCM or float samples, finite samples and a plausible sample rate (`checkPromptAudio`, as export-voice), at
+ * least 0.1 s of audio. 415 for other formats, 400 for a broken, non-finite or empty file. Returns the decoded
+ * audio with the sha256 of the bytes (the voice-cache key) and the prompt's warnings (silent, very short).
  */
 export function validateUpload(params: ValidateUploadParams): Extract<VoiceSelection, {kind: 'upload'}> {
   const {bytes, field} = params
@@ -37,11 +35,22 @@ export function validateUpload(params: ValidateUploadParams): Extract<VoiceSelec
       cause: error,
     })
   }
-  if (wav.sampleRate < MIN_RATE || wav.sampleRate > MAX_RATE) {
-    throw new HttpProblem({status: 400, code: 'audio_invalid', message: `The uploaded ${field} has a sample rate of ${wav.sampleRate} Hz; ${MIN_RATE}-${MAX_RATE} Hz is accepted.`, param: field})
+  let report
+  try {
+    report = checkPromptAudio({wav, source: `The uploaded ${field}`})
+  } catch (error) {
+    const pocket = isPocketTtsError(error) ? error : undefined
+    throw new HttpProblem({
+      status: 400,
+      code: pocket?.code === 'AUDIO_NOT_FINITE' ? 'audio_not_finite' : 'audio_invalid',
+      message: pocket?.message.replace('; nothing was written', '') ?? String(error),
+      ...(pocket?.hint === undefined ? {} : {hint: pocket.hint}),
+      param: field,
+      cause: error,
+    })
   }
   if (wav.samples.length < MIN_SECONDS * wav.sampleRate) {
     throw new HttpProblem({status: 400, code: 'audio_empty', message: `The uploaded ${field} holds less than ${MIN_SECONDS} s of audio.`, hint: 'Upload a few seconds of clear speech.', param: field})
   }
-  return {kind: 'upload', wav, sha256: createHash('sha256').update(bytes).digest('hex')}
+  return {kind: 'upload', wav, sha256: createHash('sha256').update(bytes).digest('hex'), warnings: report.warnings}
 }

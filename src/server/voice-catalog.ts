@@ -1,10 +1,12 @@
 import {existsSync} from 'node:fs'
 import {readdir, readFile} from 'node:fs/promises'
-import {basename, join, resolve} from 'node:path'
+import {basename, dirname, resolve} from 'node:path'
 import type {EngineModel} from '../engine/engine-model.js'
 import {DEFAULT_VOICE_NAME} from '../engine/resolve-voice.js'
 import {ConfigError, isPocketTtsError} from '../errors/index.js'
+import {resolveConfinedPath} from '../fs/confined-path.js'
 import {loadVoiceState} from '../voice/index.js'
+import {resolveVoiceAliases} from '../voice/voice-aliases.js'
 
 /** Free-form licence facts of a voice, as written in `voices.json` or a `<voice>.json` sidecar. */
 export type VoiceLicense = Readonly<Record<string, unknown>>
@@ -24,13 +26,19 @@ export interface VoiceCatalog {
   readonly voices: readonly CatalogVoice[]
   /** The voice used when a request names none: `alba` when present, else the first name; null when there is none. */
   readonly defaultVoice: string | null
+  /** Alias -> voice name (OpenAI's names by default, see voice-aliases.ts), sorted by alias. */
+  readonly aliases: Readonly<Record<string, string>>
   get(name: string): CatalogVoice | undefined
+  /** The voice a request's name means: a voice name itself, or the voice an alias points to; undefined if neither. */
+  resolveName(name: string): string | undefined
 }
 
 export interface ReadVoiceCatalogParams {
   readonly model: EngineModel
   /** A folder of extra `*.safetensors` voice states (name = file stem), each checked against the model. */
   readonly voicesDir?: string
+  /** Voice aliases given by the user (`alloy=alba`), added to and overriding the default OpenAI aliases. */
+  readonly voiceAliases?: Readonly<Record<string, string>>
 }
 
 const METADATA_FILE = 'voices.json'
@@ -43,7 +51,7 @@ const METADATA_FILE = 'voices.json'
 export async function readVoiceCatalog(params: ReadVoiceCatalogParams): Promise<VoiceCatalog> {
   const {model} = params
   const byName = new Map<string, CatalogVoice>()
-  const modelMeta = await readMetadataFile(join(model.dir, METADATA_FILE))
+  const modelMeta = await readMetadataFile(resolveConfinedPath({root: model.dir, path: METADATA_FILE, namedBy: `the model folder ${model.dir}`}))
   for (const [name, path] of Object.entries(model.voices)) {
     byName.set(name, {name, origin: 'model', path, license: (await readSidecar(path)) ?? modelMeta[name] ?? null})
   }
@@ -57,10 +65,13 @@ export async function readVoiceCatalog(params: ReadVoiceCatalogParams): Promise<
         cause: error,
       })
     })
-    const dirMeta = await readMetadataFile(join(dir, METADATA_FILE))
-    for (const entry of entries.filter((e) => e.isFile() && e.name.endsWith('.safetensors')).sort((a, b) => a.name.localeCompare(b.name))) {
+    const dirMeta = await readMetadataFile(resolveConfinedPath({root: dir, path: METADATA_FILE, namedBy: `the voices folder ${dir}`}))
+    const voiceFiles = entries.filter((e) => (e.isFile() || e.isSymbolicLink()) && e.name.endsWith('.safetensors')).sort((a, b) => a.name.localeCompare(b.name))
+    // Every name (and where its symlink leads) is checked before any voice file is read.
+    const paths = voiceFiles.map((entry) => resolveConfinedPath({root: dir, path: entry.name, namedBy: `the voices folder ${dir}`}))
+    for (const [index, entry] of voiceFiles.entries()) {
       const name = basename(entry.name, '.safetensors')
-      const path = join(dir, entry.name)
+      const path = paths[index]!
       if (byName.has(name)) {
         throw new ConfigError({
           code: 'VOICE_NAME_CONFLICT',
@@ -82,16 +93,21 @@ export async function readVoiceCatalog(params: ReadVoiceCatalogParams): Promise<
     }
   }
   const voices = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name))
+  const defaultVoice = byName.has(DEFAULT_VOICE_NAME) ? DEFAULT_VOICE_NAME : (voices[0]?.name ?? null)
+  const aliases = resolveVoiceAliases({voices: new Set(byName.keys()), defaultVoice, ...(params.voiceAliases === undefined ? {} : {user: params.voiceAliases})})
   return {
     voices,
-    defaultVoice: byName.has(DEFAULT_VOICE_NAME) ? DEFAULT_VOICE_NAME : (voices[0]?.name ?? null),
+    defaultVoice,
+    aliases,
     get: (name) => byName.get(name),
+    resolveName: (name) => (byName.has(name) ? name : Object.hasOwn(aliases, name) ? aliases[name] : undefined),
   }
 }
 
 async function readSidecar(voicePath: string): Promise<VoiceLicense | undefined> {
-  const path = voicePath.replace(/\.safetensors$/, '.json')
-  if (path === voicePath || !existsSync(path)) return undefined
+  if (!voicePath.endsWith('.safetensors')) return undefined
+  const path = resolveConfinedPath({root: dirname(voicePath), path: `${basename(voicePath, '.safetensors')}.json`, namedBy: `the voice ${voicePath}`})
+  if (!existsSync(path)) return undefined
   const parsed = await readJson(path)
   if (!isRecord(parsed)) throw invalidMetadata(path, 'it must hold a JSON object')
   return parsed

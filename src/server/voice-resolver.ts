@@ -1,4 +1,4 @@
-import {audioPromptFromWav, type WavAudio} from '../audio/index.js'
+import {audioPromptFromWav, type PromptAudioWarning, type WavAudio} from '../audio/index.js'
 import type {EngineModel} from '../engine/engine-model.js'
 import type {NoiseSource} from '../engine/noise/index.js'
 import {prefillVoice} from '../engine/prefill-voice.js'
@@ -15,7 +15,7 @@ export const UPLOAD_TRUNCATE_SECONDS = 30
 /** What a request asks for: a catalog voice by name, or an uploaded WAV prompt (already decoded and hashed). */
 export type VoiceSelection =
   | {readonly kind: 'name'; readonly name: string}
-  | {readonly kind: 'upload'; readonly wav: WavAudio; readonly sha256: string}
+  | {readonly kind: 'upload'; readonly wav: WavAudio; readonly sha256: string; readonly warnings: readonly PromptAudioWarning[]}
 
 export interface ResolvedServerVoice {
   /** The FlowLM state after the voice prefill; shared, never modified by generation. */
@@ -47,14 +47,16 @@ export class VoiceResolver {
     this.cache = new LruCache({maxEntries: params.cacheEntries})
   }
 
-  /** Throws a 400 for an unknown name (call before queueing). */
-  checkName(name: string, param: string): void {
-    if (this.params.catalog.get(name) !== undefined) return
+  /** The voice a name (or alias) means; a 400 for an unknown name (call before queueing). */
+  checkName(name: string, param: string): string {
+    const resolved = this.params.catalog.resolveName(name)
+    if (resolved !== undefined) return resolved
     const names = this.params.catalog.voices.map((v) => v.name)
+    const aliases = Object.keys(this.params.catalog.aliases)
     throw new HttpProblem({
       status: 400,
       code: 'voice_not_found',
-      message: `Unknown voice "${name}". Available: ${names.length > 0 ? names.join(', ') : 'none (upload a voice prompt)'}.`,
+      message: `Unknown voice "${name}". Available: ${names.length > 0 ? names.join(', ') : 'none (upload a voice prompt)'}${aliases.length > 0 ? `; aliases: ${aliases.join(', ')}` : ''}.`,
       hint: 'GET /voices lists the voices.',
       param,
     })

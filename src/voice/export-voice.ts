@@ -1,4 +1,5 @@
 import {existsSync, statSync} from 'node:fs'
+import {checkPromptFile, type PromptAudioWarning} from '../audio/index.js'
 import {embeddedModelDir} from '../config/project-paths.js'
 import {loadEngineModel} from '../engine/engine-model.js'
 import {exportVoiceNative} from '../engine/export-voice-native.js'
@@ -32,6 +33,8 @@ export interface ExportVoiceResult {
   readonly positions: number
   readonly bytes: number
   readonly python?: string
+  /** The prompt is silent or far too short to carry a voice (`PROMPT_SILENT`, `PROMPT_TOO_SHORT`); the file is written. */
+  readonly warnings: readonly PromptAudioWarning[]
 }
 
 /** Default output path: the prompt's file name with `.safetensors`, in the working directory. */
@@ -59,6 +62,8 @@ export async function exportVoice(params: ExportVoiceParams): Promise<ExportVoic
   if (existsSync(out) && params.force !== true) {
     throw new UsageError({code: 'OUTPUT_EXISTS', message: `${out} already exists.`, hint: 'Pass --force to replace it, or choose another path with --out.', details: {out}})
   }
+  // The same prompt checks as the native export (non-finite samples, sample rate), before Python starts.
+  const report = await checkPromptFile({path: prompt})
   const args = ['--model', modelDir, '--prompt', prompt, '--out', out]
   if (params.force === true) args.push('--force')
   const {data, python} = await runToolingJob<{out: string; prompt: string; positions: number; bytes: number}>({
@@ -67,7 +72,7 @@ export async function exportVoice(params: ExportVoiceParams): Promise<ExportVoic
     needs: 'voice',
     ...toolingOptions(params),
   })
-  return {out: data.out, prompt: data.prompt, engine: 'python', positions: data.positions, bytes: data.bytes, python}
+  return {out: data.out, prompt: data.prompt, engine: 'python', positions: data.positions, bytes: data.bytes, python, warnings: report?.warnings ?? []}
 }
 
 async function exportVoiceWithEngine(params: ExportVoiceParams): Promise<ExportVoiceResult> {
@@ -79,7 +84,7 @@ async function exportVoiceWithEngine(params: ExportVoiceParams): Promise<ExportV
   const model = await loadEngineModel({dir: params.onnxModelDir ?? embeddedModelDir()})
   try {
     const result = await exportVoiceNative({model, prompt, out})
-    return {out, prompt, engine: 'native', positions: result.positions, bytes: statSync(out).size}
+    return {out, prompt, engine: 'native', positions: result.positions, bytes: statSync(out).size, warnings: result.warnings}
   } finally {
     await model.release()
   }

@@ -7,7 +7,7 @@ import {ConfigError} from '../../src/errors/index.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'pockettts-config-'))
 const yamlFile = join(dir, 'config.yaml')
-writeFileSync(yamlFile, 'python: /from/file/python\nmodelsDir: file-models\nthreads: 3\n')
+writeFileSync(yamlFile, 'python: /from/file/python\nmodelsDir: file-models\npythonTimeout: 3\n')
 
 describe('resolveConfig precedence', () => {
   it('uses defaults when nothing is given', async () => {
@@ -19,14 +19,14 @@ describe('resolveConfig precedence', () => {
 
   it('config file beats defaults', async () => {
     const r = await resolveConfig({env: {}, configFile: yamlFile})
-    expect(r.config).toMatchObject({python: '/from/file/python', modelsDir: 'file-models', threads: 3})
+    expect(r.config).toMatchObject({python: '/from/file/python', modelsDir: 'file-models', pythonTimeout: 3})
     expect(r.sources.python).toBe('file')
   })
 
   it('environment beats the config file', async () => {
-    const r = await resolveConfig({env: {POCKETTTS_PYTHON: '/from/env/python', POCKETTTS_THREADS: '5'}, configFile: yamlFile})
+    const r = await resolveConfig({env: {POCKETTTS_PYTHON: '/from/env/python', POCKETTTS_PYTHON_TIMEOUT: '5'}, configFile: yamlFile})
     expect(r.config.python).toBe('/from/env/python')
-    expect(r.config.threads).toBe(5)
+    expect(r.config.pythonTimeout).toBe(5)
     expect(r.config.modelsDir).toBe('file-models')
     expect(r.origins.python).toBe('POCKETTTS_PYTHON')
   })
@@ -40,6 +40,16 @@ describe('resolveConfig precedence', () => {
   it('reads POCKETTTS_CONFIG when no file is passed', async () => {
     const r = await resolveConfig({env: {POCKETTTS_CONFIG: yamlFile}})
     expect(r.config.modelsDir).toBe('file-models')
+  })
+
+  it('reads voiceAliases as a mapping from a file and as ALIAS=VOICE text from the environment', async () => {
+    const f = join(dir, 'aliases.yaml')
+    writeFileSync(f, 'voiceAliases:\n  alloy: alba\n  echo: marius\n')
+    expect((await resolveConfig({env: {}, configFile: f})).config.voiceAliases).toEqual({alloy: 'alba', echo: 'marius'})
+    expect((await resolveConfig({env: {POCKETTTS_VOICE_ALIASES: 'nova=fantine'}, configFile: f})).config.voiceAliases).toEqual({nova: 'fantine'})
+    const bad = await resolveConfig({env: {POCKETTTS_VOICE_ALIASES: 'nova'}}).catch((e: unknown) => e)
+    expect((bad as ConfigError).code).toBe('CONFIG_INVALID_VALUE')
+    expect((bad as ConfigError).message).toContain('ALIAS=VOICE')
   })
 
   it('reads JSON config files', async () => {

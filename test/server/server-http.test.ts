@@ -5,6 +5,7 @@ import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {loadEngineModel, type EngineModel} from '../../src/engine/engine-model.js'
 import {ConfigError} from '../../src/errors/index.js'
 import {createServer} from '../../src/server/index.js'
+import {OPENAI_VOICE_ALIASES} from '../../src/voice/voice-aliases.js'
 import {NEEDS_ORACLE, ORACLE_TINY, skipWithoutOracle} from '../helpers/oracle.js'
 import {metric, parseSpeechSse, parseWavHeader, postSpeech, postTts, readAll, startTestServer, type TestServer} from '../helpers/server.js'
 
@@ -39,7 +40,8 @@ describe.skipIf(skipWithoutOracle)(`pockettts server over HTTP on 127.0.0.1 ${NE
 
     it('lists the model folder voices with null licence metadata when none is given', async () => {
       const res = await fetch(`${t.url}/voices`)
-      expect(await res.json()).toEqual({default: 'voice', voices: [{name: 'voice', origin: 'model', license: null}]})
+      const aliases = Object.fromEntries(Object.keys(OPENAI_VOICE_ALIASES).map((alias) => [alias, 'voice']))
+      expect(await res.json()).toEqual({default: 'voice', voices: [{name: 'voice', origin: 'model', license: null}], aliases})
     })
 
     it('adds the --voices folder with licence metadata from voices.json and sidecars, and refuses name clashes and bad files', async () => {
@@ -203,7 +205,7 @@ describe.skipIf(skipWithoutOracle)(`pockettts server over HTTP on 127.0.0.1 ${NE
       ['no input', {input: undefined}, 'input', 'missing_required_parameter'],
       ['a blank input', {input: ' '}, 'input', 'invalid_value'],
       ['an input over the limit', {input: 'a'.repeat(301)}, 'input', 'string_above_max_length'],
-      ['an unknown voice', {voice: 'alloy'}, 'voice', 'voice_not_found'],
+      ['an unknown voice', {voice: 'nobody'}, 'voice', 'voice_not_found'],
       ['a voice of the wrong type', {voice: 3}, 'voice', 'invalid_type'],
       ['response_format mp3', {response_format: 'mp3'}, 'response_format', 'unsupported_response_format'],
       ['response_format ogg', {response_format: 'ogg'}, 'response_format', 'invalid_value'],

@@ -35,8 +35,7 @@ export function registerOpenAiSpeechRoute(app: FastifyInstance, ctx: ServerConte
     if (input.length > ctx.options.maxTextChars) {
       throw new HttpProblem({status: 400, code: 'string_above_max_length', message: `input has ${input.length} characters; the limit is ${ctx.options.maxTextChars}.`, param: 'input'})
     }
-    const voice = voiceName(fields['voice'])
-    ctx.voices.checkName(voice, 'voice')
+    const voice = ctx.voices.checkName(voiceName(fields['voice']), 'voice')
     const format = optionalString(fields, 'response_format') ?? 'wav'
     if (UNSUPPORTED_FORMATS.has(format)) {
       throw new HttpProblem({status: 400, code: 'unsupported_response_format', message: `response_format ${format} is not supported by this server; use wav or pcm.`, param: 'response_format'})

@@ -3,7 +3,7 @@ import type {ServerContext} from '../server-context.js'
 
 /**
  * Operational routes: `GET /health` (liveness: the process answers), `GET /ready` (model loaded, not draining,
- * queue not full; 503 otherwise), `GET /voices` (names, origin, licence metadata or null) and `GET /metrics`
+ * queue not full; 503 otherwise), `GET /voices` (names, origin, licence metadata or null, and the alias table) and `GET /metrics`
  * (Prometheus text format).
  */
 export function registerStatusRoutes(app: FastifyInstance, ctx: ServerContext): void {
@@ -18,6 +18,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ServerContext): 
   app.get('/voices', async () => ({
     default: ctx.catalog.defaultVoice,
     voices: ctx.catalog.voices.map((v) => ({name: v.name, origin: v.origin, license: v.license})),
+    aliases: ctx.catalog.aliases,
   }))
 
   app.get('/metrics', async (_request, reply) => {

@@ -33,6 +33,7 @@ export function registerTtsRoute(app: FastifyInstance, ctx: ServerContext): void
     let voice: VoiceSelection
     if (form.upload !== undefined) {
       voice = validateUpload({bytes: form.upload, field: 'voice_wav'})
+      for (const warning of voice.warnings) request.log.warn({event: 'prompt_warning', code: warning.code}, warning.message)
     } else if (voiceUrl !== undefined) {
       if (/^(https?|hf):\/\//i.test(voiceUrl)) {
         throw new HttpProblem({
@@ -43,8 +44,7 @@ export function registerTtsRoute(app: FastifyInstance, ctx: ServerContext): void
           param: 'voice_url',
         })
       }
-      ctx.voices.checkName(voiceUrl, 'voice_url')
-      voice = {kind: 'name', name: voiceUrl}
+      voice = {kind: 'name', name: ctx.voices.checkName(voiceUrl, 'voice_url')}
     } else {
       const name = ctx.catalog.defaultVoice
       if (name === null) throw new HttpProblem({status: 400, code: 'voice_required', message: 'This server has no voice of its own; upload voice_wav.', param: 'voice_wav'})
@@ -56,9 +56,19 @@ export function registerTtsRoute(app: FastifyInstance, ctx: ServerContext): void
       text,
       voice,
       ...sampling,
-      output: {kind: 'wav', trailingSilenceSeconds: UPSTREAM_TRAILING_SILENCE_SECONDS, headers: {'content-disposition': 'attachment; filename=generated_speech.wav'}},
+      output: {
+        kind: 'wav',
+        trailingSilenceSeconds: UPSTREAM_TRAILING_SILENCE_SECONDS,
+        headers: {'content-disposition': 'attachment; filename=generated_speech.wav', ...promptWarningHeader(voice)},
+      },
     })
   })
+}
+
+/** An uploaded prompt's warnings (silent, very short) as `x-pockettts-warning: PROMPT_SILENT, ...`; none otherwise. */
+function promptWarningHeader(voice: VoiceSelection): Record<string, string> {
+  if (voice.kind !== 'upload' || voice.warnings.length === 0) return {}
+  return {'x-pockettts-warning': voice.warnings.map((w) => w.code).join(', ')}
 }
 
 /** Reads a multipart or urlencoded form (upstream's FastAPI `Form` takes both); unknown fields are ignored, as upstream does. */
