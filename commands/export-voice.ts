@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../src/cli/base-command.js'
 import {runWithProgress} from '../src/cli/run-with-progress.js'
-import {exportVoice, type ExportVoiceResult} from '../src/voice/index.js'
+import {exportVoice, type ExportVoiceResult} from '../src/voice-export/export-voice.js'
 
 export default class ExportVoice extends PocketTtsCommand {
   static override summary = 'Turn a voice prompt (WAV) into a voice-state file (.safetensors).'

@@ -1,6 +1,5 @@
 import {existsSync} from 'node:fs'
 import {join, resolve} from 'node:path'
-import type {ProgressUpdate} from '../cli/progress-reporter.js'
 import {loadEngineModel, type EngineModel} from '../engine/engine-model.js'
 import {UsageError} from '../errors/index.js'
 import {CheckRecorder, type RunMode} from './check-recorder.js'
@@ -18,6 +17,14 @@ import {summarizeRun} from './summarize-run.js'
 import {teacherSynthesis} from './teacher-synthesis.js'
 import {compareVoiceRuns, freeVoice, goldenVoiceState, teacherVoice} from './voice-parity.js'
 import {writeGoldenDump} from './write-golden-dump.js'
+
+/** How far a parity run is (stage `parity`, the case and mode being run), for a progress display. */
+export interface ParityProgress {
+  readonly stage: string
+  readonly message?: string
+  readonly done?: number
+  readonly total?: number
+}
 
 export interface RunParityParams {
   /** The exported model folder (needed unless `against` is given). */
@@ -38,7 +45,7 @@ export interface RunParityParams {
   /** Keep every check in the report (per-step rows). */
   readonly details?: boolean
   readonly signal?: AbortSignal
-  readonly onProgress?: (update: ProgressUpdate) => void
+  readonly onProgress?: (update: ParityProgress) => void
   /** Fault injection for tests (no CLI flag reaches it). */
   readonly faults?: ParityFaults
 }

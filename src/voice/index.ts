@@ -1,4 +1,3 @@
 export * from './load-voice-state.js'
 export * from './voice-state.js'
 export * from './write-voice-state.js'
-export * from './export-voice.js'
