@@ -1,6 +1,7 @@
 import {join} from 'node:path'
 import type * as ort from 'onnxruntime-node'
 import {ModelError} from '../errors/index.js'
+import {flowLmStateTable, type FlowLmStateTable} from '../flowlm/flow-lm-state.js'
 import type {KvLayout} from '../flowlm/kv-cache.js'
 import type {ChainedState} from '../mimi/mimi-decoder-stream.js'
 import {MimiDecodeWorker} from '../mimi/mimi-decode-worker.js'
@@ -35,6 +36,8 @@ export interface EngineModel {
   readonly mimiWorker?: MimiDecodeWorker
   /** Rows to preallocate for the FlowLM KV cache (manifest capacities.flow_kv_positions). */
   readonly kvCapacity: number
+  /** How the FlowLM KV cache feeds flow_lm_main and is extended by it (its manifest state table). */
+  readonly flowLmState: FlowLmStateTable
   readonly mimiStates: readonly ChainedState[]
   readonly text: TextFrontEnd
   /** Voice files shipped in the folder: name → absolute path. */
@@ -88,6 +91,8 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
     frameSize: m.frame_size,
     sampleRate: m.sample_rate,
   }
+  // checked before any session loads: an export whose state this runtime cannot chain is refused at once
+  const flowLmState = flowLmStateTable(graphEntry(manifest, 'flow_lm_main'), dims)
   const files = Object.fromEntries(coreGraphs.map((name) => [name, graphEntry(manifest, name).file])) as Record<CoreGraph, string>
   const useWorker = params.mimiWorker === true
   // Measured on 2 cores (bench, full-size model): an fp32 FlowLM step is the bottleneck and gains from every
@@ -140,6 +145,7 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
     ...(mimiWorker === undefined ? {} : {mimiWorker}),
     threads: {main: mainThreads, mimi: useWorker ? MIMI_THREADS : null},
     kvCapacity: manifest.capacities.flow_kv_positions,
+    flowLmState,
     mimiStates,
     text: {tokenizer, config: textConfigFromManifest(manifest, params.dir)},
     voices: Object.fromEntries(

@@ -144,7 +144,7 @@ export async function freeSynthesis(params: FreeSynthesisParams): Promise<Memory
 async function textPrefillKv(model: EngineModel, voice: KvCache, textEmbeddings: Float32Array): Promise<Float32Array> {
   const kv = new KvCache(voice.layout, voice.offset + textEmbeddings.length / model.dims.dModel)
   kv.copyFrom(voice)
-  await flowLmStep({session: model.sessions.flow_lm_main, kv, dModel: model.dims.dModel, latentDim: model.dims.latentDim, conditioning: textEmbeddings})
+  await flowLmStep({session: model.sessions.flow_lm_main, kv, state: model.flowLmState, dModel: model.dims.dModel, latentDim: model.dims.latentDim, conditioning: textEmbeddings})
   return Float32Array.from((kv.past().data as Float32Array).subarray(voice.offset * kv.rowSize))
 }
 

@@ -113,7 +113,7 @@ async function checkFlowLm(params: TeacherSynthesisParams, c: number, chunk: Gol
   const kv = new KvCache(voice.layout, model.kvCapacity)
   kv.copyFrom(voice)
   kv.ensureCapacity(voice.offset + n + steps + 1)
-  const base = {session: sessions.flow_lm_main, kv, dModel: dims.dModel, latentDim: dims.latentDim}
+  const base = {session: sessions.flow_lm_main, kv, state: model.flowLmState, dModel: dims.dModel, latentDim: dims.latentDim}
   await flowLmStep({...base, conditioning: asFloats(embeddings)})
   if (prefillKv !== undefined) {
     const rows = kv.past().data as Float32Array
