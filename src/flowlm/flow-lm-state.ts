@@ -1,16 +1,6 @@
 import {ModelError} from '../errors/index.js'
 import type {GraphEntry, StateLink, TensorContract} from '../model/manifest-types.js'
-import type {KvLayout} from './kv-cache.js'
-
-/** One past-K or past-V input of `flow_lm_main` and the slice of the stacked output that extends it. */
-export interface KvInputLink {
-  /** The graph input (`past_k.<i>` / `past_v.<i>` in current exports; the engine does not rely on the name). */
-  readonly input: string
-  /** The link's `index[0]`: the layer, `output[:, layer, kv]` holds this input's new rows. */
-  readonly layer: number
-  /** The link's `index[1]`: 0 for keys, 1 for values. */
-  readonly kv: 0 | 1
-}
+import type {KvInputLink, KvLayout} from './kv-cache.js'
 
 /** How `flow_lm_main`'s state chains from one call to the next, as its manifest state table says. */
 export interface FlowLmStateTable {

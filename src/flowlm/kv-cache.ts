@@ -1,12 +1,21 @@
 import type * as ort from 'onnxruntime-node'
 import {f32} from '../onnx/tensors.js'
-import type {KvInputLink} from './flow-lm-state.js'
 
 /** Dimensions of one FlowLM KV row: [layers, k|v, heads, head_dim] per position. */
 export interface KvLayout {
   readonly layers: number
   readonly heads: number
   readonly headDim: number
+}
+
+/** One past-K or past-V input of `flow_lm_main` and the slice of the stacked output that extends it. */
+export interface KvInputLink {
+  /** The graph input (`past_k.<i>` / `past_v.<i>` in current exports; the engine does not rely on the name). */
+  readonly input: string
+  /** The link's `index[0]`: the layer, `output[:, layer, kv]` holds this input's new rows. */
+  readonly layer: number
+  /** The link's `index[1]`: 0 for keys, 1 for values. */
+  readonly kv: 0 | 1
 }
 
 /**

@@ -1,6 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import type {KvInputLink} from '../../src/flowlm/flow-lm-state.js'
-import {KvCache} from '../../src/flowlm/kv-cache.js'
+import {KvCache, type KvInputLink} from '../../src/flowlm/kv-cache.js'
 
 const layout = {layers: 2, heads: 2, headDim: 3}
 const rowSize = 2 * 2 * 2 * 3 // layers · k|v · heads · head_dim
