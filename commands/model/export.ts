@@ -32,7 +32,7 @@ export default class ModelExport extends PocketTtsCommand {
         force: flags.force,
         int8: flags.int8,
         ...(config.python === undefined ? {} : {python: config.python, pythonOrigin: origins.python}),
-        timeoutMs: config.pythonTimeout * 1000,
+        pythonTimeoutMs: config.pythonTimeout * 1000,
         signal: this.signal,
         onProgress: (event) => progress.update(event),
         ...(this.verbose ? {onStderr: (line: string) => process.stderr.write(`${line}\n`)} : {}),
