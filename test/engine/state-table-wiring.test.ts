@@ -1,3 +1,4 @@
+import {existsSync} from 'node:fs'
 import {cp, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -59,5 +60,19 @@ describe('the engine chains flow_lm_main\'s KV cache through the manifest\'s sta
     // the control: the same renamed graph with the table left as it was is fed the wrong layers' keys
     const stale = await synth(await swapped('stale', false), join(work, 'stale.wav'))
     expect(stale.equals(reference)).toBe(false)
+  })
+
+  it('an export whose table this runtime cannot chain (a single time-major past_kv link) is refused at load, naming the link', async () => {
+    const dir = join(work, 'single-past-kv')
+    await cp(FIXTURE, dir, {recursive: true})
+    const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as ExportManifest
+    const main = manifest.graphs['flow_lm_main']!
+    const state: StateLink[] = [{input: 'past_k.0', output: 'new_kv', kind: 'append', init: 'empty', axis: 0}, ...main.state.filter((l) => l.kind === 'replace')]
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify({...manifest, graphs: {...manifest.graphs, flow_lm_main: {...main, state}}}))
+    const out = join(work, 'refused.wav')
+    const run = await runCli(['synth', 'Refused.', '--model', dir, '--out', out])
+    expect(run.exitCode).toBe(3)
+    expect(run.stderr).toContain("Error [STATE_TABLE_UNSUPPORTED]: flow_lm_main's state table (manifest graphs.flow_lm_main.state) is not one this runtime chains: link past_k.0 <- new_kv: an append link needs an index")
+    expect(existsSync(out)).toBe(false)
   })
 })
