@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../src/cli/base-command.js'
-import {renderTable} from '../src/cli/render-table.js'
+import {renderTable} from '../src/report/render-table.js'
 import {doctorJobs, runDoctor, type DoctorReport} from '../src/doctor/index.js'
 
 export default class Doctor extends PocketTtsCommand {

@@ -1,45 +1,60 @@
 import {Args, Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../src/cli/base-command.js'
+import {pythonJobOptions} from '../src/cli/python-job-flags.js'
 import {runWithProgress} from '../src/cli/run-with-progress.js'
-import {exportVoice, type ExportVoiceResult} from '../src/voice/index.js'
+import {UsageError} from '../src/errors/index.js'
+import {exportVoice, type ExportVoiceResult} from '../src/voice-export/export-voice.js'
 
 export default class ExportVoice extends PocketTtsCommand {
   static override summary = 'Turn a voice prompt (WAV) into a voice-state file (.safetensors).'
-  static override description = `Natively (the default) the exported model's graphs do upstream's steps without Python: the first 30 s of the prompt, read and resampled to 24 kHz as upstream does, the Mimi encoder and speaker projection (mimi_encoder), then the FlowLM prefill (flow_lm_main); the file has upstream's layout and upstream loads it. With --python upstream's own \`pocket-tts export-voice\` runs instead on an upstream-format model folder (--from), for comparison.
+  static override description = `Natively (the default) the exported model's graphs do upstream's steps without Python: the first 30 s of the prompt, read and resampled to 24 kHz as upstream does, the Mimi encoder and speaker projection (mimi_encoder), then the FlowLM prefill (flow_lm_main); the file has upstream's layout and upstream loads it. With --engine python upstream's own \`pocket-tts export-voice\` runs instead on an upstream-format model folder (--from), for comparison; --python PATH picks its interpreter.
 
 The voice state belongs to the model it was made with; it cannot be used with another model.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> fixtures/tiny/voice_prompt.wav --model fixtures/tiny-onnx --out my-voice.safetensors',
-    '<%= config.bin %> <%= command.id %> fixtures/tiny/voice_prompt.wav --python --from fixtures/tiny --out my-voice.safetensors',
-    '<%= config.bin %> <%= command.id %> me.wav --python --from models/english --interpreter /usr/bin/python3',
+    '<%= config.bin %> <%= command.id %> fixtures/tiny/voice_prompt.wav --engine python --from fixtures/tiny --out my-voice.safetensors',
+    '<%= config.bin %> <%= command.id %> me.wav --engine python --from models/english --python /usr/bin/python3',
   ]
   static override args = {
     prompt: Args.string({description: 'Voice prompt audio (.wav).', required: true}),
   }
   static override flags = {
-    model: Flags.string({description: 'Exported model folder for the native export [default: the embedded fixture model].', exclusive: ['python']}),
-    python: Flags.boolean({description: "Run upstream pocket-tts's own export-voice (Python) instead of the native engine."}),
-    from: Flags.string({description: 'Upstream-format model folder (config.yaml, weights, tokenizer); needed with --python.'}),
+    engine: Flags.string({
+      description: "How the voice state is computed: native (the exported model's graphs, no Python) or python (upstream pocket-tts's own export-voice, on --from).",
+      options: ['native', 'python'],
+      default: 'native',
+    }),
+    model: Flags.string({description: 'Exported model folder for the native engine [default: the embedded fixture model].'}),
+    from: Flags.string({description: 'Upstream-format model folder (config.yaml, weights, tokenizer); needed with --engine python.'}),
     out: Flags.string({description: 'Voice state to write [default: PROMPT name with .safetensors, here].'}),
     force: Flags.boolean({description: 'Replace --out when it exists.'}),
-    interpreter: Flags.string({description: 'Python interpreter with upstream pocket-tts (else POCKETTTS_PYTHON, .venv, python3).'}),
+    python: Flags.string({
+      description: 'Python interpreter with upstream pocket-tts, for --engine python (else POCKETTTS_PYTHON, .venv, python3).',
+      aliases: ['interpreter'],
+      deprecateAliases: true,
+    }),
   }
 
   async run(): Promise<ExportVoiceResult> {
     const {args, flags} = await this.parse(ExportVoice)
-    const {config, origins} = await this.loadConfig({python: flags.interpreter, config: flags.config})
+    const engine = flags.engine === 'python' ? 'python' : 'native'
+    if (engine === 'python' && flags.model !== undefined) {
+      throw new UsageError({
+        code: 'USAGE',
+        message: '--model is the exported folder of the native engine; --engine python reads the upstream-format folder --from.',
+        hint: 'Drop --model, or drop --engine python.',
+      })
+    }
+    const resolved = await this.loadConfig({python: flags.python, config: flags.config})
     const result = await runWithProgress({verbose: this.verbose}, (hooks) =>
       exportVoice({
         prompt: args.prompt,
-        engine: flags.python ? 'python' : 'native',
+        engine,
         modelDir: flags.from,
         onnxModelDir: flags.model,
         out: flags.out,
         force: flags.force,
-        python: config.python,
-        pythonOrigin: flags.interpreter === undefined ? origins.python : '--interpreter',
-        timeoutMs: config.pythonTimeout * 1000,
-        signal: this.signal,
+        ...pythonJobOptions({resolved, signal: this.signal}),
         ...hooks,
       }),
     )

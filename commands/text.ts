@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../src/cli/base-command.js'
 import {knobFlag, knobFlagWithDefault} from '../src/cli/number-flags.js'
-import {renderTable} from '../src/cli/render-table.js'
+import {renderTable} from '../src/report/render-table.js'
 import {loadTextFrontEnd, prepareChunks, type SentencePieceModelInfo, type TextChunk} from '../src/text/index.js'
 
 /** `pockettts text --json` output. */

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../../src/cli/base-command.js'
 import {pythonJobFlags, pythonJobOptions} from '../../src/cli/python-job-flags.js'
 import {knobFlag, requiredKnobFlag} from '../../src/cli/number-flags.js'
-import {renderTable} from '../../src/cli/render-table.js'
+import {renderTable} from '../../src/report/render-table.js'
 import {runWithProgress} from '../../src/cli/run-with-progress.js'
 import {dumpGolden, type DumpGoldenResult} from '../../src/golden/index.js'
 

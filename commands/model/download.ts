@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../../src/cli/base-command.js'
 import {knobFlagWithDefault} from '../../src/cli/number-flags.js'
 import {DownloadProgress} from '../../src/cli/download-progress.js'
-import {renderTable} from '../../src/cli/render-table.js'
+import {renderTable} from '../../src/report/render-table.js'
 import {UsageError} from '../../src/errors/index.js'
 import {
   downloadModel,

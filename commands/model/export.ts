@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../../src/cli/base-command.js'
 import {ProgressReporter} from '../../src/cli/progress-reporter.js'
-import {renderTable} from '../../src/cli/render-table.js'
+import {renderTable} from '../../src/report/render-table.js'
 import {exportModel, type ExportModelResult} from '../../src/model/export-model.js'
 
 export default class ModelExport extends PocketTtsCommand {
@@ -32,7 +32,7 @@ export default class ModelExport extends PocketTtsCommand {
         force: flags.force,
         int8: flags.int8,
         ...(config.python === undefined ? {} : {python: config.python, pythonOrigin: origins.python}),
-        timeoutMs: config.pythonTimeout * 1000,
+        pythonTimeoutMs: config.pythonTimeout * 1000,
         signal: this.signal,
         onProgress: (event) => progress.update(event),
         ...(this.verbose ? {onStderr: (line: string) => process.stderr.write(`${line}\n`)} : {}),

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../../src/cli/base-command.js'
 import {ProgressReporter} from '../../src/cli/progress-reporter.js'
-import {renderTable} from '../../src/cli/render-table.js'
+import {renderTable} from '../../src/report/render-table.js'
 import {verifyModel, type VerifyReport} from '../../src/model/verify-model.js'
 
 export default class ModelVerify extends PocketTtsCommand {

@@ -70,7 +70,8 @@ def _describe_safetensors(path: Path, facts: ModelFacts) -> tuple[str, dict[str,
     return "kv_state", {
         "positions": min(positions),
         "layout": "per layer i: 'transformer.layers.{i}.self_attn/cache' [2, 1, P, heads, head_dim] and "
-                  "'.../offset' int64 [1] (or legacy '.../current_end' [P]); past_kv[p, i, c] = cache_i[c, 0, p] for p < offset",
+                  "'.../offset' int64 [1] (or legacy '.../current_end' [P]); flow_lm_main's past K of layer i at "
+                  "position p is cache_i[0, 0, p], its past V cache_i[1, 0, p], for p < offset",
     }
 
 

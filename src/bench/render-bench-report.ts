@@ -1,4 +1,4 @@
-import {renderTable} from '../cli/render-table.js'
+import {renderTable} from '../report/render-table.js'
 import type {BenchReport} from './bench-report.js'
 import type {Stat} from './summarize.js'
 

@@ -141,7 +141,7 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
       quantize,
       ...(params.python === undefined ? {} : {python: params.python}),
       ...(params.pythonOrigin === undefined ? {} : {pythonOrigin: params.pythonOrigin}),
-      ...(params.pythonTimeoutMs === undefined ? {} : {timeoutMs: params.pythonTimeoutMs}),
+      ...(params.pythonTimeoutMs === undefined ? {} : {pythonTimeoutMs: params.pythonTimeoutMs}),
       ...(params.signal === undefined ? {} : {signal: params.signal}),
       onProgress: (event: PythonProgressEvent) => progress({phase: 'upstream', message: event.message ?? event.stage, ...(event.done === undefined ? {} : {done: event.done}), ...(event.total === undefined ? {} : {total: event.total})}),
     })

@@ -18,7 +18,8 @@ export interface RunUpstreamBenchParams {
   readonly quantize?: boolean
   readonly python?: string
   readonly pythonOrigin?: string
-  readonly timeoutMs?: number
+  /** Kill the upstream Python job after this many ms (the `pythonTimeout` setting, in ms). */
+  readonly pythonTimeoutMs?: number
   readonly signal?: AbortSignal
   readonly onProgress?: (event: PythonProgressEvent) => void
 }
@@ -57,7 +58,7 @@ export async function runUpstreamBench(params: RunUpstreamBenchParams): Promise<
     python: python.path,
     module: 'pockettts_tools.bench_upstream',
     args,
-    ...(params.timeoutMs === undefined ? {} : {timeoutMs: params.timeoutMs}),
+    ...(params.pythonTimeoutMs === undefined ? {} : {pythonTimeoutMs: params.pythonTimeoutMs}),
     ...(params.signal === undefined ? {} : {signal: params.signal}),
     ...(params.onProgress === undefined ? {} : {onProgress: params.onProgress}),
   })

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress'
-import type {DownloadEvent} from '../hub/download-model.js'
+import type {DownloadEvent} from '../hub/download-events.js'
 
 export interface DownloadProgressOptions {
   readonly quiet?: boolean

@@ -22,12 +22,12 @@ export interface PythonJobOptions {
   /** undefined: the library's own search (.venv, then python3). */
   readonly python: string | undefined
   readonly pythonOrigin: string
-  readonly timeoutMs: number
+  readonly pythonTimeoutMs: number
   readonly signal: AbortSignal
 }
 
 /** Settings → tooling-job options: the interpreter and where it came from, the timeout (pythonTimeout s), Ctrl-C. */
 export function pythonJobOptions(params: PythonJobOptionsParams): PythonJobOptions {
   const {config, origins} = params.resolved
-  return {python: config.python, pythonOrigin: origins.python, timeoutMs: config.pythonTimeout * 1000, signal: params.signal}
+  return {python: config.python, pythonOrigin: origins.python, pythonTimeoutMs: config.pythonTimeout * 1000, signal: params.signal}
 }

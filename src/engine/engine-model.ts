@@ -1,10 +1,12 @@
 import {join} from 'node:path'
 import type * as ort from 'onnxruntime-node'
 import {ModelError} from '../errors/index.js'
+import {flowLmStateTable, type FlowLmStateTable} from '../flowlm/flow-lm-state.js'
 import type {KvLayout} from '../flowlm/kv-cache.js'
 import type {ChainedState} from '../mimi/mimi-decoder-stream.js'
 import {MimiDecodeWorker} from '../mimi/mimi-decode-worker.js'
-import {graphEntry, readManifest, type GraphEntry} from '../model/index.js'
+import type {GraphEntry} from '../model/manifest-types.js'
+import {graphEntry, readManifest} from '../model/read-manifest.js'
 import {createSessions, defaultThreads, type Sessions} from '../onnx/create-sessions.js'
 import {loadSentencePieceTokenizer, textConfigFromManifest, type TextFrontEnd} from '../text/index.js'
 
@@ -34,6 +36,8 @@ export interface EngineModel {
   readonly mimiWorker?: MimiDecodeWorker
   /** Rows to preallocate for the FlowLM KV cache (manifest capacities.flow_kv_positions). */
   readonly kvCapacity: number
+  /** How the FlowLM KV cache feeds flow_lm_main and is extended by it (its manifest state table). */
+  readonly flowLmState: FlowLmStateTable
   readonly mimiStates: readonly ChainedState[]
   readonly text: TextFrontEnd
   /** Voice files shipped in the folder: name → absolute path. */
@@ -59,17 +63,19 @@ export interface LoadEngineModelParams {
    * @default false
    */
   readonly mimiWorker?: boolean
-  /** Intra-op threads of the worker's Mimi sessions. @default 1 */
-  readonly mimiThreads?: number
-  /** Graphs whose weights onnxruntime should not pre-pack (see CreateSessionsParams.noPrepack). @default ['flow_lm_flow'] */
-  readonly noPrepack?: readonly CoreGraph[]
-  /**
-   * Let idle onnxruntime threads spin (see CreateSessionsParams.allowSpinning). Off by default: spinning pool
-   * threads steal the cores the other thread (and other processes) need, which costs far more than it saves.
-   * @default false
-   */
-  readonly allowSpinning?: boolean
 }
+
+/** The Mimi worker's intra-op threads: one (it overlaps the FlowLM running on the other cores). */
+const MIMI_THREADS = 1
+
+/**
+ * Idle onnxruntime threads do not spin (see CreateSessionsParams.allowSpinning): spinning pool threads steal the
+ * cores the other thread (and other processes) need, which costs far more than it saves.
+ */
+const ALLOW_SPINNING = false
+
+/** Graphs whose weights onnxruntime does not pre-pack (see CreateSessionsParams.noPrepack): the batch-1 flow head. */
+const NO_PREPACK: readonly CoreGraph[] = ['flow_lm_flow']
 
 /** Reads manifest.json, creates the sessions and the text front-end of an exported model folder. */
 export async function loadEngineModel(params: LoadEngineModelParams): Promise<EngineModel> {
@@ -85,24 +91,24 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
     frameSize: m.frame_size,
     sampleRate: m.sample_rate,
   }
+  // checked before any session loads: an export whose state this runtime cannot chain is refused at once
+  const flowLmState = flowLmStateTable(graphEntry(manifest, 'flow_lm_main'), dims)
   const files = Object.fromEntries(coreGraphs.map((name) => [name, graphEntry(manifest, name).file])) as Record<CoreGraph, string>
   const useWorker = params.mimiWorker === true
-  const mimiThreads = params.mimiThreads ?? 1
   // Measured on 2 cores (bench, full-size model): an fp32 FlowLM step is the bottleneck and gains from every
   // core (Mimi's worker fits in the gaps: 2.1x vs 1.8x real time); an int8 step is light and Mimi becomes the
   // bottleneck, so the FlowLM leaves the worker its core (3.2x vs 3.0x).
-  const mainThreads = params.threads ?? (useWorker && manifest.quantization !== undefined ? Math.max(1, defaultThreads() - mimiThreads) : defaultThreads())
-  const sessionOptions = {threads: mainThreads, allowSpinning: params.allowSpinning ?? false}
+  const mainThreads = params.threads ?? (useWorker && manifest.quantization !== undefined ? Math.max(1, defaultThreads() - MIMI_THREADS) : defaultThreads())
+  const sessionOptions = {threads: mainThreads, allowSpinning: ALLOW_SPINNING}
   const mimiStates = mimiStatesOf(graphEntry(manifest, 'mimi_decoder'))
   const {latent_to_mimi: latentToMimiFile, mimi_decoder: mimiDecoderFile, ...mainFiles} = files
-  const noPrepack: readonly CoreGraph[] = params.noPrepack ?? ['flow_lm_flow']
-  const loadMain = () => createSessions({dir: params.dir, files: mainFiles, ...sessionOptions, noPrepack: noPrepack.filter((g): g is keyof typeof mainFiles => g in mainFiles)})
+  const loadMain = () => createSessions({dir: params.dir, files: mainFiles, ...sessionOptions, noPrepack: NO_PREPACK.filter((g): g is keyof typeof mainFiles => g in mainFiles)})
   const loadMimi = () =>
     useWorker ? Promise.resolve(undefined) : createSessions({
           dir: params.dir,
           files: {latent_to_mimi: latentToMimiFile, mimi_decoder: mimiDecoderFile},
           ...sessionOptions,
-          noPrepack: noPrepack.filter((g) => g === 'latent_to_mimi' || g === 'mimi_decoder'),
+          noPrepack: NO_PREPACK.filter((g) => g === 'latent_to_mimi' || g === 'mimi_decoder'),
         })
   const startWorker = () =>
     useWorker
@@ -112,7 +118,7 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
           states: mimiStates,
           mimiInputDim: dims.mimiInputDim,
           latentDim: dims.latentDim,
-          threads: mimiThreads,
+          threads: MIMI_THREADS,
           allowSpinning: sessionOptions.allowSpinning,
           maxFrames: mimiMaxFrames(graphEntry(manifest, 'mimi_decoder')),
         })
@@ -137,8 +143,9 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
     dims,
     sessions,
     ...(mimiWorker === undefined ? {} : {mimiWorker}),
-    threads: {main: mainThreads, mimi: useWorker ? mimiThreads : null},
+    threads: {main: mainThreads, mimi: useWorker ? MIMI_THREADS : null},
     kvCapacity: manifest.capacities.flow_kv_positions,
+    flowLmState,
     mimiStates,
     text: {tokenizer, config: textConfigFromManifest(manifest, params.dir)},
     voices: Object.fromEntries(

@@ -1,6 +1,6 @@
 import {loadAudioPrompt, type PromptAudioWarning} from '../audio/index.js'
 import {encodeVoicePrompt} from '../voice/encode-voice-prompt.js'
-import {writeVoiceState} from '../voice/index.js'
+import {writeVoiceState} from '../voice/write-voice-state.js'
 import type {EngineModel} from './engine-model.js'
 import {SeededNormalNoise} from './noise/index.js'
 import {prefillVoice} from './prefill-voice.js'

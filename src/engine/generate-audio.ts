@@ -74,7 +74,7 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
       // The text prefill and the first AR step (the latent BOS) run as one flow_lm_main call: one pass over the
       // weights instead of two (the causal mask makes it the same computation as upstream's prefill then step).
       const p0 = performance.now()
-      const first = await flowLmStep({session: sessions.flow_lm_main, kv, dModel: dims.dModel, latentDim: dims.latentDim, conditioning: textEmbeddings, latent: null, withLayers})
+      const first = await flowLmStep({session: sessions.flow_lm_main, kv, state: model.flowLmState, dModel: dims.dModel, latentDim: dims.latentDim, conditioning: textEmbeddings, latent: null, withLayers})
       taps?.prefill?.({chunk: index, tokens: chunk.ids.length, embedMs: e1 - e0, prefillMs: performance.now() - p0, withFirstStep: true})
       const prefillNoise = noise.next(dims.latentDim) // upstream samples (and drops) a latent here
       taps?.prefillNoise?.({chunk: index, noise: prefillNoise})
@@ -92,7 +92,7 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
       for (let step = 0; step < stepLimit; step += 1) {
         throwIfAborted(params.signal)
         const t0 = performance.now()
-        const out = step === 0 ? first : await flowLmStep({session: sessions.flow_lm_main, kv, dModel: dims.dModel, latentDim: dims.latentDim, latent: input, withLayers})
+        const out = step === 0 ? first : await flowLmStep({session: sessions.flow_lm_main, kv, state: model.flowLmState, dModel: dims.dModel, latentDim: dims.latentDim, latent: input, withLayers})
         const t1 = performance.now()
         steps += 1
         const stepNoise = noise.next(dims.latentDim)

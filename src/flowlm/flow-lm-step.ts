@@ -1,11 +1,15 @@
 import type * as ort from 'onnxruntime-node'
+import {ModelError} from '../errors/index.js'
 import {runGraph} from '../onnx/run-graph.js'
-import {f32, floats, i64} from '../onnx/tensors.js'
+import {f32, floats, i64, int} from '../onnx/tensors.js'
+import type {FlowLmStateTable} from './flow-lm-state.js'
 import type {KvCache} from './kv-cache.js'
 
 export interface FlowLmStepParams {
   readonly session: ort.InferenceSession
   readonly kv: KvCache
+  /** How the cache feeds the graph and the graph extends it (the manifest's state table, see flowLmStateTable). */
+  readonly state: FlowLmStateTable
   readonly dModel: number
   readonly latentDim: number
   /** Conditioning positions (text embeddings or voice conditioning), [n, dModel] flattened; empty for an AR step. */
@@ -25,37 +29,36 @@ export interface FlowLmStepResult {
   readonly layerOut?: Float32Array
 }
 
-const onePastTensor = new WeakMap<ort.InferenceSession, boolean>()
-
-/** Whether the graph is an older export whose flow_lm_main takes the whole cache as one `past_kv` input. */
-function takesOnePastTensor(session: ort.InferenceSession): boolean {
-  let known = onePastTensor.get(session)
-  if (known === undefined) {
-    known = session.inputNames.includes('past_kv')
-    onePastTensor.set(session, known)
-  }
-  return known
-}
-
-/** One `flow_lm_main` call (voice prefill, text prefill or one AR step); appends the new K/V to the cache. */
+/**
+ * One `flow_lm_main` call (voice prefill, text prefill or one AR step): feeds the cache through the state
+ * table's links, appends the new K/V to it, and checks the position count the graph returns against it.
+ */
 export async function flowLmStep(params: FlowLmStepParams): Promise<FlowLmStepResult> {
-  const {dModel, latentDim, kv} = params
+  const {dModel, latentDim, kv, state} = params
   const conditioning = params.conditioning ?? new Float32Array(0)
   const latents = params.latent === undefined ? new Float32Array(0) : (params.latent ?? new Float32Array(latentDim).fill(Number.NaN))
-  const fetches = ['hidden', 'eos_logit', 'new_kv', ...(params.withLayers === true ? ['layer_out'] : [])]
+  const fetches = ['hidden', 'eos_logit', state.kvOutput, state.offset.output, ...(params.withLayers === true ? ['layer_out'] : [])]
   const out = await runGraph(
     'flow_lm_main',
     params.session,
     {
       conditioning: f32(conditioning, [1, conditioning.length / dModel, dModel]),
       latents: f32(latents, [1, latents.length / latentDim, latentDim]),
-      // per-layer past inputs (views of the cache); exports made before them take one time-major past_kv
-      ...(takesOnePastTensor(params.session) ? {past_kv: kv.past()} : kv.layerFeeds()),
-      offset: i64([kv.offset]),
+      // each past input is a view of its buffer, as the state table links them
+      ...kv.feeds(state.kvInputs),
+      [state.offset.input]: i64([kv.offset]),
     },
     fetches,
   )
-  kv.append(floats(out['new_kv'], 'new_kv'))
+  kv.append(floats(out[state.kvOutput], state.kvOutput))
+  const positions = int(out[state.offset.output], state.offset.output)
+  if (positions !== kv.offset) {
+    throw new ModelError({
+      code: 'STATE_MISMATCH',
+      message: `flow_lm_main returned ${state.offset.output} ${positions}, but the KV cache holds ${kv.offset} positions after the call.`,
+      hint: 'The graph and its manifest disagree: export the model again, or run `pockettts model verify DIR`.',
+    })
+  }
   const hidden = floats(out['hidden'], 'hidden')
   return {
     hidden,

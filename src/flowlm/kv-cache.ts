@@ -8,13 +8,22 @@ export interface KvLayout {
   readonly headDim: number
 }
 
+/** One past-K or past-V input of `flow_lm_main` and the slice of the stacked output that extends it. */
+export interface KvInputLink {
+  /** The graph input (`past_k.<i>` / `past_v.<i>` in current exports; the engine does not rely on the name). */
+  readonly input: string
+  /** The link's `index[0]`: the layer, `output[:, layer, kv]` holds this input's new rows. */
+  readonly layer: number
+  /** The link's `index[1]`: 0 for keys, 1 for values. */
+  readonly kv: 0 | 1
+}
+
 /**
  * The FlowLM KV cache as the runtime keeps it: per layer and k|v, a preallocated zero-initialised buffer
- * [capacity, heads, head_dim] (upstream's own cache layout, time-major). `flow_lm_main` takes each layer's valid
- * prefix as its own input (`past_k.<i>`, `past_v.<i>`: zero-copy views, see `layerFeeds`) and returns only the
- * new rows (`new_kv`, time-major [new_len, layers, 2, heads, head_dim]), which `append` writes at `offset`.
- * Nothing copies the whole cache per step. Exports made before the per-layer inputs take one `past_kv`
- * tensor instead; `past()` assembles it (a copy).
+ * [capacity, heads, head_dim] (upstream's own cache layout, time-major). `flow_lm_main` takes each buffer's valid
+ * prefix as its own input (zero-copy views, see `feeds`; which input is which buffer comes from the manifest's
+ * state table, see flowLmStateTable) and returns only the new rows (`new_kv`, time-major
+ * [new_len, layers, 2, heads, head_dim]), which `append` writes at `offset`. Nothing copies the whole cache per step.
  */
 export class KvCache {
   /** Buffer of layer i, k (c=0) or v (c=1), at index 2·i + c. */
@@ -45,20 +54,22 @@ export class KvCache {
     return this.cap
   }
 
-  /** The per-layer past inputs of `flow_lm_main`: `past_k.<i>` / `past_v.<i>` [1, offset, heads, head_dim], views (no copy). */
-  layerFeeds(): Record<string, ort.Tensor> {
-    const {layers, heads, headDim} = this.layout
+  /**
+   * The past inputs of `flow_lm_main`, one per state-table link: the valid prefix of buffer (layer, k|v) as
+   * [1, offset, heads, head_dim], a view (no copy).
+   */
+  feeds(links: readonly KvInputLink[]): Record<string, ort.Tensor> {
+    const {heads, headDim} = this.layout
     const feeds: Record<string, ort.Tensor> = {}
-    for (let layer = 0; layer < layers; layer += 1) {
-      for (const [c, name] of [[0, 'k'], [1, 'v']] as const) {
-        const buffer = this.buffers[2 * layer + c] as Float32Array
-        feeds[`past_${name}.${layer}`] = f32(buffer.subarray(0, this.length * this.blockSize), [1, this.length, heads, headDim])
-      }
+    for (const link of links) {
+      const buffer = this.buffers[2 * link.layer + link.kv]
+      if (buffer === undefined) throw new RangeError(`KvCache has ${this.layout.layers} layers; a link feeds layer ${link.layer}`)
+      feeds[link.input] = f32(buffer.subarray(0, this.length * this.blockSize), [1, this.length, heads, headDim])
     }
     return feeds
   }
 
-  /** The valid prefix as one time-major tensor [offset, layers, 2, heads, head_dim] (a copy): older exports' `past_kv`, parity. */
+  /** The valid prefix as one time-major tensor [offset, layers, 2, heads, head_dim] (a copy), `new_kv`'s layout: parity. */
   past(): ort.Tensor {
     const {layers, heads, headDim} = this.layout
     const out = new Float32Array(this.length * this.rowSize)
@@ -71,7 +82,7 @@ export class KvCache {
     return f32(out, [this.length, layers, 2, heads, headDim])
   }
 
-  /** Writes `rows` new positions (the `new_kv` output, time-major) at the current offset. */
+  /** Writes `rows` new positions (the `new_kv` output, time-major: row block (layer, k|v) into buffer 2·layer + k|v) at the current offset. */
   append(rows: Float32Array): void {
     const count = rows.length / this.rowSize
     this.ensureCapacity(this.length + count)

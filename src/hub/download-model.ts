@@ -1,6 +1,7 @@
 import {basename, join, resolve} from 'node:path'
 import {ModelError} from '../errors/index.js'
 import {GATED_REPO, UNGATED_REPO, languageEntry, type Language, type PredefinedVoice} from './catalogue.js'
+import type {DownloadEvent, DownloadMode, FileStatus} from './download-events.js'
 import {fetchPlannedFile, sameSource} from './fetch-planned-file.js'
 import type {HubAccess} from './hub-access.js'
 import {HubResolver} from './hub-resolver.js'
@@ -14,17 +15,6 @@ import {syncModelConfig} from './sync-model-config.js'
 import {verifyLocalFile} from './verify-local-file.js'
 import {throwIfCancelled} from './with-retry.js'
 import {writeLockFile} from './write-lock-file.js'
-
-/** `download` fetches what is missing; `verify-only` only checks; `offline` uses the lock and local files. */
-export type DownloadMode = 'download' | 'verify-only' | 'offline'
-export type FileStatus = 'downloaded' | 'resumed' | 'verified'
-
-export type DownloadEvent =
-  | {readonly type: 'notice'; readonly message: string}
-  | {readonly type: 'file-start'; readonly file: string; readonly size: number; readonly resumedFrom: number}
-  | {readonly type: 'file-progress'; readonly file: string; readonly done: number; readonly total: number}
-  | {readonly type: 'file-done'; readonly file: string; readonly size: number; readonly status: FileStatus}
-  | {readonly type: 'retry'; readonly what: string; readonly attempt: number; readonly attempts: number; readonly delayMs: number; readonly reason: string}
 
 export interface DownloadModelParams extends Omit<HubAccess, 'onRetry'> {
   /** The models folder: the model goes to `<out>/<language>/`, the lock file to `<out>/pockettts.lock.json`. */

@@ -1,7 +1,7 @@
 import {join} from 'node:path'
 import {isPocketTtsError, ModelError} from '../errors/index.js'
 import {downloadFile} from './download-file.js'
-import type {DownloadEvent, FileStatus} from './download-model.js'
+import type {DownloadEvent, FileStatus} from './download-events.js'
 import type {HubAccess} from './hub-access.js'
 import type {HubResolver} from './hub-resolver.js'
 import type {LockedHubFile} from './lock-file.js'

@@ -1,6 +1,7 @@
 export * from './architectures.js'
 export * from './catalogue.js'
 export * from './check-gated-access.js'
+export * from './download-events.js'
 export * from './download-file.js'
 export * from './download-model.js'
 export * from './fetch-planned-file.js'

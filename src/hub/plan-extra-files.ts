@@ -1,14 +1,15 @@
 import picomatch from 'picomatch'
 import {ModelError} from '../errors/index.js'
-import type {DownloadMode, DownloadModelParams} from './download-model.js'
+import type {DownloadMode} from './download-events.js'
 import type {HubAccess} from './hub-access.js'
 import {listRepoFiles} from './list-repo-files.js'
 import type {LockFile} from './lock-file.js'
-import {extraFilesSource, type PlannedFile} from './plan-download.js'
+import {extraFilesSource, type PlanDownloadParams, type PlannedFile} from './plan-download.js'
 import {resolveHubFiles} from './resolve-hub-files.js'
 
 export interface PlanExtraFilesParams {
-  readonly params: DownloadModelParams
+  /** The download's source overrides and `--files` globs (DownloadModelParams). */
+  readonly params: Pick<PlanDownloadParams, 'language' | 'repo' | 'revision'> & {readonly files?: readonly string[]}
   readonly mode: DownloadMode
   readonly lock: LockFile
   readonly folder: string

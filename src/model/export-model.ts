@@ -24,7 +24,7 @@ export interface ExportModelParams {
   /** int8 weights for the FlowLM transformer's matmuls (dynamic quantisation), parity recorded in the manifest. @default false */
   readonly int8?: boolean
   /** Kill the Python job after this many ms. */
-  readonly timeoutMs?: number
+  readonly pythonTimeoutMs?: number
   /** Abort: the job is killed and nothing is left behind. */
   readonly signal?: AbortSignal
   readonly onProgress?: (event: PythonProgressEvent) => void
@@ -70,7 +70,7 @@ export async function exportModel(params: ExportModelParams): Promise<ExportMode
       python: python.path,
       module: 'pockettts_tools.export_onnx',
       args: ['--from', from, '--out', temp, ...(params.maxSteps === undefined ? [] : ['--max-steps', String(params.maxSteps)]), ...(params.int8 === true ? ['--int8'] : [])],
-      ...(params.timeoutMs === undefined ? {} : {timeoutMs: params.timeoutMs}),
+      ...(params.pythonTimeoutMs === undefined ? {} : {pythonTimeoutMs: params.pythonTimeoutMs}),
       ...(params.signal === undefined ? {} : {signal: params.signal}),
       ...(params.onProgress === undefined ? {} : {onProgress: params.onProgress}),
       ...(params.onStderr === undefined ? {} : {onStderr: params.onStderr}),

@@ -2,15 +2,12 @@ import {basename} from 'node:path'
 import * as ort from 'onnxruntime-node'
 import type {EngineModel} from '../engine/engine-model.js'
 import {generateAudio} from '../engine/generate-audio.js'
-import {SeededNormalNoise, type NoiseSource} from '../engine/noise/index.js'
-import {UsageError} from '../errors/index.js'
 import {flowLmStep} from '../flowlm/flow-lm-step.js'
 import {KvCache} from '../flowlm/kv-cache.js'
 import {GOLDEN_FORMAT, type GoldenCase, type GoldenChunk} from '../golden/index.js'
 import {caseParams} from './case-params.js'
 import {ChunkTapeNoise} from './chunk-tape-noise.js'
 import {MemoryGolden} from './memory-golden.js'
-import type {ParityFaults} from './parity-faults.js'
 import {concat, throwIfAborted} from './teacher-synthesis.js'
 
 export interface FreeSynthesisParams {
@@ -20,7 +17,6 @@ export interface FreeSynthesisParams {
   readonly voice: KvCache
   /** The voice file (copied into a dump). */
   readonly voiceFile: string
-  readonly faults?: ParityFaults
   readonly signal?: AbortSignal
 }
 
@@ -52,13 +48,10 @@ interface ChunkRecord {
  * `chunk{c}.prefill_kv` (the K/V rows the text prefill wrote, [n_tokens, layers, 2, heads, head_dim]).
  */
 export async function freeSynthesis(params: FreeSynthesisParams): Promise<MemoryGolden> {
-  const {model, golden, voice, faults} = params
+  const {model, golden, voice} = params
   const {dims} = model
-  let gen = caseParams(golden.manifest)
-  const goldenChunks = golden.manifest.chunks ?? []
-  if (faults?.framesAfterEosDelta !== undefined) gen = {...gen, framesAfterEos: uniformFramesAfterEos(goldenChunks) + faults.framesAfterEosDelta}
-  const tape = faults?.noiseNotReplayed === true ? undefined : await ChunkTapeNoise.fromGolden(golden)
-  const noise: NoiseSource = tape ?? new SeededNormalNoise({seed: Number(golden.manifest.case?.seed ?? 0), temperature: gen.temperature, clamp: gen.noiseClamp})
+  const gen = caseParams(golden.manifest)
+  const tape = await ChunkTapeNoise.fromGolden(golden)
   const chunks: ChunkRecord[] = []
   const current = (c: number): ChunkRecord => {
     const record = chunks[c]
@@ -71,11 +64,11 @@ export async function freeSynthesis(params: FreeSynthesisParams): Promise<Memory
     voice,
     text: golden.manifest.case?.text ?? '',
     params: gen,
-    noise,
+    noise: tape,
     ...(params.signal === undefined ? {} : {signal: params.signal}),
     taps: {
       chunkStart: (info) => {
-        tape?.startChunk(info.chunk)
+        tape.startChunk(info.chunk)
         chunks[info.chunk] = {
           text: info.text, ids: [...info.ids], framesAfterEos: info.framesAfterEos, maxGenLen: info.maxGenLen,
           textEmbeddings: Float32Array.from(info.textEmbeddings), prefillNoise: new Float32Array(0),
@@ -108,7 +101,7 @@ export async function freeSynthesis(params: FreeSynthesisParams): Promise<Memory
 
   const out = new MemoryGolden(`${golden.dir} (this runtime, free-running)`, {
     format: GOLDEN_FORMAT,
-    source: {impl: 'pockettts (TypeScript, onnxruntime-node)', onnxruntime: ort.env.versions.common ?? null, model: model.dir, noise_tape: tape === undefined ? null : golden.dir},
+    source: {impl: 'pockettts (TypeScript, onnxruntime-node)', onnxruntime: ort.env.versions.common ?? null, model: model.dir, noise_tape: golden.dir},
     case: {...(golden.manifest.case ?? {text: ''}), voice: basename(params.voiceFile)},
     // the files the manifest names (the voice) are kept in the case folder itself
     model: '.',
@@ -144,15 +137,6 @@ export async function freeSynthesis(params: FreeSynthesisParams): Promise<Memory
 async function textPrefillKv(model: EngineModel, voice: KvCache, textEmbeddings: Float32Array): Promise<Float32Array> {
   const kv = new KvCache(voice.layout, voice.offset + textEmbeddings.length / model.dims.dModel)
   kv.copyFrom(voice)
-  await flowLmStep({session: model.sessions.flow_lm_main, kv, dModel: model.dims.dModel, latentDim: model.dims.latentDim, conditioning: textEmbeddings})
+  await flowLmStep({session: model.sessions.flow_lm_main, kv, state: model.flowLmState, dModel: model.dims.dModel, latentDim: model.dims.latentDim, conditioning: textEmbeddings})
   return Float32Array.from((kv.past().data as Float32Array).subarray(voice.offset * kv.rowSize))
-}
-
-function uniformFramesAfterEos(chunks: readonly GoldenChunk[]): number {
-  const values = new Set(chunks.map((c) => c.frames_after_eos))
-  const [value] = values
-  if (values.size !== 1 || value === undefined) {
-    throw new UsageError({code: 'PARITY_FAULT_UNSUPPORTED', message: 'The frames_after_eos fault needs a case whose chunks share one frames_after_eos.'})
-  }
-  return value
 }

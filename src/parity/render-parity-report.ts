@@ -1,4 +1,4 @@
-import {renderTable} from '../cli/render-table.js'
+import {renderTable} from '../report/render-table.js'
 import {MODE_LABEL, type ParityReport} from './parity-report.js'
 import {STAGE_LABELS} from './parity-stages.js'
 import {fmt} from '../tensor/index.js'

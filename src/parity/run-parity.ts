@@ -1,23 +1,28 @@
 import {existsSync} from 'node:fs'
 import {join, resolve} from 'node:path'
-import type {ProgressUpdate} from '../cli/progress-reporter.js'
 import {loadEngineModel, type EngineModel} from '../engine/engine-model.js'
 import {UsageError} from '../errors/index.js'
 import {CheckRecorder, type RunMode} from './check-recorder.js'
 import {compareSynthesisRuns} from './compare-synthesis-runs.js'
 import {CHECK_NAMES, type CheckName, type ToleranceTable} from './default-tolerances.js'
-import {freeSynthesis} from './free-synthesis.js'
 import {openGoldenCases, unknownTensors, type ParityCase} from './golden-cases.js'
 import {loadCaseVoice} from './load-case-voice.js'
 import {describeTolerance, loadTolerances} from './load-tolerances.js'
 import type {MemoryGolden} from './memory-golden.js'
-import type {ParityFaults} from './parity-faults.js'
 import {aggregateStages, firstDivergence, MODE_LABEL, type ParityCaseReport, type ParityModeOption, type ParityReport, type ParityRun} from './parity-report.js'
+import {engineRuntime, type ParityRuntime} from './parity-runtime.js'
 import {PARITY_COMPONENTS, stagesOf, type ParityComponent} from './parity-stages.js'
 import {summarizeRun} from './summarize-run.js'
-import {teacherSynthesis} from './teacher-synthesis.js'
-import {compareVoiceRuns, freeVoice, goldenVoiceState, teacherVoice} from './voice-parity.js'
+import {compareVoiceRuns, goldenVoiceState} from './voice-parity.js'
 import {writeGoldenDump} from './write-golden-dump.js'
+
+/** How far a parity run is (stage `parity`, the case and mode being run), for a progress display. */
+export interface ParityProgress {
+  readonly stage: string
+  readonly message?: string
+  readonly done?: number
+  readonly total?: number
+}
 
 export interface RunParityParams {
   /** The exported model folder (needed unless `against` is given). */
@@ -38,9 +43,9 @@ export interface RunParityParams {
   /** Keep every check in the report (per-step rows). */
   readonly details?: boolean
   readonly signal?: AbortSignal
-  readonly onProgress?: (update: ProgressUpdate) => void
-  /** Fault injection for tests (no CLI flag reaches it). */
-  readonly faults?: ParityFaults
+  readonly onProgress?: (update: ParityProgress) => void
+  /** The runtime under test (see ParityRuntime). @default engineRuntime, this package's engine */
+  readonly runtime?: ParityRuntime
 }
 
 /**
@@ -92,15 +97,16 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
         await runOne('against', (rec) => compareCases(c, partner, rec))
       } else if (model !== undefined) {
         const m = model
+        const runtime = params.runtime ?? engineRuntime
         // the free run is timed with its comparison; with --dump alone it runs untimed, for the dump
         let free: MemoryGolden | undefined
         const runFree = async (): Promise<MemoryGolden> => {
-          if (c.kind === 'voice') return freeVoice({model: m, golden: c.golden, ...faults(params)})
+          if (c.kind === 'voice') return runtime.freeVoice({model: m, golden: c.golden})
           const voice = await loadCaseVoice({model: m, golden: c.golden})
-          return freeSynthesis({model: m, golden: c.golden, voice: voice.kv, voiceFile: voice.file, ...faults(params), ...signal(params)})
+          return runtime.freeSynthesis({model: m, golden: c.golden, voice: voice.kv, voiceFile: voice.file, ...signal(params)})
         }
         if (c.kind === 'voice') {
-          if (modes.includes('teacher')) await runOne('teacher', (rec) => teacherVoice({model: m, golden: c.golden, recorder: rec, ...faults(params)}))
+          if (modes.includes('teacher')) await runOne('teacher', (rec) => runtime.teacherVoice({model: m, golden: c.golden, recorder: rec}))
           if (modes.includes('free') && selected.has('voice')) {
             await runOne('free', async (rec) => {
               const actual = await runFree()
@@ -111,7 +117,7 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
         } else {
           if (modes.includes('teacher')) {
             const voice = await loadCaseVoice({model: m, golden: c.golden})
-            await runOne('teacher', (rec) => teacherSynthesis({model: m, golden: c.golden, voice: voice.kv, recorder: rec, ...faults(params), ...signal(params)}))
+            await runOne('teacher', (rec) => runtime.teacherSynthesis({model: m, golden: c.golden, voice: voice.kv, recorder: rec, ...signal(params)}))
           }
           if (modes.includes('free')) {
             await runOne('free', async (rec) => {
@@ -168,10 +174,6 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
     dump: params.dump === undefined ? null : {dir: resolve(params.dump), cases: dumped},
     durationMs: performance.now() - start,
   }
-}
-
-function faults(params: RunParityParams): {faults?: ParityFaults} {
-  return params.faults === undefined ? {} : {faults: params.faults}
 }
 
 function signal(params: RunParityParams): {signal?: AbortSignal} {

@@ -11,7 +11,6 @@ import {prepareChunks} from '../text/index.js'
 import {caseParams} from './case-params.js'
 import type {CheckRecorder} from './check-recorder.js'
 import {asFloats, asInts, row} from './golden-cases.js'
-import type {ParityFaults} from './parity-faults.js'
 import type {ParityStage} from './parity-stages.js'
 
 export interface TeacherSynthesisParams {
@@ -20,7 +19,6 @@ export interface TeacherSynthesisParams {
   /** The case's voice state (FlowLM KV after the voice prefill). */
   readonly voice: KvCache
   readonly recorder: CheckRecorder
-  readonly faults?: ParityFaults
   readonly signal?: AbortSignal
 }
 
@@ -113,7 +111,7 @@ async function checkFlowLm(params: TeacherSynthesisParams, c: number, chunk: Gol
   const kv = new KvCache(voice.layout, model.kvCapacity)
   kv.copyFrom(voice)
   kv.ensureCapacity(voice.offset + n + steps + 1)
-  const base = {session: sessions.flow_lm_main, kv, dModel: dims.dModel, latentDim: dims.latentDim}
+  const base = {session: sessions.flow_lm_main, kv, state: model.flowLmState, dModel: dims.dModel, latentDim: dims.latentDim}
   await flowLmStep({...base, conditioning: asFloats(embeddings)})
   if (prefillKv !== undefined) {
     const rows = kv.past().data as Float32Array
@@ -159,7 +157,7 @@ async function checkFlowLm(params: TeacherSynthesisParams, c: number, chunk: Gol
 }
 
 async function checkMimi(params: TeacherSynthesisParams): Promise<void> {
-  const {model, golden, recorder: rec, faults} = params
+  const {model, golden, recorder: rec} = params
   const {dims, sessions} = model
   const chunks = golden.manifest.chunks ?? []
   const stream = new MimiDecoderStream({latentToMimi: sessions.latent_to_mimi, decoder: sessions.mimi_decoder, states: model.mimiStates, mimiInputDim: dims.mimiInputDim, latentDim: dims.latentDim})
@@ -182,7 +180,6 @@ async function checkMimi(params: TeacherSynthesisParams): Promise<void> {
         const out = await runGraph('latent_to_mimi', sessions.latent_to_mimi, {latent: f32(row(asFloats(latent), latent.shape, f), [1, 1, dims.latentDim])})
         rec.compare({stage: 'mimi', check: 'mimi_input', tensor: `chunk${c}.mimi_input`, location, actual: floats(out['mimi_input']), golden: row(inputs, mimiInput.shape, f), shape: mimiInput.shape.slice(1)})
       }
-      if (faults?.mimiStateNotCarried === true) stream.reset()
       const decoded = await stream.decodeMimiInput(row(inputs, mimiInput.shape, f))
       mine.set(decoded.audio, f * dims.frameSize)
       if (chunkAudio !== undefined) {

@@ -12,13 +12,11 @@ import type {CheckRecorder} from './check-recorder.js'
 import {compareVoiceStates} from './compare-voice-states.js'
 import {asFloats, resolveCaseFile} from './golden-cases.js'
 import {MemoryGolden} from './memory-golden.js'
-import type {ParityFaults} from './parity-faults.js'
 
 export interface VoiceParityParams {
   readonly model: EngineModel
   readonly golden: GoldenCase
   readonly recorder: CheckRecorder
-  readonly faults?: ParityFaults
 }
 
 /**
@@ -131,8 +129,7 @@ export async function goldenVoiceState(golden: TensorSource & {readonly dir: str
 async function encode(params: Omit<VoiceParityParams, 'recorder'>, audio: Float32Array): Promise<{conditioning: Float32Array; mimiLatent: Float32Array; frames: number}> {
   const {model} = params
   const encoded = await encodeVoicePrompt({encoder: await model.encoder(), audio, frameSize: model.dims.frameSize, dModel: model.dims.dModel})
-  const conditioning = params.faults?.dropVoiceBos === true ? encoded.conditioning.subarray(model.dims.dModel) : encoded.conditioning
-  return {conditioning, mimiLatent: encoded.mimiLatent, frames: encoded.frames}
+  return {conditioning: encoded.conditioning, mimiLatent: encoded.mimiLatent, frames: encoded.frames}
 }
 
 async function compareEncoded(rec: CheckRecorder, golden: GoldenCase, encoded: {conditioning: Float32Array; mimiLatent: Float32Array; frames: number}, dModel: number): Promise<void> {

@@ -44,8 +44,8 @@ export interface RunPythonJobParams {
   readonly args?: readonly string[]
   /** @default process.cwd() */
   readonly cwd?: string
-  /** Kill the child after this many ms. @default no limit */
-  readonly timeoutMs?: number
+  /** Kill the child after this many ms (the `pythonTimeout` setting, in ms). @default no limit */
+  readonly pythonTimeoutMs?: number
   /** Abort kills the child (SIGTERM, then SIGKILL after 3 s). */
   readonly signal?: AbortSignal
   /** Progress lines, as they arrive. */
@@ -74,7 +74,7 @@ export async function runPythonJob<T = unknown>(params: RunPythonJobParams): Pro
   const child = execa(params.python, ['-u', '-m', params.module, ...(params.args ?? [])], {
     cwd: params.cwd ?? process.cwd(),
     env: {PYTHONPATH: pythonPath, PYTHONUNBUFFERED: '1', ...params.env},
-    ...(params.timeoutMs === undefined ? {} : {timeout: params.timeoutMs}),
+    ...(params.pythonTimeoutMs === undefined ? {} : {timeout: params.pythonTimeoutMs}),
     ...(params.signal === undefined ? {} : {cancelSignal: params.signal}),
     forceKillAfterDelay: 3000,
     stdin: 'ignore',
@@ -143,7 +143,7 @@ function toJobError(
   if (error.timedOut === true) {
     return new CancelledError({
       code: 'PYTHON_TIMEOUT',
-      message: `The Python job ${job} did not finish within ${Math.round((params.timeoutMs ?? 0) / 1000)} s and was killed.`,
+      message: `The Python job ${job} did not finish within ${Math.round((params.pythonTimeoutMs ?? 0) / 1000)} s and was killed.`,
       hint: 'Raise the limit with POCKETTTS_PYTHON_TIMEOUT (seconds), or check what the job was doing with --verbose.',
       cause: error,
     })

@@ -9,8 +9,8 @@ export interface ToolingJobOptions {
   readonly python?: string
   /** Where `python` came from, for messages. @default "--python" */
   readonly pythonOrigin?: string
-  /** Kill the job after this many ms. */
-  readonly timeoutMs?: number
+  /** Kill the job after this many ms (the `pythonTimeout` setting, in ms). */
+  readonly pythonTimeoutMs?: number
   readonly signal?: AbortSignal
   readonly onProgress?: (event: PythonProgressEvent) => void
   /** Plain log lines of the job (its stdout that is not an event, and its stderr). */
@@ -27,8 +27,8 @@ export interface RunToolingJobParams extends ToolingJobOptions {
 
 /** The tooling options out of a library function's params (so they can be passed on as one object). */
 export function toolingOptions(params: ToolingJobOptions): ToolingJobOptions {
-  const {python, pythonOrigin, timeoutMs, signal, onProgress, onLog} = params
-  return {python, pythonOrigin, timeoutMs, signal, onProgress, onLog}
+  const {python, pythonOrigin, pythonTimeoutMs, signal, onProgress, onLog} = params
+  return {python, pythonOrigin, pythonTimeoutMs, signal, onProgress, onLog}
 }
 
 export interface ToolingJobResult<T> {
@@ -51,7 +51,7 @@ export async function runToolingJob<T>(params: RunToolingJobParams): Promise<Too
     python: found.path,
     module: params.module,
     args: params.args,
-    ...(params.timeoutMs === undefined ? {} : {timeoutMs: params.timeoutMs}),
+    ...(params.pythonTimeoutMs === undefined ? {} : {pythonTimeoutMs: params.pythonTimeoutMs}),
     ...(params.signal === undefined ? {} : {signal: params.signal}),
     ...(params.onProgress === undefined ? {} : {onProgress: params.onProgress}),
     ...(params.onLog === undefined ? {} : {onLog: params.onLog, onStderr: params.onLog}),

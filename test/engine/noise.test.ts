@@ -1,6 +1,7 @@
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {ReplayNoise, SeededNormalNoise, Xoshiro128ss} from '../../src/engine/noise/index.js'
+import {SeededNormalNoise, Xoshiro128ss} from '../../src/engine/noise/index.js'
+import {ReplayNoise} from '../helpers/replay-noise.js'
 import {readGolden} from '../../src/golden/index.js'
 import {NEEDS_ORACLE, ORACLE_TINY, skipWithoutOracle} from '../helpers/oracle.js'
 

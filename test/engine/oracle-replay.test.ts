@@ -7,7 +7,7 @@ import {loadEngineModel, type EngineModel} from '../../src/engine/engine-model.j
 import {exportVoiceNative} from '../../src/engine/export-voice-native.js'
 import {generateAudio} from '../../src/engine/generate-audio.js'
 import {defaultGenerationParams} from '../../src/engine/generation-params.js'
-import {ReplayNoise} from '../../src/engine/noise/index.js'
+import {ReplayNoise} from '../helpers/replay-noise.js'
 import {resolveVoice} from '../../src/engine/resolve-voice.js'
 import {readGolden} from '../../src/golden/index.js'
 import {readSafetensors} from '../../src/safetensors/index.js'

@@ -109,13 +109,9 @@ def verify_half_split(model: onnx.ModelProto, manifest: dict[str, object], scope
         "latents": np.zeros((1, 0, 32), np.float32),
         "offset": np.array([offset], np.int64),
     }
-    inputs = {i.name for i in model.graph.input}
-    if "past_kv" in inputs:  # exports before the per-layer cache inputs
-        feeds["past_kv"] = rng.standard_normal((offset, layers, 2, heads, head_dim)).astype(np.float32)
-    else:
-        for i in range(layers):
-            for kind in ("k", "v"):
-                feeds[f"past_{kind}.{i}"] = rng.standard_normal((1, offset, heads, head_dim)).astype(np.float32)
+    for i in range(layers):
+        for kind in ("k", "v"):
+            feeds[f"past_{kind}.{i}"] = rng.standard_normal((1, offset, heads, head_dim)).astype(np.float32)
     q, k, out0, out1 = session.run(outs, feeds)
     half = head_dim // 2
     freqs = np.exp(np.arange(half, dtype=np.float32) * (-np.log(max_period) * 2 / head_dim))

@@ -4,8 +4,9 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {execa} from 'execa'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
-import {parityExitCode, runParity, type ParityFaults} from '../../src/parity/index.js'
+import {parityExitCode, runParity} from '../../src/parity/index.js'
 import {runCli} from '../helpers/cli.js'
+import {faultyRuntime, type ParityFaults} from '../helpers/parity-faults.js'
 import {NEEDS_ORACLE, ORACLE_TINY, skipWithoutOracle} from '../helpers/oracle.js'
 import {VENV_PYTHON} from '../helpers/python.js'
 import {validateJunit} from './junit.js'
@@ -22,7 +23,7 @@ async function faultyExport(work: string, fault: 'perturb-weight' | 'rope-half-s
 }
 
 async function withFault(golden: string, mode: 'teacher' | 'free', faults: ParityFaults) {
-  const report = await runParity({model: inject('oracleOnnx'), goldens: [golden], mode, faults, threads: 1})
+  const report = await runParity({model: inject('oracleOnnx'), goldens: [golden], mode, runtime: faultyRuntime(faults), threads: 1})
   return {report, exitCode: parityExitCode(report), line: report.summary}
 }
 

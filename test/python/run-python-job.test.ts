@@ -56,7 +56,7 @@ describe('runPythonJob', () => {
 
   it('a timeout kills the child and says so', async () => {
     const pidFile = join(mkdtempSync(join(tmpdir(), 'pockettts-py-')), 'pid')
-    const error = await runPythonJob({python, module: 'slow_job', args: [pidFile], env, timeoutMs: 1500}).catch((e: unknown) => e)
+    const error = await runPythonJob({python, module: 'slow_job', args: [pidFile], env, pythonTimeoutMs: 1500}).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(CancelledError)
     expect((error as CancelledError).code).toBe('PYTHON_TIMEOUT')
     const pid = Number(readFileSync(pidFile, 'utf8'))

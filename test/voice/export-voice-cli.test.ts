@@ -47,22 +47,45 @@ describe('pockettts export-voice', () => {
   })
 
   it('a missing prompt is PROMPT_NOT_FOUND', async () => {
-    const r = await runCli(['export-voice', join(tmpdir(), 'no-such-prompt.wav'), '--python', '--from', TINY])
+    const r = await runCli(['export-voice', join(tmpdir(), 'no-such-prompt.wav'), '--engine', 'python', '--from', TINY])
     expect(r.exitCode).toBe(2)
     expect(r.stderr).toContain('Error [PROMPT_NOT_FOUND]')
   })
 
-  it('with --python runs upstream pocket-tts export-voice and writes upstream\'s file (within the cross-CPU tolerance)', async () => {
+  it('with --engine python runs upstream pocket-tts export-voice and writes upstream\'s file (within the cross-CPU tolerance)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pockettts-voice-'))
-    const r = await runCli(['export-voice', PROMPT, '--python', '--from', TINY, '--json'], {cwd: dir})
+    const r = await runCli(['export-voice', PROMPT, '--engine', 'python', '--from', TINY, '--json'], {cwd: dir})
     expect(r.exitCode).toBe(0)
     const result = JSON.parse(r.stdout) as {out: string; engine: string; positions: number}
     expect(result).toMatchObject({out: join(dir, 'voice_prompt.safetensors'), engine: 'python', positions: 51})
     expect(await reproductionProblems([[result.out, join(TINY, 'voice.safetensors'), 'voice.safetensors']])).toEqual([])
     expect(readdirSync(dir)).toEqual(['voice_prompt.safetensors'])
-    const again = await runCli(['export-voice', PROMPT, '--python', '--from', TINY], {cwd: dir})
+    const again = await runCli(['export-voice', PROMPT, '--engine', 'python', '--from', TINY], {cwd: dir})
     expect(again.exitCode).toBe(2)
     expect(again.stderr).toContain('Error [OUTPUT_EXISTS]')
     expect(existsSync(result.out)).toBe(true)
+  })
+
+  it('--python PATH is the interpreter of --engine python, as in the other commands (--interpreter: its deprecated alias)', async () => {
+    const missing = join(tmpdir(), 'no-such-dir', 'python3')
+    const r = await runCli(['export-voice', PROMPT, '--engine', 'python', '--from', TINY, '--python', missing])
+    expect(r.exitCode).toBe(3)
+    expect(r.stderr).toContain(`Error [PYTHON_NOT_FOUND]: No Python interpreter at "${missing}" (from --python)`)
+    const alias = await runCli(['export-voice', PROMPT, '--engine', 'python', '--from', TINY, '--interpreter', missing])
+    expect(alias.exitCode).toBe(3)
+    expect(alias.stderr).toMatch(/"--interpreter" flag has been deprecated/)
+    expect(alias.stderr).toContain(`Error [PYTHON_NOT_FOUND]: No Python interpreter at "${missing}" (from --python)`)
+  })
+
+  it('--engine takes native or python only, --model belongs to the native engine, and --python needs a path', async () => {
+    const unknown = await runCli(['export-voice', PROMPT, '--engine', 'torch'])
+    expect(unknown.exitCode).toBe(2)
+    expect(unknown.stderr).toMatch(/Expected --engine=torch to be one of: native, python/)
+    const both = await runCli(['export-voice', PROMPT, '--engine', 'python', '--from', TINY, '--model', TINY])
+    expect(both.exitCode).toBe(2)
+    expect(both.stderr).toContain('Error [USAGE]: --model is the exported folder of the native engine')
+    const bare = await runCli(['export-voice', PROMPT, '--python'])
+    expect(bare.exitCode).toBe(2)
+    expect(bare.stderr).toContain('Flag --python expects a value')
   })
 })

@@ -62,10 +62,10 @@ describe('voice prompt checks (src/audio/check-prompt-audio.ts)', () => {
     expect(readdirSync(dir)).toEqual(['prompt.wav'])
   })
 
-  it('export-voice --python refuses NaN samples before Python starts, writing nothing', async () => {
+  it('export-voice --engine python refuses NaN samples before Python starts, writing nothing', async () => {
     const {dir, prompt} = promptFile(wavBytes({sampleRate: 24_000, samples: nanSamples(), float: true}))
     const r = await runCli(
-      ['export-voice', prompt, '--python', '--from', embeddedFixtureDir(), '--out', join(dir, 'voice.safetensors'), '--json'],
+      ['export-voice', prompt, '--engine', 'python', '--from', embeddedFixtureDir(), '--out', join(dir, 'voice.safetensors'), '--json'],
       {
         env: {POCKETTTS_PYTHON: join(dir, 'no-python-here')},
       },
@@ -90,10 +90,10 @@ describe('voice prompt checks (src/audio/check-prompt-audio.ts)', () => {
     expect(human.stderr).toContain(code)
   })
 
-  it('export-voice --python reports the same warning for a silent prompt (upstream still writes the voice)', async () => {
+  it('export-voice --engine python reports the same warning for a silent prompt (upstream still writes the voice)', async () => {
     const {dir, prompt} = promptFile(wavBytes({sampleRate: 24_000, samples: new Float32Array(48_000)}))
     const out = join(dir, 'voice.safetensors')
-    const r = await runCli(['export-voice', prompt, '--python', '--from', embeddedFixtureDir(), '--out', out, '--json'])
+    const r = await runCli(['export-voice', prompt, '--engine', 'python', '--from', embeddedFixtureDir(), '--out', out, '--json'])
     expect(r.exitCode, r.stderr).toBe(0)
     expect(JSON.parse(r.stdout) as ExportJson).toMatchObject({engine: 'python', warnings: [{code: 'PROMPT_SILENT'}]})
     expect(existsSync(out)).toBe(true)

@@ -1,4 +1,3 @@
 export * from './noise-source.js'
-export * from './replay-noise.js'
 export * from './seeded-normal-noise.js'
 export * from './xoshiro128ss.js'

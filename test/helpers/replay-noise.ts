@@ -1,6 +1,6 @@
-import {PocketTtsError} from '../../errors/index.js'
-import type {GoldenCase} from '../../golden/index.js'
-import type {NoiseSource} from './noise-source.js'
+import type {NoiseSource} from '../../src/engine/noise/noise-source.js'
+import {PocketTtsError} from '../../src/errors/index.js'
+import type {GoldenCase} from '../../src/golden/index.js'
 
 export interface ReplayNoiseParams {
   /** The recorded draws in order, each one `next()` call. */
@@ -16,6 +16,7 @@ export interface ReplayNoiseFromGoldenParams {
 }
 
 /**
+ * Test helper (the runtime and parity never use it; parity replays per chunk with ChunkTapeNoise).
  * Replays recorded noise verbatim (already scaled by upstream), so a runtime reproduces upstream's sampling
  * exactly. Fails when a draw does not have the recorded size or when the tape runs out (the run has drifted
  * from the recording, e.g. EOS fired later).
