@@ -22,7 +22,12 @@ export default class Doctor extends PocketTtsCommand {
 
   async run(): Promise<DoctorReport> {
     const {flags} = await this.parse(Doctor)
-    const {config, origins} = await this.loadConfig({python: flags.python, modelsDir: flags['models-dir'], hubEndpoint: flags.endpoint, config: flags.config})
+    const {config, origins} = await this.loadConfig({
+      python: flags.python,
+      modelsDir: flags['models-dir'],
+      hubEndpoint: flags.endpoint,
+      config: flags.config,
+    })
     const report = await runDoctor({
       job: flags.for as DoctorReport['job'],
       ...(config.python === undefined ? {} : {python: config.python}),
@@ -32,7 +37,12 @@ export default class Doctor extends PocketTtsCommand {
       ...(flags.token === undefined ? {} : {hubToken: flags.token}),
     })
     const icon = {pass: 'ok  ', warn: 'warn', fail: 'FAIL'} as const
-    this.log(renderTable(['', 'check', 'detail'], report.checks.map((c) => [icon[c.status], c.title, c.detail])))
+    this.log(
+      renderTable(
+        ['', 'check', 'detail'],
+        report.checks.map((c) => [icon[c.status], c.title, c.detail]),
+      ),
+    )
     const hints = report.checks.filter((c) => c.status !== 'pass' && c.hint !== undefined)
     if (hints.length > 0) {
       this.log('')

@@ -20,7 +20,8 @@ The voice state belongs to the model it was made with; it cannot be used with an
   }
   static override flags = {
     engine: Flags.string({
-      description: "How the voice state is computed: native (the exported model's graphs, no Python) or python (upstream pocket-tts's own export-voice, on --from).",
+      description:
+        "How the voice state is computed: native (the exported model's graphs, no Python) or python (upstream pocket-tts's own export-voice, on --from).",
       options: ['native', 'python'],
       default: 'native',
     }),

@@ -19,7 +19,8 @@ import {
 import {writeFileAtomic} from '../src/safetensors/index.js'
 
 export default class Parity extends PocketTtsCommand {
-  static override summary = 'Compare this runtime with Python goldens stage by stage (text, voice, FlowLM layers, EOS, flow head, latent, Mimi, audio).'
+  static override summary =
+    'Compare this runtime with Python goldens stage by stage (text, voice, FlowLM layers, EOS, flow head, latent, Mimi, audio).'
   static override description = `Teacher-forced mode feeds every block of the engine the golden's own inputs (tokens, text embeddings, the previous latent and noise of each AR step, the Mimi input of each frame, the voice audio and conditioning), so each block is compared on its own. Free-running mode runs the engine alone with the golden's noise tape replayed and compares chunk texts, tokens, EOS step, step and frame counts exactly, then per-frame and whole audio. The report starts with the first divergence (stage, chunk, step or frame, layer), then one row per stage with its worst metric and where it occurred.
 
 Exit codes: 0 all checks within tolerance, 1 a parity failure, 2 bad usage or missing input.`
@@ -33,13 +34,24 @@ Exit codes: 0 all checks within tolerance, 1 a parity failure, 2 bad usage or mi
   static override flags = {
     model: Flags.string({description: 'Exported model folder (pockettts model export) to check.'}),
     golden: Flags.string({description: 'Golden case folder(s), or folders of cases (pockettts-golden/1).', required: true, multiple: true}),
-    against: Flags.string({description: 'Compare --golden with these dumps (paired by case name) instead of running the engine.', multiple: true}),
-    mode: Flags.string({description: 'teacher: each block fed golden inputs; free: the engine alone, noise replayed; both: teacher then free.', options: ['teacher', 'free', 'both'], default: 'teacher'}),
+    against: Flags.string({
+      description: 'Compare --golden with these dumps (paired by case name) instead of running the engine.',
+      multiple: true,
+    }),
+    mode: Flags.string({
+      description: 'teacher: each block fed golden inputs; free: the engine alone, noise replayed; both: teacher then free.',
+      options: ['teacher', 'free', 'both'],
+      default: 'teacher',
+    }),
     component: Flags.string({description: 'Check only these parts (repeatable).', options: [...PARITY_COMPONENTS, 'all'], multiple: true}),
-    tolerances: Flags.string({description: 'JSON or YAML file overriding tolerances: {"<check>": {"atol": …, "rtol": …, "minSnrDb": …, "minCosine": …}}.'}),
-    dump: Flags.string({description: 'Write this runtime\'s free-running tensors here, in the golden format (one folder per case).'}),
+    tolerances: Flags.string({
+      description: 'JSON or YAML file overriding tolerances: {"<check>": {"atol": …, "rtol": …, "minSnrDb": …, "minCosine": …}}.',
+    }),
+    dump: Flags.string({description: "Write this runtime's free-running tensors here, in the golden format (one folder per case)."}),
     junit: Flags.string({description: 'Write a JUnit XML report to this file.'}),
-    threads: knobFlag('threads', {description: 'onnxruntime intra-op threads (default 1: a fixed reduction order, and small graphs run fastest on one thread).'}),
+    threads: knobFlag('threads', {
+      description: 'onnxruntime intra-op threads (default 1: a fixed reduction order, and small graphs run fastest on one thread).',
+    }),
   }
 
   async run(): Promise<ParityReport> {
@@ -47,7 +59,11 @@ Exit codes: 0 all checks within tolerance, 1 a parity failure, 2 bad usage or mi
     const {config} = await this.loadConfig({threads: flags.threads, config: flags.config})
     const junit = flags.junit === undefined ? undefined : resolve(flags.junit)
     if (junit !== undefined && !existsSync(dirname(junit))) {
-      throw new UsageError({code: 'OUTPUT_DIR_MISSING', message: `The folder of ${junit} does not exist.`, hint: 'Create the folder first or pick another --junit path.'})
+      throw new UsageError({
+        code: 'OUTPUT_DIR_MISSING',
+        message: `The folder of ${junit} does not exist.`,
+        hint: 'Create the folder first or pick another --junit path.',
+      })
     }
     const components = flags.component === undefined || flags.component.includes('all') ? undefined : (flags.component as ParityComponent[])
     const tolerances = await loadTolerances(flags.tolerances === undefined ? {} : {file: flags.tolerances})

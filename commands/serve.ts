@@ -19,7 +19,8 @@ export interface ServeResult extends CloseReport {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 export default class Serve extends PocketTtsCommand {
-  static override summary = 'Serve speech over HTTP: upstream-compatible /tts, OpenAI-compatible /v1/audio/speech, /voices, /health, /ready, /metrics.'
+  static override summary =
+    'Serve speech over HTTP: upstream-compatible /tts, OpenAI-compatible /v1/audio/speech, /voices, /health, /ready, /metrics.'
   static override description =
     'One model is loaded once and shared. Generations run through a bounded pool (--workers) with a bounded queue (--queue); beyond it requests get 429 with Retry-After. Audio streams as frames are decoded; a client that disconnects stops its generation at once. Logs are JSON lines on stderr with request ids (request text only at debug level). SIGINT/SIGTERM drain gracefully: no new requests, in-flight ones finish until --shutdown-timeout, then are cancelled; a second signal quits at once.'
   static override examples = [
@@ -31,21 +32,32 @@ export default class Serve extends PocketTtsCommand {
     host: Flags.string({description: 'Address to listen on.', default: '127.0.0.1'}),
     port: knobFlagWithDefault('port', {description: 'Port to listen on (0: a free port, logged).', default: 8000}),
     model: Flags.string({description: 'Exported model folder (pockettts model export). Default: the embedded fixture model.'}),
-    voices: Flags.string({description: 'Folder of extra .safetensors voice states (name = file stem; licence metadata from voices.json or NAME.json).'}),
+    voices: Flags.string({
+      description: 'Folder of extra .safetensors voice states (name = file stem; licence metadata from voices.json or NAME.json).',
+    }),
     workers: knobFlagWithDefault('workers', {description: 'Generations running at once (they share the model and the CPU).', default: 1}),
     queue: knobFlagWithDefault('queue', {description: 'Requests waiting for a generation; beyond it 429.', default: 16}),
     'request-timeout': knobFlagWithDefault('requestTimeout', {description: 'Seconds a request may take, queueing included.', default: 120}),
     'max-text-chars': knobFlagWithDefault('serverTextChars', {description: 'Longer texts get 400.', default: 4096}),
     'max-upload-mb': knobFlagWithDefault('maxUploadMb', {description: 'Largest voice_wav upload in MiB; beyond it 413.', default: 16}),
-    'api-key': Flags.string({description: 'Require Authorization: Bearer KEY (or X-API-Key) on every route but /health and /ready.', env: 'POCKETTTS_API_KEY'}),
+    'api-key': Flags.string({
+      description: 'Require Authorization: Bearer KEY (or X-API-Key) on every route but /health and /ready.',
+      env: 'POCKETTTS_API_KEY',
+    }),
     cors: Flags.string({description: 'Comma-separated origins allowed by CORS, or * (off by default).'}),
     'voice-aliases': Flags.string({
       description: `Voice aliases ALIAS=VOICE,... added to (and overriding) the default OpenAI names: ${Object.entries(OPENAI_VOICE_ALIASES)
         .map(([alias, voice]) => `${alias}=${voice}`)
         .join(', ')} (a voice the model lacks: the default voice).`,
     }),
-    'voice-cache': knobFlagWithDefault('voiceCache', {description: 'Voice states kept in memory (named voices and uploaded prompts, LRU).', default: 16}),
-    'shutdown-timeout': knobFlagWithDefault('shutdownTimeout', {description: 'Seconds in-flight requests get to finish on SIGINT/SIGTERM before they are cancelled.', default: 30}),
+    'voice-cache': knobFlagWithDefault('voiceCache', {
+      description: 'Voice states kept in memory (named voices and uploaded prompts, LRU).',
+      default: 16,
+    }),
+    'shutdown-timeout': knobFlagWithDefault('shutdownTimeout', {
+      description: 'Seconds in-flight requests get to finish on SIGINT/SIGTERM before they are cancelled.',
+      default: 30,
+    }),
     'log-level': Flags.string({description: 'Log level.', options: [...LOG_LEVELS], default: 'info'}),
     threads: knobFlag('threads', {description: 'onnxruntime intra-op threads (default: physical cores).'}),
     temperature: knobFlag('temperature', {description: 'Noise temperature when a request gives none (upstream default 0.7).'}),
@@ -57,7 +69,12 @@ export default class Serve extends PocketTtsCommand {
 
   async run(): Promise<ServeResult> {
     const {flags} = await this.parse(Serve)
-    const {config} = await this.loadConfig({model: flags.model, threads: flags.threads, voiceAliases: flags['voice-aliases'], config: flags.config})
+    const {config} = await this.loadConfig({
+      model: flags.model,
+      threads: flags.threads,
+      voiceAliases: flags['voice-aliases'],
+      config: flags.config,
+    })
     const requestTimeout = flags['request-timeout']
     const shutdownTimeout = flags['shutdown-timeout']
     const uploadMb = flags['max-upload-mb']
@@ -90,18 +107,41 @@ export default class Serve extends PocketTtsCommand {
       const log = server.app.log
       const address = await server.listen({host: flags.host, port: flags.port}).catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL') {
-          throw new UsageError({code: 'LISTEN_FAILED', message: `Cannot listen on ${flags.host}:${flags.port} (${error.code}).`, hint: 'Pick another --port or --host.', cause: error})
+          throw new UsageError({
+            code: 'LISTEN_FAILED',
+            message: `Cannot listen on ${flags.host}:${flags.port} (${error.code}).`,
+            hint: 'Pick another --port or --host.',
+            cause: error,
+          })
         }
         throw error
       })
       const voices = server.catalog.voices.map((v) => v.name)
-      log.info({event: 'ready', url: address.url, model: modelDir, embeddedModel: embedded, voices, aliases: server.catalog.aliases, workers: flags.workers, queue: flags.queue}, `pockettts serving on ${address.url}`)
-      if (embedded) log.warn({event: 'embedded_model'}, 'Using the embedded fixture model (random weights: it babbles). Pass --model for a real export.')
+      log.info(
+        {
+          event: 'ready',
+          url: address.url,
+          model: modelDir,
+          embeddedModel: embedded,
+          voices,
+          aliases: server.catalog.aliases,
+          workers: flags.workers,
+          queue: flags.queue,
+        },
+        `pockettts serving on ${address.url}`,
+      )
+      if (embedded)
+        log.warn(
+          {event: 'embedded_model'},
+          'Using the embedded fixture model (random weights: it babbles). Pass --model for a real export.',
+        )
       if (!this.signal.aborted) await once(this.signal, 'abort')
       log.info({event: 'draining', deadlineSeconds: shutdownTimeout}, 'draining')
       const report = await server.close({deadlineMs: shutdownTimeout * 1000})
       log.info({event: 'stopped', ...report}, 'stopped')
-      this.log(`Stopped ${address.url}: ${report.drained ? 'every request finished' : `${report.cancelled} request(s) cancelled at the deadline`}.`)
+      this.log(
+        `Stopped ${address.url}: ${report.drained ? 'every request finished' : `${report.cancelled} request(s) cancelled at the deadline`}.`,
+      )
       return {...report, url: address.url, model: modelDir, embeddedModel: embedded, voices}
     } finally {
       await this.server?.close({deadlineMs: 0})
@@ -116,13 +156,21 @@ export default class Serve extends PocketTtsCommand {
 }
 
 function parseCors(raw: string): readonly string[] | '*' {
-  const origins = raw.split(',').map((o) => o.trim()).filter((o) => o !== '')
+  const origins = raw
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '')
   if (origins.includes('*')) return '*'
   for (const origin of origins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
-      throw new UsageError({code: 'INVALID_FLAG_VALUE', message: `--cors: "${origin}" is not an origin like https://example.com.`, hint: 'List origins as scheme://host[:port], comma-separated, or *.'})
+      throw new UsageError({
+        code: 'INVALID_FLAG_VALUE',
+        message: `--cors: "${origin}" is not an origin like https://example.com.`,
+        hint: 'List origins as scheme://host[:port], comma-separated, or *.',
+      })
     }
   }
-  if (origins.length === 0) throw new UsageError({code: 'INVALID_FLAG_VALUE', message: '--cors lists no origin.', hint: 'List origins, comma-separated, or *.'})
+  if (origins.length === 0)
+    throw new UsageError({code: 'INVALID_FLAG_VALUE', message: '--cors lists no origin.', hint: 'List origins, comma-separated, or *.'})
   return origins
 }

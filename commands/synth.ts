@@ -2,7 +2,13 @@ import {randomInt} from 'node:crypto'
 import {existsSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 import {Args, Flags} from '@oclif/core'
-import {AUDIO_FORMATS, openWavWriter, UPSTREAM_TRAILING_SILENCE_SECONDS, type AudioFormat, type PromptAudioWarning} from '../src/audio/index.js'
+import {
+  AUDIO_FORMATS,
+  openWavWriter,
+  UPSTREAM_TRAILING_SILENCE_SECONDS,
+  type AudioFormat,
+  type PromptAudioWarning,
+} from '../src/audio/index.js'
 import {PocketTtsCommand} from '../src/cli/base-command.js'
 import {knobFlag, knobFlagWithDefault} from '../src/cli/number-flags.js'
 import {readTextInput} from '../src/cli/read-text-input.js'
@@ -42,18 +48,26 @@ export default class Synth extends PocketTtsCommand {
     text: Flags.string({description: 'Text to speak; - reads standard input.'}),
     file: Flags.string({description: 'UTF-8 text file to speak.'}),
     model: Flags.string({description: 'Exported model folder (pockettts model export). Default: the embedded fixture model.'}),
-    voice: Flags.string({description: 'Voice name of the model folder, a voice .safetensors file, or a .wav prompt. Default: alba, else the first voice of the model.'}),
+    voice: Flags.string({
+      description:
+        'Voice name of the model folder, a voice .safetensors file, or a .wav prompt. Default: alba, else the first voice of the model.',
+    }),
     out: Flags.string({char: 'o', description: 'Output file, or - for stdout.', default: 'tts_output.wav'}),
     format: Flags.string({description: 'Output encoding.', options: [...AUDIO_FORMATS], default: 'wav16'}),
     temperature: knobFlag('temperature', {description: 'Noise temperature (upstream default 0.7).'}),
     'lsd-decode-steps': knobFlag('lsdDecodeSteps', {description: 'Flow-head steps per latent (upstream default 1).'}),
     'noise-clamp': knobFlag('noiseClamp', {description: 'Clamp the noise to ±this (truncated normal); default none.'}),
     'eos-threshold': knobFlag('eosThreshold', {description: 'EOS fires above this raw logit (upstream default -4).'}),
-    'frames-after-eos': knobFlag('framesAfterEos', {description: 'Frames after EOS (default: 5 for chunks of <= 4 words, else 3, or the model recommendation).'}),
+    'frames-after-eos': knobFlag('framesAfterEos', {
+      description: 'Frames after EOS (default: 5 for chunks of <= 4 words, else 3, or the model recommendation).',
+    }),
     'max-tokens': knobFlag('maxTokens', {description: 'Tokens per text chunk (upstream default 50).'}),
     seed: knobFlag('seed', {description: 'Noise seed (default: random, reported).'}),
     'max-text-chars': knobFlagWithDefault('maxTextChars', {description: 'Refuse longer texts.', default: 20_000}),
-    'trailing-silence': knobFlagWithDefault('trailingSilence', {description: `Seconds of silence appended (upstream CLI: ${UPSTREAM_TRAILING_SILENCE_SECONDS}).`, default: UPSTREAM_TRAILING_SILENCE_SECONDS}),
+    'trailing-silence': knobFlagWithDefault('trailingSilence', {
+      description: `Seconds of silence appended (upstream CLI: ${UPSTREAM_TRAILING_SILENCE_SECONDS}).`,
+      default: UPSTREAM_TRAILING_SILENCE_SECONDS,
+    }),
     threads: knobFlag('threads', {description: 'onnxruntime intra-op threads (default: physical cores).'}),
   }
 
@@ -62,11 +76,19 @@ export default class Synth extends PocketTtsCommand {
     const {config} = await this.loadConfig({model: flags.model, threads: flags.threads, config: flags.config})
     const toStdout = flags.out === '-'
     if (toStdout && this.jsonEnabled()) {
-      throw new UsageError({code: 'USAGE', message: '--json and --out - both want standard output.', hint: 'Write the audio to a file with --out FILE, or drop --json.'})
+      throw new UsageError({
+        code: 'USAGE',
+        message: '--json and --out - both want standard output.',
+        hint: 'Write the audio to a file with --out FILE, or drop --json.',
+      })
     }
     const out = toStdout ? '-' : resolve(flags.out)
     if (!toStdout && !existsSync(dirname(out))) {
-      throw new UsageError({code: 'OUTPUT_DIR_MISSING', message: `The folder of ${out} does not exist.`, hint: 'Create the folder first or pick another --out path.'})
+      throw new UsageError({
+        code: 'OUTPUT_DIR_MISSING',
+        message: `The folder of ${out} does not exist.`,
+        hint: 'Create the folder first or pick another --out path.',
+      })
     }
     const text = await readTextInput({
       ...(args.text === undefined ? {} : {arg: args.text}),
@@ -85,8 +107,13 @@ export default class Synth extends PocketTtsCommand {
     const trailing = flags['trailing-silence']
     const embedded = config.model === undefined
     const modelDir = config.model ?? embeddedModelDir()
-    if (embedded) this.logToStderr(`Using the embedded fixture model (${modelDir}): random weights, so it babbles. Pass --model for a real export.`)
-    const model = await loadEngineModel({dir: modelDir, mimiWorker: true, ...(config.threads === undefined ? {} : {threads: config.threads})})
+    if (embedded)
+      this.logToStderr(`Using the embedded fixture model (${modelDir}): random weights, so it babbles. Pass --model for a real export.`)
+    const model = await loadEngineModel({
+      dir: modelDir,
+      mimiWorker: true,
+      ...(config.threads === undefined ? {} : {threads: config.threads}),
+    })
     try {
       const seed = flags.seed ?? randomInt(0, 2 ** 31)
       const noise = new SeededNormalNoise({seed, temperature: params.temperature, clamp: params.noiseClamp})

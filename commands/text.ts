@@ -39,12 +39,15 @@ export default class Text extends PocketTtsCommand {
     model: Flags.string({description: 'Model folder (config.yaml + tokenizer.model) or upstream config .yaml.', exclusive: ['tokenizer']}),
     tokenizer: Flags.string({description: 'SentencePiece .model file (upstream default text settings).', exclusive: ['model']}),
     'max-tokens': knobFlagWithDefault('maxTokens', {description: 'Most tokens per chunk (upstream max_tokens).', default: 50}),
-    'frames-after-eos': knobFlag('framesAfterEos', {description: 'Frames after EOS for every chunk (default: per-chunk guess or the model recommendation).'}),
+    'frames-after-eos': knobFlag('framesAfterEos', {
+      description: 'Frames after EOS for every chunk (default: per-chunk guess or the model recommendation).',
+    }),
   }
 
   async run(): Promise<TextCommandResult> {
     const {args, flags} = await this.parse(Text)
-    const {config} = flags.tokenizer === undefined ? await this.loadConfig({model: flags.model, config: flags.config}) : {config: {model: undefined}}
+    const {config} =
+      flags.tokenizer === undefined ? await this.loadConfig({model: flags.model, config: flags.config}) : {config: {model: undefined}}
     const frontEnd = await loadTextFrontEnd({
       ...(flags.tokenizer === undefined ? {} : {tokenizer: flags.tokenizer}),
       ...(config.model === undefined ? {} : {model: config.model}),
@@ -79,7 +82,13 @@ export default class Text extends PocketTtsCommand {
     this.log(
       renderTable(
         ['#', 'tokens', 'frames after EOS', 'max_gen_len', 'text'],
-        result.chunks.map((c, i) => [String(i), String(c.ids.length), String(c.framesAfterEos), String(c.maxGenLen), JSON.stringify(c.text)]),
+        result.chunks.map((c, i) => [
+          String(i),
+          String(c.ids.length),
+          String(c.framesAfterEos),
+          String(c.maxGenLen),
+          JSON.stringify(c.text),
+        ]),
       ),
     )
     for (const warning of result.warnings) this.warn(warning)

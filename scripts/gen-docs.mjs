@@ -32,7 +32,9 @@ export async function renderCommandReference() {
 export async function renderParityDoc() {
   const {describeTolerance} = await import(join(root, 'dist', 'src', 'parity', 'load-tolerances.js'))
   const contract = JSON.parse(readFileSync(join(root, 'contracts', 'tolerances.json'), 'utf8'))
-  const rows = Object.entries(contract.checks).map(([name, check]) => `| \`${name}\` | ${check.stage} | ${describeTolerance(check)} | ${check.why} |`)
+  const rows = Object.entries(contract.checks).map(
+    ([name, check]) => `| \`${name}\` | ${check.stage} | ${describeTolerance(check)} | ${check.why} |`,
+  )
   const table = ['| check | stage | tolerance | why |', '| --- | --- | --- | --- |', ...rows].join('\n')
   const doc = readFileSync(join(root, 'docs', 'parity.md'), 'utf8')
   return doc.replace(/(<!-- tolerances:begin[^\n]*-->\n)[\s\S]*?(<!-- tolerances:end -->)/, `$1${table}\n$2`)

@@ -33,7 +33,9 @@ const {values: args} = parseArgs({
   },
 })
 if (args.help) {
-  console.log('node scripts/load-test.mjs [--model DIR] [--connections N<=64] [--duration S<=600] [--workers N] [--queue N] [--threads N] [--text T] [--json]')
+  console.log(
+    'node scripts/load-test.mjs [--model DIR] [--connections N<=64] [--duration S<=600] [--workers N] [--queue N] [--threads N] [--text T] [--json]',
+  )
   process.exit(0)
 }
 const bounded = (name, raw) => {
@@ -53,7 +55,21 @@ if (!existsSync(join(model, 'manifest.json'))) fail(`${model} is not an exported
 const say = (line) => (args.json ? process.stderr : process.stdout).write(`${line}\n`)
 
 // 1. The server, loopback only.
-const serveArgs = ['serve', '--host', '127.0.0.1', '--port', '0', '--model', model, '--workers', String(workers), '--queue', String(queue), '--log-level', 'info']
+const serveArgs = [
+  'serve',
+  '--host',
+  '127.0.0.1',
+  '--port',
+  '0',
+  '--model',
+  model,
+  '--workers',
+  String(workers),
+  '--queue',
+  String(queue),
+  '--log-level',
+  'info',
+]
 if (args.threads !== undefined) serveArgs.push('--threads', args.threads)
 const server = spawn(process.execPath, [join(root, 'bin', 'run.js'), ...serveArgs], {stdio: ['ignore', 'ignore', 'pipe']})
 const exited = once(server, 'exit')
@@ -73,7 +89,8 @@ try {
   const voice = voices.default
   if (voice === null) throw new Error('the model has no voice')
   const body = JSON.stringify({model: 'pocket-tts', input: args.text, voice, response_format: 'pcm'})
-  const post = () => fetch(`${url}/v1/audio/speech`, {method: 'POST', headers: {'content-type': 'application/json'}, body}).then((r) => r.arrayBuffer())
+  const post = () =>
+    fetch(`${url}/v1/audio/speech`, {method: 'POST', headers: {'content-type': 'application/json'}, body}).then((r) => r.arrayBuffer())
 
   // 2. Warm-up (first-use allocations), then the baseline.
   for (let i = 0; i < 3; i += 1) await post()
@@ -169,13 +186,28 @@ try {
     text: args.text,
     requests: {sent, answered, ok, byStatus: Object.fromEntries(statuses), inFlightAtStop: outstanding, lost},
     errors: {connection: result.errors, timeouts: result.timeouts, non2xx: result.non2xx},
-    throughput: {requestsPerSecond: ok / elapsed, audioSecondsPerSecond: audioSeconds / elapsed, audioSecondsPerRequest: ok === 0 ? 0 : audioSeconds / ok},
+    throughput: {
+      requestsPerSecond: ok / elapsed,
+      audioSecondsPerSecond: audioSeconds / elapsed,
+      audioSecondsPerRequest: ok === 0 ? 0 : audioSeconds / ok,
+    },
     ttfaMs: percentiles(ttfa),
     responseMs: percentiles(total),
     healthMs: percentiles(health),
     server: {completed: serverCompleted, cancelled: serverCancelled, rejected: serverRejected},
-    rssMb: {before: mb(before.rss), after: mb(after.rss), max: mb(Math.max(...rss.map((s) => s.bytes))), slopeMbPerMinute: (slope(rss, 'bytes') * 60) / 2 ** 20, samples: rss.length},
-    heapMb: {before: mb(before.heap), after: mb(after.heap), max: mb(Math.max(...rss.map((s) => s.heap))), slopeMbPerMinute: (slope(rss, 'heap') * 60) / 2 ** 20},
+    rssMb: {
+      before: mb(before.rss),
+      after: mb(after.rss),
+      max: mb(Math.max(...rss.map((s) => s.bytes))),
+      slopeMbPerMinute: (slope(rss, 'bytes') * 60) / 2 ** 20,
+      samples: rss.length,
+    },
+    heapMb: {
+      before: mb(before.heap),
+      after: mb(after.heap),
+      max: mb(Math.max(...rss.map((s) => s.heap))),
+      slopeMbPerMinute: (slope(rss, 'heap') * 60) / 2 ** 20,
+    },
     rssSamplesMb: rss.map((s) => mb(s.bytes)),
     checks: {
       // Every request sent got an answer, or was still in flight when the clients stopped.
@@ -241,17 +273,33 @@ function round(x) {
 
 function printReport(r) {
   const q = (p) => `p50 ${p.p50} / p95 ${p.p95} / p99 ${p.p99} / max ${p.max} ms (n=${p.count})`
-  console.log(`load: ${r.connections} connections for ${r.durationSeconds} s, workers ${r.workers}, queue ${r.queue}, ${r.machine.cpus} CPUs, Node ${r.machine.node}`)
-  console.log(`requests: ${r.requests.sent} sent, ${r.requests.ok} ok, by status ${JSON.stringify(r.requests.byStatus)}, ${r.requests.inFlightAtStop} in flight at stop, ${r.requests.lost} lost`)
+  console.log(
+    `load: ${r.connections} connections for ${r.durationSeconds} s, workers ${r.workers}, queue ${r.queue}, ${r.machine.cpus} CPUs, Node ${r.machine.node}`,
+  )
+  console.log(
+    `requests: ${r.requests.sent} sent, ${r.requests.ok} ok, by status ${JSON.stringify(r.requests.byStatus)}, ${r.requests.inFlightAtStop} in flight at stop, ${r.requests.lost} lost`,
+  )
   console.log(`errors: ${r.errors.connection} connection, ${r.errors.timeouts} timeouts, ${r.errors.non2xx} non-2xx`)
-  console.log(`throughput: ${r.throughput.requestsPerSecond.toFixed(2)} req/s, ${r.throughput.audioSecondsPerSecond.toFixed(2)} s of audio per s (${r.throughput.audioSecondsPerRequest.toFixed(2)} s per request)`)
+  console.log(
+    `throughput: ${r.throughput.requestsPerSecond.toFixed(2)} req/s, ${r.throughput.audioSecondsPerSecond.toFixed(2)} s of audio per s (${r.throughput.audioSecondsPerRequest.toFixed(2)} s per request)`,
+  )
   console.log(`time to first audio: ${q(r.ttfaMs)}`)
   console.log(`full response:       ${q(r.responseMs)}`)
   console.log(`/health under load:  ${q(r.healthMs)}`)
-  console.log(`server RSS: ${r.rssMb.before} MB before, ${r.rssMb.after} MB after, max ${r.rssMb.max} MB, slope ${r.rssMb.slopeMbPerMinute.toFixed(2)} MB/min over ${r.rssMb.samples} samples`)
-  console.log(`server heap: ${r.heapMb.before} MB before, ${r.heapMb.after} MB after, max ${r.heapMb.max} MB, slope ${r.heapMb.slopeMbPerMinute.toFixed(2)} MB/min`)
-  console.log(`server: ${r.server.completed} completed, ${r.server.cancelled} cancelled (in flight at stop: generating or queued), ${r.server.rejected} rejected`)
-  console.log(`checks: ${Object.entries(r.checks).map(([k, v]) => `${k} ${v ? 'ok' : 'FAILED'}`).join(', ')}`)
+  console.log(
+    `server RSS: ${r.rssMb.before} MB before, ${r.rssMb.after} MB after, max ${r.rssMb.max} MB, slope ${r.rssMb.slopeMbPerMinute.toFixed(2)} MB/min over ${r.rssMb.samples} samples`,
+  )
+  console.log(
+    `server heap: ${r.heapMb.before} MB before, ${r.heapMb.after} MB after, max ${r.heapMb.max} MB, slope ${r.heapMb.slopeMbPerMinute.toFixed(2)} MB/min`,
+  )
+  console.log(
+    `server: ${r.server.completed} completed, ${r.server.cancelled} cancelled (in flight at stop: generating or queued), ${r.server.rejected} rejected`,
+  )
+  console.log(
+    `checks: ${Object.entries(r.checks)
+      .map(([k, v]) => `${k} ${v ? 'ok' : 'FAILED'}`)
+      .join(', ')}`,
+  )
 }
 
 function fail(message) {

@@ -35,20 +35,36 @@ The weights with voice cloning live in the gated repo kyutai/pocket-tts (accept 
   ]
   static override flags = {
     language: Flags.string({description: 'Model language (upstream config name).', options: [...languages], default: 'english'}),
-    repo: Flags.string({description: 'Take every file from this hub repo (same layout as upstream) instead of upstream\'s repos.'}),
-    revision: Flags.string({description: 'Take every file at this revision (branch, tag or commit) instead of upstream\'s pins.'}),
+    repo: Flags.string({description: "Take every file from this hub repo (same layout as upstream) instead of upstream's repos."}),
+    revision: Flags.string({description: "Take every file at this revision (branch, tag or commit) instead of upstream's pins."}),
     files: Flags.string({description: 'Also fetch repo files matching these globs (saved under <language>/files/).', multiple: true}),
-    voices: Flags.string({description: `Predefined voices: comma-separated names, "all" or "none" (default: the language's default voice).`}),
+    voices: Flags.string({
+      description: `Predefined voices: comma-separated names, "all" or "none" (default: the language's default voice).`,
+    }),
     out: Flags.string({description: 'Models folder (else modelsDir: POCKETTTS_MODELS_DIR, default models).'}),
     endpoint: Flags.string({description: 'Model hub base URL (else POCKETTTS_HUB_ENDPOINT, https://huggingface.co).'}),
     token: Flags.string({description: 'Hub read token (hf_…), needed for the gated weights.', env: 'HF_TOKEN'}),
-    'allow-no-cloning': Flags.boolean({description: 'Use the ungated weights (no voice cloning) when the gated repo is out of reach or no token is given.'}),
-    'config-from': Flags.string({description: 'Take the model architecture for config.yaml from this upstream-schema YAML instead of the catalogue (a fine-tune or test model with other dimensions).'}),
-    'verify-only': Flags.boolean({description: 'Only check the local files against the lock file; download and write nothing.', exclusive: ['offline']}),
+    'allow-no-cloning': Flags.boolean({
+      description: 'Use the ungated weights (no voice cloning) when the gated repo is out of reach or no token is given.',
+    }),
+    'config-from': Flags.string({
+      description:
+        'Take the model architecture for config.yaml from this upstream-schema YAML instead of the catalogue (a fine-tune or test model with other dimensions).',
+    }),
+    'verify-only': Flags.boolean({
+      description: 'Only check the local files against the lock file; download and write nothing.',
+      exclusive: ['offline'],
+    }),
     offline: Flags.boolean({description: 'Use only the lock file and local files; no network.', exclusive: ['verify-only']}),
     concurrency: knobFlagWithDefault('concurrency', {description: 'Files downloaded at once.', default: 4}),
-    retries: knobFlagWithDefault('retries', {description: 'Retries of a failed request (network errors, HTTP 5xx/429), with backoff.', default: 4}),
-    bundle: Flags.string({description: 'Unpack a bundle (.tar.gz from `model pack`) from a URL or file instead.', exclusive: ['repo', 'revision', 'files', 'voices', 'config-from', 'allow-no-cloning']}),
+    retries: knobFlagWithDefault('retries', {
+      description: 'Retries of a failed request (network errors, HTTP 5xx/429), with backoff.',
+      default: 4,
+    }),
+    bundle: Flags.string({
+      description: 'Unpack a bundle (.tar.gz from `model pack`) from a URL or file instead.',
+      exclusive: ['repo', 'revision', 'files', 'voices', 'config-from', 'allow-no-cloning'],
+    }),
     sha256: Flags.string({description: 'Expected sha256 of the --bundle (required for a URL).', dependsOn: ['bundle']}),
   }
 
@@ -67,21 +83,35 @@ The weights with voice cloning live in the gated repo kyutai/pocket-tts (accept 
           mode,
           signal: this.signal,
           retry,
-          onRetry: (info) => progress.handle({type: 'retry', what: flags.bundle ?? '', attempt: info.attempt, attempts: info.attempts, delayMs: info.delayMs, reason: String(info.error)}),
+          onRetry: (info) =>
+            progress.handle({
+              type: 'retry',
+              what: flags.bundle ?? '',
+              attempt: info.attempt,
+              attempts: info.attempts,
+              delayMs: info.delayMs,
+              reason: String(info.error),
+            }),
           onProgress: (p) => {
             if (p.done === p.resumedFrom) progress.handle({type: 'file-start', file: 'bundle', size: p.total, resumedFrom: p.resumedFrom})
             progress.handle({type: 'file-progress', file: 'bundle', done: p.done, total: p.total})
           },
         })
         progress.stop()
-        this.log(`${result.status === 'unpacked' ? 'Unpacked' : 'Verified'} ${result.folder} (${result.verified} file(s) match manifest.json; bundle sha256 ${result.sha256}).`)
+        this.log(
+          `${result.status === 'unpacked' ? 'Unpacked' : 'Verified'} ${result.folder} (${result.verified} file(s) match manifest.json; bundle sha256 ${result.sha256}).`,
+        )
         this.log(`Lock file: ${result.lockFile}`)
         return {kind: 'bundle', ...result}
       }
       const language = flags.language as Language
       const token = flags.token === undefined || flags.token === '' ? undefined : flags.token
       if (token !== undefined && !token.startsWith('hf_')) {
-        throw new UsageError({code: 'TOKEN_INVALID', message: 'The hub token must start with "hf_".', hint: 'Pass a read token from your hub account settings with --token or HF_TOKEN.'})
+        throw new UsageError({
+          code: 'TOKEN_INVALID',
+          message: 'The hub token must start with "hf_".',
+          hint: 'Pass a read token from your hub account settings with --token or HF_TOKEN.',
+        })
       }
       const result = await downloadModel({
         out: config.modelsDir,
@@ -101,7 +131,12 @@ The weights with voice cloning live in the gated repo kyutai/pocket-tts (accept 
         onEvent: (event) => progress.handle(event),
       })
       progress.stop()
-      this.log(renderTable(['status', 'file', 'size', 'sha256'], result.files.map((f) => [f.status, f.file, String(f.size), f.sha256.slice(0, 16)])))
+      this.log(
+        renderTable(
+          ['status', 'file', 'size', 'sha256'],
+          result.files.map((f) => [f.status, f.file, String(f.size), f.sha256.slice(0, 16)]),
+        ),
+      )
       this.log('')
       const cloning = result.voiceCloning === null ? 'unknown' : result.voiceCloning ? 'yes' : 'no (predefined voices only)'
       this.log(`Model folder: ${result.folder} (config.yaml ${result.config.status}; voice cloning: ${cloning})`)
@@ -115,7 +150,10 @@ The weights with voice cloning live in the gated repo kyutai/pocket-tts (accept 
 
 function parseVoices(raw: string | undefined, language: Language): PredefinedVoice[] {
   if (raw === undefined) return [languageEntry(language).defaultVoice]
-  const names = raw.split(',').map((v) => v.trim()).filter((v) => v !== '')
+  const names = raw
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '')
   if (names.length === 1 && names[0] === 'all') return [...predefinedVoices]
   if (names.length === 1 && names[0] === 'none') return []
   const unknown = names.filter((n) => !isPredefinedVoice(n))

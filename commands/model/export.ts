@@ -7,17 +7,23 @@ import {exportModel, type ExportModelResult} from '../../src/model/export-model.
 export default class ModelExport extends PocketTtsCommand {
   static override summary = 'Export an upstream-format model folder to ONNX graphs with a manifest, checked against upstream.'
   static override description =
-    'Loads the folder (config.yaml, the checkpoint and tokenizer it names) with upstream pocket_tts, traces its modules into six ONNX graphs (opset 17) that a runtime drives frame by frame with explicit state, checks every graph and the whole chain against upstream\'s own streaming run, and writes manifest.json, the check sets, the tokenizer and the voice files beside the graphs. The folder appears only when everything succeeded.'
+    "Loads the folder (config.yaml, the checkpoint and tokenizer it names) with upstream pocket_tts, traces its modules into six ONNX graphs (opset 17) that a runtime drives frame by frame with explicit state, checks every graph and the whole chain against upstream's own streaming run, and writes manifest.json, the check sets, the tokenizer and the voice files beside the graphs. The folder appears only when everything succeeded."
   static override examples = [
     '<%= config.bin %> <%= command.id %> --from ../shared/oracle/tiny --out models/tiny-onnx',
     '<%= config.bin %> <%= command.id %> --from models/english --out models/english-onnx --force --json',
   ]
   static override flags = {
-    from: Flags.string({description: 'Model folder in the upstream format (config.yaml, model.safetensors, tokenizer.model).', required: true}),
+    from: Flags.string({
+      description: 'Model folder in the upstream format (config.yaml, model.safetensors, tokenizer.model).',
+      required: true,
+    }),
     out: Flags.string({description: 'Folder to create for the export.', required: true}),
     python: Flags.string({description: 'Python interpreter with the tooling (else POCKETTTS_PYTHON, .venv, python3).'}),
     force: Flags.boolean({description: 'Replace --out when it exists (only once the new export is complete).'}),
-    int8: Flags.boolean({description: 'int8 weights for the FlowLM transformer matmuls (onnxruntime dynamic quantisation); accuracy against fp32 is measured and recorded.'}),
+    int8: Flags.boolean({
+      description:
+        'int8 weights for the FlowLM transformer matmuls (onnxruntime dynamic quantisation); accuracy against fp32 is measured and recorded.',
+    }),
   }
 
   async run(): Promise<ExportModelResult> {
@@ -52,10 +58,14 @@ export default class ModelExport extends PocketTtsCommand {
       return `${String(value?.onnx)} (upstream ${String(value?.upstream)})`
     }
     this.log('')
-    this.log(`Chain on ONNX Runtime with upstream's noise: ${pair('steps')} AR steps, EOS at step ${pair('eos_step')}, ${pair('frames')} frames, max abs ${worstChain.toExponential(1)} vs upstream.`)
+    this.log(
+      `Chain on ONNX Runtime with upstream's noise: ${pair('steps')} AR steps, EOS at step ${pair('eos_step')}, ${pair('frames')} frames, max abs ${worstChain.toExponential(1)} vs upstream.`,
+    )
     const q = result.quantization
     if (q !== undefined) {
-      const nodes = Object.entries(q.graphs).map(([g, info]) => `${g}: ${info.nodes} matmuls, ${(info.fp32_bytes / 1e6).toFixed(1)} -> ${(info.int8_bytes / 1e6).toFixed(1)} MB`)
+      const nodes = Object.entries(q.graphs).map(
+        ([g, info]) => `${g}: ${info.nodes} matmuls, ${(info.fp32_bytes / 1e6).toFixed(1)} -> ${(info.int8_bytes / 1e6).toFixed(1)} MB`,
+      )
       const p = q.parity
       const db = (v: number | null | undefined): string => (v === null || v === undefined ? 'identical' : `${v.toFixed(1)} dB`)
       this.log(`int8: ${nodes.join('; ')}.`)

@@ -7,7 +7,7 @@ import {verifyModel, type VerifyReport} from '../../src/model/verify-model.js'
 export default class ModelVerify extends PocketTtsCommand {
   static override summary = 'Check an exported model folder: file hashes, graph contracts and numerics against its manifest.'
   static override description =
-    'Re-hashes every file against manifest.json (and the download lock file with --lock), loads each graph with onnxruntime-node, compares its input/output names, dtypes and shapes with the manifest, and replays its check set (upstream\'s inputs and outputs) within the recorded tolerance. One row per graph and file; exits 1 when any row fails.'
+    "Re-hashes every file against manifest.json (and the download lock file with --lock), loads each graph with onnxruntime-node, compares its input/output names, dtypes and shapes with the manifest, and replays its check set (upstream's inputs and outputs) within the recorded tolerance. One row per graph and file; exits 1 when any row fails."
   static override examples = [
     '<%= config.bin %> <%= command.id %> models/tiny-onnx',
     '<%= config.bin %> <%= command.id %> models/english-onnx --lock models/pockettts.lock.json --json',
@@ -16,7 +16,7 @@ export default class ModelVerify extends PocketTtsCommand {
     dir: Args.string({description: 'Exported model folder (with manifest.json).', required: true}),
   }
   static override flags = {
-    lock: Flags.string({description: 'Download lock file: the export\'s source checkpoint and tokenizer must match it.'}),
+    lock: Flags.string({description: "Download lock file: the export's source checkpoint and tokenizer must match it."}),
   }
 
   async run(): Promise<VerifyReport> {
@@ -36,11 +36,19 @@ export default class ModelVerify extends PocketTtsCommand {
       progress.stop()
     }
     const mark = {pass: 'ok', fail: 'FAIL', skip: '-'} as const
-    this.log(renderTable(['', 'graph / file', 'hash', 'contract', 'numerics', 'detail'],
-      report.rows.map((r) => [r.ok ? 'ok  ' : 'FAIL', r.name, mark[r.hash], mark[r.contract], mark[r.numerics], r.detail])))
+    this.log(
+      renderTable(
+        ['', 'graph / file', 'hash', 'contract', 'numerics', 'detail'],
+        report.rows.map((r) => [r.ok ? 'ok  ' : 'FAIL', r.name, mark[r.hash], mark[r.contract], mark[r.numerics], r.detail]),
+      ),
+    )
     this.log('')
     const failed = report.rows.filter((r) => !r.ok)
-    this.log(failed.length === 0 ? `Verified ${report.dir}: all ${report.rows.length} rows pass.` : `${failed.length} of ${report.rows.length} rows FAIL: ${failed.map((r) => r.name).join(', ')}.`)
+    this.log(
+      failed.length === 0
+        ? `Verified ${report.dir}: all ${report.rows.length} rows pass.`
+        : `${failed.length} of ${report.rows.length} rows FAIL: ${failed.map((r) => r.name).join(', ')}.`,
+    )
     if (!report.ok) process.exitCode = 1
     return report
   }

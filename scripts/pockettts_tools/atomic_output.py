@@ -2,6 +2,7 @@
 
 A run that fails or is cancelled leaves the target as it was (no half-written folder or file).
 """
+
 from __future__ import annotations
 
 import os
@@ -32,7 +33,12 @@ def make_parent(target: Path) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError) as error:
-        raise JobError("OUTPUT_PARENT_INVALID", f"Cannot create the folder {target.parent}: a file is in the way.", kind="usage", hint="Choose another output path.") from error
+        raise JobError(
+            "OUTPUT_PARENT_INVALID",
+            f"Cannot create the folder {target.parent}: a file is in the way.",
+            kind="usage",
+            hint="Choose another output path.",
+        ) from error
 
 
 @contextmanager

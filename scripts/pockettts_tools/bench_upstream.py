@@ -13,6 +13,7 @@ measured from the call to the first chunk, the total to the last one; the voice 
 is set to +inf at load (a load-time setting of upstream) and the instance's ``_estimate_max_gen_len`` returns N,
 so upstream's own loop runs N steps and stops at its maximum length. Nothing else is replaced.
 """
+
 from __future__ import annotations
 
 import math
@@ -67,13 +68,17 @@ def _one_run(model: Any, state: Any, text: str) -> dict[str, Any]:
     }
 
 
-def bench_upstream(model_dir: Path, voice: Path, text: str, *, fixed_frames: int | None, runs: int, warmup: int, quantize: bool) -> dict[str, Any]:
+def bench_upstream(
+    model_dir: Path, voice: Path, text: str, *, fixed_frames: int | None, runs: int, warmup: int, quantize: bool
+) -> dict[str, Any]:
     from importlib.metadata import version
 
     import torch
 
     if not voice.is_file():
-        raise JobError("VOICE_NOT_FOUND", f"The voice file {voice} does not exist.", kind="usage", hint="Pass a voice .safetensors or .wav file.")
+        raise JobError(
+            "VOICE_NOT_FOUND", f"The voice file {voice} does not exist.", kind="usage", hint="Pass a voice .safetensors or .wav file."
+        )
     progress("load", 1, 3, f"loading {model_dir} with upstream's loader{' (quantize=True)' if quantize else ''}")
     model = _load(model_dir, quantize, fixed_frames)
     progress("voice", 2, 3, f"voice {voice}")
@@ -108,7 +113,9 @@ def main(argv: list[str]) -> dict[str, Any]:
     args = parser.parse_args(argv)
     if not args.text.strip():
         raise JobError("TEXT_EMPTY", "The text is empty.", kind="usage", hint="Pass a non-empty --text.")
-    return bench_upstream(args.model, args.voice, args.text, fixed_frames=args.frames, runs=args.runs, warmup=args.warmup, quantize=args.quantize)
+    return bench_upstream(
+        args.model, args.voice, args.text, fixed_frames=args.frames, runs=args.runs, warmup=args.warmup, quantize=args.quantize
+    )
 
 
 if __name__ == "__main__":

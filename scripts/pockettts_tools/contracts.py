@@ -2,6 +2,7 @@
 ``npm run contracts:generate``): what the tooling writes for the TypeScript side is validated against them first,
 so neither language trusts the other's copy of a format.
 """
+
 from __future__ import annotations
 
 import json

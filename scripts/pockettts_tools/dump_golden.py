@@ -8,6 +8,7 @@ The model comes from an upstream-format folder (strict load with upstream's load
 first (a ``.safetensors`` state draws no noise; a prompt WAV draws once), then ``torch.manual_seed(seed)`` and one
 ``generate_audio`` call, observed by hooks (see ``recording``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,7 +55,9 @@ def read_noise_tape(folder: Path) -> list[NoiseTape]:
     return tape
 
 
-def dump_synthesis(model_dir: Path, case: SynthesisCase, out: Path, *, force: bool = False, noise_tape_dir: Path | None = None) -> dict[str, Any]:
+def dump_synthesis(
+    model_dir: Path, case: SynthesisCase, out: Path, *, force: bool = False, noise_tape_dir: Path | None = None
+) -> dict[str, Any]:
     """Records ``case`` on the model in ``model_dir`` into the golden folder ``out``; returns a summary."""
     import torch
 
@@ -115,7 +118,13 @@ def dump_synthesis(model_dir: Path, case: SynthesisCase, out: Path, *, force: bo
             "chunks": chunks,
         }
         writer.write_manifest(manifest)
-    return {"out": str(out.absolute()), "chunks": chunks, "samples": int(total.size), "seconds": total.size / model.sample_rate, "tensors": len(writer.tensors)}
+    return {
+        "out": str(out.absolute()),
+        "chunks": chunks,
+        "samples": int(total.size),
+        "seconds": total.size / model.sample_rate,
+        "tensors": len(writer.tensors),
+    }
 
 
 def main(argv: list[str]) -> dict[str, Any]:

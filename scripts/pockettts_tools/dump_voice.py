@@ -6,6 +6,7 @@ Observes one ``get_state_for_audio_prompt(prompt, truncate=True)`` call (what ``
 the Mimi encoder's input and output and the conditioning FlowLM is prefilled with. The resulting voice state is
 written beside the tensors as ``voice.safetensors`` with upstream's ``export_model_state``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -57,7 +58,12 @@ def dump_voice(model_dir: Path, prompt: Path, out: Path, *, truncate: bool = Tru
             }
         )
     positions = int(recorder.conditioning.shape[1])
-    return {"out": str(out.absolute()), "frames": int(recorder.mimi_latent.shape[-1]), "positions": positions, "voiceState": str(out.absolute() / VOICE_STATE_FILE)}
+    return {
+        "out": str(out.absolute()),
+        "frames": int(recorder.mimi_latent.shape[-1]),
+        "positions": positions,
+        "voiceState": str(out.absolute() / VOICE_STATE_FILE),
+    }
 
 
 def main(argv: list[str]) -> dict[str, Any]:

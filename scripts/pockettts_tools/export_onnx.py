@@ -5,6 +5,7 @@
 OUT_DIR is written in place (the TypeScript driver passes a temporary folder and renames it at the end).
 Progress, the result and typed errors go through ``protocol``. See README "pockettts model export".
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,13 +25,17 @@ FORMAT = "pockettts-onnx/1"
 REQUIRED_MODULES = ("torch", "pocket_tts", "onnx", "onnxruntime", "numpy", "safetensors", "yaml", "jsonschema")
 # The model folder's errors under the codes `pockettts model export` documents (README); others pass unchanged.
 _SOURCE_ERRORS: dict[str, tuple[str, ErrorKind]] = {
-    **dict.fromkeys(("CONFIG_INVALID", "CONFIG_UNKNOWN_KEY", "CONFIG_MISSING_KEY", "CONFIG_INVALID_VALUE"), ("MODEL_CONFIG_INVALID", "usage")),
+    **dict.fromkeys(
+        ("CONFIG_INVALID", "CONFIG_UNKNOWN_KEY", "CONFIG_MISSING_KEY", "CONFIG_INVALID_VALUE"), ("MODEL_CONFIG_INVALID", "usage")
+    ),
     "MODEL_WEIGHTS_UNSPECIFIED": ("MODEL_CONFIG_UNSUPPORTED", "usage"),
     "MODEL_FILE_MISSING": ("MODEL_FILE_MISSING", "usage"),
     "MODEL_FILE_REMOTE": ("MODEL_FILE_REMOTE", "usage"),
     "CHECKPOINT_INVALID": ("MODEL_CHECKPOINT_UNREADABLE", "model"),
-    **dict.fromkeys(("CHECKPOINT_KEY_MISSING", "CHECKPOINT_KEY_UNEXPECTED", "CHECKPOINT_SHAPE_MISMATCH", "CHECKPOINT_MISMATCH"),
-                    ("MODEL_CHECKPOINT_MISMATCH", "model")),
+    **dict.fromkeys(
+        ("CHECKPOINT_KEY_MISSING", "CHECKPOINT_KEY_UNEXPECTED", "CHECKPOINT_SHAPE_MISMATCH", "CHECKPOINT_MISMATCH"),
+        ("MODEL_CHECKPOINT_MISMATCH", "model"),
+    ),
     **dict.fromkeys(("TOKENIZER_MISMATCH", "TOKENIZER_INVALID"), ("MODEL_TOKENIZER_INVALID", "model")),
 }
 
@@ -39,21 +44,27 @@ def _require_modules() -> None:
     """Fails fast, before any slow import, when the interpreter lacks a module of the tooling."""
     missing = [name for name in REQUIRED_MODULES if importlib.util.find_spec(name) is None]
     if missing:
-        raise JobError("PYTHON_MODULE_MISSING",
-                       f"The Python at {sys.executable} lacks {'module' if len(missing) == 1 else 'modules'} {', '.join(missing)}.",
-                       kind="prerequisite",
-                       hint="Run `npm run setup:python` (creates .venv/ with everything pinned), or pass --python an "
-                            "interpreter with scripts/requirements.txt installed (torch==2.13.0 CPU first).")
+        raise JobError(
+            "PYTHON_MODULE_MISSING",
+            f"The Python at {sys.executable} lacks {'module' if len(missing) == 1 else 'modules'} {', '.join(missing)}.",
+            kind="prerequisite",
+            hint="Run `npm run setup:python` (creates .venv/ with everything pinned), or pass --python an "
+            "interpreter with scripts/requirements.txt installed (torch==2.13.0 CPU first).",
+        )
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m pockettts_tools.export_onnx", description=__doc__)
     parser.add_argument("--from", dest="source", required=True, type=Path, help="model folder (config.yaml, checkpoint, tokenizer)")
     parser.add_argument("--out", required=True, type=Path, help="folder to write (created; must be empty)")
-    parser.add_argument("--max-steps", type=int, default=None,
-                        help="cap on the reference run's AR steps (default: upstream's max_gen_len, a full run)")
-    parser.add_argument("--int8", action="store_true",
-                        help="int8 weights for the FlowLM transformer's matmuls (onnxruntime dynamic quantisation), see quantize_int8.py")
+    parser.add_argument(
+        "--max-steps", type=int, default=None, help="cap on the reference run's AR steps (default: upstream's max_gen_len, a full run)"
+    )
+    parser.add_argument(
+        "--int8",
+        action="store_true",
+        help="int8 weights for the FlowLM transformer's matmuls (onnxruntime dynamic quantisation), see quantize_int8.py",
+    )
     return parser.parse_args(argv)
 
 
@@ -63,18 +74,26 @@ def _versions() -> dict[str, str]:
     import onnxruntime
     import torch
 
-    return {"pocket_tts": metadata.version("pocket-tts"), "torch": torch.__version__, "onnx": onnx.__version__,
-            "onnxruntime": onnxruntime.__version__, "numpy": numpy.__version__}
+    return {
+        "pocket_tts": metadata.version("pocket-tts"),
+        "torch": torch.__version__,
+        "onnx": onnx.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "numpy": numpy.__version__,
+    }
 
 
 def _generation_defaults(tts: Any, max_tokens: int) -> dict[str, Any]:
     from pocket_tts import default_parameters as defaults
 
     return {
-        "temperature": defaults.DEFAULT_TEMPERATURE, "lsd_decode_steps": defaults.DEFAULT_LSD_DECODE_STEPS,
-        "noise_clamp": defaults.DEFAULT_NOISE_CLAMP, "eos_threshold": defaults.DEFAULT_EOS_THRESHOLD,
+        "temperature": defaults.DEFAULT_TEMPERATURE,
+        "lsd_decode_steps": defaults.DEFAULT_LSD_DECODE_STEPS,
+        "noise_clamp": defaults.DEFAULT_NOISE_CLAMP,
+        "eos_threshold": defaults.DEFAULT_EOS_THRESHOLD,
         "max_tokens_per_chunk": max_tokens,
-        "tokens_per_second_estimate": tts._TOKENS_PER_SECOND_ESTIMATE, "gen_seconds_padding": tts._GEN_SECONDS_PADDING,
+        "tokens_per_second_estimate": tts._TOKENS_PER_SECOND_ESTIMATE,
+        "gen_seconds_padding": tts._GEN_SECONDS_PADDING,
         "max_gen_len": "ceil((n_tokens / tokens_per_second_estimate + gen_seconds_padding) * frame_rate)",
         "frames_after_eos": "model_recommended_frames_after_eos if set, else 5 for a chunk of <= 4 words, else 3",
     }
@@ -85,16 +104,28 @@ def load_source(source: Path) -> tuple[ModelFolder, Path, Any]:
     import torch
 
     if not source.is_dir():
-        raise JobError("MODEL_SOURCE_NOT_FOUND", f"No model folder at {source}.", kind="usage",
-                       hint="Pass --from a folder holding config.yaml, the checkpoint and the tokenizer.")
+        raise JobError(
+            "MODEL_SOURCE_NOT_FOUND",
+            f"No model folder at {source}.",
+            kind="usage",
+            hint="Pass --from a folder holding config.yaml, the checkpoint and the tokenizer.",
+        )
     if not (source / CONFIG_FILE).is_file():
-        raise JobError("MODEL_CONFIG_MISSING", f"{source} has no {CONFIG_FILE}.", kind="usage",
-                       hint="A model folder in the upstream format holds config.yaml beside the checkpoint.")
+        raise JobError(
+            "MODEL_CONFIG_MISSING",
+            f"{source} has no {CONFIG_FILE}.",
+            kind="usage",
+            hint="A model folder in the upstream format holds config.yaml beside the checkpoint.",
+        )
     try:
         folder = inspect_model_folder(source)
         if folder.checkpoint is None:
-            raise JobError("MODEL_CONFIG_UNSUPPORTED", f"{folder.config_path} has no top-level weights_path.", kind="usage",
-                           hint="Only single-checkpoint models (weights_path: model.safetensors) can be exported.")
+            raise JobError(
+                "MODEL_CONFIG_UNSUPPORTED",
+                f"{folder.config_path} has no top-level weights_path.",
+                kind="usage",
+                hint="Only single-checkpoint models (weights_path: model.safetensors) can be exported.",
+            )
         tts = load_model_folder(folder)
     except JobError as error:
         code, kind = _SOURCE_ERRORS.get(error.code, (error.code, error.kind))
@@ -114,8 +145,9 @@ def _config_json(config: Any, checkpoint: Path, voices_tokenizer: str) -> dict[s
 
 def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = False) -> dict[str, Any]:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise JobError("EXPORT_OUT_NOT_EMPTY", f"{out} exists and is not an empty folder.", kind="usage",
-                       hint="Pass a new or empty folder.")
+        raise JobError(
+            "EXPORT_OUT_NOT_EMPTY", f"{out} exists and is not an empty folder.", kind="usage", hint="Pass a new or empty folder."
+        )
     progress("load", message=f"loading {source} with upstream pocket_tts")
     from .graph_checks import check_graph, check_set, open_session, recorded_cases, run_chain, write_check_set
     from .graph_defs import build_graphs
@@ -167,14 +199,22 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
             "check": {"tolerance": graph.tolerance, "export": result.to_json(), "cases": written},
         }
     if failures:
-        raise JobError("EXPORT_CHECK_FAILED", f"The exported graphs differ from upstream beyond tolerance: {', '.join(failures)}.",
-                       kind="runtime", hint="This is a bug in the exporter for this model; report it with --verbose output.")
+        raise JobError(
+            "EXPORT_CHECK_FAILED",
+            f"The exported graphs differ from upstream beyond tolerance: {', '.join(failures)}.",
+            kind="runtime",
+            hint="This is a bug in the exporter for this model; report it with --verbose output.",
+        )
 
     progress("chain", message="prefill, AR steps and Mimi frames on ONNX Runtime vs upstream")
     chain = run_chain({g.name: g for g in graphs}, sessions, ref)
     if not chain["passed"]:
-        raise JobError("EXPORT_CHAIN_FAILED", f"The ONNX chain does not reproduce upstream's run: {json.dumps(chain)}",
-                       kind="runtime", hint="This is a bug in the exporter for this model; report it with --verbose output.")
+        raise JobError(
+            "EXPORT_CHAIN_FAILED",
+            f"The ONNX chain does not reproduce upstream's run: {json.dumps(chain)}",
+            kind="runtime",
+            hint="This is a bug in the exporter for this model; report it with --verbose output.",
+        )
 
     quantization: dict[str, Any] | None = None
     if int8:
@@ -221,8 +261,10 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
     result = {
         "out": str(out),
         "generation": facts.generation,
-        "graphs": {n: {"file": e["file"], "size": e["size"], "max_abs": e["check"]["export"]["max_abs"],
-                       "calls": e["check"]["export"]["calls"]} for n, e in graph_entries.items()},
+        "graphs": {
+            n: {"file": e["file"], "size": e["size"], "max_abs": e["check"]["export"]["max_abs"], "calls": e["check"]["export"]["calls"]}
+            for n, e in graph_entries.items()
+        },
         "chain": chain,
         "voices": [v.relative for v in voices],
         "skipped": skipped,
@@ -239,8 +281,12 @@ def main(argv: list[str]) -> dict[str, Any]:
         return export(args.source.resolve(), args.out.resolve(), args.max_steps, args.int8)
     except OSError as error:
         if error.errno == errno.ENOSPC:
-            raise JobError("DISK_FULL", f"No space left on the disk while writing {args.out}.", kind="prerequisite",
-                           hint="Free some space (an export needs about twice the checkpoint size) or export elsewhere.") from error
+            raise JobError(
+                "DISK_FULL",
+                f"No space left on the disk while writing {args.out}.",
+                kind="prerequisite",
+                hint="Free some space (an export needs about twice the checkpoint size) or export elsewhere.",
+            ) from error
         raise
 
 

@@ -7,6 +7,7 @@ folder's config naming its local files by absolute path (``model_folder.local_co
 upstream's own. Inputs are checked first so that common mistakes get a clear error instead of upstream's traceback; the file
 is written beside the target and renamed into place only when upstream succeeded and the file reads back.
 """
+
 from __future__ import annotations
 
 import signal
@@ -29,11 +30,18 @@ def export_voice(model_dir: Path, prompt: Path, out: Path, *, force: bool = Fals
     prompt_path = check_prompt(prompt)
     target = out.absolute()
     if target.suffix != ".safetensors":
-        raise JobError("OUTPUT_NOT_SAFETENSORS", f"{target} must end in .safetensors (upstream writes a safetensors voice state).", kind="usage", hint="Name the output FILE.safetensors.")
+        raise JobError(
+            "OUTPUT_NOT_SAFETENSORS",
+            f"{target} must end in .safetensors (upstream writes a safetensors voice state).",
+            kind="usage",
+            hint="Name the output FILE.safetensors.",
+        )
     if target.is_dir():
         raise JobError("OUTPUT_NOT_A_FILE", f"{target} is a folder.", kind="usage", hint="Pass a file path ending in .safetensors.")
     if target.exists() and not force:
-        raise JobError("OUTPUT_EXISTS", f"{target} already exists.", kind="usage", hint="Pass --force to replace it, or choose another output path.")
+        raise JobError(
+            "OUTPUT_EXISTS", f"{target} already exists.", kind="usage", hint="Pass --force to replace it, or choose another output path."
+        )
     make_parent(target)
     folder = inspect_model_folder(model_dir)
 
@@ -42,7 +50,13 @@ def export_voice(model_dir: Path, prompt: Path, out: Path, *, force: bool = Fals
         progress("export", message=f"upstream pocket-tts export-voice {prompt_path.name}")
         stderr = _run_upstream(command, cwd=folder.path)
         positions = _check_voice_file(staging)
-    return {"out": str(target), "prompt": str(prompt_path), "positions": positions, "bytes": target.stat().st_size, "upstreamLog": stderr.splitlines()[-STDERR_TAIL:]}
+    return {
+        "out": str(target),
+        "prompt": str(prompt_path),
+        "positions": positions,
+        "bytes": target.stat().st_size,
+        "upstreamLog": stderr.splitlines()[-STDERR_TAIL:],
+    }
 
 
 def _run_upstream(command: list[str], *, cwd: Path) -> str:

@@ -6,6 +6,7 @@
   dimension), no voice BOS, ``pad_with_spaces_for_short_inputs``.
 - ``full``: the real English dimensions (upstream ``config/english.yaml``), for benchmarks; ~100M parameters.
 """
+
 from __future__ import annotations
 
 import copy
@@ -58,7 +59,19 @@ def _mimi_transformer(d_model: int, num_heads: int, dim_feedforward: int) -> dic
     }
 
 
-def _config(*, v2: bool, d_model: int, heads: int, layers: int, flow_dim: int, flow_depth: int, mimi_dim: int, n_filters: int, mimi_heads: int, mimi_ff: int) -> dict[str, Any]:
+def _config(
+    *,
+    v2: bool,
+    d_model: int,
+    heads: int,
+    layers: int,
+    flow_dim: int,
+    flow_depth: int,
+    mimi_dim: int,
+    n_filters: int,
+    mimi_heads: int,
+    mimi_ff: int,
+) -> dict[str, Any]:
     config: dict[str, Any] = {"weights_path": "model.safetensors"}
     if not v2:
         config["pad_with_spaces_for_short_inputs"] = True

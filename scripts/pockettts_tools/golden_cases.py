@@ -1,4 +1,5 @@
 """The committed goldens of the embedded fixture model (``fixtures/tiny`` -> ``golden/<case>``)."""
+
 from __future__ import annotations
 
 from .dump_golden import SynthesisCase

@@ -2,6 +2,7 @@
 
 One folder per case: ``manifest.json`` plus one ``.npy`` (format 1.0, little-endian, C order) per tensor.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,6 +1,7 @@
 """The export-time check: every ONNX graph (Python onnxruntime) against upstream's recorded streaming forward,
 teacher-forced call by call, then the whole chain free-running on upstream's noise tape; and the check sets
 (inputs + upstream's expected outputs as .npy) that ``pockettts model verify`` replays."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -51,9 +52,12 @@ class GraphResult:
             self.outputs[name] = OutputResult(max(old.max_abs, result.max_abs), old.passed and result.passed)
 
     def to_json(self) -> dict[str, Any]:
-        return {"calls": self.calls, "passed": self.passed,
-                "max_abs": {k: v.max_abs for k, v in self.outputs.items()},
-                "failed": [k for k, v in self.outputs.items() if not v.passed]}
+        return {
+            "calls": self.calls,
+            "passed": self.passed,
+            "max_abs": {k: v.max_abs for k, v in self.outputs.items()},
+            "failed": [k for k, v in self.outputs.items() if not v.passed],
+        }
 
 
 def compare(actual: np.ndarray, expected: np.ndarray, tolerance: Tolerance) -> OutputResult:
@@ -105,21 +109,29 @@ def check_graph(graph: GraphDef, session: Any, cases: Iterable[Case]) -> GraphRe
 def past_feeds(past_kv: np.ndarray) -> Feeds:
     """flow_lm_main's per-layer past inputs from a time-major cache [P, layers, 2, heads, head_dim]:
     ``past_k.<i>`` = past_kv[:, i, 0] and ``past_v.<i>`` = past_kv[:, i, 1], each [1, P, heads, head_dim]."""
-    return {f"past_{c}.{i}": np.ascontiguousarray(past_kv[None, :, i, j])
-            for i in range(past_kv.shape[1]) for j, c in enumerate("kv")}
+    return {f"past_{c}.{i}": np.ascontiguousarray(past_kv[None, :, i, j]) for i in range(past_kv.shape[1]) for j, c in enumerate("kv")}
 
 
 def _flow_case(name: str, ref: Reference, index: int) -> Case:
     call = ref.flow_calls[index]
     new_len = call.conditioning.shape[1] + call.latents.shape[1]
     assert call.hidden is not None and call.eos_logit is not None and call.new_kv is not None and call.layer_out is not None
-    return Case(name, {
-        "conditioning": call.conditioning, "latents": call.latents,
-        "offset": np.array([call.offset], dtype=np.int64), **past_feeds(ref.past_kv(index)),
-    }, {
-        "hidden": call.hidden, "eos_logit": call.eos_logit, "new_kv": call.new_kv,
-        "new_offset": np.array([call.offset + new_len], dtype=np.int64), "layer_out": call.layer_out,
-    })
+    return Case(
+        name,
+        {
+            "conditioning": call.conditioning,
+            "latents": call.latents,
+            "offset": np.array([call.offset], dtype=np.int64),
+            **past_feeds(ref.past_kv(index)),
+        },
+        {
+            "hidden": call.hidden,
+            "eos_logit": call.eos_logit,
+            "new_kv": call.new_kv,
+            "new_offset": np.array([call.offset + new_len], dtype=np.int64),
+            "layer_out": call.layer_out,
+        },
+    )
 
 
 def _eval_case(name: str, e: FlowEval) -> Case:
@@ -151,23 +163,35 @@ def _other_cases(graph: str, ref: Reference) -> list[Case]:
         cases = [_eval_case(f"ar_step_{i}_eval_{j}", e) for i, c in enumerate(ref.ar_steps) for j, e in enumerate(c.evals)]
         return cases + [_eval_case(f"lsd2_eval_{j}", e) for j, e in enumerate(ref.lsd2_evals)]
     if graph == "latent_to_mimi":
-        cases = [Case(f"frame_{k}", {"latent": lat.reshape(1, 1, -1)}, {"mimi_input": f.mimi_input})
-                 for k, (lat, f) in enumerate(zip(ref.decoded_latents, ref.frames, strict=True))]
-        every = Case("frames_all", {"latent": np.stack([lat.reshape(-1) for lat in ref.decoded_latents])[None]},
-                     {"mimi_input": np.concatenate([f.mimi_input for f in ref.frames], axis=-1)})
+        cases = [
+            Case(f"frame_{k}", {"latent": lat.reshape(1, 1, -1)}, {"mimi_input": f.mimi_input})
+            for k, (lat, f) in enumerate(zip(ref.decoded_latents, ref.frames, strict=True))
+        ]
+        every = Case(
+            "frames_all",
+            {"latent": np.stack([lat.reshape(-1) for lat in ref.decoded_latents])[None]},
+            {"mimi_input": np.concatenate([f.mimi_input for f in ref.frames], axis=-1)},
+        )
         return cases + [every]
     if graph == "mimi_decoder":
-        single = [Case(f"frame_{k}", {"mimi_input": f.mimi_input, **f.state_before}, {"audio": f.audio, **f.state_after})  # type: ignore[dict-item]
-                  for k, f in enumerate(ref.frames) if f.state_before is not None and f.state_after is not None]
+        single = [
+            Case(f"frame_{k}", {"mimi_input": f.mimi_input, **f.state_before}, {"audio": f.audio, **f.state_after})  # type: ignore[dict-item]
+            for k, f in enumerate(ref.frames)
+            if f.state_before is not None and f.state_after is not None
+        ]
         # two consecutive frames in one call: upstream decoded them one by one, from the first one's state
-        pairs = [Case(f"frames_{k}_{k + 1}", {"mimi_input": np.concatenate([a.mimi_input, b.mimi_input], axis=-1), **a.state_before},  # type: ignore[dict-item]
-                      {"audio": np.concatenate([a.audio, b.audio], axis=-1), **b.state_after})  # type: ignore[list-item, dict-item]
-                 for k, (a, b) in enumerate(zip(ref.frames, ref.frames[1:]))
-                 if a.state_before is not None and b.state_after is not None and a.audio is not None and b.audio is not None]
+        pairs = [
+            Case(
+                f"frames_{k}_{k + 1}",
+                {"mimi_input": np.concatenate([a.mimi_input, b.mimi_input], axis=-1), **a.state_before},  # type: ignore[dict-item]
+                {"audio": np.concatenate([a.audio, b.audio], axis=-1), **b.state_after},
+            )  # type: ignore[list-item, dict-item]
+            for k, (a, b) in enumerate(zip(ref.frames, ref.frames[1:]))
+            if a.state_before is not None and b.state_after is not None and a.audio is not None and b.audio is not None
+        ]
         return single + pairs
     if graph == "mimi_encoder":
-        return [Case("voice_prompt", {"audio": ref.voice_audio},
-                     {"mimi_latent": ref.mimi_latent, "conditioning": ref.voice_conditioning})]
+        return [Case("voice_prompt", {"audio": ref.voice_audio}, {"mimi_latent": ref.mimi_latent, "conditioning": ref.voice_conditioning})]
     raise KeyError(graph)
 
 
@@ -237,8 +261,9 @@ def run_chain(graphs: dict[str, GraphDef], sessions: dict[str, Any], ref: Refere
 
     def flow_call(conditioning: np.ndarray, latents: np.ndarray) -> Feeds:
         nonlocal kv
-        out = run(main, {"conditioning": conditioning, "latents": latents,
-                         "offset": np.array([kv.shape[0]], dtype=np.int64), **past_feeds(kv)})
+        out = run(
+            main, {"conditioning": conditioning, "latents": latents, "offset": np.array([kv.shape[0]], dtype=np.int64), **past_feeds(kv)}
+        )
         kv = np.concatenate([kv, out["new_kv"]], axis=0)
         return out
 
@@ -290,11 +315,17 @@ def run_chain(graphs: dict[str, GraphDef], sessions: dict[str, Any], ref: Refere
     same_shape = steps == len(ref.ar_steps) and len(latents) == ref.generated_frames and eos_step == ref.eos_step
     passed = same_shape and all(worst[k2] <= tol for k2, tol in CHAIN_TOLERANCE.items())
     return {
-        "text": ref.text, "seed": ref.seed, "temperature": ref.temperature, "lsd_decode_steps": ref.lsd_decode_steps,
-        "tokens": int(ref.tokens.shape[1]), "voice_seconds": round(ref.voice_samples / ref.sample_rate, 3),
+        "text": ref.text,
+        "seed": ref.seed,
+        "temperature": ref.temperature,
+        "lsd_decode_steps": ref.lsd_decode_steps,
+        "tokens": int(ref.tokens.shape[1]),
+        "voice_seconds": round(ref.voice_samples / ref.sample_rate, 3),
         "max_steps": ref.max_steps,
         "steps": {"onnx": steps, "upstream": len(ref.ar_steps)},
         "frames": {"onnx": len(latents), "upstream": ref.generated_frames},
         "eos_step": {"onnx": eos_step, "upstream": ref.eos_step},
-        "max_abs": worst, "tolerance": CHAIN_TOLERANCE, "passed": passed,
+        "max_abs": worst,
+        "tolerance": CHAIN_TOLERANCE,
+        "passed": passed,
     }

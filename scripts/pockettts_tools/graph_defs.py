@@ -6,6 +6,7 @@ traced (upstream's ``complete_kv`` reads ``int(offset.item())``, which tracing w
 The attention projections, RoPE, the position mask and the softmax all stay upstream's code. The export-time
 check (graph_checks.py) proves every graph equal to upstream's unmodified streaming forward.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -31,8 +32,7 @@ class TensorSpec:
     optional: bool = False  # an output a runtime may leave unfetched (diagnostics)
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"name": self.name, "dtype": self.dtype, "shape": list(self.shape),
-                                "description": self.description}
+        data: dict[str, Any] = {"name": self.name, "dtype": self.dtype, "shape": list(self.shape), "description": self.description}
         if self.optional:
             data["optional"] = True
         return data
@@ -123,7 +123,7 @@ class WindowKVBackend:
         width = state["window_k"].shape[1]
         keys = torch.cat([state["window_k"], k], dim=1)
         values = torch.cat([state["window_v"], v], dim=1)
-        state["next_k"], state["next_v"] = keys[:, k.shape[1]:], values[:, k.shape[1]:]
+        state["next_k"], state["next_v"] = keys[:, k.shape[1] :], values[:, k.shape[1] :]
         pos_k = state["offset"].view(-1, 1) - width + torch.arange(keys.shape[1], device=k.device, dtype=torch.long).view(1, -1)
         return keys.permute(0, 2, 1, 3), values.permute(0, 2, 1, 3), pos_k, state["offset"]
 
@@ -144,8 +144,7 @@ def swapped_backends(pairs: Sequence[tuple[nn.Module, Any]]) -> Iterator[None]:
 def attention_modules(root: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
     from pocket_tts.modules.transformer import StreamingMultiheadAttention
 
-    return [(name, m) for name, m in root.named_modules()
-            if isinstance(m, StreamingMultiheadAttention) and name.startswith(prefix)]
+    return [(name, m) for name, m in root.named_modules() if isinstance(m, StreamingMultiheadAttention) and name.startswith(prefix)]
 
 
 @contextmanager
@@ -184,14 +183,14 @@ class FlowLmMain(nn.Module):
         self.flow_lm = flow_lm
         self.attention = [name for name, _ in attention_modules(flow_lm)]
 
-    def forward(self, conditioning: torch.Tensor, latents: torch.Tensor, offset: torch.Tensor,
-                *past: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def forward(
+        self, conditioning: torch.Tensor, latents: torch.Tensor, offset: torch.Tensor, *past: torch.Tensor
+    ) -> tuple[torch.Tensor, ...]:
         """``past`` = past_k.0, past_v.0, past_k.1, ...: each layer's K and V as upstream caches them
         ([1, past_len, heads, head_dim], after RoPE), one input each, so that no layer's cache is sliced out
         of a larger tensor (a copy of the whole cache per step)."""
         flow_lm = self.flow_lm
-        state = {name: {"past_k": past[2 * i], "past_v": past[2 * i + 1], "offset": offset}
-                 for i, name in enumerate(self.attention)}
+        state = {name: {"past_k": past[2 * i], "past_v": past[2 * i + 1], "offset": offset} for i, name in enumerate(self.attention)}
         with recorded_outputs(list(flow_lm.transformer.layers)) as layer_outputs:
             # as FlowLMModel.forward: NaN marks the latent BOS, then input_linear and the backbone
             sequence = torch.where(torch.isnan(latents), flow_lm.bos_emb, latents)
@@ -278,8 +277,12 @@ class MimiDecoder(nn.Module):
                 state[spec.module] = mimi.get_submodule(spec.module).init_state(1, 0)
             state[spec.module][spec.key] = tensor.clone()
         for name, module in mimi.named_modules():  # modules whose state is all zero-size still need theirs
-            if name.startswith(("upsample.", "decoder.")) and name not in state and hasattr(module, "init_state") \
-                    and name not in self.attention:
+            if (
+                name.startswith(("upsample.", "decoder."))
+                and name not in state
+                and hasattr(module, "init_state")
+                and name not in self.attention
+            ):
                 state[name] = module.init_state(1, 0)
         for name, window in zip(self.attention, windows):
             state[name] = {"window_k": window[0].unsqueeze(0), "window_v": window[1].unsqueeze(0), "offset": attn_offset}
@@ -305,7 +308,8 @@ class MimiEncoder(nn.Module):
         mimi = self.tts.mimi
         flow_lm = self.tts.flow_lm
         state: dict[str, dict[str, torch.Tensor]] = {
-            name: m.init_state(1, 0) for name, m in mimi.named_modules() if isinstance(m, StreamingConv1d)}
+            name: m.init_state(1, 0) for name, m in mimi.named_modules() if isinstance(m, StreamingConv1d)
+        }
         for name, m in self.attention:  # no past: the same keys and mask as upstream's state-less path
             empty = torch.zeros(1, 0, m.num_heads, m.dim_per_head)
             state[name] = {"past_k": empty, "past_v": empty, "offset": torch.zeros(1, dtype=torch.long)}
@@ -339,70 +343,111 @@ def build_graphs(tts: nn.Module, facts: ModelFacts) -> list[GraphDef]:
     d, lat, layers, heads, hd = facts.d_model, facts.latent_dim, facts.num_layers, facts.num_heads, facts.head_dim
     graphs: list[GraphDef] = []
 
-    graphs.append(GraphDef(
-        name="text_conditioner",
-        description="Token ids to text embeddings (upstream LUTConditioner: an embedding lookup).",
-        module=TextConditioner(flow_lm),
-        inputs=[i64("tokens", (1, "n_tokens"), "SentencePiece ids of one chunk, no BOS/EOS")],
-        outputs=[f32("text_embeddings", (1, "n_tokens", d), "conditioning for flow_lm_main")],
-        example=(torch.tensor([[10, 20, 30]], dtype=torch.long),),
-        tolerance=graph_tolerances("text_conditioner"),
-    ))
+    graphs.append(
+        GraphDef(
+            name="text_conditioner",
+            description="Token ids to text embeddings (upstream LUTConditioner: an embedding lookup).",
+            module=TextConditioner(flow_lm),
+            inputs=[i64("tokens", (1, "n_tokens"), "SentencePiece ids of one chunk, no BOS/EOS")],
+            outputs=[f32("text_embeddings", (1, "n_tokens", d), "conditioning for flow_lm_main")],
+            example=(torch.tensor([[10, 20, 30]], dtype=torch.long),),
+            tolerance=graph_tolerances("text_conditioner"),
+        )
+    )
 
     kv_shape_new: tuple[Dim, ...] = ("new_len", layers, 2, heads, hd)
-    graphs.append(GraphDef(
-        name="flow_lm_main",
-        description="One FlowLM call: n_cond conditioning positions (voice or text prefill) then n_latents "
-                    "latent positions (one AR step), attending to the past KV; returns the out_norm hidden state "
-                    "and the raw EOS logit of the last position and the new positions' K/V.",
-        module=FlowLmMain(flow_lm),
-        inputs=[
-            f32("conditioning", (1, "n_cond", d), "text embeddings or voice conditioning; n_cond = 0 for an AR step"),
-            f32("latents", (1, "n_latents", lat), "normalised latents, NaN = latent BOS; n_latents = 0 for a prefill, 1 for an AR step"),
-            i64("offset", (1,), "number of past positions (= past_len): the absolute position of the first new one"),
-            *[f32(f"past_{c}.{i}", (1, "past_len", heads, hd), f"layer {i}'s {'keys (after RoPE)' if c == 'k' else 'values'} of positions 0..past_len-1")
-              for i in range(layers) for c in "kv"],
-        ],
-        outputs=[
-            f32("hidden", (1, d), "out_norm output at the last new position: flow_lm_flow's condition"),
-            f32("eos_logit", (1, 1), "raw EOS logit at the last new position (EOS when > eos_threshold)"),
-            f32("new_kv", kv_shape_new, "K/V of the new_len = n_cond + n_latents new positions; write at rows offset.."),
-            i64("new_offset", (1,), "offset + new_len"),
-            f32("layer_out", (1, layers, d), "each transformer layer's output at the last position, before out_norm (diagnostics)", optional=True),
-        ],
-        example=(torch.randn(1, 3, d), torch.zeros(1, 0, lat), torch.tensor([5]), *[torch.randn(1, 5, heads, hd) for _ in range(2 * layers)]),
-        state=[
-            *[StateLink(f"past_{c}.{i}", "new_kv", "append", "empty", axis=1, index=(i, j),
+    graphs.append(
+        GraphDef(
+            name="flow_lm_main",
+            description="One FlowLM call: n_cond conditioning positions (voice or text prefill) then n_latents "
+            "latent positions (one AR step), attending to the past KV; returns the out_norm hidden state "
+            "and the raw EOS logit of the last position and the new positions' K/V.",
+            module=FlowLmMain(flow_lm),
+            inputs=[
+                f32("conditioning", (1, "n_cond", d), "text embeddings or voice conditioning; n_cond = 0 for an AR step"),
+                f32(
+                    "latents", (1, "n_latents", lat), "normalised latents, NaN = latent BOS; n_latents = 0 for a prefill, 1 for an AR step"
+                ),
+                i64("offset", (1,), "number of past positions (= past_len): the absolute position of the first new one"),
+                *[
+                    f32(
+                        f"past_{c}.{i}",
+                        (1, "past_len", heads, hd),
+                        f"layer {i}'s {'keys (after RoPE)' if c == 'k' else 'values'} of positions 0..past_len-1",
+                    )
+                    for i in range(layers)
+                    for c in "kv"
+                ],
+            ],
+            outputs=[
+                f32("hidden", (1, d), "out_norm output at the last new position: flow_lm_flow's condition"),
+                f32("eos_logit", (1, 1), "raw EOS logit at the last new position (EOS when > eos_threshold)"),
+                f32("new_kv", kv_shape_new, "K/V of the new_len = n_cond + n_latents new positions; write at rows offset.."),
+                i64("new_offset", (1,), "offset + new_len"),
+                f32(
+                    "layer_out",
+                    (1, layers, d),
+                    "each transformer layer's output at the last position, before out_norm (diagnostics)",
+                    optional=True,
+                ),
+            ],
+            example=(
+                torch.randn(1, 3, d),
+                torch.zeros(1, 0, lat),
+                torch.tensor([5]),
+                *[torch.randn(1, 5, heads, hd) for _ in range(2 * layers)],
+            ),
+            state=[
+                *[
+                    StateLink(
+                        f"past_{c}.{i}",
+                        "new_kv",
+                        "append",
+                        "empty",
+                        axis=1,
+                        index=(i, j),
                         note=f"keep a zero-filled buffer [capacity, heads, head_dim] per layer and k|v; pass rows 0..offset-1 "
-                             f"as past_{c}.{i} [1, offset, heads, head_dim], write new_kv[:, {i}, {j}] at rows offset..offset+new_len-1")
-              for i in range(layers) for j, c in enumerate("kv")],
-            StateLink("offset", "new_offset", "replace", "zeros"),
-        ],
-        tolerance=graph_tolerances("flow_lm_main"),
-        backends=[(m, PastKVBackend()) for _, m in attention_modules(flow_lm)],
-    ))
+                        f"as past_{c}.{i} [1, offset, heads, head_dim], write new_kv[:, {i}, {j}] at rows offset..offset+new_len-1",
+                    )
+                    for i in range(layers)
+                    for j, c in enumerate("kv")
+                ],
+                StateLink("offset", "new_offset", "replace", "zeros"),
+            ],
+            tolerance=graph_tolerances("flow_lm_main"),
+            backends=[(m, PastKVBackend()) for _, m in attention_modules(flow_lm)],
+        )
+    )
 
-    graphs.append(GraphDef(
-        name="flow_lm_flow",
-        description="One evaluation of the flow head (upstream SimpleMLPAdaLN). The runtime runs the LSD loop: "
-                    "x = noise; for i in 0..K-1: x += flow_dir(hidden, s=i/K, t=(i+1)/K, x) / K.",
-        module=FlowLmFlow(flow_lm),
-        inputs=[f32("hidden", (1, d), "flow_lm_main hidden"), f32("s", (1, 1), "start time i/K"),
-                f32("t", (1, 1), "target time (i+1)/K"), f32("x", (1, lat), "current point (the noise at i = 0)")],
-        outputs=[f32("flow_dir", (1, lat), "flow direction")],
-        example=(torch.randn(1, d), torch.zeros(1, 1), torch.ones(1, 1), torch.randn(1, lat)),
-        tolerance=graph_tolerances("flow_lm_flow"),
-    ))
+    graphs.append(
+        GraphDef(
+            name="flow_lm_flow",
+            description="One evaluation of the flow head (upstream SimpleMLPAdaLN). The runtime runs the LSD loop: "
+            "x = noise; for i in 0..K-1: x += flow_dir(hidden, s=i/K, t=(i+1)/K, x) / K.",
+            module=FlowLmFlow(flow_lm),
+            inputs=[
+                f32("hidden", (1, d), "flow_lm_main hidden"),
+                f32("s", (1, 1), "start time i/K"),
+                f32("t", (1, 1), "target time (i+1)/K"),
+                f32("x", (1, lat), "current point (the noise at i = 0)"),
+            ],
+            outputs=[f32("flow_dir", (1, lat), "flow direction")],
+            example=(torch.randn(1, d), torch.zeros(1, 1), torch.ones(1, 1), torch.randn(1, lat)),
+            tolerance=graph_tolerances("flow_lm_flow"),
+        )
+    )
 
-    graphs.append(GraphDef(
-        name="latent_to_mimi",
-        description="Normalised latents to the Mimi decoder input: quantizer(latent * emb_std + emb_mean), channels first.",
-        module=LatentToMimi(flow_lm, mimi),
-        inputs=[f32("latent", (1, "n_frames", lat), "latents as flow_lm_flow produced them (normalised)")],
-        outputs=[f32("mimi_input", (1, facts.mimi_input_dim, "n_frames"), "mimi_decoder input")],
-        example=(torch.randn(1, 2, lat),),
-        tolerance=graph_tolerances("latent_to_mimi"),
-    ))
+    graphs.append(
+        GraphDef(
+            name="latent_to_mimi",
+            description="Normalised latents to the Mimi decoder input: quantizer(latent * emb_std + emb_mean), channels first.",
+            module=LatentToMimi(flow_lm, mimi),
+            inputs=[f32("latent", (1, "n_frames", lat), "latents as flow_lm_flow produced them (normalised)")],
+            outputs=[f32("mimi_input", (1, facts.mimi_input_dim, "n_frames"), "mimi_decoder input")],
+            example=(torch.randn(1, 2, lat),),
+            tolerance=graph_tolerances("latent_to_mimi"),
+        )
+    )
 
     conv_states = mimi_decoder_conv_states(mimi)
     dec_attention = attention_modules(mimi, "decoder_transformer.")
@@ -410,49 +455,97 @@ def build_graphs(tts: nn.Module, facts: ModelFacts) -> list[GraphDef]:
     window_shape = (2, window, facts.mimi_num_heads, facts.mimi_head_dim)
     state_inputs: list[TensorSpec] = [i64("state.decoder_transformer.offset", (1,), "decoder transformer steps so far (16 per frame)")]
     state_outputs: list[TensorSpec] = [i64("next_state.decoder_transformer.offset", (1,), "offset + 16 per frame")]
-    links = [StateLink("state.decoder_transformer.offset", "next_state.decoder_transformer.offset", "replace", "zeros",
-                       module="decoder_transformer", note="shared by every decoder transformer layer")]
+    links = [
+        StateLink(
+            "state.decoder_transformer.offset",
+            "next_state.decoder_transformer.offset",
+            "replace",
+            "zeros",
+            module="decoder_transformer",
+            note="shared by every decoder transformer layer",
+        )
+    ]
     for name, _ in dec_attention:
-        state_inputs.append(f32(f"state.{name}.kv", window_shape, "K/V (after RoPE) of the last context steps [k|v, step, head, dim], oldest first"))
+        state_inputs.append(
+            f32(f"state.{name}.kv", window_shape, "K/V (after RoPE) of the last context steps [k|v, step, head, dim], oldest first")
+        )
         state_outputs.append(f32(f"next_state.{name}.kv", window_shape, "the window after this frame"))
-        links.append(StateLink(f"state.{name}.kv", f"next_state.{name}.kv", "replace", "zeros", module=name,
-                               note="window of the last context positions at offset-context..offset-1; zeros (masked) before the first"))
+        links.append(
+            StateLink(
+                f"state.{name}.kv",
+                f"next_state.{name}.kv",
+                "replace",
+                "zeros",
+                module=name,
+                note="window of the last context positions at offset-context..offset-1; zeros (masked) before the first",
+            )
+        )
     for spec in conv_states:
         inp, out = mimi_state_names(spec)
-        what = "convtr overlap (without bias)" if spec.key == "partial" else "conv left context" if spec.key == "previous" else "first-call flag"
+        what = (
+            "convtr overlap (without bias)"
+            if spec.key == "partial"
+            else "conv left context"
+            if spec.key == "previous"
+            else "first-call flag"
+        )
         state_inputs.append(TensorSpec(inp, spec.dtype, spec.shape, f"{what} of {spec.module}"))
         state_outputs.append(TensorSpec(out, spec.dtype, spec.shape, f"{what} after this frame"))
         links.append(StateLink(inp, out, "replace", spec.init, module=spec.module))
     example_states = [torch.zeros(window_shape) for _ in dec_attention] + [
-        torch.ones(s.shape, dtype=torch.bool) if s.dtype == "bool" else torch.zeros(s.shape) for s in conv_states]
-    graphs.append(GraphDef(
-        name="mimi_decoder",
-        description="Mimi decoder steps: n_frames latent frames (upsample, decoder transformer, SEANet decoder) to "
-                    f"n_frames x {facts.frame_size} samples, every streaming state an input/output pair of the same shape. "
-                    "Decoding several frames in one call equals decoding them one by one (upstream's streaming decoder).",
-        module=MimiDecoder(mimi, conv_states, [n for n, _ in dec_attention], facts.mimi_steps_per_latent),
-        inputs=[f32("mimi_input", (1, facts.mimi_input_dim, "n_frames"), "latent_to_mimi output of n_frames >= 1 consecutive frames"), *state_inputs],
-        outputs=[f32("audio", (1, 1, "n_samples"), f"24 kHz samples of these frames (n_samples = n_frames x {facts.frame_size}), not clamped"), *state_outputs],
-        example=(torch.randn(1, facts.mimi_input_dim, 2), torch.tensor([0]), *example_states),
-        state=links,
-        tolerance=graph_tolerances("mimi_decoder"),
-        backends=[(m, WindowKVBackend()) for _, m in dec_attention],
-    ))
+        torch.ones(s.shape, dtype=torch.bool) if s.dtype == "bool" else torch.zeros(s.shape) for s in conv_states
+    ]
+    graphs.append(
+        GraphDef(
+            name="mimi_decoder",
+            description="Mimi decoder steps: n_frames latent frames (upsample, decoder transformer, SEANet decoder) to "
+            f"n_frames x {facts.frame_size} samples, every streaming state an input/output pair of the same shape. "
+            "Decoding several frames in one call equals decoding them one by one (upstream's streaming decoder).",
+            module=MimiDecoder(mimi, conv_states, [n for n, _ in dec_attention], facts.mimi_steps_per_latent),
+            inputs=[
+                f32("mimi_input", (1, facts.mimi_input_dim, "n_frames"), "latent_to_mimi output of n_frames >= 1 consecutive frames"),
+                *state_inputs,
+            ],
+            outputs=[
+                f32(
+                    "audio", (1, 1, "n_samples"), f"24 kHz samples of these frames (n_samples = n_frames x {facts.frame_size}), not clamped"
+                ),
+                *state_outputs,
+            ],
+            example=(torch.randn(1, facts.mimi_input_dim, 2), torch.tensor([0]), *example_states),
+            state=links,
+            tolerance=graph_tolerances("mimi_decoder"),
+            backends=[(m, WindowKVBackend()) for _, m in dec_attention],
+        )
+    )
 
     enc_attention = attention_modules(mimi, "encoder_transformer.")
-    graphs.append(GraphDef(
-        name="mimi_encoder",
-        description="Voice prompt audio to the Mimi latent and the FlowLM voice conditioning (speaker projection"
-                    + (", voice BOS first" if facts.insert_bos_before_voice else "") + ").",
-        module=MimiEncoder(tts, enc_attention),
-        inputs=[f32("audio", (1, 1, "n_samples"), f"24 kHz mono in [-1, 1], zero-padded on the right to a multiple of {facts.frame_size} (n_samples >= {facts.frame_size})")],
-        outputs=[
-            f32("mimi_latent", (1, facts.voice_latent_dim, "n_frames"), "Mimi encoder latent, n_frames = n_samples / frame_size"),
-            f32("conditioning", (1, "n_prompt", d), "voice conditioning for flow_lm_main, n_prompt = n_frames"
-                + (" + 1 (voice BOS first)" if facts.insert_bos_before_voice else "")),
-        ],
-        example=(torch.randn(1, 1, 3 * facts.frame_size) * 0.1,),
-        tolerance=graph_tolerances("mimi_encoder"),
-        backends=[(m, PastKVBackend()) for _, m in enc_attention],
-    ))
+    graphs.append(
+        GraphDef(
+            name="mimi_encoder",
+            description="Voice prompt audio to the Mimi latent and the FlowLM voice conditioning (speaker projection"
+            + (", voice BOS first" if facts.insert_bos_before_voice else "")
+            + ").",
+            module=MimiEncoder(tts, enc_attention),
+            inputs=[
+                f32(
+                    "audio",
+                    (1, 1, "n_samples"),
+                    f"24 kHz mono in [-1, 1], zero-padded on the right to a multiple of {facts.frame_size} (n_samples >= {facts.frame_size})",
+                )
+            ],
+            outputs=[
+                f32("mimi_latent", (1, facts.voice_latent_dim, "n_frames"), "Mimi encoder latent, n_frames = n_samples / frame_size"),
+                f32(
+                    "conditioning",
+                    (1, "n_prompt", d),
+                    "voice conditioning for flow_lm_main, n_prompt = n_frames"
+                    + (" + 1 (voice BOS first)" if facts.insert_bos_before_voice else ""),
+                ),
+            ],
+            example=(torch.randn(1, 1, 3 * facts.frame_size) * 0.1,),
+            tolerance=graph_tolerances("mimi_encoder"),
+            backends=[(m, PastKVBackend()) for _, m in enc_attention],
+        )
+    )
     return graphs

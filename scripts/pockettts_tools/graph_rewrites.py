@@ -15,6 +15,7 @@ then checks the rewritten graph against upstream like any other (``graph_checks`
   Max(x, alpha * (Exp(Min(x, 0)) - 1)) (one pass fewer): for x > 0 the second term is exactly 0, for x <= 0
   it is >= x since e^x >= 1 + x. onnxruntime's Elu kernel is scalar; Exp, Min, Max, Sub are vectorised.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -110,15 +111,36 @@ def _polyphase_nodes(g: _Graph, node: onnx.NodeProto) -> list[onnx.NodeProto] | 
     conv_inputs = [node.input[0], g.constant(f"{base}.polyphase_weight", np.ascontiguousarray(v, dtype=np.float32))]
     if bias is not None:
         conv_inputs.append(g.constant(f"{base}.polyphase_bias", np.repeat(bias.astype(np.float32), s)))
-    phased, split, interleaved = g.fresh(f"{base}/polyphase_conv"), g.fresh(f"{base}/polyphase_split"), g.fresh(f"{base}/polyphase_interleave")
+    phased, split, interleaved = (
+        g.fresh(f"{base}/polyphase_conv"),
+        g.fresh(f"{base}/polyphase_split"),
+        g.fresh(f"{base}/polyphase_interleave"),
+    )
     return [
-        helper.make_node("Conv", conv_inputs, [phased], name=g.fresh(f"{base}/PolyphaseConv"),
-                         kernel_shape=[m], pads=[m - 1, m - 1], strides=[1], dilations=[1], group=group),
-        helper.make_node("Reshape", [phased, g.constant(f"{base}.phase_shape", np.array([0, c_out, s, -1], np.int64))], [split],
-                         name=g.fresh(f"{base}/PhaseReshape")),
+        helper.make_node(
+            "Conv",
+            conv_inputs,
+            [phased],
+            name=g.fresh(f"{base}/PolyphaseConv"),
+            kernel_shape=[m],
+            pads=[m - 1, m - 1],
+            strides=[1],
+            dilations=[1],
+            group=group,
+        ),
+        helper.make_node(
+            "Reshape",
+            [phased, g.constant(f"{base}.phase_shape", np.array([0, c_out, s, -1], np.int64))],
+            [split],
+            name=g.fresh(f"{base}/PhaseReshape"),
+        ),
         helper.make_node("Transpose", [split], [interleaved], name=g.fresh(f"{base}/PhaseTranspose"), perm=[0, 1, 3, 2]),
-        helper.make_node("Reshape", [interleaved, g.constant(f"{base}.time_shape", np.array([0, c_out, -1], np.int64))],
-                         [node.output[0]], name=g.fresh(f"{base}/TimeReshape")),
+        helper.make_node(
+            "Reshape",
+            [interleaved, g.constant(f"{base}.time_shape", np.array([0, c_out, -1], np.int64))],
+            [node.output[0]],
+            name=g.fresh(f"{base}/TimeReshape"),
+        ),
     ]
 
 
@@ -139,8 +161,11 @@ def _elu_nodes(g: _Graph, node: onnx.NodeProto) -> list[onnx.NodeProto] | None:
     ]
     if alpha != 1.0:
         scaled = g.fresh(f"{base}/scaled")
-        nodes.append(helper.make_node("Mul", [expm1, g.constant(f"{base}.alpha", np.array(alpha, np.float32))], [scaled],
-                                      name=g.fresh(f"{base}/Mul")))
+        nodes.append(
+            helper.make_node(
+                "Mul", [expm1, g.constant(f"{base}.alpha", np.array(alpha, np.float32))], [scaled], name=g.fresh(f"{base}/Mul")
+            )
+        )
         expm1 = scaled
     if 0.0 <= alpha <= 1.0:
         # x <= 0: alpha * (e^x - 1) >= e^x - 1 >= x, so the Max picks it; x > 0: the second term is 0 < x

@@ -1,4 +1,5 @@
 """Argument parsing for jobs: a bad argument is a usage JobError (an error event), not argparse's exit."""
+
 from __future__ import annotations
 
 import argparse

@@ -11,6 +11,7 @@ statistics, speaker projection, an EOS head that fires mid-utterance). Same seed
 change the last bits of some floats); the folder is loaded
 back with upstream's strict loader before it is kept.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -71,7 +72,16 @@ def make_fixture(preset_name: str, out: Path, *, seed: int = 0, tokenizer: Path 
 
         (staging / INFO_FILE).write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
     files = sorted(p.name for p in out.iterdir())
-    return {"out": str(out.absolute()), "preset": preset.name, "seed": seed, "parameters": parameters, "nBins": n_bins, "voicePositions": positions, "files": files, "bytes": sum(p.stat().st_size for p in out.iterdir())}
+    return {
+        "out": str(out.absolute()),
+        "preset": preset.name,
+        "seed": seed,
+        "parameters": parameters,
+        "nBins": n_bins,
+        "voicePositions": positions,
+        "files": files,
+        "bytes": sum(p.stat().st_size for p in out.iterdir()),
+    }
 
 
 def _tokenizer_bytes(tokenizer: Path | None) -> bytes:
@@ -79,7 +89,9 @@ def _tokenizer_bytes(tokenizer: Path | None) -> bytes:
         return train_tokenizer()
     path = tokenizer.absolute()
     if not path.is_file():
-        raise JobError("TOKENIZER_NOT_FOUND", f"The tokenizer {path} does not exist.", kind="usage", hint="Pass a SentencePiece .model file.")
+        raise JobError(
+            "TOKENIZER_NOT_FOUND", f"The tokenizer {path} does not exist.", kind="usage", hint="Pass a SentencePiece .model file."
+        )
     data = path.read_bytes()
     try:
         vocab_size_of(data)
@@ -126,7 +138,12 @@ def _versions() -> dict[str, str]:
 
     import torch
 
-    return {"pocket_tts": version("pocket-tts"), "torch": torch.__version__, "sentencepiece": version("sentencepiece"), "numpy": version("numpy")}
+    return {
+        "pocket_tts": version("pocket-tts"),
+        "torch": torch.__version__,
+        "sentencepiece": version("sentencepiece"),
+        "numpy": version("numpy"),
+    }
 
 
 def main(argv: list[str]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
 """Dimensions, generation flags and derived capacities of a loaded upstream model, read off its modules."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """Hashing and the side files an export carries: the tokenizer and the voices found in the source folder."""
+
 from __future__ import annotations
 
 import hashlib
@@ -42,14 +43,25 @@ def _describe_safetensors(path: Path, facts: ModelFacts) -> tuple[str, dict[str,
         with safetensors.safe_open(str(path), framework="np") as handle:
             shapes = {key: list(handle.get_slice(key).get_shape()) for key in handle.keys()}
     except Exception as error:
-        raise JobError("MODEL_VOICE_UNREADABLE", f"Cannot read the voice file {path}: {error}", kind="model",
-                       hint="Remove or replace the file; voice files are safetensors written by pocket-tts export-voice.") from error
+        raise JobError(
+            "MODEL_VOICE_UNREADABLE",
+            f"Cannot read the voice file {path}: {error}",
+            kind="model",
+            hint="Remove or replace the file; voice files are safetensors written by pocket-tts export-voice.",
+        ) from error
     if set(shapes) == {"audio_prompt"}:
         shape = shapes["audio_prompt"]
         if len(shape) != 3 or shape[2] != facts.d_model:
-            raise JobError("MODEL_VOICE_MISMATCH", f"{path.name}: audio_prompt is {shape}, the model needs [1, T, {facts.d_model}].",
-                           kind="model", hint="Use voices made with this model.")
-        return "audio_prompt", {"positions": shape[1], "layout": "audio_prompt [1, T, d_model]: run it through flow_lm_main as conditioning"}
+            raise JobError(
+                "MODEL_VOICE_MISMATCH",
+                f"{path.name}: audio_prompt is {shape}, the model needs [1, T, {facts.d_model}].",
+                kind="model",
+                hint="Use voices made with this model.",
+            )
+        return "audio_prompt", {
+            "positions": shape[1],
+            "layout": "audio_prompt [1, T, d_model]: run it through flow_lm_main as conditioning",
+        }
     layers: dict[int, dict[str, list[int]]] = {}
     for key, shape in shapes.items():
         match = _LAYER_KEY.match(key)
@@ -57,28 +69,36 @@ def _describe_safetensors(path: Path, facts: ModelFacts) -> tuple[str, dict[str,
             return None
         layers.setdefault(int(match.group(1)), {})[match.group(2)] = shape
     if sorted(layers) != list(range(facts.num_layers)):
-        raise JobError("MODEL_VOICE_MISMATCH", f"{path.name} holds {len(layers)} layers of KV state, the model has {facts.num_layers}.",
-                       kind="model", hint="Use voices made with this model (same language and size).")
+        raise JobError(
+            "MODEL_VOICE_MISMATCH",
+            f"{path.name} holds {len(layers)} layers of KV state, the model has {facts.num_layers}.",
+            kind="model",
+            hint="Use voices made with this model (same language and size).",
+        )
     positions = set()
     for index, entry in layers.items():
         cache = entry.get("cache")
         if cache is None or len(cache) != 5 or cache[0] != 2 or cache[1] != 1 or cache[3:] != [facts.num_heads, facts.head_dim]:
-            raise JobError("MODEL_VOICE_MISMATCH",
-                           f"{path.name}: layer {index} cache is {cache}, the model needs [2, 1, P, {facts.num_heads}, {facts.head_dim}].",
-                           kind="model", hint="Use voices made with this model.")
+            raise JobError(
+                "MODEL_VOICE_MISMATCH",
+                f"{path.name}: layer {index} cache is {cache}, the model needs [2, 1, P, {facts.num_heads}, {facts.head_dim}].",
+                kind="model",
+                hint="Use voices made with this model.",
+            )
         positions.add(cache[2])
     return "kv_state", {
         "positions": min(positions),
         "layout": "per layer i: 'transformer.layers.{i}.self_attn/cache' [2, 1, P, heads, head_dim] and "
-                  "'.../offset' int64 [1] (or legacy '.../current_end' [P]); flow_lm_main's past K of layer i at "
-                  "position p is cache_i[0, 0, p], its past V cache_i[1, 0, p], for p < offset",
+        "'.../offset' int64 [1] (or legacy '.../current_end' [P]); flow_lm_main's past K of layer i at "
+        "position p is cache_i[0, 0, p], its past V cache_i[1, 0, p], for p < offset",
     }
 
 
 def find_voices(folder: Path, checkpoint: Path, facts: ModelFacts) -> tuple[list[VoiceFile], list[str]]:
     """Voice states (top-level or under voices/) and prompt WAVs; returns (voices, skipped file names)."""
-    candidates = sorted([*folder.glob("*.safetensors"), *folder.glob("*.wav"),
-                         *folder.glob("voices/**/*.safetensors"), *folder.glob("voices/**/*.wav")])
+    candidates = sorted(
+        [*folder.glob("*.safetensors"), *folder.glob("*.wav"), *folder.glob("voices/**/*.safetensors"), *folder.glob("voices/**/*.wav")]
+    )
     voices: list[VoiceFile] = []
     skipped: list[str] = []
     for path in candidates:

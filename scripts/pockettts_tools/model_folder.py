@@ -6,6 +6,7 @@ Paths inside ``config.yaml`` are relative to the folder. A remote path (``hf://â
 the folder holds a file of the same name (what ``pockettts model download`` leaves), never fetched: the folder is
 loaded through a temporary copy of its config that names the local files by absolute path.
 """
+
 from __future__ import annotations
 
 import logging
@@ -82,7 +83,12 @@ def inspect_model_folder(path: Path | str) -> ModelFolder:
         raise JobError("NOT_A_MODEL_FOLDER", f"{folder} is a file, not a model folder.", kind="model", hint=FOLDER_HINT)
     config_path = folder / CONFIG_FILE
     if not config_path.is_file():
-        raise JobError("NOT_A_MODEL_FOLDER", f"{folder} has no {CONFIG_FILE}, so it is not an upstream-format model folder.", kind="model", hint=FOLDER_HINT)
+        raise JobError(
+            "NOT_A_MODEL_FOLDER",
+            f"{folder} has no {CONFIG_FILE}, so it is not an upstream-format model folder.",
+            kind="model",
+            hint=FOLDER_HINT,
+        )
     config = _parse_config(config_path)
     if config.weights_path is None and (config.flow_lm.weights_path is None or config.mimi.weights_path is None):
         raise JobError(
@@ -105,7 +111,9 @@ def _parse_config(config_path: Path) -> Config:
     except yaml.YAMLError as error:
         raise JobError("CONFIG_INVALID", f"{config_path} is not valid YAML: {error}", kind="model", hint="Fix the YAML syntax.") from error
     except TypeError as error:
-        raise JobError("CONFIG_INVALID", f"{config_path} must hold a mapping of upstream config keys ({error}).", kind="model", hint=FOLDER_HINT) from error
+        raise JobError(
+            "CONFIG_INVALID", f"{config_path} must hold a mapping of upstream config keys ({error}).", kind="model", hint=FOLDER_HINT
+        ) from error
     except pydantic.ValidationError as error:
         raise _config_error(config_path, error) from error
 
@@ -117,18 +125,23 @@ def _config_error(config_path: Path, error: Any) -> JobError:
     if first["type"] == "extra_forbidden":
         return JobError(
             "CONFIG_UNKNOWN_KEY",
-            f"Unknown key \"{where}\" in {config_path}: upstream's config schema does not allow it.",
+            f'Unknown key "{where}" in {config_path}: upstream\'s config schema does not allow it.',
             kind="model",
-            hint=f"Remove or rename \"{where}\"; the keys upstream pocket_tts 2.1.0 accepts are those of its config/english.yaml.",
+            hint=f'Remove or rename "{where}"; the keys upstream pocket_tts 2.1.0 accepts are those of its config/english.yaml.',
         )
     if first["type"] == "missing":
-        return JobError("CONFIG_MISSING_KEY", f"Required key \"{where}\" is missing from {config_path}.", kind="model", hint=f"Add \"{where}\" (see upstream's config/english.yaml).")
+        return JobError(
+            "CONFIG_MISSING_KEY",
+            f'Required key "{where}" is missing from {config_path}.',
+            kind="model",
+            hint=f'Add "{where}" (see upstream\'s config/english.yaml).',
+        )
     others = "" if len(problems) == 1 else f" (and {len(problems) - 1} more)"
     return JobError(
         "CONFIG_INVALID_VALUE",
-        f"Invalid value for \"{where}\" in {config_path}: {first['msg']}{others}.",
+        f'Invalid value for "{where}" in {config_path}: {first["msg"]}{others}.',
         kind="model",
-        hint=f"Correct \"{where}\" (see upstream's config/english.yaml).",
+        hint=f'Correct "{where}" (see upstream\'s config/english.yaml).',
     )
 
 
@@ -275,10 +288,12 @@ def _checkpoint_error(folder: ModelFolder, error: RuntimeError) -> JobError:
     unexpected = [key for key in actual if key not in expected]
     mismatched = [key for key in expected if key in actual and expected[key] != actual[key]]
     if missing:
-        more = "" if len(missing) == 1 else f" (and {len(missing) - 1} more: {', '.join(missing[1:4])}{', ...' if len(missing) > 4 else ''})"
+        more = (
+            "" if len(missing) == 1 else f" (and {len(missing) - 1} more: {', '.join(missing[1:4])}{', ...' if len(missing) > 4 else ''})"
+        )
         return JobError(
             "CHECKPOINT_KEY_MISSING",
-            f"The checkpoint {file} has no tensor \"{missing[0]}\"{more}, which the model built from config.yaml needs.",
+            f'The checkpoint {file} has no tensor "{missing[0]}"{more}, which the model built from config.yaml needs.',
             kind="model",
             hint="Use weights that match config.yaml (upstream key names, e.g. flow_lm.* and mimi.*), or fix the config's dimensions.",
         )
@@ -286,7 +301,7 @@ def _checkpoint_error(folder: ModelFolder, error: RuntimeError) -> JobError:
         more = "" if len(unexpected) == 1 else f" (and {len(unexpected) - 1} more)"
         return JobError(
             "CHECKPOINT_KEY_UNEXPECTED",
-            f"The checkpoint {file} has a tensor \"{unexpected[0]}\"{more} that the model built from config.yaml does not have.",
+            f'The checkpoint {file} has a tensor "{unexpected[0]}"{more} that the model built from config.yaml does not have.',
             kind="model",
             hint="Use weights that match config.yaml (same number of layers, same generation of model).",
         )
@@ -294,7 +309,7 @@ def _checkpoint_error(folder: ModelFolder, error: RuntimeError) -> JobError:
         key = mismatched[0]
         return JobError(
             "CHECKPOINT_SHAPE_MISMATCH",
-            f"The checkpoint {file} holds \"{key}\" with shape {list(actual[key])}, but config.yaml makes it {list(expected[key])}.",
+            f'The checkpoint {file} holds "{key}" with shape {list(actual[key])}, but config.yaml makes it {list(expected[key])}.',
             kind="model",
             hint="Use weights that match config.yaml, or fix the config's dimensions.",
         )

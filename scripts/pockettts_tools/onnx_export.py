@@ -1,4 +1,5 @@
 """Writes one GraphDef to an ONNX file: TorchScript tracing at opset 17, I/O shapes set from the contract."""
+
 from __future__ import annotations
 
 import io
@@ -55,8 +56,7 @@ def _fold_initializer_identities(model: onnx.ModelProto) -> None:
 def export_graph(graph: GraphDef, path: Path) -> None:
     """Traces the wrapper with upstream's modules, names every I/O as the contract does, and checks the file."""
     dynamic_axes = {
-        spec.name: {axis: dim for axis, dim in enumerate(spec.shape) if isinstance(dim, str)}
-        for spec in [*graph.inputs, *graph.outputs]
+        spec.name: {axis: dim for axis, dim in enumerate(spec.shape) if isinstance(dim, str)} for spec in [*graph.inputs, *graph.outputs]
     }
     dynamic_axes = {name: axes for name, axes in dynamic_axes.items() if axes}
     buffer = io.BytesIO()

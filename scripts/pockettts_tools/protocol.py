@@ -4,6 +4,7 @@ stdout lines that are JSON objects with an ``event`` key are events:
 ``progress`` (stage, done, total, message), ``result`` (data, once, on success) and ``error``
 (code, kind, message, hint; then the job exits non-zero). Any other line is plain log output.
 """
+
 from __future__ import annotations
 
 import json

@@ -17,6 +17,7 @@ int8 graphs cannot meet fp32 tolerances, so instead of pretending:
 - the upstream reference run (its text, noise and stopping rule) is replayed on the int8 chain: EOS step and
   frame count against upstream's.
 """
+
 from __future__ import annotations
 
 import math
@@ -43,8 +44,11 @@ def transformer_matmuls(path: Path, d_model: int) -> list[str]:
 
     model = onnx.load(str(path), load_external_data=False)
     shapes = {i.name: list(i.dims) for i in model.graph.initializer}
-    return [n.name for n in model.graph.node
-            if n.op_type == "MatMul" and len(n.input) == 2 and len(shapes.get(n.input[1], [])) == 2 and min(shapes[n.input[1]]) >= d_model]
+    return [
+        n.name
+        for n in model.graph.node
+        if n.op_type == "MatMul" and len(n.input) == 2 and len(shapes.get(n.input[1], [])) == 2 and min(shapes[n.input[1]]) >= d_model
+    ]
 
 
 def quantize_graph(path: Path, d_model: int) -> dict[str, Any]:
@@ -59,8 +63,15 @@ def quantize_graph(path: Path, d_model: int) -> dict[str, Any]:
     before = path.stat().st_size
     temp = path.with_name(f".{path.name}.int8")
     logging.getLogger().setLevel(logging.ERROR)  # the quantiser's "consider pre-processing" advice
-    quantize_dynamic(str(path), str(temp), weight_type=QuantType.QInt8, per_channel=True, nodes_to_quantize=nodes,
-                     op_types_to_quantize=["MatMul"], extra_options={"MatMulConstBOnly": True})
+    quantize_dynamic(
+        str(path),
+        str(temp),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        nodes_to_quantize=nodes,
+        op_types_to_quantize=["MatMul"],
+        extra_options={"MatMulConstBOnly": True},
+    )
     os.replace(temp, path)
     return {"nodes": len(nodes), "fp32_bytes": before, "int8_bytes": path.stat().st_size}
 
@@ -97,7 +108,9 @@ class _Chain:
 
         def call(conditioning: np.ndarray, latents: np.ndarray) -> dict[str, np.ndarray]:
             nonlocal kv
-            out = run(main, {"conditioning": conditioning, "latents": latents, "offset": np.array([kv.shape[0]], np.int64), **past_feeds(kv)})
+            out = run(
+                main, {"conditioning": conditioning, "latents": latents, "offset": np.array([kv.shape[0]], np.int64), **past_feeds(kv)}
+            )
             kv = np.concatenate([kv, out["new_kv"]], axis=0)
             return out
 
@@ -148,8 +161,9 @@ def _parity_noise(ref: Reference, steps: int) -> list[np.ndarray]:
     return tape
 
 
-def quantize_export(out: Path, graphs: dict[str, GraphDef], sessions: dict[str, Any], ref: Reference,
-                    entries: dict[str, dict[str, Any]], d_model: int) -> dict[str, Any]:
+def quantize_export(
+    out: Path, graphs: dict[str, GraphDef], sessions: dict[str, Any], ref: Reference, entries: dict[str, dict[str, Any]], d_model: int
+) -> dict[str, Any]:
     """Quantises QUANTIZED_GRAPHS in ``out`` (sessions and manifest entries updated in place); returns the
     manifest's ``quantization`` record."""
     import onnxruntime
@@ -194,7 +208,7 @@ def quantize_export(out: Path, graphs: dict[str, GraphDef], sessions: dict[str, 
         "selection": "MatMul nodes with a constant 2-D weight whose sides are both >= d_model (attention projections, FFN)",
         "graphs": quantized,
         "tolerance_rule": f"each quantised graph's check tolerance is {TOLERANCE_FACTOR:g}x its export-time max-abs error against upstream "
-                          "(teacher-forced on upstream's recorded calls); fp32 tolerances do not apply to int8 graphs",
+        "(teacher-forced on upstream's recorded calls); fp32 tolerances do not apply to int8 graphs",
         "parity": {
             "reference": "this export's fp32 graphs (equal to upstream within the fp32 checks), same noise, EOS ignored",
             "steps": len(logits8),
@@ -206,7 +220,9 @@ def quantize_export(out: Path, graphs: dict[str, GraphDef], sessions: dict[str, 
             "eos_logit_max_abs": float(np.max(np.abs(np.array(logits8) - np.array(logits32)))) if logits8 else None,
             "eos_decision_agreement": sum(decisions) / len(decisions) if decisions else None,
             "first_eos_step": {"int8": eos8, "fp32": eos32},
-            "upstream_run": {"eos_step": {"int8": stop_eos8, "upstream": ref.eos_step},
-                             "frames": {"int8": len(stop8), "upstream": ref.generated_frames}},
+            "upstream_run": {
+                "eos_step": {"int8": stop_eos8, "upstream": ref.eos_step},
+                "frames": {"int8": len(stop8), "upstream": ref.generated_frames},
+            },
         },
     }

@@ -10,6 +10,7 @@ Upstream generates in a thread and decodes Mimi frames in another. FlowLM calls 
 happen one at a time on the generator thread and Mimi decodes on the decoder thread, each in order, and a chunk's
 threads finish before the next chunk starts, so each record list is appended by one thread in order.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -106,7 +107,9 @@ NoiseTape = list[np.ndarray]  # per chunk: [1 + steps, latent_dim] (prefill draw
 class SynthesisRecorder:
     """Records one ``generate_audio`` call of ``model``; use as a context manager around the call."""
 
-    def __init__(self, model: TTSModel, noise_tape: list[NoiseTape] | None = None, on_chunk: Callable[[int, str], None] | None = None) -> None:
+    def __init__(
+        self, model: TTSModel, noise_tape: list[NoiseTape] | None = None, on_chunk: Callable[[int, str], None] | None = None
+    ) -> None:
         self.model = model
         self.noise_tape = noise_tape
         self.on_chunk = on_chunk

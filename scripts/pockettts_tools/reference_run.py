@@ -7,6 +7,7 @@ synthetic prompt, ``_expand_kv_cache``, the text prefill and ``_autoregressive_g
 Mimi frame (its input, the whole streaming state before and after, the audio). These are the recorded inputs
 and expected outputs of the export-time check and of the check sets.
 """
+
 from __future__ import annotations
 
 import copy
@@ -101,7 +102,6 @@ class Reference:
         return [c.evals[0].x for c in self.ar_steps]
 
 
-
 def min_decoded_frames(facts: ModelFacts) -> int:
     """Enough frames that the decoder transformer runs past its context window."""
     return math.ceil(facts.mimi_context / facts.mimi_steps_per_latent) + 2
@@ -173,12 +173,14 @@ class _FlowRecorder:
         if offset != written:
             raise RuntimeError(f"upstream's FlowLM offset {offset} is not the {written} positions recorded so far")
         self.layer_outputs = []
-        self.calls.append(FlowCall(
-            kind=self.kind,
-            conditioning=_np(kwargs["text_embeddings"]),
-            latents=_np(kwargs["sequence"]),
-            offset=offset,
-        ))
+        self.calls.append(
+            FlowCall(
+                kind=self.kind,
+                conditioning=_np(kwargs["text_embeddings"]),
+                latents=_np(kwargs["sequence"]),
+                offset=offset,
+            )
+        )
         if self.kind != "ar_step":
             self.kind = "text_prefill" if self.kind == "voice_prefill" else "ar_step"
 
@@ -258,8 +260,9 @@ class _MimiRecorder:
         self.frames[-1].state_after = self._snapshot(state, offset, outputs=True)
 
 
-def record_reference(tts: Any, facts: ModelFacts, max_steps: int | None = None,
-                     text: str = REFERENCE_TEXT, seed: int = REFERENCE_SEED) -> Reference:
+def record_reference(
+    tts: Any, facts: ModelFacts, max_steps: int | None = None, text: str = REFERENCE_TEXT, seed: int = REFERENCE_SEED
+) -> Reference:
     """``max_steps`` caps the AR loop (default: upstream's own max_gen_len for the text, i.e. a full run)."""
     from pocket_tts.conditioners.base import TokenizedText
     from pocket_tts.models.flow_lm import lsd_decode
@@ -291,8 +294,11 @@ def record_reference(tts: Any, facts: ModelFacts, max_steps: int | None = None,
             raise RuntimeError("upstream's FlowLM cache is not the concatenation of the recorded new K/V")
         first_step = flows.calls[2]
         flows.evals = []
-        lsd_decode(lambda s, t, x: flow_lm.flow_net(torch.from_numpy(first_step.hidden), s, t, x),
-                   torch.from_numpy(first_step.evals[0].x).clone(), 2)
+        lsd_decode(
+            lambda s, t, x: flow_lm.flow_net(torch.from_numpy(first_step.hidden), s, t, x),
+            torch.from_numpy(first_step.evals[0].x).clone(),
+            2,
+        )
         lsd2 = flows.evals
     generated = []
     while (item := latents.get()) is not None:
@@ -322,11 +328,25 @@ def record_reference(tts: Any, facts: ModelFacts, max_steps: int | None = None,
     ar = [c for c in flows.calls if c.kind == "ar_step"]
     eos = [i for i, c in enumerate(ar) if c.eos_logit is not None and float(c.eos_logit.reshape(-1)[0]) > tts.eos_threshold]
     return Reference(
-        text=text, seed=seed, temperature=float(tts.temp), lsd_decode_steps=int(tts.lsd_decode_steps),
-        eos_threshold=float(tts.eos_threshold), tokens=_np(tokens), text_embeddings=text_embeddings,
-        voice_audio=_np(padded), voice_samples=int(audio.shape[-1]), mimi_latent=mimi_latent,
-        voice_conditioning=flows.calls[0].conditioning, frames_after_eos=int(frames_after_eos),
-        max_gen_len=int(max_gen_len), max_steps=max_steps, flow_calls=flows.calls, frames=mimi_rec.frames,
-        decoded_latents=[_np(x) for x in decoded], generated_frames=len(generated),
-        lsd2_evals=lsd2, eos_step=eos[0] if eos else None, sample_rate=facts.sample_rate,
+        text=text,
+        seed=seed,
+        temperature=float(tts.temp),
+        lsd_decode_steps=int(tts.lsd_decode_steps),
+        eos_threshold=float(tts.eos_threshold),
+        tokens=_np(tokens),
+        text_embeddings=text_embeddings,
+        voice_audio=_np(padded),
+        voice_samples=int(audio.shape[-1]),
+        mimi_latent=mimi_latent,
+        voice_conditioning=flows.calls[0].conditioning,
+        frames_after_eos=int(frames_after_eos),
+        max_gen_len=int(max_gen_len),
+        max_steps=max_steps,
+        flow_calls=flows.calls,
+        frames=mimi_rec.frames,
+        decoded_latents=[_np(x) for x in decoded],
+        generated_frames=len(generated),
+        lsd2_evals=lsd2,
+        eos_step=eos[0] if eos else None,
+        sample_rate=facts.sample_rate,
     )

@@ -6,6 +6,7 @@ Everything is built in a staging folder under ``--root`` (default: the project) 
 of it succeeded. ``scripts/tests/test_fixtures.py`` runs this into a temporary root and checks it against what is committed (floats
 within ``test/cross-cpu-tolerance.json``, the rest equal): the committed files are current and their making reproducible.
 """
+
 from __future__ import annotations
 
 import os
@@ -66,7 +67,9 @@ def _write_golden_readme(path: Path, cases: dict[str, Any], voice: dict[str, Any
     ]
     for name, chunks in cases.items():
         case = SYNTHESIS_CASES[name]
-        summary = "; ".join(f"{c['n_tokens']} tok, EOS {c['eos_step'] if c['eos_step'] is not None else 'none'}, {c['frames']} frames" for c in chunks)
+        summary = "; ".join(
+            f"{c['n_tokens']} tok, EOS {c['eos_step'] if c['eos_step'] is not None else 'none'}, {c['frames']} frames" for c in chunks
+        )
         lines.append(
             f"| `{name}` | {case.text} | {case.seed} | {case.temperature} | {case.lsd_decode_steps} | {case.noise_clamp if case.noise_clamp is not None else 'none'} | {summary} |"
         )

@@ -6,6 +6,7 @@ settings as read from its model proto: unigram, byte fallback, identity normalis
 most 6 characters, ids unk 0 / bos 1 / eos 2 / pad 3. Training runs on one thread over the corpus in file order and
 writes the model through a memory buffer (so no file path ends up in the proto): same corpus, same bytes.
 """
+
 from __future__ import annotations
 
 import io

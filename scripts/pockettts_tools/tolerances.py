@@ -3,6 +3,7 @@
 Parity (TypeScript) reads the same file: each graph output is checked with the tolerance of the parity check it
 maps to under ``graphs`` (``default``: every output not named), so an export and a parity run judge a tensor alike.
 """
+
 from __future__ import annotations
 
 import json

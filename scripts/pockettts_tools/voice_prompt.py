@@ -5,6 +5,7 @@ falling, accented pitch contour, vowel formants that change per syllable, syllab
 noise bursts and pauses between words. Choices come from Python's seeded Mersenne Twister (stable across Python
 versions); the signal is quantised to int16, so it does not depend on the last bits of the maths library.
 """
+
 from __future__ import annotations
 
 import random
@@ -16,7 +17,15 @@ import numpy as np
 SAMPLE_RATE = 24000
 
 # (F1, F2, F3) in Hz of a few vowels.
-_VOWELS = [(730, 1090, 2440), (270, 2290, 3010), (300, 870, 2240), (530, 1840, 2480), (570, 840, 2410), (440, 1020, 2240), (660, 1720, 2410)]
+_VOWELS = [
+    (730, 1090, 2440),
+    (270, 2290, 3010),
+    (300, 870, 2240),
+    (530, 1840, 2480),
+    (570, 840, 2410),
+    (440, 1020, 2240),
+    (660, 1720, 2410),
+]
 
 
 def synthesize_prompt(seconds: float, seed: int) -> np.ndarray:

@@ -1,4 +1,5 @@
 """Voice inputs of a synthesis: a voice-state file (``.safetensors``, what ``export-voice`` writes) or a prompt WAV."""
+
 from __future__ import annotations
 
 import wave
@@ -91,7 +92,12 @@ def check_voice_state(model: TTSModel, path: Path) -> None:
 def check_prompt(prompt: Path) -> Path:
     path = prompt.absolute()
     if not path.is_file():
-        raise JobError("PROMPT_NOT_FOUND", f"The voice prompt {path} does not exist.", kind="usage", hint="Pass an existing audio file (a .wav) as the prompt.")
+        raise JobError(
+            "PROMPT_NOT_FOUND",
+            f"The voice prompt {path} does not exist.",
+            kind="usage",
+            hint="Pass an existing audio file (a .wav) as the prompt.",
+        )
     if path.suffix.lower() not in AUDIO_SUFFIXES:
         raise JobError(
             "PROMPT_FORMAT_UNSUPPORTED",
@@ -110,7 +116,9 @@ def _check_wav(path: Path) -> None:
         with wave.open(str(path), "rb") as handle:
             width, frames = handle.getsampwidth(), handle.getnframes()
     except (wave.Error, EOFError) as error:
-        raise JobError("PROMPT_INVALID", f"{path} is not a readable WAV file ({error}).", kind="usage", hint="Pass a 16-bit PCM .wav file.") from error
+        raise JobError(
+            "PROMPT_INVALID", f"{path} is not a readable WAV file ({error}).", kind="usage", hint="Pass a 16-bit PCM .wav file."
+        ) from error
     if width != 2:
         raise JobError(
             "PROMPT_FORMAT_UNSUPPORTED",

@@ -1,4 +1,5 @@
 """Shared fixtures of the Python tooling tests."""
+
 from __future__ import annotations
 
 import os

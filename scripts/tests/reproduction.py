@@ -4,6 +4,7 @@ torch picks other vector kernels on other CPU types, so float tensors are compar
 integers, shapes, dtypes, tensor names, NaN places and every non-tensor file must be equal. Byte identity (which
 holds on the CPU type that recorded the files) is reported, not required.
 """
+
 from __future__ import annotations
 
 import json

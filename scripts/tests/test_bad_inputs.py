@@ -1,4 +1,5 @@
 """Bad inputs give typed JobErrors naming the culprit: in-process, and as error events (no traceback) from the jobs."""
+
 from __future__ import annotations
 
 import json
@@ -40,7 +41,12 @@ def edit_config(model: Path, old: str, new: str) -> None:
 
 
 def run_job(module: str, *args: str) -> tuple[int, list[dict], str]:
-    p = subprocess.run([sys.executable, "-m", f"pockettts_tools.{module}", *args], capture_output=True, text=True, env={"PYTHONPATH": str(SCRIPTS), "PATH": "/usr/bin:/bin"})
+    p = subprocess.run(
+        [sys.executable, "-m", f"pockettts_tools.{module}", *args],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(SCRIPTS), "PATH": "/usr/bin:/bin"},
+    )
     events = [json.loads(line) for line in p.stdout.splitlines() if line.startswith('{"event"')]
     return p.returncode, events, p.stderr
 
@@ -174,10 +180,14 @@ def test_export_voice_runs_upstreams_command_and_gets_upstreams_file_within_the_
 
 
 def test_export_voice_failures_are_typed(tmp_path: Path) -> None:
-    code, events, _ = run_job("export_voice", "--model", str(TINY), "--prompt", str(tmp_path / "nope.wav"), "--out", str(tmp_path / "v.safetensors"))
+    code, events, _ = run_job(
+        "export_voice", "--model", str(TINY), "--prompt", str(tmp_path / "nope.wav"), "--out", str(tmp_path / "v.safetensors")
+    )
     assert code == 2 and events[-1]["code"] == "PROMPT_NOT_FOUND"
     (tmp_path / "garbage.mp3").write_bytes(b"not audio at all")
-    code, events, stderr = run_job("export_voice", "--model", str(TINY), "--prompt", str(tmp_path / "garbage.mp3"), "--out", str(tmp_path / "v.safetensors"))
+    code, events, stderr = run_job(
+        "export_voice", "--model", str(TINY), "--prompt", str(tmp_path / "garbage.mp3"), "--out", str(tmp_path / "v.safetensors")
+    )
     assert code == 4 and events[-1]["code"] == "UPSTREAM_EXPORT_FAILED"
     assert not (tmp_path / "v.safetensors").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["garbage.mp3"]

@@ -1,4 +1,5 @@
 """The JSON contracts the tooling validates its output against (contracts/*.schema.json)."""
+
 from __future__ import annotations
 
 import copy

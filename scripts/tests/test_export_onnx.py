@@ -1,4 +1,5 @@
 """The ONNX exporter: typed errors of the loader, and a v1-generation model exported and checked end to end."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,10 @@ if str(SCRIPTS) not in sys.path:
 def run_export(source: Path, out: Path, *extra: str) -> tuple[int, list[dict[str, object]], str]:
     process = subprocess.run(
         [sys.executable, "-m", "pockettts_tools.export_onnx", "--from", str(source), "--out", str(out), *extra],
-        capture_output=True, text=True, env={"PYTHONPATH": str(SCRIPTS), "PATH": "/usr/bin:/bin"}, timeout=600,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(SCRIPTS), "PATH": "/usr/bin:/bin"},
+        timeout=600,
     )
     events = [json.loads(line) for line in process.stdout.splitlines() if line.startswith("{")]
     return process.returncode, events, process.stderr
@@ -93,7 +97,9 @@ def make_v1_model(oracle: Path, folder: Path) -> None:
     folder.mkdir()
     shutil.copy(oracle / "tiny" / "tokenizer.model", folder / "tokenizer.model")
     unweighted = dict(data, weights_path=None)
-    unweighted["flow_lm"] = dict(data["flow_lm"], lookup_table=dict(data["flow_lm"]["lookup_table"], tokenizer_path=str(folder / "tokenizer.model")))
+    unweighted["flow_lm"] = dict(
+        data["flow_lm"], lookup_table=dict(data["flow_lm"]["lookup_table"], tokenizer_path=str(folder / "tokenizer.model"))
+    )
     torch.manual_seed(3)
     tts = TTSModel._from_pydantic_config_with_weights(Config(**unweighted), 0.7, 1, None, -4.0)
     safetensors.torch.save_file({k: v.contiguous() for k, v in tts.state_dict().items()}, str(folder / "model.safetensors"))
@@ -119,6 +125,7 @@ def test_v1_model_exports_and_checks_needs_oracle(oracle: Path, tmp_path: Path) 
     assert all(g["passed"] for g in manifest["checks"]["graphs"].values())
     # the encoder check set: no BOS row, so n_prompt == n_frames
     import numpy as np
+
     case = encoder["check"]["cases"][0]
     latent = np.load(out / case["outputs"]["mimi_latent"])
     conditioning = np.load(out / case["outputs"]["conditioning"])

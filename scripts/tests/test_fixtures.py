@@ -1,4 +1,5 @@
 """Fixture models: the committed ones are current and reproducible; every preset loads strictly with upstream."""
+
 from __future__ import annotations
 
 import shutil
@@ -99,7 +100,17 @@ def test_trained_tokenizer_copies_the_real_tokenizers_settings(oracle: Path) -> 
 
     real = proto((oracle / "tiny" / "tokenizer.model").read_bytes())
     ours = proto((PROJECT / FIXTURE_DIR / "tokenizer.model").read_bytes())
-    for field in ("model_type", "byte_fallback", "split_digits", "allow_whitespace_only_pieces", "max_sentencepiece_length", "unk_id", "bos_id", "eos_id", "pad_id"):
+    for field in (
+        "model_type",
+        "byte_fallback",
+        "split_digits",
+        "allow_whitespace_only_pieces",
+        "max_sentencepiece_length",
+        "unk_id",
+        "bos_id",
+        "eos_id",
+        "pad_id",
+    ):
         assert getattr(ours.trainer_spec, field) == getattr(real.trainer_spec, field), field
     for field in ("name", "add_dummy_prefix", "remove_extra_whitespaces", "escape_whitespaces"):
         assert getattr(ours.normalizer_spec, field) == getattr(real.normalizer_spec, field), field

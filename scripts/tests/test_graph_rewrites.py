@@ -1,5 +1,6 @@
 """The post-export graph rewrites: same outputs as the original graph on onnxruntime, rewritten node kinds gone,
 cases not proven equal left untouched."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -34,7 +35,8 @@ def _model() -> onnx.ModelProto:
     ]
     t = "T"
     graph = helper.make_graph(
-        nodes, "rewrites",
+        nodes,
+        "rewrites",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 6, t])],
         [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, c, f"{n}_time"]) for n, c in (("y", 5), ("p", 3), ("r", 2))],
         [_weight("w_dw", 6, 1, 8), _weight("w", 6, 5, 9), _weight("bias", 5), _weight("w_pad", 6, 3, 4), _weight("w_odd", 6, 2, 5)],

@@ -2,6 +2,7 @@
 recorded on the oracle's tiny model: voice state from voice.safetensors, the noise tape, free-running AR loop
 with upstream's stopping rule, Mimi state chained blindly from the state table. This is the loop the
 TypeScript engine implements."""
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,10 @@ def export(oracle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("export") / "tiny-onnx"
     process = subprocess.run(
         [sys.executable, "-m", "pockettts_tools.export_onnx", "--from", str(oracle / "tiny"), "--out", str(out), "--max-steps", "4"],
-        capture_output=True, text=True, env={"PYTHONPATH": str(SCRIPTS)}, timeout=600,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(SCRIPTS)},
+        timeout=600,
     )
     assert process.returncode == 0, process.stderr[-2000:]
     return out
@@ -79,16 +83,19 @@ class Runtime:
         return np.ascontiguousarray(np.stack(caches, axis=0).transpose(2, 0, 1, 3, 4))
 
 
-def synthesize_chunk(rt: Runtime, voice_kv: np.ndarray, tokens: np.ndarray, noise_tape: list[np.ndarray],
-                     case: dict[str, Any], chunk: dict[str, Any]) -> dict[str, list[np.ndarray]]:
+def synthesize_chunk(
+    rt: Runtime, voice_kv: np.ndarray, tokens: np.ndarray, noise_tape: list[np.ndarray], case: dict[str, Any], chunk: dict[str, Any]
+) -> dict[str, list[np.ndarray]]:
     d, latent_dim = rt.model["d_model"], rt.model["latent_dim"]
     kv = voice_kv
     taps: dict[str, list[np.ndarray]] = {k: [] for k in ("hidden", "eos_logit", "layer_out", "latent", "mimi_input", "audio")}
 
     def flow_lm(conditioning: np.ndarray, latents: np.ndarray) -> dict[str, np.ndarray]:
         nonlocal kv
-        out = rt.run("flow_lm_main", {"conditioning": conditioning, "latents": latents,
-                                      "offset": np.array([kv.shape[0]], np.int64), **rt.past_feeds(kv)})
+        out = rt.run(
+            "flow_lm_main",
+            {"conditioning": conditioning, "latents": latents, "offset": np.array([kv.shape[0]], np.int64), **rt.past_feeds(kv)},
+        )
         kv = np.concatenate([kv, out["new_kv"]], axis=0)
         assert int(out["new_offset"][0]) == kv.shape[0]
         return out
@@ -138,6 +145,7 @@ def test_graphs_replay_the_golden_case(export: Path, oracle: Path, name: str) ->
     case = manifest["case"]
     voice_kv = rt.voice_kv(export / case["voice"])
     for c, chunk in enumerate(manifest["chunks"]):
+
         def g(tensor: str, c: int = c) -> np.ndarray:
             return np.load(golden / f"chunk{c}.{tensor}.npy")
 
@@ -163,6 +171,13 @@ def test_encoder_graph_reproduces_the_golden_voice_case(export: Path, oracle: Pa
     assert np.abs(out["conditioning"] - np.load(golden / "conditioning.npy")).max() <= 1e-4
     # and the voice prefill of that conditioning gives back the exported voice state (voice.safetensors)
     latent_dim = rt.model["latent_dim"]
-    prefill = rt.run("flow_lm_main", {"conditioning": out["conditioning"], "latents": np.zeros((1, 0, latent_dim), np.float32),
-                                      "offset": np.zeros(1, np.int64), **rt.past_feeds(rt.empty_kv())})
+    prefill = rt.run(
+        "flow_lm_main",
+        {
+            "conditioning": out["conditioning"],
+            "latents": np.zeros((1, 0, latent_dim), np.float32),
+            "offset": np.zeros(1, np.int64),
+            **rt.past_feeds(rt.empty_kv()),
+        },
+    )
     assert np.abs(prefill["new_kv"] - rt.voice_kv(export / "voice.safetensors")).max() <= 1e-3

@@ -2,6 +2,7 @@
 
 Integers (tokens, chunk texts, eos_step, steps, frames) must match exactly; every float tensor within max-abs 1e-4.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -19,7 +20,11 @@ TOLERANCE = 1e-4
 ORACLE_GOLDEN = ORACLE / "tiny" / "golden"
 KNOWN_CASES = ["hello", "long", "lsd4", "short", "temp0"]
 # Every synthesis case found in the oracle (the known ones when it is missing, so the fixture reports why).
-CASES = sorted(p.name for p in ORACLE_GOLDEN.iterdir() if (p / "manifest.json").is_file() and p.name != "voice") if ORACLE_GOLDEN.is_dir() else KNOWN_CASES
+CASES = (
+    sorted(p.name for p in ORACLE_GOLDEN.iterdir() if (p / "manifest.json").is_file() and p.name != "voice")
+    if ORACLE_GOLDEN.is_dir()
+    else KNOWN_CASES
+)
 
 
 def load_manifest(folder: Path) -> dict:

@@ -1,4 +1,5 @@
 """The job protocol: events on stdout, typed errors with exit codes."""
+
 from __future__ import annotations
 
 import json

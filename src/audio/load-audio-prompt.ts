@@ -35,7 +35,12 @@ export interface AudioPrompt {
  */
 export async function loadAudioPrompt(params: LoadAudioPromptParams): Promise<AudioPrompt> {
   const wav = await readWav({path: params.path})
-  return audioPromptFromWav({wav, source: params.path, truncateSeconds: params.truncateSeconds === undefined ? 30 : params.truncateSeconds, ...(params.sampleRate === undefined ? {} : {sampleRate: params.sampleRate})})
+  return audioPromptFromWav({
+    wav,
+    source: params.path,
+    truncateSeconds: params.truncateSeconds === undefined ? 30 : params.truncateSeconds,
+    ...(params.sampleRate === undefined ? {} : {sampleRate: params.sampleRate}),
+  })
 }
 
 export interface AudioPromptFromWavParams {
@@ -67,9 +72,15 @@ export function audioPromptFromWav(params: AudioPromptFromWavParams): AudioPromp
     }
   }
   if (samples.length === 0) {
-    throw new UsageError({code: 'AUDIO_EMPTY', message: `${params.source} has no audio samples.`, hint: 'Use a prompt of a few seconds of clear speech.', details: {path: params.source}})
+    throw new UsageError({
+      code: 'AUDIO_EMPTY',
+      message: `${params.source} has no audio samples.`,
+      hint: 'Use a prompt of a few seconds of clear speech.',
+      details: {path: params.source},
+    })
   }
-  const audio = wav.sampleRate === sampleRate ? Float32Array.from(samples) : resamplePoly({input: samples, up: sampleRate, down: wav.sampleRate})
+  const audio =
+    wav.sampleRate === sampleRate ? Float32Array.from(samples) : resamplePoly({input: samples, up: sampleRate, down: wav.sampleRate})
   return {
     audio,
     sampleRate,

@@ -69,7 +69,11 @@ export async function openWavWriter(params: OpenWavWriterParams): Promise<WavWri
     async write(chunk: Float32Array): Promise<void> {
       if (state !== 'open') throw new Error(`write after ${state}`)
       if (format !== 'pcm16' && samples + chunk.length > maxWavFrames(format)) {
-        throw new UsageError({code: 'AUDIO_TOO_LONG', message: `A ${format} file cannot hold more than ${maxWavFrames(format)} samples.`, hint: 'Use --format pcm16 for very long output.'})
+        throw new UsageError({
+          code: 'AUDIO_TOO_LONG',
+          message: `A ${format} file cannot hold more than ${maxWavFrames(format)} samples.`,
+          hint: 'Use --format pcm16 for very long output.',
+        })
       }
       await put(encodeSamples({samples: chunk, format}))
       samples += chunk.length

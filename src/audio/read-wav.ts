@@ -75,7 +75,8 @@ export function decodeWav(params: DecodeWavParams): WavAudio {
   const data = (wav.data as {samples: Uint8Array}).samples
   const code = fmt.audioFormat === 0xfffe ? (fmt.subformat[0] ?? 0) : fmt.audioFormat
   const format = sampleFormat(code, fmt.bitsPerSample)
-  if (format === undefined) throw unsupported(`WAV format ${fmt.audioFormat}${fmt.audioFormat === 0xfffe ? `/${code}` : ''} with ${fmt.bitsPerSample}-bit samples`)
+  if (format === undefined)
+    throw unsupported(`WAV format ${fmt.audioFormat}${fmt.audioFormat === 0xfffe ? `/${code}` : ''} with ${fmt.bitsPerSample}-bit samples`)
   const channels = fmt.numChannels
   if (!(channels >= 1) || !(fmt.sampleRate >= 1)) throw unsupported(`a WAV with ${channels} channels at ${fmt.sampleRate} Hz`)
 
@@ -106,7 +107,7 @@ function reader(format: WavSampleFormat, view: DataView): (byte: number) => numb
     case 'pcm16':
       return (b) => view.getInt16(b, true) / 32768
     case 'pcm24':
-      return (b) => ((view.getUint8(b) | (view.getUint8(b + 1) << 8) | (view.getInt8(b + 2) << 16)) / 8388608)
+      return (b) => (view.getUint8(b) | (view.getUint8(b + 1) << 8) | (view.getInt8(b + 2) << 16)) / 8388608
     case 'pcm32':
       return (b) => view.getInt32(b, true) / 2147483648
     case 'float32':

@@ -120,7 +120,12 @@ export interface BenchReport {
   readonly format: typeof BENCH_FORMAT
   readonly createdAt: string
   readonly machine: MachineInfo
-  readonly model: {readonly dir: string; readonly generation: string; readonly int8: boolean; readonly graphBytes: Readonly<Record<string, number>>}
+  readonly model: {
+    readonly dir: string
+    readonly generation: string
+    readonly int8: boolean
+    readonly graphBytes: Readonly<Record<string, number>>
+  }
   readonly settings: {
     readonly text: string
     readonly voice: string

@@ -10,7 +10,11 @@ export interface CompareBaselineParams {
 }
 
 /** The compared metrics, all medians; `higherIsBetter` flips the sign so that a positive change is a regression. */
-const METRICS: readonly {readonly name: string; readonly pick: (r: Pick<BenchReport, 'summary'>) => number; readonly higherIsBetter: boolean}[] = [
+const METRICS: readonly {
+  readonly name: string
+  readonly pick: (r: Pick<BenchReport, 'summary'>) => number
+  readonly higherIsBetter: boolean
+}[] = [
   {name: 'speed (median, × real time)', pick: (r) => r.summary.speed.median, higherIsBetter: true},
   {name: 'time to first audio (median, ms)', pick: (r) => r.summary.timeToFirstAudioMs.median, higherIsBetter: false},
   {name: 'FlowLM step (median, ms/frame)', pick: (r) => r.summary.msPerFrame.flowLm.median, higherIsBetter: false},

@@ -60,7 +60,13 @@ export function encodeMatMulModel(params: MatMulModelParams): Uint8Array {
   const graphTail = concat([bytesField(11, valueInfo('x', [m, k])), bytesField(12, valueInfo('y', [m, n]))])
   const initializerPrefix = concat([key(5, 2), varint(initializerLength)])
   const graphLength = graphHead.length + initializerPrefix.length + initializerLength + graphTail.length
-  const modelHead = concat([intField(1, 8), bytesField(8, concat([stringField(1, ''), intField(2, 17)])), stringField(2, 'pockettts-bench'), key(7, 2), varint(graphLength)])
+  const modelHead = concat([
+    intField(1, 8),
+    bytesField(8, concat([stringField(1, ''), intField(2, 17)])),
+    stringField(2, 'pockettts-bench'),
+    key(7, 2),
+    varint(graphLength),
+  ])
   const out = new Uint8Array(modelHead.length + graphLength)
   let offset = 0
   for (const part of [modelHead, graphHead, initializerPrefix, weightHead]) {

@@ -73,7 +73,9 @@ export function modelCost(params: ModelCostParams): ModelCost {
     assumptions: [
       `FlowLM step at mean position ${params.meanPosition.toFixed(0)}: ${L} layers × 12·D² (D=${D}) + attention 4·D per position`,
       `flow head ×${K} per frame: AdaLN MLP width ${F}, depth ${m.flow_depth}`,
-      mimiMacs === null ? 'Mimi: config fields missing, not counted' : `Mimi: ${m.mimi_steps_per_latent} steps of a ${m.mimi_num_layers}-layer transformer (context ${m.mimi_context}) + SEANet decoder`,
+      mimiMacs === null
+        ? 'Mimi: config fields missing, not counted'
+        : `Mimi: ${m.mimi_steps_per_latent} steps of a ${m.mimi_num_layers}-layer transformer (context ${m.mimi_context}) + SEANet decoder`,
       'weight bytes = graph file sizes, read once per call',
     ],
   }
@@ -99,7 +101,12 @@ export function mimiDecoderMacs(m: Facts): number | null {
   const channels = finiteOrNull(seanet['channels']) ?? 1
   const ratios = Array.isArray(seanet['ratios']) ? (seanet['ratios'] as unknown[]).map(finiteOrNull) : []
   const ff = finiteOrNull(transformer['dim_feedforward'])
-  if ([nFilters, kernel, residualKernel, lastKernel, compress, residualLayers, ff].some((v) => v === null) || ratios.length === 0 || ratios.some((r) => r === null)) return null
+  if (
+    [nFilters, kernel, residualKernel, lastKernel, compress, residualLayers, ff].some((v) => v === null) ||
+    ratios.length === 0 ||
+    ratios.some((r) => r === null)
+  )
+    return null
   const C = m.mimi_input_dim
   const d = m.mimi_dim
   const S = m.mimi_steps_per_latent

@@ -2,7 +2,8 @@ import {renderTable} from '../report/render-table.js'
 import type {BenchReport} from './bench-report.js'
 import type {Stat} from './summarize.js'
 
-const fixed = (value: number | null | undefined, digits = 1): string => (value === null || value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits))
+const fixed = (value: number | null | undefined, digits = 1): string =>
+  value === null || value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits)
 const triple = (s: Stat, digits = 1): [string, string, string] => [fixed(s.min, digits), fixed(s.median, digits), fixed(s.max, digits)]
 
 /** The human report of `pockettts bench`: a machine line, one table of min/median/max, the bound and comparisons. */
@@ -66,10 +67,23 @@ export function renderBenchReport(report: BenchReport): string {
     lines.push(
       renderTable(
         ['metric', 'baseline', 'now', 'worse by', ''],
-        b.comparisons.map((c) => [c.metric, fixed(c.baseline, 2), fixed(c.current, 2), `${fixed(c.regressionPct, 1)}%`, c.regressed ? 'REGRESSED' : 'ok']),
+        b.comparisons.map((c) => [
+          c.metric,
+          fixed(c.baseline, 2),
+          fixed(c.current, 2),
+          `${fixed(c.regressionPct, 1)}%`,
+          c.regressed ? 'REGRESSED' : 'ok',
+        ]),
       ),
     )
-    lines.push(b.passed ? 'No regression beyond the limit.' : `Regressed beyond ${b.maxRegressionPct}%: ${b.comparisons.filter((c) => c.regressed).map((c) => c.metric).join(', ')}.`)
+    lines.push(
+      b.passed
+        ? 'No regression beyond the limit.'
+        : `Regressed beyond ${b.maxRegressionPct}%: ${b.comparisons
+            .filter((c) => c.regressed)
+            .map((c) => c.metric)
+            .join(', ')}.`,
+    )
   }
   return lines.join('\n')
 }

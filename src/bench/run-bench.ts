@@ -85,7 +85,8 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
   const seed = params.seed ?? 42
   const useWorker = params.mimiWorker ?? true
   const progress = params.onProgress ?? (() => undefined)
-  if (params.text.trim() === '') throw new UsageError({code: 'TEXT_EMPTY', message: 'The benchmark text is empty.', hint: 'Pass --text or --corpus with some words.'})
+  if (params.text.trim() === '')
+    throw new UsageError({code: 'TEXT_EMPTY', message: 'The benchmark text is empty.', hint: 'Pass --text or --corpus with some words.'})
   const baseline = params.baseline === undefined ? undefined : await readBaseline(params.baseline)
   const machine = machineInfo()
   const {manifest} = await readManifest({dir})
@@ -99,7 +100,11 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
   let voicePath: string
   const gen: GenerationParams = {...defaultGenerationParams, ...params.params, fixedFrames: frames}
   try {
-    const voice = await resolveVoice({model, ...(params.voice === undefined ? {} : {voice: params.voice}), noise: new SeededNormalNoise({seed, temperature: gen.temperature})})
+    const voice = await resolveVoice({
+      model,
+      ...(params.voice === undefined ? {} : {voice: params.voice}),
+      noise: new SeededNormalNoise({seed, temperature: gen.temperature}),
+    })
     voiceLabel = voice.label
     voicePath = voice.kind === 'name' ? (model.voices[voice.label.replace(/^name:/, '')] ?? voice.label) : voice.label
     measured = await runEngineBench({
@@ -112,7 +117,12 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
       warmup,
       ...(params.signal === undefined ? {} : {signal: params.signal}),
       onRun: (info) =>
-        progress({phase: 'engine', done: info.index + 1, total: info.total, message: `${info.measured ? 'run' : 'warm-up'}: ${info.run.speed.toFixed(2)}x real time, first audio ${info.run.timeToFirstAudioMs.toFixed(0)} ms`}),
+        progress({
+          phase: 'engine',
+          done: info.index + 1,
+          total: info.total,
+          message: `${info.measured ? 'run' : 'warm-up'}: ${info.run.speed.toFixed(2)}x real time, first audio ${info.run.timeToFirstAudioMs.toFixed(0)} ms`,
+        }),
     })
   } finally {
     await model.release()
@@ -123,7 +133,8 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
   const voicePositions = positionsOf(manifest, voicePath)
   const cost = modelCost({
     manifest,
-    meanPosition: voicePositions + (first?.tokens ?? 0) / Math.max(1, first?.chunks ?? 1) + (first?.steps ?? 0) / Math.max(1, first?.chunks ?? 1) / 2,
+    meanPosition:
+      voicePositions + (first?.tokens ?? 0) / Math.max(1, first?.chunks ?? 1) + (first?.steps ?? 0) / Math.max(1, first?.chunks ?? 1) / 2,
     tokens: Math.round((first?.tokens ?? 0) / Math.max(1, first?.chunks ?? 1)),
     lsdDecodeSteps: gen.lsdDecodeSteps,
   })
@@ -143,7 +154,13 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
       ...(params.pythonOrigin === undefined ? {} : {pythonOrigin: params.pythonOrigin}),
       ...(params.pythonTimeoutMs === undefined ? {} : {pythonTimeoutMs: params.pythonTimeoutMs}),
       ...(params.signal === undefined ? {} : {signal: params.signal}),
-      onProgress: (event: PythonProgressEvent) => progress({phase: 'upstream', message: event.message ?? event.stage, ...(event.done === undefined ? {} : {done: event.done}), ...(event.total === undefined ? {} : {total: event.total})}),
+      onProgress: (event: PythonProgressEvent) =>
+        progress({
+          phase: 'upstream',
+          message: event.message ?? event.stage,
+          ...(event.done === undefined ? {} : {done: event.done}),
+          ...(event.total === undefined ? {} : {total: event.total}),
+        }),
     })
     const upstreamSummary = {
       realTimeFactor: summarize(result.runs.map((r) => r.realTimeFactor ?? Number.NaN)),
@@ -178,8 +195,24 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
     format: BENCH_FORMAT,
     createdAt: new Date().toISOString(),
     machine,
-    model: {dir, generation: manifest.generation, int8: isInt8(manifest), graphBytes: Object.fromEntries(Object.entries(manifest.graphs).map(([name, g]) => [name, g.size]))},
-    settings: {text: params.text, voice: voiceLabel, frames, runs, warmup, threads, mimiWorker: useWorker, seed, temperature: gen.temperature, lsdDecodeSteps: gen.lsdDecodeSteps},
+    model: {
+      dir,
+      generation: manifest.generation,
+      int8: isInt8(manifest),
+      graphBytes: Object.fromEntries(Object.entries(manifest.graphs).map(([name, g]) => [name, g.size])),
+    },
+    settings: {
+      text: params.text,
+      voice: voiceLabel,
+      frames,
+      runs,
+      warmup,
+      threads,
+      mimiWorker: useWorker,
+      seed,
+      temperature: gen.temperature,
+      lsdDecodeSteps: gen.lsdDecodeSteps,
+    },
     runs: measured,
     summary,
     peakRssMb,
@@ -189,7 +222,17 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
     upstream,
     baseline: null,
   }
-  return baseline === undefined ? report : {...report, baseline: compareBaseline({current: report, baseline: baseline.report, file: baseline.file, maxRegressionPct: params.maxRegressionPct ?? 10})}
+  return baseline === undefined
+    ? report
+    : {
+        ...report,
+        baseline: compareBaseline({
+          current: report,
+          baseline: baseline.report,
+          file: baseline.file,
+          maxRegressionPct: params.maxRegressionPct ?? 10,
+        }),
+      }
 }
 
 /** min/median/max of every per-run metric. */
@@ -236,11 +279,20 @@ async function readBaseline(file: string): Promise<{file: string; report: BenchR
   try {
     report = JSON.parse(await readFile(path, 'utf8'))
   } catch (error) {
-    throw new ConfigError({code: 'BASELINE_UNREADABLE', message: `The baseline ${path} could not be read as JSON: ${(error as Error).message}`, hint: 'Pass a file written by `pockettts bench --json`.', cause: error})
+    throw new ConfigError({
+      code: 'BASELINE_UNREADABLE',
+      message: `The baseline ${path} could not be read as JSON: ${(error as Error).message}`,
+      hint: 'Pass a file written by `pockettts bench --json`.',
+      cause: error,
+    })
   }
   const r = report as Partial<BenchReport> | null
   if (r === null || typeof r !== 'object' || r.format !== BENCH_FORMAT || typeof r.summary?.speed?.median !== 'number') {
-    throw new ConfigError({code: 'BASELINE_INVALID', message: `${path} is not a ${BENCH_FORMAT} report.`, hint: 'Pass a file written by `pockettts bench --json > FILE`.'})
+    throw new ConfigError({
+      code: 'BASELINE_INVALID',
+      message: `${path} is not a ${BENCH_FORMAT} report.`,
+      hint: 'Pass a file written by `pockettts bench --json > FILE`.',
+    })
   }
   return {file: path, report: r as BenchReport}
 }

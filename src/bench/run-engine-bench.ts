@@ -89,7 +89,13 @@ async function timeOneRun(params: RunEngineBenchParams): Promise<BenchRun> {
     realTimeFactor: ratio(elapsedMs / 1000, audioSeconds),
     speed: ratio(audioSeconds, elapsedMs / 1000),
     timeToFirstAudioMs: firstAudio ?? Number.NaN,
-    msPerFrame: {wall: ratio(elapsedMs, frames), text: ratio(text, frames), flowLm: ratio(flowLm, timedSteps), flowHead: ratio(flowHead, steps), mimi: ratio(mimi, frames)},
+    msPerFrame: {
+      wall: ratio(elapsedMs, frames),
+      text: ratio(text, frames),
+      flowLm: ratio(flowLm, timedSteps),
+      flowHead: ratio(flowHead, steps),
+      mimi: ratio(mimi, frames),
+    },
   }
 }
 

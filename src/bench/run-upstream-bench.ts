@@ -44,13 +44,21 @@ export async function runUpstreamBench(params: RunUpstreamBenchParams): Promise<
       hint: 'Pass --upstream-model with the folder the export was made from (pockettts model export --from DIR).',
     })
   }
-  const python = findPython({...(params.python === undefined ? {} : {configured: params.python}), ...(params.pythonOrigin === undefined ? {} : {origin: params.pythonOrigin})})
+  const python = findPython({
+    ...(params.python === undefined ? {} : {configured: params.python}),
+    ...(params.pythonOrigin === undefined ? {} : {origin: params.pythonOrigin}),
+  })
   const args = [
-    '--model', model,
-    '--voice', resolve(params.voice),
-    '--text', params.text,
-    '--runs', String(params.runs),
-    '--warmup', String(params.warmup),
+    '--model',
+    model,
+    '--voice',
+    resolve(params.voice),
+    '--text',
+    params.text,
+    '--runs',
+    String(params.runs),
+    '--warmup',
+    String(params.warmup),
     ...(params.frames === null ? [] : ['--frames', String(params.frames)]),
     ...(params.quantize === true ? ['--quantize'] : []),
   ]

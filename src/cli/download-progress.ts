@@ -33,12 +33,19 @@ export class DownloadProgress {
         this.line(event.message)
         return
       case 'retry':
-        this.line(`retrying ${event.what} in ${(event.delayMs / 1000).toFixed(1)} s (attempt ${event.attempt}/${event.attempts} failed: ${event.reason})`)
+        this.line(
+          `retrying ${event.what} in ${(event.delayMs / 1000).toFixed(1)} s (attempt ${event.attempt}/${event.attempts} failed: ${event.reason})`,
+        )
         return
       case 'file-start':
         this.sizes.set(event.file, {done: event.resumedFrom, total: event.size, quarter: 0})
         if (this.tty) this.startBar(event.file, event.size, event.resumedFrom)
-        else this.line(event.resumedFrom > 0 ? `resuming ${event.file} at ${mib(event.resumedFrom)} of ${mib(event.size)}` : `downloading ${event.file} (${mib(event.size)})`)
+        else
+          this.line(
+            event.resumedFrom > 0
+              ? `resuming ${event.file} at ${mib(event.resumedFrom)} of ${mib(event.size)}`
+              : `downloading ${event.file} (${mib(event.size)})`,
+          )
         return
       case 'file-progress': {
         const state = this.sizes.get(event.file)
@@ -51,7 +58,8 @@ export class DownloadProgress {
           return
         }
         const quarter = event.total > 0 ? Math.floor((4 * event.done) / event.total) : 0
-        if (event.total >= 8 * 1024 ** 2 && quarter > state.quarter && quarter < 4) this.line(`${event.file}: ${quarter * 25}% (${mib(event.done)} of ${mib(event.total)})`)
+        if (event.total >= 8 * 1024 ** 2 && quarter > state.quarter && quarter < 4)
+          this.line(`${event.file}: ${quarter * 25}% (${mib(event.done)} of ${mib(event.total)})`)
         state.quarter = Math.max(state.quarter, quarter)
         return
       }
@@ -61,7 +69,9 @@ export class DownloadProgress {
           this.updateTotal()
           return
         }
-        this.line(`${event.status} ${event.file} (${mib(event.size)}${event.status === 'verified' ? ', sha256 matches the lock' : ', sha256 checked'})`)
+        this.line(
+          `${event.status} ${event.file} (${mib(event.size)}${event.status === 'verified' ? ', sha256 matches the lock' : ', sha256 checked'})`,
+        )
         return
     }
   }

@@ -13,9 +13,7 @@ export class ProgressReporter {
   private stage: string | undefined
   private lastLine = ''
 
-  constructor(
-    private readonly options: {readonly quiet?: boolean; readonly stream?: NodeJS.WriteStream} = {},
-  ) {}
+  constructor(private readonly options: {readonly quiet?: boolean; readonly stream?: NodeJS.WriteStream} = {}) {}
 
   private get stream(): NodeJS.WriteStream {
     return this.options.stream ?? process.stderr

@@ -72,9 +72,11 @@ export const configSchema = {
   },
   voiceAliases: {
     env: 'POCKETTTS_VOICE_ALIASES',
-    description: 'serve: voice aliases ALIAS=VOICE,... (a mapping in a config file), added to and overriding the default OpenAI names (alloy, echo, ...).',
+    description:
+      'serve: voice aliases ALIAS=VOICE,... (a mapping in a config file), added to and overriding the default OpenAI names (alloy, echo, ...).',
     default: undefined as Readonly<Record<string, string>> | undefined,
-    parse: (raw: unknown, origin: string): Readonly<Record<string, string>> | undefined => (raw === undefined || raw === null ? undefined : parseVoiceAliases(raw, origin)),
+    parse: (raw: unknown, origin: string): Readonly<Record<string, string>> | undefined =>
+      raw === undefined || raw === null ? undefined : parseVoiceAliases(raw, origin),
   },
 } satisfies Record<string, SettingSpec<unknown>>
 

@@ -27,11 +27,39 @@ export async function checkGatedRepo(params: CheckGatedRepoParams): Promise<Doct
       return {id: 'hub.gated', title, status: 'pass', detail: `the token reaches ${GATED_REPO} at ${params.endpoint}`, required: false}
     case 'refused':
       return access.httpStatus === 401
-        ? {id: 'hub.gated', title, status: 'fail', detail: `${params.endpoint} rejected the token (HTTP 401)`, hint: `Check HF_TOKEN/--token (a read token from your hub settings); or ${WAYS_OUT}`, required: false}
-        : {id: 'hub.gated', title, status: 'warn', detail: `the token is valid but may not download ${GATED_REPO} (HTTP 403)`, hint: `Either ${WAYS_OUT}`, required: false}
+        ? {
+            id: 'hub.gated',
+            title,
+            status: 'fail',
+            detail: `${params.endpoint} rejected the token (HTTP 401)`,
+            hint: `Check HF_TOKEN/--token (a read token from your hub settings); or ${WAYS_OUT}`,
+            required: false,
+          }
+        : {
+            id: 'hub.gated',
+            title,
+            status: 'warn',
+            detail: `the token is valid but may not download ${GATED_REPO} (HTTP 403)`,
+            hint: `Either ${WAYS_OUT}`,
+            required: false,
+          }
     case 'unexpected':
-      return {id: 'hub.gated', title, status: 'warn', detail: `unexpected answer HTTP ${access.httpStatus} from ${access.url}`, hint: 'Check --endpoint / POCKETTTS_HUB_ENDPOINT.', required: false}
+      return {
+        id: 'hub.gated',
+        title,
+        status: 'warn',
+        detail: `unexpected answer HTTP ${access.httpStatus} from ${access.url}`,
+        hint: 'Check --endpoint / POCKETTTS_HUB_ENDPOINT.',
+        required: false,
+      }
     case 'unreachable':
-      return {id: 'hub.gated', title, status: 'warn', detail: `not checked: ${params.endpoint} unreachable (${access.reason})`, hint: 'Offline is fine for synth; `model download --offline` works from the lock file.', required: false}
+      return {
+        id: 'hub.gated',
+        title,
+        status: 'warn',
+        detail: `not checked: ${params.endpoint} unreachable (${access.reason})`,
+        hint: 'Offline is fine for synth; `model download --offline` works from the lock file.',
+        required: false,
+      }
   }
 }

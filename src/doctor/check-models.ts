@@ -17,7 +17,9 @@ export async function checkDisk(modelsDir: string): Promise<DoctorCheck> {
     title: 'Disk space for models',
     status,
     detail: `${(free / GiB).toFixed(1)} GiB free at ${dir}`,
-    ...(status === 'pass' ? {} : {hint: 'Real weights need ~0.5 GB per language and ~0.5 GB per export; free some space or set --models-dir elsewhere.'}),
+    ...(status === 'pass'
+      ? {}
+      : {hint: 'Real weights need ~0.5 GB per language and ~0.5 GB per export; free some space or set --models-dir elsewhere.'}),
     required: status === 'fail',
   }
 }

@@ -36,10 +36,25 @@ export async function checkPython(params: CheckPythonParams): Promise<DoctorChec
     probe = await probePython({python, modules})
   } catch (error) {
     if (!isPocketTtsError(error)) throw error
-    return [{id: 'python', title: 'Python interpreter', status: 'fail', detail: error.message, ...(error.hint ? {hint: error.hint} : {}), required: true}]
+    return [
+      {
+        id: 'python',
+        title: 'Python interpreter',
+        status: 'fail',
+        detail: error.message,
+        ...(error.hint ? {hint: error.hint} : {}),
+        required: true,
+      },
+    ]
   }
   const checks: DoctorCheck[] = [
-    {id: 'python', title: 'Python interpreter', status: 'pass', detail: `${python} (Python ${probe.pythonVersion})`, required: params.required},
+    {
+      id: 'python',
+      title: 'Python interpreter',
+      status: 'pass',
+      detail: `${python} (Python ${probe.pythonVersion})`,
+      required: params.required,
+    },
   ]
   for (const m of probe.modules) {
     const missing = m.version === null
@@ -47,7 +62,11 @@ export async function checkPython(params: CheckPythonParams): Promise<DoctorChec
       id: `python.${m.module}`,
       title: `  ${m.module}`,
       status: missing ? (params.required ? 'fail' : 'warn') : m.matchesPin ? 'pass' : 'warn',
-      detail: missing ? `missing (${(m.error ?? '').split('\n')[0]})` : m.matchesPin ? m.version ?? '' : `${m.version} (project pins ${m.requirement})`,
+      detail: missing
+        ? `missing (${(m.error ?? '').split('\n')[0]})`
+        : m.matchesPin
+          ? (m.version ?? '')
+          : `${m.version} (project pins ${m.requirement})`,
       ...(missing || !m.matchesPin ? {hint: `Run \`npm run setup:python\`, or: ${python} -m pip install '${m.requirement}'`} : {}),
       required: params.required,
     })

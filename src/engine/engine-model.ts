@@ -98,13 +98,22 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
   // Measured on 2 cores (bench, full-size model): an fp32 FlowLM step is the bottleneck and gains from every
   // core (Mimi's worker fits in the gaps: 2.1x vs 1.8x real time); an int8 step is light and Mimi becomes the
   // bottleneck, so the FlowLM leaves the worker its core (3.2x vs 3.0x).
-  const mainThreads = params.threads ?? (useWorker && manifest.quantization !== undefined ? Math.max(1, defaultThreads() - MIMI_THREADS) : defaultThreads())
+  const mainThreads =
+    params.threads ?? (useWorker && manifest.quantization !== undefined ? Math.max(1, defaultThreads() - MIMI_THREADS) : defaultThreads())
   const sessionOptions = {threads: mainThreads, allowSpinning: ALLOW_SPINNING}
   const mimiStates = mimiStatesOf(graphEntry(manifest, 'mimi_decoder'))
   const {latent_to_mimi: latentToMimiFile, mimi_decoder: mimiDecoderFile, ...mainFiles} = files
-  const loadMain = () => createSessions({dir: params.dir, files: mainFiles, ...sessionOptions, noPrepack: NO_PREPACK.filter((g): g is keyof typeof mainFiles => g in mainFiles)})
+  const loadMain = () =>
+    createSessions({
+      dir: params.dir,
+      files: mainFiles,
+      ...sessionOptions,
+      noPrepack: NO_PREPACK.filter((g): g is keyof typeof mainFiles => g in mainFiles),
+    })
   const loadMimi = () =>
-    useWorker ? Promise.resolve(undefined) : createSessions({
+    useWorker
+      ? Promise.resolve(undefined)
+      : createSessions({
           dir: params.dir,
           files: {latent_to_mimi: latentToMimiFile, mimi_decoder: mimiDecoderFile},
           ...sessionOptions,
@@ -127,8 +136,13 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
   const [mainLoad, mimiLoad, workerLoad] = await Promise.allSettled([loadMain(), loadMimi(), startWorker()])
   if (mainLoad.status === 'rejected' || mimiLoad.status === 'rejected' || workerLoad.status === 'rejected') {
     // release whatever did load, then report the first failure
-    const loaded = [mainLoad, mimiLoad].flatMap((r) => (r.status === 'fulfilled' && r.value !== undefined ? Object.values<ort.InferenceSession>(r.value) : []))
-    await Promise.allSettled([...loaded.map((s) => s.release()), ...(workerLoad.status === 'fulfilled' && workerLoad.value !== undefined ? [workerLoad.value.release()] : [])])
+    const loaded = [mainLoad, mimiLoad].flatMap((r) =>
+      r.status === 'fulfilled' && r.value !== undefined ? Object.values<ort.InferenceSession>(r.value) : [],
+    )
+    await Promise.allSettled([
+      ...loaded.map((s) => s.release()),
+      ...(workerLoad.status === 'fulfilled' && workerLoad.value !== undefined ? [workerLoad.value.release()] : []),
+    ])
     throw [mainLoad, mimiLoad, workerLoad].find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason
   }
   const mainSessions = mainLoad.value
@@ -154,9 +168,11 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
         .map((v) => [v.path.replace(/^.*\//, '').replace(/\.safetensors$/, ''), join(params.dir, v.path)]),
     ),
     encoder() {
-      encoder ??= createSessions({dir: params.dir, files: {mimi_encoder: graphEntry(manifest, 'mimi_encoder').file}, ...sessionOptions}).then(
-        (s) => s.mimi_encoder,
-      )
+      encoder ??= createSessions({
+        dir: params.dir,
+        files: {mimi_encoder: graphEntry(manifest, 'mimi_encoder').file},
+        ...sessionOptions,
+      }).then((s) => s.mimi_encoder)
       return encoder
     },
     async release() {
@@ -192,8 +208,18 @@ function mimiStatesOf(graph: GraphEntry): ChainedState[] {
   return graph.state.map((link) => {
     const spec = graph.inputs.find((i) => i.name === link.input)
     if (spec === undefined || spec.shape.some((d) => typeof d !== 'number')) {
-      throw new ModelError({code: 'MANIFEST_INVALID', message: `mimi_decoder state ${link.input} has no fixed shape in the manifest.`, hint: 'Export the model again.'})
+      throw new ModelError({
+        code: 'MANIFEST_INVALID',
+        message: `mimi_decoder state ${link.input} has no fixed shape in the manifest.`,
+        hint: 'Export the model again.',
+      })
     }
-    return {input: link.input, output: link.output, dtype: spec.dtype, shape: spec.shape as number[], init: link.init === 'ones' ? 'ones' : 'zeros'}
+    return {
+      input: link.input,
+      output: link.output,
+      dtype: spec.dtype,
+      shape: spec.shape as number[],
+      init: link.init === 'ones' ? 'ones' : 'zeros',
+    }
   })
 }

@@ -32,8 +32,17 @@ export interface ExportVoiceNativeResult {
  */
 export async function exportVoiceNative(params: ExportVoiceNativeParams): Promise<ExportVoiceNativeResult> {
   const {model} = params
-  const prompt = await loadAudioPrompt({path: params.prompt, truncateSeconds: params.truncateSeconds ?? 30, sampleRate: model.dims.sampleRate})
-  const encoded = await encodeVoicePrompt({encoder: await model.encoder(), audio: prompt.audio, frameSize: model.dims.frameSize, dModel: model.dims.dModel})
+  const prompt = await loadAudioPrompt({
+    path: params.prompt,
+    truncateSeconds: params.truncateSeconds ?? 30,
+    sampleRate: model.dims.sampleRate,
+  })
+  const encoded = await encodeVoicePrompt({
+    encoder: await model.encoder(),
+    audio: prompt.audio,
+    frameSize: model.dims.frameSize,
+    dModel: model.dims.dModel,
+  })
   // The prefill's sampled latent is discarded upstream, so the noise it draws does not matter here.
   const kv = await prefillVoice({model, conditioning: encoded.conditioning, noise: new SeededNormalNoise({seed: 0, temperature: 0})})
   await writeVoiceState({
@@ -45,5 +54,11 @@ export async function exportVoiceNative(params: ExportVoiceNativeParams): Promis
       headDim: model.dims.headDim,
     },
   })
-  return {out: params.out, promptSeconds: prompt.audio.length / prompt.sampleRate, latentFrames: encoded.frames, positions: encoded.positions, warnings: prompt.warnings}
+  return {
+    out: params.out,
+    promptSeconds: prompt.audio.length / prompt.sampleRate,
+    latentFrames: encoded.frames,
+    positions: encoded.positions,
+    warnings: prompt.warnings,
+  }
 }

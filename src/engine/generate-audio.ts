@@ -70,11 +70,27 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
       const e0 = performance.now()
       const textEmbeddings = await embedText(model, chunk)
       const e1 = performance.now()
-      taps?.chunkStart?.({chunk: index, text: chunk.text, ids: chunk.ids, framesAfterEos: chunk.framesAfterEos, maxGenLen: chunk.maxGenLen, textEmbeddings})
+      taps?.chunkStart?.({
+        chunk: index,
+        text: chunk.text,
+        ids: chunk.ids,
+        framesAfterEos: chunk.framesAfterEos,
+        maxGenLen: chunk.maxGenLen,
+        textEmbeddings,
+      })
       // The text prefill and the first AR step (the latent BOS) run as one flow_lm_main call: one pass over the
       // weights instead of two (the causal mask makes it the same computation as upstream's prefill then step).
       const p0 = performance.now()
-      const first = await flowLmStep({session: sessions.flow_lm_main, kv, state: model.flowLmState, dModel: dims.dModel, latentDim: dims.latentDim, conditioning: textEmbeddings, latent: null, withLayers})
+      const first = await flowLmStep({
+        session: sessions.flow_lm_main,
+        kv,
+        state: model.flowLmState,
+        dModel: dims.dModel,
+        latentDim: dims.latentDim,
+        conditioning: textEmbeddings,
+        latent: null,
+        withLayers,
+      })
       taps?.prefill?.({chunk: index, tokens: chunk.ids.length, embedMs: e1 - e0, prefillMs: performance.now() - p0, withFirstStep: true})
       const prefillNoise = noise.next(dims.latentDim) // upstream samples (and drops) a latent here
       taps?.prefillNoise?.({chunk: index, noise: prefillNoise})
@@ -92,7 +108,18 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
       for (let step = 0; step < stepLimit; step += 1) {
         throwIfAborted(params.signal)
         const t0 = performance.now()
-        const out = step === 0 ? first : await flowLmStep({session: sessions.flow_lm_main, kv, state: model.flowLmState, dModel: dims.dModel, latentDim: dims.latentDim, latent: input, withLayers})
+        const out =
+          step === 0
+            ? first
+            : await flowLmStep({
+                session: sessions.flow_lm_main,
+                kv,
+                state: model.flowLmState,
+                dModel: dims.dModel,
+                latentDim: dims.latentDim,
+                latent: input,
+                withLayers,
+              })
         const t1 = performance.now()
         steps += 1
         const stepNoise = noise.next(dims.latentDim)
@@ -124,7 +151,8 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
         // next steps run. Without the worker there is nothing to overlap: each frame is decoded before the
         // next step.
         const limit = decoder.pipelined && yielded > 0 ? IN_FLIGHT : 0
-        while (queued.length > 0 && ((queued[0] as Tracked).done || queued.length > limit)) yield await emit(await (queued.shift() as Tracked).frame)
+        while (queued.length > 0 && ((queued[0] as Tracked).done || queued.length > limit))
+          yield await emit(await (queued.shift() as Tracked).frame)
       }
       if (grouped.length > 0) queued.push(...decoder.decode(grouped.splice(0)).map(track))
       while (queued.length > 0) yield await emit(await (queued.shift() as Tracked).frame)
@@ -145,7 +173,9 @@ const idleKvCaches = new WeakMap<EngineModel, KvCache[]>()
 
 function acquireKvCache(model: EngineModel, layout: KvLayout): KvCache {
   const idle = idleKvCaches.get(model) ?? []
-  const index = idle.findIndex((c) => c.layout.layers === layout.layers && c.layout.heads === layout.heads && c.layout.headDim === layout.headDim)
+  const index = idle.findIndex(
+    (c) => c.layout.layers === layout.layers && c.layout.heads === layout.heads && c.layout.headDim === layout.headDim,
+  )
   if (index < 0) return new KvCache(layout, model.kvCapacity)
   const [cache] = idle.splice(index, 1) as [KvCache]
   cache.clear()

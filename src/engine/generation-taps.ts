@@ -14,7 +14,13 @@ export interface GenerationTaps {
    * `withFirstStep` the prefill call also ran the chunk's first AR step (one pass over the weights for both);
    * that step's `flowLmMs` is then NaN.
    */
-  prefill?(info: {readonly chunk: number; readonly tokens: number; readonly embedMs: number; readonly prefillMs: number; readonly withFirstStep: boolean}): void
+  prefill?(info: {
+    readonly chunk: number
+    readonly tokens: number
+    readonly embedMs: number
+    readonly prefillMs: number
+    readonly withFirstStep: boolean
+  }): void
   step?(info: {
     readonly chunk: number
     readonly step: number

@@ -15,7 +15,14 @@ export interface PrefillVoiceParams {
 export async function prefillVoice(params: PrefillVoiceParams): Promise<KvCache> {
   const {model} = params
   const kv = new KvCache(model.dims, model.kvCapacity)
-  await flowLmStep({session: model.sessions.flow_lm_main, kv, state: model.flowLmState, dModel: model.dims.dModel, latentDim: model.dims.latentDim, conditioning: params.conditioning})
+  await flowLmStep({
+    session: model.sessions.flow_lm_main,
+    kv,
+    state: model.flowLmState,
+    dModel: model.dims.dModel,
+    latentDim: model.dims.latentDim,
+    conditioning: params.conditioning,
+  })
   params.noise.next(model.dims.latentDim)
   return kv
 }

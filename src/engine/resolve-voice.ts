@@ -45,26 +45,51 @@ export async function resolveVoice(params: ResolveVoiceParams): Promise<Resolved
     })
   }
   const named = model.voices[requested]
-  if (named !== undefined) return {kv: await loadStateFile(model, named, params.noise), label: `name:${requested}`, kind: 'name', warnings: []}
+  if (named !== undefined)
+    return {kv: await loadStateFile(model, named, params.noise), label: `name:${requested}`, kind: 'name', warnings: []}
   const extension = extname(requested).toLowerCase()
   if (!existsSync(requested)) {
     throw new UsageError({
       code: 'VOICE_NOT_FOUND',
       message: `Unknown voice "${requested}": not a voice of the model and not an existing file.`,
-      hint: names.length > 0 ? `Use one of: ${names.join(', ')}; or pass a .safetensors voice state or a .wav prompt.` : 'Pass a .safetensors voice state or a .wav prompt.',
+      hint:
+        names.length > 0
+          ? `Use one of: ${names.join(', ')}; or pass a .safetensors voice state or a .wav prompt.`
+          : 'Pass a .safetensors voice state or a .wav prompt.',
       details: {voice: requested, available: names},
     })
   }
-  if (extension === '.safetensors') return {kv: await loadStateFile(model, requested, params.noise), label: requested, kind: 'state-file', warnings: []}
-  const prompt = await loadAudioPrompt({path: requested, truncateSeconds: params.truncateSeconds ?? null, sampleRate: model.dims.sampleRate})
-  const encoded = await encodeVoicePrompt({encoder: await model.encoder(), audio: prompt.audio, frameSize: model.dims.frameSize, dModel: model.dims.dModel})
-  return {kv: await prefillVoice({model, conditioning: encoded.conditioning, noise: params.noise}), label: requested, kind: 'prompt', warnings: prompt.warnings}
+  if (extension === '.safetensors')
+    return {kv: await loadStateFile(model, requested, params.noise), label: requested, kind: 'state-file', warnings: []}
+  const prompt = await loadAudioPrompt({
+    path: requested,
+    truncateSeconds: params.truncateSeconds ?? null,
+    sampleRate: model.dims.sampleRate,
+  })
+  const encoded = await encodeVoicePrompt({
+    encoder: await model.encoder(),
+    audio: prompt.audio,
+    frameSize: model.dims.frameSize,
+    dModel: model.dims.dModel,
+  })
+  return {
+    kv: await prefillVoice({model, conditioning: encoded.conditioning, noise: params.noise}),
+    label: requested,
+    kind: 'prompt',
+    warnings: prompt.warnings,
+  }
 }
 
 async function loadStateFile(model: EngineModel, path: string, noise: NoiseSource): Promise<KvCache> {
   const state = await loadVoiceState({path, model: model.dims})
   if (state.kind === 'kv-state') {
-    return KvCache.fromLayerCaches(model.dims, state.layers.map((l) => l.cache), state.offset, model.kvCapacity, state.layers[0]?.length)
+    return KvCache.fromLayerCaches(
+      model.dims,
+      state.layers.map((l) => l.cache),
+      state.offset,
+      model.kvCapacity,
+      state.layers[0]?.length,
+    )
   }
   if (model.generation === 'v2') {
     throw new UsageError({

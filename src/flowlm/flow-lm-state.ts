@@ -41,7 +41,10 @@ export function flowLmStateTable(graph: Pick<GraphEntry, 'inputs' | 'outputs' | 
     }
     const index = link.index
     if (index === undefined || index.length !== 2) {
-      throw unsupported(link, 'an append link needs an index [layer, k|v] into a stacked output (a single time-major past_kv is no longer read)')
+      throw unsupported(
+        link,
+        'an append link needs an index [layer, k|v] into a stacked output (a single time-major past_kv is no longer read)',
+      )
     }
     const [layer, kv] = index as [number, number]
     if (link.init !== 'empty' || link.axis !== 1) throw unsupported(link, 'an append link must start empty and grow along axis 1')
@@ -49,11 +52,13 @@ export function flowLmStateTable(graph: Pick<GraphEntry, 'inputs' | 'outputs' | 
       throw unsupported(link, `index ${JSON.stringify(index)} is not [layer < ${layers}, 0|1]`)
     }
     if (input.dtype !== 'float32' || output.dtype !== 'float32') throw unsupported(link, 'an append link must chain float32 tensors')
-    if (!hasShape(input, [1, null, heads, headDim])) throw unsupported(link, `input shape ${JSON.stringify(input.shape)} is not [1, past_len, ${heads}, ${headDim}]`)
+    if (!hasShape(input, [1, null, heads, headDim]))
+      throw unsupported(link, `input shape ${JSON.stringify(input.shape)} is not [1, past_len, ${heads}, ${headDim}]`)
     if (!hasShape(output, [null, layers, 2, heads, headDim])) {
       throw unsupported(link, `output shape ${JSON.stringify(output.shape)} is not [new_len, ${layers}, 2, ${heads}, ${headDim}]`)
     }
-    if (kvOutput !== undefined && kvOutput !== link.output) throw unsupported(link, `appends from ${link.output}, another link from ${kvOutput}`)
+    if (kvOutput !== undefined && kvOutput !== link.output)
+      throw unsupported(link, `appends from ${link.output}, another link from ${kvOutput}`)
     kvOutput = link.output
     const key = `${layer}/${kv}`
     if (seen.has(key)) throw unsupported(link, `index ${JSON.stringify(index)} is fed twice`)

@@ -136,7 +136,13 @@ export class KvCache {
    * Fills the cache from per-layer caches in upstream's voice-state layout [2, 1, length, heads, head_dim],
    * keeping the first `positions` (upstream's offset; `length` may be larger).
    */
-  static fromLayerCaches(layout: KvLayout, caches: readonly Float32Array[], positions: number, capacity = positions, length = positions): KvCache {
+  static fromLayerCaches(
+    layout: KvLayout,
+    caches: readonly Float32Array[],
+    positions: number,
+    capacity = positions,
+    length = positions,
+  ): KvCache {
     const cache = new KvCache(layout, Math.max(capacity, positions))
     const floats = positions * cache.blockSize
     caches.forEach((layerCache, layer) => {

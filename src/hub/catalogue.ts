@@ -41,10 +41,32 @@ export type Language = (typeof languages)[number]
 
 /** Upstream's predefined voices; every language has a state for each. */
 export const predefinedVoices = [
-  'alba', 'marius', 'javert', 'jean', 'fantine', 'cosette', 'eponine', 'azelma',
-  'anna', 'vera', 'charles', 'paul', 'george', 'mary', 'jane', 'michael', 'eve',
-  'bill_boerst', 'peter_yearsley', 'stuart_bell', 'caro_davy',
-  'giovanni', 'lola', 'juergen', 'rafael', 'estelle',
+  'alba',
+  'marius',
+  'javert',
+  'jean',
+  'fantine',
+  'cosette',
+  'eponine',
+  'azelma',
+  'anna',
+  'vera',
+  'charles',
+  'paul',
+  'george',
+  'mary',
+  'jane',
+  'michael',
+  'eve',
+  'bill_boerst',
+  'peter_yearsley',
+  'stuart_bell',
+  'caro_davy',
+  'giovanni',
+  'lola',
+  'juergen',
+  'rafael',
+  'estelle',
 ] as const
 export type PredefinedVoice = (typeof predefinedVoices)[number]
 

@@ -7,4 +7,11 @@ export type DownloadEvent =
   | {readonly type: 'file-start'; readonly file: string; readonly size: number; readonly resumedFrom: number}
   | {readonly type: 'file-progress'; readonly file: string; readonly done: number; readonly total: number}
   | {readonly type: 'file-done'; readonly file: string; readonly size: number; readonly status: FileStatus}
-  | {readonly type: 'retry'; readonly what: string; readonly attempt: number; readonly attempts: number; readonly delayMs: number; readonly reason: string}
+  | {
+      readonly type: 'retry'
+      readonly what: string
+      readonly attempt: number
+      readonly attempts: number
+      readonly delayMs: number
+      readonly reason: string
+    }

@@ -34,7 +34,8 @@ export interface DownloadFileResult {
 export async function downloadFile(params: DownloadFileParams): Promise<DownloadFileResult> {
   const {file, dest, endpoint} = params
   const hasToken = params.accessToken !== undefined
-  const fail = (error: unknown): Error => toHubError({error, repo: file.repo, revision: file.revision, path: file.path, endpoint, gated: params.gated === true, hasToken})
+  const fail = (error: unknown): Error =>
+    toHubError({error, repo: file.repo, revision: file.revision, path: file.path, endpoint, gated: params.gated === true, hasToken})
   const common = {
     ...(params.retry === undefined ? {} : {retry: params.retry}),
     ...(params.signal === undefined ? {} : {signal: params.signal}),

@@ -77,7 +77,8 @@ export async function downloadModel(params: DownloadModelParams): Promise<Downlo
   const out = resolve(params.out)
   const lockPath = join(out, LOCK_FILE_NAME)
   const events = params.onEvent ?? ((): void => {})
-  const template = params.configFrom === undefined ? languageEntry(params.language).architecture : await loadConfigTemplate({path: params.configFrom})
+  const template =
+    params.configFrom === undefined ? languageEntry(params.language).architecture : await loadConfigTemplate({path: params.configFrom})
   const from = params.configFrom === undefined ? `catalogue:${params.language}` : `config-from:${basename(params.configFrom)}`
   const lock = (await readLockFile({path: lockPath})) ?? (mode === 'download' ? emptyLockFile() : missingLock(lockPath, mode))
   const plan = planDownload({
@@ -94,7 +95,15 @@ export async function downloadModel(params: DownloadModelParams): Promise<Downlo
     ...(params.fetch === undefined ? {} : {fetch: params.fetch}),
     ...(params.signal === undefined ? {} : {signal: params.signal}),
     ...(params.retry === undefined ? {} : {retry: params.retry}),
-    onRetry: (info) => events({type: 'retry', what: info.what, attempt: info.attempt, attempts: info.attempts, delayMs: info.delayMs, reason: errorText(info.error)}),
+    onRetry: (info) =>
+      events({
+        type: 'retry',
+        what: info.what,
+        attempt: info.attempt,
+        attempts: info.attempts,
+        delayMs: info.delayMs,
+        reason: errorText(info.error),
+      }),
   }
   const planned = [...plan.files, ...(await planExtraFiles({params, mode, lock, folder: plan.folder, access}))]
   if (mode === 'download' && params.allowNoCloning === true && params.accessToken === undefined && params.repo === undefined) {
@@ -111,16 +120,26 @@ export async function downloadModel(params: DownloadModelParams): Promise<Downlo
     const entry = locked.get(item.file)
     if (entry === undefined || !item.sources.some((s) => sameSource(s, entry))) {
       if (mode === 'download') toFetch.push({item})
-      else unavailable.push(`${item.file} (${entry === undefined ? 'not in the lock file' : `locked from ${entry.repo}@${entry.revision}, not the source asked for`})`)
+      else
+        unavailable.push(
+          `${item.file} (${entry === undefined ? 'not in the lock file' : `locked from ${entry.repo}@${entry.revision}, not the source asked for`})`,
+        )
       continue
     }
     throwIfCancelled(params.signal)
-    const state = await verifyLocalFile({path: join(out, entry.file), size: entry.size, sha256: entry.sha256, ...(params.signal === undefined ? {} : {signal: params.signal})})
+    const state = await verifyLocalFile({
+      path: join(out, entry.file),
+      size: entry.size,
+      sha256: entry.sha256,
+      ...(params.signal === undefined ? {} : {signal: params.signal}),
+    })
     if (state.state === 'ok') {
       records.push(record(entry, item.kind, 'verified'))
       events({type: 'file-done', file: entry.file, size: entry.size, status: 'verified'})
     } else if (state.state === 'mismatch') {
-      mismatches.push(`${entry.file} (${state.size === entry.size ? `sha256 ${state.sha256 ?? '?'}` : `${state.size} bytes`}, lock: ${state.size === entry.size ? `sha256 ${entry.sha256}` : `${entry.size} bytes`})`)
+      mismatches.push(
+        `${entry.file} (${state.size === entry.size ? `sha256 ${state.sha256 ?? '?'}` : `${state.size} bytes`}, lock: ${state.size === entry.size ? `sha256 ${entry.sha256}` : `${entry.size} bytes`})`,
+      )
     } else if (mode === 'download') {
       toFetch.push({item, pinned: entry})
     } else {
@@ -198,7 +217,8 @@ export async function downloadModel(params: DownloadModelParams): Promise<Downlo
       const finalLock: LockFile = {
         ...lock,
         files: [...lock.files.filter((f) => !fetched.has(f.file)), ...fetched.values()],
-        generated: configEntry === undefined ? lock.generated : [...lock.generated.filter((g) => g.file !== configEntry!.file), configEntry],
+        generated:
+          configEntry === undefined ? lock.generated : [...lock.generated.filter((g) => g.file !== configEntry!.file), configEntry],
       }
       if (JSON.stringify(finalLock) !== JSON.stringify(lock)) await writeLockFile({path: lockPath, lock: finalLock})
     }
@@ -206,7 +226,17 @@ export async function downloadModel(params: DownloadModelParams): Promise<Downlo
 }
 
 function record(entry: LockedHubFile, kind: PlannedKind, status: FileStatus): ModelFileRecord {
-  return {file: entry.file, kind, repo: entry.repo, path: entry.path, revision: entry.revision, commit: entry.commit, size: entry.size, sha256: entry.sha256, status}
+  return {
+    file: entry.file,
+    kind,
+    repo: entry.repo,
+    path: entry.path,
+    revision: entry.revision,
+    commit: entry.commit,
+    size: entry.size,
+    sha256: entry.sha256,
+    status,
+  }
 }
 
 function missingLock(lockPath: string, mode: DownloadMode): never {

@@ -19,13 +19,18 @@ export interface FetchPlannedFileParams {
 }
 
 /** Resolves and downloads one planned file, falling back to the next source only where the user allowed it. */
-export async function fetchPlannedFile(p: FetchPlannedFileParams): Promise<{entry: LockedHubFile; transferred: number; status: FileStatus}> {
+export async function fetchPlannedFile(
+  p: FetchPlannedFileParams,
+): Promise<{entry: LockedHubFile; transferred: number; status: FileStatus}> {
   const {item, pinned} = p
   const candidates = pinned === undefined ? item.sources : item.sources.filter((s) => sameSource(s, pinned))
   for (const [index, source] of candidates.entries()) {
     const isLast = index === candidates.length - 1
     try {
-      const listed = pinned === undefined ? await p.resolver.resolve(source.repo, source.revision, source.path) : await p.resolver.resolve(pinned.repo, pinned.commit, pinned.path)
+      const listed =
+        pinned === undefined
+          ? await p.resolver.resolve(source.repo, source.revision, source.path)
+          : await p.resolver.resolve(pinned.repo, pinned.commit, pinned.path)
       if (pinned !== undefined && listed.sha256 !== undefined && listed.sha256 !== pinned.sha256) {
         throw new ModelError({
           code: 'LOCK_MISMATCH',
@@ -72,7 +77,13 @@ export async function fetchPlannedFile(p: FetchPlannedFileParams): Promise<{entr
   throw new Error('unreachable: a planned file has at least one source')
 }
 
-function lockEntry(item: PlannedFile, pinned: LockedHubFile | undefined, source: PlannedSource, resolved: ResolvedHubFile, sha256: string): LockedHubFile {
+function lockEntry(
+  item: PlannedFile,
+  pinned: LockedHubFile | undefined,
+  source: PlannedSource,
+  resolved: ResolvedHubFile,
+  sha256: string,
+): LockedHubFile {
   return {
     file: item.file,
     repo: resolved.repo,
@@ -88,4 +99,3 @@ function lockEntry(item: PlannedFile, pinned: LockedHubFile | undefined, source:
 export function sameSource(source: PlannedSource, entry: LockedHubFile): boolean {
   return source.repo === entry.repo && source.path === entry.path && source.revision === entry.revision
 }
-

@@ -44,19 +44,31 @@ export async function installBundle(params: InstallBundleParams): Promise<Instal
   const lockFile = join(out, LOCK_FILE_NAME)
   const isUrl = /^https?:\/\//i.test(params.source)
   if (isUrl && params.sha256 === undefined) {
-    throw new UsageError({code: 'BUNDLE_SHA256_REQUIRED', message: 'A bundle URL needs --sha256.', hint: 'Pass the sha256 that `pockettts model pack` printed for the bundle.'})
+    throw new UsageError({
+      code: 'BUNDLE_SHA256_REQUIRED',
+      message: 'A bundle URL needs --sha256.',
+      hint: 'Pass the sha256 that `pockettts model pack` printed for the bundle.',
+    })
   }
   if (params.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(params.sha256)) {
-    throw new UsageError({code: 'BUNDLE_SHA256_INVALID', message: `--sha256 ${params.sha256} is not a sha256 (64 hex digits).`, hint: 'Copy the full sha256 printed by `pockettts model pack`.'})
+    throw new UsageError({
+      code: 'BUNDLE_SHA256_INVALID',
+      message: `--sha256 ${params.sha256} is not a sha256 (64 hex digits).`,
+      hint: 'Copy the full sha256 printed by `pockettts model pack`.',
+    })
   }
   const lock = (await readLockFile({path: lockFile})) ?? emptyLockFile()
-  const known = lock.bundles.find((b) => b.source === params.source && (params.sha256 === undefined || b.sha256 === params.sha256.toLowerCase()))
+  const known = lock.bundles.find(
+    (b) => b.source === params.source && (params.sha256 === undefined || b.sha256 === params.sha256.toLowerCase()),
+  )
   if (known !== undefined) {
     const folder = join(out, known.folder)
-    const manifest = await verifyManifest({folder, ...(params.signal === undefined ? {} : {signal: params.signal})}).catch((error: unknown) => {
-      if (error instanceof ModelError && error.code === 'MANIFEST_MISSING' && mode === 'download') return null
-      throw error
-    })
+    const manifest = await verifyManifest({folder, ...(params.signal === undefined ? {} : {signal: params.signal})}).catch(
+      (error: unknown) => {
+        if (error instanceof ModelError && error.code === 'MANIFEST_MISSING' && mode === 'download') return null
+        throw error
+      },
+    )
     if (manifest !== null && !manifest.ok) {
       const bad = manifest.checks.filter((c) => c.status !== 'ok').map((c) => `${known.folder}/${c.file} (${c.status})`)
       throw new ModelError({
@@ -67,7 +79,16 @@ export async function installBundle(params: InstallBundleParams): Promise<Instal
         details: {files: bad},
       })
     }
-    if (manifest !== null) return {status: 'verified', source: params.source, folder, lockFile, sha256: known.sha256, size: known.size, verified: manifest.checks.length}
+    if (manifest !== null)
+      return {
+        status: 'verified',
+        source: params.source,
+        folder,
+        lockFile,
+        sha256: known.sha256,
+        size: known.size,
+        verified: manifest.checks.length,
+      }
   }
   if (mode !== 'download') {
     throw new ModelError({
@@ -104,15 +125,34 @@ export async function installBundle(params: InstallBundleParams): Promise<Instal
         })
       }
     } catch (error) {
-      throw toHubError({error, repo: new URL(params.source).host, path: basename(new URL(params.source).pathname), endpoint: new URL(params.source).origin, hasToken: false})
+      throw toHubError({
+        error,
+        repo: new URL(params.source).host,
+        path: basename(new URL(params.source).pathname),
+        endpoint: new URL(params.source).origin,
+        hasToken: false,
+      })
     }
     file = downloaded
   }
   try {
-    const unpacked = await unpackBundle({file, out, ...(params.sha256 === undefined ? {} : {sha256: params.sha256}), ...(params.signal === undefined ? {} : {signal: params.signal})})
+    const unpacked = await unpackBundle({
+      file,
+      out,
+      ...(params.sha256 === undefined ? {} : {sha256: params.sha256}),
+      ...(params.signal === undefined ? {} : {signal: params.signal}),
+    })
     const entry = {folder: unpacked.name, source: params.source, size: unpacked.size, sha256: unpacked.sha256}
     await writeLockFile({path: lockFile, lock: {...lock, bundles: [...lock.bundles.filter((b) => b.folder !== entry.folder), entry]}})
-    return {status: 'unpacked', source: params.source, folder: unpacked.folder, lockFile, sha256: unpacked.sha256, size: unpacked.size, verified: unpacked.verified}
+    return {
+      status: 'unpacked',
+      source: params.source,
+      folder: unpacked.folder,
+      lockFile,
+      sha256: unpacked.sha256,
+      size: unpacked.size,
+      verified: unpacked.verified,
+    }
   } finally {
     if (downloaded !== undefined) await rm(downloaded, {force: true})
   }

@@ -26,7 +26,12 @@ export async function loadConfigTemplate(params: LoadConfigTemplateParams): Prom
   try {
     data = parseYaml(text)
   } catch (error) {
-    throw new ConfigError({code: 'CONFIG_FROM_INVALID', message: `--config-from ${params.path} is not valid YAML: ${(error as Error).message}`, hint: 'Fix the YAML syntax.', cause: error})
+    throw new ConfigError({
+      code: 'CONFIG_FROM_INVALID',
+      message: `--config-from ${params.path} is not valid YAML: ${(error as Error).message}`,
+      hint: 'Fix the YAML syntax.',
+      cause: error,
+    })
   }
   const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
   const flowLm = isMap(data) ? data['flow_lm'] : undefined

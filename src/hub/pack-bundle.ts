@@ -35,10 +35,18 @@ export async function packBundle(params: PackBundleParams): Promise<PackBundleRe
   const out = resolve(params.out)
   const stats = await lstat(dir).catch(() => null)
   if (stats === null || !stats.isDirectory()) {
-    throw new UsageError({code: 'BUNDLE_SOURCE_NOT_FOUND', message: `No folder at ${dir}.`, hint: 'Pass the exported model folder to pack.'})
+    throw new UsageError({
+      code: 'BUNDLE_SOURCE_NOT_FOUND',
+      message: `No folder at ${dir}.`,
+      hint: 'Pass the exported model folder to pack.',
+    })
   }
   if (out.startsWith(`${dir}/`)) {
-    throw new UsageError({code: 'BUNDLE_OUT_INSIDE', message: `The bundle ${out} would be written inside the folder it packs.`, hint: 'Choose --out outside the folder.'})
+    throw new UsageError({
+      code: 'BUNDLE_OUT_INSIDE',
+      message: `The bundle ${out} would be written inside the folder it packs.`,
+      hint: 'Choose --out outside the folder.',
+    })
   }
   const files = await listFiles(dir)
   const manifest = await verifyManifest({folder: dir})

@@ -57,9 +57,11 @@ export function planDownload(params: PlanDownloadParams): DownloadPlan {
   const files: PlannedFile[] = [
     {file: `${folder}/model.safetensors`, kind: 'weights', sources: weights},
     {file: `${folder}/tokenizer.model`, kind: 'tokenizer', sources: [source(entry.tokenizer)]},
-    ...[...new Set(params.voices)].map(
-      (voice): PlannedFile => ({file: `${folder}/voices/${voice}.safetensors`, kind: 'voice', sources: [source(voiceFile({language: params.language, voice}))]}),
-    ),
+    ...[...new Set(params.voices)].map((voice): PlannedFile => ({
+      file: `${folder}/voices/${voice}.safetensors`,
+      kind: 'voice',
+      sources: [source(voiceFile({language: params.language, voice}))],
+    })),
   ]
   return {folder, files}
 }

@@ -22,7 +22,9 @@ export async function planExtraFiles(p: PlanExtraFilesParams): Promise<PlannedFi
   if (globs.length === 0) return []
   const source = extraFilesSource(p.params)
   const prefix = `${p.folder}/files/`
-  const lockedPaths = p.lock.files.filter((f) => f.file.startsWith(prefix) && f.repo === source.repo && f.revision === source.revision).map((f) => f.path)
+  const lockedPaths = p.lock.files
+    .filter((f) => f.file.startsWith(prefix) && f.repo === source.repo && f.revision === source.revision)
+    .map((f) => f.path)
   const matchers = globs.map((glob) => picomatch(glob, {dot: true}))
   let paths: string[]
   if (matchers.every((m) => lockedPaths.some((path) => m(path)))) {
@@ -40,6 +42,9 @@ export async function planExtraFiles(p: PlanExtraFilesParams): Promise<PlannedFi
     const {commit} = await resolveHubFiles({...p.access, repo: source.repo, revision: source.revision, paths: []})
     paths = await listRepoFiles({...p.access, repo: source.repo, revision: commit, globs})
   }
-  return paths.map((path) => ({file: `${prefix}${path}`, kind: 'extra', sources: [{repo: source.repo, path, revision: source.revision, gated: false}]}))
+  return paths.map((path) => ({
+    file: `${prefix}${path}`,
+    kind: 'extra',
+    sources: [{repo: source.repo, path, revision: source.revision, gated: false}],
+  }))
 }
-

@@ -63,5 +63,11 @@ function isGeneratedFile(v: unknown): v is LockedGeneratedFile {
 }
 
 function isBundle(v: unknown): v is LockedBundle {
-  return isRecord(v) && typeof v['folder'] === 'string' && typeof v['source'] === 'string' && Number.isInteger(v['size']) && typeof v['sha256'] === 'string'
+  return (
+    isRecord(v) &&
+    typeof v['folder'] === 'string' &&
+    typeof v['source'] === 'string' &&
+    Number.isInteger(v['size']) &&
+    typeof v['sha256'] === 'string'
+  )
 }

@@ -36,7 +36,12 @@ export interface SyncModelConfigResult {
 export async function syncModelConfig(params: SyncModelConfigParams): Promise<SyncModelConfigResult> {
   const file = `${params.folder}/config.yaml`
   const path = join(params.out, file)
-  const cloning = params.voiceCloning === null ? 'voice cloning: unknown (custom repo)' : params.voiceCloning ? 'with voice cloning' : 'no voice cloning: predefined voices only'
+  const cloning =
+    params.voiceCloning === null
+      ? 'voice cloning: unknown (custom repo)'
+      : params.voiceCloning
+        ? 'with voice cloning'
+        : 'no voice cloning: predefined voices only'
   const text = renderModelConfig({
     template: params.template,
     weightsFile: 'model.safetensors',

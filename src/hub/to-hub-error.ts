@@ -21,7 +21,12 @@ export function toHubError(params: ToHubErrorParams): PocketTtsError {
   const what = params.path === undefined ? repo : `${repo}/${params.path}`
   const at = params.revision === undefined ? '' : `@${params.revision}`
   if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) {
-    return new CancelledError({code: 'CANCELLED', message: 'Download cancelled.', hint: 'Run the same command again: finished files are kept and partial ones resume.', cause: error})
+    return new CancelledError({
+      code: 'CANCELLED',
+      message: 'Download cancelled.',
+      hint: 'Run the same command again: finished files are kept and partial ones resume.',
+      cause: error,
+    })
   }
   const status = error instanceof HubApiError ? error.statusCode : error instanceof TransferError ? error.status : undefined
   if ((status === 401 || status === 403) && (params.gated === true || repo === GATED_REPO)) {

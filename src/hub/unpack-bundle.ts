@@ -50,7 +50,8 @@ export async function unpackBundle(params: UnpackBundleParams): Promise<UnpackBu
   const entries = await readEntries(file)
   const problems = entries.flatMap(entryProblem)
   const tops = new Set(entries.map((e) => topOf(e.path)))
-  if (problems.length === 0 && tops.size !== 1) problems.push(`entries must sit under one top folder (found ${[...tops].slice(0, 3).join(', ') || 'none'})`)
+  if (problems.length === 0 && tops.size !== 1)
+    problems.push(`entries must sit under one top folder (found ${[...tops].slice(0, 3).join(', ') || 'none'})`)
   if (problems.length > 0) {
     throw new ModelError({
       code: 'BUNDLE_UNSAFE',
@@ -77,7 +78,12 @@ export async function unpackBundle(params: UnpackBundleParams): Promise<UnpackBu
     const warnings: string[] = []
     await extract({file, cwd: temp, strict: true, preservePaths: false, onwarn: (code, message) => warnings.push(`${code}: ${message}`)})
     if (warnings.length > 0) {
-      throw new ModelError({code: 'BUNDLE_UNSAFE', exitCode: 1, message: `Refused the bundle ${file}: ${warnings.join('; ')}.`, hint: 'Only unpack bundles made by `pockettts model pack`.'})
+      throw new ModelError({
+        code: 'BUNDLE_UNSAFE',
+        exitCode: 1,
+        message: `Refused the bundle ${file}: ${warnings.join('; ')}.`,
+        hint: 'Only unpack bundles made by `pockettts model pack`.',
+      })
     }
     const manifest = await verifyManifest({folder: join(temp, name), ...(params.signal === undefined ? {} : {signal: params.signal})})
     if (!manifest.ok) {
@@ -91,7 +97,14 @@ export async function unpackBundle(params: UnpackBundleParams): Promise<UnpackBu
       })
     }
     await rename(join(temp, name), target)
-    return {folder: target, name, size: hash.size, sha256: hash.sha256, files: entries.filter((e) => e.type !== 'Directory').length, verified: manifest.checks.length}
+    return {
+      folder: target,
+      name,
+      size: hash.size,
+      sha256: hash.sha256,
+      files: entries.filter((e) => e.type !== 'Directory').length,
+      verified: manifest.checks.length,
+    }
   } finally {
     await rm(temp, {recursive: true, force: true})
   }
@@ -129,12 +142,14 @@ function entryProblem(entry: EntryInfo): string[] {
   const path = entry.path.replace(/\\/g, '/')
   if (entry.type === 'ExtendedHeader' || entry.type === 'GlobalExtendedHeader') return []
   const problem = confinedPathProblem(path)
-  if (problem !== undefined) return [`${problem.includes('absolute') ? 'absolute path' : 'path'} ${entry.path} leaves the folder (${problem})`]
+  if (problem !== undefined)
+    return [`${problem.includes('absolute') ? 'absolute path' : 'path'} ${entry.path} leaves the folder (${problem})`]
   if (entry.type === 'SymbolicLink' || entry.type === 'Link') {
     const target = entry.linkpath ?? ''
     // Hard links name a path from the archive root; symbolic links are relative to the link's folder.
     const resolved = entry.type === 'Link' ? posix.normalize(target) : posix.normalize(posix.join(posix.dirname(path), target))
-    if (isAbsolute(target) || resolved.startsWith('..') || topOf(resolved) !== topOf(path)) return [`link ${entry.path} -> ${target} points outside the folder`]
+    if (isAbsolute(target) || resolved.startsWith('..') || topOf(resolved) !== topOf(path))
+      return [`link ${entry.path} -> ${target} points outside the folder`]
     return []
   }
   if (!SAFE_TYPES.has(entry.type)) return [`${entry.type} entry ${entry.path}`]

@@ -9,9 +9,7 @@ export interface VerifyLocalFileParams {
 }
 
 export type LocalFileState =
-  | {readonly state: 'ok'}
-  | {readonly state: 'missing'}
-  | {readonly state: 'mismatch'; readonly size: number; readonly sha256: string | null}
+  {readonly state: 'ok'} | {readonly state: 'missing'} | {readonly state: 'mismatch'; readonly size: number; readonly sha256: string | null}
 
 /** Compares a file on disk with its recorded size and sha256 (hashing only when the size matches). */
 export async function verifyLocalFile(params: VerifyLocalFileParams): Promise<LocalFileState> {

@@ -48,7 +48,10 @@ export async function verifyManifest(params: VerifyManifestParams): Promise<Veri
   collectPairs(manifest, pairs)
   const sorted = [...pairs.entries()].sort(([a], [b]) => a.localeCompare(b))
   // Every name is checked before any file is hashed: one unsafe name refuses the whole folder.
-  const paths = resolveConfinedPaths(params.folder, sorted.map(([file]) => ({path: file, namedBy: manifestPath})))
+  const paths = resolveConfinedPaths(
+    params.folder,
+    sorted.map(([file]) => ({path: file, namedBy: manifestPath})),
+  )
   const checks: ManifestFileCheck[] = []
   for (const [index, [file, sha256]] of sorted.entries()) {
     const actual = await hashIfFile(paths[index]!, params.signal)

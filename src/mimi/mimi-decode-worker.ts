@@ -81,7 +81,9 @@ export class MimiDecodeWorker {
     })
     if (first.kind !== 'ready') {
       await worker.terminate()
-      throw first.kind === 'load-failed' ? fromFailure(first.error) : workerError(`The Mimi decoder worker sent ${first.kind} before ready.`)
+      throw first.kind === 'load-failed'
+        ? fromFailure(first.error)
+        : workerError(`The Mimi decoder worker sent ${first.kind} before ready.`)
     }
     worker.unref()
     return new MimiDecodeWorker(worker, data.maxFrames)
@@ -114,7 +116,8 @@ export class MimiDecodeWorker {
   /** @internal */
   post(request: MimiWorkerRequest): void {
     if (this.failed !== undefined) throw this.failed
-    if (this.closed) throw new ModelError({code: 'MIMI_WORKER_CLOSED', message: 'The Mimi decoder worker was released.', hint: 'Load the model again.'})
+    if (this.closed)
+      throw new ModelError({code: 'MIMI_WORKER_CLOSED', message: 'The Mimi decoder worker was released.', hint: 'Load the model again.'})
     this.worker.postMessage(request)
   }
 
@@ -190,14 +193,27 @@ function workerScript(): string {
   if (here.endsWith('.js') && existsSync(sibling)) return sibling
   const built = join(packageRoot(), 'dist', 'src', 'mimi', 'mimi-worker-main.js')
   if (existsSync(built)) return built
-  throw new ModelError({code: 'MIMI_WORKER_MISSING', message: `The compiled Mimi decoder worker (${built}) is missing.`, hint: 'Build the package first: npm run build.'})
+  throw new ModelError({
+    code: 'MIMI_WORKER_MISSING',
+    message: `The compiled Mimi decoder worker (${built}) is missing.`,
+    hint: 'Build the package first: npm run build.',
+  })
 }
 
 function workerError(message: string, cause?: unknown): ModelError {
   const detail = cause instanceof Error ? ` ${cause.message}` : ''
-  return new ModelError({code: 'MIMI_WORKER_FAILED', message: `${message}${detail}`, hint: 'Run again with --verbose; if it persists, report it.', ...(cause === undefined ? {} : {cause})})
+  return new ModelError({
+    code: 'MIMI_WORKER_FAILED',
+    message: `${message}${detail}`,
+    hint: 'Run again with --verbose; if it persists, report it.',
+    ...(cause === undefined ? {} : {cause}),
+  })
 }
 
 function fromFailure(error: MimiWorkerFailure): ModelError {
-  return new ModelError({code: error.code, message: error.message, hint: error.hint ?? 'Run `pockettts model verify DIR`; if it passes, report this with --verbose output.'})
+  return new ModelError({
+    code: error.code,
+    message: error.message,
+    hint: error.hint ?? 'Run `pockettts model verify DIR`; if it passes, report this with --verbose output.',
+  })
 }

@@ -43,7 +43,8 @@ try {
     try {
       const stream = streams.get(request.stream)
       if (stream === undefined) throw new Error(`no open Mimi stream ${request.stream}`)
-      if (request.latents.length > data.maxFrames) throw new Error(`${request.latents.length} frames in one call; this decoder takes at most ${data.maxFrames}`)
+      if (request.latents.length > data.maxFrames)
+        throw new Error(`${request.latents.length} frames in one call; this decoder takes at most ${data.maxFrames}`)
       const start = performance.now()
       const frames = await stream.decodeLatents(request.latents)
       const ms = (performance.now() - start) / frames.length
@@ -57,7 +58,13 @@ try {
     if (request.kind === 'open') {
       streams.set(
         request.stream,
-        new MimiDecoderStream({latentToMimi: sessions.latent_to_mimi, decoder: sessions.mimi_decoder, states: data.states, mimiInputDim: data.mimiInputDim, latentDim: data.latentDim}),
+        new MimiDecoderStream({
+          latentToMimi: sessions.latent_to_mimi,
+          decoder: sessions.mimi_decoder,
+          states: data.states,
+          mimiInputDim: data.mimiInputDim,
+          latentDim: data.latentDim,
+        }),
       )
     } else if (request.kind === 'reset') {
       streams.get(request.stream)?.reset()

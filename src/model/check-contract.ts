@@ -3,10 +3,7 @@ import type {GraphEntry, TensorContract} from './manifest-types.js'
 
 /** What differs between a loaded graph's inputs/outputs and the manifest's contract (empty when they agree). */
 export function checkContract(session: InferenceSession, entry: GraphEntry): string[] {
-  return [
-    ...compareSide('input', entry.inputs, session.inputMetadata),
-    ...compareSide('output', entry.outputs, session.outputMetadata),
-  ]
+  return [...compareSide('input', entry.inputs, session.inputMetadata), ...compareSide('output', entry.outputs, session.outputMetadata)]
 }
 
 function compareSide(side: string, contract: readonly TensorContract[], actual: readonly InferenceSession.ValueMetadata[]): string[] {

@@ -36,7 +36,12 @@ export interface ExportModelParams {
 export interface ExportModelResult {
   readonly out: string
   readonly generation: 'v1' | 'v2'
-  readonly graphs: Readonly<Record<string, {readonly file: string; readonly size: number; readonly calls: number; readonly max_abs: Readonly<Record<string, number>>}>>
+  readonly graphs: Readonly<
+    Record<
+      string,
+      {readonly file: string; readonly size: number; readonly calls: number; readonly max_abs: Readonly<Record<string, number>>}
+    >
+  >
   readonly chain: Readonly<Record<string, unknown>> & {readonly passed: boolean; readonly max_abs: Readonly<Record<string, number>>}
   readonly voices: readonly string[]
   readonly skipped: readonly string[]
@@ -69,7 +74,14 @@ export async function exportModel(params: ExportModelParams): Promise<ExportMode
     const job = await runPythonJob<ExportModelResult>({
       python: python.path,
       module: 'pockettts_tools.export_onnx',
-      args: ['--from', from, '--out', temp, ...(params.maxSteps === undefined ? [] : ['--max-steps', String(params.maxSteps)]), ...(params.int8 === true ? ['--int8'] : [])],
+      args: [
+        '--from',
+        from,
+        '--out',
+        temp,
+        ...(params.maxSteps === undefined ? [] : ['--max-steps', String(params.maxSteps)]),
+        ...(params.int8 === true ? ['--int8'] : []),
+      ],
       ...(params.pythonTimeoutMs === undefined ? {} : {pythonTimeoutMs: params.pythonTimeoutMs}),
       ...(params.signal === undefined ? {} : {signal: params.signal}),
       ...(params.onProgress === undefined ? {} : {onProgress: params.onProgress}),

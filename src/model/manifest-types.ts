@@ -158,7 +158,11 @@ export interface ExportManifest {
     readonly skipped_files: readonly string[]
   }
   readonly exporter: Readonly<Record<string, string | number>> & {readonly version: string; readonly opset: number}
-  readonly checks: {readonly passed: boolean; readonly graphs: Readonly<Record<string, unknown>>; readonly chain: Readonly<Record<string, unknown>>}
+  readonly checks: {
+    readonly passed: boolean
+    readonly graphs: Readonly<Record<string, unknown>>
+    readonly chain: Readonly<Record<string, unknown>>
+  }
   /** Present when exported with `--int8`: what was quantised and what it costs in accuracy. */
   readonly quantization?: Quantization
 }
@@ -171,7 +175,17 @@ export interface Quantization {
   readonly activations: string
   readonly selection: string
   /** Per quantised graph: nodes quantised, file sizes before/after, teacher-forced max-abs error against upstream. */
-  readonly graphs: Readonly<Record<string, {readonly nodes: number; readonly fp32_bytes: number; readonly int8_bytes: number; readonly max_abs_vs_upstream: Readonly<Record<string, number>>}>>
+  readonly graphs: Readonly<
+    Record<
+      string,
+      {
+        readonly nodes: number
+        readonly fp32_bytes: number
+        readonly int8_bytes: number
+        readonly max_abs_vs_upstream: Readonly<Record<string, number>>
+      }
+    >
+  >
   /** How the quantised graphs' check tolerances were set. */
   readonly tolerance_rule: string
   /** Free-running int8 chain against the fp32 chain of the same export (same noise, EOS ignored), and upstream's run replayed. */
@@ -188,7 +202,10 @@ export interface Quantization {
     /** Fraction of steps whose EOS decision (logit > threshold) is the same. */
     readonly eos_decision_agreement: number | null
     readonly first_eos_step: {readonly int8: number | null; readonly fp32: number | null}
-    readonly upstream_run: {readonly eos_step: {readonly int8: number | null; readonly upstream: number | null}; readonly frames: {readonly int8: number; readonly upstream: number}}
+    readonly upstream_run: {
+      readonly eos_step: {readonly int8: number | null; readonly upstream: number | null}
+      readonly frames: {readonly int8: number; readonly upstream: number}
+    }
   }
 }
 

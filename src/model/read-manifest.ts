@@ -2,13 +2,7 @@ import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {ModelError} from '../errors/index.js'
 import {resolveConfinedPaths} from '../fs/confined-path.js'
-import {
-  GRAPH_NAMES,
-  MANIFEST_FILE,
-  MANIFEST_FORMAT,
-  type ExportManifest,
-  type GraphEntry,
-} from './manifest-types.js'
+import {GRAPH_NAMES, MANIFEST_FILE, MANIFEST_FORMAT, type ExportManifest, type GraphEntry} from './manifest-types.js'
 import {contractProblems} from './validate-manifest.js'
 
 export interface ReadManifestParams {

@@ -50,7 +50,11 @@ export async function runCheckCases(params: RunCheckCasesParams): Promise<CheckC
     outputNames.forEach((name, i) => {
       const recorded: RecordedTolerance = entry.check.tolerance[name] ?? entry.check.tolerance['default'] ?? {atol: 0, rtol: 0}
       const output = actual[name] as Tensor
-      const result = compareTensors({dtype: output.type, shape: output.dims, data: output.data as NpyTensor['data']}, expected[i]!, elementwise(recorded))
+      const result = compareTensors(
+        {dtype: output.type, shape: output.dims, data: output.data as NpyTensor['data']},
+        expected[i]!,
+        elementwise(recorded),
+      )
       maxAbs[name] = Math.max(maxAbs[name] ?? 0, result.metrics.maxAbs)
       if (!result.passed) failures.push(`${check.name} ${name}: ${result.reason ?? 'differs'}`)
     })

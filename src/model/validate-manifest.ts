@@ -17,7 +17,8 @@ export interface ContractProblems {
 
 function describe(error: ErrorObject): string {
   const where = error.instancePath === '' ? '/' : error.instancePath
-  const extra = error.keyword === 'additionalProperties' ? ` (${String((error.params as {additionalProperty?: string}).additionalProperty)})` : ''
+  const extra =
+    error.keyword === 'additionalProperties' ? ` (${String((error.params as {additionalProperty?: string}).additionalProperty)})` : ''
   return `${where}: ${error.message ?? error.keyword}${extra}`
 }
 

@@ -50,10 +50,17 @@ async function verifyOne(dir: string, entry: FileEntry, signal: AbortSignal | un
   } catch {
     return {path: entry.path, problem: 'missing', detail: `${entry.path} is missing`}
   }
-  if (size < entry.size) return {path: entry.path, problem: 'truncated', detail: `${entry.path} is truncated (${size} of ${entry.size} bytes)`}
-  if (size !== entry.size) return {path: entry.path, problem: 'size', detail: `${entry.path} has ${size} bytes, the manifest says ${entry.size}`}
+  if (size < entry.size)
+    return {path: entry.path, problem: 'truncated', detail: `${entry.path} is truncated (${size} of ${entry.size} bytes)`}
+  if (size !== entry.size)
+    return {path: entry.path, problem: 'size', detail: `${entry.path} has ${size} bytes, the manifest says ${entry.size}`}
   const {sha256} = await hashFile({path, ...(signal === undefined ? {} : {signal})})
-  if (sha256 !== entry.sha256) return {path: entry.path, problem: 'sha256', detail: `${entry.path} sha256 ${sha256.slice(0, 12)}…, the manifest says ${entry.sha256.slice(0, 12)}…`}
+  if (sha256 !== entry.sha256)
+    return {
+      path: entry.path,
+      problem: 'sha256',
+      detail: `${entry.path} sha256 ${sha256.slice(0, 12)}…, the manifest says ${entry.sha256.slice(0, 12)}…`,
+    }
   return {path: entry.path}
 }
 

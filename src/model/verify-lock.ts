@@ -44,13 +44,17 @@ export function verifyLock(params: VerifyLockParams): VerifyLockResult {
   const details: string[] = []
   let passed = true
   for (const source of sources) {
-    const own = entries.filter((e) => e.file === `${manifest.source.folder}/${source.name}` || e.file.endsWith(`/${manifest.source.folder}/${source.name}`))
+    const own = entries.filter(
+      (e) => e.file === `${manifest.source.folder}/${source.name}` || e.file.endsWith(`/${manifest.source.folder}/${source.name}`),
+    )
     const same = own.find((e) => e.sha256 === source.sha256) ?? entries.find((e) => e.sha256 === source.sha256)
     if (same !== undefined) {
       details.push(`${source.what} = lock ${same.file}`)
     } else if (own.length > 0) {
       passed = false
-      details.push(`${source.what} ${source.name}: sha256 ${source.sha256.slice(0, 12)}…, the lock says ${own.map((e) => `${e.sha256.slice(0, 12)}…`).join(' / ')}`)
+      details.push(
+        `${source.what} ${source.name}: sha256 ${source.sha256.slice(0, 12)}…, the lock says ${own.map((e) => `${e.sha256.slice(0, 12)}…`).join(' / ')}`,
+      )
     } else if (source.required) {
       passed = false
       details.push(`${source.what} ${source.name} (sha256 ${source.sha256.slice(0, 12)}…) is not in the lock`)

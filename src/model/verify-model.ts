@@ -40,7 +40,12 @@ export interface VerifyModelParams {
   /** onnxruntime intra-op threads. @default 1 */
   readonly threads?: number
   readonly signal?: AbortSignal
-  readonly onProgress?: (update: {readonly stage: string; readonly message?: string; readonly done?: number; readonly total?: number}) => void
+  readonly onProgress?: (update: {
+    readonly stage: string
+    readonly message?: string
+    readonly done?: number
+    readonly total?: number
+  }) => void
 }
 
 /**
@@ -51,7 +56,11 @@ export interface VerifyModelParams {
 export async function verifyModel(params: VerifyModelParams): Promise<VerifyReport> {
   const dir = resolve(params.dir)
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new UsageError({code: 'MODEL_DIR_NOT_FOUND', message: `No model folder at ${dir}.`, hint: 'Pass a folder written by `pockettts model export`.'})
+    throw new UsageError({
+      code: 'MODEL_DIR_NOT_FOUND',
+      message: `No model folder at ${dir}.`,
+      hint: 'Pass a folder written by `pockettts model export`.',
+    })
   }
   const lock = params.lockFile === undefined ? undefined : await loadLockFile(params.lockFile)
   let manifest: ExportManifest
@@ -60,7 +69,15 @@ export async function verifyModel(params: VerifyModelParams): Promise<VerifyRepo
     ;({manifest, graphProblems} = await readManifest({dir, strict: false}))
   } catch (error) {
     if (!isPocketTtsError(error) || error instanceof UnsafePathError) throw error
-    const row: VerifyRow = {name: 'manifest', kind: 'manifest', hash: 'fail', contract: 'skip', numerics: 'skip', ok: false, detail: error.message}
+    const row: VerifyRow = {
+      name: 'manifest',
+      kind: 'manifest',
+      hash: 'fail',
+      contract: 'skip',
+      numerics: 'skip',
+      ok: false,
+      detail: error.message,
+    }
     return {dir, ok: false, rows: [row]}
   }
 
@@ -73,13 +90,28 @@ export async function verifyModel(params: VerifyModelParams): Promise<VerifyRepo
   const rows: VerifyRow[] = []
   const covered = new Set<string>()
   const listedSha256 = new Map(manifest.files.map((f) => [f.path, f.sha256]))
-  const names = [...GRAPH_NAMES.filter((n) => n in manifest.graphs || n in graphProblems), ...Object.keys(manifest.graphs).filter((n) => !(GRAPH_NAMES as readonly string[]).includes(n))]
+  const names = [
+    ...GRAPH_NAMES.filter((n) => n in manifest.graphs || n in graphProblems),
+    ...Object.keys(manifest.graphs).filter((n) => !(GRAPH_NAMES as readonly string[]).includes(n)),
+  ]
   let done = 0
   for (const name of names) {
     params.signal?.throwIfAborted()
     params.onProgress?.({stage: 'graphs', message: name, done, total: names.length})
     done += 1
-    rows.push(await verifyGraph({dir, name, entry: manifest.graphs[name], problems: graphProblems[name] ?? [], verdicts, covered, listedSha256, threads: params.threads ?? 1, signal: params.signal}))
+    rows.push(
+      await verifyGraph({
+        dir,
+        name,
+        entry: manifest.graphs[name],
+        problems: graphProblems[name] ?? [],
+        verdicts,
+        covered,
+        listedSha256,
+        threads: params.threads ?? 1,
+        signal: params.signal,
+      }),
+    )
   }
   const sideFiles = [manifest.tokenizer.path, ...manifest.voices.map((v) => v.path)]
   for (const path of sideFiles) {
@@ -90,12 +122,27 @@ export async function verifyModel(params: VerifyModelParams): Promise<VerifyRepo
   const rest = [...verdicts.values()].filter((v) => !covered.has(v.path))
   if (rest.length > 0) rows.push({...fileRow('other files', rest), detail: describeFiles(rest) || `${rest.length} files`})
   if (unlisted.length > 0) {
-    rows.push({name: 'unlisted files', kind: 'file', hash: 'fail', contract: 'skip', numerics: 'skip', ok: false,
-      detail: `not in the manifest: ${unlisted.slice(0, 5).join(', ')}${unlisted.length > 5 ? ` and ${unlisted.length - 5} more` : ''}`})
+    rows.push({
+      name: 'unlisted files',
+      kind: 'file',
+      hash: 'fail',
+      contract: 'skip',
+      numerics: 'skip',
+      ok: false,
+      detail: `not in the manifest: ${unlisted.slice(0, 5).join(', ')}${unlisted.length > 5 ? ` and ${unlisted.length - 5} more` : ''}`,
+    })
   }
   if (lock !== undefined) {
     const result = verifyLock({manifest, lock})
-    rows.push({name: 'lock', kind: 'lock', hash: result.passed ? 'pass' : 'fail', contract: 'skip', numerics: 'skip', ok: result.passed, detail: result.details.join('; ')})
+    rows.push({
+      name: 'lock',
+      kind: 'lock',
+      hash: result.passed ? 'pass' : 'fail',
+      contract: 'skip',
+      numerics: 'skip',
+      ok: result.passed,
+      detail: result.details.join('; '),
+    })
   }
   return {dir, ok: rows.every((r) => r.ok), rows, generation: manifest.generation, exporter: manifest.exporter}
 }
@@ -114,7 +161,13 @@ interface VerifyGraphParams {
 
 async function verifyGraph(p: VerifyGraphParams): Promise<VerifyRow> {
   const row = (hash: Verdict, contract: Verdict, numerics: Verdict, detail: string, maxAbs?: Record<string, number>): VerifyRow => ({
-    name: p.name, kind: 'graph', hash, contract, numerics, ok: hash !== 'fail' && contract !== 'fail' && numerics !== 'fail', detail,
+    name: p.name,
+    kind: 'graph',
+    hash,
+    contract,
+    numerics,
+    ok: hash !== 'fail' && contract !== 'fail' && numerics !== 'fail',
+    detail,
     ...(maxAbs === undefined ? {} : {maxAbs}),
   })
   if (p.entry === undefined || p.problems.length > 0) {
@@ -127,7 +180,9 @@ async function verifyGraph(p: VerifyGraphParams): Promise<VerifyRow> {
   const checkFiles = entry.check.cases.flatMap((c) => [...Object.values(c.inputs), ...Object.values(c.outputs)])
   const files = [entry.file, ...checkFiles]
   for (const f of files) p.covered.add(f)
-  const fileVerdicts = files.map((f) => p.verdicts.get(f) ?? {path: f, problem: 'missing' as const, detail: `${f} is not in the manifest's file list`})
+  const fileVerdicts = files.map(
+    (f) => p.verdicts.get(f) ?? {path: f, problem: 'missing' as const, detail: `${f} is not in the manifest's file list`},
+  )
   const graphVerdict = fileVerdicts[0]!
   const hashProblems = fileVerdicts.filter((v) => v.problem !== undefined)
   const details: string[] = hashProblems.length === 0 ? [] : [describeFiles(hashProblems)]
@@ -166,11 +221,22 @@ async function verifyGraph(p: VerifyGraphParams): Promise<VerifyRow> {
 
 function fileRow(name: string, verdicts: readonly FileVerdict[]): VerifyRow {
   const bad = verdicts.filter((v) => v.problem !== undefined)
-  return {name, kind: 'file', hash: bad.length === 0 ? 'pass' : 'fail', contract: 'skip', numerics: 'skip', ok: bad.length === 0, detail: describeFiles(bad)}
+  return {
+    name,
+    kind: 'file',
+    hash: bad.length === 0 ? 'pass' : 'fail',
+    contract: 'skip',
+    numerics: 'skip',
+    ok: bad.length === 0,
+    detail: describeFiles(bad),
+  }
 }
 
 function describeFiles(verdicts: readonly FileVerdict[]): string {
   const bad = verdicts.filter((v) => v.problem !== undefined)
-  const text = bad.slice(0, 3).map((v) => v.detail ?? v.path).join('; ')
+  const text = bad
+    .slice(0, 3)
+    .map((v) => v.detail ?? v.path)
+    .join('; ')
   return bad.length > 3 ? `${text} and ${bad.length - 3} more` : text
 }

@@ -34,7 +34,11 @@ export function defaultThreads(): number {
 }
 
 /** The session options every graph of the engine uses. */
-export function sessionOptions(params: {readonly threads?: number; readonly allowSpinning?: boolean; readonly prepack?: boolean}): ort.InferenceSession.SessionOptions {
+export function sessionOptions(params: {
+  readonly threads?: number
+  readonly allowSpinning?: boolean
+  readonly prepack?: boolean
+}): ort.InferenceSession.SessionOptions {
   const session: Record<string, string | Record<string, string>> = {}
   if (params.allowSpinning === false) {
     session['intra_op'] = {allow_spinning: '0'}

@@ -8,7 +8,11 @@ export function f32(data: Float32Array, dims: readonly number[]): ort.Tensor {
 
 /** An int64 tensor of one value per element. */
 export function i64(values: readonly number[], dims: readonly number[] = [values.length]): ort.Tensor {
-  return new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims)
+  return new ort.Tensor(
+    'int64',
+    BigInt64Array.from(values, (v) => BigInt(v)),
+    dims,
+  )
 }
 
 /** A zero-filled tensor of the given dtype (bool tensors may be filled with true). */

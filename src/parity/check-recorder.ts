@@ -90,7 +90,14 @@ export class CheckRecorder {
   }
 
   /** Compares float data (same length and shape expected). */
-  compare(p: Placement & {readonly actual: ArrayLike<number>; readonly golden: ArrayLike<number>; readonly shape: readonly number[]; readonly actualShape?: readonly number[]}): void {
+  compare(
+    p: Placement & {
+      readonly actual: ArrayLike<number>
+      readonly golden: ArrayLike<number>
+      readonly shape: readonly number[]
+      readonly actualShape?: readonly number[]
+    },
+  ): void {
     if (!this.wants(p.stage)) return
     const tolerance = this.params.tolerances[p.check]
     const actualShape = p.actualShape ?? p.shape
@@ -99,7 +106,13 @@ export class CheckRecorder {
       return
     }
     const result = tensorMetrics(p.actual, p.golden, tolerance)
-    this.push(p, {passed: result.passed, tolerance, shape: p.shape, metrics: result.metrics, ...(result.reason === undefined ? {} : {reason: result.reason})})
+    this.push(p, {
+      passed: result.passed,
+      tolerance,
+      shape: p.shape,
+      metrics: result.metrics,
+      ...(result.reason === undefined ? {} : {reason: result.reason}),
+    })
   }
 
   /** Compares integers, strings or lists of them exactly. */
@@ -113,7 +126,9 @@ export class CheckRecorder {
       tolerance: this.params.tolerances[p.check],
       actual: shorten(actual),
       expected: shorten(expected),
-      ...(passed ? {} : {reason: `${shorten(actual)}, golden ${shorten(expected)}${Array.isArray(p.actual) ? firstDifference(p.actual, p.golden) : ''}`}),
+      ...(passed
+        ? {}
+        : {reason: `${shorten(actual)}, golden ${shorten(expected)}${Array.isArray(p.actual) ? firstDifference(p.actual, p.golden) : ''}`}),
     })
   }
 

@@ -29,7 +29,14 @@ export async function compareSynthesisRuns(params: CompareSynthesisRunsParams): 
   const frameSize = params.frameSize ?? 1920
   const refChunks = ref.manifest.chunks ?? []
   const actChunks = act.manifest.chunks ?? []
-  rec.exact({stage: 'text', check: 'text.chunks', tensor: 'chunks.length', location: {}, actual: actChunks.length, golden: refChunks.length})
+  rec.exact({
+    stage: 'text',
+    check: 'text.chunks',
+    tensor: 'chunks.length',
+    location: {},
+    actual: actChunks.length,
+    golden: refChunks.length,
+  })
 
   const both = (name: string, stage: ParityStage): boolean => {
     if (!rec.wants(stage)) return false
@@ -42,7 +49,14 @@ export async function compareSynthesisRuns(params: CompareSynthesisRunsParams): 
     return {data: asFloats(t), shape: t.shape}
   }
   /** Compares rows 0..min(rows)-1 of a per-step or per-frame tensor. */
-  const rows = async (name: string, stage: ParityStage, check: CheckName, c: number, axis: 'step' | 'frame', split?: number): Promise<void> => {
+  const rows = async (
+    name: string,
+    stage: ParityStage,
+    check: CheckName,
+    c: number,
+    axis: 'step' | 'frame',
+    split?: number,
+  ): Promise<void> => {
     if (!both(name, stage)) return
     const a = await load(act, name)
     const e = await load(ref, name)
@@ -58,7 +72,16 @@ export async function compareSynthesisRuns(params: CompareSynthesisRunsParams): 
       }
       for (let l = 0; l < split; l += 1) {
         const size = er.length / split
-        rec.compare({stage, check, tensor: name, location: {...location, layer: l}, actual: ar.subarray(l * size, (l + 1) * size), golden: er.subarray(l * size, (l + 1) * size), shape: shape.slice(1), actualShape: a.shape.slice(2)})
+        rec.compare({
+          stage,
+          check,
+          tensor: name,
+          location: {...location, layer: l},
+          actual: ar.subarray(l * size, (l + 1) * size),
+          golden: er.subarray(l * size, (l + 1) * size),
+          shape: shape.slice(1),
+          actualShape: a.shape.slice(2),
+        })
       }
     }
   }
@@ -75,7 +98,15 @@ export async function compareSynthesisRuns(params: CompareSynthesisRunsParams): 
       rec.exact({...text, tensor: `chunks[${c}].frames_after_eos`, location, actual: a.frames_after_eos, golden: r.frames_after_eos})
     }
     const tokens = `chunk${c}.tokens`
-    if (both(tokens, 'text')) rec.exact({stage: 'text', check: 'tokens', tensor: tokens, location, actual: asInts(await act.tensor(tokens)), golden: asInts(await ref.tensor(tokens))})
+    if (both(tokens, 'text'))
+      rec.exact({
+        stage: 'text',
+        check: 'tokens',
+        tensor: tokens,
+        location,
+        actual: asInts(await act.tensor(tokens)),
+        golden: asInts(await ref.tensor(tokens)),
+      })
     if (all) {
       for (const [name, stage, check] of [
         [`chunk${c}.text_embeddings`, 'text', 'text_embeddings'],
@@ -99,9 +130,30 @@ export async function compareSynthesisRuns(params: CompareSynthesisRunsParams): 
     const at = (x: number | null, y: number | null): number => Math.min(x ?? END - 1, y ?? END - 1)
     const eos = {stage: 'eos', check: 'eos_step'} as const
     const stepAt = (x: number | null, y: number | null): {chunk: number; step?: number} => (x === y ? location : {chunk: c, step: at(x, y)})
-    rec.exact({...eos, tensor: `chunks[${c}].eos_step`, location: stepAt(a.eos_step, r.eos_step), time: at(a.eos_step, r.eos_step), actual: a.eos_step, golden: r.eos_step})
-    rec.exact({...eos, tensor: `chunks[${c}].steps`, location: stepAt(a.steps, r.steps), time: at(a.steps, r.steps), actual: a.steps, golden: r.steps})
-    rec.exact({...eos, tensor: `chunks[${c}].frames`, location: a.frames === r.frames ? location : {chunk: c, frame: at(a.frames, r.frames)}, time: at(a.frames, r.frames), actual: a.frames, golden: r.frames})
+    rec.exact({
+      ...eos,
+      tensor: `chunks[${c}].eos_step`,
+      location: stepAt(a.eos_step, r.eos_step),
+      time: at(a.eos_step, r.eos_step),
+      actual: a.eos_step,
+      golden: r.eos_step,
+    })
+    rec.exact({
+      ...eos,
+      tensor: `chunks[${c}].steps`,
+      location: stepAt(a.steps, r.steps),
+      time: at(a.steps, r.steps),
+      actual: a.steps,
+      golden: r.steps,
+    })
+    rec.exact({
+      ...eos,
+      tensor: `chunks[${c}].frames`,
+      location: a.frames === r.frames ? location : {chunk: c, frame: at(a.frames, r.frames)},
+      time: at(a.frames, r.frames),
+      actual: a.frames,
+      golden: r.frames,
+    })
 
     const audio = `chunk${c}.audio`
     if (!both(audio, 'audio')) continue
@@ -110,13 +162,40 @@ export async function compareSynthesisRuns(params: CompareSynthesisRunsParams): 
     const frames = Math.min(x.data.length, y.data.length) / frameSize
     for (let f = 0; f < frames; f += 1) {
       const golden = y.data.subarray(f * frameSize, (f + 1) * frameSize)
-      rec.compare({stage: 'audio', check: 'frame_audio', tensor: audio, location: {chunk: c, frame: f}, actual: x.data.subarray(f * frameSize, (f + 1) * frameSize), golden, shape: [frameSize]})
+      rec.compare({
+        stage: 'audio',
+        check: 'frame_audio',
+        tensor: audio,
+        location: {chunk: c, frame: f},
+        actual: x.data.subarray(f * frameSize, (f + 1) * frameSize),
+        golden,
+        shape: [frameSize],
+      })
     }
-    rec.compare({stage: 'audio', check: 'audio', tensor: audio, location, time: END, actual: x.data, golden: y.data, shape: y.shape, actualShape: x.shape})
+    rec.compare({
+      stage: 'audio',
+      check: 'audio',
+      tensor: audio,
+      location,
+      time: END,
+      actual: x.data,
+      golden: y.data,
+      shape: y.shape,
+      actualShape: x.shape,
+    })
   }
   if (both('audio', 'audio')) {
     const x = await load(act, 'audio')
     const y = await load(ref, 'audio')
-    rec.compare({stage: 'audio', check: 'audio', tensor: 'audio', location: {whole: true}, actual: x.data, golden: y.data, shape: y.shape, actualShape: x.shape})
+    rec.compare({
+      stage: 'audio',
+      check: 'audio',
+      tensor: 'audio',
+      location: {whole: true},
+      actual: x.data,
+      golden: y.data,
+      shape: y.shape,
+      actualShape: x.shape,
+    })
   }
 }

@@ -26,11 +26,27 @@ export function compareVoiceStates(params: CompareVoiceStatesParams): void {
     const e = ref.get(key)
     const a = act.get(key)
     if (e === undefined || a === undefined) {
-      rec.exact({stage: 'voice', check: 'voice.offset', tensor, location, actual: a === undefined ? 'absent' : 'present', golden: e === undefined ? 'absent' : 'present'})
+      rec.exact({
+        stage: 'voice',
+        check: 'voice.offset',
+        tensor,
+        location,
+        actual: a === undefined ? 'absent' : 'present',
+        golden: e === undefined ? 'absent' : 'present',
+      })
       continue
     }
     if (e.dtype === 'F32' && a.dtype === 'F32' && !key.endsWith('current_end')) {
-      rec.compare({stage: 'voice', check: 'voice.kv', tensor, location, actual: a.data as Float32Array, golden: e.data as Float32Array, shape: e.shape, actualShape: a.shape})
+      rec.compare({
+        stage: 'voice',
+        check: 'voice.kv',
+        tensor,
+        location,
+        actual: a.data as Float32Array,
+        golden: e.data as Float32Array,
+        shape: e.shape,
+        actualShape: a.shape,
+      })
       continue
     }
     rec.exact({stage: 'voice', check: 'voice.offset', tensor, location, actual: valueOf(a), golden: valueOf(e)})

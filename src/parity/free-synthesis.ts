@@ -70,9 +70,16 @@ export async function freeSynthesis(params: FreeSynthesisParams): Promise<Memory
       chunkStart: (info) => {
         tape.startChunk(info.chunk)
         chunks[info.chunk] = {
-          text: info.text, ids: [...info.ids], framesAfterEos: info.framesAfterEos, maxGenLen: info.maxGenLen,
-          textEmbeddings: Float32Array.from(info.textEmbeddings), prefillNoise: new Float32Array(0),
-          steps: [], mimiInput: [], audio: [], eosStep: null,
+          text: info.text,
+          ids: [...info.ids],
+          framesAfterEos: info.framesAfterEos,
+          maxGenLen: info.maxGenLen,
+          textEmbeddings: Float32Array.from(info.textEmbeddings),
+          prefillNoise: new Float32Array(0),
+          steps: [],
+          mimiInput: [],
+          audio: [],
+          eosStep: null,
         }
       },
       prefillNoise: (info) => {
@@ -101,29 +108,74 @@ export async function freeSynthesis(params: FreeSynthesisParams): Promise<Memory
 
   const out = new MemoryGolden(`${golden.dir} (this runtime, free-running)`, {
     format: GOLDEN_FORMAT,
-    source: {impl: 'pockettts (TypeScript, onnxruntime-node)', onnxruntime: ort.env.versions.common ?? null, model: model.dir, noise_tape: golden.dir},
+    source: {
+      impl: 'pockettts (TypeScript, onnxruntime-node)',
+      onnxruntime: ort.env.versions.common ?? null,
+      model: model.dir,
+      noise_tape: golden.dir,
+    },
     case: {...(golden.manifest.case ?? {text: ''}), voice: basename(params.voiceFile)},
     // the files the manifest names (the voice) are kept in the case folder itself
     model: '.',
     chunks: chunks.map((r): GoldenChunk => ({
-      text: r.text, n_tokens: r.ids.length, max_gen_len: r.maxGenLen, frames_after_eos: r.framesAfterEos,
-      eos_step: r.eosStep, steps: r.steps.length, frames: r.audio.length,
+      text: r.text,
+      n_tokens: r.ids.length,
+      max_gen_len: r.maxGenLen,
+      frames_after_eos: r.framesAfterEos,
+      eos_step: r.eosStep,
+      steps: r.steps.length,
+      frames: r.audio.length,
     })),
   })
   out.files.set(basename(params.voiceFile), {source: params.voiceFile})
   const {layers, heads, headDim, dModel, latentDim, mimiInputDim} = dims
   for (const [c, r] of chunks.entries()) {
     throwIfAborted(params.signal)
-    out.set(`chunk${c}.tokens`, 'int64', [r.ids.length], BigInt64Array.from(r.ids, (v) => BigInt(v)))
+    out.set(
+      `chunk${c}.tokens`,
+      'int64',
+      [r.ids.length],
+      BigInt64Array.from(r.ids, (v) => BigInt(v)),
+    )
     out.set(`chunk${c}.text_embeddings`, 'float32', [r.ids.length, dModel], r.textEmbeddings)
     out.set(`chunk${c}.prefill_noise`, 'float32', [latentDim], r.prefillNoise)
-    out.set(`chunk${c}.prefill_kv`, 'float32', [r.ids.length, layers, 2, heads, headDim], await textPrefillKv(model, voice, r.textEmbeddings))
-    out.setRows(`chunk${c}.step_input`, r.steps.map((s) => s.input), [latentDim])
-    out.setRows(`chunk${c}.layer_out`, r.steps.map((s) => s.layerOut), [layers, dModel])
-    out.setRows(`chunk${c}.hidden`, r.steps.map((s) => s.hidden), [dModel])
-    out.set(`chunk${c}.eos_logit`, 'float32', [r.steps.length], Float32Array.from(r.steps, (s) => s.eosLogit))
-    out.setRows(`chunk${c}.noise`, r.steps.map((s) => s.noise), [latentDim])
-    out.setRows(`chunk${c}.latent`, r.steps.map((s) => s.latent), [latentDim])
+    out.set(
+      `chunk${c}.prefill_kv`,
+      'float32',
+      [r.ids.length, layers, 2, heads, headDim],
+      await textPrefillKv(model, voice, r.textEmbeddings),
+    )
+    out.setRows(
+      `chunk${c}.step_input`,
+      r.steps.map((s) => s.input),
+      [latentDim],
+    )
+    out.setRows(
+      `chunk${c}.layer_out`,
+      r.steps.map((s) => s.layerOut),
+      [layers, dModel],
+    )
+    out.setRows(
+      `chunk${c}.hidden`,
+      r.steps.map((s) => s.hidden),
+      [dModel],
+    )
+    out.set(
+      `chunk${c}.eos_logit`,
+      'float32',
+      [r.steps.length],
+      Float32Array.from(r.steps, (s) => s.eosLogit),
+    )
+    out.setRows(
+      `chunk${c}.noise`,
+      r.steps.map((s) => s.noise),
+      [latentDim],
+    )
+    out.setRows(
+      `chunk${c}.latent`,
+      r.steps.map((s) => s.latent),
+      [latentDim],
+    )
     out.setRows(`chunk${c}.mimi_input`, r.mimiInput, [mimiInputDim])
     const audio = concat(r.audio)
     out.set(`chunk${c}.audio`, 'float32', [audio.length], audio)
@@ -137,6 +189,13 @@ export async function freeSynthesis(params: FreeSynthesisParams): Promise<Memory
 async function textPrefillKv(model: EngineModel, voice: KvCache, textEmbeddings: Float32Array): Promise<Float32Array> {
   const kv = new KvCache(voice.layout, voice.offset + textEmbeddings.length / model.dims.dModel)
   kv.copyFrom(voice)
-  await flowLmStep({session: model.sessions.flow_lm_main, kv, state: model.flowLmState, dModel: model.dims.dModel, latentDim: model.dims.latentDim, conditioning: textEmbeddings})
+  await flowLmStep({
+    session: model.sessions.flow_lm_main,
+    kv,
+    state: model.flowLmState,
+    dModel: model.dims.dModel,
+    latentDim: model.dims.latentDim,
+    conditioning: textEmbeddings,
+  })
   return Float32Array.from((kv.past().data as Float32Array).subarray(voice.offset * kv.rowSize))
 }

@@ -29,7 +29,12 @@ export async function openGoldenCases(params: OpenGoldenCasesParams): Promise<Pa
   for (const dir of params.dirs) {
     const path = resolve(dir)
     if (!existsSync(path) || !statSync(path).isDirectory()) {
-      throw new UsageError({code: 'GOLDEN_NOT_FOUND', message: `The golden folder ${dir} does not exist.`, hint: 'Pass a golden case folder (manifest.json + .npy files) or a folder of such cases.', details: {dir}})
+      throw new UsageError({
+        code: 'GOLDEN_NOT_FOUND',
+        message: `The golden folder ${dir} does not exist.`,
+        hint: 'Pass a golden case folder (manifest.json + .npy files) or a folder of such cases.',
+        details: {dir},
+      })
     }
     if (existsSync(join(path, 'manifest.json'))) {
       folders.push(path)
@@ -40,7 +45,12 @@ export async function openGoldenCases(params: OpenGoldenCasesParams): Promise<Pa
       .map((e) => join(path, e.name))
       .sort()
     if (cases.length === 0) {
-      throw new UsageError({code: 'GOLDEN_NOT_FOUND', message: `${dir} is neither a golden case (no manifest.json) nor a folder of cases.`, hint: 'Pass e.g. ../shared/oracle/tiny/golden or ../shared/oracle/tiny/golden/hello.', details: {dir}})
+      throw new UsageError({
+        code: 'GOLDEN_NOT_FOUND',
+        message: `${dir} is neither a golden case (no manifest.json) nor a folder of cases.`,
+        hint: 'Pass e.g. ../shared/oracle/tiny/golden or ../shared/oracle/tiny/golden/hello.',
+        details: {dir},
+      })
     }
     folders.push(...cases)
   }
@@ -59,7 +69,11 @@ export async function openGoldenCases(params: OpenGoldenCasesParams): Promise<Pa
       })
     }
     const clash = out.some((c) => c.name === basename(folder))
-    out.push({name: clash ? relative(process.cwd(), folder) || folder : basename(folder), golden, kind: golden.manifest.kind === 'voice' ? 'voice' : 'synthesis'})
+    out.push({
+      name: clash ? relative(process.cwd(), folder) || folder : basename(folder),
+      golden,
+      kind: golden.manifest.kind === 'voice' ? 'voice' : 'synthesis',
+    })
   }
   return out
 }

@@ -27,7 +27,12 @@ export async function loadCaseVoice(params: LoadCaseVoiceParams): Promise<CaseVo
   const {model, golden} = params
   const name = golden.manifest.case?.voice
   if (typeof name !== 'string' || name === '') {
-    throw new UsageError({code: 'GOLDEN_INVALID', message: `${golden.dir}: manifest case.voice does not name the voice.`, hint: 'Record the golden again; its manifest must name the voice file.', details: {dir: golden.dir}})
+    throw new UsageError({
+      code: 'GOLDEN_INVALID',
+      message: `${golden.dir}: manifest case.voice does not name the voice.`,
+      hint: 'Record the golden again; its manifest must name the voice file.',
+      details: {dir: golden.dir},
+    })
   }
   const found = resolveCaseFile({golden, name, modelDir: model.dir})
   const byName = model.voices[name.replace(/\.safetensors$/, '')]

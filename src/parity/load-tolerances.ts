@@ -42,30 +42,48 @@ export async function loadTolerances(params: LoadTolerancesParams): Promise<Tole
     if (!isCheckName(name)) throw bad(`unknown check "${name}"`)
     const base = table[name]
     if (base.exact === true) throw bad(`"${name}" is compared exactly (integers, strings, counts); it has no tolerance`)
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad(`"${name}" must map to {atol, rtol, minSnrDb, minCosine}`)
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      throw bad(`"${name}" must map to {atol, rtol, minSnrDb, minCosine}`)
     const next: Record<string, number | null> = {atol: base.atol, rtol: base.rtol, minSnrDb: base.minSnrDb, minCosine: base.minCosine}
     for (const [field, v] of Object.entries(value as Record<string, unknown>)) {
       if (!(FIELDS as readonly string[]).includes(field)) throw bad(`"${name}.${field}" is not a tolerance field`)
       if (v === null && NULLABLE.has(field)) next[field] = null
       else if (typeof v === 'number' && Number.isFinite(v) && (v >= 0 || field === 'minSnrDb')) next[field] = v
-      else throw bad(`"${name}.${field}" must be a number${field === 'minSnrDb' ? '' : ' >= 0'}${NULLABLE.has(field) ? ' or null' : ''} (got ${JSON.stringify(v)})`)
+      else
+        throw bad(
+          `"${name}.${field}" must be a number${field === 'minSnrDb' ? '' : ' >= 0'}${NULLABLE.has(field) ? ' or null' : ''} (got ${JSON.stringify(v)})`,
+        )
     }
     const tolerance = next as unknown as Tolerance
-    if (tolerance.atol === null && tolerance.minSnrDb === null && tolerance.minCosine === null) throw bad(`"${name}" would check nothing: set atol, minSnrDb or minCosine`)
+    if (tolerance.atol === null && tolerance.minSnrDb === null && tolerance.minCosine === null)
+      throw bad(`"${name}" would check nothing: set atol, minSnrDb or minCosine`)
     table[name] = tolerance
   }
   return table
 }
 
 function toTolerance(entry: Tolerance): Tolerance {
-  return {...(entry.exact === true ? {exact: true} : {}), atol: entry.atol, rtol: entry.rtol, minSnrDb: entry.minSnrDb, minCosine: entry.minCosine}
+  return {
+    ...(entry.exact === true ? {exact: true} : {}),
+    atol: entry.atol,
+    rtol: entry.rtol,
+    minSnrDb: entry.minSnrDb,
+    minCosine: entry.minCosine,
+  }
 }
 
 /** A tolerance in words: `atol 1e-4, rtol 1e-3` (|actual − golden| ≤ atol + rtol·|golden|), `bit-exact`, `exact`. */
 export function describeTolerance(t: Tolerance): string {
   if (t.exact === true) return 'exact'
   const parts: string[] = []
-  if (t.atol !== null) parts.push(t.atol === 0 && t.rtol === 0 ? 'bit-exact' : t.rtol === 0 ? `atol ${formatNumber(t.atol)}` : `atol ${formatNumber(t.atol)}, rtol ${formatNumber(t.rtol)}`)
+  if (t.atol !== null)
+    parts.push(
+      t.atol === 0 && t.rtol === 0
+        ? 'bit-exact'
+        : t.rtol === 0
+          ? `atol ${formatNumber(t.atol)}`
+          : `atol ${formatNumber(t.atol)}, rtol ${formatNumber(t.rtol)}`,
+    )
   if (t.minSnrDb !== null) parts.push(`SNR >= ${t.minSnrDb} dB`)
   if (t.minCosine !== null) parts.push(`cosine >= ${t.minCosine}`)
   return parts.join(', ')

@@ -23,7 +23,9 @@ export class MemoryGolden implements TensorSource {
   ) {}
 
   get manifest(): GoldenManifest {
-    const tensors = Object.fromEntries([...this.tensors.values()].map((t) => [t.name, {file: `${t.name}.npy`, dtype: t.dtype, shape: t.shape}]))
+    const tensors = Object.fromEntries(
+      [...this.tensors.values()].map((t) => [t.name, {file: `${t.name}.npy`, dtype: t.dtype, shape: t.shape}]),
+    )
     return {...this.head, tensors} as GoldenManifest
   }
 
@@ -37,7 +39,12 @@ export class MemoryGolden implements TensorSource {
 
   async tensor(name: string): Promise<GoldenTensor> {
     const t = this.tensors.get(name)
-    if (t === undefined) throw new UsageError({code: 'GOLDEN_TENSOR_MISSING', message: `${this.dir} lacks the tensor ${name}.`, details: {dir: this.dir, missing: [name]}})
+    if (t === undefined)
+      throw new UsageError({
+        code: 'GOLDEN_TENSOR_MISSING',
+        message: `${this.dir} lacks the tensor ${name}.`,
+        details: {dir: this.dir, missing: [name]},
+      })
     return t
   }
 

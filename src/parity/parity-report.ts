@@ -73,7 +73,9 @@ export function aggregateStages(reports: readonly ParityCaseReport[]): StageSumm
     const rows = reports.flatMap((r) => r.runs.map((run) => ({r, run, row: run.stages.find((s) => s.stage === stage)!})))
     const checks = rows.reduce((n, x) => n + x.row.checks, 0)
     const failed = rows.reduce((n, x) => n + x.row.failed, 0)
-    const candidates = rows.filter((x) => x.row.worst !== null).map((x) => ({...x.row.worst!, case: x.r.name, mode: x.run.mode, metrics: {score: x.row.worst!.score}}))
+    const candidates = rows
+      .filter((x) => x.row.worst !== null)
+      .map((x) => ({...x.row.worst!, case: x.r.name, mode: x.run.mode, metrics: {score: x.row.worst!.score}}))
     const worst = worstOf(candidates)
     const skipped = [...new Set(rows.flatMap((x) => x.row.skipped))]
     return {
@@ -87,4 +89,3 @@ export function aggregateStages(reports: readonly ParityCaseReport[]): StageSumm
     }
   })
 }
-

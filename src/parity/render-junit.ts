@@ -39,7 +39,8 @@ export function renderJunit(params: RenderJunitParams): string {
         suiteFailures += 1
         const failing = run.failures.filter((f) => f.stage === stage.stage)
         const first = failing[0]
-        const message = first === undefined ? `${stage.failed} check(s) failed` : `${describeLocation(first.location) || 'case'}: ${describeCheck(first)}`
+        const message =
+          first === undefined ? `${stage.failed} check(s) failed` : `${describeLocation(first.location) || 'case'}: ${describeCheck(first)}`
         const body = failing.slice(0, max).map((f) => `${describeLocation(f.location) || 'case'}: ${describeCheck(f)}`)
         if (stage.failed > body.length) body.push(`… ${stage.failed - body.length} more failing check(s)`)
         cases.push(`${head}>\n      <failure type="parity" message="${esc(message)}">${esc(body.join('\n'))}</failure>\n    </testcase>`)
@@ -70,12 +71,14 @@ export function renderJunit(params: RenderJunitParams): string {
 
 /** XML-escapes text for attributes and element content, dropping characters XML 1.0 forbids. */
 function esc(text: string): string {
-  return text
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;')
+  return (
+    text
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      .replace(/'/g, '&apos;')
+  )
 }

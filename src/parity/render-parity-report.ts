@@ -23,7 +23,10 @@ export function renderParityReport(params: RenderParityReportParams): string {
       report.stages.map((s) => {
         const w = s.worst
         return [
-          s.label, RESULT[s.status], String(s.checks), String(s.failed),
+          s.label,
+          RESULT[s.status],
+          String(s.checks),
+          String(s.failed),
           w === null ? '-' : w.maxAbs === undefined ? (w.passed ? 'exact' : 'differs') : fmt(w.maxAbs),
           w?.cosine === undefined ? '-' : w.cosine.toFixed(6),
           snr(w),
@@ -38,14 +41,32 @@ export function renderParityReport(params: RenderParityReportParams): string {
       ['case', 'mode', 'result', 'checks', 'failed', 'seconds', 'first divergence'],
       report.cases.flatMap((c) =>
         c.runs.map((r) => [
-          c.name, MODE[r.mode], r.ok ? 'ok' : 'FAIL', String(r.checks), String(r.failed), (r.durationMs / 1000).toFixed(2),
-          r.firstDivergence === null ? '-' : `${STAGE_LABELS[r.firstDivergence.stage]}${r.firstDivergence.where === '' ? '' : ` at ${r.firstDivergence.where}`}: ${r.firstDivergence.tensor}`,
+          c.name,
+          MODE[r.mode],
+          r.ok ? 'ok' : 'FAIL',
+          String(r.checks),
+          String(r.failed),
+          (r.durationMs / 1000).toFixed(2),
+          r.firstDivergence === null
+            ? '-'
+            : `${STAGE_LABELS[r.firstDivergence.stage]}${r.firstDivergence.where === '' ? '' : ` at ${r.firstDivergence.where}`}: ${r.firstDivergence.tensor}`,
         ]),
       ),
     ),
   )
   const unknown = report.cases.flatMap((c) => c.unknownTensors.map((t) => `${c.name}/${t}`))
-  const skipped = [...new Set(report.cases.flatMap((c) => c.runs.flatMap((r) => r.skipped.map((s) => `${s.stage === undefined ? '' : `${STAGE_LABELS[s.stage]}: `}${s.tensor.replace(/^chunk\d+\./, 'chunk*.')} (${s.reason})`))))]
+  const skipped = [
+    ...new Set(
+      report.cases.flatMap((c) =>
+        c.runs.flatMap((r) =>
+          r.skipped.map(
+            (s) =>
+              `${s.stage === undefined ? '' : `${STAGE_LABELS[s.stage]}: `}${s.tensor.replace(/^chunk\d+\./, 'chunk*.')} (${s.reason})`,
+          ),
+        ),
+      ),
+    ),
+  ]
   if (unknown.length > 0 || skipped.length > 0) out.push('')
   if (unknown.length > 0) out.push(`Skipped, unknown to parity: ${unknown.join(', ')}`)
   for (const s of skipped) out.push(`Skipped: ${s}`)
@@ -64,9 +85,16 @@ function renderDetails(report: ParityReport): string[] {
         renderTable(
           ['stage', 'where', 'tensor', 'result', 'max-abs', 'at', 'rms', 'max-rel', 'cos', 'SNR dB', 'detail'],
           rows.map((d) => [
-            STAGE_LABELS[d.stage], d.where, d.tensor, d.passed ? 'ok' : 'FAIL',
-            d.maxAbs === undefined ? '' : fmt(d.maxAbs), d.maxAbsAt ?? '', d.rmsError === undefined ? '' : fmt(d.rmsError),
-            d.maxRel === undefined ? '' : fmt(d.maxRel), d.cosine === undefined ? '' : d.cosine.toFixed(6), d.maxAbs === undefined ? '' : snr(d),
+            STAGE_LABELS[d.stage],
+            d.where,
+            d.tensor,
+            d.passed ? 'ok' : 'FAIL',
+            d.maxAbs === undefined ? '' : fmt(d.maxAbs),
+            d.maxAbsAt ?? '',
+            d.rmsError === undefined ? '' : fmt(d.rmsError),
+            d.maxRel === undefined ? '' : fmt(d.maxRel),
+            d.cosine === undefined ? '' : d.cosine.toFixed(6),
+            d.maxAbs === undefined ? '' : snr(d),
             d.maxAbs === undefined ? `${d.actual ?? ''}${d.passed ? '' : ` vs golden ${d.expected ?? ''}`}` : (d.reason ?? ''),
           ]),
         ),

@@ -9,7 +9,15 @@ import {openGoldenCases, unknownTensors, type ParityCase} from './golden-cases.j
 import {loadCaseVoice} from './load-case-voice.js'
 import {describeTolerance, loadTolerances} from './load-tolerances.js'
 import type {MemoryGolden} from './memory-golden.js'
-import {aggregateStages, firstDivergence, MODE_LABEL, type ParityCaseReport, type ParityModeOption, type ParityReport, type ParityRun} from './parity-report.js'
+import {
+  aggregateStages,
+  firstDivergence,
+  MODE_LABEL,
+  type ParityCaseReport,
+  type ParityModeOption,
+  type ParityReport,
+  type ParityRun,
+} from './parity-report.js'
 import {engineRuntime, type ParityRuntime} from './parity-runtime.js'
 import {PARITY_COMPONENTS, stagesOf, type ParityComponent} from './parity-stages.js'
 import {summarizeRun} from './summarize-run.js'
@@ -60,23 +68,46 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
   const tolerances = params.tolerances ?? (await loadTolerances({}))
   const against = params.against !== undefined && params.against.length > 0
   if (against && params.dump !== undefined) {
-    throw new UsageError({code: 'USAGE', message: '--dump writes this runtime\'s tensors; with --against no runtime runs.', hint: 'Drop --dump, or drop --against and pass --model.'})
+    throw new UsageError({
+      code: 'USAGE',
+      message: "--dump writes this runtime's tensors; with --against no runtime runs.",
+      hint: 'Drop --dump, or drop --against and pass --model.',
+    })
   }
   if (against && params.model !== undefined) {
-    throw new UsageError({code: 'USAGE', message: '--against compares two dumps; no model runs, so --model would be ignored.', hint: 'Drop --model, or drop --against to check the model against the goldens.'})
+    throw new UsageError({
+      code: 'USAGE',
+      message: '--against compares two dumps; no model runs, so --model would be ignored.',
+      hint: 'Drop --model, or drop --against to check the model against the goldens.',
+    })
   }
   if (!against && params.model === undefined) {
-    throw new UsageError({code: 'PARITY_MODEL_REQUIRED', message: 'No model to check.', hint: 'Pass --model ONNX_DIR (an export of `pockettts model export`), or compare two dumps with --against DIR.'})
+    throw new UsageError({
+      code: 'PARITY_MODEL_REQUIRED',
+      message: 'No model to check.',
+      hint: 'Pass --model ONNX_DIR (an export of `pockettts model export`), or compare two dumps with --against DIR.',
+    })
   }
   const cases = await openGoldenCases({dirs: params.goldens})
   const partners = against ? pairCases(cases, await openGoldenCases({dirs: params.against ?? []})) : undefined
-  const modes: RunMode[] = against ? ['against'] : params.mode === 'free' ? ['free'] : params.mode === 'both' ? ['teacher', 'free'] : ['teacher']
+  const modes: RunMode[] = against
+    ? ['against']
+    : params.mode === 'free'
+      ? ['free']
+      : params.mode === 'both'
+        ? ['teacher', 'free']
+        : ['teacher']
 
   let model: EngineModel | undefined
   if (!against) {
     const dir = resolve(params.model ?? '')
     if (!existsSync(join(dir, 'manifest.json'))) {
-      throw new UsageError({code: 'PARITY_MODEL_NOT_FOUND', message: `${params.model} is not an exported model folder (no manifest.json).`, hint: 'Export one with `pockettts model export --from MODEL_DIR --out ONNX_DIR`.', details: {model: params.model}})
+      throw new UsageError({
+        code: 'PARITY_MODEL_NOT_FOUND',
+        message: `${params.model} is not an exported model folder (no manifest.json).`,
+        hint: 'Export one with `pockettts model export --from MODEL_DIR --out ONNX_DIR`.',
+        details: {model: params.model},
+      })
     }
     model = await loadEngineModel({dir, ...(params.threads === undefined ? {} : {threads: params.threads})})
   }
@@ -90,7 +121,16 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
         const t0 = performance.now()
         const rec = new CheckRecorder({mode, tolerances, stages: selected})
         await body(rec)
-        runs.push({...summarizeRun({mode, results: rec.results, skipped: rec.skipped, selected, ...(params.details === true ? {details: true} : {})}), durationMs: performance.now() - t0})
+        runs.push({
+          ...summarizeRun({
+            mode,
+            results: rec.results,
+            skipped: rec.skipped,
+            selected,
+            ...(params.details === true ? {details: true} : {}),
+          }),
+          durationMs: performance.now() - t0,
+        })
       }
       const partner = partners?.get(c)
       if (partner !== undefined) {
@@ -111,13 +151,21 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
             await runOne('free', async (rec) => {
               const actual = await runFree()
               free = actual
-              await compareVoiceRuns({reference: c.golden, actual, recorder: rec, referenceState: () => goldenVoiceState(c.golden, m.dir), actualState: () => goldenVoiceState(actual)})
+              await compareVoiceRuns({
+                reference: c.golden,
+                actual,
+                recorder: rec,
+                referenceState: () => goldenVoiceState(c.golden, m.dir),
+                actualState: () => goldenVoiceState(actual),
+              })
             })
           }
         } else {
           if (modes.includes('teacher')) {
             const voice = await loadCaseVoice({model: m, golden: c.golden})
-            await runOne('teacher', (rec) => runtime.teacherSynthesis({model: m, golden: c.golden, voice: voice.kv, recorder: rec, ...signal(params)}))
+            await runOne('teacher', (rec) =>
+              runtime.teacherSynthesis({model: m, golden: c.golden, voice: voice.kv, recorder: rec, ...signal(params)}),
+            )
           }
           if (modes.includes('free')) {
             await runOne('free', async (rec) => {
@@ -135,7 +183,10 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
         against: partner?.golden.dir ?? null,
         kind: c.kind,
         ok: runs.every((r) => r.ok),
-        unknownTensors: [...unknownTensors(c), ...(partner === undefined ? [] : unknownTensors(partner).map((t) => `${t} (in ${partner.golden.dir})`))],
+        unknownTensors: [
+          ...unknownTensors(c),
+          ...(partner === undefined ? [] : unknownTensors(partner).map((t) => `${t} (in ${partner.golden.dir})`)),
+        ],
         runs,
       })
     }
@@ -188,11 +239,24 @@ async function dump(root: string, c: ParityCase, golden: MemoryGolden): Promise<
 
 async function compareCases(c: ParityCase, partner: ParityCase, rec: CheckRecorder): Promise<void> {
   if (c.kind !== partner.kind) {
-    rec.exact({stage: c.kind === 'voice' ? 'voice' : 'text', check: 'text.chunks', tensor: 'manifest.kind', location: {}, actual: partner.kind, golden: c.kind})
+    rec.exact({
+      stage: c.kind === 'voice' ? 'voice' : 'text',
+      check: 'text.chunks',
+      tensor: 'manifest.kind',
+      location: {},
+      actual: partner.kind,
+      golden: c.kind,
+    })
     return
   }
   if (c.kind === 'voice') {
-    await compareVoiceRuns({reference: c.golden, actual: partner.golden, recorder: rec, referenceState: () => goldenVoiceState(c.golden), actualState: () => goldenVoiceState(partner.golden)})
+    await compareVoiceRuns({
+      reference: c.golden,
+      actual: partner.golden,
+      recorder: rec,
+      referenceState: () => goldenVoiceState(c.golden),
+      actualState: () => goldenVoiceState(partner.golden),
+    })
     return
   }
   await compareSynthesisRuns({reference: c.golden, actual: partner.golden, recorder: rec, scope: 'against'})

@@ -73,8 +73,19 @@ export function summarizeRun(params: SummarizeRunParams): RunSummary {
     const worst = worstOf(mine)
     const status = failed > 0 ? 'fail' : mine.length > 0 ? 'pass' : 'skip'
     if (!params.selected.has(stage)) skipped.push('not selected (--component)')
-    else if (mine.length === 0 && skipped.length === 0) skipped.push(`nothing to compare (${params.mode === 'teacher' ? 'teacher-forced' : params.mode === 'free' ? 'free-running' : 'dump vs dump'} ${stage === 'voice' ? 'on a synthesis case' : 'on this case'})`)
-    return {stage, label: STAGE_LABELS[stage], status, checks: mine.length, failed, worst: worst === undefined ? null : digest(worst), skipped}
+    else if (mine.length === 0 && skipped.length === 0)
+      skipped.push(
+        `nothing to compare (${params.mode === 'teacher' ? 'teacher-forced' : params.mode === 'free' ? 'free-running' : 'dump vs dump'} ${stage === 'voice' ? 'on a synthesis case' : 'on this case'})`,
+      )
+    return {
+      stage,
+      label: STAGE_LABELS[stage],
+      status,
+      checks: mine.length,
+      failed,
+      worst: worst === undefined ? null : digest(worst),
+      skipped,
+    }
   })
   return {
     mode: params.mode,
@@ -90,7 +101,9 @@ export function summarizeRun(params: SummarizeRunParams): RunSummary {
 }
 
 /** The worst of some checks: failing first, then the largest score. */
-export function worstOf<T extends {readonly passed: boolean; readonly metrics?: {readonly score: number}}>(list: readonly T[]): T | undefined {
+export function worstOf<T extends {readonly passed: boolean; readonly metrics?: {readonly score: number}}>(
+  list: readonly T[],
+): T | undefined {
   let worst: T | undefined
   for (const r of list) {
     if (worst === undefined) {
@@ -121,7 +134,14 @@ export function digest(r: CheckResult): CheckDigest {
     tolerance: describeTolerance(r.tolerance),
     ...(m === undefined
       ? {}
-      : {maxAbs: m.maxAbs, maxAbsAt: unravel(m.maxAbsIndex, r.shape ?? []), rmsError: m.rmsError, maxRel: m.maxRel, cosine: m.cosine, snrDb: m.snrDb}),
+      : {
+          maxAbs: m.maxAbs,
+          maxAbsAt: unravel(m.maxAbsIndex, r.shape ?? []),
+          rmsError: m.rmsError,
+          maxRel: m.maxRel,
+          cosine: m.cosine,
+          snrDb: m.snrDb,
+        }),
     ...(r.actual === undefined ? {} : {actual: r.actual}),
     ...(r.expected === undefined ? {} : {expected: r.expected}),
     ...(r.reason === undefined ? {} : {reason: r.reason}),

@@ -56,7 +56,13 @@ async function checkText(params: TeacherSynthesisParams): Promise<void> {
   const chunks = golden.manifest.chunks ?? []
   const gen = caseParams(golden.manifest)
   const text = golden.manifest.case?.text ?? ''
-  const mine = prepareChunks({tokenizer: model.text.tokenizer, text, config: model.text.config, maxTokens: gen.maxTokens, framesAfterEos: gen.framesAfterEos}).chunks
+  const mine = prepareChunks({
+    tokenizer: model.text.tokenizer,
+    text,
+    config: model.text.config,
+    maxTokens: gen.maxTokens,
+    framesAfterEos: gen.framesAfterEos,
+  }).chunks
   const at = {stage: 'text', check: 'text.chunks'} as const
   rec.exact({...at, tensor: 'chunks.length', location: {}, actual: mine.length, golden: chunks.length})
   for (const [c, chunk] of chunks.entries()) {
@@ -77,7 +83,16 @@ async function checkText(params: TeacherSynthesisParams): Promise<void> {
     // text_conditioner on the golden's own tokens (teacher-forced)
     const out = await runGraph('text_conditioner', model.sessions.text_conditioner, {tokens: i64(tokens, [1, tokens.length])})
     const expected = await golden.tensor(name)
-    rec.compare({stage: 'text', check: 'text_embeddings', tensor: name, location, actual: floats(out['text_embeddings']), golden: asFloats(expected), shape: expected.shape, actualShape: [tokens.length, model.dims.dModel]})
+    rec.compare({
+      stage: 'text',
+      check: 'text_embeddings',
+      tensor: name,
+      location,
+      actual: floats(out['text_embeddings']),
+      golden: asFloats(expected),
+      shape: expected.shape,
+      actualShape: [tokens.length, model.dims.dModel],
+    })
   }
 }
 
@@ -97,8 +112,11 @@ async function checkFlowLm(params: TeacherSynthesisParams, c: number, chunk: Gol
     const t = await golden.tensor(name)
     return {data: asFloats(t), shape: t.shape}
   }
-  const layerOut = sessions.flow_lm_main.outputNames.includes('layer_out') ? await optional(`chunk${c}.layer_out`, 'flowlm-layers') : undefined
-  if (!sessions.flow_lm_main.outputNames.includes('layer_out')) rec.skip({stage: 'flowlm-layers', tensor: `chunk${c}.layer_out`, reason: 'the model\'s flow_lm_main has no layer_out output'})
+  const layerOut = sessions.flow_lm_main.outputNames.includes('layer_out')
+    ? await optional(`chunk${c}.layer_out`, 'flowlm-layers')
+    : undefined
+  if (!sessions.flow_lm_main.outputNames.includes('layer_out'))
+    rec.skip({stage: 'flowlm-layers', tensor: `chunk${c}.layer_out`, reason: "the model's flow_lm_main has no layer_out output"})
   const hidden = await optional(`chunk${c}.hidden`, 'flowlm-layers')
   const eosLogit = await optional(`chunk${c}.eos_logit`, 'eos')
   const prefillKv = golden.has(`chunk${c}.prefill_kv`) ? await optional(`chunk${c}.prefill_kv`, 'text-prefill') : undefined
@@ -116,12 +134,21 @@ async function checkFlowLm(params: TeacherSynthesisParams, c: number, chunk: Gol
   if (prefillKv !== undefined) {
     const rows = kv.past().data as Float32Array
     rec.compare({
-      stage: 'text-prefill', check: 'prefill_kv', tensor: `chunk${c}.prefill_kv`, location: {chunk: c},
-      actual: rows.subarray(voice.offset * kv.rowSize), golden: prefillKv.data, shape: prefillKv.shape,
+      stage: 'text-prefill',
+      check: 'prefill_kv',
+      tensor: `chunk${c}.prefill_kv`,
+      location: {chunk: c},
+      actual: rows.subarray(voice.offset * kv.rowSize),
+      golden: prefillKv.data,
+      shape: prefillKv.shape,
       actualShape: [kv.offset - voice.offset, dims.layers, 2, dims.heads, dims.headDim],
     })
   } else if (rec.wants('text-prefill')) {
-    rec.skip({stage: 'text-prefill', tensor: `chunk${c}.prefill_kv`, reason: 'not in the golden; upstream goldens do not record the KV after the text prefill'})
+    rec.skip({
+      stage: 'text-prefill',
+      tensor: `chunk${c}.prefill_kv`,
+      reason: 'not in the golden; upstream goldens do not record the KV after the text prefill',
+    })
   }
 
   const inputs = asFloats(stepInput)
@@ -133,34 +160,95 @@ async function checkFlowLm(params: TeacherSynthesisParams, c: number, chunk: Gol
     if (layerOut !== undefined && out.layerOut !== undefined) {
       for (let l = 0; l < dims.layers; l += 1) {
         const golden = row(layerOut.data, layerOut.shape, k).subarray(l * dims.dModel, (l + 1) * dims.dModel)
-        rec.compare({stage: 'flowlm-layers', check: 'layer_out', tensor: `chunk${c}.layer_out`, location: {...location, layer: l}, actual: out.layerOut.subarray(l * dims.dModel, (l + 1) * dims.dModel), golden, shape: [golden.length]})
+        rec.compare({
+          stage: 'flowlm-layers',
+          check: 'layer_out',
+          tensor: `chunk${c}.layer_out`,
+          location: {...location, layer: l},
+          actual: out.layerOut.subarray(l * dims.dModel, (l + 1) * dims.dModel),
+          golden,
+          shape: [golden.length],
+        })
       }
     }
-    if (hidden !== undefined) rec.compare({stage: 'flowlm-layers', check: 'hidden', tensor: `chunk${c}.hidden`, location, actual: out.hidden, golden: row(hidden.data, hidden.shape, k), shape: hidden.shape.slice(1)})
-    if (eosLogit !== undefined) rec.compare({stage: 'eos', check: 'eos_logit', tensor: `chunk${c}.eos_logit`, location, actual: [out.eosLogit], golden: [eosLogit.data[k] ?? Number.NaN], shape: [1]})
+    if (hidden !== undefined)
+      rec.compare({
+        stage: 'flowlm-layers',
+        check: 'hidden',
+        tensor: `chunk${c}.hidden`,
+        location,
+        actual: out.hidden,
+        golden: row(hidden.data, hidden.shape, k),
+        shape: hidden.shape.slice(1),
+      })
+    if (eosLogit !== undefined)
+      rec.compare({
+        stage: 'eos',
+        check: 'eos_logit',
+        tensor: `chunk${c}.eos_logit`,
+        location,
+        actual: [out.eosLogit],
+        golden: [eosLogit.data[k] ?? Number.NaN],
+        shape: [1],
+      })
     if (eosStep === null && out.eosLogit > gen.eosThreshold) eosStep = k
     if (noise !== undefined && latent !== undefined) {
       const stepNoise = row(noise, latent.shape, k)
       const expected = row(asFloats(latent), latent.shape, k)
       if (goldenHidden !== undefined) {
-        const fromGolden = await lsdDecode({session: sessions.flow_lm_flow, hidden: row(goldenHidden, [steps, dims.dModel], k), noise: stepNoise, steps: gen.lsdDecodeSteps})
-        rec.compare({stage: 'flow-head', check: 'flow_head', tensor: `chunk${c}.latent`, location, actual: fromGolden, golden: expected, shape: latent.shape.slice(1)})
+        const fromGolden = await lsdDecode({
+          session: sessions.flow_lm_flow,
+          hidden: row(goldenHidden, [steps, dims.dModel], k),
+          noise: stepNoise,
+          steps: gen.lsdDecodeSteps,
+        })
+        rec.compare({
+          stage: 'flow-head',
+          check: 'flow_head',
+          tensor: `chunk${c}.latent`,
+          location,
+          actual: fromGolden,
+          golden: expected,
+          shape: latent.shape.slice(1),
+        })
       }
       if (rec.wants('latent')) {
         const mine = await lsdDecode({session: sessions.flow_lm_flow, hidden: out.hidden, noise: stepNoise, steps: gen.lsdDecodeSteps})
-        rec.compare({stage: 'latent', check: 'latent', tensor: `chunk${c}.latent`, location, actual: mine, golden: expected, shape: latent.shape.slice(1)})
+        rec.compare({
+          stage: 'latent',
+          check: 'latent',
+          tensor: `chunk${c}.latent`,
+          location,
+          actual: mine,
+          golden: expected,
+          shape: latent.shape.slice(1),
+        })
       }
     }
   }
   const time = Math.min(eosStep ?? steps, chunk.eos_step ?? steps)
-  rec.exact({stage: 'eos', check: 'eos_step', tensor: `chunks[${c}].eos_step`, location: eosStep === chunk.eos_step ? {chunk: c} : {chunk: c, step: time}, time, actual: eosStep, golden: chunk.eos_step})
+  rec.exact({
+    stage: 'eos',
+    check: 'eos_step',
+    tensor: `chunks[${c}].eos_step`,
+    location: eosStep === chunk.eos_step ? {chunk: c} : {chunk: c, step: time},
+    time,
+    actual: eosStep,
+    golden: chunk.eos_step,
+  })
 }
 
 async function checkMimi(params: TeacherSynthesisParams): Promise<void> {
   const {model, golden, recorder: rec} = params
   const {dims, sessions} = model
   const chunks = golden.manifest.chunks ?? []
-  const stream = new MimiDecoderStream({latentToMimi: sessions.latent_to_mimi, decoder: sessions.mimi_decoder, states: model.mimiStates, mimiInputDim: dims.mimiInputDim, latentDim: dims.latentDim})
+  const stream = new MimiDecoderStream({
+    latentToMimi: sessions.latent_to_mimi,
+    decoder: sessions.mimi_decoder,
+    states: model.mimiStates,
+    mimiInputDim: dims.mimiInputDim,
+    latentDim: dims.latentDim,
+  })
   const audioParts: Float32Array[] = []
   let complete = true
   for (const [c] of chunks.entries()) {
@@ -168,7 +256,8 @@ async function checkMimi(params: TeacherSynthesisParams): Promise<void> {
     const frames = mimiInput.shape[0] ?? 0
     const inputs = asFloats(mimiInput)
     const latent = rec.wants('mimi') && golden.has(`chunk${c}.latent`) ? await golden.tensor(`chunk${c}.latent`) : undefined
-    if (rec.wants('mimi') && latent === undefined) rec.skip({stage: 'mimi', tensor: `chunk${c}.mimi_input`, reason: `latent_to_mimi not checked: chunk${c}.latent is not in the golden`})
+    if (rec.wants('mimi') && latent === undefined)
+      rec.skip({stage: 'mimi', tensor: `chunk${c}.mimi_input`, reason: `latent_to_mimi not checked: chunk${c}.latent is not in the golden`})
     const chunkAudio = golden.has(`chunk${c}.audio`) ? asFloats(await golden.tensor(`chunk${c}.audio`)) : undefined
     if (chunkAudio === undefined) rec.skip({stage: 'mimi', tensor: `chunk${c}.audio`, reason: 'not in the golden'})
     stream.reset()
@@ -177,14 +266,33 @@ async function checkMimi(params: TeacherSynthesisParams): Promise<void> {
       throwIfAborted(params.signal)
       const location = {chunk: c, frame: f}
       if (latent !== undefined) {
-        const out = await runGraph('latent_to_mimi', sessions.latent_to_mimi, {latent: f32(row(asFloats(latent), latent.shape, f), [1, 1, dims.latentDim])})
-        rec.compare({stage: 'mimi', check: 'mimi_input', tensor: `chunk${c}.mimi_input`, location, actual: floats(out['mimi_input']), golden: row(inputs, mimiInput.shape, f), shape: mimiInput.shape.slice(1)})
+        const out = await runGraph('latent_to_mimi', sessions.latent_to_mimi, {
+          latent: f32(row(asFloats(latent), latent.shape, f), [1, 1, dims.latentDim]),
+        })
+        rec.compare({
+          stage: 'mimi',
+          check: 'mimi_input',
+          tensor: `chunk${c}.mimi_input`,
+          location,
+          actual: floats(out['mimi_input']),
+          golden: row(inputs, mimiInput.shape, f),
+          shape: mimiInput.shape.slice(1),
+        })
       }
       const decoded = await stream.decodeMimiInput(row(inputs, mimiInput.shape, f))
       mine.set(decoded.audio, f * dims.frameSize)
       if (chunkAudio !== undefined) {
         const expected = chunkAudio.subarray(f * dims.frameSize, (f + 1) * dims.frameSize)
-        rec.compare({stage: 'mimi', check: 'frame_audio', tensor: `chunk${c}.audio`, location, actual: decoded.audio, golden: expected, shape: [expected.length], actualShape: [decoded.audio.length]})
+        rec.compare({
+          stage: 'mimi',
+          check: 'frame_audio',
+          tensor: `chunk${c}.audio`,
+          location,
+          actual: decoded.audio,
+          golden: expected,
+          shape: [expected.length],
+          actualShape: [decoded.audio.length],
+        })
       }
     }
     audioParts.push(mine)
@@ -192,7 +300,17 @@ async function checkMimi(params: TeacherSynthesisParams): Promise<void> {
       complete = false
       continue
     }
-    rec.compare({stage: 'audio', check: 'audio', tensor: `chunk${c}.audio`, location: {chunk: c}, time: frames, actual: mine, golden: chunkAudio, shape: [chunkAudio.length], actualShape: [mine.length]})
+    rec.compare({
+      stage: 'audio',
+      check: 'audio',
+      tensor: `chunk${c}.audio`,
+      location: {chunk: c},
+      time: frames,
+      actual: mine,
+      golden: chunkAudio,
+      shape: [chunkAudio.length],
+      actualShape: [mine.length],
+    })
   }
   if (!golden.has('audio')) {
     rec.skip({stage: 'audio', tensor: 'audio', reason: 'not in the golden'})
@@ -201,7 +319,16 @@ async function checkMimi(params: TeacherSynthesisParams): Promise<void> {
   if (!complete) return
   const whole = concat(audioParts)
   const expected = await golden.tensor('audio')
-  rec.compare({stage: 'audio', check: 'audio', tensor: 'audio', location: {whole: true}, actual: whole, golden: asFloats(expected), shape: expected.shape, actualShape: [whole.length]})
+  rec.compare({
+    stage: 'audio',
+    check: 'audio',
+    tensor: 'audio',
+    location: {whole: true},
+    actual: whole,
+    golden: asFloats(expected),
+    shape: expected.shape,
+    actualShape: [whole.length],
+  })
 }
 
 export function concat(parts: readonly Float32Array[]): Float32Array {

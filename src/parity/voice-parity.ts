@@ -30,10 +30,20 @@ export async function teacherVoice(params: VoiceParityParams): Promise<void> {
   golden.requireTensors(['audio', 'conditioning'])
   const audio = await golden.tensor('audio')
   const prompt = promptFile(params)
-  if (prompt === undefined) rec.skip({stage: 'voice', tensor: 'audio', reason: 'prompt reading not checked: the manifest names no prompt file that exists'})
+  if (prompt === undefined)
+    rec.skip({stage: 'voice', tensor: 'audio', reason: 'prompt reading not checked: the manifest names no prompt file that exists'})
   else {
     const read = await loadAudioPrompt({path: prompt, truncateSeconds: truncateOf(golden), sampleRate: model.dims.sampleRate})
-    rec.compare({stage: 'voice', check: 'voice.audio', tensor: 'audio', location: {}, actual: read.audio, golden: asFloats(audio), shape: audio.shape, actualShape: [1, 1, read.audio.length]})
+    rec.compare({
+      stage: 'voice',
+      check: 'voice.audio',
+      tensor: 'audio',
+      location: {},
+      actual: read.audio,
+      golden: asFloats(audio),
+      shape: audio.shape,
+      actualShape: [1, 1, read.audio.length],
+    })
   }
   const encoded = await encode(params, asFloats(audio))
   await compareEncoded(rec, golden, encoded, model.dims.dModel)
@@ -88,14 +98,31 @@ export interface CompareVoiceRunsParams {
 export async function compareVoiceRuns(params: CompareVoiceRunsParams): Promise<void> {
   const {reference: ref, actual: act, recorder: rec} = params
   if (!rec.wants('voice')) return
-  for (const [name, check] of [['audio', 'voice.audio'], ['mimi_latent', 'voice.mimi_latent'], ['conditioning', 'voice.conditioning']] as const) {
+  for (const [name, check] of [
+    ['audio', 'voice.audio'],
+    ['mimi_latent', 'voice.mimi_latent'],
+    ['conditioning', 'voice.conditioning'],
+  ] as const) {
     if (!ref.has(name) || !act.has(name)) {
-      rec.skip({stage: 'voice', tensor: name, reason: ref.has(name) || act.has(name) ? `only in ${ref.has(name) ? ref.dir : act.dir}` : 'in neither run'})
+      rec.skip({
+        stage: 'voice',
+        tensor: name,
+        reason: ref.has(name) || act.has(name) ? `only in ${ref.has(name) ? ref.dir : act.dir}` : 'in neither run',
+      })
       continue
     }
     const e = await ref.tensor(name)
     const a = await act.tensor(name)
-    rec.compare({stage: 'voice', check, tensor: name, location: {}, actual: asFloats(a), golden: asFloats(e), shape: e.shape, actualShape: a.shape})
+    rec.compare({
+      stage: 'voice',
+      check,
+      tensor: name,
+      location: {},
+      actual: asFloats(a),
+      golden: asFloats(e),
+      shape: e.shape,
+      actualShape: a.shape,
+    })
   }
   const refState = await params.referenceState()
   const actState = await params.actualState()
@@ -107,7 +134,10 @@ export async function compareVoiceRuns(params: CompareVoiceRunsParams): Promise<
 }
 
 /** The voice state file a voice golden names, read (undefined when it names none; an error when it is missing). */
-export async function goldenVoiceState(golden: TensorSource & {readonly dir: string}, modelDir?: string): Promise<{bytes: Uint8Array; name: string} | undefined> {
+export async function goldenVoiceState(
+  golden: TensorSource & {readonly dir: string},
+  modelDir?: string,
+): Promise<{bytes: Uint8Array; name: string} | undefined> {
   const name = golden.manifest['voice_state']
   if (typeof name !== 'string') return undefined
   if (golden instanceof MemoryGolden) {
@@ -126,22 +156,58 @@ export async function goldenVoiceState(golden: TensorSource & {readonly dir: str
   return {bytes: new Uint8Array(await readFile(found.path)), name}
 }
 
-async function encode(params: Omit<VoiceParityParams, 'recorder'>, audio: Float32Array): Promise<{conditioning: Float32Array; mimiLatent: Float32Array; frames: number}> {
+async function encode(
+  params: Omit<VoiceParityParams, 'recorder'>,
+  audio: Float32Array,
+): Promise<{conditioning: Float32Array; mimiLatent: Float32Array; frames: number}> {
   const {model} = params
-  const encoded = await encodeVoicePrompt({encoder: await model.encoder(), audio, frameSize: model.dims.frameSize, dModel: model.dims.dModel})
+  const encoded = await encodeVoicePrompt({
+    encoder: await model.encoder(),
+    audio,
+    frameSize: model.dims.frameSize,
+    dModel: model.dims.dModel,
+  })
   return {conditioning: encoded.conditioning, mimiLatent: encoded.mimiLatent, frames: encoded.frames}
 }
 
-async function compareEncoded(rec: CheckRecorder, golden: GoldenCase, encoded: {conditioning: Float32Array; mimiLatent: Float32Array; frames: number}, dModel: number): Promise<void> {
+async function compareEncoded(
+  rec: CheckRecorder,
+  golden: GoldenCase,
+  encoded: {conditioning: Float32Array; mimiLatent: Float32Array; frames: number},
+  dModel: number,
+): Promise<void> {
   if (golden.has('mimi_latent')) {
     const e = await golden.tensor('mimi_latent')
-    rec.compare({stage: 'voice', check: 'voice.mimi_latent', tensor: 'mimi_latent', location: {}, actual: encoded.mimiLatent, golden: asFloats(e), shape: e.shape, actualShape: [1, encoded.mimiLatent.length / encoded.frames, encoded.frames]})
+    rec.compare({
+      stage: 'voice',
+      check: 'voice.mimi_latent',
+      tensor: 'mimi_latent',
+      location: {},
+      actual: encoded.mimiLatent,
+      golden: asFloats(e),
+      shape: e.shape,
+      actualShape: [1, encoded.mimiLatent.length / encoded.frames, encoded.frames],
+    })
   } else rec.skip({stage: 'voice', tensor: 'mimi_latent', reason: 'not in the golden'})
   const e = await golden.tensor('conditioning')
-  rec.compare({stage: 'voice', check: 'voice.conditioning', tensor: 'conditioning', location: {}, actual: encoded.conditioning, golden: asFloats(e), shape: e.shape, actualShape: [1, encoded.conditioning.length / dModel, dModel]})
+  rec.compare({
+    stage: 'voice',
+    check: 'voice.conditioning',
+    tensor: 'conditioning',
+    location: {},
+    actual: encoded.conditioning,
+    golden: asFloats(e),
+    shape: e.shape,
+    actualShape: [1, encoded.conditioning.length / dModel, dModel],
+  })
 }
 
-async function compareStates(rec: CheckRecorder, golden: GoldenCase, modelDir: string, actual: {bytes: Uint8Array; name: string}): Promise<void> {
+async function compareStates(
+  rec: CheckRecorder,
+  golden: GoldenCase,
+  modelDir: string,
+  actual: {bytes: Uint8Array; name: string},
+): Promise<void> {
   const reference = await goldenVoiceState(golden, modelDir)
   if (reference === undefined) {
     rec.skip({stage: 'voice', tensor: 'voice_state', reason: 'the manifest names no voice_state'})
@@ -151,12 +217,19 @@ async function compareStates(rec: CheckRecorder, golden: GoldenCase, modelDir: s
 }
 
 function stateBytes(model: EngineModel, kv: Awaited<ReturnType<typeof prefillVoice>>): Uint8Array {
-  return encodeVoiceState({layers: kv.toLayerCaches().map((cache) => ({cache, length: kv.offset})), offset: kv.offset, heads: model.dims.heads, headDim: model.dims.headDim})
+  return encodeVoiceState({
+    layers: kv.toLayerCaches().map((cache) => ({cache, length: kv.offset})),
+    offset: kv.offset,
+    heads: model.dims.heads,
+    headDim: model.dims.headDim,
+  })
 }
 
 function promptFile(params: Omit<VoiceParityParams, 'recorder'>): string | undefined {
   const name = params.golden.manifest['prompt']
-  return typeof name === 'string' ? resolveCaseFile({golden: params.golden, name, caseFirst: true, modelDir: params.model.dir}).path : undefined
+  return typeof name === 'string'
+    ? resolveCaseFile({golden: params.golden, name, caseFirst: true, modelDir: params.model.dir}).path
+    : undefined
 }
 
 function truncateOf(golden: GoldenCase): number | null {

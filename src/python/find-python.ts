@@ -21,7 +21,8 @@ export interface FoundPython {
   readonly origin: string
 }
 
-export const SETUP_HINT = 'Run `npm run setup:python` to create .venv/ with the pinned tooling, or pass --python PATH (or set POCKETTTS_PYTHON) to an interpreter that has it.'
+export const SETUP_HINT =
+  'Run `npm run setup:python` to create .venv/ with the pinned tooling, or pass --python PATH (or set POCKETTTS_PYTHON) to an interpreter that has it.'
 
 /** Finds the interpreter: configured (flag/env/config) > the project's .venv > python3 on PATH. */
 export function findPython(params: FindPythonParams = {}): FoundPython {

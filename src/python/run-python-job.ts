@@ -1,13 +1,6 @@
 import {execa, type ExecaError} from 'execa'
 import {delimiter} from 'node:path'
-import {
-  CancelledError,
-  ModelError,
-  PocketTtsError,
-  PrerequisiteError,
-  PythonJobError,
-  UsageError,
-} from '../errors/index.js'
+import {CancelledError, ModelError, PocketTtsError, PrerequisiteError, PythonJobError, UsageError} from '../errors/index.js'
 import {scriptsDir} from '../config/project-paths.js'
 import {SETUP_HINT} from './find-python.js'
 
@@ -157,9 +150,7 @@ function toJobError(
     })
   }
   if (event !== undefined) {
-    const ErrorClass = {usage: UsageError, prerequisite: PrerequisiteError, model: ModelError, runtime: PythonJobError}[
-      event.kind
-    ]
+    const ErrorClass = {usage: UsageError, prerequisite: PrerequisiteError, model: ModelError, runtime: PythonJobError}[event.kind]
     return new ErrorClass({
       code: event.code,
       message: event.message,

@@ -23,7 +23,8 @@ export function encodeSafetensors(params: EncodeSafetensorsParams): Uint8Array {
   for (const [name, tensor] of list) {
     if (name === '__metadata__') throw new TypeError('"__metadata__" cannot be a tensor name')
     const size = elementCount(tensor.shape) * DTYPE_BYTES[tensor.dtype]
-    if (tensor.data.byteLength !== size) throw new TypeError(`tensor ${name}: ${tensor.data.byteLength} bytes of data for shape [${tensor.shape.join(', ')}] ${tensor.dtype}`)
+    if (tensor.data.byteLength !== size)
+      throw new TypeError(`tensor ${name}: ${tensor.data.byteLength} bytes of data for shape [${tensor.shape.join(', ')}] ${tensor.dtype}`)
     header[name] = {dtype: tensor.dtype, shape: tensor.shape, data_offsets: [offset, offset + size]}
     offset += size
   }

@@ -1,5 +1,12 @@
 import {ModelError} from '../errors/index.js'
-import {DTYPE_BYTES, elementCount, isSafetensorsDtype, type SafetensorsDtype, type SafetensorsFile, type SafetensorsTensor} from './safetensors-types.js'
+import {
+  DTYPE_BYTES,
+  elementCount,
+  isSafetensorsDtype,
+  type SafetensorsDtype,
+  type SafetensorsFile,
+  type SafetensorsTensor,
+} from './safetensors-types.js'
 
 export interface ParseSafetensorsParams {
   readonly bytes: Uint8Array
@@ -29,7 +36,8 @@ export function parseSafetensors(params: ParseSafetensorsParams): SafetensorsFil
   if (bytes.length < 8) throw fail('it is shorter than 8 bytes')
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const headerLength = Number(view.getBigUint64(0, true))
-  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > bytes.length) throw fail(`its header length ${headerLength} does not fit the file`)
+  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > bytes.length)
+    throw fail(`its header length ${headerLength} does not fit the file`)
   let header: unknown
   try {
     header = JSON.parse(new TextDecoder('utf-8', {fatal: true}).decode(bytes.subarray(8, 8 + headerLength)))
@@ -44,7 +52,8 @@ export function parseSafetensors(params: ParseSafetensorsParams): SafetensorsFil
   const entries: {name: string; dtype: SafetensorsDtype; shape: number[]; start: number; end: number}[] = []
   for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof value !== 'object' || value === null || Object.values(value).some((v) => typeof v !== 'string')) throw fail('__metadata__ is not a string map')
+      if (typeof value !== 'object' || value === null || Object.values(value).some((v) => typeof v !== 'string'))
+        throw fail('__metadata__ is not a string map')
       metadata = value as Record<string, string>
       continue
     }
@@ -53,9 +62,11 @@ export function parseSafetensors(params: ParseSafetensorsParams): SafetensorsFil
     const shape = info.shape
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw fail(`tensor ${name} has an invalid shape`)
     const offsets = info.data_offsets
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0)) throw fail(`tensor ${name} has invalid data_offsets`)
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0))
+      throw fail(`tensor ${name} has invalid data_offsets`)
     const [start, end] = offsets as [number, number]
-    if (end - start !== elementCount(shape as number[]) * DTYPE_BYTES[info.dtype]) throw fail(`tensor ${name}: data_offsets do not match dtype ${info.dtype} and shape [${shape.join(', ')}]`)
+    if (end - start !== elementCount(shape as number[]) * DTYPE_BYTES[info.dtype])
+      throw fail(`tensor ${name}: data_offsets do not match dtype ${info.dtype} and shape [${shape.join(', ')}]`)
     entries.push({name, dtype: info.dtype, shape: shape as number[], start, end})
   }
   const sorted = [...entries].sort((a, b) => a.start - b.start || a.end - b.end)

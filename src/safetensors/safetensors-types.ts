@@ -3,7 +3,19 @@ export const SAFETENSORS_DTYPES = ['BOOL', 'U8', 'I8', 'I16', 'U16', 'F16', 'BF1
 export type SafetensorsDtype = (typeof SAFETENSORS_DTYPES)[number]
 
 export const DTYPE_BYTES: Record<SafetensorsDtype, number> = {
-  BOOL: 1, U8: 1, I8: 1, I16: 2, U16: 2, F16: 2, BF16: 2, I32: 4, U32: 4, F32: 4, F64: 8, I64: 8, U64: 8,
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+  U64: 8,
 }
 
 /** The typed array holding each dtype's elements (F16/BF16: raw 16-bit patterns; BOOL: 0/1 bytes). */

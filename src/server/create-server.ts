@@ -75,7 +75,12 @@ export async function createServer(params: CreateServerParams): Promise<PocketTt
     ...(options.voicesDir === undefined ? {} : {voicesDir: options.voicesDir}),
     ...(options.voiceAliases === undefined ? {} : {voiceAliases: options.voiceAliases}),
   })
-  const voices = new VoiceResolver({model, catalog, cacheEntries: options.voiceCacheEntries, onCacheLookup: (result) => metrics.voiceCache(result)})
+  const voices = new VoiceResolver({
+    model,
+    catalog,
+    cacheEntries: options.voiceCacheEntries,
+    onCacheLookup: (result) => metrics.voiceCache(result),
+  })
   const pool = new GenerationPool({concurrency: options.workers, maxQueue: options.queue}, (stats) => metrics.pool(stats))
   const shutdown = new AbortController()
   let draining = false
@@ -119,7 +124,11 @@ export async function createServer(params: CreateServerParams): Promise<PocketTt
     throwFileSizeLimit: true,
   })
   if (options.corsOrigins !== undefined) {
-    await app.register(cors, {origin: options.corsOrigins === '*' ? '*' : [...options.corsOrigins], methods: ['GET', 'POST', 'OPTIONS'], exposedHeaders: ['x-request-id', 'retry-after', 'x-pockettts-warning']})
+    await app.register(cors, {
+      origin: options.corsOrigins === '*' ? '*' : [...options.corsOrigins],
+      methods: ['GET', 'POST', 'OPTIONS'],
+      exposedHeaders: ['x-request-id', 'retry-after', 'x-pockettts-warning'],
+    })
   }
 
   app.addHook('onRequest', async (request, reply) => {
@@ -127,7 +136,12 @@ export async function createServer(params: CreateServerParams): Promise<PocketTt
     if (options.apiKey === undefined || request.method === 'OPTIONS' || OPEN_ROUTES.has(request.url.split('?')[0] ?? '')) return
     if (!checkApiKey({headers: request.headers, apiKey: options.apiKey})) {
       reply.header('www-authenticate', 'Bearer')
-      throw new HttpProblem({status: 401, code: 'invalid_api_key', message: 'Missing or wrong API key.', hint: 'Send Authorization: Bearer <key>.'})
+      throw new HttpProblem({
+        status: 401,
+        code: 'invalid_api_key',
+        message: 'Missing or wrong API key.',
+        hint: 'Send Authorization: Bearer <key>.',
+      })
     }
   })
   app.addHook('onResponse', async (request, reply) => {
@@ -135,7 +149,11 @@ export async function createServer(params: CreateServerParams): Promise<PocketTt
   })
   app.setErrorHandler(async (error, request, reply) => sendProblem(request, reply, toHttpProblem(error)))
   app.setNotFoundHandler(async (request, reply) =>
-    sendProblem(request, reply, new HttpProblem({status: 404, code: 'not_found', message: `No route ${request.method} ${request.url.split('?')[0] ?? ''}.`})),
+    sendProblem(
+      request,
+      reply,
+      new HttpProblem({status: 404, code: 'not_found', message: `No route ${request.method} ${request.url.split('?')[0] ?? ''}.`}),
+    ),
   )
 
   registerStatusRoutes(app, ctx)

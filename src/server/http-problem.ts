@@ -21,7 +21,12 @@ export class HttpProblem extends PocketTtsError {
   readonly retryAfterSeconds: number | undefined
 
   constructor(params: HttpProblemParams) {
-    super({code: params.code, message: params.message, ...(params.hint === undefined ? {} : {hint: params.hint}), ...(params.cause === undefined ? {} : {cause: params.cause})})
+    super({
+      code: params.code,
+      message: params.message,
+      ...(params.hint === undefined ? {} : {hint: params.hint}),
+      ...(params.cause === undefined ? {} : {cause: params.cause}),
+    })
     this.status = params.status
     this.param = params.param ?? null
     this.retryAfterSeconds = params.retryAfterSeconds
@@ -55,21 +60,54 @@ const FRAMEWORK_ERRORS: Readonly<Record<string, readonly [number, string]>> = {
 export function toHttpProblem(error: unknown): HttpProblem {
   if (error instanceof HttpProblem) return error
   if (error instanceof PoolFullError) {
-    return new HttpProblem({status: 429, code: 'queue_full', message: error.message, ...(error.hint === undefined ? {} : {hint: error.hint}), cause: error})
+    return new HttpProblem({
+      status: 429,
+      code: 'queue_full',
+      message: error.message,
+      ...(error.hint === undefined ? {} : {hint: error.hint}),
+      cause: error,
+    })
   }
   if (isPocketTtsError(error) && error.exitCode === 2) {
-    return new HttpProblem({status: UNSUPPORTED_MEDIA.has(error.code) ? 415 : 400, code: error.code.toLowerCase(), message: error.message, ...(error.hint === undefined ? {} : {hint: error.hint}), cause: error})
+    return new HttpProblem({
+      status: UNSUPPORTED_MEDIA.has(error.code) ? 415 : 400,
+      code: error.code.toLowerCase(),
+      message: error.message,
+      ...(error.hint === undefined ? {} : {hint: error.hint}),
+      cause: error,
+    })
   }
   const framework = error as {code?: unknown; statusCode?: unknown; message?: unknown}
   const known = typeof framework.code === 'string' ? FRAMEWORK_ERRORS[framework.code] : undefined
   if (known !== undefined) return new HttpProblem({status: known[0], code: known[1], message: String(framework.message), cause: error})
-  if (typeof framework.code === 'string' && typeof framework.statusCode === 'number' && framework.statusCode >= 400 && framework.statusCode < 500) {
-    return new HttpProblem({status: framework.statusCode, code: framework.code.toLowerCase(), message: String(framework.message), cause: error})
+  if (
+    typeof framework.code === 'string' &&
+    typeof framework.statusCode === 'number' &&
+    framework.statusCode >= 400 &&
+    framework.statusCode < 500
+  ) {
+    return new HttpProblem({
+      status: framework.statusCode,
+      code: framework.code.toLowerCase(),
+      message: String(framework.message),
+      cause: error,
+    })
   }
   if (error instanceof SyntaxError || (typeof framework.statusCode === 'number' && framework.statusCode === 400)) {
-    return new HttpProblem({status: 400, code: 'invalid_body', message: `The request body could not be parsed: ${String(framework.message)}`, cause: error})
+    return new HttpProblem({
+      status: 400,
+      code: 'invalid_body',
+      message: `The request body could not be parsed: ${String(framework.message)}`,
+      cause: error,
+    })
   }
-  return new HttpProblem({status: 500, code: 'internal_error', message: 'Internal server error.', hint: 'See the server log (by request id).', cause: error})
+  return new HttpProblem({
+    status: 500,
+    code: 'internal_error',
+    message: 'Internal server error.',
+    hint: 'See the server log (by request id).',
+    cause: error,
+  })
 }
 
 /** Upstream's FastAPI error shape `{detail}`, with our stable code beside it. */
@@ -84,6 +122,12 @@ export interface OpenAiErrorBody {
 
 export function openAiErrorBody(problem: HttpProblem): OpenAiErrorBody {
   const type =
-    problem.status === 401 ? 'authentication_error' : problem.status === 429 ? 'rate_limit_error' : problem.status >= 500 ? 'server_error' : 'invalid_request_error'
+    problem.status === 401
+      ? 'authentication_error'
+      : problem.status === 429
+        ? 'rate_limit_error'
+        : problem.status >= 500
+          ? 'server_error'
+          : 'invalid_request_error'
   return {error: {message: problem.message, type, param: problem.param, code: problem.code}}
 }

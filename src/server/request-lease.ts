@@ -13,7 +13,11 @@ export class RequestAborted extends CancelledError {
     super({
       code: abortCause === 'timeout' ? 'REQUEST_TIMEOUT' : abortCause === 'shutdown' ? 'SERVER_SHUTDOWN' : 'CLIENT_CLOSED',
       message:
-        abortCause === 'timeout' ? 'The request timed out.' : abortCause === 'shutdown' ? 'The server is shutting down.' : 'The client closed the connection.',
+        abortCause === 'timeout'
+          ? 'The request timed out.'
+          : abortCause === 'shutdown'
+            ? 'The server is shutting down.'
+            : 'The client closed the connection.',
     })
   }
 }
@@ -53,7 +57,12 @@ export async function acquireLease(params: AcquireLeaseParams): Promise<RequestL
   const {reply} = params
   if (params.draining || params.shutdown.aborted) {
     params.onReject('draining')
-    throw new HttpProblem({status: 503, code: 'server_draining', message: 'The server is shutting down and takes no new requests.', retryAfterSeconds: params.retryAfterSeconds()})
+    throw new HttpProblem({
+      status: 503,
+      code: 'server_draining',
+      message: 'The server is shutting down and takes no new requests.',
+      retryAfterSeconds: params.retryAfterSeconds(),
+    })
   }
   const controller = new AbortController()
   const abort = (cause: AbortCause): void => {
@@ -71,7 +80,8 @@ export async function acquireLease(params: AcquireLeaseParams): Promise<RequestL
     reply.raw.off('close', onClose)
     params.shutdown.removeEventListener('abort', onShutdown)
   }
-  const causeOf = (): AbortCause | undefined => (controller.signal.reason instanceof RequestAborted ? controller.signal.reason.abortCause : undefined)
+  const causeOf = (): AbortCause | undefined =>
+    controller.signal.reason instanceof RequestAborted ? controller.signal.reason.abortCause : undefined
 
   let slot
   try {
@@ -80,16 +90,33 @@ export async function acquireLease(params: AcquireLeaseParams): Promise<RequestL
     cleanup()
     if (error instanceof PoolFullError) {
       params.onReject('queue_full')
-      throw new HttpProblem({status: 429, code: 'queue_full', message: error.message, hint: 'Retry after the Retry-After delay.', retryAfterSeconds: params.retryAfterSeconds(), cause: error})
+      throw new HttpProblem({
+        status: 429,
+        code: 'queue_full',
+        message: error.message,
+        hint: 'Retry after the Retry-After delay.',
+        retryAfterSeconds: params.retryAfterSeconds(),
+        cause: error,
+      })
     }
     const cause = causeOf()
     if (cause === 'timeout') {
       params.onReject('queue_timeout')
-      throw new HttpProblem({status: 503, code: 'queue_timeout', message: 'No generation slot became free before the request timed out.', retryAfterSeconds: params.retryAfterSeconds()})
+      throw new HttpProblem({
+        status: 503,
+        code: 'queue_timeout',
+        message: 'No generation slot became free before the request timed out.',
+        retryAfterSeconds: params.retryAfterSeconds(),
+      })
     }
     if (cause === 'shutdown' || (error instanceof CancelledError && error.code === 'SERVER_CLOSING')) {
       params.onReject('draining')
-      throw new HttpProblem({status: 503, code: 'server_draining', message: 'The server shut down before a generation slot became free.', retryAfterSeconds: params.retryAfterSeconds()})
+      throw new HttpProblem({
+        status: 503,
+        code: 'server_draining',
+        message: 'The server shut down before a generation slot became free.',
+        retryAfterSeconds: params.retryAfterSeconds(),
+      })
     }
     if (cause === 'client_closed') params.onAbandon()
     throw error

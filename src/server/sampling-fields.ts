@@ -2,7 +2,6 @@ import {randomInt} from 'node:crypto'
 import {checkKnob, describeKnobRange, type KnobCheck, type KnobName} from '../limits/knob-ranges.js'
 import {HttpProblem} from './http-problem.js'
 
-
 export interface SamplingFields {
   readonly seed: number
   readonly temperature: number
@@ -30,7 +29,10 @@ export function parseSamplingFields(params: ParseSamplingFieldsParams): Sampling
  */
 export function knobField(knob: KnobName, param: string, raw: unknown, fromForm: boolean): number | undefined {
   if (raw === undefined || raw === null) return undefined
-  const check: KnobCheck = fromForm || typeof raw !== 'string' ? checkKnob(knob, raw) : {ok: false, reason: `expected ${describeKnobRange(knob)} as a JSON number, got ${JSON.stringify(raw)}`}
+  const check: KnobCheck =
+    fromForm || typeof raw !== 'string'
+      ? checkKnob(knob, raw)
+      : {ok: false, reason: `expected ${describeKnobRange(knob)} as a JSON number, got ${JSON.stringify(raw)}`}
   if (!check.ok) throw new HttpProblem({status: 400, code: 'invalid_value', message: `${param}: ${check.reason}.`, param})
   return check.value
 }

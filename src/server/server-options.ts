@@ -49,7 +49,9 @@ export interface CreateServerParams {
   readonly processMetrics?: boolean
 }
 
-export type ResolvedServerOptions = Required<Omit<CreateServerParams, 'voicesDir' | 'apiKey' | 'corsOrigins' | 'log' | 'generation' | 'voiceAliases'>> &
+export type ResolvedServerOptions = Required<
+  Omit<CreateServerParams, 'voicesDir' | 'apiKey' | 'corsOrigins' | 'log' | 'generation' | 'voiceAliases'>
+> &
   Pick<CreateServerParams, 'voicesDir' | 'apiKey' | 'corsOrigins' | 'log' | 'voiceAliases'> & {readonly generation: GenerationParams}
 
 /** Fills the defaults and checks the limits (UsageError naming the option). */
@@ -75,13 +77,25 @@ export function resolveServerOptions(params: CreateServerParams): ResolvedServer
   checkOption('voiceCache', 'voiceCacheEntries', resolved.voiceCacheEntries)
   checkOption('requestTimeout', 'requestTimeoutMs (in seconds)', resolved.requestTimeoutMs / 1000)
   if (!Number.isSafeInteger(resolved.bodyLimitBytes) || resolved.bodyLimitBytes < 1) {
-    throw new UsageError({code: 'INVALID_SERVER_OPTION', message: `bodyLimitBytes must be a whole number >= 1 (got ${resolved.bodyLimitBytes}).`, hint: 'Fix bodyLimitBytes.'})
+    throw new UsageError({
+      code: 'INVALID_SERVER_OPTION',
+      message: `bodyLimitBytes must be a whole number >= 1 (got ${resolved.bodyLimitBytes}).`,
+      hint: 'Fix bodyLimitBytes.',
+    })
   }
   if (!Number.isSafeInteger(resolved.maxUploadBytes)) {
-    throw new UsageError({code: 'INVALID_SERVER_OPTION', message: `maxUploadBytes must be a whole number of bytes (got ${resolved.maxUploadBytes}).`, hint: 'Fix maxUploadBytes.'})
+    throw new UsageError({
+      code: 'INVALID_SERVER_OPTION',
+      message: `maxUploadBytes must be a whole number of bytes (got ${resolved.maxUploadBytes}).`,
+      hint: 'Fix maxUploadBytes.',
+    })
   }
   if (resolved.apiKey !== undefined && resolved.apiKey.trim().length === 0) {
-    throw new UsageError({code: 'INVALID_SERVER_OPTION', message: 'The API key is empty.', hint: 'Pass a non-empty --api-key or leave it out.'})
+    throw new UsageError({
+      code: 'INVALID_SERVER_OPTION',
+      message: 'The API key is empty.',
+      hint: 'Pass a non-empty --api-key or leave it out.',
+    })
   }
   const gen = resolved.generation
   checkOption('temperature', 'generation.temperature', gen.temperature)
@@ -100,6 +114,11 @@ export function resolveServerOptions(params: CreateServerParams): ResolvedServer
 function checkOption(knob: KnobName, option: string, value: number): void {
   const check = checkKnob(knob, value)
   if (!check.ok) {
-    throw new UsageError({code: 'INVALID_SERVER_OPTION', message: `${option}: ${check.reason}.`, hint: `Fix ${option}; docs/limits-and-deployment.md lists every range.`, details: {option, received: value, allowed: describeKnobRange(knob)}})
+    throw new UsageError({
+      code: 'INVALID_SERVER_OPTION',
+      message: `${option}: ${check.reason}.`,
+      hint: `Fix ${option}; docs/limits-and-deployment.md lists every range.`,
+      details: {option, received: value, allowed: describeKnobRange(knob)},
+    })
   }
 }

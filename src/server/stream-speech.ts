@@ -36,7 +36,12 @@ const CONTENT_TYPES = {wav: 'audio/wav', pcm: 'audio/pcm', sse: 'text/event-stre
  * (audio) or ends with an `error` event (SSE). A client that disconnects, the request timeout and the
  * shutdown deadline all stop the generation within one model step and free the slot.
  */
-export async function streamSpeech(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply, job: SpeechJob): Promise<FastifyReply> {
+export async function streamSpeech(
+  ctx: ServerContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  job: SpeechJob,
+): Promise<FastifyReply> {
   const arrived = performance.now()
   const lease = await acquireLease({
     pool: ctx.pool,
@@ -122,12 +127,17 @@ async function pump(params: PumpParams): Promise<void> {
     }
     await writer.close()
     outcome = 'completed'
-    if (body instanceof SseAudioStream) body.finish({input_tokens: params.inputTokens(), output_tokens: count, total_tokens: params.inputTokens() + count})
+    if (body instanceof SseAudioStream)
+      body.finish({input_tokens: params.inputTokens(), output_tokens: count, total_tokens: params.inputTokens() + count})
     else body.end()
   } catch (error) {
     await frames.return?.().catch(() => undefined)
     outcome = outcomeOf(lease, error)
-    if (outcome !== 'completed') params.request.log.warn({event: 'speech_stream_stopped', outcome, err: outcome === 'failed' ? error : undefined}, 'speech stream stopped')
+    if (outcome !== 'completed')
+      params.request.log.warn(
+        {event: 'speech_stream_stopped', outcome, err: outcome === 'failed' ? error : undefined},
+        'speech stream stopped',
+      )
     if (body instanceof SseAudioStream && outcome !== 'cancelled') body.fail(openAiErrorBody(problemFor(lease, error)).error)
     else body.destroy()
   } finally {
@@ -148,10 +158,25 @@ async function pump(params: PumpParams): Promise<void> {
 function logDone(
   request: FastifyRequest,
   job: SpeechJob,
-  facts: {readonly outcome: GenerationOutcome; readonly voice: string; readonly frames: number; readonly ttfaMs: number | null; readonly rtf: number | null},
+  facts: {
+    readonly outcome: GenerationOutcome
+    readonly voice: string
+    readonly frames: number
+    readonly ttfaMs: number | null
+    readonly rtf: number | null
+  },
 ): void {
   request.log.info(
-    {event: 'speech', route: job.route, output: job.output.kind, textChars: job.text.length, seed: job.seed, ...facts, ttfaMs: round(facts.ttfaMs), rtf: round(facts.rtf)},
+    {
+      event: 'speech',
+      route: job.route,
+      output: job.output.kind,
+      textChars: job.text.length,
+      seed: job.seed,
+      ...facts,
+      ttfaMs: round(facts.ttfaMs),
+      rtf: round(facts.rtf),
+    },
     `speech ${facts.outcome}`,
   )
   request.log.debug({event: 'speech_text', text: job.text}, 'speech text')
@@ -171,12 +196,25 @@ function outcomeOf(lease: RequestLease, error: unknown): GenerationOutcome {
 
 function problemFor(lease: RequestLease, error: unknown): HttpProblem {
   const cause = lease.abortCause
-  if (cause === 'timeout') return new HttpProblem({status: 503, code: 'request_timeout', message: 'The request timed out before the audio was complete.', retryAfterSeconds: 1})
-  if (cause === 'shutdown') return new HttpProblem({status: 503, code: 'server_draining', message: 'The server shut down before the audio was complete.', retryAfterSeconds: 1})
+  if (cause === 'timeout')
+    return new HttpProblem({
+      status: 503,
+      code: 'request_timeout',
+      message: 'The request timed out before the audio was complete.',
+      retryAfterSeconds: 1,
+    })
+  if (cause === 'shutdown')
+    return new HttpProblem({
+      status: 503,
+      code: 'server_draining',
+      message: 'The server shut down before the audio was complete.',
+      retryAfterSeconds: 1,
+    })
   if (cause === 'client_closed') return new HttpProblem({status: 499, code: 'client_closed', message: 'The client closed the connection.'})
   return toHttpProblem(error)
 }
 
 function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw signal.reason instanceof RequestAborted ? signal.reason : new CancelledError({code: 'CANCELLED', message: 'Cancelled.'})
+  if (signal.aborted)
+    throw signal.reason instanceof RequestAborted ? signal.reason : new CancelledError({code: 'CANCELLED', message: 'Cancelled.'})
 }

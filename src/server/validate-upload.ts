@@ -50,7 +50,13 @@ export function validateUpload(params: ValidateUploadParams): Extract<VoiceSelec
     })
   }
   if (wav.samples.length < MIN_SECONDS * wav.sampleRate) {
-    throw new HttpProblem({status: 400, code: 'audio_empty', message: `The uploaded ${field} holds less than ${MIN_SECONDS} s of audio.`, hint: 'Upload a few seconds of clear speech.', param: field})
+    throw new HttpProblem({
+      status: 400,
+      code: 'audio_empty',
+      message: `The uploaded ${field} holds less than ${MIN_SECONDS} s of audio.`,
+      hint: 'Upload a few seconds of clear speech.',
+      param: field,
+    })
   }
   return {kind: 'upload', wav, sha256: createHash('sha256').update(bytes).digest('hex'), warnings: report.warnings}
 }

@@ -51,7 +51,9 @@ const METADATA_FILE = 'voices.json'
 export async function readVoiceCatalog(params: ReadVoiceCatalogParams): Promise<VoiceCatalog> {
   const {model} = params
   const byName = new Map<string, CatalogVoice>()
-  const modelMeta = await readMetadataFile(resolveConfinedPath({root: model.dir, path: METADATA_FILE, namedBy: `the model folder ${model.dir}`}))
+  const modelMeta = await readMetadataFile(
+    resolveConfinedPath({root: model.dir, path: METADATA_FILE, namedBy: `the model folder ${model.dir}`}),
+  )
   for (const [name, path] of Object.entries(model.voices)) {
     byName.set(name, {name, origin: 'model', path, license: (await readSidecar(path)) ?? modelMeta[name] ?? null})
   }
@@ -66,7 +68,9 @@ export async function readVoiceCatalog(params: ReadVoiceCatalogParams): Promise<
       })
     })
     const dirMeta = await readMetadataFile(resolveConfinedPath({root: dir, path: METADATA_FILE, namedBy: `the voices folder ${dir}`}))
-    const voiceFiles = entries.filter((e) => (e.isFile() || e.isSymbolicLink()) && e.name.endsWith('.safetensors')).sort((a, b) => a.name.localeCompare(b.name))
+    const voiceFiles = entries
+      .filter((e) => (e.isFile() || e.isSymbolicLink()) && e.name.endsWith('.safetensors'))
+      .sort((a, b) => a.name.localeCompare(b.name))
     // Every name (and where its symlink leads) is checked before any voice file is read.
     const paths = voiceFiles.map((entry) => resolveConfinedPath({root: dir, path: entry.name, namedBy: `the voices folder ${dir}`}))
     for (const [index, entry] of voiceFiles.entries()) {
@@ -94,7 +98,11 @@ export async function readVoiceCatalog(params: ReadVoiceCatalogParams): Promise<
   }
   const voices = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name))
   const defaultVoice = byName.has(DEFAULT_VOICE_NAME) ? DEFAULT_VOICE_NAME : (voices[0]?.name ?? null)
-  const aliases = resolveVoiceAliases({voices: new Set(byName.keys()), defaultVoice, ...(params.voiceAliases === undefined ? {} : {user: params.voiceAliases})})
+  const aliases = resolveVoiceAliases({
+    voices: new Set(byName.keys()),
+    defaultVoice,
+    ...(params.voiceAliases === undefined ? {} : {user: params.voiceAliases}),
+  })
   return {
     voices,
     defaultVoice,
@@ -106,7 +114,11 @@ export async function readVoiceCatalog(params: ReadVoiceCatalogParams): Promise<
 
 async function readSidecar(voicePath: string): Promise<VoiceLicense | undefined> {
   if (!voicePath.endsWith('.safetensors')) return undefined
-  const path = resolveConfinedPath({root: dirname(voicePath), path: `${basename(voicePath, '.safetensors')}.json`, namedBy: `the voice ${voicePath}`})
+  const path = resolveConfinedPath({
+    root: dirname(voicePath),
+    path: `${basename(voicePath, '.safetensors')}.json`,
+    namedBy: `the voice ${voicePath}`,
+  })
   if (!existsSync(path)) return undefined
   const parsed = await readJson(path)
   if (!isRecord(parsed)) throw invalidMetadata(path, 'it must hold a JSON object')
@@ -129,7 +141,11 @@ async function readJson(path: string): Promise<unknown> {
 }
 
 function invalidMetadata(path: string, why: string): ConfigError {
-  return new ConfigError({code: 'VOICE_METADATA_INVALID', message: `${path} is not valid voice metadata: ${why}.`, hint: 'Fix or remove the file; e.g. {"alba": {"license": "CC-BY-4.0", "source": "…"}}.'})
+  return new ConfigError({
+    code: 'VOICE_METADATA_INVALID',
+    message: `${path} is not valid voice metadata: ${why}.`,
+    hint: 'Fix or remove the file; e.g. {"alba": {"license": "CC-BY-4.0", "source": "…"}}.',
+  })
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -76,8 +76,18 @@ export class VoiceResolver {
       if (voice === undefined) throw new Error(`voice ${selection.name} vanished from the catalog`)
       return compact((await resolveVoice({model, voice: voice.path, noise: discardedNoise})).kv)
     }
-    const prompt = audioPromptFromWav({wav: selection.wav, source: 'voice_wav', truncateSeconds: UPLOAD_TRUNCATE_SECONDS, sampleRate: model.dims.sampleRate})
-    const encoded = await encodeVoicePrompt({encoder: await model.encoder(), audio: prompt.audio, frameSize: model.dims.frameSize, dModel: model.dims.dModel})
+    const prompt = audioPromptFromWav({
+      wav: selection.wav,
+      source: 'voice_wav',
+      truncateSeconds: UPLOAD_TRUNCATE_SECONDS,
+      sampleRate: model.dims.sampleRate,
+    })
+    const encoded = await encodeVoicePrompt({
+      encoder: await model.encoder(),
+      audio: prompt.audio,
+      frameSize: model.dims.frameSize,
+      dModel: model.dims.dModel,
+    })
     return compact(await prefillVoice({model, conditioning: encoded.conditioning, noise: discardedNoise}))
   }
 }

@@ -11,8 +11,16 @@ export interface ComparableTensor {
 const FLOAT_DTYPES = new Set(['float32', 'float64', 'float16'])
 
 const UNCOMPARABLE: TensorMetrics = {
-  elements: 0, maxAbs: Infinity, maxAbsIndex: -1, rmsError: Infinity, maxRel: Infinity, cosine: 0, snrDb: -999,
-  nonFiniteMismatches: 0, score: Infinity, scoreIndex: -1,
+  elements: 0,
+  maxAbs: Infinity,
+  maxAbsIndex: -1,
+  rmsError: Infinity,
+  maxRel: Infinity,
+  cosine: 0,
+  snrDb: -999,
+  nonFiniteMismatches: 0,
+  score: Infinity,
+  scoreIndex: -1,
 }
 
 /**
@@ -20,7 +28,8 @@ const UNCOMPARABLE: TensorMetrics = {
  * integers and booleans exactly, floats within `tolerance` (see tensorMetrics).
  */
 export function compareTensors(actual: ComparableTensor, expected: ComparableTensor, tolerance: Tolerance): MetricsResult {
-  if (actual.dtype !== expected.dtype) return {metrics: UNCOMPARABLE, passed: false, reason: `dtype ${actual.dtype}, expected ${expected.dtype}`}
+  if (actual.dtype !== expected.dtype)
+    return {metrics: UNCOMPARABLE, passed: false, reason: `dtype ${actual.dtype}, expected ${expected.dtype}`}
   const shape = (s: readonly number[]): string => `[${s.join(', ')}]`
   if (shape(actual.shape) !== shape(expected.shape)) {
     return {metrics: UNCOMPARABLE, passed: false, reason: `shape ${shape(actual.shape)}, expected ${shape(expected.shape)}`}

@@ -12,7 +12,15 @@ export interface NpyTensor {
 }
 
 const DTYPES: Partial<Record<DType, TensorDtype>> = {
-  f4: 'float32', f8: 'float64', f2: 'float16', i8: 'int64', i4: 'int32', i2: 'int16', i1: 'int8', u1: 'uint8', b1: 'bool',
+  f4: 'float32',
+  f8: 'float64',
+  f2: 'float16',
+  i8: 'int64',
+  i4: 'int32',
+  i2: 'int16',
+  i1: 'int8',
+  u1: 'uint8',
+  b1: 'bool',
 }
 
 /** Parses `.npy` bytes (little-endian, C order) with npyjs; throws an Error saying what is wrong with `source`. */

@@ -94,16 +94,28 @@ export function tensorMetrics(actual: ArrayLike<number>, golden: ArrayLike<numbe
     scoreIndex: nonFinite > 0 ? firstNonFinite : scoreIndex,
   }
   if (nonFinite > 0) {
-    return {metrics: {...metrics, score: Infinity}, passed: false, reason: `NaN/Inf disagree at ${nonFinite} element(s), first at flat index ${firstNonFinite}`}
+    return {
+      metrics: {...metrics, score: Infinity},
+      passed: false,
+      reason: `NaN/Inf disagree at ${nonFinite} element(s), first at flat index ${firstNonFinite}`,
+    }
   }
   if (tolerance.atol !== null && score > 1) {
     return {metrics, passed: false, reason: `max-abs ${fmt(maxAbs)} at flat index ${maxAbsIndex} exceeds the tolerance`}
   }
   if (tolerance.minSnrDb !== null && snrDb !== null && snrDb < tolerance.minSnrDb) {
-    return {metrics: {...metrics, score: Math.max(metrics.score, 1 + (tolerance.minSnrDb - snrDb))}, passed: false, reason: `SNR ${snrDb.toFixed(1)} dB below ${tolerance.minSnrDb} dB`}
+    return {
+      metrics: {...metrics, score: Math.max(metrics.score, 1 + (tolerance.minSnrDb - snrDb))},
+      passed: false,
+      reason: `SNR ${snrDb.toFixed(1)} dB below ${tolerance.minSnrDb} dB`,
+    }
   }
   if (tolerance.minCosine !== null && cosine < tolerance.minCosine) {
-    return {metrics: {...metrics, score: Math.max(metrics.score, 2 - cosine / tolerance.minCosine)}, passed: false, reason: `cosine ${cosine.toFixed(6)} below ${tolerance.minCosine}`}
+    return {
+      metrics: {...metrics, score: Math.max(metrics.score, 2 - cosine / tolerance.minCosine)},
+      passed: false,
+      reason: `cosine ${cosine.toFixed(6)} below ${tolerance.minCosine}`,
+    }
   }
   return {metrics, passed: true}
 }

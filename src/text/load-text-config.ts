@@ -21,7 +21,12 @@ export interface LoadTextConfigParams {
 export async function loadTextConfig(params: LoadTextConfigParams): Promise<TextConfig> {
   const model = resolve(params.model)
   if (!existsSync(model)) {
-    throw new ModelError({code: 'MODEL_NOT_FOUND', message: `Model ${model} does not exist.`, hint: 'Pass a model folder (with config.yaml and tokenizer.model) to --model.', details: {model}})
+    throw new ModelError({
+      code: 'MODEL_NOT_FOUND',
+      message: `Model ${model} does not exist.`,
+      hint: 'Pass a model folder (with config.yaml and tokenizer.model) to --model.',
+      details: {model},
+    })
   }
   const isFile = statSync(model).isFile()
   const configPath = isFile ? model : join(model, 'config.yaml')

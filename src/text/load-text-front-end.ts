@@ -19,7 +19,11 @@ export interface TextFrontEnd {
 /** The tokenizer and text settings for `model` or `tokenizer` (exactly one of them). */
 export async function loadTextFrontEnd(params: LoadTextFrontEndParams): Promise<TextFrontEnd> {
   if (params.model !== undefined && params.tokenizer !== undefined) {
-    throw new UsageError({code: 'USAGE', message: 'Pass either a model or a tokenizer, not both.', hint: 'Use --model DIR or --tokenizer FILE.'})
+    throw new UsageError({
+      code: 'USAGE',
+      message: 'Pass either a model or a tokenizer, not both.',
+      hint: 'Use --model DIR or --tokenizer FILE.',
+    })
   }
   let config: TextConfig
   if (params.tokenizer !== undefined) config = defaultTextConfig(resolve(params.tokenizer))
@@ -31,6 +35,9 @@ export async function loadTextFrontEnd(params: LoadTextFrontEndParams): Promise<
       hint: 'Pass --model DIR (a folder with config.yaml and tokenizer.model) or --tokenizer FILE (a SentencePiece .model), or set POCKETTTS_MODEL.',
     })
   }
-  const tokenizer = await loadSentencePieceTokenizer({path: config.tokenizerPath, ...(config.nBins === null ? {} : {expectedVocabSize: config.nBins})})
+  const tokenizer = await loadSentencePieceTokenizer({
+    path: config.tokenizerPath,
+    ...(config.nBins === null ? {} : {expectedVocabSize: config.nBins}),
+  })
   return {config, tokenizer}
 }

@@ -48,7 +48,8 @@ export function prepareChunks(params: PrepareChunksParams): PrepareChunksResult 
   const warnings: string[] = []
   const chunks = splitIntoBestSentences({tokenizer, text, maxTokens, ...flags}).map((chunk): TextChunk => {
     const ids = tokenizer.encode(chunk)
-    if (ids.length > maxTokens) warnings.push(`Chunk has ${ids.length} tokens (max ${maxTokens}); generation may skip words: "${chunk.slice(0, 50)}"`)
+    if (ids.length > maxTokens)
+      warnings.push(`Chunk has ${ids.length} tokens (max ${maxTokens}); generation may skip words: "${chunk.slice(0, 50)}"`)
     return {
       text: chunk,
       ids,

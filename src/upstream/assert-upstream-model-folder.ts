@@ -13,10 +13,20 @@ export const UPSTREAM_FOLDER_HINT =
 export function assertUpstreamModelFolder(params: {readonly dir: string}): string {
   const dir = resolve(params.dir)
   if (!existsSync(dir)) {
-    throw new ModelError({code: 'NOT_A_MODEL_FOLDER', message: `The model folder ${dir} does not exist.`, hint: UPSTREAM_FOLDER_HINT, details: {dir}})
+    throw new ModelError({
+      code: 'NOT_A_MODEL_FOLDER',
+      message: `The model folder ${dir} does not exist.`,
+      hint: UPSTREAM_FOLDER_HINT,
+      details: {dir},
+    })
   }
   if (!statSync(dir).isDirectory()) {
-    throw new ModelError({code: 'NOT_A_MODEL_FOLDER', message: `${dir} is a file, not a model folder.`, hint: UPSTREAM_FOLDER_HINT, details: {dir}})
+    throw new ModelError({
+      code: 'NOT_A_MODEL_FOLDER',
+      message: `${dir} is a file, not a model folder.`,
+      hint: UPSTREAM_FOLDER_HINT,
+      details: {dir},
+    })
   }
   if (!existsSync(join(dir, 'config.yaml'))) {
     throw new ModelError({

@@ -56,11 +56,21 @@ export async function exportVoice(params: ExportVoiceParams): Promise<ExportVoic
       hint: 'Pass --from MODEL_DIR, an upstream-format model folder (config.yaml, weights, tokenizer).',
     })
   }
-  const prompt = assertInputFile({path: params.prompt, code: 'PROMPT_NOT_FOUND', what: 'voice prompt', hint: 'Pass an existing audio file (a .wav).'})
+  const prompt = assertInputFile({
+    path: params.prompt,
+    code: 'PROMPT_NOT_FOUND',
+    what: 'voice prompt',
+    hint: 'Pass an existing audio file (a .wav).',
+  })
   const modelDir = assertUpstreamModelFolder({dir: params.modelDir})
   const out = resolve(params.out ?? defaultVoiceOut(prompt))
   if (existsSync(out) && params.force !== true) {
-    throw new UsageError({code: 'OUTPUT_EXISTS', message: `${out} already exists.`, hint: 'Pass --force to replace it, or choose another path with --out.', details: {out}})
+    throw new UsageError({
+      code: 'OUTPUT_EXISTS',
+      message: `${out} already exists.`,
+      hint: 'Pass --force to replace it, or choose another path with --out.',
+      details: {out},
+    })
   }
   // The same prompt checks as the native export (non-finite samples, sample rate), before Python starts.
   const report = await checkPromptFile({path: prompt})
@@ -72,14 +82,32 @@ export async function exportVoice(params: ExportVoiceParams): Promise<ExportVoic
     needs: 'voice',
     ...toolingOptions(params),
   })
-  return {out: data.out, prompt: data.prompt, engine: 'python', positions: data.positions, bytes: data.bytes, python, warnings: report?.warnings ?? []}
+  return {
+    out: data.out,
+    prompt: data.prompt,
+    engine: 'python',
+    positions: data.positions,
+    bytes: data.bytes,
+    python,
+    warnings: report?.warnings ?? [],
+  }
 }
 
 async function exportVoiceWithEngine(params: ExportVoiceParams): Promise<ExportVoiceResult> {
-  const prompt = assertInputFile({path: params.prompt, code: 'PROMPT_NOT_FOUND', what: 'voice prompt', hint: 'Pass an existing audio file (a .wav).'})
+  const prompt = assertInputFile({
+    path: params.prompt,
+    code: 'PROMPT_NOT_FOUND',
+    what: 'voice prompt',
+    hint: 'Pass an existing audio file (a .wav).',
+  })
   const out = resolve(params.out ?? defaultVoiceOut(prompt))
   if (existsSync(out) && params.force !== true) {
-    throw new UsageError({code: 'OUTPUT_EXISTS', message: `${out} already exists.`, hint: 'Pass --force to replace it, or choose another path with --out.', details: {out}})
+    throw new UsageError({
+      code: 'OUTPUT_EXISTS',
+      message: `${out} already exists.`,
+      hint: 'Pass --force to replace it, or choose another path with --out.',
+      details: {out},
+    })
   }
   const model = await loadEngineModel({dir: params.onnxModelDir ?? embeddedModelDir()})
   try {

@@ -54,7 +54,8 @@ export async function loadVoiceState(params: LoadVoiceStateParams): Promise<Voic
 
   const prompt = tensors.get('audio_prompt')
   if (prompt !== undefined) {
-    if (tensors.size > 1) throw invalid(`it has audio_prompt and other tensors (${[...tensors.keys()].filter((k) => k !== 'audio_prompt').join(', ')})`)
+    if (tensors.size > 1)
+      throw invalid(`it has audio_prompt and other tensors (${[...tensors.keys()].filter((k) => k !== 'audio_prompt').join(', ')})`)
     return promptConditioning(prompt, model, invalid, mismatch)
   }
 
@@ -83,19 +84,22 @@ export async function loadVoiceState(params: LoadVoiceStateParams): Promise<Voic
   for (let i = 0; i < model.layers; i += 1) {
     const entry = layers.get(i)
     const key = voiceLayerKey(i)
-    if (entry === undefined) throw invalid(`layer ${i} is missing (the layers are numbered ${[...layers.keys()].sort((a, b) => a - b).join(', ')})`)
+    if (entry === undefined)
+      throw invalid(`layer ${i} is missing (the layers are numbered ${[...layers.keys()].sort((a, b) => a - b).join(', ')})`)
     const {cache} = entry
     if (cache === undefined) throw invalid(`${key}/cache is missing`)
     if (cache.dtype !== 'F32') throw invalid(`${key}/cache is ${cache.dtype}, not F32`)
     const [two, batch, length, heads, headDim] = cache.shape
-    if (cache.shape.length !== 5 || two !== 2 || batch !== 1) throw invalid(`${key}/cache has shape [${cache.shape.join(', ')}], not [2, 1, P, heads, head_dim]`)
+    if (cache.shape.length !== 5 || two !== 2 || batch !== 1)
+      throw invalid(`${key}/cache has shape [${cache.shape.join(', ')}], not [2, 1, P, heads, head_dim]`)
     if (heads !== model.heads) throw mismatch('attention heads', heads!, model.heads)
     if (headDim !== model.headDim) throw mismatch('head dim', headDim!, model.headDim)
 
     let layerOffset: number
     if (entry.offset !== undefined) {
       const o = entry.offset
-      if (o.dtype !== 'I64' || o.shape.length !== 1 || o.shape[0] !== 1) throw invalid(`${key}/offset is ${o.dtype} [${o.shape.join(', ')}], not I64 [1]`)
+      if (o.dtype !== 'I64' || o.shape.length !== 1 || o.shape[0] !== 1)
+        throw invalid(`${key}/offset is ${o.dtype} [${o.shape.join(', ')}], not I64 [1]`)
       layerOffset = Number(o.data[0])
     } else if (entry.currentEnd !== undefined) {
       if (entry.currentEnd.shape.length !== 1) throw invalid(`${key}/current_end has shape [${entry.currentEnd.shape.join(', ')}], not [P]`)
@@ -103,9 +107,11 @@ export async function loadVoiceState(params: LoadVoiceStateParams): Promise<Voic
       legacyCurrentEnd = true
     } else throw invalid(`${key} has neither offset nor current_end`)
     if (!(layerOffset >= 0 && layerOffset <= length!)) throw invalid(`${key} has offset ${layerOffset} but only ${length} cached positions`)
-    if (offset !== undefined && layerOffset !== offset) throw invalid(`layers disagree on the offset (${offset} vs ${layerOffset} at layer ${i})`)
+    if (offset !== undefined && layerOffset !== offset)
+      throw invalid(`layers disagree on the offset (${offset} vs ${layerOffset} at layer ${i})`)
     offset = layerOffset
-    if (hasNaNInFilled(cache.data as Float32Array, length!, heads! * headDim!, layerOffset)) throw invalid(`${key}/cache has NaN in its first ${layerOffset} positions`)
+    if (hasNaNInFilled(cache.data as Float32Array, length!, heads! * headDim!, layerOffset))
+      throw invalid(`${key}/cache has NaN in its first ${layerOffset} positions`)
     out.push({cache: cache.data as Float32Array, length: length!})
   }
   return {kind: 'kv-state', layers: out, offset: offset!, heads: model.heads, headDim: model.headDim, legacyCurrentEnd}

@@ -32,7 +32,10 @@ export function encodeVoiceState(state: WriteVoiceStateParams['state']): Uint8Ar
     }
     const cache = new Float32Array(2 * offset * perPosition)
     for (let kv = 0; kv < 2; kv += 1) {
-      cache.set(layer.cache.subarray(kv * layer.length * perPosition, (kv * layer.length + offset) * perPosition), kv * offset * perPosition)
+      cache.set(
+        layer.cache.subarray(kv * layer.length * perPosition, (kv * layer.length + offset) * perPosition),
+        kv * offset * perPosition,
+      )
     }
     tensors.set(`${voiceLayerKey(i)}/cache`, {dtype: 'F32', shape: [2, 1, offset, heads, headDim], data: cache})
     tensors.set(`${voiceLayerKey(i)}/offset`, {dtype: 'I64', shape: [1], data: BigInt64Array.of(BigInt(offset))})

@@ -160,7 +160,9 @@ describe('voice prompt reading', () => {
     const alaw = new WaveFile()
     alaw.fromScratch(1, 8000, '16', [1, 2, 3, 4])
     alaw.toALaw()
-    expect(() => decodeWav({bytes: alaw.toBuffer(), source: 'alaw.wav'})).toThrow(expect.objectContaining({code: 'AUDIO_FORMAT_UNSUPPORTED'}))
+    expect(() => decodeWav({bytes: alaw.toBuffer(), source: 'alaw.wav'})).toThrow(
+      expect.objectContaining({code: 'AUDIO_FORMAT_UNSUPPORTED'}),
+    )
   })
 })
 

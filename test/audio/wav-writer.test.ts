@@ -40,7 +40,13 @@ describe('audio writer', () => {
     const sink = new PassThrough()
     const parts: Buffer[] = []
     sink.on('data', (b: Buffer) => parts.push(b))
-    const summary = await writeWavStream({source: from(list), destination: sink, format: 'wav16', sampleRate: 24000, trailingSilenceSeconds: UPSTREAM_TRAILING_SILENCE_SECONDS})
+    const summary = await writeWavStream({
+      source: from(list),
+      destination: sink,
+      format: 'wav16',
+      sampleRate: 24000,
+      trailingSilenceSeconds: UPSTREAM_TRAILING_SILENCE_SECONDS,
+    })
     expect(Buffer.concat(parts).equals(Buffer.from(upstream.wav, 'base64'))).toBe(true)
     expect(summary.samples).toBe(EDGE.length + 2 * 1920 + 4800)
     expect(summary.path).toBeUndefined()
@@ -91,14 +97,18 @@ describe('audio writer', () => {
       yield new Float32Array(1920)
       throw new Error('engine failed')
     }
-    await expect(writeWavStream({source: failing(), destination: join(dir, 'a.wav'), format: 'wav16', sampleRate: 24000})).rejects.toThrow('engine failed')
+    await expect(writeWavStream({source: failing(), destination: join(dir, 'a.wav'), format: 'wav16', sampleRate: 24000})).rejects.toThrow(
+      'engine failed',
+    )
     const controller = new AbortController()
     async function* cancelled(): AsyncGenerator<Float32Array> {
       yield new Float32Array(1920)
       controller.abort()
       yield new Float32Array(1920)
     }
-    await expect(writeWavStream({source: cancelled(), destination: join(dir, 'b.wav'), format: 'wav16', sampleRate: 24000, signal: controller.signal})).rejects.toMatchObject({code: 'CANCELLED'})
+    await expect(
+      writeWavStream({source: cancelled(), destination: join(dir, 'b.wav'), format: 'wav16', sampleRate: 24000, signal: controller.signal}),
+    ).rejects.toMatchObject({code: 'CANCELLED'})
     expect(readdirSync(dir)).toEqual([])
   })
 })

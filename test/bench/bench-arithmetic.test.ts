@@ -36,12 +36,29 @@ const fullModel = {
   mimi_steps_per_latent: 16,
   config: {
     mimi: {
-      seanet: {dimension: 512, channels: 1, n_filters: 64, n_residual_layers: 1, ratios: [6, 5, 4], kernel_size: 7, residual_kernel_size: 3, last_kernel_size: 3, dilation_base: 2, pad_mode: 'constant', compress: 2},
+      seanet: {
+        dimension: 512,
+        channels: 1,
+        n_filters: 64,
+        n_residual_layers: 1,
+        ratios: [6, 5, 4],
+        kernel_size: 7,
+        residual_kernel_size: 3,
+        last_kernel_size: 3,
+        dilation_base: 2,
+        pad_mode: 'constant',
+        compress: 2,
+      },
       transformer: {d_model: 512, num_heads: 8, num_layers: 2, layer_scale: 0.01, context: 250, dim_feedforward: 2048},
     },
   },
 } as const
-const graphs = {flow_lm_main: {size: 302_000_000}, flow_lm_flow: {size: 39_000_000}, latent_to_mimi: {size: 66_000}, mimi_decoder: {size: 41_000_000}}
+const graphs = {
+  flow_lm_main: {size: 302_000_000},
+  flow_lm_flow: {size: 39_000_000},
+  latent_to_mimi: {size: 66_000},
+  mimi_decoder: {size: 41_000_000},
+}
 /** A manifest fragment: only the fields the cost model reads. */
 const manifest = {model: fullModel, graphs} as unknown as ModelCostParams['manifest']
 
@@ -54,7 +71,13 @@ function summaryWith(values: {speed: number; ttfa: number; flowLm: number; flowH
     realTimeFactor: stat(1 / values.speed),
     speed: stat(values.speed),
     timeToFirstAudioMs: stat(values.ttfa),
-    msPerFrame: {wall: stat(values.wall), text: stat(1), flowLm: stat(values.flowLm), flowHead: stat(values.flowHead), mimi: stat(values.mimi)},
+    msPerFrame: {
+      wall: stat(values.wall),
+      text: stat(1),
+      flowLm: stat(values.flowLm),
+      flowHead: stat(values.flowHead),
+      mimi: stat(values.mimi),
+    },
   }
 }
 
@@ -69,7 +92,15 @@ describe('bench arithmetic', () => {
 
   it('aggregates each per-run metric of the runs', () => {
     const run = (speed: number, ttfa: number): BenchRun => ({
-      frames: 10, steps: 10, chunks: 1, tokens: 16, audioSeconds: 0.8, elapsedMs: 800 / speed, realTimeFactor: 1 / speed, speed, timeToFirstAudioMs: ttfa,
+      frames: 10,
+      steps: 10,
+      chunks: 1,
+      tokens: 16,
+      audioSeconds: 0.8,
+      elapsedMs: 800 / speed,
+      realTimeFactor: 1 / speed,
+      speed,
+      timeToFirstAudioMs: ttfa,
       msPerFrame: {wall: 80 / speed, text: 2, flowLm: 15, flowHead: 2, mimi: speed},
     })
     const s = summarizeRuns([run(4, 50), run(2, 70), run(3, 60)])
@@ -113,8 +144,8 @@ describe('bench arithmetic', () => {
     const probe = {bandwidthGBs: 20, matmulGflops: 100}
     const summary = summaryWith({speed: 4, ttfa: 50, flowLm: 20, flowHead: 3, mimi: 12, wall: 20})
     const overlapped = performanceBound({cost, probe, summary, frameMs: 80, overlapped: true})
-    expect(overlapped.flowLmMs).toBeCloseTo(302_000_000 / 20e9 * 1000) // 15.1 ms: weights over bandwidth
-    expect(overlapped.mimiMs).toBeCloseTo((2 * 270_737_408) / 100e9 * 1000) // 5.4 ms: arithmetic over matmul rate
+    expect(overlapped.flowLmMs).toBeCloseTo((302_000_000 / 20e9) * 1000) // 15.1 ms: weights over bandwidth
+    expect(overlapped.mimiMs).toBeCloseTo(((2 * 270_737_408) / 100e9) * 1000) // 5.4 ms: arithmetic over matmul rate
     expect(overlapped.frameMs).toBeCloseTo(overlapped.flowLmMs + overlapped.flowHeadMs)
     expect(overlapped.maxSpeed).toBeCloseTo(80 / overlapped.frameMs)
     expect(overlapped.efficiency).toBeCloseTo(overlapped.frameMs / 20)
@@ -165,13 +196,41 @@ describe('bench arithmetic', () => {
   it('renders the machine line, the min/median/max table, the bound and the comparisons', () => {
     const cost = modelCost({manifest, meanPosition: 50, tokens: 16})
     const summary = summaryWith({speed: 4, ttfa: 50, flowLm: 20, flowHead: 3, mimi: 12, wall: 20})
-    const probe = {threads: 2, bandwidthWeightMb: 268, bandwidthMs: stat(12), bandwidthGBs: 22, matmulShape: [256, 2048, 2048] as const, matmulMs: stat(20), matmulGflops: 107}
+    const probe = {
+      threads: 2,
+      bandwidthWeightMb: 268,
+      bandwidthMs: stat(12),
+      bandwidthGBs: 22,
+      matmulShape: [256, 2048, 2048] as const,
+      matmulMs: stat(20),
+      matmulGflops: 107,
+    }
     const report: BenchReport = {
       format: BENCH_FORMAT,
       createdAt: '2026-01-01T00:00:00.000Z',
-      machine: {cpu: 'Test CPU', cores: 2, memoryGb: 8, platform: 'linux-x64', node: 'v20', onnxruntime: '1.30.0', loadAverage: [0.5, 0.4, 0.3], malloc: null},
+      machine: {
+        cpu: 'Test CPU',
+        cores: 2,
+        memoryGb: 8,
+        platform: 'linux-x64',
+        node: 'v20',
+        onnxruntime: '1.30.0',
+        loadAverage: [0.5, 0.4, 0.3],
+        malloc: null,
+      },
       model: {dir: '/m', generation: 'v2', int8: false, graphBytes: {}},
-      settings: {text: 'x', voice: 'name:alba', frames: 92, runs: 3, warmup: 1, threads: 2, mimiWorker: true, seed: 42, temperature: 0.7, lsdDecodeSteps: 1},
+      settings: {
+        text: 'x',
+        voice: 'name:alba',
+        frames: 92,
+        runs: 3,
+        warmup: 1,
+        threads: 2,
+        mimiWorker: true,
+        seed: 42,
+        temperature: 0.7,
+        lsdDecodeSteps: 1,
+      },
       runs: [],
       summary,
       peakRssMb: 612.3,
@@ -179,10 +238,23 @@ describe('bench arithmetic', () => {
       probe,
       bound: performanceBound({cost, probe, summary, frameMs: 80, overlapped: true}),
       upstream: {
-        model: '/u', quantize: false, quantizeBackend: null, torchThreads: 1, versions: {pocket_tts: '2.1.0', torch: '2.13.0'}, runs: [],
-        summary: {realTimeFactor: stat(0.4), speed: stat(2.5), timeToFirstAudioMs: stat(140)}, peakRssMb: 1100, speedRatio: 1.6, timeToFirstAudioRatio: 2.8,
+        model: '/u',
+        quantize: false,
+        quantizeBackend: null,
+        torchThreads: 1,
+        versions: {pocket_tts: '2.1.0', torch: '2.13.0'},
+        runs: [],
+        summary: {realTimeFactor: stat(0.4), speed: stat(2.5), timeToFirstAudioMs: stat(140)},
+        peakRssMb: 1100,
+        speedRatio: 1.6,
+        timeToFirstAudioRatio: 2.8,
       },
-      baseline: compareBaseline({current: {summary}, baseline: {summary: summaryWith({speed: 5, ttfa: 50, flowLm: 20, flowHead: 3, mimi: 12, wall: 16})}, file: 'base.json', maxRegressionPct: 10}),
+      baseline: compareBaseline({
+        current: {summary},
+        baseline: {summary: summaryWith({speed: 5, ttfa: 50, flowLm: 20, flowHead: 3, mimi: 12, wall: 16})},
+        file: 'base.json',
+        maxRegressionPct: 10,
+      }),
     }
     const text = renderBenchReport(report)
     expect(text).toContain('machine: Test CPU, 2 cores')

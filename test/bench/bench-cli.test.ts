@@ -15,7 +15,25 @@ describe.skipIf(skipWithoutOracle)(`pockettts bench on the exported oracle model
     work = await mkdtemp(join(tmpdir(), 'pockettts-bench-'))
     model = inject('oracleOnnx')
     const out = join(work, 'report.json')
-    const run = await runCli(['bench', '--model', model, '--frames', '6', '--runs', '2', '--warmup', '0', '--no-probe', '--against', 'python', '--upstream-model', ORACLE_TINY, '--out', out, '--json'])
+    const run = await runCli([
+      'bench',
+      '--model',
+      model,
+      '--frames',
+      '6',
+      '--runs',
+      '2',
+      '--warmup',
+      '0',
+      '--no-probe',
+      '--against',
+      'python',
+      '--upstream-model',
+      ORACLE_TINY,
+      '--out',
+      out,
+      '--json',
+    ])
     expect(run.exitCode, run.stderr).toBe(0)
     stdoutReport = JSON.parse(run.stdout) as BenchReport
     first = JSON.parse(await readFile(out, 'utf8')) as BenchReport
@@ -48,12 +66,43 @@ describe.skipIf(skipWithoutOracle)(`pockettts bench on the exported oracle model
   })
 
   it('passes against its own report as baseline, fails (exit 1) against a much faster one', async () => {
-    const same = await runCli(['bench', '--model', model, '--frames', '4', '--runs', '1', '--warmup', '0', '--no-probe', '--baseline', join(work, 'report.json'), '--max-regression', '100000'])
+    const same = await runCli([
+      'bench',
+      '--model',
+      model,
+      '--frames',
+      '4',
+      '--runs',
+      '1',
+      '--warmup',
+      '0',
+      '--no-probe',
+      '--baseline',
+      join(work, 'report.json'),
+      '--max-regression',
+      '100000',
+    ])
     expect(same.exitCode, same.stderr).toBe(0)
     expect(same.stdout).toContain('No regression beyond the limit.')
     const faster = {...first, summary: {...first.summary, speed: {...first.summary.speed, median: first.summary.speed.median * 1000}}}
     await writeFile(join(work, 'faster.json'), JSON.stringify(faster))
-    const worse = await runCli(['bench', '--model', model, '--frames', '4', '--runs', '1', '--warmup', '0', '--no-probe', '--baseline', join(work, 'faster.json'), '--max-regression', '50', '--json'])
+    const worse = await runCli([
+      'bench',
+      '--model',
+      model,
+      '--frames',
+      '4',
+      '--runs',
+      '1',
+      '--warmup',
+      '0',
+      '--no-probe',
+      '--baseline',
+      join(work, 'faster.json'),
+      '--max-regression',
+      '50',
+      '--json',
+    ])
     expect(worse.exitCode).toBe(1)
     const report = JSON.parse(worse.stdout) as BenchReport
     expect(report.baseline?.passed).toBe(false)

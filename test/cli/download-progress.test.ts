@@ -20,8 +20,16 @@ describe('DownloadProgress', () => {
     const {stream, text} = fakeStream(false)
     const progress = new DownloadProgress({stream})
     progress.handle({type: 'file-start', file: 'english/model.safetensors', size: 100 * MiB, resumedFrom: 0})
-    for (let done = 0; done <= 100; done += 10) progress.handle({type: 'file-progress', file: 'english/model.safetensors', done: done * MiB, total: 100 * MiB})
-    progress.handle({type: 'retry', what: 'languages/english/model.safetensors', attempt: 1, attempts: 5, delayMs: 500, reason: 'terminated'})
+    for (let done = 0; done <= 100; done += 10)
+      progress.handle({type: 'file-progress', file: 'english/model.safetensors', done: done * MiB, total: 100 * MiB})
+    progress.handle({
+      type: 'retry',
+      what: 'languages/english/model.safetensors',
+      attempt: 1,
+      attempts: 5,
+      delayMs: 500,
+      reason: 'terminated',
+    })
     progress.handle({type: 'file-done', file: 'english/model.safetensors', size: 100 * MiB, status: 'downloaded'})
     progress.handle({type: 'file-done', file: 'english/tokenizer.model', size: 59_339, status: 'verified'})
     progress.stop()

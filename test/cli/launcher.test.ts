@@ -6,12 +6,29 @@ import {mallocSettings} from '../../src/bench/machine-info.js'
 import {packageRoot} from '../../src/config/project-paths.js'
 import {runCli} from '../helpers/cli.js'
 
-const benchArgs = ['bench', '--model', join(packageRoot(), 'fixtures', 'tiny-onnx'), '--frames', '2', '--runs', '1', '--warmup', '0', '--no-probe', '--json']
+const benchArgs = [
+  'bench',
+  '--model',
+  join(packageRoot(), 'fixtures', 'tiny-onnx'),
+  '--frames',
+  '2',
+  '--runs',
+  '1',
+  '--warmup',
+  '0',
+  '--no-probe',
+  '--json',
+]
 const withoutMalloc = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MALLOC_')))
 
 describe('the pockettts launcher (bin/run.js)', () => {
   it('run as an executable (as npx and the installed bin do), starts node with glibc malloc returning freed memory', async () => {
-    const run = await execa(join(packageRoot(), 'bin', 'run.js'), benchArgs, {reject: false, env: withoutMalloc, extendEnv: false, stdin: 'ignore'})
+    const run = await execa(join(packageRoot(), 'bin', 'run.js'), benchArgs, {
+      reject: false,
+      env: withoutMalloc,
+      extendEnv: false,
+      stdin: 'ignore',
+    })
     expect(run.exitCode, run.stderr).toBe(0)
     const report = JSON.parse(run.stdout) as BenchReport
     expect(report.machine.malloc).toBe('MALLOC_MMAP_THRESHOLD_=65536 MALLOC_TRIM_THRESHOLD_=0')

@@ -28,17 +28,34 @@ describe.skipIf(skipWithoutOracle)(`pockettts model download against a local hub
 
   it('writes an upstream-format folder that upstream pocket_tts loads strictly; a second run downloads nothing', async () => {
     const out = temp()
-    const args = ['model', 'download', '--endpoint', hub.url, '--out', out, '--allow-no-cloning', '--config-from', join(ORACLE_TINY, 'config.yaml')]
+    const args = [
+      'model',
+      'download',
+      '--endpoint',
+      hub.url,
+      '--out',
+      out,
+      '--allow-no-cloning',
+      '--config-from',
+      join(ORACLE_TINY, 'config.yaml'),
+    ]
     const first = await runCli([...args, '--json'], {env})
     expect(first.exitCode, first.stderr).toBe(0)
-    const result = JSON.parse(first.stdout) as {kind: string; voiceCloning: boolean; folder: string; files: {file: string; status: string; sha256: string}[]}
+    const result = JSON.parse(first.stdout) as {
+      kind: string
+      voiceCloning: boolean
+      folder: string
+      files: {file: string; status: string; sha256: string}[]
+    }
     expect(result).toMatchObject({kind: 'model', voiceCloning: false, folder: join(out, 'english')})
     expect(result.files.map((f) => [f.file, f.status])).toEqual([
       ['english/model.safetensors', 'downloaded'],
       ['english/tokenizer.model', 'downloaded'],
       ['english/voices/alba.safetensors', 'downloaded'],
     ])
-    expect(result.files.map((f) => f.sha256)).toEqual(['model.safetensors', 'tokenizer.model', 'voice.safetensors'].map((f) => sha(readFileSync(join(ORACLE_TINY, f)))))
+    expect(result.files.map((f) => f.sha256)).toEqual(
+      ['model.safetensors', 'tokenizer.model', 'voice.safetensors'].map((f) => sha(readFileSync(join(ORACLE_TINY, f)))),
+    )
 
     // Upstream's own loader (strict state dict) takes the folder as it is; the voice state imports too.
     const script = [
@@ -67,7 +84,9 @@ describe.skipIf(skipWithoutOracle)(`pockettts model download against a local hub
     const run = await runCli(['model', 'download', '--endpoint', hub.url, '--out', out], {env})
     expect(run.exitCode).toBe(3)
     expect(run.stderr).toContain('Error [HUB_GATED]: kyutai/pocket-tts is gated')
-    expect(run.stderr).toMatch(/Fix: Either accept the terms at .* and pass a read token \(--token or HF_TOKEN\), or add --allow-no-cloning/)
+    expect(run.stderr).toMatch(
+      /Fix: Either accept the terms at .* and pass a read token \(--token or HF_TOKEN\), or add --allow-no-cloning/,
+    )
     expect(existsSync(join(out, 'english', 'model.safetensors'))).toBe(false)
   })
 })
@@ -125,7 +144,9 @@ describe('pockettts model download and pack (CLI)', () => {
     expect(unpack.exitCode, unpack.stderr).toBe(0)
     expect(unpack.stdout).toContain(`Unpacked ${join(out, 'tiny-onnx')} (1 file(s) match manifest.json`)
     expect(readFileSync(join(out, 'tiny-onnx', 'g.onnx'), 'utf8')).toBe('graph')
-    const wrong = await runCli(['model', 'download', '--bundle', packed.file, '--sha256', '0'.repeat(64), '--out', join(root, 'other')], {env})
+    const wrong = await runCli(['model', 'download', '--bundle', packed.file, '--sha256', '0'.repeat(64), '--out', join(root, 'other')], {
+      env,
+    })
     expect(wrong.exitCode).toBe(1)
     expect(wrong.stderr).toContain('Error [BUNDLE_CHECKSUM_MISMATCH]')
   })

@@ -23,7 +23,11 @@ describe.skipIf(skipWithoutOracle)(`pockettts text ${NEEDS_ORACLE}`, () => {
       const source = i % 2 === 0 ? ['--model', ORACLE_TINY] : ['--tokenizer', join(ORACLE_TINY, 'tokenizer.model')]
       const run = await runCli(['text', c.text, ...source, '--json'])
       expect(run.exitCode, run.stderr).toBe(0)
-      const out = JSON.parse(run.stdout) as {ids: number[]; prepared: string; chunks: {text: string; ids: number[]; framesAfterEos: number; maxGenLen: number}[]}
+      const out = JSON.parse(run.stdout) as {
+        ids: number[]
+        prepared: string
+        chunks: {text: string; ids: number[]; framesAfterEos: number; maxGenLen: number}[]
+      }
       expect(out.ids).toEqual(c.ids)
       expect(out.prepared).toBe(c.prepared)
       expect(out.chunks.map((k) => k.text)).toEqual(c.chunks)
@@ -45,7 +49,7 @@ describe.skipIf(skipWithoutOracle)(`pockettts text ${NEEDS_ORACLE}`, () => {
     expect(empty.stderr).toContain('Error [EMPTY_TEXT]')
   })
 
-  it("reads the text settings of an upstream config.yaml, resolving the tokenizer beside it", async () => {
+  it('reads the text settings of an upstream config.yaml, resolving the tokenizer beside it', async () => {
     expect(await loadTextConfig({model: ORACLE_TINY})).toEqual({
       tokenizerPath: join(ORACLE_TINY, 'tokenizer.model'),
       padWithSpaces: false,

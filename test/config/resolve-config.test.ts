@@ -46,7 +46,9 @@ describe('resolveConfig precedence', () => {
     const f = join(dir, 'aliases.yaml')
     writeFileSync(f, 'voiceAliases:\n  alloy: alba\n  echo: marius\n')
     expect((await resolveConfig({env: {}, configFile: f})).config.voiceAliases).toEqual({alloy: 'alba', echo: 'marius'})
-    expect((await resolveConfig({env: {POCKETTTS_VOICE_ALIASES: 'nova=fantine'}, configFile: f})).config.voiceAliases).toEqual({nova: 'fantine'})
+    expect((await resolveConfig({env: {POCKETTTS_VOICE_ALIASES: 'nova=fantine'}, configFile: f})).config.voiceAliases).toEqual({
+      nova: 'fantine',
+    })
     const bad = await resolveConfig({env: {POCKETTTS_VOICE_ALIASES: 'nova'}}).catch((e: unknown) => e)
     expect((bad as ConfigError).code).toBe('CONFIG_INVALID_VALUE')
     expect((bad as ConfigError).message).toContain('ALIAS=VOICE')

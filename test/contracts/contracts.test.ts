@@ -36,8 +36,12 @@ describe('contractProblems (ajv against contracts/*.schema.json)', () => {
     manifest['surprise'] = true
     const problems = contractProblems('manifest', manifest)
     expect(Object.keys(problems.graphs)).toEqual(['flow_lm_main'])
-    expect(problems.graphs['flow_lm_main']!.join('\n')).toContain('/graphs/flow_lm_main/inputs/0/dtype: must be equal to one of the allowed values')
-    expect(problems.top).toEqual(expect.arrayContaining(['/files/0/sha256: must be string', '/: must NOT have additional properties (surprise)']))
-    expect(contractProblems('export-result', {out: 'x'}).top[0]).toContain("must have required property")
+    expect(problems.graphs['flow_lm_main']!.join('\n')).toContain(
+      '/graphs/flow_lm_main/inputs/0/dtype: must be equal to one of the allowed values',
+    )
+    expect(problems.top).toEqual(
+      expect.arrayContaining(['/files/0/sha256: must be string', '/: must NOT have additional properties (surprise)']),
+    )
+    expect(contractProblems('export-result', {out: 'x'}).top[0]).toContain('must have required property')
   })
 })

@@ -57,7 +57,12 @@ describe.skipIf(skipWithoutOracle)(`Mimi decoded on a worker thread, overlapped 
   it('replays the multi-chunk golden case exactly as the inline decoder does (same frames, same audio)', async () => {
     const golden = await readGolden({dir: join(ORACLE_TINY, 'golden', 'long')})
     const c = golden.manifest.case
-    const params = {...defaultGenerationParams, temperature: Number(c.temperature), lsdDecodeSteps: Number(c.lsd_decode_steps), eosThreshold: Number(c.eos_threshold)}
+    const params = {
+      ...defaultGenerationParams,
+      temperature: Number(c.temperature),
+      lsdDecodeSteps: Number(c.lsd_decode_steps),
+      eosThreshold: Number(c.eos_threshold),
+    }
     const voice = join(ORACLE_TINY, String(c.voice))
     const a = await run(inline, String(c.text), params, await ReplayNoise.fromGolden({golden}), voice)
     const b = await run(worker, String(c.text), params, await ReplayNoise.fromGolden({golden}), voice)
@@ -70,7 +75,12 @@ describe.skipIf(skipWithoutOracle)(`Mimi decoded on a worker thread, overlapped 
 
   it('fixedFrames ignores EOS and makes exactly that many frames per chunk', async () => {
     const params = {...defaultGenerationParams, fixedFrames: 7}
-    const b = await run(worker, 'Hello world. This is a second sentence that is long enough to be split off.', {...params, maxTokens: 8}, new SeededNormalNoise({seed: 3, temperature: 0.7}))
+    const b = await run(
+      worker,
+      'Hello world. This is a second sentence that is long enough to be split off.',
+      {...params, maxTokens: 8},
+      new SeededNormalNoise({seed: 3, temperature: 0.7}),
+    )
     expect(b.chunks.length).toBeGreaterThan(1)
     for (const chunk of b.chunks) expect({steps: chunk.steps, frames: chunk.frames}).toEqual({steps: 7, frames: 7})
     expect(b.audio.length).toBe(7 * b.chunks.length)
@@ -78,7 +88,13 @@ describe.skipIf(skipWithoutOracle)(`Mimi decoded on a worker thread, overlapped 
 
   it('decodes several frames in one call exactly as one by one (what the worker does with frames that wait)', async () => {
     const make = () =>
-      new MimiDecoderStream({latentToMimi: inline.sessions.latent_to_mimi, decoder: inline.sessions.mimi_decoder, states: inline.mimiStates, mimiInputDim: inline.dims.mimiInputDim, latentDim: inline.dims.latentDim})
+      new MimiDecoderStream({
+        latentToMimi: inline.sessions.latent_to_mimi,
+        decoder: inline.sessions.mimi_decoder,
+        states: inline.mimiStates,
+        mimiInputDim: inline.dims.mimiInputDim,
+        latentDim: inline.dims.latentDim,
+      })
     const latents = Array.from({length: 5}, (_, k) => Float32Array.from({length: inline.dims.latentDim}, (_, j) => Math.sin(k * 7 + j)))
     const single = make()
     const one: Float32Array[] = []
@@ -86,7 +102,12 @@ describe.skipIf(skipWithoutOracle)(`Mimi decoded on a worker thread, overlapped 
     const batched = make()
     const frames = [...(await batched.decodeLatents(latents.slice(0, 3))), ...(await batched.decodeLatents(latents.slice(3)))]
     expect(frames.map((f) => f.audio.length)).toEqual(one.map((a) => a.length))
-    expect(maxAbsDiff(frames.map((f) => f.audio), one)).toBeLessThanOrEqual(1e-6)
+    expect(
+      maxAbsDiff(
+        frames.map((f) => f.audio),
+        one,
+      ),
+    ).toBeLessThanOrEqual(1e-6)
     expect(frames[4]?.mimiInput.length).toBe(inline.dims.mimiInputDim)
   })
 
@@ -99,12 +120,23 @@ describe.skipIf(skipWithoutOracle)(`Mimi decoded on a worker thread, overlapped 
     const noise = new SeededNormalNoise({seed: 5, temperature: 0.7})
     const voice = await resolveVoice({model: worker, noise})
     let taken = 0
-    for await (const _frame of generateAudio({model: worker, voice: voice.kv, text: 'Hello there.', params: {...defaultGenerationParams, fixedFrames: 10}, noise})) {
+    for await (const _frame of generateAudio({
+      model: worker,
+      voice: voice.kv,
+      text: 'Hello there.',
+      params: {...defaultGenerationParams, fixedFrames: 10},
+      noise,
+    })) {
       taken += 1
       if (taken === 2) break
     }
     expect(taken).toBe(2)
-    const again = await run(worker, 'Hello there.', {...defaultGenerationParams, fixedFrames: 4}, new SeededNormalNoise({seed: 5, temperature: 0.7}))
+    const again = await run(
+      worker,
+      'Hello there.',
+      {...defaultGenerationParams, fixedFrames: 4},
+      new SeededNormalNoise({seed: 5, temperature: 0.7}),
+    )
     expect(again.audio.length).toBe(4)
   })
 })

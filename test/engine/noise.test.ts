@@ -62,7 +62,10 @@ describe('noise sources', () => {
   })
 
   it('clamped noise is a truncated normal within the absolute bounds, wide or narrow', () => {
-    for (const [temperature, clamp] of [[0.5, 1.5], [1, 0.1]] as const) {
+    for (const [temperature, clamp] of [
+      [0.5, 1.5],
+      [1, 0.1],
+    ] as const) {
       const x = new SeededNormalNoise({seed: 9, temperature, clamp}).next(100_000)
       expect(Math.max(...Array.from(x, Math.abs))).toBeLessThanOrEqual(clamp)
       const m = moments(x)

@@ -16,7 +16,9 @@ import {NEEDS_ORACLE, ORACLE_TINY, skipWithoutOracle} from '../helpers/oracle.js
 
 const GOLDEN = join(ORACLE_TINY, 'golden')
 const cases = skipWithoutOracle ? [] : readdirSync(GOLDEN).filter((name) => name !== 'voice')
-const projectCases = readdirSync(goldenDir(), {withFileTypes: true}).filter((e) => e.isDirectory() && e.name !== 'voice').map((e) => e.name)
+const projectCases = readdirSync(goldenDir(), {withFileTypes: true})
+  .filter((e) => e.isDirectory() && e.name !== 'voice')
+  .map((e) => e.name)
 
 function maxAbs(a: Float32Array, b: ArrayLike<number>): number {
   let max = 0
@@ -73,42 +75,46 @@ describe('the engine replays the project goldens of the embedded fixture (golden
 })
 
 async function replayCase(model: EngineModel, modelDir: string, caseDir: string): Promise<void> {
-    const golden = await readGolden({dir: caseDir})
-    const c = golden.manifest.case
-    const noise = await ReplayNoise.fromGolden({golden})
-    const voice = await resolveVoice({model, voice: join(modelDir, String(c.voice)), noise})
-    const params = {
-      ...defaultGenerationParams,
-      temperature: Number(c.temperature),
-      lsdDecodeSteps: Number(c.lsd_decode_steps),
-      noiseClamp: c.noise_clamp === null ? null : Number(c.noise_clamp),
-      eosThreshold: Number(c.eos_threshold),
-    }
-    const seen: {text: string; ids: readonly number[]; eos: number | null; steps: number; frames: number}[] = []
-    const frames: Float32Array[] = []
-    for await (const frame of generateAudio({
-      model,
-      voice: voice.kv,
-      text: String(c.text),
-      params,
-      noise,
-      taps: {
-        chunkStart: (i) => seen.push({text: i.text, ids: i.ids, eos: null, steps: 0, frames: 0}),
-        chunkEnd: (i) => Object.assign(seen[i.chunk]!, {eos: i.eosStep, steps: i.steps, frames: i.frames}),
-      },
-    })) {
-      frames.push(frame.audio)
-    }
-    expect(seen.length).toBe(golden.manifest.chunks.length)
-    for (const [index, chunk] of golden.manifest.chunks.entries()) {
-      const tokens = await golden.tensor(`chunk${index}.tokens`)
-      expect(seen[index]!.text).toBe(chunk.text)
-      expect(seen[index]!.ids).toEqual(Array.from(tokens.data as BigInt64Array, Number))
-      expect({eos: seen[index]!.eos, steps: seen[index]!.steps, frames: seen[index]!.frames}).toEqual({eos: chunk.eos_step, steps: chunk.steps, frames: chunk.frames})
-    }
-    const audio = new Float32Array(frames.length * 1920)
-    frames.forEach((f, i) => audio.set(f, i * 1920))
-    const expected = await golden.tensor('audio')
-    expect(audio.length).toBe(expected.data.length)
-    expect(maxAbs(audio, expected.data as Float32Array)).toBeLessThanOrEqual(1e-3)
+  const golden = await readGolden({dir: caseDir})
+  const c = golden.manifest.case
+  const noise = await ReplayNoise.fromGolden({golden})
+  const voice = await resolveVoice({model, voice: join(modelDir, String(c.voice)), noise})
+  const params = {
+    ...defaultGenerationParams,
+    temperature: Number(c.temperature),
+    lsdDecodeSteps: Number(c.lsd_decode_steps),
+    noiseClamp: c.noise_clamp === null ? null : Number(c.noise_clamp),
+    eosThreshold: Number(c.eos_threshold),
   }
+  const seen: {text: string; ids: readonly number[]; eos: number | null; steps: number; frames: number}[] = []
+  const frames: Float32Array[] = []
+  for await (const frame of generateAudio({
+    model,
+    voice: voice.kv,
+    text: String(c.text),
+    params,
+    noise,
+    taps: {
+      chunkStart: (i) => seen.push({text: i.text, ids: i.ids, eos: null, steps: 0, frames: 0}),
+      chunkEnd: (i) => Object.assign(seen[i.chunk]!, {eos: i.eosStep, steps: i.steps, frames: i.frames}),
+    },
+  })) {
+    frames.push(frame.audio)
+  }
+  expect(seen.length).toBe(golden.manifest.chunks.length)
+  for (const [index, chunk] of golden.manifest.chunks.entries()) {
+    const tokens = await golden.tensor(`chunk${index}.tokens`)
+    expect(seen[index]!.text).toBe(chunk.text)
+    expect(seen[index]!.ids).toEqual(Array.from(tokens.data as BigInt64Array, Number))
+    expect({eos: seen[index]!.eos, steps: seen[index]!.steps, frames: seen[index]!.frames}).toEqual({
+      eos: chunk.eos_step,
+      steps: chunk.steps,
+      frames: chunk.frames,
+    })
+  }
+  const audio = new Float32Array(frames.length * 1920)
+  frames.forEach((f, i) => audio.set(f, i * 1920))
+  const expected = await golden.tensor('audio')
+  expect(audio.length).toBe(expected.data.length)
+  expect(maxAbs(audio, expected.data as Float32Array)).toBeLessThanOrEqual(1e-3)
+}

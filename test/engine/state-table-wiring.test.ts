@@ -25,7 +25,7 @@ onnx.checker.check_model(model)
 onnx.save(model, path)
 `
 
-describe('the engine chains flow_lm_main\'s KV cache through the manifest\'s state table, not by input name', () => {
+describe("the engine chains flow_lm_main's KV cache through the manifest's state table, not by input name", () => {
   let work: string
   const synth = async (model: string, out: string) => {
     const run = await runCli(['synth', 'State by table.', '--model', model, '--out', out, '--seed', '5'])
@@ -36,12 +36,22 @@ describe('the engine chains flow_lm_main\'s KV cache through the manifest\'s sta
   const swapped = async (name: string, relink: boolean): Promise<string> => {
     const dir = join(work, name)
     await cp(FIXTURE, dir, {recursive: true})
-    await execa(VENV_PYTHON, ['-c', RENAME_INPUTS, join(dir, 'flow_lm_main.onnx'), JSON.stringify({'past_k.0': 'past_k.1', 'past_k.1': 'past_k.0'})])
+    await execa(VENV_PYTHON, [
+      '-c',
+      RENAME_INPUTS,
+      join(dir, 'flow_lm_main.onnx'),
+      JSON.stringify({'past_k.0': 'past_k.1', 'past_k.1': 'past_k.0'}),
+    ])
     if (relink) {
       const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as ExportManifest
       const main = manifest.graphs['flow_lm_main']!
-      const state = main.state.map((l): StateLink => (l.input === 'past_k.0' ? {...l, index: [1, 0]} : l.input === 'past_k.1' ? {...l, index: [0, 0]} : l))
-      await writeFile(join(dir, 'manifest.json'), JSON.stringify({...manifest, graphs: {...manifest.graphs, flow_lm_main: {...main, state}}}))
+      const state = main.state.map((l): StateLink =>
+        l.input === 'past_k.0' ? {...l, index: [1, 0]} : l.input === 'past_k.1' ? {...l, index: [0, 0]} : l,
+      )
+      await writeFile(
+        join(dir, 'manifest.json'),
+        JSON.stringify({...manifest, graphs: {...manifest.graphs, flow_lm_main: {...main, state}}}),
+      )
     }
     return dir
   }
@@ -67,12 +77,17 @@ describe('the engine chains flow_lm_main\'s KV cache through the manifest\'s sta
     await cp(FIXTURE, dir, {recursive: true})
     const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as ExportManifest
     const main = manifest.graphs['flow_lm_main']!
-    const state: StateLink[] = [{input: 'past_k.0', output: 'new_kv', kind: 'append', init: 'empty', axis: 0}, ...main.state.filter((l) => l.kind === 'replace')]
+    const state: StateLink[] = [
+      {input: 'past_k.0', output: 'new_kv', kind: 'append', init: 'empty', axis: 0},
+      ...main.state.filter((l) => l.kind === 'replace'),
+    ]
     await writeFile(join(dir, 'manifest.json'), JSON.stringify({...manifest, graphs: {...manifest.graphs, flow_lm_main: {...main, state}}}))
     const out = join(work, 'refused.wav')
     const run = await runCli(['synth', 'Refused.', '--model', dir, '--out', out])
     expect(run.exitCode).toBe(3)
-    expect(run.stderr).toContain("Error [STATE_TABLE_UNSUPPORTED]: flow_lm_main's state table (manifest graphs.flow_lm_main.state) is not one this runtime chains: link past_k.0 <- new_kv: an append link needs an index")
+    expect(run.stderr).toContain(
+      "Error [STATE_TABLE_UNSUPPORTED]: flow_lm_main's state table (manifest graphs.flow_lm_main.state) is not one this runtime chains: link past_k.0 <- new_kv: an append link needs an index",
+    )
     expect(existsSync(out)).toBe(false)
   })
 })

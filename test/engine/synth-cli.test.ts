@@ -20,7 +20,13 @@ interface WavInfo {
 function parseWav(bytes: Buffer): WavInfo {
   expect(bytes.toString('ascii', 0, 4)).toBe('RIFF')
   expect(bytes.toString('ascii', 8, 12)).toBe('WAVE')
-  return {format: bytes.readUInt16LE(20), channels: bytes.readUInt16LE(22), sampleRate: bytes.readUInt32LE(24), bits: bytes.readUInt16LE(34), dataBytes: bytes.readUInt32LE(40)}
+  return {
+    format: bytes.readUInt16LE(20),
+    channels: bytes.readUInt16LE(22),
+    sampleRate: bytes.readUInt32LE(24),
+    bits: bytes.readUInt16LE(34),
+    dataBytes: bytes.readUInt32LE(40),
+  }
 }
 
 describe.skipIf(skipWithoutOracle)(`pockettts synth on the exported oracle model ${NEEDS_ORACLE}`, () => {
@@ -35,7 +41,14 @@ describe.skipIf(skipWithoutOracle)(`pockettts synth on the exported oracle model
     const out = join(work, 'hello.wav')
     const run = await runCli(['synth', 'Hello world. This is a test.', '--model', model, '--out', out, '--seed', '3', '--json'])
     expect(run.exitCode, run.stderr).toBe(0)
-    const report = JSON.parse(run.stdout) as {frames: number; chunks: number; voice: string; seed: number; timeToFirstAudioMs: number; speed: number}
+    const report = JSON.parse(run.stdout) as {
+      frames: number
+      chunks: number
+      voice: string
+      seed: number
+      timeToFirstAudioMs: number
+      speed: number
+    }
     expect(report).toMatchObject({chunks: 1, voice: 'name:voice', seed: 3})
     expect(report.frames).toBeGreaterThan(0)
     expect(report.timeToFirstAudioMs).toBeGreaterThan(0)
@@ -49,7 +62,11 @@ describe.skipIf(skipWithoutOracle)(`pockettts synth on the exported oracle model
     const a = join(work, 'a.wav')
     const b = join(work, 'b.wav')
     const c = join(work, 'c.wav')
-    for (const [out, seed] of [[a, '7'], [b, '7'], [c, '8']] as const) {
+    for (const [out, seed] of [
+      [a, '7'],
+      [b, '7'],
+      [c, '8'],
+    ] as const) {
       expect((await runCli(['synth', 'Same seed, same audio.', '--model', model, '--out', out, '--seed', seed])).exitCode).toBe(0)
     }
     expect((await readFile(a)).equals(await readFile(b))).toBe(true)
@@ -57,21 +74,41 @@ describe.skipIf(skipWithoutOracle)(`pockettts synth on the exported oracle model
   })
 
   it('streams a WAV to stdout with a header players accept (placeholder length)', async () => {
-    const child = await execa(process.execPath, [join(packageRoot(), 'bin', 'run.js'), 'synth', '--text', '-', '--model', model, '--out', '-', '--seed', '1'], {
-      input: 'Streaming to standard output.',
-      encoding: 'buffer',
-    })
+    const child = await execa(
+      process.execPath,
+      [join(packageRoot(), 'bin', 'run.js'), 'synth', '--text', '-', '--model', model, '--out', '-', '--seed', '1'],
+      {
+        input: 'Streaming to standard output.',
+        encoding: 'buffer',
+      },
+    )
     const bytes = Buffer.from(child.stdout)
     const wav = parseWav(bytes)
     expect(wav.sampleRate).toBe(24000)
     expect(wav.dataBytes).toBeGreaterThan(bytes.length)
-    expect((bytes.length - 44) % (1920 * 2)).toBe(4800 * 2 % (1920 * 2))
+    expect((bytes.length - 44) % (1920 * 2)).toBe((4800 * 2) % (1920 * 2))
     expect(Buffer.from(child.stderr).toString()).toContain('real time')
   })
 
   it('takes a WAV prompt as the voice (native encoder + prefill) and pcm16 output', async () => {
     const out = join(work, 'prompt.pcm')
-    const run = await runCli(['synth', 'Cloned.', '--model', model, '--voice', join(ORACLE_TINY, 'voice_prompt.wav'), '--out', out, '--format', 'pcm16', '--trailing-silence', '0', '--json', '--seed', '2'])
+    const run = await runCli([
+      'synth',
+      'Cloned.',
+      '--model',
+      model,
+      '--voice',
+      join(ORACLE_TINY, 'voice_prompt.wav'),
+      '--out',
+      out,
+      '--format',
+      'pcm16',
+      '--trailing-silence',
+      '0',
+      '--json',
+      '--seed',
+      '2',
+    ])
     expect(run.exitCode, run.stderr).toBe(0)
     const report = JSON.parse(run.stdout) as {frames: number}
     expect((await readFile(out)).length).toBe(report.frames * 1920 * 2)
@@ -104,7 +141,12 @@ describe.skipIf(skipWithoutOracle)(`pockettts synth on the exported oracle model
         2,
       ],
       ['a missing model folder', async () => ['Hello.', '--model', join(work, 'no-such-model')], 'MANIFEST_MISSING', 3],
-      ['an output folder that does not exist', async () => ['Hello.', '--model', model, '--out', join(work, 'missing', 'x.wav')], 'OUTPUT_DIR_MISSING', 2],
+      [
+        'an output folder that does not exist',
+        async () => ['Hello.', '--model', model, '--out', join(work, 'missing', 'x.wav')],
+        'OUTPUT_DIR_MISSING',
+        2,
+      ],
     ]
     it.each(cases)('%s', async (_name, args, code, exitCode) => {
       const out = join(work, `bad-${code}.wav`)

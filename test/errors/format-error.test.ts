@@ -6,7 +6,12 @@ import {errorToJson, ExitCode, formatError, PrerequisiteError, UsageError} from 
 import {runCli} from '../helpers/cli.js'
 
 describe('formatError', () => {
-  const error = new PrerequisiteError({code: 'PYTHON_NOT_FOUND', message: 'No Python here.', hint: 'Run setup.', cause: new Error('root cause')})
+  const error = new PrerequisiteError({
+    code: 'PYTHON_NOT_FOUND',
+    message: 'No Python here.',
+    hint: 'Run setup.',
+    cause: new Error('root cause'),
+  })
 
   it('prints code, message and fix without a stack by default', () => {
     const text = formatError({error})

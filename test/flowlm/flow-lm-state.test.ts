@@ -37,7 +37,7 @@ function renamed(graph: Graph, rename: (name: string) => string): Graph {
   }
 }
 
-describe('flowLmStateTable: the FlowLM cache wiring comes from the manifest\'s state table', () => {
+describe("flowLmStateTable: the FlowLM cache wiring comes from the manifest's state table", () => {
   it('reads the shipped export: one append link per layer and k|v from new_kv[:, layer, k|v], and offset <- new_offset', () => {
     expect(flowLmStateTable(shipped, layout)).toEqual({
       kvOutput: 'new_kv',
@@ -51,10 +51,15 @@ describe('flowLmStateTable: the FlowLM cache wiring comes from the manifest\'s s
     })
   })
 
-  it('follows the links, not the names: inputs named otherwise, and past_k.1 linked to layer 0\'s keys, are wired as linked', () => {
+  it("follows the links, not the names: inputs named otherwise, and past_k.1 linked to layer 0's keys, are wired as linked", () => {
     const swapped = renamed(shipped, (n) => `cache/${n}`)
     const table = flowLmStateTable(
-      {...swapped, state: swapped.state.map((l): StateLink => (l.input === 'cache/past_k.0' ? {...l, index: [1, 0]} : l.input === 'cache/past_k.1' ? {...l, index: [0, 0]} : l))},
+      {
+        ...swapped,
+        state: swapped.state.map((l): StateLink =>
+          l.input === 'cache/past_k.0' ? {...l, index: [1, 0]} : l.input === 'cache/past_k.1' ? {...l, index: [0, 0]} : l,
+        ),
+      },
       layout,
     )
     expect(table.kvInputs).toContainEqual({input: 'cache/past_k.0', layer: 1, kv: 0})
@@ -66,7 +71,10 @@ describe('flowLmStateTable: the FlowLM cache wiring comes from the manifest\'s s
     const single: Graph = {
       inputs: [...shipped.inputs.filter((t) => !t.name.startsWith('past_')), pastKv],
       outputs: shipped.outputs,
-      state: [{input: 'past_kv', output: 'new_kv', kind: 'append', init: 'empty', axis: 0}, {input: 'offset', output: 'new_offset', kind: 'replace', init: 'zeros'}],
+      state: [
+        {input: 'past_kv', output: 'new_kv', kind: 'append', init: 'empty', axis: 0},
+        {input: 'offset', output: 'new_offset', kind: 'replace', init: 'zeros'},
+      ],
     }
     const error = refused(single)
     expect(error.code).toBe('STATE_TABLE_UNSUPPORTED')
@@ -74,7 +82,7 @@ describe('flowLmStateTable: the FlowLM cache wiring comes from the manifest\'s s
     expect(error.hint).toMatch(/pockettts model export/)
   })
 
-  it('refuses a table that leaves a layer\'s K or V unlinked, links one twice, or points outside the model', () => {
+  it("refuses a table that leaves a layer's K or V unlinked, links one twice, or points outside the model", () => {
     const withoutV1 = {...shipped, state: shipped.state.filter((l) => l.input !== 'past_v.1')}
     expect(refused(withoutV1).message).toMatch(/append links for 3 of the 4 past K\/V inputs/)
     const twice = {...shipped, state: shipped.state.map((l): StateLink => (l.input === 'past_v.1' ? {...l, index: [0, 1]} : l))}
@@ -86,6 +94,8 @@ describe('flowLmStateTable: the FlowLM cache wiring comes from the manifest\'s s
   })
 
   it('refuses a table without exactly one int64 position count', () => {
-    expect(refused({...shipped, state: shipped.state.filter((l) => l.kind !== 'replace')}).message).toMatch(/0 position-count \(replace\) links instead of one/)
+    expect(refused({...shipped, state: shipped.state.filter((l) => l.kind !== 'replace')}).message).toMatch(
+      /0 position-count \(replace\) links instead of one/,
+    )
   })
 })

@@ -4,7 +4,10 @@ import {KvCache, type KvInputLink} from '../../src/flowlm/kv-cache.js'
 const layout = {layers: 2, heads: 2, headDim: 3}
 const rowSize = 2 * 2 * 2 * 3 // layers · k|v · heads · head_dim
 /** The links of a current export's state table: past_k.<i> / past_v.<i> from new_kv[:, i, 0|1]. */
-const links: KvInputLink[] = [0, 1].flatMap((layer) => [{input: `past_k.${layer}`, layer, kv: 0 as const}, {input: `past_v.${layer}`, layer, kv: 1 as const}])
+const links: KvInputLink[] = [0, 1].flatMap((layer) => [
+  {input: `past_k.${layer}`, layer, kv: 0 as const},
+  {input: `past_v.${layer}`, layer, kv: 1 as const},
+])
 
 /** Time-major rows [count, layers, 2, heads, head_dim] whose every value encodes (position, layer, k|v, element). */
 function rows(first: number, count: number): Float32Array {
@@ -29,17 +32,22 @@ describe('KvCache: per-layer buffers fed to flow_lm_main without copying the cac
     expect(Array.from(feeds['past_k.0']?.data as Float32Array).slice(-6)).toEqual([3000, 3001, 3002, 3003, 3004, 3005])
   })
 
-  it('names each feed as its state-table link does, whatever the name: the buffer is chosen by the link\'s index', () => {
+  it("names each feed as its state-table link does, whatever the name: the buffer is chosen by the link's index", () => {
     const kv = new KvCache(layout, 4)
     kv.append(rows(0, 2))
-    const feeds = kv.feeds([{input: 'cache.values.of.layer.one', layer: 1, kv: 1}, {input: 'keys0', layer: 0, kv: 0}])
+    const feeds = kv.feeds([
+      {input: 'cache.values.of.layer.one', layer: 1, kv: 1},
+      {input: 'keys0', layer: 0, kv: 0},
+    ])
     expect(Object.keys(feeds)).toEqual(['cache.values.of.layer.one', 'keys0'])
-    expect(Array.from(feeds['cache.values.of.layer.one']?.data as Float32Array)).toEqual(Array.from(kv.feeds(links)['past_v.1']?.data as Float32Array))
+    expect(Array.from(feeds['cache.values.of.layer.one']?.data as Float32Array)).toEqual(
+      Array.from(kv.feeds(links)['past_v.1']?.data as Float32Array),
+    )
     expect(Array.from(feeds['keys0']?.data as Float32Array).slice(0, 6)).toEqual([0, 1, 2, 3, 4, 5])
     expect(() => kv.feeds([{input: 'past_k.2', layer: 2, kv: 0}])).toThrow(RangeError)
   })
 
-  it('assembles the valid prefix as one time-major tensor in new_kv\'s layout (a copy, for parity) equal to the appended rows', () => {
+  it("assembles the valid prefix as one time-major tensor in new_kv's layout (a copy, for parity) equal to the appended rows", () => {
     const kv = new KvCache(layout, 8)
     kv.append(rows(0, 5))
     const past = kv.past()

@@ -22,12 +22,22 @@ export interface FakePocketFiles {
 /** The oracle's tiny checkpoint in the upstream format, as the hub would serve it. */
 export function oracleFiles(): FakePocketFiles {
   const model = readFileSync(join(ORACLE_TINY, 'model.safetensors'))
-  return {model, gatedModel: model, tokenizer: readFileSync(join(ORACLE_TINY, 'tokenizer.model')), voice: readFileSync(join(ORACLE_TINY, 'voice.safetensors'))}
+  return {
+    model,
+    gatedModel: model,
+    tokenizer: readFileSync(join(ORACLE_TINY, 'tokenizer.model')),
+    voice: readFileSync(join(ORACLE_TINY, 'voice.safetensors')),
+  }
 }
 
 /** Random bytes of realistic small sizes (no oracle needed). */
 export function syntheticFiles(): FakePocketFiles {
-  return {model: randomBytes(3 * 1024 * 1024 + 17), gatedModel: randomBytes(3 * 1024 * 1024 + 5), tokenizer: randomBytes(59_339), voice: randomBytes(87_456)}
+  return {
+    model: randomBytes(3 * 1024 * 1024 + 17),
+    gatedModel: randomBytes(3 * 1024 * 1024 + 5),
+    tokenizer: randomBytes(59_339),
+    voice: randomBytes(87_456),
+  }
 }
 
 /**

@@ -65,7 +65,10 @@ interface StoredFile {
 
 export async function startLocalHub(options: LocalHubOptions): Promise<LocalHub> {
   const repos = new Map(
-    Object.entries(options.repos).map(([id, repo]) => [id, {repo, files: new Map(Object.entries(repo.files).map(([path, content]) => [path, store(path, content)]))}]),
+    Object.entries(options.repos).map(([id, repo]) => [
+      id,
+      {repo, files: new Map(Object.entries(repo.files).map(([path, content]) => [path, store(path, content)]))},
+    ]),
   )
   const requests: LocalHubRequest[] = []
   const faults: LocalHubFaults = {corrupt: new Set(), cutAfter: new Map(), status: new Map()}
@@ -80,11 +83,16 @@ export async function startLocalHub(options: LocalHubOptions): Promise<LocalHub>
     const segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent)
     if (segments[0] === 'api' && segments[1] === 'models') return api(req, res, segments.slice(2), url)
     const resolveAt = segments.indexOf('resolve')
-    if (resolveAt === 2) return resolveFile(req, res, `${segments[0]}/${segments[1]}`, segments[3] ?? '', segments.slice(4).join('/'), token)
+    if (resolveAt === 2)
+      return resolveFile(req, res, `${segments[0]}/${segments[1]}`, segments[3] ?? '', segments.slice(4).join('/'), token)
     return json(res, 404, {error: 'Not found'})
   })
 
-  function lookup(res: ServerResponse, repoId: string, rev: string): {repo: LocalHubRepo; files: Map<string, StoredFile>; commit: string} | null {
+  function lookup(
+    res: ServerResponse,
+    repoId: string,
+    rev: string,
+  ): {repo: LocalHubRepo; files: Map<string, StoredFile>; commit: string} | null {
     const entry = repos.get(repoId)
     if (entry === undefined) {
       json(res, 404, {error: 'Repository not found'}, {'X-Error-Code': 'RepoNotFound'})
@@ -151,15 +159,34 @@ export async function startLocalHub(options: LocalHubOptions): Promise<LocalHub>
     json(res, 404, {error: 'Not found'})
   }
 
-  function resolveFile(req: IncomingMessage, res: ServerResponse, repoId: string, rev: string, path: string, token: string | undefined): void {
+  function resolveFile(
+    req: IncomingMessage,
+    res: ServerResponse,
+    repoId: string,
+    rev: string,
+    path: string,
+    token: string | undefined,
+  ): void {
     const found = lookup(res, repoId, rev)
     if (found === null) return
     const {repo, files, commit} = found
     if (repo.gated === true && token === undefined) {
-      return json(res, 401, {error: `Access to model ${repoId} is restricted. You must have access to it and be authenticated to access it. Please log in.`}, {'X-Error-Code': 'GatedRepo'})
+      return json(
+        res,
+        401,
+        {error: `Access to model ${repoId} is restricted. You must have access to it and be authenticated to access it. Please log in.`},
+        {'X-Error-Code': 'GatedRepo'},
+      )
     }
     if (repo.gated === true && !(repo.acceptedTokens ?? []).includes(token ?? '')) {
-      return json(res, 403, {error: `Access to model ${repoId} is restricted and you are not in the authorized list. Visit https://huggingface.co/${repoId} to ask for access.`}, {'X-Error-Code': 'GatedRepo'})
+      return json(
+        res,
+        403,
+        {
+          error: `Access to model ${repoId} is restricted and you are not in the authorized list. Visit https://huggingface.co/${repoId} to ask for access.`,
+        },
+        {'X-Error-Code': 'GatedRepo'},
+      )
     }
     const file = files.get(path)
     if (file === undefined) return json(res, 404, {error: 'Entry not found'}, {'X-Error-Code': 'EntryNotFound'})
@@ -211,7 +238,13 @@ export async function startLocalHub(options: LocalHubOptions): Promise<LocalHub>
     requests,
     faults,
     dataRequests: (path) =>
-      requests.filter((r) => r.method === 'GET' && r.path.includes('/resolve/') && r.range !== 'bytes=0-0' && (path === undefined || r.path.endsWith(`/${path}`))),
+      requests.filter(
+        (r) =>
+          r.method === 'GET' &&
+          r.path.includes('/resolve/') &&
+          r.range !== 'bytes=0-0' &&
+          (path === undefined || r.path.endsWith(`/${path}`)),
+      ),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()
@@ -235,7 +268,9 @@ function treeEntry(path: string, file: StoredFile): object {
     type: 'file',
     path,
     size: file.lfs ? 134 : file.content.length,
-    oid: file.lfs ? gitOidOf(`version https://git-lfs.github.com/spec/v1\noid sha256:${file.sha256}\nsize ${file.content.length}\n`) : file.gitOid,
+    oid: file.lfs
+      ? gitOidOf(`version https://git-lfs.github.com/spec/v1\noid sha256:${file.sha256}\nsize ${file.content.length}\n`)
+      : file.gitOid,
     ...(file.lfs ? {lfs: {oid: file.sha256, size: file.content.length, pointerSize: 134}} : {}),
   }
 }

@@ -26,7 +26,8 @@ export interface ParityFaults {
 /** This package's engine with `faults` injected (a ParityRuntime for runParity's `runtime`). */
 export function faultyRuntime(faults: ParityFaults): ParityRuntime {
   return {
-    teacherSynthesis: (p) => engineRuntime.teacherSynthesis({...p, model: faults.mimiStateNotCarried === true ? withMimiStateReset(p.model) : p.model}),
+    teacherSynthesis: (p) =>
+      engineRuntime.teacherSynthesis({...p, model: faults.mimiStateNotCarried === true ? withMimiStateReset(p.model) : p.model}),
     freeSynthesis: (p) => engineRuntime.freeSynthesis({...p, golden: freeRunView(p.golden, faults)}),
     teacherVoice: (p) => engineRuntime.teacherVoice({...p, model: faults.dropVoiceBos === true ? withoutVoiceBos(p.model) : p.model}),
     freeVoice: (p) => engineRuntime.freeVoice({...p, model: faults.dropVoiceBos === true ? withoutVoiceBos(p.model) : p.model}),
@@ -45,7 +46,10 @@ function withMimiStateReset(model: EngineModel): EngineModel {
   const decoder = model.sessions.mimi_decoder
   const initial = Object.fromEntries(model.mimiStates.map((s) => [s.input, filled(s.dtype, s.shape, s.init === 'ones' ? 1 : 0)]))
   const run = ((feeds: ort.InferenceSession.FeedsType, ...rest: unknown[]) =>
-    (decoder.run as (...args: unknown[]) => Promise<ort.InferenceSession.ReturnType>)({...feeds, ...initial}, ...rest)) as ort.InferenceSession['run']
+    (decoder.run as (...args: unknown[]) => Promise<ort.InferenceSession.ReturnType>)(
+      {...feeds, ...initial},
+      ...rest,
+    )) as ort.InferenceSession['run']
   return {...model, sessions: {...model.sessions, mimi_decoder: withRun(decoder, run)}}
 }
 
@@ -75,13 +79,19 @@ function freeRunView(golden: GoldenCase, faults: ParityFaults): GoldenCase {
   if (delta === undefined && !noise) return golden
   const chunks = golden.manifest.chunks ?? []
   const manifest =
-    delta === undefined ? golden.manifest : {...golden.manifest, case: {...(golden.manifest.case ?? {text: ''}), frames_after_eos: uniformFramesAfterEos(golden) + delta}}
+    delta === undefined
+      ? golden.manifest
+      : {...golden.manifest, case: {...(golden.manifest.case ?? {text: ''}), frames_after_eos: uniformFramesAfterEos(golden) + delta}}
   // noise not replayed: the tape the run replays holds the case seed's own draws instead of upstream's
   let seeded: Map<string, GoldenTensor> | undefined
   const seededTape = async (): Promise<Map<string, GoldenTensor>> => {
     if (seeded !== undefined) return seeded
     const gen = caseParams(golden.manifest)
-    const draws = new SeededNormalNoise({seed: Number(golden.manifest.case?.seed ?? 0), temperature: gen.temperature, clamp: gen.noiseClamp})
+    const draws = new SeededNormalNoise({
+      seed: Number(golden.manifest.case?.seed ?? 0),
+      temperature: gen.temperature,
+      clamp: gen.noiseClamp,
+    })
     seeded = new Map()
     for (const [index] of chunks.entries()) {
       for (const name of [`chunk${index}.prefill_noise`, `chunk${index}.noise`]) {
@@ -116,6 +126,7 @@ function freeRunView(golden: GoldenCase, faults: ParityFaults): GoldenCase {
 function uniformFramesAfterEos(golden: GoldenCase): number {
   const values = new Set((golden.manifest.chunks ?? []).map((c) => c.frames_after_eos))
   const [value] = values
-  if (values.size !== 1 || value === undefined) throw new Error(`${golden.dir}: the frames_after_eos fault needs a case whose chunks share one frames_after_eos`)
+  if (values.size !== 1 || value === undefined)
+    throw new Error(`${golden.dir}: the frames_after_eos fault needs a case whose chunks share one frames_after_eos`)
   return value
 }

@@ -44,7 +44,10 @@ export class ReplayNoise implements NoiseSource {
       const prefill = await golden.tensor(`chunk${c}.prefill_noise`)
       const steps = await golden.tensor(`chunk${c}.noise`)
       if (!(prefill.data instanceof Float32Array) || !(steps.data instanceof Float32Array) || steps.shape.length !== 2) {
-        throw new PocketTtsError({code: 'NOISE_TAPE_INVALID', message: `${golden.dir}: chunk ${c}'s noise is not float32 [32] and [S, 32].`})
+        throw new PocketTtsError({
+          code: 'NOISE_TAPE_INVALID',
+          message: `${golden.dir}: chunk ${c}'s noise is not float32 [32] and [S, 32].`,
+        })
       }
       rows.push(prefill.data)
       const width = steps.shape[1]!

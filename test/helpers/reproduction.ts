@@ -18,7 +18,16 @@ export interface Reproduction {
 }
 
 /** safetensors dtype names as the tensor module's (F16/BF16 hold raw bit patterns: compared exactly). */
-const SAFETENSORS_AS: Readonly<Record<string, string>> = {F32: 'float32', F64: 'float64', I64: 'int64', I32: 'int32', I16: 'int16', I8: 'int8', U8: 'uint8', BOOL: 'bool'}
+const SAFETENSORS_AS: Readonly<Record<string, string>> = {
+  F32: 'float32',
+  F64: 'float64',
+  I64: 'int64',
+  I32: 'int32',
+  I16: 'int16',
+  I8: 'int8',
+  U8: 'uint8',
+  BOOL: 'bool',
+}
 
 function compareOne(name: string, ours: ComparableTensor, committed: ComparableTensor, problems: string[]): number {
   const result = compareTensors(ours, committed, elementwise(CROSS_CPU))
@@ -53,7 +62,9 @@ export async function compareReproduced(ours: string, committed: string, name = 
 }
 
 /** compareReproduced over several files; prints byte identity as information and returns every problem. */
-export async function reproductionProblems(pairs: ReadonlyArray<readonly [ours: string, committed: string, name: string]>): Promise<string[]> {
+export async function reproductionProblems(
+  pairs: ReadonlyArray<readonly [ours: string, committed: string, name: string]>,
+): Promise<string[]> {
   const problems: string[] = []
   let identical = 0
   let maxAbs = 0
@@ -63,6 +74,8 @@ export async function reproductionProblems(pairs: ReadonlyArray<readonly [ours: 
     maxAbs = Math.max(maxAbs, r.maxAbs)
     problems.push(...r.problems)
   }
-  console.info(`reproduction: ${identical}/${pairs.length} files byte-identical (same CPU type only), largest float difference ${maxAbs.toExponential(2)}`)
+  console.info(
+    `reproduction: ${identical}/${pairs.length} files byte-identical (same CPU type only), largest float difference ${maxAbs.toExponential(2)}`,
+  )
   return problems
 }

@@ -58,7 +58,13 @@ export function parseWavHeader(bytes: Buffer): WavHeader {
   expect(bytes.toString('ascii', 0, 4)).toBe('RIFF')
   expect(bytes.toString('ascii', 8, 12)).toBe('WAVE')
   expect(bytes.toString('ascii', 36, 40)).toBe('data')
-  return {format: bytes.readUInt16LE(20), channels: bytes.readUInt16LE(22), sampleRate: bytes.readUInt32LE(24), bits: bytes.readUInt16LE(34), dataBytes: bytes.readUInt32LE(40)}
+  return {
+    format: bytes.readUInt16LE(20),
+    channels: bytes.readUInt16LE(22),
+    sampleRate: bytes.readUInt32LE(24),
+    bits: bytes.readUInt16LE(34),
+    dataBytes: bytes.readUInt32LE(40),
+  }
 }
 
 /** Reads a response body to the end. */
@@ -67,7 +73,10 @@ export async function readAll(response: Response): Promise<Buffer> {
 }
 
 /** Reads from a streamed body until at least `bytes` have arrived; returns them and the reader (still open). */
-export async function readAtLeast(response: Response, bytes: number): Promise<{readonly head: Buffer; readonly reader: ReadableStreamDefaultReader<Uint8Array>}> {
+export async function readAtLeast(
+  response: Response,
+  bytes: number,
+): Promise<{readonly head: Buffer; readonly reader: ReadableStreamDefaultReader<Uint8Array>}> {
   const reader = response.body!.getReader()
   const chunks: Buffer[] = []
   let total = 0
@@ -114,6 +123,8 @@ export function parseSpeechSse(text: string): {readonly audio: Buffer; readonly 
       expect(block.startsWith('data: ')).toBe(true)
       return JSON.parse(block.slice('data: '.length)) as Record<string, unknown>
     })
-  const audio = Buffer.concat(events.filter((e) => e['type'] === 'speech.audio.delta').map((e) => Buffer.from(String(e['audio']), 'base64')))
+  const audio = Buffer.concat(
+    events.filter((e) => e['type'] === 'speech.audio.delta').map((e) => Buffer.from(String(e['audio']), 'base64')),
+  )
   return {audio, events: events.filter((e) => e['type'] !== 'speech.audio.delta')}
 }

@@ -25,7 +25,14 @@ function exportedFolder(root: string, name = 'english-onnx'): string {
   writeFileSync(join(dir, 'tokenizer.model'), 'tok')
   writeFileSync(
     join(dir, 'manifest.json'),
-    JSON.stringify({format: 'x', graphs: {flow_lm_main: {file: 'graphs/flow_lm_main.onnx', sha256: sha(a)}, mimi_decoder: {file: 'graphs/mimi_decoder.onnx', sha256: sha(b)}}, tokenizer: {path: 'tokenizer.model', sha256: sha('tok')}}),
+    JSON.stringify({
+      format: 'x',
+      graphs: {
+        flow_lm_main: {file: 'graphs/flow_lm_main.onnx', sha256: sha(a)},
+        mimi_decoder: {file: 'graphs/mimi_decoder.onnx', sha256: sha(b)},
+      },
+      tokenizer: {path: 'tokenizer.model', sha256: sha('tok')},
+    }),
   )
   return dir
 }

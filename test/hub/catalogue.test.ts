@@ -21,13 +21,18 @@ function hf(ref: HubFileRef): string {
 describe('hub catalogue matches upstream pocket_tts 2.1.0 [needs .venv]', () => {
   const pkg = upstreamPackage()
 
-  it('knows exactly upstream\'s languages', () => {
-    const configs = readdirSync(join(pkg, 'config')).filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, '')).sort()
+  it("knows exactly upstream's languages", () => {
+    const configs = readdirSync(join(pkg, 'config'))
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => f.replace(/\.yaml$/, ''))
+      .sort()
     expect([...languages].sort()).toEqual(configs)
   })
 
-  it.each([...languages])('%s: repos, paths, pins and architecture equal upstream\'s config', (language) => {
-    const upstream = parseYaml(readFileSync(join(pkg, 'config', `${language}.yaml`), 'utf8')) as Record<string, unknown> & {flow_lm: Record<string, unknown> & {lookup_table: Record<string, unknown>}}
+  it.each([...languages])("%s: repos, paths, pins and architecture equal upstream's config", (language) => {
+    const upstream = parseYaml(readFileSync(join(pkg, 'config', `${language}.yaml`), 'utf8')) as Record<string, unknown> & {
+      flow_lm: Record<string, unknown> & {lookup_table: Record<string, unknown>}
+    }
     const entry = languageEntry(language)
     expect(hf(entry.weights)).toBe(upstream['weights_path'])
     expect(hf(entry.weightsWithoutCloning)).toBe(upstream['weights_path_without_voice_cloning'])
@@ -37,14 +42,16 @@ describe('hub catalogue matches upstream pocket_tts 2.1.0 [needs .venv]', () => 
     expect(entry.architecture).toEqual({...rest, flow_lm: {...upstream.flow_lm, lookup_table: lookupTable}})
   })
 
-  it('has upstream\'s predefined voices, voice file scheme and default voices', () => {
+  it("has upstream's predefined voices, voice file scheme and default voices", () => {
     const utils = readFileSync(join(pkg, 'utils', 'utils.py'), 'utf8')
     const block = /_ORIGINS_OF_PREDEFINED_VOICES = \{([\s\S]*?)\n\}/.exec(utils)?.[1] ?? ''
     const names = [...block.matchAll(/^\s+"([a-z_]+)":/gm)].map((m) => m[1])
     expect(names).toHaveLength(26)
     expect([...predefinedVoices].sort()).toEqual([...names].sort())
     const scheme = /return f"(hf:\/\/[^"]+)"/.exec(utils)?.[1] ?? ''
-    expect(hf(voiceFile({language: 'french_24l', voice: 'estelle'}))).toBe(scheme.replace('{language}', 'french_24l').replace('{name}', 'estelle'))
+    expect(hf(voiceFile({language: 'french_24l', voice: 'estelle'}))).toBe(
+      scheme.replace('{language}', 'french_24l').replace('{name}', 'estelle'),
+    )
     const defaults = readFileSync(join(pkg, 'default_parameters.py'), 'utf8')
     const table = /DEFAULT_VOICE_FOR_LANGUAGE = \{([\s\S]*?)\}/.exec(defaults)?.[1] ?? ''
     const fallback = /DEFAULT_VOICE_FALLBACK = "([a-z_]+)"/.exec(defaults)?.[1]

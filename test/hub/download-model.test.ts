@@ -5,7 +5,15 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse as parseYaml} from 'yaml'
 import {PocketTtsError} from '../../src/errors/index.js'
-import {downloadModel, GATED_REPO, REVISIONS, UNGATED_REPO, type DownloadEvent, type DownloadModelParams, type LockFile} from '../../src/hub/index.js'
+import {
+  downloadModel,
+  GATED_REPO,
+  REVISIONS,
+  UNGATED_REPO,
+  type DownloadEvent,
+  type DownloadModelParams,
+  type LockFile,
+} from '../../src/hub/index.js'
 import {MAIN_COMMIT, startFakePocketHub, syntheticFiles, TOKENS, type FakePocketFiles} from '../helpers/fake-pocket-hub.js'
 import {startLocalHub, type LocalHub} from '../helpers/local-hub.js'
 
@@ -27,10 +35,19 @@ function tempOut(): string {
 }
 
 /** Runs downloadModel against the local hub; returns the result and the events, or the error. */
-async function run(params: Partial<DownloadModelParams> & {out: string}): Promise<{result?: Awaited<ReturnType<typeof downloadModel>>; error?: PocketTtsError; events: DownloadEvent[]}> {
+async function run(
+  params: Partial<DownloadModelParams> & {out: string},
+): Promise<{result?: Awaited<ReturnType<typeof downloadModel>>; error?: PocketTtsError; events: DownloadEvent[]}> {
   const events: DownloadEvent[] = []
   try {
-    const result = await downloadModel({endpoint: hub.url, language: 'english', allowNoCloning: true, retry: fast, onEvent: (e) => events.push(e), ...params})
+    const result = await downloadModel({
+      endpoint: hub.url,
+      language: 'english',
+      allowNoCloning: true,
+      retry: fast,
+      onEvent: (e) => events.push(e),
+      ...params,
+    })
     return {result, events}
   } catch (error) {
     if (!(error instanceof PocketTtsError)) throw error
@@ -43,7 +60,11 @@ function readLock(out: string): LockFile {
 }
 
 function incompleteFiles(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir, {recursive: true}).map(String).filter((n) => n.endsWith('.incomplete')) : []
+  return existsSync(dir)
+    ? readdirSync(dir, {recursive: true})
+        .map(String)
+        .filter((n) => n.endsWith('.incomplete'))
+    : []
 }
 
 describe('downloadModel against a local hub', () => {
@@ -73,7 +94,10 @@ describe('downloadModel against a local hub', () => {
       url: `${hub.url}/${UNGATED_REPO}/resolve/${REVISIONS.ungated}/${MODEL}`,
     })
     expect(lock.files.find((f) => f.file === 'english/voices/alba.safetensors')?.commit).toBe(REVISIONS.voices)
-    const config = parseYaml(readFileSync(join(out, 'english/config.yaml'), 'utf8')) as Record<string, Record<string, Record<string, unknown>>>
+    const config = parseYaml(readFileSync(join(out, 'english/config.yaml'), 'utf8')) as Record<
+      string,
+      Record<string, Record<string, unknown>>
+    >
     expect(config['weights_path']).toBe('model.safetensors')
     expect(config['weights_path_without_voice_cloning']).toBeUndefined()
     expect(config['flow_lm']?.['lookup_table']?.['tokenizer_path']).toBe('tokenizer.model')
@@ -193,7 +217,12 @@ describe('downloadModel against a local hub', () => {
     const seen = hub.dataRequests(MODEL).length
     const {result} = await run({out})
     expect(result?.files[0]?.status).toBe('resumed')
-    expect(hub.dataRequests(MODEL).slice(seen).map((r) => r.range)).toEqual([`bytes=${kept}-`])
+    expect(
+      hub
+        .dataRequests(MODEL)
+        .slice(seen)
+        .map((r) => r.range),
+    ).toEqual([`bytes=${kept}-`])
     expect(result?.downloadedBytes).toBe(files.model.length - kept + files.tokenizer.length + files.voice.length)
     expect(readFileSync(join(out, 'english/model.safetensors')).equals(files.model)).toBe(true)
     expect(incompleteFiles(out)).toEqual([])
@@ -209,10 +238,18 @@ describe('downloadModel against a local hub', () => {
     mkdirSync(join(out, 'english'), {recursive: true})
     writeFileSync(partial, randomPrefix(500_000))
     const lock = readLock(out)
-    writeFileSync(join(out, 'pockettts.lock.json'), JSON.stringify({...lock, files: lock.files.filter((f) => f.file !== 'english/model.safetensors')}))
+    writeFileSync(
+      join(out, 'pockettts.lock.json'),
+      JSON.stringify({...lock, files: lock.files.filter((f) => f.file !== 'english/model.safetensors')}),
+    )
     const seen = hub.dataRequests(MODEL).length
     const {result} = await run({out, voices: []})
-    expect(hub.dataRequests(MODEL).slice(seen).map((r) => r.range)).toEqual(['bytes=500000-', undefined])
+    expect(
+      hub
+        .dataRequests(MODEL)
+        .slice(seen)
+        .map((r) => r.range),
+    ).toEqual(['bytes=500000-', undefined])
     expect(result?.files[0]?.status).toBe('downloaded')
     expect(readFileSync(join(out, 'english/model.safetensors')).equals(files.model)).toBe(true)
   })
@@ -243,7 +280,9 @@ describe('downloadModel against a local hub', () => {
     const fallback = await run({out: tempOut(), allowNoCloning: true, accessToken: TOKENS.notAccepted})
     expect(fallback.result?.voiceCloning).toBe(false)
     expect(fallback.result?.files[0]?.repo).toBe(UNGATED_REPO)
-    expect(fallback.events.some((e) => e.type === 'notice' && e.message.includes('HTTP 403') && e.message.includes('no voice cloning'))).toBe(true)
+    expect(
+      fallback.events.some((e) => e.type === 'notice' && e.message.includes('HTTP 403') && e.message.includes('no voice cloning')),
+    ).toBe(true)
   })
 
   it('downloads the gated weights with an accepted token', async () => {
@@ -251,7 +290,9 @@ describe('downloadModel against a local hub', () => {
     const {result} = await run({out, allowNoCloning: false, accessToken: TOKENS.accepted})
     expect(result?.voiceCloning).toBe(true)
     expect(result?.files[0]).toMatchObject({repo: GATED_REPO, commit: REVISIONS.gated, sha256: sha(files.gatedModel)})
-    expect(readFileSync(join(out, 'english/config.yaml'), 'utf8')).toContain(`Weights: ${GATED_REPO}/${MODEL} at ${REVISIONS.gated} (with voice cloning)`)
+    expect(readFileSync(join(out, 'english/config.yaml'), 'utf8')).toContain(
+      `Weights: ${GATED_REPO}/${MODEL} at ${REVISIONS.gated} (with voice cloning)`,
+    )
     // Asking for the ungated weights later is a different source: the lock entry is replaced.
     const again = await run({out, allowNoCloning: true})
     expect(again.result?.files[0]).toMatchObject({repo: UNGATED_REPO, status: 'downloaded'})
@@ -319,13 +360,19 @@ describe('downloadModel against a local hub', () => {
   it('--config-from takes the architecture from an upstream-schema file', async () => {
     const out = tempOut()
     const template = join(out, 'tiny.yaml')
-    writeFileSync(template, 'weights_path: hf://x/y.safetensors@1\nweights_path_without_voice_cloning: hf://x/z.safetensors@1\nflow_lm:\n  transformer: {d_model: 64}\n  lookup_table: {dim: 64, n_bins: 4000, tokenizer: sentencepiece, tokenizer_path: hf://x/t.model@1}\n  weights_path: flow.safetensors\nmimi:\n  inner_dim: 32\n')
+    writeFileSync(
+      template,
+      'weights_path: hf://x/y.safetensors@1\nweights_path_without_voice_cloning: hf://x/z.safetensors@1\nflow_lm:\n  transformer: {d_model: 64}\n  lookup_table: {dim: 64, n_bins: 4000, tokenizer: sentencepiece, tokenizer_path: hf://x/t.model@1}\n  weights_path: flow.safetensors\nmimi:\n  inner_dim: 32\n',
+    )
     const {result} = await run({out, configFrom: template, voices: []})
     expect(result?.config.status).toBe('written')
     const text = readFileSync(join(out, 'english/config.yaml'), 'utf8')
     expect(parseYaml(text)).toEqual({
       weights_path: 'model.safetensors',
-      flow_lm: {transformer: {d_model: 64}, lookup_table: {dim: 64, n_bins: 4000, tokenizer: 'sentencepiece', tokenizer_path: 'tokenizer.model'}},
+      flow_lm: {
+        transformer: {d_model: 64},
+        lookup_table: {dim: 64, n_bins: 4000, tokenizer: 'sentencepiece', tokenizer_path: 'tokenizer.model'},
+      },
       mimi: {inner_dim: 32},
     })
     expect(readLock(out).generated[0]?.from).toBe('config-from:tiny.yaml')

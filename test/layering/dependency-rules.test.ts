@@ -37,7 +37,10 @@ describe('layering (.dependency-cruiser.cjs)', () => {
     let found: string[]
     const files: Record<string, string> = {
       'package.json': JSON.stringify({name: 'layering-probe', type: 'module'}),
-      'tsconfig.json': JSON.stringify({compilerOptions: {module: 'NodeNext', moduleResolution: 'NodeNext', strict: true}, include: ['src/**/*.ts', 'commands/**/*.ts']}),
+      'tsconfig.json': JSON.stringify({
+        compilerOptions: {module: 'NodeNext', moduleResolution: 'NodeNext', strict: true},
+        include: ['src/**/*.ts', 'commands/**/*.ts'],
+      }),
       'node_modules/execa/package.json': JSON.stringify({name: 'execa', type: 'module', exports: './index.js'}),
       'node_modules/execa/index.js': 'export const execa = () => undefined\n',
       'src/python/run-job.ts': "import {execa} from 'execa'\nexport const runJob = execa\n",
@@ -67,7 +70,9 @@ describe('layering (.dependency-cruiser.cjs)', () => {
     })
 
     it('no-circular: a cycle, also one closed by a type-only import (b.ts only imports a type of a.ts)', () => {
-      expect(found.filter((v) => v.startsWith('no-circular:'))).toEqual([expect.stringMatching(/^no-circular: src\/voice\/[ab]\.ts -> src\/voice\/[ab]\.ts$/)])
+      expect(found.filter((v) => v.startsWith('no-circular:'))).toEqual([
+        expect.stringMatching(/^no-circular: src\/voice\/[ab]\.ts -> src\/voice\/[ab]\.ts$/),
+      ])
     })
 
     it('runtime-without-python: src/python and execa, reached directly or through other modules, from the runtime and synth/serve', () => {

@@ -50,7 +50,8 @@ const pythonSide = (path: string): boolean => path.startsWith('dist/src/python/'
 describe('the no-Python runtime loads without the Python job runner (fresh Node process, dist/)', () => {
   let work: string
   beforeAll(async () => {
-    if (!existsSync(join(DIST, 'src', 'engine', 'engine-model.js'))) throw new Error('dist/ is not built: run `npx tsc -p tsconfig.json` first (npm test does)')
+    if (!existsSync(join(DIST, 'src', 'engine', 'engine-model.js')))
+      throw new Error('dist/ is not built: run `npx tsc -p tsconfig.json` first (npm test does)')
     work = await mkdtemp(join(tmpdir(), 'pockettts-runtime-load-'))
   })
   afterAll(async () => {
@@ -59,15 +60,30 @@ describe('the no-Python runtime loads without the Python job runner (fresh Node 
 
   it('the probe sees execa when a module does load it (src/python)', async () => {
     const loaded = await loadedBy(work, [join(DIST, 'src', 'python', 'index.js')])
-    expect(loaded.filter(pythonSide)).toEqual(expect.arrayContaining(['dist/src/python/index.js', expect.stringMatching(/node_modules\/execa\/index\.js$/)]))
+    expect(loaded.filter(pythonSide)).toEqual(
+      expect.arrayContaining(['dist/src/python/index.js', expect.stringMatching(/node_modules\/execa\/index\.js$/)]),
+    )
   })
 
   it('every module of engine, flowlm, mimi (but the worker entry), onnx, text, audio, voice and server, and the synth and serve commands: no src/python, no execa', async () => {
-    const runtime = (await Promise.all(['engine', 'flowlm', 'mimi', 'onnx', 'text', 'audio', 'voice', 'server'].map((f) => builtModules(join('src', f))))).flat()
+    const runtime = (
+      await Promise.all(['engine', 'flowlm', 'mimi', 'onnx', 'text', 'audio', 'voice', 'server'].map((f) => builtModules(join('src', f))))
+    ).flat()
     // the worker entry refuses to run outside a worker thread; its imports are in the dependency rules
-    const modules = [...runtime.filter((m) => !m.endsWith('mimi-worker-main.js')), join(DIST, 'commands', 'synth.js'), join(DIST, 'commands', 'serve.js')]
+    const modules = [
+      ...runtime.filter((m) => !m.endsWith('mimi-worker-main.js')),
+      join(DIST, 'commands', 'synth.js'),
+      join(DIST, 'commands', 'serve.js'),
+    ]
     const loaded = await loadedBy(work, modules)
-    expect(loaded).toEqual(expect.arrayContaining(['dist/src/engine/engine-model.js', 'dist/src/engine/synthesize.js', 'dist/src/server/create-server.js', 'dist/commands/synth.js']))
+    expect(loaded).toEqual(
+      expect.arrayContaining([
+        'dist/src/engine/engine-model.js',
+        'dist/src/engine/synthesize.js',
+        'dist/src/server/create-server.js',
+        'dist/commands/synth.js',
+      ]),
+    )
     expect(loaded.filter(pythonSide)).toEqual([])
   })
 })

@@ -68,16 +68,40 @@ describe.skipIf(skipWithoutOracle)(`model export and model verify on the oracle 
 
   it('writes a manifest a runtime can drive from: explicit state tables, capacities, model facts', async () => {
     const {manifest} = await readManifest({dir: exported})
-    expect(manifest.model).toMatchObject({d_model: 64, num_layers: 2, num_heads: 4, head_dim: 16, latent_dim: 32, frame_size: 1920,
-      sample_rate: 24000, insert_bos_before_voice: true, mimi_context: 250, mimi_steps_per_latent: 16})
-    expect(manifest.capacities).toMatchObject({max_prompt_positions: 376, max_gen_len: 234, flow_kv_positions: 660, mimi_attention_window: 250})
+    expect(manifest.model).toMatchObject({
+      d_model: 64,
+      num_layers: 2,
+      num_heads: 4,
+      head_dim: 16,
+      latent_dim: 32,
+      frame_size: 1920,
+      sample_rate: 24000,
+      insert_bos_before_voice: true,
+      mimi_context: 250,
+      mimi_steps_per_latent: 16,
+    })
+    expect(manifest.capacities).toMatchObject({
+      max_prompt_positions: 376,
+      max_gen_len: 234,
+      flow_kv_positions: 660,
+      mimi_attention_window: 250,
+    })
     const main = manifest.graphs['flow_lm_main']!
     expect(main.capacities).toEqual({past_kv_rows: 660})
     expect(manifest.graphs['mimi_decoder']!.capacities).toEqual({attention_window: 250})
     // one past input per layer and k|v, each fed the matching slice of new_kv (no per-step slicing of one big cache)
     expect(main.state).toEqual([
       ...[0, 1].flatMap((layer) =>
-        ['k', 'v'].map((c, j) => expect.objectContaining({input: `past_${c}.${layer}`, output: 'new_kv', kind: 'append', axis: 1, index: [layer, j], init: 'empty'})),
+        ['k', 'v'].map((c, j) =>
+          expect.objectContaining({
+            input: `past_${c}.${layer}`,
+            output: 'new_kv',
+            kind: 'append',
+            axis: 1,
+            index: [layer, j],
+            init: 'empty',
+          }),
+        ),
       ),
       expect.objectContaining({input: 'offset', output: 'new_offset', kind: 'replace', init: 'zeros'}),
     ])
@@ -92,7 +116,10 @@ describe.skipIf(skipWithoutOracle)(`model export and model verify on the oracle 
       expect(outputs.get(link.output)?.dtype).toBe(inputs.get(link.input)?.dtype)
     }
     expect(manifest.exporter).toMatchObject({opset: 17})
-    expect(manifest.source.checkpoint).toMatchObject({name: 'model.safetensors', sha256: (await hashFile({path: join(ORACLE_TINY, 'model.safetensors')})).sha256})
+    expect(manifest.source.checkpoint).toMatchObject({
+      name: 'model.safetensors',
+      sha256: (await hashFile({path: join(ORACLE_TINY, 'model.safetensors')})).sha256,
+    })
   })
 
   it('verify passes on the fresh export, one row per graph and file', async () => {
@@ -100,12 +127,19 @@ describe.skipIf(skipWithoutOracle)(`model export and model verify on the oracle 
     expect(exitCode).toBe(0)
     expect(report.ok).toBe(true)
     expect(report.rows.filter((r) => r.kind === 'graph').map((r) => r.name)).toEqual(GRAPHS)
-    for (const r of report.rows.filter((x) => x.kind === 'graph')) expect([r.hash, r.contract, r.numerics]).toEqual(['pass', 'pass', 'pass'])
+    for (const r of report.rows.filter((x) => x.kind === 'graph'))
+      expect([r.hash, r.contract, r.numerics]).toEqual(['pass', 'pass', 'pass'])
   })
 
   it('verify --lock checks the source checkpoint, tokenizer and config against the download lock', async () => {
     const hub = (file: string, sha256: string): Record<string, unknown> => ({
-      file, repo: 'kyutai/tiny', revision: 'main', commit: 'c'.repeat(40), path: file.replace(/^tiny\//, ''), size: 1, sha256,
+      file,
+      repo: 'kyutai/tiny',
+      revision: 'main',
+      commit: 'c'.repeat(40),
+      path: file.replace(/^tiny\//, ''),
+      size: 1,
+      sha256,
       url: `https://hub.example/${file}`,
     })
     const sha = async (name: string): Promise<string> => (await hashFile({path: join(ORACLE_TINY, name)})).sha256
@@ -168,7 +202,9 @@ describe.skipIf(skipWithoutOracle)(`model export and model verify on the oracle 
 
   it('an edited shape in the manifest fails the contract of that graph', async () => {
     const dir = await brokenCopy(async (d) => {
-      const manifest = JSON.parse(await readFile(join(d, 'manifest.json'), 'utf8')) as {graphs: Record<string, {outputs: {shape: unknown[]}[]}>}
+      const manifest = JSON.parse(await readFile(join(d, 'manifest.json'), 'utf8')) as {
+        graphs: Record<string, {outputs: {shape: unknown[]}[]}>
+      }
       manifest.graphs['flow_lm_flow']!.outputs[0]!.shape[1] = 33
       await writeFile(join(d, 'manifest.json'), JSON.stringify(manifest))
     })
@@ -279,8 +315,20 @@ describe.skipIf(skipWithoutOracle)(`download, export and verify --lock end to en
   it('a folder written by `model download` exports (voices/ included) and verifies against its lock file', async () => {
     const models = join(work, 'models')
     const env = {HF_TOKEN: '', POCKETTTS_HUB_ENDPOINT: '', POCKETTTS_MODELS_DIR: ''}
-    const download = await runCli(['model', 'download', '--endpoint', hub.url, '--out', models, '--allow-no-cloning',
-      '--config-from', join(ORACLE_TINY, 'config.yaml')], {env})
+    const download = await runCli(
+      [
+        'model',
+        'download',
+        '--endpoint',
+        hub.url,
+        '--out',
+        models,
+        '--allow-no-cloning',
+        '--config-from',
+        join(ORACLE_TINY, 'config.yaml'),
+      ],
+      {env},
+    )
     expect(download.exitCode, download.stderr).toBe(0)
     const out = join(models, 'english-onnx')
     const run = await runCli(['model', 'export', '--from', join(models, 'english'), '--out', out, '--json'])
@@ -289,7 +337,8 @@ describe.skipIf(skipWithoutOracle)(`download, export and verify --lock end to en
     const {exitCode, report} = await verify(out, '--lock', join(models, 'pockettts.lock.json'))
     expect(exitCode).toBe(0)
     expect(row(report, 'lock').detail).toBe(
-      'checkpoint = lock english/model.safetensors; tokenizer = lock english/tokenizer.model; config = lock english/config.yaml')
+      'checkpoint = lock english/model.safetensors; tokenizer = lock english/tokenizer.model; config = lock english/config.yaml',
+    )
     expect(row(report, 'voices/alba.safetensors').ok).toBe(true)
   })
 })
@@ -316,7 +365,8 @@ describe('model export and model verify on the embedded fixture (fixtures/tiny â
     // The committed embedded model (what synth uses) is current: a fresh export gives the same graphs.
     const fresh = (await readManifest({dir: out})).manifest
     const committed = (await readManifest({dir: join(packageRoot(), 'fixtures', 'tiny-onnx')})).manifest
-    for (const name of GRAPHS) expect(committed.graphs[name]?.sha256, `${name}: run npm run fixtures:regenerate`).toBe(fresh.graphs[name]?.sha256)
+    for (const name of GRAPHS)
+      expect(committed.graphs[name]?.sha256, `${name}: run npm run fixtures:regenerate`).toBe(fresh.graphs[name]?.sha256)
   })
 
   it('the committed embedded model fixtures/tiny-onnx verifies', async () => {
@@ -368,4 +418,3 @@ describe('model export preflight errors', () => {
     await expect(checkDiskSpace({from: source, out: join(work, 'out'), freeBytes: async () => 1024 ** 3})).resolves.toBeUndefined()
   })
 })
-

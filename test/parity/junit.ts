@@ -23,7 +23,12 @@ export interface JunitSuite {
  */
 export function validateJunit(xml: string): JunitSuite[] {
   expect(XMLValidator.validate(xml)).toBe(true)
-  const parser = new XMLParser({ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => ['testsuite', 'testcase', 'property'].includes(name), textNodeName: 'text'})
+  const parser = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    isArray: (name) => ['testsuite', 'testcase', 'property'].includes(name),
+    textNodeName: 'text',
+  })
   const doc = parser.parse(xml) as {testsuites?: {testsuite?: Record<string, unknown>[]; tests?: string; failures?: string}}
   expect(doc.testsuites).toBeDefined()
   const root = doc.testsuites!
@@ -43,7 +48,13 @@ export function validateJunit(xml: string): JunitSuite[] {
         ...(skipped === undefined ? {} : {skipped: {message: String(skipped.message ?? '')}}),
       }
     })
-    const suite = {name: String(s['name']), tests: Number(s['tests']), failures: Number(s['failures']), skipped: Number(s['skipped']), testcases}
+    const suite = {
+      name: String(s['name']),
+      tests: Number(s['tests']),
+      failures: Number(s['failures']),
+      skipped: Number(s['skipped']),
+      testcases,
+    }
     expect(suite.tests).toBe(testcases.length)
     expect(suite.failures).toBe(testcases.filter((t) => t.failure !== undefined).length)
     expect(suite.skipped).toBe(testcases.filter((t) => t.skipped !== undefined).length)

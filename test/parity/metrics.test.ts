@@ -65,7 +65,16 @@ describe('CheckRecorder and summarizeRun', () => {
     const rec = new CheckRecorder({mode: 'teacher', tolerances, stages})
     rec.exact({stage: 'text', check: 'tokens', tensor: 'chunk0.tokens', location: {chunk: 0}, actual: [1, 2, 3], golden: [1, 2, 4]})
     rec.exact({stage: 'text', check: 'text.chunks', tensor: 'chunks[0].text', location: {chunk: 0}, actual: 'Hello.', golden: 'Hello.'})
-    rec.compare({stage: 'voice', check: 'voice.conditioning', tensor: 'conditioning', location: {}, actual: new Float32Array(84 * 2), golden: new Float32Array(85 * 2), shape: [1, 85, 2], actualShape: [1, 84, 2]})
+    rec.compare({
+      stage: 'voice',
+      check: 'voice.conditioning',
+      tensor: 'conditioning',
+      location: {},
+      actual: new Float32Array(84 * 2),
+      golden: new Float32Array(85 * 2),
+      shape: [1, 85, 2],
+      actualShape: [1, 84, 2],
+    })
     const [tokens, text, shape] = rec.results
     expect(tokens).toMatchObject({passed: false, reason: '[1, 2, 3], golden [1, 2, 4] (first difference at index 2)'})
     expect(text?.passed).toBe(true)
@@ -79,7 +88,15 @@ describe('CheckRecorder and summarizeRun', () => {
       const rec = new CheckRecorder({mode, tolerances, stages})
       rec.compare({stage: 'mimi', check: 'frame_audio', tensor: 'chunk0.audio', location: {chunk: 0, frame: 2}, ...bad})
       rec.compare({stage: 'flowlm-layers', check: 'layer_out', tensor: 'chunk0.layer_out', location: {chunk: 0, step: 7, layer: 1}, ...bad})
-      rec.compare({stage: 'flowlm-layers', check: 'layer_out', tensor: 'chunk0.layer_out', location: {chunk: 0, step: 7, layer: 0}, actual: [0], golden: [0], shape: [1]})
+      rec.compare({
+        stage: 'flowlm-layers',
+        check: 'layer_out',
+        tensor: 'chunk0.layer_out',
+        location: {chunk: 0, step: 7, layer: 0},
+        actual: [0],
+        golden: [0],
+        shape: [1],
+      })
       const summary = summarizeRun({mode, results: rec.results, skipped: [], selected: stages})
       expect(summary.failed).toBe(2)
       expect(summary.firstDivergence?.where).toBe(mode === 'teacher' ? 'chunk 0, step 7, layer 1' : 'chunk 0, frame 2')
@@ -90,7 +107,15 @@ describe('CheckRecorder and summarizeRun', () => {
 
   it('drops the checks of stages that were not selected', async () => {
     const rec = new CheckRecorder({mode: 'teacher', tolerances: await loadTolerances({}), stages: new Set(['text'] as const)})
-    rec.compare({stage: 'latent', check: 'latent', tensor: 'chunk0.latent', location: {chunk: 0, step: 0}, actual: [1], golden: [0], shape: [1]})
+    rec.compare({
+      stage: 'latent',
+      check: 'latent',
+      tensor: 'chunk0.latent',
+      location: {chunk: 0, step: 0},
+      actual: [1],
+      golden: [0],
+      shape: [1],
+    })
     expect(rec.results).toEqual([])
     const summary = summarizeRun({mode: 'teacher', results: rec.results, skipped: [], selected: new Set(['text'] as const)})
     expect(summary.stages.find((s) => s.stage === 'latent')?.skipped).toEqual(['not selected (--component)'])

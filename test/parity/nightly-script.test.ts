@@ -36,7 +36,9 @@ describe.skipIf(skipWithoutOracle)(`scripts/nightly-parity.sh ${NEEDS_ORACLE}`, 
     expect(report).toMatchObject({ok: true, mode: 'both'})
     expect(report.cases.map((c) => c.name)).toEqual(['short', 'voice'])
     expect(validateJunit(await readFile(join(out, 'reports', 'parity-given.xml'), 'utf8'))).toHaveLength(4)
-    expect(await readFile(join(out, 'reports', 'summary.txt'), 'utf8')).toMatch(/parity given: exit 0: No divergence: 2 case\(s\), 4 run\(s\)/)
+    expect(await readFile(join(out, 'reports', 'summary.txt'), 'utf8')).toMatch(
+      /parity given: exit 0: No divergence: 2 case\(s\), 4 run\(s\)/,
+    )
   })
 
   it('exits 1 when parity fails, with the reports still written', async () => {

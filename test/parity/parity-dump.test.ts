@@ -15,7 +15,17 @@ describe.skipIf(skipWithoutOracle)(`parity --dump and --against ${NEEDS_ORACLE}`
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'pockettts-parity-dump-'))
     dump = join(work, 'ts')
-    const run = await runCli(['parity', '--model', inject('oracleOnnx'), '--golden', join(GOLDEN, 'hello'), join(GOLDEN, 'voice'), '--dump', dump, '--json'])
+    const run = await runCli([
+      'parity',
+      '--model',
+      inject('oracleOnnx'),
+      '--golden',
+      join(GOLDEN, 'hello'),
+      join(GOLDEN, 'voice'),
+      '--dump',
+      dump,
+      '--json',
+    ])
     expect(run.exitCode, run.stderr).toBe(0)
     expect((JSON.parse(run.stdout) as ParityReport).dump).toEqual({dir: dump, cases: [join(dump, 'hello'), join(dump, 'voice')]})
   })
@@ -45,7 +55,11 @@ print(json.dumps(out))
       audio: ['float32', [96000]],
     })
     expect(checked['voice']?.manifest).toEqual({format: 'pockettts-golden/1', kind: 'voice', voice_state: 'voice.safetensors'})
-    expect(checked['voice']?.tensors).toEqual({audio: ['float32', [1, 1, 160750]], mimi_latent: ['float32', [1, 32, 84]], conditioning: ['float32', [1, 85, 64]]})
+    expect(checked['voice']?.tensors).toEqual({
+      audio: ['float32', [1, 1, 160750]],
+      mimi_latent: ['float32', [1, 32, 84]],
+      conditioning: ['float32', [1, 85, 64]],
+    })
   })
 
   it('--against compares two dumps tensor by tensor without a model (upstream vs this runtime: within tolerance)', async () => {
@@ -53,12 +67,16 @@ print(json.dumps(out))
     // the oracle has six cases, the dump two: unpaired cases are an input error
     expect(run.exitCode).toBe(2)
     expect(JSON.parse(run.stdout)).toMatchObject({error: {code: 'PARITY_CASE_UNPAIRED', exitCode: 2}})
-    const report = await runParity({goldens: [join(GOLDEN, 'hello'), join(GOLDEN, 'voice')], against: [join(dump, 'hello'), join(dump, 'voice')]})
+    const report = await runParity({
+      goldens: [join(GOLDEN, 'hello'), join(GOLDEN, 'voice')],
+      against: [join(dump, 'hello'), join(dump, 'voice')],
+    })
     expect(report.ok).toBe(true)
     expect(report.mode).toBe('against')
     expect(report.model).toBeNull()
     const stages = Object.fromEntries(report.stages.map((s) => [s.stage, s]))
-    for (const stage of ['text', 'voice', 'flowlm-layers', 'eos', 'latent', 'mimi', 'audio']) expect(stages[stage]?.status, stage).toBe('pass')
+    for (const stage of ['text', 'voice', 'flowlm-layers', 'eos', 'latent', 'mimi', 'audio'])
+      expect(stages[stage]?.status, stage).toBe('pass')
     expect(stages['text-prefill']?.skipped.join(' ')).toMatch(/prefill_kv: only in/)
   })
 
@@ -80,13 +98,19 @@ a = np.load(p); a[10, 3] += 0.01; np.save(p, a); print(json.dumps(True))
 `)
     const run = await runCli(['parity', '--golden', join(dump, 'hello'), '--against', tampered])
     expect(run.exitCode, run.stderr).toBe(1)
-    expect(run.stdout.split('\n')[0]).toMatch(/^First divergence: latent at chunk 0, step 10 \(case hello, dump vs dump\): chunk0\.latent max-abs (0\.01|1\.00e-2) at \(3\) beyond atol 1e-4, rtol 1e-3/)
+    expect(run.stdout.split('\n')[0]).toMatch(
+      /^First divergence: latent at chunk 0, step 10 \(case hello, dump vs dump\): chunk0\.latent max-abs (0\.01|1\.00e-2) at \(3\) beyond atol 1e-4, rtol 1e-3/,
+    )
   })
 
   it('a tolerance file applies: a tightened audio tolerance makes the whole-audio check fail', async () => {
     const file = join(work, 'tight.yaml')
     await writeFile(file, 'audio:\n  atol: 1.0e-12\n')
-    const report = await runParity({goldens: [join(GOLDEN, 'hello')], against: [join(dump, 'hello')], tolerances: await loadTolerances({file})})
+    const report = await runParity({
+      goldens: [join(GOLDEN, 'hello')],
+      against: [join(dump, 'hello')],
+      tolerances: await loadTolerances({file}),
+    })
     expect(report.ok).toBe(false)
     expect(report.firstDivergence).toMatchObject({stage: 'audio', check: 'audio', tensor: 'chunk0.audio'})
     expect(report.tolerances.audio).toBe('atol 1e-12')

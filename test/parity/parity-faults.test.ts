@@ -16,7 +16,11 @@ const HELLO = join(ORACLE_TINY, 'golden', 'hello')
 const VOICE = join(ORACLE_TINY, 'golden', 'voice')
 
 /** A copy of the exported oracle with one fault written into flow_lm_main.onnx (test/parity/inject_graph_fault.py). */
-async function faultyExport(work: string, fault: 'perturb-weight' | 'rope-half-split', extra: readonly string[] = []): Promise<{dir: string; summary: Record<string, unknown>}> {
+async function faultyExport(
+  work: string,
+  fault: 'perturb-weight' | 'rope-half-split',
+  extra: readonly string[] = [],
+): Promise<{dir: string; summary: Record<string, unknown>}> {
   const dir = join(work, fault)
   const run = await execa(VENV_PYTHON, [join(HERE, 'inject_graph_fault.py'), fault, inject('oracleOnnx'), dir, ...extra])
   return {dir, summary: JSON.parse(run.stdout) as Record<string, unknown>}
@@ -39,7 +43,9 @@ describe.skipIf(skipWithoutOracle)(`parity catches injected faults and names the
     const junit = join(work, 'weight.xml')
     const run = await runCli(['parity', '--model', dir, '--golden', HELLO, '--junit', junit])
     expect(run.exitCode, run.stderr).toBe(1)
-    expect(run.stdout.split('\n')[0]).toMatch(/^First divergence: FlowLM layers at chunk 0, step 0, layer 1 \(case hello, teacher-forced\): chunk0\.layer_out max-abs \S+ at \(\d+\) beyond atol 1e-4, rtol 1e-3; rms /)
+    expect(run.stdout.split('\n')[0]).toMatch(
+      /^First divergence: FlowLM layers at chunk 0, step 0, layer 1 \(case hello, teacher-forced\): chunk0\.layer_out max-abs \S+ at \(\d+\) beyond atol 1e-4, rtol 1e-3; rms /,
+    )
     const [suite] = validateJunit(await readFile(junit, 'utf8'))
     expect(suite?.failures).toBeGreaterThan(0)
     const failing = suite?.testcases.find((t) => t.name === 'FlowLM layers')
@@ -56,17 +62,27 @@ describe.skipIf(skipWithoutOracle)(`parity catches injected faults and names the
     const run = await runCli(['parity', '--model', dir, '--golden', HELLO, '--json'])
     expect(run.exitCode, run.stderr).toBe(1)
     const report = JSON.parse(run.stdout) as Awaited<ReturnType<typeof runParity>>
-    expect(report.firstDivergence).toMatchObject({stage: 'flowlm-layers', case: 'hello', mode: 'teacher', tensor: 'chunk0.layer_out', location: {chunk: 0, step: 0, layer: 0}})
+    expect(report.firstDivergence).toMatchObject({
+      stage: 'flowlm-layers',
+      case: 'hello',
+      mode: 'teacher',
+      tensor: 'chunk0.layer_out',
+      location: {chunk: 0, step: 0, layer: 0},
+    })
     expect(report.summary).toMatch(/^First divergence: FlowLM layers at chunk 0, step 0, layer 0 \(case hello, teacher-forced\)/)
   })
 
   it('frames_after_eos off by one (free-running): EOS, the frame count at the frame where it diverges', async () => {
     const later = await withFault(HELLO, 'free', {framesAfterEosDelta: 1})
     expect(later.exitCode).toBe(1)
-    expect(later.line).toMatch(/^First divergence: EOS at chunk 0, frame 50 \(case hello, free-running\): chunks\[0\]\.frames: 51, golden 50/)
+    expect(later.line).toMatch(
+      /^First divergence: EOS at chunk 0, frame 50 \(case hello, free-running\): chunks\[0\]\.frames: 51, golden 50/,
+    )
     const earlier = await withFault(HELLO, 'free', {framesAfterEosDelta: -1})
     expect(earlier.exitCode).toBe(1)
-    expect(earlier.line).toMatch(/^First divergence: EOS at chunk 0, frame 49 \(case hello, free-running\): chunks\[0\]\.frames: 49, golden 50/)
+    expect(earlier.line).toMatch(
+      /^First divergence: EOS at chunk 0, frame 49 \(case hello, free-running\): chunks\[0\]\.frames: 49, golden 50/,
+    )
     // every frame before the stop is still upstream's audio
     const audio = earlier.report.cases[0]?.runs[0]?.stages.find((s) => s.stage === 'audio')
     expect(audio?.failed).toBe(2) // the chunk audio and the whole audio are one frame short; frames 0..48 pass
@@ -93,7 +109,9 @@ describe.skipIf(skipWithoutOracle)(`parity catches injected faults and names the
       const {exitCode, report, line} = await withFault(VOICE, mode, {dropVoiceBos: true})
       expect(exitCode).toBe(1)
       expect(report.firstDivergence).toMatchObject({stage: 'voice', tensor: 'conditioning', mode})
-      expect(line).toMatch(/^First divergence: voice \(case voice, (teacher-forced|free-running)\): conditioning: shape \[1, 84, 64\], golden \[1, 85, 64\]( \(\d+ failing checks in 1 case\(s\)\))?$/)
+      expect(line).toMatch(
+        /^First divergence: voice \(case voice, (teacher-forced|free-running)\): conditioning: shape \[1, 84, 64\], golden \[1, 85, 64\]( \(\d+ failing checks in 1 case\(s\)\))?$/,
+      )
     }
   })
 })

@@ -30,7 +30,10 @@ describe.skipIf(skipWithoutOracle)(`pockettts parity passes on every golden case
     expect(report.summary).toMatch(/^No divergence: \d+ case\(s\), \d+ run\(s\), \d+ checks within tolerance\.$/)
     expect(report.cases.length).toBeGreaterThanOrEqual(2)
     for (const c of report.cases) {
-      expect(c.runs.map((r) => [r.mode, r.ok])).toEqual([['teacher', true], ['free', true]])
+      expect(c.runs.map((r) => [r.mode, r.ok])).toEqual([
+        ['teacher', true],
+        ['free', true],
+      ])
       expect(c.runs.every((r) => r.checks > 0)).toBe(true)
     }
     // every stage was compared somewhere, except the text prefill KV that upstream goldens do not record
@@ -47,9 +50,21 @@ describe.skipIf(skipWithoutOracle)(`pockettts parity passes on every golden case
 
     const xml = await readFile(junit, 'utf8')
     const suites = validateJunit(xml)
-    expect(suites.map((s) => s.name).sort()).toEqual(report.cases.flatMap((c) => [`parity.${c.name}.teacher`, `parity.${c.name}.free`]).sort())
+    expect(suites.map((s) => s.name).sort()).toEqual(
+      report.cases.flatMap((c) => [`parity.${c.name}.teacher`, `parity.${c.name}.free`]).sort(),
+    )
     for (const s of suites) {
-      expect(s.testcases.map((t) => t.name)).toEqual(['text', 'voice', 'text prefill', 'FlowLM layers', 'EOS', 'flow head', 'latent', 'Mimi', 'audio'])
+      expect(s.testcases.map((t) => t.name)).toEqual([
+        'text',
+        'voice',
+        'text prefill',
+        'FlowLM layers',
+        'EOS',
+        'flow head',
+        'latent',
+        'Mimi',
+        'audio',
+      ])
       expect(s.failures).toBe(0)
       expect(s.testcases.filter((t) => t.failure !== undefined)).toEqual([])
     }

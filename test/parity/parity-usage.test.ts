@@ -17,9 +17,12 @@ describe('parity tolerances', () => {
 
   it('docs/parity.md shows the same tolerance table as src/parity/default-tolerances.ts', async () => {
     const readme = await readFile(join(packageRoot(), 'docs', 'parity.md'), 'utf8')
-    const rows = new Map([...readme.matchAll(/^\| `([a-z_.]+)` \| [^|]+ \| ([^|]+) \| ([^|]+) \|$/gm)].map((m) => [m[1], [m[2]?.trim(), m[3]?.trim()]]))
+    const rows = new Map(
+      [...readme.matchAll(/^\| `([a-z_.]+)` \| [^|]+ \| ([^|]+) \| ([^|]+) \|$/gm)].map((m) => [m[1], [m[2]?.trim(), m[3]?.trim()]]),
+    )
     expect([...rows.keys()]).toEqual(CHECK_NAMES)
-    for (const name of CHECK_NAMES) expect(rows.get(name), name).toEqual([describeTolerance(DEFAULT_TOLERANCES[name]), DEFAULT_TOLERANCES[name].why])
+    for (const name of CHECK_NAMES)
+      expect(rows.get(name), name).toEqual([describeTolerance(DEFAULT_TOLERANCES[name]), DEFAULT_TOLERANCES[name].why])
   })
 
   it('overrides from JSON or YAML; unknown checks, fields, bad values and exact checks are errors', async () => {
@@ -42,7 +45,11 @@ describe('parity tolerances', () => {
     ] as const) {
       const file = join(work, 'bad.json')
       await writeFile(file, text)
-      await expect(loadTolerances({file})).rejects.toMatchObject({code: 'TOLERANCES_INVALID', exitCode: 2, message: expect.stringMatching(why)})
+      await expect(loadTolerances({file})).rejects.toMatchObject({
+        code: 'TOLERANCES_INVALID',
+        exitCode: 2,
+        message: expect.stringMatching(why),
+      })
     }
     await expect(loadTolerances({file: join(work, 'none.json')})).rejects.toMatchObject({code: 'TOLERANCES_NOT_FOUND', exitCode: 2})
   })
@@ -61,9 +68,15 @@ describe.skipIf(skipWithoutOracle)(`parity input errors exit 2 and name what is 
     const noModel = await runCli(['parity', '--golden', HELLO])
     expect(noModel.exitCode).toBe(2)
     expect(noModel.stderr).toMatch(/Error \[PARITY_MODEL_REQUIRED\]/)
-    await expect(runParity({model: inject('oracleOnnx'), goldens: [HELLO], against: [HELLO]})).rejects.toMatchObject({code: 'USAGE', exitCode: 2})
+    await expect(runParity({model: inject('oracleOnnx'), goldens: [HELLO], against: [HELLO]})).rejects.toMatchObject({
+      code: 'USAGE',
+      exitCode: 2,
+    })
     await mkdir(join(work, 'empty'))
-    await expect(runParity({model: join(work, 'empty'), goldens: [HELLO]})).rejects.toMatchObject({code: 'PARITY_MODEL_NOT_FOUND', exitCode: 2})
+    await expect(runParity({model: join(work, 'empty'), goldens: [HELLO]})).rejects.toMatchObject({
+      code: 'PARITY_MODEL_NOT_FOUND',
+      exitCode: 2,
+    })
   })
 
   it('a golden without a tensor it needs is an error naming the tensor; unknown tensors are listed as skipped', async () => {
@@ -90,6 +103,9 @@ describe.skipIf(skipWithoutOracle)(`parity input errors exit 2 and name what is 
   })
 
   it('components that find nothing to compare are an error, not a silent pass', async () => {
-    await expect(runParity({model: inject('oracleOnnx'), goldens: [HELLO], components: ['voice']})).rejects.toMatchObject({code: 'PARITY_NOTHING_COMPARED', exitCode: 2})
+    await expect(runParity({model: inject('oracleOnnx'), goldens: [HELLO], components: ['voice']})).rejects.toMatchObject({
+      code: 'PARITY_NOTHING_COMPARED',
+      exitCode: 2,
+    })
   })
 })

@@ -31,7 +31,13 @@ describe('runPythonJob', () => {
   it('streams progress events and logs, and returns the result', async () => {
     const progress: PythonProgressEvent[] = []
     const logs: string[] = []
-    const r = await runPythonJob<{answer: number}>({python, module: 'progress_job', env, onProgress: (e) => progress.push(e), onLog: (l) => logs.push(l)})
+    const r = await runPythonJob<{answer: number}>({
+      python,
+      module: 'progress_job',
+      env,
+      onProgress: (e) => progress.push(e),
+      onLog: (l) => logs.push(l),
+    })
     expect(r.data).toEqual({answer: 42})
     expect(progress.map((p) => p.done)).toEqual([1, 2])
     expect(logs).toEqual(['a plain log line'])

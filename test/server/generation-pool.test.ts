@@ -69,7 +69,7 @@ describe('LruCache', () => {
   it('shares one computation per key, evicts the least recently used, and forgets failures', async () => {
     const cache = new LruCache<number>({maxEntries: 2})
     let calls = 0
-    const make = (v: number) => async () => (calls += 1, v)
+    const make = (v: number) => async () => ((calls += 1), v)
     const first = cache.getOrCreate('a', make(1))
     const again = cache.getOrCreate('a', make(99))
     expect([first.hit, again.hit]).toEqual([false, true])

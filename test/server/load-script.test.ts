@@ -14,7 +14,18 @@ describe.skipIf(skipWithoutOracle)(`scripts/load-test.mjs ${NEEDS_ORACLE}`, () =
   it('runs bounded concurrent load against a loopback server and accounts for every request', async () => {
     const run = await execa(
       process.execPath,
-      [join(packageRoot(), 'scripts', 'load-test.mjs'), '--model', inject('oracleOnnx'), '--connections', '2', '--duration', '2', '--threads', '1', '--json'],
+      [
+        join(packageRoot(), 'scripts', 'load-test.mjs'),
+        '--model',
+        inject('oracleOnnx'),
+        '--connections',
+        '2',
+        '--duration',
+        '2',
+        '--threads',
+        '1',
+        '--json',
+      ],
       {reject: false, timeout: 120_000},
     )
     expect(run.exitCode, run.stderr).toBe(0)

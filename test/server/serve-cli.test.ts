@@ -22,7 +22,9 @@ interface ServeProcess {
 
 /** Starts `pockettts serve --port 0` and waits for its `ready` log line (JSON on stderr). */
 async function startServe(args: readonly string[]): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'run.js'), 'serve', '--port', '0', '--threads', '1', ...args], {stdio: ['ignore', 'pipe', 'pipe']})
+  const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'run.js'), 'serve', '--port', '0', '--threads', '1', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   const exit = once(child, 'exit').then(([code]) => code as number | null)
   let stderr = ''
   let stdout = ''
@@ -85,7 +87,11 @@ describe.skipIf(skipWithoutOracle)(`pockettts serve (the command) ${NEEDS_ORACLE
   })
 
   it('refuses bad flags with a usage error before loading anything', async () => {
-    for (const args of [['--workers', '0'], ['--request-timeout', 'soon'], ['--cors', 'ftp://x/y']]) {
+    for (const args of [
+      ['--workers', '0'],
+      ['--request-timeout', 'soon'],
+      ['--cors', 'ftp://x/y'],
+    ]) {
       const run = await runCli(['serve', '--model', modelDir, ...args, '--json'])
       expect(run.exitCode, args.join(' ')).toBe(2)
     }

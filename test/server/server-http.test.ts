@@ -68,7 +68,9 @@ describe.skipIf(skipWithoutOracle)(`pockettts server over HTTP on 127.0.0.1 ${NE
         await withDir.close()
       }
       await copyFile(join(ORACLE_TINY, 'voice.safetensors'), join(dir, 'voice.safetensors'))
-      await expect(createServer({model, voicesDir: dir, log: false, processMetrics: false})).rejects.toMatchObject({code: 'VOICE_NAME_CONFLICT'})
+      await expect(createServer({model, voicesDir: dir, log: false, processMetrics: false})).rejects.toMatchObject({
+        code: 'VOICE_NAME_CONFLICT',
+      })
       const bad = join(work, 'bad-voices')
       await mkdir(bad)
       await writeFile(join(bad, 'junk.safetensors'), 'not a voice')
@@ -148,7 +150,7 @@ describe.skipIf(skipWithoutOracle)(`pockettts server over HTTP on 127.0.0.1 ${NE
       ['an upload that is not a WAV', {text: 'Hi.', voice_wav: 'MP3'}, 415, 'audio_format_unsupported'],
       ['a broken WAV upload', {text: 'Hi.', voice_wav: 'BROKEN'}, 400, 'audio_invalid'],
       ['an upload over the size limit', {text: 'Hi.', voice_wav: 'HUGE'}, 413, 'upload_too_large'],
-    ])('answers %s with %i and upstream\'s {detail} shape', async (_name, fields, status, code) => {
+    ])("answers %s with %i and upstream's {detail} shape", async (_name, fields, status, code) => {
       const uploads: Record<string, Blob> = {
         PROMPT: new Blob([prompt]),
         MP3: new Blob([Buffer.from('ID3\u0003\u0000\u0000\u0000\u0000\u0000\u0000 not a wav at all')]),
@@ -193,7 +195,10 @@ describe.skipIf(skipWithoutOracle)(`pockettts server over HTTP on 127.0.0.1 ${NE
       expect(audio.equals(raw)).toBe(true)
       expect(events).toHaveLength(1)
       const tokens = model.text.tokenizer.encode('Server sent events.').length
-      expect(events[0]).toEqual({type: 'speech.audio.done', usage: {input_tokens: tokens, output_tokens: raw.length / FRAME_BYTES, total_tokens: tokens + raw.length / FRAME_BYTES}})
+      expect(events[0]).toEqual({
+        type: 'speech.audio.done',
+        usage: {input_tokens: tokens, output_tokens: raw.length / FRAME_BYTES, total_tokens: tokens + raw.length / FRAME_BYTES},
+      })
       const wavSse = parseSpeechSse(await (await postSpeech(t.url, {...request, response_format: 'wav', stream_format: 'sse'})).text())
       expect(parseWavHeader(wavSse.audio).sampleRate).toBe(24000)
       expect(wavSse.audio.subarray(44).equals(raw)).toBe(true)
@@ -216,14 +221,14 @@ describe.skipIf(skipWithoutOracle)(`pockettts server over HTTP on 127.0.0.1 ${NE
       ['an unknown field', {stream: true}, 'stream', 'unknown_parameter'],
       ['a fractional seed', {seed: 1.5}, 'seed', 'invalid_value'],
       ['a string temperature', {temperature: '0.5'}, 'temperature', 'invalid_value'],
-    ])('refuses %s with 400 in OpenAI\'s error shape', async (_name, patch, param, code) => {
+    ])("refuses %s with 400 in OpenAI's error shape", async (_name, patch, param, code) => {
       const res = await postSpeech(t.url, {model: 'tts-1', input: 'Hi.', voice: 'voice', ...patch})
       expect(res.status).toBe(400)
       const body = (await res.json()) as {error: Record<string, unknown>}
       expect(body).toEqual({error: {message: expect.any(String), type: 'invalid_request_error', param, code}})
     })
 
-    it('answers a broken JSON body with 400, a non-object with 400 and a body over the limit with 413, in OpenAI\'s shape', async () => {
+    it("answers a broken JSON body with 400, a non-object with 400 and a body over the limit with 413, in OpenAI's shape", async () => {
       const broken = await postSpeech(t.url, '{"model": "tts-1",')
       expect(broken.status).toBe(400)
       expect(((await broken.json()) as {error: {type: string}}).error.type).toBe('invalid_request_error')
@@ -273,7 +278,9 @@ describe.skipIf(skipWithoutOracle)(`pockettts server over HTTP on 127.0.0.1 ${NE
         expect((await fetch(`${secured.url}/metrics`, {headers: {'x-api-key': 'k3y'}})).status).toBe(200)
         const openAi = await postSpeech(secured.url, {model: 'tts-1', input: 'Hi.', voice: 'voice'})
         expect(openAi.status).toBe(401)
-        expect(await openAi.json()).toEqual({error: {message: expect.any(String), type: 'authentication_error', param: null, code: 'invalid_api_key'}})
+        expect(await openAi.json()).toEqual({
+          error: {message: expect.any(String), type: 'authentication_error', param: null, code: 'invalid_api_key'},
+        })
       } finally {
         await secured.close()
       }
@@ -283,7 +290,9 @@ describe.skipIf(skipWithoutOracle)(`pockettts server over HTTP on 127.0.0.1 ${NE
       const preflight = {method: 'OPTIONS', headers: {origin: 'http://app.example', 'access-control-request-method': 'POST'}}
       const off = await fetch(`${t.url}/tts`, preflight)
       expect(off.headers.get('access-control-allow-origin')).toBeNull()
-      expect((await fetch(`${t.url}/health`, {headers: {origin: 'http://app.example'}})).headers.get('access-control-allow-origin')).toBeNull()
+      expect(
+        (await fetch(`${t.url}/health`, {headers: {origin: 'http://app.example'}})).headers.get('access-control-allow-origin'),
+      ).toBeNull()
       const withCors = await startTestServer({model, corsOrigins: ['http://app.example']})
       try {
         const allowed = await fetch(`${withCors.url}/tts`, preflight)

@@ -1,12 +1,25 @@
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {loadEngineModel, type EngineModel} from '../../src/engine/engine-model.js'
 import {NEEDS_ORACLE, skipWithoutOracle} from '../helpers/oracle.js'
-import {framesWithoutEos, metric, NEVER_EOS, parseWavHeader, postSpeech, postTts, readAll, readAtLeast, startTestServer, waitFor} from '../helpers/server.js'
+import {
+  framesWithoutEos,
+  metric,
+  NEVER_EOS,
+  parseWavHeader,
+  postSpeech,
+  postTts,
+  readAll,
+  readAtLeast,
+  startTestServer,
+  waitFor,
+} from '../helpers/server.js'
 
 const FRAME_BYTES = 1920 * 2
 const SILENCE_BYTES = 4800 * 2
 /** Many sentences: without EOS, hundreds of frames per chunk; these requests are always cut short. */
-const LONG_TEXT = Array.from({length: 12}, (_, i) => `This is sentence number ${i + 1} of a long story that keeps going on and on.`).join(' ')
+const LONG_TEXT = Array.from({length: 12}, (_, i) => `This is sentence number ${i + 1} of a long story that keeps going on and on.`).join(
+  ' ',
+)
 /** One chunk of about fifty tokens. */
 const MEDIUM_TEXT = 'The quick brown fox jumps over the lazy dog while the small cat watches from the old wooden fence nearby.'
 
@@ -89,7 +102,9 @@ describe.skipIf(skipWithoutOracle)(`pockettts server: streaming, cancellation, o
       const refusedOpenAi = await postSpeech(t.url, {model: 'tts-1', input: 'No room.', voice: 'voice'})
       expect(refusedOpenAi.status).toBe(429)
       expect(refusedOpenAi.headers.get('retry-after')).not.toBeNull()
-      expect(await refusedOpenAi.json()).toEqual({error: {message: expect.any(String), type: 'rate_limit_error', param: null, code: 'queue_full'}})
+      expect(await refusedOpenAi.json()).toEqual({
+        error: {message: expect.any(String), type: 'rate_limit_error', param: null, code: 'queue_full'},
+      })
 
       // Both accepted requests run to their full length.
       expect((await firstBody).length).toBe(44 + framesWithoutEos(model, MEDIUM_TEXT) * FRAME_BYTES + SILENCE_BYTES)
@@ -134,14 +149,17 @@ describe.skipIf(skipWithoutOracle)(`pockettts server: streaming, cancellation, o
     }
   })
 
-  it('ends an SSE stream that times out with an error event in OpenAI\'s shape', async () => {
+  it("ends an SSE stream that times out with an error event in OpenAI's shape", async () => {
     const t = await startTestServer({model, workers: 1, queue: 0, requestTimeoutMs: 400, generation: NEVER_EOS})
     try {
       const res = await postSpeech(t.url, {model: 'tts-1', input: LONG_TEXT, voice: 'voice', stream_format: 'sse', seed: 1})
       if (res.status === 200) {
         const text = await res.text()
         const last = JSON.parse(text.trim().split('\n\n').at(-1)!.slice('data: '.length)) as Record<string, unknown>
-        expect(last).toEqual({type: 'error', error: {message: expect.any(String), type: 'server_error', param: null, code: 'request_timeout'}})
+        expect(last).toEqual({
+          type: 'error',
+          error: {message: expect.any(String), type: 'server_error', param: null, code: 'request_timeout'},
+        })
         expect(text).toContain('speech.audio.delta')
       } else {
         expect(res.status).toBe(503)

@@ -36,7 +36,10 @@ describe('prepareTextPrompt (no tokenizer needed)', () => {
     expect(prepareTextPrompt({text: 'a   b', ...noFlags}).text).toBe('A  b.')
     expect(prepareTextPrompt({text: 'numbers 42', ...noFlags}).text).toBe('Numbers 42.')
     expect(prepareTextPrompt({text: 'ends in ½', ...noFlags}).text).toBe('Ends in ½.')
-    expect(prepareTextPrompt({text: 'a; b', padWithSpaces: true, removeSemicolons: true})).toEqual({text: `${' '.repeat(8)}A, b.`, framesAfterEosGuess: 3})
+    expect(prepareTextPrompt({text: 'a; b', padWithSpaces: true, removeSemicolons: true})).toEqual({
+      text: `${' '.repeat(8)}A, b.`,
+      framesAfterEosGuess: 3,
+    })
     expect(prepareTextPrompt({text: 'one two three four five', ...noFlags}).framesAfterEosGuess).toBe(1)
   })
 
@@ -46,7 +49,8 @@ describe('prepareTextPrompt (no tokenizer needed)', () => {
 })
 
 describe.skipIf(skipWithoutOracle)(`text front-end vs upstream ${NEEDS_ORACLE}`, () => {
-  const cases = (): UpstreamTextCase[] => JSON.parse(readFileSync(join(ORACLE, 'text', 'upstream-text-cases.json'), 'utf8')) as UpstreamTextCase[]
+  const cases = (): UpstreamTextCase[] =>
+    JSON.parse(readFileSync(join(ORACLE, 'text', 'upstream-text-cases.json'), 'utf8')) as UpstreamTextCase[]
   let tokenizer: SentencePieceTokenizer
   beforeAll(async () => {
     tokenizer = await loadSentencePieceTokenizer({path: join(ORACLE_TINY, 'tokenizer.model'), expectedVocabSize: 4000})
@@ -67,13 +71,26 @@ describe.skipIf(skipWithoutOracle)(`text front-end vs upstream ${NEEDS_ORACLE}`,
     for (const c of all) {
       const label = JSON.stringify(c.text)
       expect(tokenizer.encode(c.text), label).toEqual(c.ids)
-      expect(prepareTextPrompt({text: c.text, ...noFlags}), label).toEqual({text: c.prepared, framesAfterEosGuess: c.frames_after_eos_guess})
+      expect(prepareTextPrompt({text: c.text, ...noFlags}), label).toEqual({
+        text: c.prepared,
+        framesAfterEosGuess: c.frames_after_eos_guess,
+      })
       const chunks = splitIntoBestSentences({tokenizer, text: c.text, maxTokens: 50, ...noFlags})
       expect(chunks, label).toEqual(c.chunks)
-      const result = prepareChunks({tokenizer, text: c.text, config: {...noFlags, recommendedFramesAfterEos: null, frameRate: 12.5, nBins: 4000}})
+      const result = prepareChunks({
+        tokenizer,
+        text: c.text,
+        config: {...noFlags, recommendedFramesAfterEos: null, frameRate: 12.5, nBins: 4000},
+      })
       expect(result.prepared, label).toBe(c.prepared)
-      expect(result.chunks.map((chunk) => chunk.text), label).toEqual(c.chunks)
-      expect(result.chunks.map((chunk) => chunk.ids), label).toEqual(c.chunk_ids)
+      expect(
+        result.chunks.map((chunk) => chunk.text),
+        label,
+      ).toEqual(c.chunks)
+      expect(
+        result.chunks.map((chunk) => chunk.ids),
+        label,
+      ).toEqual(c.chunk_ids)
     }
   })
 
@@ -83,11 +100,22 @@ describe.skipIf(skipWithoutOracle)(`text front-end vs upstream ${NEEDS_ORACLE}`,
         case: {text: string}
         chunks: {text: string; n_tokens: number; max_gen_len: number; frames_after_eos: number}[]
       }
-      const result = prepareChunks({tokenizer, text: manifest.case.text, config: {...noFlags, recommendedFramesAfterEos: null, frameRate: 12.5, nBins: 4000}})
+      const result = prepareChunks({
+        tokenizer,
+        text: manifest.case.text,
+        config: {...noFlags, recommendedFramesAfterEos: null, frameRate: 12.5, nBins: 4000},
+      })
       expect(
         result.chunks.map((c) => ({text: c.text, n_tokens: c.ids.length, max_gen_len: c.maxGenLen, frames_after_eos: c.framesAfterEos})),
         name,
-      ).toEqual(manifest.chunks.map((c) => ({text: c.text, n_tokens: c.n_tokens, max_gen_len: c.max_gen_len, frames_after_eos: c.frames_after_eos})))
+      ).toEqual(
+        manifest.chunks.map((c) => ({
+          text: c.text,
+          n_tokens: c.n_tokens,
+          max_gen_len: c.max_gen_len,
+          frames_after_eos: c.frames_after_eos,
+        })),
+      )
     }
   })
 
@@ -115,7 +143,8 @@ describe.skipIf(skipWithoutOracle)(`text front-end vs upstream ${NEEDS_ORACLE}`,
       if (tokenizer.decode(upstream.ids[t]!) !== upstream.decoded[t]) mismatches.push(`decode ${JSON.stringify(text)}`)
       settings.forEach((s, k) => {
         const chunks = splitIntoBestSentences({tokenizer, text, maxTokens: s.maxTokens, padWithSpaces: s.pad, removeSemicolons: s.semi})
-        if (JSON.stringify(chunks) !== JSON.stringify(upstream.chunks[t]![k])) mismatches.push(`split ${k} ${JSON.stringify(text)}: ${JSON.stringify(chunks)} vs ${JSON.stringify(upstream.chunks[t]![k])}`)
+        if (JSON.stringify(chunks) !== JSON.stringify(upstream.chunks[t]![k]))
+          mismatches.push(`split ${k} ${JSON.stringify(text)}: ${JSON.stringify(chunks)} vs ${JSON.stringify(upstream.chunks[t]![k])}`)
       })
     })
     expect(mismatches).toEqual([])
@@ -123,7 +152,9 @@ describe.skipIf(skipWithoutOracle)(`text front-end vs upstream ${NEEDS_ORACLE}`,
 
   it('rejects a file that is not a SentencePiece model, and a vocabulary that does not fit n_bins', async () => {
     await expect(loadSentencePieceTokenizer({path: join(ORACLE_TINY, 'config.yaml')})).rejects.toMatchObject({code: 'TOKENIZER_INVALID'})
-    await expect(loadSentencePieceTokenizer({path: join(ORACLE_TINY, 'tokenizer.model'), expectedVocabSize: 4001})).rejects.toMatchObject({code: 'TOKENIZER_VOCAB_MISMATCH'})
+    await expect(loadSentencePieceTokenizer({path: join(ORACLE_TINY, 'tokenizer.model'), expectedVocabSize: 4001})).rejects.toMatchObject({
+      code: 'TOKENIZER_VOCAB_MISMATCH',
+    })
     await expect(loadSentencePieceTokenizer({path: join(ORACLE_TINY, 'nope.model')})).rejects.toMatchObject({code: 'TOKENIZER_NOT_FOUND'})
     expect(() => tokenizer.encode('bad \ud800 text')).toThrow(expect.objectContaining({code: 'TEXT_INVALID_UNICODE'}))
   })
@@ -154,7 +185,28 @@ function generatedTexts(): string[] {
     return (state >>> 8) % n
   }
   const words = ['hello', 'world', 'Pocket', 'TTS', 'é', 'naïve', 'straße', '3.14', '1,000', 'U.S.A.', "don't", 'ÉCOLE', '中文', '😀', 'x']
-  const seps = [' ', ' ', ' ', '  ', '   ', '\n', '\r\n', '\t', '\u00a0', ', ', '; ', ': ', '. ', '! ', '? ', '... ', '.', ',', '\ufeff', ' \ufeff']
+  const seps = [
+    ' ',
+    ' ',
+    ' ',
+    '  ',
+    '   ',
+    '\n',
+    '\r\n',
+    '\t',
+    '\u00a0',
+    ', ',
+    '; ',
+    ': ',
+    '. ',
+    '! ',
+    '? ',
+    '... ',
+    '.',
+    ',',
+    '\ufeff',
+    ' \ufeff',
+  ]
   const texts = ['\ufeffHello. \ufeffworld', 'Hi.\ufeff\ufeffthere', '...', 'a', ' ; ', 'x. y', 'Hello.  \ufeff', 'done.\n\nnext one']
   for (let i = 0; i < 120; i += 1) {
     const n = 1 + rand(i % 10 === 0 ? 60 : 14)

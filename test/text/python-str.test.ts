@@ -1,5 +1,13 @@
 import {describe, expect, it} from 'vitest'
-import {isPythonAlnum, isPythonSpace, isPythonUpper, lastCodePoint, pythonSplit, pythonStrip, pythonUpper} from '../../src/text/python-str.js'
+import {
+  isPythonAlnum,
+  isPythonSpace,
+  isPythonUpper,
+  lastCodePoint,
+  pythonSplit,
+  pythonStrip,
+  pythonUpper,
+} from '../../src/text/python-str.js'
 import {runPythonJson} from '../helpers/python.js'
 
 interface UnicodeFacts {

@@ -11,7 +11,7 @@ const TINY = embeddedFixtureDir()
 const PROMPT = join(TINY, 'voice_prompt.wav')
 
 describe('pockettts export-voice', () => {
-  it('natively (embedded model, no Python) reproduces upstream\'s voice state within 1e-3', async () => {
+  it("natively (embedded model, no Python) reproduces upstream's voice state within 1e-3", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pockettts-native-voice-'))
     const out = join(dir, 'native.safetensors')
     const r = await runCli(['export-voice', PROMPT, '--out', out, '--json'])
@@ -52,7 +52,7 @@ describe('pockettts export-voice', () => {
     expect(r.stderr).toContain('Error [PROMPT_NOT_FOUND]')
   })
 
-  it('with --engine python runs upstream pocket-tts export-voice and writes upstream\'s file (within the cross-CPU tolerance)', async () => {
+  it("with --engine python runs upstream pocket-tts export-voice and writes upstream's file (within the cross-CPU tolerance)", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pockettts-voice-'))
     const r = await runCli(['export-voice', PROMPT, '--engine', 'python', '--from', TINY, '--json'], {cwd: dir})
     expect(r.exitCode).toBe(0)

@@ -45,7 +45,12 @@ describe.skipIf(skipWithoutOracle)(`voice state files ${NEEDS_ORACLE}`, () => {
     const state = await loadVoiceState({path: join(ORACLE_TINY, 'voice.safetensors'), model: TINY})
     expect(state.kind).toBe('kv-state')
     const kv = state as KvVoiceState
-    expect({offset: kv.offset, layers: kv.layers.length, length: kv.layers[0]?.length, legacy: kv.legacyCurrentEnd}).toEqual({offset: 85, layers: 2, length: 85, legacy: false})
+    expect({offset: kv.offset, layers: kv.layers.length, length: kv.layers[0]?.length, legacy: kv.legacyCurrentEnd}).toEqual({
+      offset: 85,
+      layers: 2,
+      length: 85,
+      legacy: false,
+    })
     expect(kv.layers[0]?.cache.length).toBe(2 * 85 * 4 * 16)
     expect(Buffer.from(encodeVoiceState(kv)).equals(readFileSync(join(ORACLE_TINY, 'voice.safetensors')))).toBe(true)
   })
@@ -75,31 +80,51 @@ describe.skipIf(skipWithoutOracle)(`voice state files ${NEEDS_ORACLE}`, () => {
 
   it('names what does not fit the model: layers, heads, head dim (VOICE_MODEL_MISMATCH)', async () => {
     const voice = join(ORACLE_TINY, 'voice.safetensors')
-    await expect(loadVoiceState({path: voice, model: {...TINY, layers: 6}})).rejects.toMatchObject({code: 'VOICE_MODEL_MISMATCH', details: {what: 'layer count', voice: 2, model: 6}})
-    await expect(loadVoiceState({path: voice, model: {...TINY, heads: 8, headDim: 8}})).rejects.toMatchObject({code: 'VOICE_MODEL_MISMATCH', details: {what: 'attention heads'}})
-    await expect(loadVoiceState({path: voice, model: {...TINY, headDim: 32}})).rejects.toMatchObject({code: 'VOICE_MODEL_MISMATCH', details: {what: 'head dim'}})
+    await expect(loadVoiceState({path: voice, model: {...TINY, layers: 6}})).rejects.toMatchObject({
+      code: 'VOICE_MODEL_MISMATCH',
+      details: {what: 'layer count', voice: 2, model: 6},
+    })
+    await expect(loadVoiceState({path: voice, model: {...TINY, heads: 8, headDim: 8}})).rejects.toMatchObject({
+      code: 'VOICE_MODEL_MISMATCH',
+      details: {what: 'attention heads'},
+    })
+    await expect(loadVoiceState({path: voice, model: {...TINY, headDim: 32}})).rejects.toMatchObject({
+      code: 'VOICE_MODEL_MISMATCH',
+      details: {what: 'head dim'},
+    })
   })
 
   it('rejects missing, corrupt and inconsistent files with VOICE_NOT_FOUND / VOICE_FILE_INVALID', async () => {
-    await expect(loadVoiceState({path: join(ORACLE_TINY, 'no-such-voice.safetensors'), model: TINY})).rejects.toMatchObject({code: 'VOICE_NOT_FOUND'})
+    await expect(loadVoiceState({path: join(ORACLE_TINY, 'no-such-voice.safetensors'), model: TINY})).rejects.toMatchObject({
+      code: 'VOICE_NOT_FOUND',
+    })
     await expect(loadVoiceState({path: join(ORACLE_TINY, 'config.yaml'), model: TINY})).rejects.toMatchObject({code: 'VOICE_FILE_INVALID'})
     const cases: [string, (t: Map<string, SafetensorsTensor>) => void][] = [
       ['unknown tensor', (t) => t.set('mimi.something', {dtype: 'F32', shape: [1], data: new Float32Array(1)})],
       ['no offset', (t) => t.delete('transformer.layers.1.self_attn/offset')],
-      ['offset beyond cache', (t) => t.set('transformer.layers.0.self_attn/offset', {dtype: 'I64', shape: [1], data: BigInt64Array.of(86n)})],
+      [
+        'offset beyond cache',
+        (t) => t.set('transformer.layers.0.self_attn/offset', {dtype: 'I64', shape: [1], data: BigInt64Array.of(86n)}),
+      ],
       ['layers disagree', (t) => t.set('transformer.layers.1.self_attn/offset', {dtype: 'I64', shape: [1], data: BigInt64Array.of(84n)})],
-      ['gap in layer numbers', (t) => {
-        for (const k of ['cache', 'offset']) {
-          t.set(`transformer.layers.2.self_attn/${k}`, t.get(`transformer.layers.1.self_attn/${k}`)!)
-          t.delete(`transformer.layers.1.self_attn/${k}`)
-        }
-      }],
-      ['NaN in the filled region', (t) => {
-        const cache = t.get('transformer.layers.0.self_attn/cache')!
-        const data = Float32Array.from(cache.data as Float32Array)
-        data[100] = Number.NaN
-        t.set('transformer.layers.0.self_attn/cache', {dtype: 'F32', shape: cache.shape, data})
-      }],
+      [
+        'gap in layer numbers',
+        (t) => {
+          for (const k of ['cache', 'offset']) {
+            t.set(`transformer.layers.2.self_attn/${k}`, t.get(`transformer.layers.1.self_attn/${k}`)!)
+            t.delete(`transformer.layers.1.self_attn/${k}`)
+          }
+        },
+      ],
+      [
+        'NaN in the filled region',
+        (t) => {
+          const cache = t.get('transformer.layers.0.self_attn/cache')!
+          const data = Float32Array.from(cache.data as Float32Array)
+          data[100] = Number.NaN
+          t.set('transformer.layers.0.self_attn/cache', {dtype: 'F32', shape: cache.shape, data})
+        },
+      ],
     ]
     for (const [label, edit] of cases) {
       await expect(loadVoiceState({path: variant(edit), model: TINY}), label).rejects.toMatchObject({code: 'VOICE_FILE_INVALID'})
@@ -117,7 +142,10 @@ describe('legacy audio_prompt voices', () => {
     expect(Array.from(state.kind === 'audio-prompt' ? state.conditioning : [])).toEqual(Array.from(conditioning))
     await expect(loadVoiceState({path, model: {...TINY, dModel: 1024}})).rejects.toMatchObject({code: 'VOICE_MODEL_MISMATCH'})
     const bf16 = join(tempDir(), 'prompt-bf16.safetensors')
-    writeFileSync(bf16, encodeSafetensors({tensors: {audio_prompt: {dtype: 'BF16', shape: [1, 1, 2], data: Uint16Array.of(0x3f80, 0xc020)}}}))
+    writeFileSync(
+      bf16,
+      encodeSafetensors({tensors: {audio_prompt: {dtype: 'BF16', shape: [1, 1, 2], data: Uint16Array.of(0x3f80, 0xc020)}}}),
+    )
     const half = await loadVoiceState({path: bf16, model: {...TINY, dModel: 2}})
     expect(half.kind === 'audio-prompt' ? Array.from(half.conditioning) : []).toEqual([1, -2.5])
   })

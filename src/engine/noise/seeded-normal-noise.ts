@@ -27,11 +27,19 @@ export class SeededNormalNoise implements NoiseSource {
   constructor(params: SeededNormalNoiseParams) {
     const {temperature} = params
     if (!Number.isFinite(temperature) || temperature < 0) {
-      throw new UsageError({code: 'INVALID_TEMPERATURE', message: `Temperature must be a number ≥ 0 (got ${temperature}).`, hint: 'Use e.g. --temperature 0.7 (upstream default).'})
+      throw new UsageError({
+        code: 'INVALID_TEMPERATURE',
+        message: `Temperature must be a number ≥ 0 (got ${temperature}).`,
+        hint: 'Use e.g. --temperature 0.7 (upstream default).',
+      })
     }
     const clamp = params.clamp ?? null
     if (clamp !== null && !(clamp > 0 && Number.isFinite(clamp))) {
-      throw new UsageError({code: 'INVALID_NOISE_CLAMP', message: `The noise clamp must be a positive number (got ${clamp}).`, hint: 'Omit it for unclamped noise, or use e.g. --noise-clamp 1.5.'})
+      throw new UsageError({
+        code: 'INVALID_NOISE_CLAMP',
+        message: `The noise clamp must be a positive number (got ${clamp}).`,
+        hint: 'Omit it for unclamped noise, or use e.g. --noise-clamp 1.5.',
+      })
     }
     this.rng = Xoshiro128ss.fromSeed(params.seed)
     this.std = Math.sqrt(temperature)

@@ -5,7 +5,17 @@ import type {ServerContext} from '../server-context.js'
 import {streamSpeech, type SpeechOutput} from '../stream-speech.js'
 
 /** Fields of OpenAI's `POST /v1/audio/speech` body, plus our `seed` and `temperature`. */
-const KNOWN_FIELDS = new Set(['model', 'input', 'voice', 'response_format', 'speed', 'instructions', 'stream_format', 'seed', 'temperature'])
+const KNOWN_FIELDS = new Set([
+  'model',
+  'input',
+  'voice',
+  'response_format',
+  'speed',
+  'instructions',
+  'stream_format',
+  'seed',
+  'temperature',
+])
 /** Formats OpenAI offers that this server cannot encode. */
 const UNSUPPORTED_FORMATS = new Set(['mp3', 'opus', 'aac', 'flac'])
 
@@ -20,48 +30,113 @@ export function registerOpenAiSpeechRoute(app: FastifyInstance, ctx: ServerConte
   app.post('/v1/audio/speech', async (request, reply) => {
     const body = request.body
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      throw new HttpProblem({status: 400, code: 'invalid_body', message: 'The request body must be a JSON object.', hint: 'Send Content-Type: application/json.'})
+      throw new HttpProblem({
+        status: 400,
+        code: 'invalid_body',
+        message: 'The request body must be a JSON object.',
+        hint: 'Send Content-Type: application/json.',
+      })
     }
     const fields = body as Record<string, unknown>
     for (const key of Object.keys(fields)) {
-      if (!KNOWN_FIELDS.has(key)) throw new HttpProblem({status: 400, code: 'unknown_parameter', message: `Unrecognized request argument supplied: ${key}`, param: key})
+      if (!KNOWN_FIELDS.has(key))
+        throw new HttpProblem({
+          status: 400,
+          code: 'unknown_parameter',
+          message: `Unrecognized request argument supplied: ${key}`,
+          param: key,
+        })
     }
     const model = requiredString(fields, 'model')
     if (!ctx.options.modelIds.includes(model)) {
-      throw new HttpProblem({status: 400, code: 'model_not_found', message: `The model \`${model}\` does not exist on this server; use one of: ${ctx.options.modelIds.join(', ')}.`, param: 'model'})
+      throw new HttpProblem({
+        status: 400,
+        code: 'model_not_found',
+        message: `The model \`${model}\` does not exist on this server; use one of: ${ctx.options.modelIds.join(', ')}.`,
+        param: 'model',
+      })
     }
     const input = requiredString(fields, 'input')
-    if (input.trim() === '') throw new HttpProblem({status: 400, code: 'invalid_value', message: 'input must not be empty.', param: 'input'})
+    if (input.trim() === '')
+      throw new HttpProblem({status: 400, code: 'invalid_value', message: 'input must not be empty.', param: 'input'})
     if (input.length > ctx.options.maxTextChars) {
-      throw new HttpProblem({status: 400, code: 'string_above_max_length', message: `input has ${input.length} characters; the limit is ${ctx.options.maxTextChars}.`, param: 'input'})
+      throw new HttpProblem({
+        status: 400,
+        code: 'string_above_max_length',
+        message: `input has ${input.length} characters; the limit is ${ctx.options.maxTextChars}.`,
+        param: 'input',
+      })
     }
     const voice = ctx.voices.checkName(voiceName(fields['voice']), 'voice')
     const format = optionalString(fields, 'response_format') ?? 'wav'
     if (UNSUPPORTED_FORMATS.has(format)) {
-      throw new HttpProblem({status: 400, code: 'unsupported_response_format', message: `response_format ${format} is not supported by this server; use wav or pcm.`, param: 'response_format'})
+      throw new HttpProblem({
+        status: 400,
+        code: 'unsupported_response_format',
+        message: `response_format ${format} is not supported by this server; use wav or pcm.`,
+        param: 'response_format',
+      })
     }
-    if (format !== 'wav' && format !== 'pcm') throw new HttpProblem({status: 400, code: 'invalid_value', message: `Invalid response_format ${JSON.stringify(format)}; use wav or pcm.`, param: 'response_format'})
+    if (format !== 'wav' && format !== 'pcm')
+      throw new HttpProblem({
+        status: 400,
+        code: 'invalid_value',
+        message: `Invalid response_format ${JSON.stringify(format)}; use wav or pcm.`,
+        param: 'response_format',
+      })
     const streamFormat = optionalString(fields, 'stream_format') ?? 'audio'
-    if (streamFormat !== 'audio' && streamFormat !== 'sse') throw new HttpProblem({status: 400, code: 'invalid_value', message: `Invalid stream_format ${JSON.stringify(streamFormat)}; use audio or sse.`, param: 'stream_format'})
+    if (streamFormat !== 'audio' && streamFormat !== 'sse')
+      throw new HttpProblem({
+        status: 400,
+        code: 'invalid_value',
+        message: `Invalid stream_format ${JSON.stringify(streamFormat)}; use audio or sse.`,
+        param: 'stream_format',
+      })
     const speed = fields['speed']
     if (speed !== undefined && speed !== null) {
-      if (typeof speed !== 'number' || !(speed >= 0.25 && speed <= 4)) throw new HttpProblem({status: 400, code: 'invalid_value', message: 'speed must be a number from 0.25 to 4.0.', param: 'speed'})
-      if (speed !== 1) throw new HttpProblem({status: 400, code: 'unsupported_parameter', message: 'speed other than 1.0 is not supported by this model.', param: 'speed'})
+      if (typeof speed !== 'number' || !(speed >= 0.25 && speed <= 4))
+        throw new HttpProblem({status: 400, code: 'invalid_value', message: 'speed must be a number from 0.25 to 4.0.', param: 'speed'})
+      if (speed !== 1)
+        throw new HttpProblem({
+          status: 400,
+          code: 'unsupported_parameter',
+          message: 'speed other than 1.0 is not supported by this model.',
+          param: 'speed',
+        })
     }
     const instructions = fields['instructions']
     if (instructions !== undefined && instructions !== null && instructions !== '') {
-      if (typeof instructions !== 'string') throw new HttpProblem({status: 400, code: 'invalid_type', message: 'instructions must be a string.', param: 'instructions'})
-      throw new HttpProblem({status: 400, code: 'unsupported_parameter', message: 'instructions are not supported by this model.', param: 'instructions'})
+      if (typeof instructions !== 'string')
+        throw new HttpProblem({status: 400, code: 'invalid_type', message: 'instructions must be a string.', param: 'instructions'})
+      throw new HttpProblem({
+        status: 400,
+        code: 'unsupported_parameter',
+        message: 'instructions are not supported by this model.',
+        param: 'instructions',
+      })
     }
-    const sampling = parseSamplingFields({seed: fields['seed'], temperature: fields['temperature'], fromForm: false, defaultTemperature: ctx.options.generation.temperature})
-    const output: SpeechOutput = streamFormat === 'sse' ? {kind: 'sse', format} : format === 'pcm' ? {kind: 'pcm'} : {kind: 'wav', trailingSilenceSeconds: 0}
-    return streamSpeech(ctx, request, reply, {route: '/v1/audio/speech', text: input, voice: {kind: 'name', name: voice}, ...sampling, output})
+    const sampling = parseSamplingFields({
+      seed: fields['seed'],
+      temperature: fields['temperature'],
+      fromForm: false,
+      defaultTemperature: ctx.options.generation.temperature,
+    })
+    const output: SpeechOutput =
+      streamFormat === 'sse' ? {kind: 'sse', format} : format === 'pcm' ? {kind: 'pcm'} : {kind: 'wav', trailingSilenceSeconds: 0}
+    return streamSpeech(ctx, request, reply, {
+      route: '/v1/audio/speech',
+      text: input,
+      voice: {kind: 'name', name: voice},
+      ...sampling,
+      output,
+    })
   })
 }
 
 function requiredString(fields: Record<string, unknown>, param: string): string {
   const value = fields[param]
-  if (value === undefined || value === null) throw new HttpProblem({status: 400, code: 'missing_required_parameter', message: `Missing required parameter: '${param}'.`, param})
+  if (value === undefined || value === null)
+    throw new HttpProblem({status: 400, code: 'missing_required_parameter', message: `Missing required parameter: '${param}'.`, param})
   if (typeof value !== 'string') throw new HttpProblem({status: 400, code: 'invalid_type', message: `${param} must be a string.`, param})
   return value
 }
@@ -74,8 +149,20 @@ function optionalString(fields: Record<string, unknown>, param: string): string 
 }
 
 function voiceName(value: unknown): string {
-  if (value === undefined || value === null) throw new HttpProblem({status: 400, code: 'missing_required_parameter', message: "Missing required parameter: 'voice'.", param: 'voice'})
+  if (value === undefined || value === null)
+    throw new HttpProblem({
+      status: 400,
+      code: 'missing_required_parameter',
+      message: "Missing required parameter: 'voice'.",
+      param: 'voice',
+    })
   if (typeof value === 'string') return value
-  if (typeof value === 'object' && !Array.isArray(value) && typeof (value as {id?: unknown}).id === 'string') return (value as {id: string}).id
-  throw new HttpProblem({status: 400, code: 'invalid_type', message: 'voice must be a voice name or an object {"id": name}.', param: 'voice'})
+  if (typeof value === 'object' && !Array.isArray(value) && typeof (value as {id?: unknown}).id === 'string')
+    return (value as {id: string}).id
+  throw new HttpProblem({
+    status: 400,
+    code: 'invalid_type',
+    message: 'voice must be a voice name or an object {"id": name}.',
+    param: 'voice',
+  })
 }

@@ -24,11 +24,22 @@ export function registerTtsRoute(app: FastifyInstance, ctx: ServerContext): void
     const text = form.fields['text'] ?? ''
     if (text.trim() === '') throw new HttpProblem({status: 400, code: 'text_empty', message: 'Text cannot be empty', param: 'text'})
     if (text.length > ctx.options.maxTextChars) {
-      throw new HttpProblem({status: 400, code: 'text_too_long', message: `Text has ${text.length} characters; the limit is ${ctx.options.maxTextChars}.`, hint: 'Split the text into several requests.', param: 'text'})
+      throw new HttpProblem({
+        status: 400,
+        code: 'text_too_long',
+        message: `Text has ${text.length} characters; the limit is ${ctx.options.maxTextChars}.`,
+        hint: 'Split the text into several requests.',
+        param: 'text',
+      })
     }
     const voiceUrl = form.fields['voice_url']
     if (voiceUrl !== undefined && form.upload !== undefined) {
-      throw new HttpProblem({status: 400, code: 'voice_conflict', message: 'Cannot provide both voice_url and voice_wav', param: 'voice_url'})
+      throw new HttpProblem({
+        status: 400,
+        code: 'voice_conflict',
+        message: 'Cannot provide both voice_url and voice_wav',
+        param: 'voice_url',
+      })
     }
     let voice: VoiceSelection
     if (form.upload !== undefined) {
@@ -47,10 +58,21 @@ export function registerTtsRoute(app: FastifyInstance, ctx: ServerContext): void
       voice = {kind: 'name', name: ctx.voices.checkName(voiceUrl, 'voice_url')}
     } else {
       const name = ctx.catalog.defaultVoice
-      if (name === null) throw new HttpProblem({status: 400, code: 'voice_required', message: 'This server has no voice of its own; upload voice_wav.', param: 'voice_wav'})
+      if (name === null)
+        throw new HttpProblem({
+          status: 400,
+          code: 'voice_required',
+          message: 'This server has no voice of its own; upload voice_wav.',
+          param: 'voice_wav',
+        })
       voice = {kind: 'name', name}
     }
-    const sampling = parseSamplingFields({seed: form.fields['seed'], temperature: form.fields['temperature'], fromForm: true, defaultTemperature: ctx.options.generation.temperature})
+    const sampling = parseSamplingFields({
+      seed: form.fields['seed'],
+      temperature: form.fields['temperature'],
+      fromForm: true,
+      defaultTemperature: ctx.options.generation.temperature,
+    })
     return streamSpeech(ctx, request, reply, {
       route: '/tts',
       text,
@@ -88,7 +110,13 @@ async function readForm(request: FastifyRequest): Promise<TtsForm> {
       if (part.fieldname === 'voice_wav' && !(bytes.length === 0 && part.filename === '')) upload = bytes
       continue
     }
-    if (part.valueTruncated) throw new HttpProblem({status: 413, code: 'field_too_large', message: `The form field ${part.fieldname} is too large.`, param: part.fieldname})
+    if (part.valueTruncated)
+      throw new HttpProblem({
+        status: 413,
+        code: 'field_too_large',
+        message: `The form field ${part.fieldname} is too large.`,
+        param: part.fieldname,
+      })
     fields[part.fieldname] = String(part.value)
   }
   return {fields, upload}
