@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `npm test`: builds and sets up the Python tooling side by side, then runs vitest and pytest side by side (pytest's
-// output is kept in .test-results/pytest.log and printed after vitest's), then prints the wall time of each phase
-// and one closing line "total: N passed, N failed, N skipped" summed over both runners.
+// `npm test`: builds and sets up the Python tooling side by side, then runs vitest, pytest and the linters side by
+// side (pytest's and the linters' output is kept in .test-results/ and printed after vitest's), then prints the wall
+// time of each phase and one closing line "total: N passed, N failed, N skipped" summed over the runners (each
+// linter counts as one check).
 import {spawn} from 'node:child_process'
 import {createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -48,9 +49,51 @@ const pytestLog = join(results, 'pytest.log')
 // pytest's tmp_path folders and its jobs' temporary files go under one folder, removed at the end (vitest does the
 // same in test/global-setup.ts)
 const pytestTmp = mkdtempSync(join(tmpdir(), 'pockettts-pytest-run-'))
-const [vitestCode, pytestCode] = await Promise.all([
-  run('vitest', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${join(results, 'vitest.json')}`, ...extra]),
-  run('pytest', join(root, '.venv/bin/python'), ['-m', 'pytest', 'scripts/tests', '-q', '-p', 'no:cacheprovider', `--basetemp=${join(pytestTmp, 'basetemp')}`, `--junitxml=${join(results, 'pytest.xml')}`], pytestLog, {TMPDIR: pytestTmp}),
+const LINTERS = [
+  ['eslint', 'npx', ['eslint', '.']],
+  ['prettier', 'npx', ['prettier', '--check', '.']],
+  ['ruff check', join(root, '.venv/bin/ruff'), ['check', 'scripts']],
+  ['ruff format', join(root, '.venv/bin/ruff'), ['format', '--check', 'scripts']],
+]
+/** The linters one after the other (they are light), each into its own log; resolves to the names that failed. */
+async function lint() {
+  const failed = []
+  for (const [name, cmd, args] of LINTERS) {
+    const log = join(results, `lint-${name.replace(' ', '-')}.log`)
+    if ((await run(`lint: ${name}`, cmd, args, log)) !== 0) {
+      failed.push(name)
+      process.stdout.write(`\n== ${name} found problems (run \`npm run lint:fix\` for the formatters):\n${readFileSync(log, 'utf8')}`)
+    }
+  }
+  return failed
+}
+
+const [vitestCode, pytestCode, lintFailed] = await Promise.all([
+  run('vitest', 'npx', [
+    'vitest',
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile=${join(results, 'vitest.json')}`,
+    ...extra,
+  ]),
+  run(
+    'pytest',
+    join(root, '.venv/bin/python'),
+    [
+      '-m',
+      'pytest',
+      'scripts/tests',
+      '-q',
+      '-p',
+      'no:cacheprovider',
+      `--basetemp=${join(pytestTmp, 'basetemp')}`,
+      `--junitxml=${join(results, 'pytest.xml')}`,
+    ],
+    pytestLog,
+    {TMPDIR: pytestTmp},
+  ),
+  lint(),
 ])
 rmSync(pytestTmp, {recursive: true, force: true})
 process.stdout.write(`\n== pytest output\n${existsSync(pytestLog) ? readFileSync(pytestLog, 'utf8') : '(none)\n'}`)
@@ -66,19 +109,28 @@ console.log('')
 if (existsSync(join(results, 'vitest.json'))) {
   const v = JSON.parse(readFileSync(join(results, 'vitest.json'), 'utf8'))
   const failedSuites = v.numFailedTestSuites ?? 0
-  add('vitest', v.numPassedTests, v.numFailedTests + (v.numFailedTests === 0 && failedSuites > 0 ? failedSuites : 0), v.numPendingTests + v.numTodoTests)
+  add(
+    'vitest',
+    v.numPassedTests,
+    v.numFailedTests + (v.numFailedTests === 0 && failedSuites > 0 ? failedSuites : 0),
+    v.numPendingTests + v.numTodoTests,
+  )
 } else {
   add('vitest', 0, 1, 0)
 }
 if (existsSync(join(results, 'pytest.xml'))) {
   const xml = readFileSync(join(results, 'pytest.xml'), 'utf8')
   const attr = (name) => Number((xml.match(new RegExp(`<testsuite [^>]*?\\b${name}="(\\d+)"`)) ?? [])[1] ?? 0)
-  const tests = attr('tests'), failures = attr('failures'), errors = attr('errors'), skipped = attr('skipped')
+  const tests = attr('tests'),
+    failures = attr('failures'),
+    errors = attr('errors'),
+    skipped = attr('skipped')
   add('pytest', tests - failures - errors - skipped, failures + errors, skipped)
 } else {
   add('pytest', 0, 1, 0)
 }
+add('lint', LINTERS.length - lintFailed.length, lintFailed.length, 0)
 if (setupFailed) total.failed += 1
 console.log(`wall time: ${timings.join(', ')}; npm test ${((Date.now() - started) / 1000).toFixed(1)} s`)
 console.log(`total: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`)
-process.exit(total.failed > 0 || vitestCode !== 0 || pytestCode !== 0 || setupFailed ? 1 : 0)
+process.exit(total.failed > 0 || vitestCode !== 0 || pytestCode !== 0 || lintFailed.length > 0 || setupFailed ? 1 : 0)
