@@ -1,9 +1,8 @@
 import {loadAudioPrompt, type PromptAudioWarning} from '../audio/index.js'
-import {encodeVoicePrompt} from '../voice/encode-voice-prompt.js'
 import {writeVoiceState} from '../voice/write-voice-state.js'
 import type {EngineModel} from './engine-model.js'
 import {SeededNormalNoise} from './noise/index.js'
-import {prefillVoice} from './prefill-voice.js'
+import {voiceKvFromPromptAudio} from './prefill-voice.js'
 
 export interface ExportVoiceNativeParams {
   readonly model: EngineModel
@@ -37,14 +36,12 @@ export async function exportVoiceNative(params: ExportVoiceNativeParams): Promis
     truncateSeconds: params.truncateSeconds ?? 30,
     sampleRate: model.dims.sampleRate,
   })
-  const encoded = await encodeVoicePrompt({
-    encoder: await model.encoder(),
-    audio: prompt.audio,
-    frameSize: model.dims.frameSize,
-    dModel: model.dims.dModel,
-  })
   // The prefill's sampled latent is discarded upstream, so the noise it draws does not matter here.
-  const kv = await prefillVoice({model, conditioning: encoded.conditioning, noise: new SeededNormalNoise({seed: 0, temperature: 0})})
+  const {kv, latentFrames} = await voiceKvFromPromptAudio({
+    model,
+    audio: prompt.audio,
+    noise: new SeededNormalNoise({seed: 0, temperature: 0}),
+  })
   await writeVoiceState({
     path: params.out,
     state: {
@@ -57,8 +54,8 @@ export async function exportVoiceNative(params: ExportVoiceNativeParams): Promis
   return {
     out: params.out,
     promptSeconds: prompt.audio.length / prompt.sampleRate,
-    latentFrames: encoded.frames,
-    positions: encoded.positions,
+    latentFrames,
+    positions: kv.offset,
     warnings: prompt.warnings,
   }
 }

@@ -1,5 +1,6 @@
 import {flowLmStep} from '../flowlm/flow-lm-step.js'
 import {KvCache} from '../flowlm/kv-cache.js'
+import {encodeVoicePrompt} from '../voice/encode-voice-prompt.js'
 import type {EngineModel} from './engine-model.js'
 import type {NoiseSource} from './noise/index.js'
 
@@ -25,4 +26,20 @@ export async function prefillVoice(params: PrefillVoiceParams): Promise<KvCache>
   })
   params.noise.next(model.dims.latentDim)
   return kv
+}
+
+/** A read prompt (24 kHz mono) to its voice KV, as upstream's voice path: Mimi-encode and project it, then prefill. */
+export async function voiceKvFromPromptAudio(params: {
+  readonly model: EngineModel
+  readonly audio: Float32Array
+  readonly noise: NoiseSource
+}): Promise<{readonly kv: KvCache; readonly latentFrames: number}> {
+  const {model} = params
+  const encoded = await encodeVoicePrompt({
+    encoder: await model.encoder(),
+    audio: params.audio,
+    frameSize: model.dims.frameSize,
+    dModel: model.dims.dModel,
+  })
+  return {kv: await prefillVoice({model, conditioning: encoded.conditioning, noise: params.noise}), latentFrames: encoded.frames}
 }

@@ -3,11 +3,10 @@ import {extname} from 'node:path'
 import {loadAudioPrompt, type PromptAudioWarning} from '../audio/index.js'
 import {UsageError} from '../errors/index.js'
 import {KvCache} from '../flowlm/kv-cache.js'
-import {encodeVoicePrompt} from '../voice/encode-voice-prompt.js'
 import {loadVoiceState} from '../voice/index.js'
 import type {EngineModel} from './engine-model.js'
 import type {NoiseSource} from './noise/index.js'
-import {prefillVoice} from './prefill-voice.js'
+import {prefillVoice, voiceKvFromPromptAudio} from './prefill-voice.js'
 
 /** The voice name used when none is given and the model ships it (upstream's English default). */
 export const DEFAULT_VOICE_NAME = 'alba'
@@ -66,14 +65,8 @@ export async function resolveVoice(params: ResolveVoiceParams): Promise<Resolved
     truncateSeconds: params.truncateSeconds ?? null,
     sampleRate: model.dims.sampleRate,
   })
-  const encoded = await encodeVoicePrompt({
-    encoder: await model.encoder(),
-    audio: prompt.audio,
-    frameSize: model.dims.frameSize,
-    dModel: model.dims.dModel,
-  })
   return {
-    kv: await prefillVoice({model, conditioning: encoded.conditioning, noise: params.noise}),
+    kv: (await voiceKvFromPromptAudio({model, audio: prompt.audio, noise: params.noise})).kv,
     label: requested,
     kind: 'prompt',
     warnings: prompt.warnings,

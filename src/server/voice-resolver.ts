@@ -1,10 +1,9 @@
 import {audioPromptFromWav, type PromptAudioWarning, type WavAudio} from '../audio/index.js'
 import type {EngineModel} from '../engine/engine-model.js'
 import type {NoiseSource} from '../engine/noise/index.js'
-import {prefillVoice} from '../engine/prefill-voice.js'
+import {voiceKvFromPromptAudio} from '../engine/prefill-voice.js'
 import {resolveVoice} from '../engine/resolve-voice.js'
 import {KvCache} from '../flowlm/kv-cache.js'
-import {encodeVoicePrompt} from '../voice/encode-voice-prompt.js'
 import {HttpProblem} from './http-problem.js'
 import {LruCache} from './lru-cache.js'
 import type {VoiceCatalog} from './voice-catalog.js'
@@ -82,13 +81,7 @@ export class VoiceResolver {
       truncateSeconds: UPLOAD_TRUNCATE_SECONDS,
       sampleRate: model.dims.sampleRate,
     })
-    const encoded = await encodeVoicePrompt({
-      encoder: await model.encoder(),
-      audio: prompt.audio,
-      frameSize: model.dims.frameSize,
-      dModel: model.dims.dModel,
-    })
-    return compact(await prefillVoice({model, conditioning: encoded.conditioning, noise: discardedNoise}))
+    return compact((await voiceKvFromPromptAudio({model, audio: prompt.audio, noise: discardedNoise})).kv)
   }
 }
 
