@@ -64,14 +64,7 @@ export async function exportVoice(params: ExportVoiceParams): Promise<ExportVoic
   })
   const modelDir = assertUpstreamModelFolder({dir: params.modelDir})
   const out = resolve(params.out ?? defaultVoiceOut(prompt))
-  if (existsSync(out) && params.force !== true) {
-    throw new UsageError({
-      code: 'OUTPUT_EXISTS',
-      message: `${out} already exists.`,
-      hint: 'Pass --force to replace it, or choose another path with --out.',
-      details: {out},
-    })
-  }
+  refuseExistingOutput(out, params.force === true)
   // The same prompt checks as the native export (non-finite samples, sample rate), before Python starts.
   const report = await checkPromptFile({path: prompt})
   const args = ['--model', modelDir, '--prompt', prompt, '--out', out]
@@ -101,19 +94,24 @@ async function exportVoiceWithEngine(params: ExportVoiceParams): Promise<ExportV
     hint: 'Pass an existing audio file (a .wav).',
   })
   const out = resolve(params.out ?? defaultVoiceOut(prompt))
-  if (existsSync(out) && params.force !== true) {
-    throw new UsageError({
-      code: 'OUTPUT_EXISTS',
-      message: `${out} already exists.`,
-      hint: 'Pass --force to replace it, or choose another path with --out.',
-      details: {out},
-    })
-  }
+  refuseExistingOutput(out, params.force === true)
   const model = await loadEngineModel({dir: params.onnxModelDir ?? embeddedModelDir()})
   try {
     const result = await exportVoiceNative({model, prompt, out})
     return {out, prompt, engine: 'native', positions: result.positions, bytes: statSync(out).size, warnings: result.warnings}
   } finally {
     await model.release()
+  }
+}
+
+/** OUTPUT_EXISTS unless the file is absent or `--force` replaces it. */
+function refuseExistingOutput(out: string, force: boolean): void {
+  if (existsSync(out) && !force) {
+    throw new UsageError({
+      code: 'OUTPUT_EXISTS',
+      message: `${out} already exists.`,
+      hint: 'Pass --force to replace it, or choose another path with --out.',
+      details: {out},
+    })
   }
 }
