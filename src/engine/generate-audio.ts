@@ -141,7 +141,7 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
           if (eosStep !== null && step >= eosStep + chunk.framesAfterEos) break
         }
         // Frames go to the decoder in fixed groups (the chunk's first alone, for the time to first audio; then
-        // groupSize at a time): always the same grouping, so the same seed gives the same bytes.
+        // groupSize at a time): always the same grouping, so the same seed gives the same bytes on the same CPU type.
         grouped.push(latent)
         if (frames === 0 || grouped.length === decoder.groupSize) queued.push(...decoder.decode(grouped.splice(0)).map(track))
         frames += 1
