@@ -215,10 +215,12 @@ async function drainAndClose(params: DrainParams): Promise<CloseReport> {
     pool.close()
     await pool.whenIdle()
   }
-  // Finished responses leave keep-alive connections idle; close them until the server is closed.
+  // Finished responses leave keep-alive connections idle; close them until the server is closed. A response whose
+  // generation is over may still be sending its audio to a slow client: it gets what is left of the deadline (at
+  // least 5 s) before its connection is closed.
   const sweeper = setInterval(() => app.server.closeIdleConnections(), 50)
   app.server.closeIdleConnections()
-  const hardStop = setTimeout(() => app.server.closeAllConnections(), 5000)
+  const hardStop = setTimeout(() => app.server.closeAllConnections(), Math.max(5000, params.deadlineMs - (performance.now() - start)))
   try {
     await closed
   } finally {
