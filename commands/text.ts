@@ -2,7 +2,14 @@ import {Args, Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../src/cli/base-command.js'
 import {knobFlag, knobFlagWithDefault} from '../src/cli/number-flags.js'
 import {renderTable} from '../src/report/render-table.js'
-import {loadTextFrontEnd, prepareChunks, type SentencePieceModelInfo, type TextChunk} from '../src/text/index.js'
+import {
+  loadTextFrontEnd,
+  prepareChunks,
+  UPSTREAM_RELEASES,
+  type SentencePieceModelInfo,
+  type TextChunk,
+  type UpstreamRelease,
+} from '../src/text/index.js'
 
 /** `pockettts text --json` output. */
 export interface TextCommandResult {
@@ -15,7 +22,12 @@ export interface TextCommandResult {
   readonly maxTokens: number
   readonly chunks: TextChunk[]
   readonly warnings: string[]
-  readonly tokenizer: {readonly path: string} & Omit<SentencePieceModelInfo, 'pieces'>
+  /** The tokenizer file, its kind and vocabulary size (and a SentencePiece model's settings). */
+  readonly tokenizer: {readonly path: string; readonly kind: 'sentencepiece' | 'tokenizers'; readonly vocabSize: number} & Partial<
+    Omit<SentencePieceModelInfo, 'pieces'>
+  >
+  /** Whose text rules were applied. */
+  readonly upstream: UpstreamRelease
   readonly settings: {
     readonly padWithSpaces: boolean
     readonly removeSemicolons: boolean
@@ -39,6 +51,12 @@ export default class Text extends PocketTtsCommand {
     model: Flags.string({description: 'Model folder (config.yaml + tokenizer.model) or upstream config .yaml.', exclusive: ['tokenizer']}),
     tokenizer: Flags.string({description: 'SentencePiece .model file (upstream default text settings).', exclusive: ['model']}),
     'max-tokens': knobFlagWithDefault('maxTokens', {description: 'Most tokens per chunk (upstream max_tokens).', default: 50}),
+    upstream: Flags.option({
+      description:
+        'Whose text rules to apply: upstream pocket-tts 2.1.0, or 4.0.1 (character table, terminal punctuation, decimal points, chunks prepared again before tokenizing).',
+      options: UPSTREAM_RELEASES,
+      default: '2.1.0' as const,
+    })(),
     'frames-after-eos': knobFlag('framesAfterEos', {
       description: 'Frames after EOS for every chunk (default: per-chunk guess or the model recommendation).',
     }),
@@ -51,24 +69,28 @@ export default class Text extends PocketTtsCommand {
     const frontEnd = await loadTextFrontEnd({
       ...(flags.tokenizer === undefined ? {} : {tokenizer: flags.tokenizer}),
       ...(config.model === undefined ? {} : {model: config.model}),
+      upstream: flags.upstream,
     })
-    const prepared = prepareChunks({
+    const prepared = await prepareChunks({
       tokenizer: frontEnd.tokenizer,
       text: args.text,
       config: frontEnd.config,
       maxTokens: flags['max-tokens'],
       framesAfterEos: flags['frames-after-eos'] ?? null,
     })
-    const {pieces: _pieces, ...info} = frontEnd.tokenizer.info
+    const {tokenizer} = frontEnd
+    const {pieces: _pieces, ...info} =
+      tokenizer.kind === 'sentencepiece' && 'info' in tokenizer ? (tokenizer.info as SentencePieceModelInfo) : {pieces: []}
     const result: TextCommandResult = {
       text: args.text,
-      ids: frontEnd.tokenizer.encode(args.text),
+      ids: await tokenizer.encode(args.text),
+      upstream: frontEnd.config.upstream,
       prepared: prepared.prepared,
       framesAfterEosGuess: prepared.framesAfterEosGuess,
       maxTokens: flags['max-tokens'],
       chunks: prepared.chunks,
       warnings: prepared.warnings,
-      tokenizer: {path: frontEnd.tokenizer.path, ...info},
+      tokenizer: {path: tokenizer.path, kind: tokenizer.kind, vocabSize: tokenizer.vocabSize, ...info},
       settings: {
         padWithSpaces: frontEnd.config.padWithSpaces,
         removeSemicolons: frontEnd.config.removeSemicolons,

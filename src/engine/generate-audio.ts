@@ -46,7 +46,7 @@ export interface AudioFrame {
 export async function* generateAudio(params: GenerateAudioParams): AsyncGenerator<AudioFrame, void, undefined> {
   const {model, params: gen, noise, taps} = params
   const {dims, sessions} = model
-  const {chunks} = prepareChunks({
+  const {chunks} = await prepareChunks({
     tokenizer: model.text.tokenizer,
     text: params.text,
     config: model.text.config,

@@ -56,13 +56,13 @@ async function checkText(params: TeacherSynthesisParams): Promise<void> {
   const chunks = golden.manifest.chunks ?? []
   const gen = caseParams(golden.manifest)
   const text = golden.manifest.case?.text ?? ''
-  const mine = prepareChunks({
+  const {chunks: mine} = await prepareChunks({
     tokenizer: model.text.tokenizer,
     text,
     config: model.text.config,
     maxTokens: gen.maxTokens,
     framesAfterEos: gen.framesAfterEos,
-  }).chunks
+  })
   const at = {stage: 'text', check: 'text.chunks'} as const
   rec.exact({...at, tensor: 'chunks.length', location: {}, actual: mine.length, golden: chunks.length})
   for (const [c, chunk] of chunks.entries()) {

@@ -1,4 +1,5 @@
 export * from './frames-after-eos.js'
+export * from './json-tokenizer.js'
 export * from './load-text-config.js'
 export * from './max-gen-len.js'
 export * from './prepare-chunks.js'

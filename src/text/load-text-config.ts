@@ -4,12 +4,14 @@ import {basename, dirname, isAbsolute, join, resolve} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 import {ModelError} from '../errors/index.js'
 import {readManifest} from '../model/read-manifest.js'
-import type {TextConfig} from './text-config.js'
+import {tokenizerKindOf, type TextConfig, type UpstreamRelease} from './text-config.js'
 import {textConfigFromManifest} from './text-config-from-manifest.js'
 
 export interface LoadTextConfigParams {
   /** A model folder (upstream format: `config.yaml` + `tokenizer.model`; or exported: `manifest.json`), or an upstream config `.yaml` file. */
   readonly model: string
+  /** Whose text rules apply to an upstream-format folder (default 2.1.0). */
+  readonly upstream?: UpstreamRelease
 }
 
 /**
@@ -44,8 +46,14 @@ export async function loadTextConfig(params: LoadTextConfigParams): Promise<Text
   }
   const raw = parseConfig(await readFile(configPath, 'utf8'), configPath)
   const folder = dirname(configPath)
+  const tokenizerPath = resolveTokenizerPath(raw.tokenizerPath, folder, configPath)
   return {
-    tokenizerPath: resolveTokenizerPath(raw.tokenizerPath, folder, configPath),
+    tokenizerPath,
+    tokenizerKind: tokenizerKindOf(tokenizerPath, raw.tokenizerKind),
+    upstream: params.upstream ?? '2.1.0',
+    replaceCharacters: raw.replaceCharacters,
+    appendTerminalPunctuation: raw.appendTerminalPunctuation,
+    capitalizeFirstLetter: raw.capitalizeFirstLetter,
     padWithSpaces: raw.padWithSpaces,
     removeSemicolons: raw.removeSemicolons,
     recommendedFramesAfterEos: raw.recommendedFramesAfterEos,
@@ -56,6 +64,10 @@ export async function loadTextConfig(params: LoadTextConfigParams): Promise<Text
 
 interface RawTextConfig {
   tokenizerPath: string
+  tokenizerKind: unknown
+  replaceCharacters: Record<string, string>
+  appendTerminalPunctuation: boolean
+  capitalizeFirstLetter: boolean
   nBins: number
   padWithSpaces: boolean
   removeSemicolons: boolean
@@ -85,8 +97,8 @@ function parseConfig(source: string, configPath: string): RawTextConfig {
   if (!Number.isInteger(nBins) || (nBins as number) <= 0) throw invalid('flow_lm.lookup_table.n_bins must be a positive integer')
   const frameRate = get(['mimi', 'frame_rate'])
   if (typeof frameRate !== 'number' || !(frameRate > 0)) throw invalid('mimi.frame_rate must be a positive number')
-  const flag = (key: string): boolean => {
-    const value = get([key]) ?? false
+  const flag = (key: string, fallback = false): boolean => {
+    const value = get([key]) ?? fallback
     if (typeof value !== 'boolean') throw invalid(`${key} must be true or false`)
     return value
   }
@@ -94,8 +106,16 @@ function parseConfig(source: string, configPath: string): RawTextConfig {
   if (recommended !== null && (!Number.isInteger(recommended) || (recommended as number) < 0)) {
     throw invalid('model_recommended_frames_after_eos must be a whole number or null')
   }
+  const replace = get(['replace_characters']) ?? {}
+  if (!isRecord(replace) || !Object.entries(replace).every(([k, v]) => [...k].length === 1 && typeof v === 'string')) {
+    throw invalid('replace_characters must map single characters to strings')
+  }
   return {
     tokenizerPath,
+    tokenizerKind: get(['flow_lm', 'lookup_table', 'tokenizer']),
+    replaceCharacters: replace as Record<string, string>,
+    appendTerminalPunctuation: flag('append_terminal_punctuation', true),
+    capitalizeFirstLetter: flag('capitalize_first_letter', true),
     nBins: nBins as number,
     padWithSpaces: flag('pad_with_spaces_for_short_inputs'),
     removeSemicolons: flag('remove_semicolons'),

@@ -1,9 +1,10 @@
 import {framesAfterEos} from './frames-after-eos.js'
 import {maxGenLen} from './max-gen-len.js'
 import {prepareTextPrompt} from './prepare-text-prompt.js'
+import {pythonStrip} from './python-str.js'
 import type {TextTokenizer} from './sentencepiece-tokenizer.js'
 import {splitIntoBestSentences} from './split-into-best-sentences.js'
-import type {TextConfig} from './text-config.js'
+import {hasV4TextRules, type TextConfig} from './text-config.js'
 
 export interface PrepareChunksParams {
   readonly tokenizer: TextTokenizer
@@ -18,8 +19,10 @@ export interface PrepareChunksParams {
 
 /** One chunk exactly as upstream's `generate_audio_stream` generates it. */
 export interface TextChunk {
-  /** The chunk string; this, not the prepared prompt, is what is tokenized for the model. */
+  /** The chunk string, as the splitter returned it. */
   readonly text: string
+  /** What is tokenized for the model: the chunk itself (2.1.0), or `prepare_text_prompt(chunk)` (4.x). */
+  readonly prepared: string
   readonly ids: number[]
   readonly framesAfterEos: number
   /** Upper bound on generated latent frames for this chunk. */
@@ -37,29 +40,42 @@ export interface PrepareChunksResult {
 }
 
 /**
- * Upstream's text front-end for one `generate_audio` call: split the text into chunks, then per chunk
- * tokenize the chunk itself and compute frames-after-EOS and `max_gen_len`.
+ * Upstream's text front-end for one `generate_audio` call: split the text into chunks, then per chunk tokenize
+ * the chunk itself (2.1.0) or the chunk prepared again with `prepare_text_prompt` (4.x), and compute
+ * frames-after-EOS and `max_gen_len`.
  */
-export function prepareChunks(params: PrepareChunksParams): PrepareChunksResult {
+export async function prepareChunks(params: PrepareChunksParams): Promise<PrepareChunksResult> {
   const {tokenizer, text, config} = params
   const maxTokens = params.maxTokens ?? 50
-  const flags = {padWithSpaces: config.padWithSpaces, removeSemicolons: config.removeSemicolons}
+  const rules = {
+    upstream: config.upstream,
+    replaceCharacters: config.replaceCharacters,
+    appendTerminalPunctuation: config.appendTerminalPunctuation,
+    capitalizeFirstLetter: config.capitalizeFirstLetter,
+  }
+  const flags = {padWithSpaces: config.padWithSpaces, removeSemicolons: config.removeSemicolons, rules}
   const whole = prepareTextPrompt({text, ...flags})
   const warnings: string[] = []
-  const chunks = splitIntoBestSentences({tokenizer, text, maxTokens, ...flags}).map((chunk): TextChunk => {
-    const ids = tokenizer.encode(chunk)
-    if (ids.length > maxTokens)
-      warnings.push(`Chunk has ${ids.length} tokens (max ${maxTokens}); generation may skip words: "${chunk.slice(0, 50)}"`)
-    return {
+  const chunks: TextChunk[] = []
+  for (const chunk of await splitIntoBestSentences({tokenizer, text, maxTokens, ...flags})) {
+    const again = prepareTextPrompt({text: chunk, ...flags})
+    const prepared = hasV4TextRules(config.upstream) ? again.text : chunk
+    const ids = await tokenizer.encode(prepared)
+    // upstream warns on the chunk's own token count
+    const counted = hasV4TextRules(config.upstream) ? (await tokenizer.encode(pythonStrip(chunk))).length : ids.length
+    if (counted > maxTokens)
+      warnings.push(`Chunk has ${counted} tokens (max ${maxTokens}); generation may skip words: "${chunk.slice(0, 50)}"`)
+    chunks.push({
       text: chunk,
+      prepared,
       ids,
       framesAfterEos: framesAfterEos({
-        guess: prepareTextPrompt({text: chunk, ...flags}).framesAfterEosGuess,
+        guess: again.framesAfterEosGuess,
         requested: params.framesAfterEos ?? null,
         recommended: config.recommendedFramesAfterEos,
       }),
       maxGenLen: maxGenLen({tokenCount: ids.length, frameRate: config.frameRate}),
-    }
-  })
+    })
+  }
   return {prepared: whole.text, framesAfterEosGuess: whole.framesAfterEosGuess, chunks, warnings}
 }

@@ -72,3 +72,29 @@ export function lastCodePoint(text: string): string {
   }
   return text.slice(-1)
 }
+
+/** Python `text.rstrip(chars)`: trailing code points that are in `chars` removed. */
+export function pythonRstrip(text: string, chars: string): string {
+  const set = new Set(Array.from(chars))
+  const points = Array.from(text)
+  let end = points.length
+  while (end > 0 && set.has(points[end - 1]!)) end -= 1
+  return points.slice(0, end).join('')
+}
+
+/** Python `text.translate(str.maketrans(table))` for a table of single characters to strings ('' deletes). */
+export function pythonTranslate(text: string, table: Readonly<Record<string, string>>): string {
+  let out = ''
+  for (const ch of text) out += Object.hasOwn(table, ch) ? table[ch]! : ch
+  return out
+}
+
+/** A regular-expression class body of the code points Python's `re` matches with `\s` in a str pattern. */
+export const PYTHON_RE_SPACE_CLASS = Array.from(PYTHON_WHITESPACE, (cp) => `\\u{${cp.toString(16)}}`).join('')
+
+const DIGIT = /^[\p{Nd}\u00b2\u00b3\u00b9\u2070\u2074-\u2079\u2080-\u2089]$/u
+
+/** Python `ch.isdigit()` for a one-code-point string (decimal digits and the super/subscript digits). */
+export function isPythonDigit(ch: string): boolean {
+  return DIGIT.test(ch)
+}

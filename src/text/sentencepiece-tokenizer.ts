@@ -3,15 +3,22 @@ import {readFile} from 'node:fs/promises'
 import {ModelError, UsageError} from '../errors/index.js'
 import {readSentencePieceModelInfo, type SentencePieceModelInfo} from './read-sentencepiece-model-info.js'
 
-/** Text ↔ token ids, as upstream's `SentencePieceTokenizer` (`sp.encode(text)`, `sp.decode(ids)`). */
+/**
+ * Text ↔ token ids, as upstream's tokenizers (`SentencePieceTokenizer`: `sp.encode(text)`, `sp.decode(ids)`; 4.x
+ * `JsonTokenizer`: `tokenizer.encode(text).ids`, `tokenizer.decode(ids)`). Asynchronous because the
+ * `tokenizer.json` implementation (HF tokenizers' own Rust code) runs off the JavaScript thread.
+ */
 export interface TextTokenizer {
+  readonly kind: 'sentencepiece' | 'tokenizers'
+  readonly path: string
+  readonly vocabSize: number
   /** Plain `encode`: no BOS/EOS, the model's own normaliser. */
-  encode(text: string): number[]
-  decode(ids: readonly number[]): string
+  encode(text: string): Promise<number[]>
+  decode(ids: readonly number[]): Promise<string>
 }
 
 export interface SentencePieceTokenizer extends TextTokenizer {
-  readonly path: string
+  readonly kind: 'sentencepiece'
   readonly info: SentencePieceModelInfo
 }
 
@@ -76,9 +83,11 @@ export async function loadSentencePieceTokenizer(params: LoadSentencePieceTokeni
   const rawDecode = (ids: readonly number[]): string => String(spp.decodeIds(Int32Array.from(ids)))
 
   return {
+    kind: 'sentencepiece',
     path,
     info,
-    encode(text: string): number[] {
+    vocabSize: info.vocabSize,
+    async encode(text: string): Promise<number[]> {
       if (LONE_SURROGATE.test(text)) {
         throw new UsageError({
           code: 'TEXT_INVALID_UNICODE',
@@ -88,7 +97,7 @@ export async function loadSentencePieceTokenizer(params: LoadSentencePieceTokeni
       }
       return spp.encodeIds(text)
     },
-    decode(ids: readonly number[]): string {
+    async decode(ids: readonly number[]): Promise<string> {
       for (const id of ids) {
         if (!Number.isInteger(id) || id < 0 || id >= info.vocabSize) {
           throw new UsageError({code: 'TOKEN_ID_OUT_OF_RANGE', message: `Token id ${id} is outside 0..${info.vocabSize - 1}.`})

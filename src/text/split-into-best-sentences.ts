@@ -1,6 +1,7 @@
-import {prepareTextPrompt} from './prepare-text-prompt.js'
-import {pythonStrip} from './python-str.js'
+import {prepareTextPrompt, type TextRules} from './prepare-text-prompt.js'
+import {firstCodePoint, isPythonDigit, pythonStrip} from './python-str.js'
 import type {TextTokenizer} from './sentencepiece-tokenizer.js'
+import {hasV4TextRules} from './text-config.js'
 
 export interface SplitIntoBestSentencesParams {
   readonly tokenizer: TextTokenizer
@@ -9,6 +10,8 @@ export interface SplitIntoBestSentencesParams {
   readonly maxTokens: number
   readonly padWithSpaces: boolean
   readonly removeSemicolons: boolean
+  /** Which upstream's rules (default 2.1.0's). */
+  readonly rules?: TextRules
 }
 
 interface Segment {
@@ -18,27 +21,29 @@ interface Segment {
 
 /**
  * Upstream's `split_into_best_sentences`: prepare and strip the whole text, cut its ids after runs of
- * sentence-end ids, re-cut segments longer than `maxTokens` after runs of ",;:" ids, then pack segments
- * greedily while the sum of their token counts stays within `maxTokens`. Returns the chunk strings; a chunk
- * may still exceed the limit (upstream only warns).
+ * sentence-end ids (4.x: not after a decimal point between digits), re-cut segments longer than `maxTokens` after
+ * runs of ",;:" ids, then pack segments greedily while the sum of their token counts stays within `maxTokens`.
+ * Returns the chunk strings; a chunk may still exceed the limit (upstream only warns).
  */
-export function splitIntoBestSentences(params: SplitIntoBestSentencesParams): string[] {
+export async function splitIntoBestSentences(params: SplitIntoBestSentencesParams): Promise<string[]> {
   const {tokenizer, maxTokens} = params
+  const v4 = params.rules !== undefined && hasV4TextRules(params.rules.upstream)
   const prepared = pythonStrip(prepareTextPrompt(params).text)
-  const ids = tokenizer.encode(prepared)
+  const ids = await tokenizer.encode(prepared)
 
-  const endOfSentence = tokenizer.encode('.!...?').slice(1)
-  const sentences = segmentsFromBoundaries(tokenizer, ids, findBoundaryIndices(ids, endOfSentence))
+  const endOfSentence = (await tokenizer.encode('.!...?')).slice(1)
+  const sentenceCuts = await findBoundaryIndices(ids, endOfSentence, v4 ? tokenizer : undefined)
+  const sentences = await segmentsFromBoundaries(tokenizer, ids, sentenceCuts)
 
-  const fallback = tokenizer.encode(',;:').slice(1)
+  const fallback = (await tokenizer.encode(',;:')).slice(1)
   const refined: Segment[] = []
   for (const segment of sentences) {
     if (segment.tokenCount <= maxTokens) {
       refined.push(segment)
       continue
     }
-    const subIds = tokenizer.encode(pythonStrip(segment.text))
-    const sub = segmentsFromBoundaries(tokenizer, subIds, findBoundaryIndices(subIds, fallback))
+    const subIds = await tokenizer.encode(pythonStrip(segment.text))
+    const sub = await segmentsFromBoundaries(tokenizer, subIds, await findBoundaryIndices(subIds, fallback))
     if (sub.length > 1) refined.push(...sub)
     else refined.push(segment)
   }
@@ -63,28 +68,42 @@ export function splitIntoBestSentences(params: SplitIntoBestSentencesParams): st
   return chunks
 }
 
-/** Indices that cut `ids` into segments: 0, every first non-boundary id after a boundary id, and the end. */
-function findBoundaryIndices(ids: readonly number[], boundary: readonly number[]): number[] {
+/**
+ * Indices that cut `ids` into segments: 0, every first non-boundary id after a boundary id, and the end. With
+ * `decimalsWith` (4.x), a cut right after a decimal point between digits ("12.75") is not made.
+ */
+async function findBoundaryIndices(ids: readonly number[], boundary: readonly number[], decimalsWith?: TextTokenizer): Promise<number[]> {
   const indices = [0]
   let previousWasBoundary = false
-  ids.forEach((id, index) => {
+  for (const [index, id] of ids.entries()) {
     if (boundary.includes(id)) {
       previousWasBoundary = true
-    } else {
-      if (previousWasBoundary) indices.push(index)
-      previousWasBoundary = false
+      continue
     }
-  })
+    if (previousWasBoundary && !(decimalsWith !== undefined && (await isDecimalPeriodBoundary(ids, index, decimalsWith)))) {
+      indices.push(index)
+    }
+    previousWasBoundary = false
+  }
   indices.push(ids.length)
   return indices
 }
 
-function segmentsFromBoundaries(tokenizer: TextTokenizer, ids: readonly number[], indices: readonly number[]): Segment[] {
+/** 4.x: the text before `index` ends in a digit and ".", and the text from `index` starts with a digit. */
+async function isDecimalPeriodBoundary(ids: readonly number[], index: number, tokenizer: TextTokenizer): Promise<boolean> {
+  const prefix = Array.from(await tokenizer.decode(ids.slice(0, index)))
+  const suffix = await tokenizer.decode(ids.slice(index))
+  return (
+    prefix.length >= 2 && prefix.at(-1) === '.' && isPythonDigit(prefix.at(-2)!) && suffix !== '' && isPythonDigit(firstCodePoint(suffix))
+  )
+}
+
+async function segmentsFromBoundaries(tokenizer: TextTokenizer, ids: readonly number[], indices: readonly number[]): Promise<Segment[]> {
   const segments: Segment[] = []
   for (let i = 0; i + 1 < indices.length; i += 1) {
     const start = indices[i]!
     const end = indices[i + 1]!
-    segments.push({tokenCount: end - start, text: tokenizer.decode(ids.slice(start, end))})
+    segments.push({tokenCount: end - start, text: await tokenizer.decode(ids.slice(start, end))})
   }
   return segments
 }

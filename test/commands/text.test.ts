@@ -52,11 +52,16 @@ describe.skipIf(skipWithoutOracle)(`pockettts text ${NEEDS_ORACLE}`, () => {
   it('reads the text settings of an upstream config.yaml, resolving the tokenizer beside it', async () => {
     expect(await loadTextConfig({model: ORACLE_TINY})).toEqual({
       tokenizerPath: join(ORACLE_TINY, 'tokenizer.model'),
+      tokenizerKind: 'sentencepiece',
       padWithSpaces: false,
       removeSemicolons: false,
       recommendedFramesAfterEos: null,
       frameRate: 12.5,
       nBins: 4000,
+      upstream: '2.1.0',
+      replaceCharacters: {},
+      appendTerminalPunctuation: true,
+      capitalizeFirstLetter: true,
     })
     const dir = mkdtempSync(join(tmpdir(), 'pockettts-cfg-'))
     const yaml = readFileSync(join(ORACLE_TINY, 'config.yaml'), 'utf8')

@@ -15,7 +15,7 @@ describe.skipIf(skipWithoutOracle)(`readGolden ${NEEDS_ORACLE}`, () => {
     expect({dtype: tokens.dtype, shape: tokens.shape}).toEqual({dtype: 'int64', shape: [16]})
     const tokenizer = await loadSentencePieceTokenizer({path: join(ORACLE_TINY, 'tokenizer.model')})
     const config = {padWithSpaces: false, removeSemicolons: false, recommendedFramesAfterEos: null, frameRate: 12.5, nBins: 4000}
-    const ids = prepareChunks({tokenizer, text: golden.manifest.case!.text, config}).chunks[0]!.ids
+    const ids = (await prepareChunks({tokenizer, text: golden.manifest.case!.text, config})).chunks[0]!.ids
     expect(Array.from(tokens.data as BigInt64Array, Number)).toEqual(ids)
     const latent = await golden.tensor('chunk0.latent')
     expect(latent.data).toBeInstanceOf(Float32Array)

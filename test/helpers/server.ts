@@ -40,8 +40,8 @@ export async function startTestServer(params: CreateServerParams): Promise<TestS
 }
 
 /** Frames a never-EOS generation of `text` yields: the sum of the chunks' max_gen_len. */
-export function framesWithoutEos(model: EngineModel, text: string): number {
-  const {chunks} = prepareChunks({tokenizer: model.text.tokenizer, text, config: model.text.config, maxTokens: 50})
+export async function framesWithoutEos(model: EngineModel, text: string): Promise<number> {
+  const {chunks} = await prepareChunks({tokenizer: model.text.tokenizer, text, config: model.text.config, maxTokens: 50})
   return chunks.reduce((sum, chunk) => sum + chunk.maxGenLen, 0)
 }
 

@@ -68,7 +68,7 @@ describe.skipIf(skipWithoutOracle)(`pockettts serve (the command) ${NEEDS_ORACLE
       if (done) break
       chunks.push(Buffer.from(value))
     }
-    expect(Buffer.concat(chunks).length).toBe(44 + framesWithoutEos(model, text) * FRAME_BYTES + SILENCE_BYTES)
+    expect(Buffer.concat(chunks).length).toBe(44 + (await framesWithoutEos(model, text)) * FRAME_BYTES + SILENCE_BYTES)
     expect(await serve.exit).toBe(0)
     await expect(fetch(`${serve.url}/health`)).rejects.toThrow()
     expect(JSON.parse(serve.stdout())).toMatchObject({drained: true, cancelled: 0, url: serve.url, model: modelDir, voices: ['voice']})

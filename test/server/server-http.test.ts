@@ -194,7 +194,7 @@ describe.skipIf(skipWithoutOracle)(`pockettts server over HTTP on 127.0.0.1 ${NE
       const {audio, events} = parseSpeechSse(await res.text())
       expect(audio.equals(raw)).toBe(true)
       expect(events).toHaveLength(1)
-      const tokens = model.text.tokenizer.encode('Server sent events.').length
+      const tokens = (await model.text.tokenizer.encode('Server sent events.')).length
       expect(events[0]).toEqual({
         type: 'speech.audio.done',
         usage: {input_tokens: tokens, output_tokens: raw.length / FRAME_BYTES, total_tokens: tokens + raw.length / FRAME_BYTES},

@@ -33,7 +33,7 @@ describe.skipIf(skipWithoutOracle)(`pockettts server: streaming, cancellation, o
   it('streams the first audio bytes before the generation ends, answers /health meanwhile, and a client abort frees the slot', async () => {
     const t = await startTestServer({model, workers: 1, queue: 0, generation: NEVER_EOS})
     try {
-      const total = framesWithoutEos(model, LONG_TEXT)
+      const total = await framesWithoutEos(model, LONG_TEXT)
       const controller = new AbortController()
       const res = await postTts(t.url, {text: LONG_TEXT, seed: '1'}, {signal: controller.signal})
       expect(res.status).toBe(200)
@@ -58,7 +58,7 @@ describe.skipIf(skipWithoutOracle)(`pockettts server: streaming, cancellation, o
       const next = await postTts(t.url, {text: 'Hi.', seed: '2'})
       expect(next.status).toBe(200)
       const bytes = await readAll(next)
-      expect(bytes.length).toBe(44 + framesWithoutEos(model, 'Hi.') * FRAME_BYTES + SILENCE_BYTES)
+      expect(bytes.length).toBe(44 + (await framesWithoutEos(model, 'Hi.')) * FRAME_BYTES + SILENCE_BYTES)
     } finally {
       await t.close()
     }
@@ -107,10 +107,10 @@ describe.skipIf(skipWithoutOracle)(`pockettts server: streaming, cancellation, o
       })
 
       // Both accepted requests run to their full length.
-      expect((await firstBody).length).toBe(44 + framesWithoutEos(model, MEDIUM_TEXT) * FRAME_BYTES + SILENCE_BYTES)
+      expect((await firstBody).length).toBe(44 + (await framesWithoutEos(model, MEDIUM_TEXT)) * FRAME_BYTES + SILENCE_BYTES)
       const secondRes = await second
       expect(secondRes.status).toBe(200)
-      expect((await readAll(secondRes)).length).toBe(framesWithoutEos(model, 'Hi.') * FRAME_BYTES)
+      expect((await readAll(secondRes)).length).toBe((await framesWithoutEos(model, 'Hi.')) * FRAME_BYTES)
       expect(await metric(t.url, 'pockettts_rejected_requests_total{reason="queue_full"}')).toBe(2)
       expect(await metric(t.url, 'pockettts_generations_total{route="/tts",outcome="completed"}')).toBe(1)
       expect(await metric(t.url, 'pockettts_generations_total{route="/v1/audio/speech",outcome="completed"}')).toBe(1)
@@ -126,7 +126,8 @@ describe.skipIf(skipWithoutOracle)(`pockettts server: streaming, cancellation, o
       const responses = await Promise.all(texts.map((text, i) => postTts(t.url, {text, seed: String(i)})))
       expect(responses.map((r) => r.status)).toEqual([200, 200])
       const bodies = await Promise.all(responses.map(readAll))
-      bodies.forEach((body, i) => expect(body.length).toBe(44 + framesWithoutEos(model, texts[i]!) * FRAME_BYTES + SILENCE_BYTES))
+      for (const [i, body] of bodies.entries())
+        expect(body.length).toBe(44 + (await framesWithoutEos(model, texts[i]!)) * FRAME_BYTES + SILENCE_BYTES)
     } finally {
       await t.close()
     }
@@ -178,10 +179,10 @@ describe.skipIf(skipWithoutOracle)(`pockettts server: streaming, cancellation, o
     const closing = t.server.close({deadlineMs: 60_000})
     const ready = await fetch(`${t.url}/ready`).catch(() => undefined)
     if (ready !== undefined) expect(ready.status).toBe(503)
-    expect((await readAll(res)).length).toBe(44 + framesWithoutEos(model, 'Finish me please.') * FRAME_BYTES + SILENCE_BYTES)
+    expect((await readAll(res)).length).toBe(44 + (await framesWithoutEos(model, 'Finish me please.')) * FRAME_BYTES + SILENCE_BYTES)
     const queuedRes = await queued
     expect(queuedRes.status).toBe(200)
-    expect((await readAll(queuedRes)).length).toBe(44 + framesWithoutEos(model, 'Me too.') * FRAME_BYTES + SILENCE_BYTES)
+    expect((await readAll(queuedRes)).length).toBe(44 + (await framesWithoutEos(model, 'Me too.')) * FRAME_BYTES + SILENCE_BYTES)
     expect(await closing).toMatchObject({drained: true, cancelled: 0})
     await expect(fetch(`${t.url}/health`)).rejects.toThrow()
   })

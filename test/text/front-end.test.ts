@@ -65,19 +65,19 @@ describe.skipIf(skipWithoutOracle)(`text front-end vs upstream ${NEEDS_ORACLE}`,
     })
   })
 
-  it('matches every case of upstream-text-cases.json: ids, prepared, guess, chunks, chunk ids', () => {
+  it('matches every case of upstream-text-cases.json: ids, prepared, guess, chunks, chunk ids', async () => {
     const all = cases()
     expect(all.length).toBeGreaterThanOrEqual(21)
     for (const c of all) {
       const label = JSON.stringify(c.text)
-      expect(tokenizer.encode(c.text), label).toEqual(c.ids)
+      expect(await tokenizer.encode(c.text), label).toEqual(c.ids)
       expect(prepareTextPrompt({text: c.text, ...noFlags}), label).toEqual({
         text: c.prepared,
         framesAfterEosGuess: c.frames_after_eos_guess,
       })
-      const chunks = splitIntoBestSentences({tokenizer, text: c.text, maxTokens: 50, ...noFlags})
+      const chunks = await splitIntoBestSentences({tokenizer, text: c.text, maxTokens: 50, ...noFlags})
       expect(chunks, label).toEqual(c.chunks)
-      const result = prepareChunks({
+      const result = await prepareChunks({
         tokenizer,
         text: c.text,
         config: {...noFlags, recommendedFramesAfterEos: null, frameRate: 12.5, nBins: 4000},
@@ -94,13 +94,13 @@ describe.skipIf(skipWithoutOracle)(`text front-end vs upstream ${NEEDS_ORACLE}`,
     }
   })
 
-  it('gives the chunk ids, frames after EOS and max_gen_len that upstream used in every golden case', () => {
+  it('gives the chunk ids, frames after EOS and max_gen_len that upstream used in every golden case', async () => {
     for (const name of ['hello', 'temp0', 'short', 'lsd4', 'long']) {
       const manifest = JSON.parse(readFileSync(join(ORACLE_TINY, 'golden', name, 'manifest.json'), 'utf8')) as {
         case: {text: string}
         chunks: {text: string; n_tokens: number; max_gen_len: number; frames_after_eos: number}[]
       }
-      const result = prepareChunks({
+      const result = await prepareChunks({
         tokenizer,
         text: manifest.case.text,
         config: {...noFlags, recommendedFramesAfterEos: null, frameRate: 12.5, nBins: 4000},
@@ -119,11 +119,13 @@ describe.skipIf(skipWithoutOracle)(`text front-end vs upstream ${NEEDS_ORACLE}`,
     }
   })
 
-  it('frames after EOS: an explicit value (even 0) wins over the model recommendation, which wins over the guess', () => {
+  it('frames after EOS: an explicit value (even 0) wins over the model recommendation, which wins over the guess', async () => {
     const config = {...noFlags, recommendedFramesAfterEos: 8, frameRate: 12.5, nBins: null}
-    expect(prepareChunks({tokenizer, text: 'Yes.', config}).chunks[0]?.framesAfterEos).toBe(8)
-    expect(prepareChunks({tokenizer, text: 'Yes.', config, framesAfterEos: 0}).chunks[0]?.framesAfterEos).toBe(0)
-    expect(prepareChunks({tokenizer, text: 'Yes.', config: {...config, recommendedFramesAfterEos: null}}).chunks[0]?.framesAfterEos).toBe(5)
+    expect((await prepareChunks({tokenizer, text: 'Yes.', config})).chunks[0]?.framesAfterEos).toBe(8)
+    expect((await prepareChunks({tokenizer, text: 'Yes.', config, framesAfterEos: 0})).chunks[0]?.framesAfterEos).toBe(0)
+    expect(
+      (await prepareChunks({tokenizer, text: 'Yes.', config: {...config, recommendedFramesAfterEos: null}})).chunks[0]?.framesAfterEos,
+    ).toBe(5)
   })
 
   it('agrees with upstream split_into_best_sentences and sp.encode/decode on generated texts, flags and limits', async () => {
@@ -137,16 +139,22 @@ describe.skipIf(skipWithoutOracle)(`text front-end vs upstream ${NEEDS_ORACLE}`,
       input: JSON.stringify({tokenizer: join(ORACLE_TINY, 'tokenizer.model'), texts, settings}),
     })
     const mismatches: string[] = []
-    texts.forEach((text, t) => {
-      const ids = tokenizer.encode(text)
+    for (const [t, text] of texts.entries()) {
+      const ids = await tokenizer.encode(text)
       if (JSON.stringify(ids) !== JSON.stringify(upstream.ids[t])) mismatches.push(`encode ${JSON.stringify(text)}`)
-      if (tokenizer.decode(upstream.ids[t]!) !== upstream.decoded[t]) mismatches.push(`decode ${JSON.stringify(text)}`)
-      settings.forEach((s, k) => {
-        const chunks = splitIntoBestSentences({tokenizer, text, maxTokens: s.maxTokens, padWithSpaces: s.pad, removeSemicolons: s.semi})
+      if ((await tokenizer.decode(upstream.ids[t]!)) !== upstream.decoded[t]) mismatches.push(`decode ${JSON.stringify(text)}`)
+      for (const [k, s] of settings.entries()) {
+        const chunks = await splitIntoBestSentences({
+          tokenizer,
+          text,
+          maxTokens: s.maxTokens,
+          padWithSpaces: s.pad,
+          removeSemicolons: s.semi,
+        })
         if (JSON.stringify(chunks) !== JSON.stringify(upstream.chunks[t]![k]))
           mismatches.push(`split ${k} ${JSON.stringify(text)}: ${JSON.stringify(chunks)} vs ${JSON.stringify(upstream.chunks[t]![k])}`)
-      })
-    })
+      }
+    }
     expect(mismatches).toEqual([])
   })
 
@@ -156,7 +164,7 @@ describe.skipIf(skipWithoutOracle)(`text front-end vs upstream ${NEEDS_ORACLE}`,
       code: 'TOKENIZER_VOCAB_MISMATCH',
     })
     await expect(loadSentencePieceTokenizer({path: join(ORACLE_TINY, 'nope.model')})).rejects.toMatchObject({code: 'TOKENIZER_NOT_FOUND'})
-    expect(() => tokenizer.encode('bad \ud800 text')).toThrow(expect.objectContaining({code: 'TEXT_INVALID_UNICODE'}))
+    await expect(tokenizer.encode('bad \ud800 text')).rejects.toMatchObject({code: 'TEXT_INVALID_UNICODE'})
   })
 })
 
