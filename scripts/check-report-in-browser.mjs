@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Opens a `pockettts parity --html` report in a real headless browser (Debian's chromium, driven by
 // playwright-core) and checks what a reader sees: the page renders without errors, it makes no network request
-// (every request other than the page itself is counted), every plot is drawn with a non-empty box, every
+// (every request other than the page itself is counted), every plot is drawn with a non-empty box and one
+// vertex per point of the run's embedded data, every
 // <audio> player loads its embedded WAV with the duration the page states and plays; then it saves a screenshot
 // (of the first divergence when there is one, else of the top of the page).
 //
@@ -76,6 +77,24 @@ try {
     if (!(p.width > 100 && p.height > 100)) problems.push(`plot ${p.stage} is ${p.width}x${p.height}`)
     if (p.lines.length === 0) problems.push(`plot ${p.stage} has no series`)
   }
+  // the drawn lines carry the run's numbers: one vertex per point of the embedded data, run by run
+  const mismatches = await page.evaluate(() => {
+    const data = JSON.parse(document.getElementById('parity-data').textContent)
+    const out = []
+    for (const c of data.cases) {
+      for (const run of c.runs) {
+        const section = document.querySelector(`section.case[data-case="${CSS.escape(c.name)}"] section.run[data-mode="${run.mode}"]`)
+        for (const plot of run.plots) {
+          const svg = section?.querySelector(`svg.score-plot[data-stage="${plot.stage}"][data-axis="${plot.axis}"]`)
+          const drawn = [...(svg?.querySelectorAll('polyline.series') ?? [])].map((l) => l.points.length)
+          const embedded = plot.series.map((s) => s.points.length)
+          if (drawn.join() !== embedded.join()) out.push(`${c.name} ${run.mode} ${plot.stage}: drawn ${drawn}, data ${embedded}`)
+        }
+      }
+    }
+    return out
+  })
+  problems.push(...mismatches.map((m) => `plot does not match its data: ${m}`))
   const audio = await page.$$eval('audio', async (players) =>
     Promise.all(
       players.map(async (a) => {
