@@ -9,14 +9,16 @@ import {
   loadTolerances,
   PARITY_COMPONENTS,
   parityExitCode,
+  ParityTrace,
   renderJunit,
   renderParityReport,
   runParity,
+  writeParityHtml,
   type ParityComponent,
   type ParityModeOption,
   type ParityReport,
 } from '../src/parity/index.js'
-import {writeFileAtomic} from '../src/safetensors/index.js'
+import {writeFileAtomic} from '../src/fs/write-file-atomic.js'
 
 export default class Parity extends PocketTtsCommand {
   static override summary =
@@ -28,6 +30,7 @@ Exit codes: 0 all checks within tolerance, 1 a parity failure, 2 bad usage or mi
     '<%= config.bin %> <%= command.id %> --model models/tiny-onnx --golden ../shared/oracle/tiny/golden',
     '<%= config.bin %> <%= command.id %> --model models/tiny-onnx --golden ../shared/oracle/tiny/golden/hello --mode both --verbose',
     '<%= config.bin %> <%= command.id %> --model models/tiny-onnx --golden golden --mode both --json --junit parity.xml',
+    '<%= config.bin %> <%= command.id %> --model models/tiny-onnx --golden ../shared/oracle/tiny/golden --mode both --html parity.html',
     '<%= config.bin %> <%= command.id %> --model models/tiny-onnx --golden ../shared/oracle/tiny/golden --dump out/ts-dump',
     '<%= config.bin %> <%= command.id %> --golden out/ts-dump --against out/other-dump',
   ]
@@ -49,6 +52,10 @@ Exit codes: 0 all checks within tolerance, 1 a parity failure, 2 bad usage or mi
     }),
     dump: Flags.string({description: "Write this runtime's free-running tensors here, in the golden format (one folder per case)."}),
     junit: Flags.string({description: 'Write a JUnit XML report to this file.'}),
+    html: Flags.string({
+      description:
+        'Write a self-contained HTML report to this file: per stage, each check against its tolerance by step or frame (log scale), the first divergence marked, expected and actual audio with players.',
+    }),
     threads: knobFlag('threads', {
       description: 'onnxruntime intra-op threads (default 1: a fixed reduction order, and small graphs run fastest on one thread).',
     }),
@@ -57,14 +64,9 @@ Exit codes: 0 all checks within tolerance, 1 a parity failure, 2 bad usage or mi
   async run(): Promise<ParityReport> {
     const {flags} = await this.parse(Parity)
     const {config} = await this.loadConfig({threads: flags.threads, config: flags.config})
-    const junit = flags.junit === undefined ? undefined : resolve(flags.junit)
-    if (junit !== undefined && !existsSync(dirname(junit))) {
-      throw new UsageError({
-        code: 'OUTPUT_DIR_MISSING',
-        message: `The folder of ${junit} does not exist.`,
-        hint: 'Create the folder first or pick another --junit path.',
-      })
-    }
+    const junit = outputPath(flags.junit, '--junit')
+    const html = outputPath(flags.html, '--html')
+    const trace = html === undefined ? undefined : new ParityTrace()
     const components = flags.component === undefined || flags.component.includes('all') ? undefined : (flags.component as ParityComponent[])
     const tolerances = await loadTolerances(flags.tolerances === undefined ? {} : {file: flags.tolerances})
     const progress = new ProgressReporter({quiet: this.jsonEnabled() && !this.verbose})
@@ -82,13 +84,29 @@ Exit codes: 0 all checks within tolerance, 1 a parity failure, 2 bad usage or mi
         details: this.verbose,
         signal: this.signal,
         onProgress: (update) => progress.update(update),
+        ...(trace === undefined ? {} : {trace}),
       })
     } finally {
       progress.stop()
     }
     if (junit !== undefined) await writeFileAtomic({path: junit, data: new TextEncoder().encode(renderJunit({report}))})
+    if (html !== undefined && trace !== undefined) await writeParityHtml({path: html, report, trace})
     this.log(renderParityReport({report, verbose: this.verbose}))
     process.exitCode = parityExitCode(report)
     return report
   }
+}
+
+/** An output file's absolute path; its folder must exist (a typo is refused before parity runs). */
+function outputPath(path: string | undefined, flag: string): string | undefined {
+  if (path === undefined) return undefined
+  const absolute = resolve(path)
+  if (!existsSync(dirname(absolute))) {
+    throw new UsageError({
+      code: 'OUTPUT_DIR_MISSING',
+      message: `The folder of ${absolute} does not exist.`,
+      hint: `Create the folder first or pick another ${flag} path.`,
+    })
+  }
+  return absolute
 }

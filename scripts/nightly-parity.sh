@@ -5,9 +5,10 @@
 # For each fixture preset: make a random-weight model in the upstream format (pockettts fixture make), record
 # goldens of a fixed set of texts, voices and parameters with upstream (pockettts golden dump / dump-voice),
 # export it (pockettts model export) and run `pockettts parity --mode both` on the goldens, writing
-# <out>/reports/parity-<set>.json and .xml (JUnit). Then the same parity run on ../shared/oracle (goldens
-# recorded from upstream on its tiny checkpoint) and on the project's own golden/ when they exist; and, with
-# PARITY_REAL=1 and the model hub reachable, on the real weights downloaded under the lock file.
+# <out>/reports/parity-<set>.json, .xml (JUnit) and .html (a self-contained page to look at: plots per stage and
+# step, the first divergence marked, expected and actual audio). Then the same parity run on ../shared/oracle
+# (goldens recorded from upstream on its tiny checkpoint) and on the project's own golden/ when they exist; and,
+# with PARITY_REAL=1 and the model hub reachable, on the real weights downloaded under the lock file.
 #
 # Usage: scripts/nightly-parity.sh [OUT_DIR]          (default out/nightly-parity)
 # Environment:
@@ -80,7 +81,7 @@ run_set() {
       || { note "  model export failed (see $WORK/export-$name.log)"; worst 2; return; }
   fi
   "${PTT[@]}" parity --model "$onnx" --golden "$golden" --mode both --json --junit "$REPORTS/parity-$name.xml" \
-    > "$REPORTS/parity-$name.json" 2> "$REPORTS/parity-$name.log"
+    --html "$REPORTS/parity-$name.html" > "$REPORTS/parity-$name.json" 2> "$REPORTS/parity-$name.log"
   local code=$?
   note "  parity $name: exit $code: $(node -e 'try { const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(r.summary ?? r.error?.message) } catch { console.log("no report") }' "$REPORTS/parity-$name.json")"
   worst "$code"

@@ -51,7 +51,21 @@ export interface CheckRecorderParams {
   readonly tolerances: ToleranceTable
   /** Stages to record (checks of other stages are dropped). */
   readonly stages: ReadonlySet<ParityStage>
+  /** Called with both sides of every waveform compared (`audio` of a chunk or the whole case, `voice.audio`), for reports that draw them. */
+  readonly onWaveform?: (waveform: ComparedWaveform) => void
 }
+
+/** Both sides of a compared waveform (views: copy what must outlive the call). */
+export interface ComparedWaveform {
+  readonly check: CheckName
+  readonly tensor: string
+  readonly location: CheckLocation
+  readonly actual: ArrayLike<number>
+  readonly golden: ArrayLike<number>
+}
+
+/** Checks whose data is a waveform. */
+const WAVEFORM_CHECKS: ReadonlySet<CheckName> = new Set<CheckName>(['audio', 'voice.audio'])
 
 interface Placement {
   readonly stage: ParityStage
@@ -100,6 +114,8 @@ export class CheckRecorder {
   ): void {
     if (!this.wants(p.stage)) return
     const tolerance = this.params.tolerances[p.check]
+    if (this.params.onWaveform !== undefined && WAVEFORM_CHECKS.has(p.check))
+      this.params.onWaveform({check: p.check, tensor: p.tensor, location: p.location, actual: p.actual, golden: p.golden})
     const actualShape = p.actualShape ?? p.shape
     if (p.actual.length !== p.golden.length || actualShape.join(',') !== p.shape.join(',')) {
       this.push(p, {passed: false, tolerance, shape: p.shape, reason: `shape [${actualShape.join(', ')}], golden [${p.shape.join(', ')}]`})

@@ -20,6 +20,7 @@ import {
 } from './parity-report.js'
 import {engineRuntime, type ParityRuntime} from './parity-runtime.js'
 import {PARITY_COMPONENTS, stagesOf, type ParityComponent} from './parity-stages.js'
+import type {ParityTrace} from './parity-trace.js'
 import {summarizeRun} from './summarize-run.js'
 import {compareVoiceRuns, goldenVoiceState} from './voice-parity.js'
 import {writeGoldenDump} from './write-golden-dump.js'
@@ -54,6 +55,8 @@ export interface RunParityParams {
   readonly onProgress?: (update: ParityProgress) => void
   /** The runtime under test (see ParityRuntime). @default engineRuntime, this package's engine */
   readonly runtime?: ParityRuntime
+  /** Collects what the HTML report draws (per-step checks, compared audio) as the runs go. */
+  readonly trace?: ParityTrace
 }
 
 /**
@@ -113,14 +116,23 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
   }
   const reports: ParityCaseReport[] = []
   const dumped: string[] = []
+  const {trace} = params
+  const sampleRate = model?.dims.sampleRate ?? DEFAULT_SAMPLE_RATE
   try {
     for (const [index, c] of cases.entries()) {
       const runs: ParityRun[] = []
+      trace?.openCase({name: c.name, kind: c.kind, dir: c.golden.dir, manifest: c.golden.manifest})
       const runOne = async (mode: RunMode, body: (rec: CheckRecorder) => Promise<void>): Promise<void> => {
         params.onProgress?.({stage: 'parity', message: `${c.name} (${MODE_LABEL[mode]})`, done: index, total: cases.length})
         const t0 = performance.now()
-        const rec = new CheckRecorder({mode, tolerances, stages: selected})
+        const rec = new CheckRecorder({
+          mode,
+          tolerances,
+          stages: selected,
+          ...(trace === undefined ? {} : {onWaveform: trace.waveformSink(sampleRate)}),
+        })
         await body(rec)
+        trace?.addRun(mode, rec.results)
         runs.push({
           ...summarizeRun({
             mode,
@@ -226,6 +238,9 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
     durationMs: performance.now() - start,
   }
 }
+
+/** Pocket TTS's sample rate, for dumps compared without a model (--against). */
+const DEFAULT_SAMPLE_RATE = 24000
 
 function signal(params: RunParityParams): {signal?: AbortSignal} {
   return params.signal === undefined ? {} : {signal: params.signal}

@@ -2,6 +2,7 @@ import {cp, mkdtemp, readFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {execa} from 'execa'
+import {parse} from 'node-html-parser'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 import {packageRoot} from '../../src/config/project-paths.js'
 import type {ParityReport} from '../../src/parity/index.js'
@@ -26,7 +27,16 @@ describe.skipIf(skipWithoutOracle)(`scripts/nightly-parity.sh ${NEEDS_ORACLE}`, 
       env: {PARITY_FIXTURE: ORACLE_TINY, PARITY_GOLDEN: golden, PARITY_ONNX: inject('oracleOnnx'), PARITY_ORACLE: '0', PARITY_PROJECT: '0'},
     })
 
-  it('writes the JSON and JUnit reports of each set and a summary, and exits 0 when parity passes', async () => {
+  /** The HTML report of a set: its summary line and where its first divergence is marked. */
+  const htmlReport = async (out: string) => {
+    const root = parse(await readFile(join(out, 'reports', 'parity-given.html'), 'utf8'))
+    return {
+      summary: root.querySelector('#summary')?.text,
+      marked: root.querySelectorAll('svg g.first-divergence').map((g) => g.closest('svg')?.getAttribute('data-stage')),
+    }
+  }
+
+  it('writes the JSON, JUnit and HTML reports of each set and a summary, and exits 0 when parity passes', async () => {
     const golden = join(work, 'golden')
     for (const name of ['short', 'voice']) await cp(join(ORACLE_TINY, 'golden', name), join(golden, name), {recursive: true})
     const out = join(work, 'pass')
@@ -39,6 +49,7 @@ describe.skipIf(skipWithoutOracle)(`scripts/nightly-parity.sh ${NEEDS_ORACLE}`, 
     expect(await readFile(join(out, 'reports', 'summary.txt'), 'utf8')).toMatch(
       /parity given: exit 0: No divergence: 2 case\(s\), 4 run\(s\)/,
     )
+    expect(await htmlReport(out)).toEqual({summary: report.summary, marked: []})
   })
 
   it('exits 1 when parity fails, with the reports still written', async () => {
@@ -55,5 +66,6 @@ a = np.load(p); a[3] += 0.5; np.save(p, a); print(json.dumps(True))
     const report = JSON.parse(await readFile(join(out, 'reports', 'parity-given.json'), 'utf8')) as ParityReport
     expect(report.firstDivergence).toMatchObject({stage: 'flowlm-layers', tensor: 'chunk0.hidden', location: {chunk: 0, step: 3}})
     expect(validateJunit(await readFile(join(out, 'reports', 'parity-given.xml'), 'utf8'))[0]?.failures).toBeGreaterThan(0)
+    expect(await htmlReport(out)).toEqual({summary: report.summary, marked: ['flowlm-layers']})
   })
 })
