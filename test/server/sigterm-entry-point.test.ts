@@ -24,7 +24,14 @@ interface Started {
 
 /** Spawns a server for real and waits for its `ready` log line. */
 async function start(file: string, args: readonly string[]): Promise<Started> {
-  const child = execa(file, args, {reject: false, stdio: ['ignore', 'pipe', 'pipe'], cwd: packageRoot(), timeout: 120_000})
+  // forceKillAfterDelay off: execa's kill() would send SIGKILL 5 s after SIGTERM, cutting a drain that takes longer
+  const child = execa(file, args, {
+    reject: false,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: packageRoot(),
+    timeout: 120_000,
+    forceKillAfterDelay: false,
+  })
   let stderr = ''
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr.on('data', (chunk: Buffer) => {
