@@ -5,7 +5,13 @@
  */
 import {isPocketTtsError} from '../errors/index.js'
 import {loadEngineModel, type EngineModel} from '../engine/engine-model.js'
-import {BATCH_WORKER_ENV, type BatchWorkerData, type BatchWorkerReply, type BatchWorkerRequest, type ItemFailure} from './batch-worker-protocol.js'
+import {
+  BATCH_WORKER_ENV,
+  type BatchWorkerData,
+  type BatchWorkerReply,
+  type BatchWorkerRequest,
+  type ItemFailure,
+} from './batch-worker-protocol.js'
 import {synthesizeItem} from './synthesize-item.js'
 
 const send = process.send?.bind(process)

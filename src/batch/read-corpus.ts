@@ -53,8 +53,7 @@ const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 
 /** Why an id cannot name an output file, or undefined when it can. */
 export function unsafeIdProblem(id: string): string | undefined {
-  if (!SAFE_ID.test(id))
-    return 'ids name the output files: use 1 to 128 letters, digits, ".", "_" or "-", starting with a letter or digit'
+  if (!SAFE_ID.test(id)) return 'ids name the output files: use 1 to 128 letters, digits, ".", "_" or "-", starting with a letter or digit'
   if (id.endsWith('.')) return 'an id may not end with "."'
   return confinedPathProblem(id)
 }
@@ -127,7 +126,10 @@ function parseLine(raw: string, line: number, defaults: CorpusDefaults, problems
   const fields = value as Record<string, unknown>
   const unknown = Object.keys(fields).filter((k) => !(CORPUS_FIELDS as readonly string[]).includes(k))
   if (unknown.length > 0)
-    return problem('CORPUS_UNKNOWN_FIELD', `unknown field(s) ${unknown.map((k) => `"${k}"`).join(', ')}; known: ${CORPUS_FIELDS.join(', ')}`)
+    return problem(
+      'CORPUS_UNKNOWN_FIELD',
+      `unknown field(s) ${unknown.map((k) => `"${k}"`).join(', ')}; known: ${CORPUS_FIELDS.join(', ')}`,
+    )
   const {id, text, voice, format} = fields
   if (id === undefined) return problem('CORPUS_MISSING_FIELD', 'no "id"')
   if (typeof id !== 'string') return problem('CORPUS_INVALID_FIELD', `"id" must be a string, got ${JSON.stringify(id)}`)
@@ -137,11 +139,17 @@ function parseLine(raw: string, line: number, defaults: CorpusDefaults, problems
   if (typeof text !== 'string' || text.trim() === '')
     return problem('CORPUS_INVALID_FIELD', `"text" of id "${id}" must be a non-blank string`)
   if (text.length > defaults.maxTextChars)
-    return problem('CORPUS_INVALID_FIELD', `"text" of id "${id}" has ${text.length} characters, over --max-text-chars ${defaults.maxTextChars}`)
+    return problem(
+      'CORPUS_INVALID_FIELD',
+      `"text" of id "${id}" has ${text.length} characters, over --max-text-chars ${defaults.maxTextChars}`,
+    )
   if (voice !== undefined && (typeof voice !== 'string' || voice === ''))
     return problem('CORPUS_INVALID_FIELD', `"voice" of id "${id}" must be a non-empty string`)
   if (format !== undefined && !(AUDIO_FORMATS as readonly unknown[]).includes(format))
-    return problem('CORPUS_INVALID_FIELD', `"format" of id "${id}" must be one of ${AUDIO_FORMATS.join(', ')}, got ${JSON.stringify(format)}`)
+    return problem(
+      'CORPUS_INVALID_FIELD',
+      `"format" of id "${id}" must be one of ${AUDIO_FORMATS.join(', ')}, got ${JSON.stringify(format)}`,
+    )
   const numbers: Partial<Record<NumericField, number>> = {}
   for (const [field, knob] of Object.entries(NUMERIC_FIELDS) as [NumericField, KnobName][]) {
     if (fields[field] === undefined) continue
@@ -173,7 +181,13 @@ function parseLine(raw: string, line: number, defaults: CorpusDefaults, problems
 
 function corpusError(path: string, problems: readonly CorpusProblem[]): UsageError {
   const [first] = problems
-  const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem(s): lines ${problems.slice(1, 11).map((p) => p.line).join(', ')}${problems.length > 11 ? ', …' : ''})` : ''
+  const more =
+    problems.length > 1
+      ? ` (and ${problems.length - 1} more problem(s): lines ${problems
+          .slice(1, 11)
+          .map((p) => p.line)
+          .join(', ')}${problems.length > 11 ? ', …' : ''})`
+      : ''
   return new UsageError({
     code: first?.code ?? 'CORPUS_INVALID',
     message: `${path} line ${first?.line}: ${first?.message}${more}.`,

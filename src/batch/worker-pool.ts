@@ -166,7 +166,13 @@ async function startWorkers(count: number, data: BatchWorkerData, signal: AbortS
             resolve()
           } else if (reply.kind === 'load-failed') {
             worker.child.off('message', onMessage)
-            reject(new ModelError({code: reply.error.code, message: reply.error.message, ...(reply.error.hint === undefined ? {} : {hint: reply.error.hint})}))
+            reject(
+              new ModelError({
+                code: reply.error.code,
+                message: reply.error.message,
+                ...(reply.error.hint === undefined ? {} : {hint: reply.error.hint}),
+              }),
+            )
           }
         }
         worker.child.on('message', onMessage)
