@@ -38,6 +38,15 @@ async function shutdown(code: number): Promise<never> {
   process.exit(code)
 }
 
+// Ctrl-C reaches the whole process group; SIGTERM comes from the parent cancelling. The item in flight is
+// abandoned through its signal, so the writer removes its temporary file, then the worker exits.
+const onStopSignal = (): void => {
+  abort.abort()
+  void queue.then(() => shutdown(0))
+}
+process.on('SIGINT', onStopSignal)
+process.on('SIGTERM', onStopSignal)
+
 process.on('disconnect', () => {
   // the parent is gone (killed or finished): stop at once, whatever is in flight
   process.exit(0)

@@ -1,5 +1,6 @@
 import {readdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
+import {isProcessAlive} from './is-process-alive.js'
 
 /** The temporary name the WAV writer gives an output while writing it: `.<file>.<pid>.<8 hex>.partial`. */
 const PARTIAL = /^\.(.+)\.(\d+)\.[0-9a-f]{8}\.partial$/
@@ -13,18 +14,9 @@ export async function removeStalePartials(dir: string, files: ReadonlySet<string
   for (const name of await readdir(dir)) {
     const match = PARTIAL.exec(name)
     if (match === null || !files.has(match[1] ?? '')) continue
-    if (isAlive(Number(match[2]))) continue
+    if (isProcessAlive(Number(match[2]))) continue
     await rm(join(dir, name), {force: true})
     removed.push(name)
   }
   return removed
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }

@@ -1,6 +1,8 @@
 import {mkdir} from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
+import type {BatchItem} from './batch-item.js'
 import {checkVoices} from './check-voices.js'
+import {acquireOutputLock} from './output-lock.js'
 import {
   BATCH_MANIFEST_FILE,
   itemSettings,
@@ -94,6 +96,24 @@ export async function runBatch(params: RunBatchParams): Promise<BatchReport> {
   const items = await checkVoices({items: read, modelDir: model, baseDir: dirname(corpus), corpus})
   // nothing is written before this point
   await mkdir(outDir, {recursive: true})
+  const lock = await acquireOutputLock(outDir)
+  try {
+    return await runLocked(params, {start, corpus, outDir, model, items})
+  } finally {
+    await lock.release()
+  }
+}
+
+interface Resolved {
+  readonly start: number
+  readonly corpus: string
+  readonly outDir: string
+  readonly model: string
+  readonly items: readonly BatchItem[]
+}
+
+async function runLocked(params: RunBatchParams, resolved: Resolved): Promise<BatchReport> {
+  const {start, corpus, outDir, model, items} = resolved
   const manifest = await readBatchManifest(outDir)
   const plan = await planBatch({items, manifest, outDir, model, ...(params.signal === undefined ? {} : {signal: params.signal})})
   const removedPartials = await removeStalePartials(outDir, new Set(plan.todo.map((t) => t.item.file)))

@@ -64,17 +64,27 @@ export async function runOnWorkers(params: RunOnWorkersParams): Promise<void> {
         failedHard = true
         reject(error)
       }
-      const onAbort = (): void => fail(cancelled())
+      // outcomes being recorded (the manifest being written) finish before a cancel is reported
+      const recording = new Set<Promise<void>>()
+      const onAbort = (): void => {
+        void Promise.allSettled([...recording]).then(() => fail(cancelled()))
+      }
       signal?.addEventListener('abort', onAbort, {once: true})
       const settle = (worker: Worker | undefined, index: number, outcome: ItemOutcome): void => {
-        params.onOutcome(index, outcome).then(
+        const recorded = params.onOutcome(index, outcome)
+        recording.add(recorded)
+        recorded.then(
           () => {
+            recording.delete(recorded)
             settled += 1
             if (worker !== undefined && !worker.exited) dispatch(worker)
             else if (workers.every((w) => w.exited)) drainWithoutWorkers()
             finish()
           },
-          (error: unknown) => fail(error),
+          (error: unknown) => {
+            recording.delete(recorded)
+            fail(error)
+          },
         )
       }
       const drainWithoutWorkers = (): void => {
@@ -103,7 +113,8 @@ export async function runOnWorkers(params: RunOnWorkersParams): Promise<void> {
       for (const worker of workers) {
         worker.child.on('message', (reply: BatchWorkerReply) => {
           if (reply.kind !== 'done' && reply.kind !== 'failed') return
-          if (worker.job !== reply.job) return
+          // after a cancel, an item abandoned by its worker is not an outcome
+          if (worker.job !== reply.job || failedHard || aborted()) return
           worker.job = undefined
           settle(worker, reply.job, reply.kind === 'done' ? {ok: true, result: reply.result} : {ok: false, error: reply.error})
         })
@@ -111,7 +122,8 @@ export async function runOnWorkers(params: RunOnWorkersParams): Promise<void> {
           worker.exited = true
           const held = worker.job
           worker.job = undefined
-          if (held !== undefined && !failedHard && !aborted()) {
+          if (failedHard || aborted()) return
+          if (held !== undefined) {
             const tail = worker.stderr.join('').trim().split('\n').slice(-3).join(' ')
             settle(undefined, held, {
               ok: false,

@@ -193,7 +193,7 @@ describe('pockettts batch (embedded fixture model)', () => {
       ['unknown format', [{id: 'x', text: 'Mp3.', format: 'mp3'}], 'CORPUS_INVALID_FIELD', 'line 1'],
       ['unknown voice', [CORPUS[0], {id: 'x', text: 'Who?', voice: 'nobody'}], 'VOICE_NOT_FOUND', 'line 2'],
       ['no item', ['', '  '], 'CORPUS_EMPTY', 'no item'],
-    ])('%s: %s', async (_name, lines, code, where) => {
+    ])('%s', async (_name, lines, code, where) => {
       const dir = await mkdtemp(join(work, 'bad-'))
       const bad = join(dir, 'corpus.jsonl')
       await writeFile(bad, jsonl(lines))
@@ -217,30 +217,35 @@ describe('pockettts batch (embedded fixture model)', () => {
     })
   })
 
-  it('a killed run loses nothing finished: the resumed run makes only the rest, finished outputs untouched', async () => {
-    // long items (EOS never fires: each chunk runs to max_gen_len), so the kill lands with items left to make
+  /** A corpus of long items (EOS never fires: each chunk runs to max_gen_len), so a stop lands with items left. */
+  async function longCorpus(prefix: string): Promise<{long: string; out: string; items: {id: string}[]}> {
     const longText = 'This sentence is long enough to be generated for a good while before its chunk ends. '.repeat(2).trim()
     const items = Array.from({length: 10}, (_, i) => ({id: `long-${i}`, text: longText, eosThreshold: 1e9, seed: i}))
-    const dir = await mkdtemp(join(work, 'kill-'))
+    const dir = await mkdtemp(join(work, prefix))
     const long = join(dir, 'corpus.jsonl')
     await writeFile(long, jsonl(items))
-    const out = join(dir, 'out')
-    const child = execa(process.execPath, [join(packageRoot(), 'bin', 'run.js'), 'batch', long, '--out', out, '--jobs', '1'], {
+    return {long, out: join(dir, 'out'), items}
+  }
+
+  /** Starts the real CLI on a corpus and waits until its manifest records a finished item (the child in an object: it is a promise). */
+  async function startUntilFirstItem(long: string, out: string, jobs: string) {
+    const child = execa(process.execPath, [join(packageRoot(), 'bin', 'run.js'), 'batch', long, '--out', out, '--jobs', jobs], {
       reject: false,
       stdin: 'ignore',
       cwd: packageRoot(),
     })
-    // wait until the manifest records a finished item, then kill the CLI outright
-    let finished: Record<string, DoneEntry> = {}
     for (;;) {
-      if (existsSync(join(out, 'batch-manifest.json'))) {
-        const manifest = await readManifest(out)
-        finished = manifest.items as Record<string, DoneEntry>
-        if (Object.keys(finished).length > 0) break
-      }
-      if (child.exitCode !== null) throw new Error(`the batch ended before it could be killed: ${child.exitCode}`)
+      if (existsSync(join(out, 'batch-manifest.json')) && Object.keys((await readManifest(out)).items).length > 0) break
+      if (child.exitCode !== null) throw new Error(`the batch ended before it could be stopped: ${child.exitCode}`)
       await new Promise((r) => setTimeout(r, 20))
     }
+    return {child}
+  }
+
+  it('a killed run loses nothing finished: the resumed run makes only the rest, finished outputs untouched', async () => {
+    const {long, out, items} = await longCorpus('kill-')
+    // once the manifest records a finished item, kill the CLI outright
+    const {child} = await startUntilFirstItem(long, out, '1')
     const workers = (await execa('ps', ['-o', 'pid=', '--ppid', String(child.pid)], {reject: false})).stdout
       .split('\n')
       .map((s) => Number(s.trim()))
@@ -258,6 +263,8 @@ describe('pockettts batch (embedded fixture model)', () => {
         await new Promise((r) => setTimeout(r, 20))
       }
     }
+    // the killed run's lock is left behind, naming a process that is gone: the next run takes it over
+    expect(existsSync(join(out, '.batch-lock'))).toBe(true)
     const afterKill = await readManifest(out)
     const done = Object.keys(afterKill.items)
     expect(done.length).toBeGreaterThan(0)
@@ -283,5 +290,38 @@ describe('pockettts batch (embedded fixture model)', () => {
         .filter((f) => f.startsWith('.'))
         .sort(),
     ).toEqual([])
+  })
+
+  it('Ctrl-C stops the workers, keeps what is finished, leaves no temporary file, exits 130; the next run makes the rest', async () => {
+    const {long, out, items} = await longCorpus('sigint-')
+    const {child} = await startUntilFirstItem(long, out, '2')
+    child.kill('SIGINT')
+    const result = await child
+    expect(result.exitCode, result.stderr).toBe(130)
+    expect(result.stderr).toContain('CANCELLED')
+    const manifest = await readManifest(out)
+    const done = Object.keys(manifest.items)
+    expect(done.length).toBeLessThan(items.length)
+    for (const id of done) {
+      expect(manifest.items[id]?.status).toBe('done')
+      expect(sha256(await readFile(join(out, `${id}.wav`)))).toBe((manifest.items[id] as DoneEntry).sha256)
+    }
+    // the item in flight was abandoned by its writer; the lock was released
+    expect(readdirSync(out).sort()).toEqual(['batch-manifest.json', ...done.map((id) => `${id}.wav`)].sort())
+    const resumed = await batch([long, '--out', out])
+    expect(resumed.exitCode).toBe(0)
+    expect(resumed.report).toMatchObject({skipped: done.length, made: items.length - done.length, failed: 0})
+  })
+
+  it('refuses an output folder another live batch holds (BATCH_IN_PROGRESS), writing nothing', async () => {
+    const out = join(work, 'locked')
+    await mkdir(out)
+    // a live process that is not this one
+    await writeFile(join(out, '.batch-lock'), JSON.stringify({pid: process.ppid, startedAt: new Date().toISOString()}))
+    const run = await runCli(['batch', corpus, '--out', out])
+    expect(run.exitCode).toBe(2)
+    expect(run.stderr).toContain('Error [BATCH_IN_PROGRESS]')
+    expect(run.stderr).toContain(`pid ${process.ppid}`)
+    expect(readdirSync(out)).toEqual(['.batch-lock'])
   })
 })
