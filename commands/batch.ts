@@ -26,7 +26,7 @@ export default class Batch extends PocketTtsCommand {
     jobs: knobFlagWithDefault('jobs', {description: 'Worker processes, each with its own copy of the model.', default: 1}),
     voice: Flags.string({
       description:
-        'Default voice of the items: a voice name of the model, a voice .safetensors or a .wav prompt (relative to the corpus folder). Default: alba, else the first voice of the model.',
+        'Default voice of the items: a voice name of the model, a voice .safetensors or a .wav prompt (relative to the corpus folder, else the working folder). Default: alba, else the first voice of the model.',
     }),
     format: Flags.string({description: 'Default output encoding.', options: [...AUDIO_FORMATS], default: 'wav16'}),
     temperature: knobFlag('temperature', {description: 'Default noise temperature (upstream default 0.7).'}),
@@ -60,7 +60,10 @@ export default class Batch extends PocketTtsCommand {
         outDir: flags.out,
         modelDir,
         jobs,
-        threads: config.threads ?? Math.max(1, Math.floor(defaultThreads() / jobs)),
+        // one worker: the engine's own default (as synth); several: the cores shared out between them
+        ...(config.threads === undefined && jobs === 1
+          ? {}
+          : {threads: config.threads ?? Math.max(1, Math.floor(defaultThreads() / jobs))}),
         defaults: {
           ...(flags.voice === undefined ? {} : {voice: flags.voice}),
           ...(flags.seed === undefined ? {} : {seed: flags.seed}),

@@ -8,7 +8,7 @@ export interface CheckVoicesParams {
   readonly items: readonly BatchItem[]
   /** The exported model folder. */
   readonly modelDir: string
-  /** Relative voice files are found from here (the corpus file's folder). */
+  /** Relative voice files are found from here (the corpus file's folder), else from the working folder. */
   readonly baseDir: string
   /** The corpus, for messages. */
   readonly corpus: string
@@ -25,7 +25,7 @@ export async function modelVoiceNames(modelDir: string): Promise<string[]> {
 
 /**
  * Checks every item's voice before any work: a voice name of the model stays a name; anything else must be an
- * existing voice file (relative to the corpus folder) and becomes its absolute path. An unknown voice is
+ * existing voice file (relative to the corpus folder, else to the working folder) and becomes its absolute path. An unknown voice is
  * VOICE_NOT_FOUND naming the line; a model without voices needs a voice on every line (VOICE_REQUIRED).
  */
 export async function checkVoices(params: CheckVoicesParams): Promise<BatchItem[]> {
@@ -41,8 +41,8 @@ export async function checkVoices(params: CheckVoicesParams): Promise<BatchItem[
       })
     }
     if (names.includes(item.voice)) return item
-    const file = resolve(params.baseDir, item.voice)
-    if (existsSync(file)) return {...item, voice: file}
+    const file = [resolve(params.baseDir, item.voice), resolve(item.voice)].find((f) => existsSync(f))
+    if (file !== undefined) return {...item, voice: file}
     throw new UsageError({
       code: 'VOICE_NOT_FOUND',
       message: `${params.corpus} line ${item.line}: unknown voice "${item.voice}" (id "${item.id}"): not a voice of the model and not an existing file.`,

@@ -75,7 +75,7 @@ export interface BatchReport {
   /** Audio made in this run (trailing silence excluded), seconds. */
   readonly audioSeconds: number
   readonly elapsedMs: number
-  /** Stale temporary files of a killed run that were removed. */
+  /** Temporary files of a killed run or of a worker that died, removed. */
   readonly removedPartials: readonly string[]
   readonly items: readonly BatchItemReport[]
 }
@@ -191,6 +191,8 @@ async function runLocked(params: RunBatchParams, resolved: Resolved): Promise<Ba
       },
     })
   }
+  // the temporary files of workers that died (their items failed and are made again by the next run)
+  const leftovers = plan.todo.length > 0 ? await removeStalePartials(outDir, new Set(plan.todo.map((t) => t.item.file))) : []
   const reports = items.map((item) => outcomes.get(item.id)).filter((r): r is BatchItemReport => r !== undefined)
   return {
     corpus,
@@ -204,7 +206,7 @@ async function runLocked(params: RunBatchParams, resolved: Resolved): Promise<Ba
     failed: reports.filter((r) => r.status === 'failed').length,
     audioSeconds,
     elapsedMs: performance.now() - start,
-    removedPartials,
+    removedPartials: [...removedPartials, ...leftovers],
     items: reports,
   }
 }

@@ -130,7 +130,7 @@ export async function runOnWorkers(params: RunOnWorkersParams): Promise<void> {
               error: {
                 code: 'WORKER_EXITED',
                 message: `The batch worker process exited (${sig ?? `code ${code}`}) while making this item.${tail === '' ? '' : ` ${tail}`}`,
-                hint: 'Run again to retry it (finished items are kept); --verbose shows the worker output.',
+                hint: 'Run again to retry it (finished items are kept). If it fails again, try it alone with `pockettts synth`.',
               },
             })
           } else if (workers.every((w) => w.exited)) drainWithoutWorkers()

@@ -324,4 +324,31 @@ describe('pockettts batch (embedded fixture model)', () => {
     expect(run.stderr).toContain(`pid ${process.ppid}`)
     expect(readdirSync(out)).toEqual(['.batch-lock'])
   })
+
+  it('a worker process that dies fails only the item it held (WORKER_EXITED); the other worker makes the rest', async () => {
+    const {long, out, items} = await longCorpus('worker-dies-')
+    const {child} = await startUntilFirstItem(long, out, '2')
+    const workers = (await execa('ps', ['-o', 'pid=', '--ppid', String(child.pid)], {reject: false})).stdout
+      .split('\n')
+      .map((s) => Number(s.trim()))
+      .filter((pid) => pid > 0)
+    expect(workers).toHaveLength(2)
+    process.kill(workers[0] as number, 'SIGKILL')
+    const result = await child
+    const manifest = await readManifest(out)
+    const entries = Object.values(manifest.items)
+    expect(entries).toHaveLength(items.length)
+    const failed = entries.filter((e) => e.status === 'failed')
+    // the worker was killed while it held an item (it is idle only between an item's end and the next hand-out)
+    expect(failed.length).toBeLessThanOrEqual(1)
+    for (const f of failed) expect(f).toMatchObject({code: 'WORKER_EXITED'})
+    expect(result.exitCode, result.stderr).toBe(failed.length === 0 ? 0 : 1)
+    for (const e of entries.filter((x): x is DoneEntry => x.status === 'done'))
+      expect(sha256(await readFile(join(out, e.file)))).toBe(e.sha256)
+    // its half-written file was removed at the end of the run
+    expect(readdirSync(out).filter((f) => f.startsWith('.'))).toEqual([])
+    const rerun = await batch([long, '--out', out])
+    expect(rerun.exitCode).toBe(0)
+    expect(rerun.report).toMatchObject({made: failed.length, skipped: items.length - failed.length, failed: 0})
+  })
 })
