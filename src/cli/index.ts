@@ -1,6 +1,7 @@
 export * from './base-command.js'
 export * from './progress-reporter.js'
 export * from './download-progress.js'
+export * from './batch-progress.js'
 export * from './number-flags.js'
 export * from './run-with-progress.js'
 export * from './python-job-flags.js'

@@ -29,28 +29,28 @@ export const MAX_SEED = 2 ** 32 - 1
  */
 export const KNOBS = {
   threads: {
-    where: '`--threads` (synth, serve, bench, parity); config `threads`; `POCKETTTS_THREADS`',
+    where: '`--threads` (synth, batch, serve, bench, parity); config `threads`; `POCKETTTS_THREADS`',
     kind: 'integer',
     min: 1,
     max: 'logical-cores',
     why: 'onnxruntime intra-op threads; more threads than logical cores only add contention and memory.',
   },
   temperature: {
-    where: '`--temperature` (synth, serve, golden dump); HTTP `temperature` (/tts, /v1/audio/speech)',
+    where: '`--temperature` (synth, batch, serve, golden dump); batch corpus `temperature`; HTTP `temperature` (/tts, /v1/audio/speech)',
     kind: 'number',
     min: 0,
     max: 5,
     why: 'Noise variance (upstream default 0.7); the noise std is its square root, far beyond 1 the audio is noise.',
   },
   lsdDecodeSteps: {
-    where: '`--lsd-decode-steps` (synth, serve, golden dump)',
+    where: '`--lsd-decode-steps` (synth, batch, serve, golden dump); batch corpus `lsdDecodeSteps`',
     kind: 'integer',
     min: 1,
     max: 64,
     why: 'Flow-head runs per latent (upstream default 1); each step costs one more flow-head run per frame.',
   },
   noiseClamp: {
-    where: '`--noise-clamp` (synth, golden dump)',
+    where: '`--noise-clamp` (synth, batch, golden dump); batch corpus `noiseClamp`',
     kind: 'number',
     min: 0,
     exclusiveMin: true,
@@ -58,14 +58,14 @@ export const KNOBS = {
     why: 'Bound of the truncated-normal noise; beyond a few std it changes nothing.',
   },
   eosThreshold: {
-    where: '`--eos-threshold` (synth, serve, golden dump)',
+    where: '`--eos-threshold` (synth, batch, serve, golden dump); batch corpus `eosThreshold`',
     kind: 'number',
     min: -1e9,
     max: 1e9,
     why: 'Raw EOS logit threshold (upstream default -4); far beyond the logits (e.g. 1e9) EOS never fires and each chunk runs to max_gen_len.',
   },
   framesAfterEos: {
-    where: '`--frames-after-eos` (synth, text, golden dump)',
+    where: '`--frames-after-eos` (synth, batch, text, golden dump); batch corpus `framesAfterEos`',
     kind: 'integer',
     min: 0,
     max: 100,
@@ -73,7 +73,7 @@ export const KNOBS = {
     why: 'Frames kept after EOS (upstream guesses 3 or 5); 100 frames = 8 s.',
   },
   maxTokens: {
-    where: '`--max-tokens` (synth, text, golden dump); server `generation.maxTokens`',
+    where: '`--max-tokens` (synth, batch, text, golden dump); batch corpus `maxTokens`; server `generation.maxTokens`',
     kind: 'integer',
     min: 1,
     max: 500,
@@ -81,14 +81,14 @@ export const KNOBS = {
     why: 'Tokens per text chunk (upstream default 50). max_gen_len = ceil((tokens/3 + 2) * 12.5): 2109 frames (169 s) per chunk at 500.',
   },
   seed: {
-    where: '`--seed` (synth, bench, golden dump, fixture make); HTTP `seed`',
+    where: '`--seed` (synth, batch, bench, golden dump, fixture make); batch corpus `seed`; HTTP `seed`',
     kind: 'integer',
     min: 0,
     max: MAX_SEED,
     why: 'Noise seed; seeds are 32-bit.',
   },
   maxTextChars: {
-    where: '`synth --max-text-chars`',
+    where: '`synth --max-text-chars`, `batch --max-text-chars` (per corpus text)',
     kind: 'integer',
     min: 1,
     max: 1_000_000,
@@ -96,7 +96,7 @@ export const KNOBS = {
     why: 'Texts `synth` accepts (default 20000); 1 M characters is hours of audio.',
   },
   trailingSilence: {
-    where: '`synth --trailing-silence`',
+    where: '`synth --trailing-silence`, `batch --trailing-silence`',
     kind: 'number',
     min: 0,
     max: 60,
@@ -176,6 +176,13 @@ export const KNOBS = {
     min: 0,
     max: 20,
     why: 'Retries of a failed request (default 4), with backoff.',
+  },
+  jobs: {
+    where: '`batch --jobs`',
+    kind: 'integer',
+    min: 1,
+    max: 'logical-cores',
+    why: 'Worker processes of a batch, each loading the model once; more processes than logical cores only add contention and memory.',
   },
   benchRuns: {where: '`bench --runs`', kind: 'integer', min: 1, max: 1000, why: 'Measured benchmark runs (default 3).'},
   benchWarmup: {where: '`bench --warmup`', kind: 'integer', min: 0, max: 100, why: 'Unmeasured benchmark runs (default 1).'},

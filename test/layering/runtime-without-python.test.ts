@@ -65,15 +65,18 @@ describe('the no-Python runtime loads without the Python job runner (fresh Node 
     )
   })
 
-  it('every module of engine, flowlm, mimi (but the worker entry), onnx, text, audio, voice and server, and the synth and serve commands: no src/python, no execa', async () => {
+  it('every module of engine, flowlm, mimi (but the worker entry), onnx, text, audio, voice, server and batch (but its worker entry), and the synth, serve and batch commands: no src/python, no execa', async () => {
     const runtime = (
-      await Promise.all(['engine', 'flowlm', 'mimi', 'onnx', 'text', 'audio', 'voice', 'server'].map((f) => builtModules(join('src', f))))
+      await Promise.all(
+        ['engine', 'flowlm', 'mimi', 'onnx', 'text', 'audio', 'voice', 'server', 'batch'].map((f) => builtModules(join('src', f))),
+      )
     ).flat()
-    // the worker entry refuses to run outside a worker thread; its imports are in the dependency rules
+    // the worker entries refuse to run outside a worker thread or process; their imports are in the dependency rules
     const modules = [
-      ...runtime.filter((m) => !m.endsWith('mimi-worker-main.js')),
+      ...runtime.filter((m) => !m.endsWith('mimi-worker-main.js') && !m.endsWith('batch-worker-main.js')),
       join(DIST, 'commands', 'synth.js'),
       join(DIST, 'commands', 'serve.js'),
+      join(DIST, 'commands', 'batch.js'),
     ]
     const loaded = await loadedBy(work, modules)
     expect(loaded).toEqual(
@@ -82,6 +85,8 @@ describe('the no-Python runtime loads without the Python job runner (fresh Node 
         'dist/src/engine/synthesize.js',
         'dist/src/server/create-server.js',
         'dist/commands/synth.js',
+        'dist/src/batch/run-batch.js',
+        'dist/commands/batch.js',
       ]),
     )
     expect(loaded.filter(pythonSide)).toEqual([])

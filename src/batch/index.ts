@@ -1,0 +1,7 @@
+export * from './batch-item.js'
+export * from './batch-manifest.js'
+export * from './check-voices.js'
+export * from './plan-batch.js'
+export * from './read-corpus.js'
+export * from './run-batch.js'
+export * from './output-lock.js'
