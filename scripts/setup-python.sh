@@ -42,8 +42,9 @@ else
     | "$venv/bin/python" -c 'import json, sys; r = json.load(sys.stdin); print(r["install"][0]["metadata"]["version"] if r.get("install") else "")' 2>/dev/null || true)"
   cpu_index="${POCKETTTS_TORCH_INDEX:-https://download.pytorch.org/whl/cpu}"
   if [[ "$resolved" == *+cpu ]]; then
-    echo "python tooling: installing torch $resolved (CPU build offered by this machine's pip configuration)"
-    pip_install "$torch_spec"
+    echo "python tooling: installing torch $resolved (CPU build offered by this machine's pip configuration) and scripts/requirements.txt"
+    pip_install "$torch_spec" -r "$req"
+    req_done=1
   elif [ "${POCKETTTS_TORCH_ANY_BUILD:-}" = "1" ]; then
     echo "python tooling: installing $torch_spec as pip resolves it (${resolved:-unknown build}; POCKETTTS_TORCH_ANY_BUILD=1)"
     pip_install "$torch_spec"
@@ -55,7 +56,9 @@ else
     exit 3
   fi
 fi
-echo "python tooling: installing scripts/requirements.txt"
-pip_install -r "$req"
+if [ -z "${req_done:-}" ]; then
+  echo "python tooling: installing scripts/requirements.txt"
+  pip_install -r "$req"
+fi
 echo "$want" > "$stamp"
 echo "python tooling: ready ($("$venv/bin/python" -c 'import pocket_tts, torch; print("pocket_tts", __import__("importlib.metadata").metadata.version("pocket-tts"), "torch", torch.__version__)'))"

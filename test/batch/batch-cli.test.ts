@@ -220,7 +220,7 @@ describe('pockettts batch (embedded fixture model)', () => {
   /** A corpus of long items (EOS never fires: each chunk runs to max_gen_len), so a stop lands with items left. */
   async function longCorpus(prefix: string): Promise<{long: string; out: string; items: {id: string}[]}> {
     const longText = 'This sentence is long enough to be generated for a good while before its chunk ends. '.repeat(2).trim()
-    const items = Array.from({length: 10}, (_, i) => ({id: `long-${i}`, text: longText, eosThreshold: 1e9, seed: i}))
+    const items = Array.from({length: 5}, (_, i) => ({id: `long-${i}`, text: longText, eosThreshold: 1e9, seed: i}))
     const dir = await mkdtemp(join(work, prefix))
     const long = join(dir, 'corpus.jsonl')
     await writeFile(long, jsonl(items))
