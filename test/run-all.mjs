@@ -39,26 +39,19 @@ function run(title, cmd, args, logFile, env) {
   })
 }
 
-const [buildCode, setupCode] = await Promise.all([
-  run('build', 'npx', ['tsc', '-p', 'tsconfig.json']),
-  run('python set-up', 'bash', ['scripts/setup-python.sh']),
-])
-const setupFailed = buildCode !== 0 || setupCode !== 0
-
-const pytestLog = join(results, 'pytest.log')
-// pytest's tmp_path folders and its jobs' temporary files go under one folder, removed at the end (vitest does the
-// same in test/global-setup.ts)
-const pytestTmp = mkdtempSync(join(tmpdir(), 'pockettts-pytest-run-'))
-const LINTERS = [
+const JS_LINTERS = [
   ['eslint', 'npx', ['eslint', '.']],
   ['prettier', 'npx', ['prettier', '--check', '.']],
+]
+const PY_LINTERS = [
   ['ruff check', join(root, '.venv/bin/ruff'), ['check', 'scripts']],
   ['ruff format', join(root, '.venv/bin/ruff'), ['format', '--check', 'scripts']],
 ]
-/** The linters one after the other (they are light), each into its own log; resolves to the names that failed. */
-async function lint() {
+const LINTER_COUNT = JS_LINTERS.length + PY_LINTERS.length
+/** Linters one after the other (they are light), each into its own log; resolves to the names that failed. */
+async function lint(linters) {
   const failed = []
-  for (const [name, cmd, args] of LINTERS) {
+  for (const [name, cmd, args] of linters) {
     const log = join(results, `lint-${name.replace(' ', '-')}.log`)
     if ((await run(`lint: ${name}`, cmd, args, log)) !== 0) {
       failed.push(name)
@@ -68,7 +61,19 @@ async function lint() {
   return failed
 }
 
-const [vitestCode, pytestCode, lintFailed] = await Promise.all([
+// The Python set-up (pip) keeps one core busy for about a minute: the build and the JavaScript linters use the other.
+const [[buildCode, jsLintFailed], setupCode] = await Promise.all([
+  run('build', 'npx', ['tsc', '-p', 'tsconfig.json']).then(async (code) => [code, await lint(JS_LINTERS)]),
+  run('python set-up', 'bash', ['scripts/setup-python.sh']),
+])
+const setupFailed = buildCode !== 0 || setupCode !== 0
+
+const pytestLog = join(results, 'pytest.log')
+// pytest's tmp_path folders and its jobs' temporary files go under one folder, removed at the end (vitest does the
+// same in test/global-setup.ts)
+const pytestTmp = mkdtempSync(join(tmpdir(), 'pockettts-pytest-run-'))
+
+const [vitestCode, pytestCode, pyLintFailed] = await Promise.all([
   run('vitest', 'npx', [
     'vitest',
     'run',
@@ -93,8 +98,9 @@ const [vitestCode, pytestCode, lintFailed] = await Promise.all([
     pytestLog,
     {TMPDIR: pytestTmp},
   ),
-  lint(),
+  lint(PY_LINTERS),
 ])
+const lintFailed = [...jsLintFailed, ...pyLintFailed]
 rmSync(pytestTmp, {recursive: true, force: true})
 process.stdout.write(`\n== pytest output\n${existsSync(pytestLog) ? readFileSync(pytestLog, 'utf8') : '(none)\n'}`)
 
@@ -129,7 +135,7 @@ if (existsSync(join(results, 'pytest.xml'))) {
 } else {
   add('pytest', 0, 1, 0)
 }
-add('lint', LINTERS.length - lintFailed.length, lintFailed.length, 0)
+add('lint', LINTER_COUNT - lintFailed.length, lintFailed.length, 0)
 if (setupFailed) total.failed += 1
 console.log(`wall time: ${timings.join(', ')}; npm test ${((Date.now() - started) / 1000).toFixed(1)} s`)
 console.log(`total: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`)
