@@ -1,7 +1,8 @@
 import {existsSync} from 'node:fs'
 import {Tokenizer} from 'tokenizers'
-import {ModelError, UsageError} from '../errors/index.js'
+import {ModelError} from '../errors/index.js'
 import type {TextTokenizer} from './sentencepiece-tokenizer.js'
+import {assertEncodableText, assertTokenIds} from './tokenizer-input.js'
 
 export interface LoadJsonTokenizerParams {
   /** A `tokenizer.json` (HF tokenizers format). */
@@ -9,8 +10,6 @@ export interface LoadJsonTokenizerParams {
   /** The model's `n_bins`; upstream asserts it equals the vocabulary size. */
   readonly expectedVocabSize?: number
 }
-
-const LONE_SURROGATE = /\p{Cs}/u
 
 /**
  * Upstream 4.x's `JsonTokenizer` on HF tokenizers' own implementation (the `tokenizers` package: the Rust library
@@ -53,21 +52,11 @@ export async function loadJsonTokenizer(params: LoadJsonTokenizerParams): Promis
     path,
     vocabSize,
     async encode(text: string): Promise<number[]> {
-      if (LONE_SURROGATE.test(text)) {
-        throw new UsageError({
-          code: 'TEXT_INVALID_UNICODE',
-          message: 'The text contains an unpaired UTF-16 surrogate and cannot be encoded as UTF-8.',
-          hint: 'Pass valid Unicode text.',
-        })
-      }
+      assertEncodableText(text)
       return Array.from((await tokenizer.encode(text)).getIds())
     },
     async decode(ids: readonly number[]): Promise<string> {
-      for (const id of ids) {
-        if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
-          throw new UsageError({code: 'TOKEN_ID_OUT_OF_RANGE', message: `Token id ${id} is outside 0..${vocabSize - 1}.`})
-        }
-      }
+      assertTokenIds(ids, vocabSize)
       return tokenizer.decode([...ids], true)
     },
   }

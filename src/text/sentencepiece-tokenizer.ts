@@ -1,7 +1,8 @@
 import {SentencePieceProcessor} from '@sctg/sentencepiece-js'
 import {readFile} from 'node:fs/promises'
-import {ModelError, UsageError} from '../errors/index.js'
+import {ModelError} from '../errors/index.js'
 import {readSentencePieceModelInfo, type SentencePieceModelInfo} from './read-sentencepiece-model-info.js'
+import {assertEncodableText, assertTokenIds} from './tokenizer-input.js'
 
 /**
  * Text ↔ token ids, as upstream's tokenizers (`SentencePieceTokenizer`: `sp.encode(text)`, `sp.decode(ids)`; 4.x
@@ -28,8 +29,6 @@ export interface LoadSentencePieceTokenizerParams {
   /** The model's `n_bins`; upstream asserts it equals the vocabulary size. */
   readonly expectedVocabSize?: number
 }
-
-const LONE_SURROGATE = /\p{Cs}/u
 
 /** The parts of the WebAssembly build's embind objects this module uses. */
 interface WasmStatus {
@@ -88,21 +87,11 @@ export async function loadSentencePieceTokenizer(params: LoadSentencePieceTokeni
     info,
     vocabSize: info.vocabSize,
     async encode(text: string): Promise<number[]> {
-      if (LONE_SURROGATE.test(text)) {
-        throw new UsageError({
-          code: 'TEXT_INVALID_UNICODE',
-          message: 'The text contains an unpaired UTF-16 surrogate and cannot be encoded as UTF-8.',
-          hint: 'Pass valid Unicode text.',
-        })
-      }
+      assertEncodableText(text)
       return spp.encodeIds(text)
     },
     async decode(ids: readonly number[]): Promise<string> {
-      for (const id of ids) {
-        if (!Number.isInteger(id) || id < 0 || id >= info.vocabSize) {
-          throw new UsageError({code: 'TOKEN_ID_OUT_OF_RANGE', message: `Token id ${id} is outside 0..${info.vocabSize - 1}.`})
-        }
-      }
+      assertTokenIds(ids, info.vocabSize)
       const text = rawDecode(ids)
       if (sentinel === undefined || ids.length === 0) return text
       return restoreLeadingBom(text, rawDecode([sentinel.id, ...ids]).slice(sentinel.surface.length))
