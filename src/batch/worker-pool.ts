@@ -1,3 +1,4 @@
+import {rm} from 'node:fs/promises'
 import {fork, type ChildProcess} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {dirname, join} from 'node:path'
@@ -53,6 +54,9 @@ export async function runOnWorkers(params: RunOnWorkersParams): Promise<void> {
   let next = 0
   let settled = 0
   const total = params.requests.length
+  // items in flight when a cancel came: their workers are stopped, and an output one of them may have renamed into
+  // place just before is removed (it has no manifest entry)
+  const abandoned = new Set<number>()
   try {
     await new Promise<void>((resolve, reject) => {
       let failedHard = false
@@ -67,6 +71,7 @@ export async function runOnWorkers(params: RunOnWorkersParams): Promise<void> {
       // outcomes being recorded (the manifest being written) finish before a cancel is reported
       const recording = new Set<Promise<void>>()
       const onAbort = (): void => {
+        for (const worker of workers) if (worker.job !== undefined) abandoned.add(worker.job)
         void Promise.allSettled([...recording]).then(() => fail(cancelled()))
       }
       signal?.addEventListener('abort', onAbort, {once: true})
@@ -141,6 +146,7 @@ export async function runOnWorkers(params: RunOnWorkersParams): Promise<void> {
     })
   } finally {
     await stopWorkers(workers, aborted())
+    await Promise.all([...abandoned].map(async (index) => rm((params.requests[index] as ItemRequest).path, {force: true})))
   }
 }
 
