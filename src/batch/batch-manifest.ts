@@ -6,6 +6,7 @@ import type {GenerationParams} from '../engine/generation-params.js'
 import {UsageError} from '../errors/index.js'
 import {writeFileAtomic} from '../fs/write-file-atomic.js'
 import type {BatchItem} from './batch-item.js'
+import type {ItemResult} from './batch-worker-protocol.js'
 
 export const BATCH_MANIFEST_FILE = 'batch-manifest.json'
 export const BATCH_MANIFEST_FORMAT = 'pockettts-batch/1'
@@ -22,22 +23,11 @@ export interface ItemSettings {
   readonly trailingSilence: number
 }
 
-/** A finished item: its output file and what was made. */
-export interface DoneEntry {
+/** A finished item: its output file and what was made (the worker's ItemResult). */
+export interface DoneEntry extends ItemResult {
   readonly status: 'done'
   readonly id: string
   readonly file: string
-  readonly sha256: string
-  readonly bytes: number
-  readonly frames: number
-  readonly chunks: number
-  /** Generated audio, trailing silence excluded. */
-  readonly audioSeconds: number
-  /** The file's duration, trailing silence included. */
-  readonly fileSeconds: number
-  /** The voice used, as synth reports it (`name:alba`, a file path). */
-  readonly voiceLabel: string
-  readonly elapsedMs: number
   readonly finishedAt: string
   /** sha256 of the canonical JSON of `settings`. */
   readonly settingsKey: string

@@ -27,8 +27,11 @@ export interface ItemResult {
   readonly bytes: number
   readonly frames: number
   readonly chunks: number
+  /** Generated audio, trailing silence excluded. */
   readonly audioSeconds: number
+  /** The file's duration, trailing silence included. */
   readonly fileSeconds: number
+  /** The voice used, as synth reports it (`name:alba`, a file path). */
   readonly voiceLabel: string
   readonly elapsedMs: number
 }
