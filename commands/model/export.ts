@@ -7,7 +7,7 @@ import {exportModel, type ExportModelResult} from '../../src/model/export-model.
 export default class ModelExport extends PocketTtsCommand {
   static override summary = 'Export an upstream-format model folder to ONNX graphs with a manifest, checked against upstream.'
   static override description =
-    "Loads the folder (config.yaml, the checkpoint and tokenizer it names) with upstream pocket_tts, traces its modules into six ONNX graphs (opset 17) that a runtime drives frame by frame with explicit state, checks every graph and the whole chain against upstream's own streaming run, and writes manifest.json, the check sets, the tokenizer and the voice files beside the graphs. The folder appears only when everything succeeded."
+    "Loads the folder (config.yaml, the checkpoint and tokenizer it names) with upstream pocket_tts, traces its modules into six ONNX graphs (opset 17) that a runtime drives frame by frame with explicit state, checks every graph and the whole chain against upstream's own streaming run, and writes manifest.json, the embedded golden (upstream's reference run and each graph's recorded calls, golden/reference/), the tokenizer and the voice files beside the graphs. The folder appears only when everything succeeded."
   static override examples = [
     '<%= config.bin %> <%= command.id %> --from ../shared/oracle/tiny --out models/tiny-onnx',
     '<%= config.bin %> <%= command.id %> --from models/english --out models/english-onnx --force --json',
