@@ -130,41 +130,20 @@ export async function verifyModel(params: VerifyModelParams): Promise<VerifyRepo
     )
   }
   params.signal?.throwIfAborted()
-  params.onProgress?.({stage: 'golden', message: `replaying ${goldenDir}`})
-  const goldenFiles = [...verdicts.values()].filter((v) => v.path.startsWith(`${goldenDir}/`))
-  for (const v of goldenFiles) covered.add(v.path)
-  const goldenHash: Verdict = goldenFiles.length > 0 && goldenFiles.every((v) => v.problem === undefined) ? 'pass' : 'fail'
-  const goldenHashDetail = goldenFiles.length === 0 ? `no file of ${goldenDir} is in the manifest's file list` : describeFiles(goldenFiles)
-  if (golden === undefined || !manifest.golden.replayable) {
-    const detail =
-      golden === undefined ? (goldenProblem ?? `cannot read ${goldenDir}`) : 'not replayed: --max-steps capped the reference run'
-    rows.push({
-      name: 'golden',
-      kind: 'golden',
-      hash: goldenHash,
-      contract: 'skip',
-      numerics: golden === undefined ? 'fail' : 'skip',
-      ok: goldenHash === 'pass' && golden !== undefined,
-      detail: [goldenHashDetail, detail].filter((d) => d !== '').join('; '),
-    })
-  } else {
-    const replay = await replayGolden({
-      modelDir: dir,
-      goldenDir: golden.dir,
+  params.onProgress?.({stage: 'golden', message: `replaying ${manifest.golden.path}`})
+  rows.push(
+    await verifyGolden({
+      dir,
+      manifest,
+      golden,
+      goldenProblem,
+      verdicts,
+      covered,
+      brokenGraphs: rows.filter((r) => r.kind === 'graph' && !r.ok).map((r) => r.name),
       threads: params.threads ?? 1,
-      ...(params.signal === undefined ? {} : {signal: params.signal}),
-    })
-    rows.push({
-      name: 'golden',
-      kind: 'golden',
-      hash: goldenHash,
-      contract: 'skip',
-      numerics: replay.ok ? 'pass' : 'fail',
-      ok: goldenHash === 'pass' && replay.ok,
-      detail: [goldenHashDetail, replay.detail].filter((d) => d !== '').join('; '),
-      ...(replay.stage === undefined ? {} : {stage: replay.stage}),
-    })
-  }
+      signal: params.signal,
+    }),
+  )
   const sideFiles = [manifest.tokenizer.path, ...manifest.voices.map((v) => v.path)]
   for (const path of sideFiles) {
     covered.add(path)
@@ -197,6 +176,48 @@ export async function verifyModel(params: VerifyModelParams): Promise<VerifyRepo
     })
   }
   return {dir, ok: rows.every((r) => r.ok), rows, generation: manifest.generation, exporter: manifest.exporter}
+}
+
+interface VerifyGoldenParams {
+  readonly dir: string
+  readonly manifest: ExportManifest
+  readonly golden: GoldenCase | undefined
+  readonly goldenProblem: string | undefined
+  readonly verdicts: ReadonlyMap<string, FileVerdict>
+  readonly covered: Set<string>
+  /** Graph rows that failed: the replay would only repeat their failure, so it is skipped. */
+  readonly brokenGraphs: readonly string[]
+  readonly threads: number
+  readonly signal: AbortSignal | undefined
+}
+
+/** The embedded golden's row: its files' hashes, then its synthesis replayed through parity (when the graphs pass). */
+async function verifyGolden(p: VerifyGoldenParams): Promise<VerifyRow> {
+  const path = p.manifest.golden.path
+  const files = [...p.verdicts.values()].filter((v) => v.path.startsWith(`${path}/`))
+  for (const v of files) p.covered.add(v.path)
+  const hash: Verdict = files.length > 0 && files.every((v) => v.problem === undefined) ? 'pass' : 'fail'
+  const hashDetail = files.length === 0 ? `no file of ${path} is in the manifest's file list` : describeFiles(files)
+  const row = (numerics: Verdict, detail: string, stage?: string): VerifyRow => ({
+    name: 'golden',
+    kind: 'golden',
+    hash,
+    contract: 'skip',
+    numerics,
+    ok: hash === 'pass' && numerics !== 'fail',
+    detail: [hashDetail, detail].filter((d) => d !== '').join('; '),
+    ...(stage === undefined ? {} : {stage}),
+  })
+  if (p.golden === undefined) return row('fail', p.goldenProblem ?? `cannot read ${path}`)
+  if (!p.manifest.golden.replayable) return row('skip', 'not replayed: --max-steps capped the reference run')
+  if (p.brokenGraphs.length > 0) return row('skip', `not replayed: ${p.brokenGraphs.join(', ')} failed above`)
+  const replay = await replayGolden({
+    modelDir: p.dir,
+    goldenDir: p.golden.dir,
+    threads: p.threads,
+    ...(p.signal === undefined ? {} : {signal: p.signal}),
+  })
+  return row(replay.ok ? 'pass' : 'fail', replay.detail, replay.stage)
 }
 
 interface VerifyGraphParams {
