@@ -69,4 +69,4 @@ def write_export_golden(model_dir: Path, ref: Reference, call_sets: dict[str, li
             "calls": calls,
         }
     )
-    return {"path": GOLDEN_CASE, "replayable": not ref.capped}
+    return {"path": GOLDEN_CASE, "replayable": not ref.capped, **({"reason": "--max-steps capped the reference run"} if ref.capped else {})}

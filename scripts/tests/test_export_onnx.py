@@ -126,7 +126,7 @@ def test_v1_model_exports_and_checks_needs_oracle(oracle: Path, tmp_path: Path) 
     # the encoder's call set in the embedded golden: no BOS row, so n_prompt == n_frames
     import numpy as np
 
-    assert manifest["golden"] == {"path": "golden/reference", "replayable": False}  # --max-steps capped the run
+    assert manifest["golden"] == {"path": "golden/reference", "replayable": False, "reason": "--max-steps capped the reference run"}
     golden = json.loads((out / "golden/reference/manifest.json").read_text())
     call = golden["calls"]["mimi_encoder"][0]
     tensor = golden["tensors"]

@@ -164,8 +164,10 @@ export interface ExportManifest {
 export interface ExportGolden {
   /** The golden case folder, relative to the model folder (`golden/reference`). */
   readonly path: string
-  /** False when `--max-steps` capped the reference run: the call sets are checked, the run is not replayed. */
+  /** Whether `model verify` replays the golden's synthesis on the engine (the call sets are always checked). */
   readonly replayable: boolean
+  /** Why not, when not: `--max-steps` capped the reference run, or `--int8` graphs are not held to fp32 parity. */
+  readonly reason?: string
 }
 
 /** `model export --int8`: dynamic int8 weights for the FlowLM transformer's matmuls (scripts/pockettts_tools/quantize_int8.py). */

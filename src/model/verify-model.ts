@@ -209,7 +209,7 @@ async function verifyGolden(p: VerifyGoldenParams): Promise<VerifyRow> {
     ...(stage === undefined ? {} : {stage}),
   })
   if (p.golden === undefined) return row('fail', p.goldenProblem ?? `cannot read ${path}`)
-  if (!p.manifest.golden.replayable) return row('skip', 'not replayed: --max-steps capped the reference run')
+  if (!p.manifest.golden.replayable) return row('skip', `not replayed: ${p.manifest.golden.reason ?? 'the export says so'}`)
   if (p.brokenGraphs.length > 0) return row('skip', `not replayed: ${p.brokenGraphs.join(', ')} failed above`)
   const replay = await replayGolden({
     modelDir: p.dir,
