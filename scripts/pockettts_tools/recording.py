@@ -1,10 +1,13 @@
-"""Observers of upstream's unmodified generation and voice-prompt paths.
+"""The one observer of upstream's unmodified generation and voice-prompt paths: ``SynthesisRecorder`` records what
+a golden holds (``dump_golden``), ``GraphCallRecorder`` adds the per-graph call detail of the export check
+(``reference_run``), ``VoiceRecorder`` the voice-prompt path (``dump_voice``).
 
 They only record: forward hooks, plus wrappers that call upstream's function and keep a copy of what went in and
 came out (``_generate_audio_stream_short_text``, ``_estimate_max_gen_len``, ``MimiModel.decode_from_latent``,
 ``MimiModel.encode_to_latent``, ``torch.nn.init.normal_`` / ``trunc_normal_``). The one exception is on request:
 a recorded noise tape replaces the values the noise draw produced (same shape, same order, the draw itself still
-runs), so clamped noise, which torch releases draw differently, can be replayed. The maths stays upstream's.
+runs), so clamped noise, which torch releases draw differently, can be replayed; and ``GraphCallRecorder`` can cap
+``_estimate_max_gen_len`` (the export's ``--max-steps``). The maths stays upstream's.
 
 Upstream generates in a thread and decodes Mimi frames in another. FlowLM calls (and the noise draws inside them)
 happen one at a time on the generator thread and Mimi decodes on the decoder thread, each in order, and a chunk's
