@@ -54,6 +54,17 @@ export async function readManifest(params: ReadManifestParams): Promise<ReadMani
       details: {path},
     })
   }
+  if (
+    top['golden'] === undefined &&
+    Object.values(asRecord(top['graphs']) ?? {}).some((g) => asRecord(asRecord(g)?.['check'])?.['cases'] !== undefined)
+  ) {
+    throw new ModelError({
+      code: 'MANIFEST_FORMAT',
+      message: `${path} comes from an older exporter: its check sets are in checks/, this pockettts reads them from the embedded golden (golden/).`,
+      hint: 'Export the model again with this version of pockettts.',
+      details: {path},
+    })
+  }
   // every file name first: a manifest is untrusted input (it arrives in bundles)
   resolveConfinedPaths(params.dir, namedFiles(top))
   // the shape of everything: contracts/manifest.schema.json (generated from manifest-types.ts, also checked by the exporter)
