@@ -72,3 +72,29 @@ def test_two_step_lsd_evaluations_are_recorded_needs_oracle(reference: Any) -> N
     ref, _ = reference
     assert [float(e.s.reshape(-1)[0]) for e in ref.lsd2_evals] == [0.0, 0.5]
     np.testing.assert_array_equal(ref.lsd2_evals[0].x, ref.ar_steps[0].evals[0].x)
+
+
+def test_upstreams_final_cache_is_the_recorded_new_kv_needs_oracle(oracle: Path, tmp_path: Path) -> None:
+    import torch
+
+    from pockettts_tools.model_facts import model_facts
+    from pockettts_tools.model_folder import inspect_model_folder, load_model_folder
+    from pockettts_tools.recording import GraphCallRecorder
+    from pockettts_tools.reference_run import write_voice_prompt
+
+    torch.set_grad_enabled(False)
+    folder = inspect_model_folder(oracle / "tiny")
+    tts = load_model_folder(folder)
+    facts = model_facts(tts, folder.config)
+    write_voice_prompt(tmp_path / "voice.wav", facts.sample_rate)
+    recorder = GraphCallRecorder(
+        tts, mimi_window=facts.mimi_context, steps_per_latent=facts.mimi_steps_per_latent, keep_frames=lambda k: k == 0
+    )
+    with recorder:
+        state = tts.get_state_for_audio_prompt(tmp_path / "voice.wav")
+        torch.manual_seed(7)
+        tts.generate_audio(state, "Short one.")
+    np.testing.assert_array_equal(recorder.recorded_cache(), np.concatenate([c.new_kv for c in recorder.flow_calls], axis=0))
+    assert recorder.encoder_latent is not None and recorder.flow_calls[0].conditioning.shape[1] >= recorder.encoder_latent.shape[-1]
+    # the golden records ride along unchanged: one chunk, its steps the AR calls
+    assert len(recorder.chunks) == 1 and len(recorder.chunks[0].steps) == sum(c.kind == "ar_step" for c in recorder.flow_calls)
