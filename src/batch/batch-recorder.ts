@@ -30,6 +30,8 @@ export type BatchEvent =
     }
   /** A queued item's attempt failed and the queue tries it again later (queue mode only). */
   | {readonly type: 'item-retry'; readonly id: string; readonly attempt: number; readonly attempts: number; readonly message: string}
+  /** A queued item's worker stopped renewing its hold on it (killed or hung): it goes back to the queue for another worker. */
+  | {readonly type: 'item-stalled'; readonly id: string}
   /** The number of workers connected to the queue, when it changes (queue mode only). */
   | {readonly type: 'queue-workers'; readonly count: number}
 

@@ -63,6 +63,11 @@ export class BatchProgress {
         else this.line(what)
         return
       }
+      case 'item-stalled': {
+        if (this.bar !== undefined) this.bar.update({last: `${event.id} taken over`})
+        else this.line(`${event.id}: its worker stopped (killed or hung); back in the queue for another worker`)
+        return
+      }
       case 'queue-workers': {
         const what =
           event.count === 0

@@ -110,7 +110,7 @@ async function followJobs(
         if (error === undefined) resolve()
         else reject(error)
       }
-      const settle = async (jobId: string, failedReason?: string): Promise<void> => {
+      const settle = async (jobId: string, retried = false): Promise<void> => {
         const planned = pending.get(jobId)
         if (ended || planned === undefined || settling.has(jobId)) return
         settling.add(jobId)
@@ -119,13 +119,13 @@ async function followJobs(
           const outcome = await jobOutcome(job, planned, outDir)
           if (outcome === undefined) {
             // an attempt failed and the queue tries again later
-            if (failedReason !== undefined && job !== undefined) {
+            if (retried && job !== undefined) {
               params.onEvent?.({
                 type: 'item-retry',
                 id: planned.item.id,
                 attempt: job.attemptsMade,
                 attempts: job.opts.attempts ?? params.retry.attempts,
-                message: decodeFailure(failedReason).message,
+                message: decodeFailure(job.failedReason).message,
               })
             }
             return
@@ -150,7 +150,17 @@ async function followJobs(
         if (planned !== undefined) params.onEvent?.({type: 'item-start', id: planned.item.id})
       })
       events.on('completed', ({jobId}) => guard(settle(jobId)))
-      events.on('failed', ({jobId, failedReason}) => guard(settle(jobId, failedReason)))
+      events.on('failed', ({jobId}) => guard(settle(jobId)))
+      // a failed attempt goes back to the queue: delayed (backoff), or waiting at once (no backoff)
+      events.on('delayed', ({jobId}) => guard(settle(jobId, true)))
+      events.on('waiting', ({jobId, prev}) => {
+        if (prev === 'failed') guard(settle(jobId, true))
+      })
+      // its worker stopped renewing its lock (killed, hung): another worker takes it over
+      events.on('stalled', ({jobId}) => {
+        const planned = pending.get(jobId)
+        if (planned !== undefined) params.onEvent?.({type: 'item-stalled', id: planned.item.id})
+      })
       // events are not replayed after a reconnection: the states are read again now and then
       const poll = setInterval(() => {
         guard(checkWorkers())
