@@ -155,7 +155,15 @@ export async function runQueueWorker(params: RunQueueWorkerParams): Promise<Work
       maxStalledCount: params.lock.maxStalledCount,
     },
   )
-  worker.on('error', (error: Error) => emit({type: 'queue-error', message: error.message}))
+  // a lost connection is retried by the client, with the same error at each try: said once until it changes
+  let lastError = ''
+  worker.on('error', (error: Error) => {
+    if (error.message !== lastError) emit({type: 'queue-error', message: error.message})
+    lastError = error.message
+  })
+  worker.on('completed', () => {
+    lastError = ''
+  })
   try {
     await worker.waitUntilReady()
     emit({type: 'ready', worker: name, queue: params.queueName})

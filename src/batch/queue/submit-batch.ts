@@ -100,6 +100,7 @@ async function followJobs(
     }
     await new Promise<void>((resolve, reject) => {
       const settling = new Set<string>()
+      const again = new Set<string>()
       let ended = false
       let workers = -1
       const finish = (error?: unknown): void => {
@@ -110,32 +111,37 @@ async function followJobs(
         if (error === undefined) resolve()
         else reject(error)
       }
-      const settle = async (jobId: string, retried = false): Promise<void> => {
+      const settle = async (jobId: string): Promise<void> => {
         const planned = pending.get(jobId)
-        if (ended || planned === undefined || settling.has(jobId)) return
+        if (ended || planned === undefined) return
+        if (settling.has(jobId)) {
+          // an event came while the state was being read: read it again after
+          again.add(jobId)
+          return
+        }
         settling.add(jobId)
         try {
-          const job = await queue.getJob(jobId)
-          const outcome = await jobOutcome(job, planned, outDir)
-          if (outcome === undefined) {
-            // an attempt failed and the queue tries again later
-            if (retried && job !== undefined) {
-              params.onEvent?.({
-                type: 'item-retry',
-                id: planned.item.id,
-                attempt: job.attemptsMade,
-                attempts: job.opts.attempts ?? params.retry.attempts,
-                message: decodeFailure(job.failedReason).message,
-              })
-            }
-            return
-          }
-          if (ended || !pending.delete(jobId)) return
+          const outcome = await jobOutcome(await queue.getJob(jobId), planned, outDir)
+          if (outcome === undefined || ended || !pending.delete(jobId)) return
           await recorder.record(planned, outcome)
           if (pending.size === 0) finish()
         } finally {
           settling.delete(jobId)
+          if (again.delete(jobId)) guard(settle(jobId))
         }
+      }
+      // an attempt failed and the queue tries the job again later: said with the attempt's reason
+      const noteRetry = async (jobId: string): Promise<void> => {
+        const planned = pending.get(jobId)
+        const job = planned === undefined ? undefined : await queue.getJob(jobId)
+        if (ended || planned === undefined || job === undefined) return
+        params.onEvent?.({
+          type: 'item-retry',
+          id: planned.item.id,
+          attempt: job.attemptsMade,
+          attempts: job.opts.attempts ?? params.retry.attempts,
+          message: decodeFailure(job.failedReason).message,
+        })
       }
       const guard = (work: Promise<void>): void => {
         work.catch((error: unknown) => finish(error))
@@ -152,9 +158,9 @@ async function followJobs(
       events.on('completed', ({jobId}) => guard(settle(jobId)))
       events.on('failed', ({jobId}) => guard(settle(jobId)))
       // a failed attempt goes back to the queue: delayed (backoff), or waiting at once (no backoff)
-      events.on('delayed', ({jobId}) => guard(settle(jobId, true)))
+      events.on('delayed', ({jobId}) => guard(noteRetry(jobId)))
       events.on('waiting', ({jobId, prev}) => {
-        if (prev === 'failed') guard(settle(jobId, true))
+        if (prev === 'failed') guard(noteRetry(jobId))
       })
       // its worker stopped renewing its lock (killed, hung): another worker takes it over
       events.on('stalled', ({jobId}) => {
