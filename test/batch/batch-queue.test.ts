@@ -187,6 +187,44 @@ describe.skipIf(skipWithoutRedis)(`pockettts batch --queue / worker on a real Re
     expect((await second.child).exitCode).toBe(0)
   })
 
+  it(`Ctrl-C on the submitter leaves the jobs queued (exit 130); the same command again follows them, each made once ${NEEDS_REDIS}`, async () => {
+    const items = [
+      {id: 'later-a', text: 'Made after the submitter came back.'},
+      {id: 'later-b', text: 'So is this one.'},
+    ]
+    const corpus = join(work, 'later.jsonl')
+    await writeFile(corpus, jsonl(items))
+    const queueArgs = ['--queue', redis.url, '--queue-name', 'later']
+    const out = join(work, 'later-out')
+    // no worker yet: the submitter enqueues, says so, and waits
+    const first = execa(process.execPath, [bin, 'batch', corpus, '--out', out, ...queueArgs], {
+      reject: false,
+      stdin: 'ignore',
+      cwd: packageRoot(),
+    })
+    started.push(first)
+    let seen = ''
+    await new Promise<void>((resolve) => {
+      first.stderr?.on('data', (chunk: Buffer) => {
+        seen += chunk.toString('utf8')
+        if (seen.includes('no worker connected yet')) resolve()
+      })
+    })
+    first.kill('SIGINT')
+    const stopped = await first
+    expect(stopped.exitCode, stopped.stderr).toBe(130)
+    expect(stopped.stderr).toContain('Error [CANCELLED]')
+    expect(stopped.stderr).toContain('Run the same command again')
+
+    const worker = startWorker(queueArgs)
+    const again = await submit([corpus, '--out', out, ...queueArgs])
+    expect(again.exitCode, again.stderr).toBe(0)
+    expect(JSON.parse(again.stdout)).toMatchObject({made: 2, failed: 0})
+    for (const item of items) expect(worker.stderr().split(`making ${item.id} `)).toHaveLength(2)
+    worker.child.kill('SIGTERM')
+    expect((await worker.child).exitCode).toBe(0)
+  })
+
   it(`failures are visible from the submitter with their reasons: retried with backoff, then recorded; a rerun makes them ${NEEDS_REDIS}`, async () => {
     const items = [{id: 'retry-a', text: 'Hello there.'}]
     const corpus = join(work, 'fail.jsonl')
@@ -215,7 +253,10 @@ describe.skipIf(skipWithoutRedis)(`pockettts batch --queue / worker on a real Re
     await other.waitFor(/waiting for items/)
     const refused = await submit([corpus, '--out', out, ...queueArgs, '--attempts', '3'])
     expect(refused.exitCode).toBe(1)
-    expect(JSON.parse(refused.stdout)).toMatchObject({failed: 1, items: [{id: 'retry-a', status: 'failed', code: 'BATCH_MODEL_MISMATCH'}]})
+    expect(JSON.parse(refused.stdout), refused.stdout).toMatchObject({
+      failed: 1,
+      items: [{id: 'retry-a', status: 'failed', code: 'BATCH_MODEL_MISMATCH'}],
+    })
     expect(other.stderr().match(/making retry-a/g)).toHaveLength(1)
     other.child.kill('SIGTERM')
     await other.child

@@ -1,4 +1,4 @@
-import {Queue, QueueEvents, type Job} from 'bullmq'
+import {Queue, QueueEvents} from 'bullmq'
 import {CancelledError, UsageError} from '../../errors/index.js'
 import {hashFile} from '../../hub/hash-file.js'
 import {BatchRecorder, itemRequest, type BatchEvent, type BatchReport, type ItemOutcome} from '../batch-recorder.js'
@@ -121,7 +121,7 @@ async function followJobs(
         }
         settling.add(jobId)
         try {
-          const outcome = await jobOutcome(await queue.getJob(jobId), planned, outDir)
+          const outcome = await jobOutcome(queue, jobId, planned, outDir)
           if (outcome === undefined || ended || !pending.delete(jobId)) return
           await recorder.record(planned, outcome)
           if (pending.size === 0) finish()
@@ -197,11 +197,12 @@ async function enqueue(
   retry: RetryPolicy,
 ): Promise<void> {
   const jobId = jobIdOf(data.request.id)
-  const existing = await queue.getJob(jobId)
+  // the state before the job (as in jobOutcome)
+  const state = await queue.getJobState(jobId)
+  const existing = state === 'unknown' ? undefined : await queue.getJob(jobId)
   if (existing !== undefined) {
     const old = asQueueJobData(existing.data)
     const same = old !== undefined && old.settingsKey === data.settingsKey && old.outDir === data.outDir && old.modelKey === data.modelKey
-    const state = await existing.getState()
     if (same && state !== 'failed' && state !== 'completed') return
     if (same && state === 'completed' && (await outputMatches(planned.path, asJobResult(existing.returnvalue)))) return
     if (state === 'active') throw conflict(data, queue.name)
@@ -216,11 +217,17 @@ async function enqueue(
 
 /** How a job ended, or undefined while it has not (waiting, running, or waiting for a retry). */
 async function jobOutcome(
-  job: Job<QueueJobData, QueueJobResult> | undefined,
+  queue: Queue<QueueJobData, QueueJobResult>,
+  jobId: string,
   planned: Planned,
   outDir: string,
 ): Promise<ItemOutcome | undefined> {
-  if (job === undefined) {
+  // the state first, then the job: read the other way round, a job read while it ran could be seen failed or
+  // completed without its reason or result
+  const state = await queue.getJobState(jobId)
+  if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return undefined
+  const job = await queue.getJob(jobId)
+  if (job === undefined || state === 'unknown') {
     return {
       ok: false,
       error: {
@@ -241,9 +248,7 @@ async function jobOutcome(
       },
     }
   }
-  const state = await job.getState()
   if (state === 'failed') return {ok: false, error: decodeFailure(job.failedReason)}
-  if (state !== 'completed') return undefined
   const result = asJobResult(job.returnvalue)
   if (result === undefined)
     return {ok: false, error: {code: 'BATCH_JOB_INVALID', message: 'The worker returned no usable result for this item.'}}
