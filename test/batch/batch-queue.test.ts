@@ -132,6 +132,8 @@ describe.skipIf(skipWithoutRedis)(`pockettts batch --queue / worker on a real Re
     // and the submitter said so
     expect(run.stderr).toContain(`${killedId}: its worker stopped (killed or hung); back in the queue for another worker`)
 
+    // each item once in the report and the manifest
+    expect(report.items.map((i) => i.id).sort()).toEqual(items.map((i) => i.id).sort())
     const manifest = await readManifest(out)
     const localManifest = await readManifest(local)
     expect(Object.keys(manifest.items).sort()).toEqual(items.map((i) => i.id).sort())
