@@ -1,9 +1,10 @@
 import {createHash} from 'node:crypto'
 import {existsSync, readdirSync} from 'node:fs'
-import {cp, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {cp, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {execa, type ResultPromise} from 'execa'
+import {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {BatchManifest, DoneEntry, FailedEntry} from '../../src/batch/index.js'
 import {packageRoot} from '../../src/config/project-paths.js'
@@ -189,7 +190,7 @@ describe.skipIf(skipWithoutRedis)(`pockettts batch --queue / worker on a real Re
     expect((await second.child).exitCode).toBe(0)
   })
 
-  it(`Ctrl-C on the submitter leaves the jobs queued (exit 130); the same command again follows them, each made once ${NEEDS_REDIS}`, async () => {
+  it(`Ctrl-C on the submitter leaves the jobs queued (exit 130); the same command again follows them, each made once; made again (queue emptied), identical outputs stay untouched ${NEEDS_REDIS}`, async () => {
     const items = [
       {id: 'later-a', text: 'Made after the submitter came back.'},
       {id: 'later-b', text: 'So is this one.'},
@@ -223,8 +224,23 @@ describe.skipIf(skipWithoutRedis)(`pockettts batch --queue / worker on a real Re
     expect(again.exitCode, again.stderr).toBe(0)
     expect(JSON.parse(again.stdout)).toMatchObject({made: 2, failed: 0})
     for (const item of items) expect(worker.stderr().split(`making ${item.id} `)).toHaveLength(2)
+
+    // at-least-once: with the queue emptied and the manifest gone, the items are made again, and the identical
+    // outputs already in place are left untouched
+    const mtimes = await Promise.all(items.map(async (i) => (await stat(join(out, `${i.id}.wav`))).mtimeMs))
+    const client = new Redis(redis.url)
+    await client.flushall()
+    client.disconnect()
+    await rm(join(out, 'batch-manifest.json'))
+    const redo = await submit([corpus, '--out', out, ...queueArgs])
+    expect(redo.exitCode, redo.stderr).toBe(0)
+    expect(JSON.parse(redo.stdout)).toMatchObject({made: 2, failed: 0})
+    for (const item of items) expect(worker.stderr()).toContain(`${item.id} identical output already in place, left as it was`)
+    expect(await Promise.all(items.map(async (i) => (await stat(join(out, `${i.id}.wav`))).mtimeMs))).toEqual(mtimes)
     worker.child.kill('SIGTERM')
-    expect((await worker.child).exitCode).toBe(0)
+    const end = await worker.child
+    expect(end.exitCode).toBe(0)
+    expect(end.stdout).toMatch(/: 2 made, 2 already in place, 0 failed/)
   })
 
   it(`failures are visible from the submitter with their reasons: retried with backoff, then recorded; a rerun makes them ${NEEDS_REDIS}`, async () => {
