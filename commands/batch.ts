@@ -46,7 +46,8 @@ export default class Batch extends PocketTtsCommand {
     threads: knobFlag('threads', {description: 'onnxruntime intra-op threads per worker (default: physical cores / --jobs, at least 1).'}),
     queue: Flags.string({
       description:
-        'Enqueue the items on this Redis (redis://[USER:PASSWORD@]HOST:PORT[/DB], rediss:// for TLS) for `pockettts worker` processes, and follow them. --jobs and --threads then do not apply.',
+        'Enqueue the items on this Redis (redis://[USER:PASSWORD@]HOST:PORT[/DB], rediss:// for TLS) for `pockettts worker` processes, ' +
+        'and follow them. --jobs and --threads then do not apply.',
       helpGroup: 'QUEUE',
     }),
     'queue-name': Flags.string({
@@ -125,7 +126,8 @@ export default class Batch extends PocketTtsCommand {
     this.log(
       `${report.outDir}: ${report.made} made, ${report.skipped} skipped (already made), ${report.failed} failed of ${report.total}; ` +
         `${report.audioSeconds.toFixed(2)} s of audio in ${(report.elapsedMs / 1000).toFixed(1)} s ` +
-        `${report.queue === undefined ? `on ${jobs} worker(s)` : `by the workers of queue ${report.queue.name} at ${report.queue.url}`}; manifest ${report.manifest}.`,
+        `${report.queue === undefined ? `on ${jobs} worker(s)` : `by the workers of queue ${report.queue.name} at ${report.queue.url}`}; ` +
+        `manifest ${report.manifest}.`,
     )
     if (report.failed > 0) process.exitCode = 1
     return {...report, embeddedModel: embedded}

@@ -78,7 +78,8 @@ export default class Worker extends PocketTtsCommand {
       onEvent: (event) => this.logToStderr(describe(event)),
     })
     this.log(
-      `worker ${report.worker}: ${report.made} made, ${report.kept} already in place, ${report.failed} failed attempt(s) in ${(report.elapsedMs / 1000).toFixed(1)} s.`,
+      `worker ${report.worker}: ${report.made} made, ${report.kept} already in place, ${report.failed} failed attempt(s) ` +
+        `in ${(report.elapsedMs / 1000).toFixed(1)} s.`,
     )
     return {...report, embeddedModel: embedded}
   }

@@ -190,7 +190,7 @@ describe.skipIf(skipWithoutRedis)(`pockettts batch --queue / worker on a real Re
     expect((await second.child).exitCode).toBe(0)
   })
 
-  it(`Ctrl-C on the submitter leaves the jobs queued (exit 130); the same command again follows them, each made once; made again (queue emptied), identical outputs stay untouched ${NEEDS_REDIS}`, async () => {
+  it(`Ctrl-C on the submitter leaves the jobs queued (exit 130); a rerun follows them; made again, identical outputs untouched ${NEEDS_REDIS}`, async () => {
     const items = [
       {id: 'later-a', text: 'Made after the submitter came back.'},
       {id: 'later-b', text: 'So is this one.'},

@@ -47,7 +47,8 @@ export async function probeQueue(url: QueueUrl, timeoutMs = 5000): Promise<void>
         : `Cannot reach the Redis server of the queue at ${url.display} (${reason}).`,
       hint: auth
         ? 'Put the right user and password in the URL: redis://USER:PASSWORD@HOST:PORT.'
-        : `Start Redis there (Debian: apt-get install redis-server), or fix the host and port; \`redis-cli -h ${url.host} -p ${url.port} ping\` must answer PONG.`,
+        : 'Start Redis there (Debian: apt-get install redis-server), or fix the host and port; ' +
+          `\`redis-cli -h ${url.host} -p ${url.port} ping\` must answer PONG.`,
       details: {queue: url.display, reason},
     })
   } finally {

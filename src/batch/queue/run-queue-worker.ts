@@ -108,7 +108,9 @@ export async function runQueueWorker(params: RunQueueWorkerParams): Promise<Work
       throw new PrerequisiteError({
         code: 'BATCH_OUT_MISSING',
         message: `Worker ${name} has no folder ${dir} to write item "${data.request.id}" to.`,
-        hint: "Mount the shared output folder on this machine, and pass `pockettts worker --out` where it is mounted when its path differs from the submitter's.",
+        hint:
+          'Mount the shared output folder on this machine, and pass `pockettts worker --out` where it is mounted ' +
+          "when its path differs from the submitter's.",
       })
     }
     await removeQueuedCandidates({dir, files: new Set([data.file]), all: false})

@@ -257,7 +257,9 @@ async function jobOutcome(
       ok: false,
       error: {
         code: 'BATCH_OUTPUT_NOT_SHARED',
-        message: `Worker ${job.returnvalue.worker} reported ${planned.item.file} made (sha256 ${result.sha256.slice(0, 12)}…), but ${planned.path} is missing or holds other bytes.`,
+        message:
+          `Worker ${job.returnvalue.worker} reported ${planned.item.file} made (sha256 ${result.sha256.slice(0, 12)}…), ` +
+          `but ${planned.path} is missing or holds other bytes.`,
         hint: 'Workers must write to the folder this command reads: mount it on every worker machine and pass `pockettts worker --out` where it is mounted.',
       },
     }
