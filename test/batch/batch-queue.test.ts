@@ -78,6 +78,10 @@ function longItems(prefix: string, count: number): Array<{id: string; text: stri
   return Array.from({length: count}, (_, i) => ({id: `${prefix}-${i}`, text, eosThreshold: 1e9, seed: i}))
 }
 
+if (skipWithoutRedis) {
+  console.warn(`${NEEDS_REDIS} tests skipped: no redis-server on PATH (bash scripts/setup-system.sh installs it; under CI=true they fail).`)
+}
+
 describe.skipIf(skipWithoutRedis)(`pockettts batch --queue / worker on a real Redis ${NEEDS_REDIS}`, () => {
   let work: string
   let redis: RedisServer
