@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need (a real redis-server for the batch queue tests), when missing.
-# Idempotent: with everything installed it only checks (dpkg) and exits. As root it runs apt-get; otherwise it
-# prints the command to run and exits 3.
+# Idempotent: with everything installed it only checks (dpkg) and exits. As root it runs apt-get (through sudo
+# when that needs no password); otherwise it prints the command to run and exits 3.
 set -euo pipefail
 
 # One package per line: what the tests start or run.
@@ -23,11 +23,16 @@ if ! command -v apt-get >/dev/null 2>&1; then
   echo "error: missing system packages (${missing[*]}) and no apt-get here; install them with the system's package manager." >&2
   exit 3
 fi
+# root runs apt-get itself; another user through sudo when it needs no password (CI runners), else is told how
+as_root=()
 if [ "$(id -u)" -ne 0 ]; then
-  echo "error: missing system packages: ${missing[*]}. Install them: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
-  exit 3
+  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    as_root=(sudo -n)
+  else
+    echo "error: missing system packages: ${missing[*]}. Install them: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 3
+  fi
 fi
 echo "system packages: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
