@@ -25,7 +25,10 @@ export default class Worker extends PocketTtsCommand {
   ]
   static override flags = {
     queue: Flags.string({
-      description: 'The Redis of the queue: redis://[USER:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS).',
+      description:
+        'The Redis of the queue: redis://[USER:PASSWORD@]HOST:PORT[/DB] (rediss:// for TLS). ' +
+        'From the environment the password stays out of the process list.',
+      env: 'POCKETTTS_QUEUE',
       required: true,
     }),
     'queue-name': Flags.string({description: 'Queue name (as given to batch --queue-name).', default: DEFAULT_QUEUE_NAME}),

@@ -341,6 +341,12 @@ describe('pockettts batch --queue / worker: a bad queue URL is a typed error wit
     expect(existsSync(out)).toBe(false)
   })
 
+  it('a worker without --queue (or POCKETTTS_QUEUE) is a usage error naming the flag', async () => {
+    const run = await runCli(['worker'])
+    expect(run.exitCode).toBe(2)
+    expect(run.stderr).toContain('Error [USAGE]: Missing required flag queue')
+  })
+
   it('a queue name Redis keys cannot hold is BATCH_QUEUE_NAME_INVALID', async () => {
     const run = await runCli(['worker', '--queue', 'redis://127.0.0.1:1', '--queue-name', 'a:b'])
     expect(run.exitCode).toBe(2)
