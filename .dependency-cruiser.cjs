@@ -19,8 +19,8 @@ module.exports = {
       name: 'runtime-without-python',
       severity: 'error',
       comment:
-        'The no-Python runtime (engine, FlowLM, Mimi, onnx, text, audio, voice; the server, batch and the synth, serve and batch commands on top) must not reach the Python job runner (src/python, execa), not even through other modules.',
-      from: {path: ['^src/(engine|flowlm|mimi|onnx|text|audio|voice|server|batch)/', '^commands/(synth|serve|batch)\\.ts$']},
+        'The no-Python runtime (engine, FlowLM, Mimi, onnx, text, audio, voice; the server, batch and the synth, serve, batch and worker commands on top) must not reach the Python job runner (src/python, execa), not even through other modules.',
+      from: {path: ['^src/(engine|flowlm|mimi|onnx|text|audio|voice|server|batch)/', '^commands/(synth|serve|batch|worker)\\.ts$']},
       to: {path: ['^src/python/', '^node_modules/execa/'], reachable: true},
     },
     {

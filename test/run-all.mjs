@@ -62,11 +62,14 @@ async function lint(linters) {
 }
 
 // The Python set-up (pip) keeps one core busy for about a minute: the build and the JavaScript linters use the other.
+// The system packages the tests start (scripts/setup-system.sh: apt-get of the missing ones) come first: apt and pip
+// side by side would fight over the network and the disk.
+const systemCode = await run('system set-up', 'bash', ['scripts/setup-system.sh'])
 const [[buildCode, jsLintFailed], setupCode] = await Promise.all([
   run('build', 'npx', ['tsc', '-p', 'tsconfig.json']).then(async (code) => [code, await lint(JS_LINTERS)]),
   run('python set-up', 'bash', ['scripts/setup-python.sh']),
 ])
-const setupFailed = buildCode !== 0 || setupCode !== 0
+const setupFailed = systemCode !== 0 || buildCode !== 0 || setupCode !== 0
 
 const pytestLog = join(results, 'pytest.log')
 // pytest's tmp_path folders and its jobs' temporary files go under one folder, removed at the end (vitest does the

@@ -10,13 +10,9 @@ import {
   type BatchWorkerData,
   type BatchWorkerReply,
   type BatchWorkerRequest,
-  type ItemFailure,
   type ItemRequest,
-  type ItemResult,
 } from './batch-worker-protocol.js'
-
-/** How one item ended on a worker. */
-export type ItemOutcome = {readonly ok: true; readonly result: ItemResult} | {readonly ok: false; readonly error: ItemFailure}
+import type {ItemOutcome} from './batch-recorder.js'
 
 export interface RunOnWorkersParams {
   /** Worker processes; each loads the model once. */

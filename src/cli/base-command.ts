@@ -92,10 +92,20 @@ function toKnownError(error: Error & {oclif?: {exit?: number}}): unknown {
     if ((error as {code?: string}).code === 'EEXIT') return error
     return new UsageError({
       code: 'USAGE',
-      message: wrapped === null ? (error.message.split('\n')[0] ?? error.message) : `${wrapped[1] ?? ''}: ${wrapped[2] ?? ''}`,
+      message: wrapped === null ? oclifReason(error.message) : `${wrapped[1] ?? ''}: ${wrapped[2] ?? ''}`,
       hint: 'See the command help with --help.',
       cause: error,
     })
   }
   return error
+}
+
+/** The line of an oclif error that says why: its first, unless that is only a heading ("The following error occurred:"). */
+function oclifReason(message: string): string {
+  const lines = message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('See more help'))
+  const first = lines[0] ?? message
+  return first.endsWith(':') && lines[1] !== undefined ? lines.slice(1).join('; ') : first
 }

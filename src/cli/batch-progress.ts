@@ -57,6 +57,26 @@ export class BatchProgress {
         this.line(`[${event.ended}/${event.todo}] ${what}${eta}`)
         return
       }
+      case 'item-retry': {
+        const what = `${event.id} attempt ${event.attempt}/${event.attempts} failed, retried later: ${event.message}`
+        if (this.bar !== undefined) this.bar.update({last: `${event.id} retry ${event.attempt}/${event.attempts}`})
+        else this.line(what)
+        return
+      }
+      case 'item-stalled': {
+        if (this.bar !== undefined) this.bar.update({last: `${event.id} taken over`})
+        else this.line(`${event.id}: its worker stopped (killed or hung); back in the queue for another worker`)
+        return
+      }
+      case 'queue-workers': {
+        const what =
+          event.count === 0
+            ? 'queue: no worker connected yet; start `pockettts worker --queue URL` on the machines that make the items'
+            : `queue: ${event.count} worker(s) connected`
+        if (this.bar !== undefined) this.bar.update({last: `${event.count} worker(s)`})
+        else this.line(what)
+        return
+      }
     }
   }
 

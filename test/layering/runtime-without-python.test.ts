@@ -65,7 +65,7 @@ describe('the no-Python runtime loads without the Python job runner (fresh Node 
     )
   })
 
-  it('every module of engine, flowlm, mimi (but the worker entry), onnx, text, audio, voice, server and batch (but its worker entry), and the synth, serve and batch commands: no src/python, no execa', async () => {
+  it('every module of engine, flowlm, mimi (but the worker entry), onnx, text, audio, voice, server and batch (but its worker entry), and the synth, serve, batch and worker commands: no src/python, no execa', async () => {
     const runtime = (
       await Promise.all(
         ['engine', 'flowlm', 'mimi', 'onnx', 'text', 'audio', 'voice', 'server', 'batch'].map((f) => builtModules(join('src', f))),
@@ -77,6 +77,7 @@ describe('the no-Python runtime loads without the Python job runner (fresh Node 
       join(DIST, 'commands', 'synth.js'),
       join(DIST, 'commands', 'serve.js'),
       join(DIST, 'commands', 'batch.js'),
+      join(DIST, 'commands', 'worker.js'),
     ]
     const loaded = await loadedBy(work, modules)
     expect(loaded).toEqual(
@@ -87,6 +88,8 @@ describe('the no-Python runtime loads without the Python job runner (fresh Node 
         'dist/commands/synth.js',
         'dist/src/batch/run-batch.js',
         'dist/commands/batch.js',
+        'dist/src/batch/queue/run-queue-worker.js',
+        'dist/commands/worker.js',
       ]),
     )
     expect(loaded.filter(pythonSide)).toEqual([])

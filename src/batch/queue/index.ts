@@ -1,0 +1,6 @@
+export * from './probe-queue.js'
+export * from './queue-job.js'
+export * from './queue-url.js'
+export * from './queued-output.js'
+export * from './run-queue-worker.js'
+export * from './submit-batch.js'
