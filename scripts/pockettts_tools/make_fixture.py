@@ -23,6 +23,7 @@ from .job_args import JobArgumentParser, non_negative_int
 from .model_folder import CONFIG_FILE, build_unloaded_model, inspect_model_folder, load_model_folder, working_directory
 from .protocol import JobError, progress, run_job
 from .tokenizer_training import train_tokenizer, vocab_size_of
+from .upstreams import running_release
 from .voice_prompt import synthesize_prompt, write_wav
 
 WEIGHTS_FILE = "model.safetensors"
@@ -66,6 +67,7 @@ def make_fixture(preset_name: str, out: Path, *, seed: int = 0, tokenizer: Path 
             "n_bins": n_bins,
             "tokenizer": "given" if tokenizer is not None else "trained by pockettts_tools.tokenizer_training",
             "voice_positions": positions,
+            "upstream": running_release(),
             "made_with": _versions(),
         }
         import json

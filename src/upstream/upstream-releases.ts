@@ -38,6 +38,13 @@ export function releasesFor(command: UpstreamCommand): UpstreamRelease[] {
   return UPSTREAM_RELEASES.filter((release) => upstreamRelease(release).commands.includes(command))
 }
 
+/** The release whose venv (.venv) also holds the project's Python tooling. */
+export function baseRelease(): UpstreamRelease {
+  const base = UPSTREAM_RELEASES.find((release) => upstreamRelease(release).base)
+  if (base === undefined) throw new Error('contracts/upstreams.json: no base release')
+  return base
+}
+
 /** A command's default: the newest pinned release that supports it. */
 export function defaultReleaseFor(command: UpstreamCommand): UpstreamRelease {
   const releases = releasesFor(command)
