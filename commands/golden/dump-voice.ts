@@ -16,7 +16,7 @@ export default class GoldenDumpVoice extends PocketTtsCommand {
     prompt: Flags.string({description: 'Voice prompt audio (.wav).', required: true}),
     out: Flags.string({description: 'Golden folder to write.', required: true}),
     truncate: Flags.boolean({description: 'Cut the prompt to its first 30 s (as export-voice does).', default: true, allowNo: true}),
-    upstream: upstreamFlag('golden dump-voice'),
+    upstream: upstreamFlag('golden dump-voice', {defaultText: 'the release the model folder records (fixture.json), else the newest pinned release'}),
     ...pythonJobFlags,
   }
 

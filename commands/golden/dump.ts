@@ -38,7 +38,7 @@ export default class GoldenDump extends PocketTtsCommand {
     'max-tokens': knobFlag('maxTokens', {description: 'Tokens per text chunk [default: 50].'}),
     'noise-tape': Flags.string({description: 'Golden folder whose recorded noise replaces the random draws.'}),
     out: Flags.string({description: 'Golden folder to write.', required: true}),
-    upstream: upstreamFlag('golden dump'),
+    upstream: upstreamFlag('golden dump', {defaultText: "the --noise-tape golden's release, else the one the model folder records (fixture.json), else the newest pinned release"}),
     ...pythonJobFlags,
   }
 

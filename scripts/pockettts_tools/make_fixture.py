@@ -1,6 +1,8 @@
 """Job: write a random-weight model folder in the upstream format, built with upstream's own constructors.
 
-    python -m pockettts_tools.make_fixture --preset tiny|tiny-v1|full --out DIR [--seed N] [--tokenizer FILE] [--force]
+    python -m pockettts_tools.make_fixture --preset NAME --out DIR [--seed N] [--tokenizer FILE] [--upstream RELEASE] [--force]
+
+(presets: contracts/fixture-presets.json; a 4.x preset is built from the config file of the running 4.x wheel)
 
 The folder holds ``config.yaml`` (upstream's schema), ``model.safetensors`` (upstream key names, float32),
 ``tokenizer.model`` (trained here unless ``--tokenizer`` is given), ``voice_prompt.wav`` (synthetic speech-like

@@ -45,8 +45,10 @@ export function baseRelease(): UpstreamRelease {
   return base
 }
 
-/** A command's default: the newest pinned release that supports it. */
+/** A command's default: the release `defaults` names for it (with `defaultsWhy`), else the newest pinned release that supports it. */
 export function defaultReleaseFor(command: UpstreamCommand): UpstreamRelease {
+  const named = (contract.defaults as Readonly<Record<string, string>>)[command]
+  if (named !== undefined && isUpstreamRelease(named)) return named
   const releases = releasesFor(command)
   const newest = releases.at(-1)
   if (newest === undefined) throw new Error(`contracts/upstreams.json: no release supports ${command}`)
