@@ -1,7 +1,10 @@
+import {cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {findPython} from '../../src/python/index.js'
 import {releaseVenvPython, selectUpstream, UPSTREAM_RELEASES} from '../../src/upstream/index.js'
-import {embeddedFixtureDir} from '../../src/config/project-paths.js'
+import {embeddedFixtureDir, embeddedModelDir, goldenDir} from '../../src/config/project-paths.js'
 import {runCli} from '../helpers/cli.js'
 
 describe('the pinned upstream releases (contracts/upstreams.json)', () => {
@@ -47,5 +50,23 @@ describe('the pinned upstream releases (contracts/upstreams.json)', () => {
     expect(missing.exitCode).toBe(1)
     expect(missing.stdout).toMatch(/FAIL\s+Python interpreter \(upstream 4\.0\.1\)/)
     expect(missing.stdout).toContain('npm run setup:python` (makes .venv-4.0.1)')
+  })
+
+  it('parity refuses a golden recorded by another release than the export (GOLDEN_UPSTREAM_MISMATCH)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pockettts-upstream-golden-'))
+    try {
+      const golden = join(dir, 'short')
+      cpSync(join(goldenDir(), 'short'), golden, {recursive: true})
+      const manifest = JSON.parse(readFileSync(join(golden, 'manifest.json'), 'utf8')) as {source: Record<string, string>}
+      writeFileSync(
+        join(golden, 'manifest.json'),
+        JSON.stringify({...manifest, source: {...manifest.source, version: '4.0.1', upstream: '4.0.1'}}),
+      )
+      const r = await runCli(['parity', '--model', embeddedModelDir(), '--golden', golden])
+      expect(r.exitCode).toBe(2)
+      expect(r.stderr).toContain('Error [GOLDEN_UPSTREAM_MISMATCH]')
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 })
