@@ -17,7 +17,7 @@ export default class GoldenDump extends PocketTtsCommand {
   static override examples = [
     '<%= config.bin %> <%= command.id %> --from fixtures/tiny --text "Hello world." --seed 42 --out out/hello',
     '<%= config.bin %> <%= command.id %> --from fixtures/tiny --text "Four decode steps." --seed 11 --temperature 0.5 --lsd-decode-steps 4 --noise-clamp 1.5 --out out/lsd4',
-    '<%= config.bin %> <%= command.id %> --upstream 4.0.1 --from ../shared/oracle4/t4-point --text "Yes, it works" --seed 3 --temperature 0.5 --out out/short4',
+    '<%= config.bin %> <%= command.id %> --upstream 4.0.1 --from models/tiny-4-drift --text "Hello world." --seed 42 --out out/hello4',
     '<%= config.bin %> <%= command.id %> --upstream 2.1.0 --from ../shared/oracle/tiny --text "Four decode steps with clamped noise." --seed 11 --temperature 0.5 --lsd-decode-steps 4 --noise-clamp 1.5 --noise-tape ../shared/oracle/tiny/golden/lsd4 --out out/lsd4-replayed',
   ]
   static override flags = {
