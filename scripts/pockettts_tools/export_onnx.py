@@ -1,4 +1,4 @@
-"""Job: export an upstream-format model folder to ONNX graphs + manifest.json + check sets.
+"""Job: export an upstream-format model folder to ONNX graphs + manifest.json + an embedded golden.
 
     python -m pockettts_tools.export_onnx --from MODEL_DIR --out OUT_DIR
 
@@ -149,13 +149,14 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
             "EXPORT_OUT_NOT_EMPTY", f"{out} exists and is not an empty folder.", kind="usage", hint="Pass a new or empty folder."
         )
     progress("load", message=f"loading {source} with upstream pocket_tts")
-    from .graph_checks import check_graph, check_set, open_session, recorded_cases, run_chain, write_check_set
+    from .export_golden import VOICE_PROMPT, write_export_golden
+    from .graph_checks import call_set, check_graph, open_session, recorded_cases, run_chain
     from .graph_defs import build_graphs
     from .graph_rewrites import GRAPH_REWRITES, rewrite_file
     from .model_facts import capacities, model_facts
     from .model_files import copy_file, file_entry, find_voices, sha256_file
     from .onnx_export import OPSET, export_graph
-    from .reference_run import record_reference
+    from .reference_run import record_reference, write_voice_prompt
 
     folder, checkpoint, tts = load_source(source)
     facts = model_facts(tts, folder.config)
@@ -164,7 +165,8 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
     out.mkdir(parents=True, exist_ok=True)
 
     progress("record", message="a short generation through upstream, recorded")
-    ref = record_reference(tts, facts, max_steps=max_steps)
+    write_voice_prompt(out / VOICE_PROMPT, facts.sample_rate)
+    ref = record_reference(tts, facts, out / VOICE_PROMPT, caps.max_chunk_tokens, max_steps=max_steps)
 
     graphs = build_graphs(tts, facts)
     rewrites: dict[str, list[str]] = {}
@@ -182,12 +184,13 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
     sessions: dict[str, Any] = {}
     graph_entries: dict[str, Any] = {}
     failures: list[str] = []
+    call_sets: dict[str, Any] = {}
     for index, graph in enumerate(graphs):
         progress("check", index, len(graphs), message=f"{graph.name} against upstream")
         sessions[graph.name] = open_session(out / f"{graph.name}.onnx")
         result = check_graph(graph, sessions[graph.name], recorded_cases(graph.name, ref))
         failures += [f"{graph.name}.{name} (max abs {r.max_abs:.3g})" for name, r in result.outputs.items() if not r.passed]
-        written = write_check_set(out, graph.name, check_set(graph.name, ref))
+        call_sets[graph.name] = call_set(graph.name, ref)
         graph_entries[graph.name] = {
             "file": f"{graph.name}.onnx",
             "description": graph.description,
@@ -196,7 +199,7 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
             "state": [link.to_json() for link in graph.state],
             "capacities": per_graph_capacity.get(graph.name, {}),
             "rewrites": rewrites[graph.name],
-            "check": {"tolerance": graph.tolerance, "export": result.to_json(), "cases": written},
+            "check": {"tolerance": graph.tolerance, "export": result.to_json()},
         }
     if failures:
         raise JobError(
@@ -223,7 +226,14 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
         progress("int8", message="int8 FlowLM matmuls; re-checked against upstream, parity against the fp32 chain")
         quantization = quantize_export(out, {g.name: g for g in graphs}, sessions, ref, graph_entries, facts.d_model)
 
-    progress("files", message="tokenizer, voices, hashes and manifest")
+    progress("files", message="golden, tokenizer, voices, hashes and manifest")
+    golden = write_export_golden(out, ref, call_sets)
+    if int8 and golden["replayable"]:
+        golden = {
+            **golden,
+            "replayable": False,
+            "reason": "int8 graphs are held to their own tolerances, not fp32 parity (see quantization)",
+        }
     tokenizer_name = "tokenizer.model"
     copy_file(folder.tokenizer, out / tokenizer_name)
     for voice in voices:
@@ -251,6 +261,7 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
             "skipped_files": skipped,
         },
         "exporter": {"name": "pockettts_tools.export_onnx", "version": __version__, "opset": OPSET, **_versions()},
+        "golden": golden,
         "checks": {"passed": True, "graphs": {n: e["check"]["export"] for n, e in graph_entries.items()}, "chain": chain},
         **({} if quantization is None else {"quantization": quantization}),
     }

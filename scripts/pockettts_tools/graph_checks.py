@@ -1,6 +1,6 @@
 """The export-time check: every ONNX graph (Python onnxruntime) against upstream's recorded streaming forward,
-teacher-forced call by call, then the whole chain free-running on upstream's noise tape; and the check sets
-(inputs + upstream's expected outputs as .npy) that ``pockettts model verify`` replays."""
+teacher-forced call by call, then the whole chain free-running on upstream's noise tape; and the call sets
+(a few of those calls) that the export's golden keeps for ``pockettts model verify``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from .graph_defs import GraphDef
-from .reference_run import FlowEval, Reference
+from .recording import FlowEval
+from .reference_run import Reference
 from .tolerances import Tolerance, chain_tolerances
 
 Feeds = dict[str, np.ndarray]
@@ -195,8 +196,8 @@ def _other_cases(graph: str, ref: Reference) -> list[Case]:
     raise KeyError(graph)
 
 
-def check_set(graph: str, ref: Reference) -> list[Case]:
-    """The few cases written beside the graphs for ``verify``: first calls and one with a populated state."""
+def call_set(graph: str, ref: Reference) -> list[Case]:
+    """The few calls the export's golden keeps for ``verify``: first calls and one with a populated state."""
     if graph == "flow_lm_main":
         names = ["voice_prefill", "text_prefill", "ar_step_0", "ar_step_1"]
     elif graph == "flow_lm_flow":
@@ -211,22 +212,6 @@ def check_set(graph: str, ref: Reference) -> list[Case]:
         names = ["voice_prompt"]
     cases = {c.name: c for c in recorded_cases(graph, ref, set(names))}
     return [cases[n] for n in names if n in cases]
-
-
-def write_check_set(root: Path, graph: str, cases: list[Case]) -> list[dict[str, Any]]:
-    """Writes checks/<graph>/<case>/<tensor>.npy; returns the manifest entries (paths relative to root)."""
-    entries: list[dict[str, Any]] = []
-    for case in cases:
-        folder = root / "checks" / graph / case.name
-        folder.mkdir(parents=True, exist_ok=True)
-        entry: dict[str, Any] = {"name": case.name, "inputs": {}, "outputs": {}}
-        for kind, tensors in (("inputs", case.inputs), ("outputs", case.expected)):
-            for name, value in tensors.items():
-                path = folder / f"{name}.npy"
-                np.save(path, np.ascontiguousarray(value), allow_pickle=False)
-                entry[kind][name] = path.relative_to(root).as_posix()
-        entries.append(entry)
-    return entries
 
 
 # ---------------------------------------------------------------------------------------------------------

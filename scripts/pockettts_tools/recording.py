@@ -1,14 +1,21 @@
-"""Observers of upstream's unmodified generation and voice-prompt paths.
+"""The one observer of upstream's unmodified generation and voice-prompt paths: ``SynthesisRecorder`` records what
+a golden holds (``dump_golden``), ``GraphCallRecorder`` adds the per-graph call detail of the export check
+(``reference_run``), ``VoiceRecorder`` the voice-prompt path (``dump_voice``).
 
 They only record: forward hooks, plus wrappers that call upstream's function and keep a copy of what went in and
 came out (``_generate_audio_stream_short_text``, ``_estimate_max_gen_len``, ``MimiModel.decode_from_latent``,
 ``MimiModel.encode_to_latent``, ``torch.nn.init.normal_`` / ``trunc_normal_``). The one exception is on request:
 a recorded noise tape replaces the values the noise draw produced (same shape, same order, the draw itself still
-runs), so clamped noise, which torch releases draw differently, can be replayed. The maths stays upstream's.
+runs), so clamped noise, which torch releases draw differently, can be replayed; and ``GraphCallRecorder`` can cap
+``_estimate_max_gen_len`` (the export's ``--max-steps``). The maths stays upstream's.
 
 Upstream generates in a thread and decodes Mimi frames in another. FlowLM calls (and the noise draws inside them)
 happen one at a time on the generator thread and Mimi decodes on the decoder thread, each in order, and a chunk's
 threads finish before the next chunk starts, so each record list is appended by one thread in order.
+
+``SynthesisRecorder`` and ``VoiceRecorder`` observe upstream 2.1.0 and 4.x alike; what differs between releases
+(the conditioner's input, the latent layout of a decode call, 4.x's fade-in applied after the decode returns,
+4.x ignoring EOS on the first steps) is in small functions keyed by release at the end of this module.
 """
 
 from __future__ import annotations
@@ -253,6 +260,262 @@ class SynthesisRecorder:
             return audio
 
         return observed
+
+
+# -- graph-call detail ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FlowEval:
+    """One flow-head evaluation: the condition, the time pair, the point and the direction it returned."""
+
+    hidden: np.ndarray
+    s: np.ndarray
+    t: np.ndarray
+    x: np.ndarray
+    flow_dir: np.ndarray
+
+
+@dataclass
+class FlowLMCall:
+    """One FlowLM forward call with what the ``flow_lm_main`` graph consumes and produces."""
+
+    kind: str  # voice_prefill | text_prefill | ar_step
+    conditioning: np.ndarray
+    latents: np.ndarray
+    offset: int  # past positions; the past K/V is the concatenation of the earlier calls' new_kv
+    hidden: np.ndarray | None = None
+    eos_logit: np.ndarray | None = None
+    new_kv: np.ndarray | None = None  # time-major [new positions, layers, 2, heads, head_dim]
+    layer_out: np.ndarray | None = None
+    latent: np.ndarray | None = None
+    evals: list[FlowEval] = field(default_factory=list)
+
+
+@dataclass
+class MimiFrame:
+    """One decoded frame: the decoder input, its audio, and (for kept frames) the whole streaming state around it."""
+
+    mimi_input: np.ndarray
+    audio: np.ndarray | None = None
+    state_before: dict[str, np.ndarray] | None = None
+    state_after: dict[str, np.ndarray] | None = None
+
+
+class GraphCallRecorder(SynthesisRecorder):
+    """A ``SynthesisRecorder`` that also keeps the per-graph call detail the export check replays.
+
+    Besides the golden records it keeps every FlowLM call (conditioning, latents, offset, the K/V rows it wrote,
+    layer outputs, hidden, EOS logit, flow-head evaluations), every Mimi frame (input, audio, and the streaming
+    state before and after the frames in ``keep_frames`` and the last one) and the encoder's input and output.
+    Wrap both ``get_state_for_audio_prompt`` and ``generate_audio`` in it; it records one text chunk.
+
+    ``max_gen_len_cap`` is the one change to upstream's run, on request (the export's ``--max-steps``): it caps
+    the value ``_estimate_max_gen_len`` returns.
+    """
+
+    def __init__(
+        self,
+        model: TTSModel,
+        *,
+        mimi_window: int,
+        steps_per_latent: int,
+        keep_frames: Callable[[int], bool],
+        max_gen_len_cap: int | None = None,
+    ) -> None:
+        super().__init__(model)
+        from .graph_defs import attention_modules, mimi_decoder_conv_states
+
+        self.mimi_window = mimi_window
+        self.steps_per_latent = steps_per_latent
+        self.keep_frames = keep_frames
+        self.max_gen_len_cap = max_gen_len_cap
+        self.flow_names = [n for n, _ in attention_modules(model.flow_lm)]
+        self.mimi_names = [n for n, _ in attention_modules(model.mimi, "decoder_transformer.")]
+        self.conv_states = mimi_decoder_conv_states(model.mimi)
+        self.flow_calls: list[FlowLMCall] = []
+        self.frames: list[MimiFrame] = []
+        self.encoder_audio: np.ndarray | None = None
+        self.encoder_latent: np.ndarray | None = None
+        self.last_flow_state: dict[str, dict[str, torch.Tensor]] | None = None
+        self._layer_outputs: list[torch.Tensor] = []
+
+    def __enter__(self) -> GraphCallRecorder:
+        flow_lm = self.model.flow_lm
+        stack = self._stack
+        if self.max_gen_len_cap is not None:  # installed first, so the golden records the capped value
+            cap = self.max_gen_len_cap
+            stack.enter_context(_wrap_attr(self.model, "_estimate_max_gen_len", lambda original: lambda n: min(original(n), cap)))
+        super().__enter__()
+        stack.enter_context(_hook(flow_lm.register_forward_pre_hook(self._call_before, with_kwargs=True)))
+        stack.enter_context(_hook(flow_lm.register_forward_hook(self._call_after, with_kwargs=True)))
+        stack.enter_context(_hook(flow_lm.out_norm.register_forward_hook(self._call_hidden)))
+        stack.enter_context(_hook(flow_lm.out_eos.register_forward_hook(self._call_eos)))
+        stack.enter_context(_hook(flow_lm.flow_net.register_forward_hook(self._flow_eval)))
+        for layer in flow_lm.transformer.layers:
+            stack.enter_context(_hook(layer.register_forward_hook(lambda _m, _a, out: self._layer_outputs.append(out[:, -1]))))
+        stack.enter_context(_wrap_attr(self.model.mimi, "encode_to_latent", self._encode_detail))
+        self._stack.enter_context(self.mimi_frames())
+        return self
+
+    # -- FlowLM calls (generator thread) ----------------------------------------------------------------------
+    def _call_before(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        offset = _state_offset(kwargs["model_state"], self.flow_names[0])
+        written = sum(c.new_kv.shape[0] for c in self.flow_calls if c.new_kv is not None)
+        if offset != written:
+            raise RuntimeError(f"upstream's FlowLM offset {offset} is not the {written} positions recorded so far")
+        sequence = kwargs["sequence"]
+        kind = "ar_step" if sequence.shape[1] > 0 else "text_prefill" if self.chunks else "voice_prefill"
+        if kind == "text_prefill" and len(self.chunks) > 1:
+            raise RuntimeError("the graph-call detail covers one text chunk; this text was split into several")
+        self._layer_outputs = []
+        self.flow_calls.append(FlowLMCall(kind=kind, conditioning=_np(kwargs["text_embeddings"]), latents=_np(sequence), offset=offset))
+
+    def _call_after(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any) -> None:
+        call = self.flow_calls[-1]
+        stop = call.offset + call.conditioning.shape[1] + call.latents.shape[1]
+        call.new_kv = _flow_kv_rows(kwargs["model_state"], self.flow_names, call.offset, stop)
+        call.layer_out = _np(_stack_tensors(self._layer_outputs, dim=1))
+        call.latent = _np(output[0])
+        self.last_flow_state = kwargs["model_state"]
+
+    def _call_hidden(self, module: Any, args: tuple[Any, ...], output: torch.Tensor) -> None:
+        if self.flow_calls:
+            self.flow_calls[-1].hidden = _np(output[:, -1])
+
+    def _call_eos(self, module: Any, args: tuple[Any, ...], output: torch.Tensor) -> None:
+        if self.flow_calls:
+            self.flow_calls[-1].eos_logit = _np(output)
+
+    def _flow_eval(self, module: Any, args: tuple[Any, ...], output: torch.Tensor) -> None:
+        if self.flow_calls:
+            c, s, t, x = args
+            self.flow_calls[-1].evals.append(FlowEval(hidden=_np(c), s=_np(s), t=_np(t), x=_np(x), flow_dir=_np(output)))
+
+    def recorded_cache(self) -> np.ndarray:
+        """Upstream's FlowLM cache after the last call, time-major, up to its offset (compare with the new K/V)."""
+        if self.last_flow_state is None or not self.flow_calls:
+            raise RuntimeError("no FlowLM call was recorded")
+        last = self.flow_calls[-1]
+        return _flow_kv_rows(self.last_flow_state, self.flow_names, 0, last.offset + last.new_kv.shape[0])  # type: ignore[union-attr]
+
+    # -- the encoder (main thread) ----------------------------------------------------------------------------
+    def _encode_detail(self, original: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
+        def observed(x: torch.Tensor) -> torch.Tensor:
+            latent = original(x)
+            self.encoder_audio, self.encoder_latent = _np(x), _np(latent)
+            return latent
+
+        return observed
+
+    # -- Mimi frames (decoder thread) -------------------------------------------------------------------------
+    @contextmanager
+    def mimi_frames(self) -> Iterator[None]:
+        """Records Mimi frames (only these hooks): used inside the recorder, and alone by ``decode_past_window``."""
+        with _wrap_attr(self.model.mimi, "decode_from_latent", self._decode_detail):
+            yield
+
+    def _decode_detail(self, original: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+        def observed(latent: torch.Tensor, mimi_state: Any) -> torch.Tensor:
+            index = len(self.frames)
+            offset = _state_offset(mimi_state, self.mimi_names[0])
+            before = self._mimi_snapshot(mimi_state, offset, after=False)
+            audio = original(latent, mimi_state)
+            after = self._mimi_snapshot(mimi_state, offset + self.steps_per_latent, after=True)
+            if index > 0 and not self.keep_frames(index - 1):  # only kept frames and the latest one hold a state
+                self.frames[-1].state_before = self.frames[-1].state_after = None
+            self.frames.append(MimiFrame(mimi_input=_np(latent), audio=_np(audio), state_before=before, state_after=after))
+            return audio
+
+        return observed
+
+    def _mimi_snapshot(self, state: dict[str, dict[str, torch.Tensor]], offset: int, after: bool) -> dict[str, np.ndarray]:
+        """The decoder graph's state inputs (or outputs): each attention layer's last ``mimi_window`` K/V rows
+        (zeros before the start), the offset, and the conv states."""
+        import torch
+
+        from .graph_defs import mimi_state_names
+
+        prefix = "next_state" if after else "state"
+        snap: dict[str, np.ndarray] = {f"{prefix}.decoder_transformer.offset": np.array([offset], dtype=np.int64)}
+        window = self.mimi_window
+        for name in self.mimi_names:
+            cache = state[name]["cache"]  # [2, 1, capacity, H, Dh]
+            rows = cache[:, 0, max(0, offset - window) : offset]
+            out = torch.zeros(2, window, cache.shape[3], cache.shape[4], dtype=cache.dtype)
+            if rows.shape[1] > 0:
+                out[:, window - rows.shape[1] :] = rows
+            snap[f"{prefix}.{name}.kv"] = _np(out)
+        for spec in self.conv_states:
+            snap[mimi_state_names(spec)[1 if after else 0]] = _np(state[spec.module][spec.key])
+        return snap
+
+    def decode_past_window(self, latents: list[torch.Tensor], frames: int) -> None:
+        """Not part of upstream's run: when the run decoded too few frames to wrap Mimi's attention window, the
+        export decodes ``frames`` frames again from a fresh state with upstream's own decode worker, cycling the
+        generated latents; these frames replace the recorded ones (the first ones are the same)."""
+        import torch
+
+        cycled = [latents[k % len(latents)] if latents else torch.zeros(1, 1, self.model.flow_lm.ldim) for k in range(frames)]
+        self.frames = []
+        with self.mimi_frames():
+            _decode_frames(self.model, cycled, self.steps_per_latent)
+
+    def lsd_evals(self, hidden: np.ndarray, x: np.ndarray, steps: int) -> list[FlowEval]:
+        """Not part of a default run (one LSD step): the flow head's evaluations of a ``steps``-step LSD decode
+        from ``x`` on ``hidden``, through upstream's ``lsd_decode``."""
+        import torch
+
+        evals: list[FlowEval] = []
+        condition = torch.from_numpy(hidden)
+
+        def flow(s: torch.Tensor, t: torch.Tensor, point: torch.Tensor) -> torch.Tensor:
+            direction = self.model.flow_lm.flow_net(condition, s, t, point)
+            evals.append(FlowEval(hidden=hidden, s=_np(s), t=_np(t), x=_np(point), flow_dir=_np(direction)))
+            return direction
+
+        _lsd_decode(flow, torch.from_numpy(x).clone(), steps)
+        return evals
+
+
+def _stack_tensors(tensors: list[torch.Tensor], dim: int) -> torch.Tensor:
+    import torch
+
+    return torch.stack(tensors, dim=dim)
+
+
+# Upstream-API-specific pieces of the graph-call detail, one small function each.
+
+
+def _state_offset(state: dict[str, dict[str, torch.Tensor]], module: str) -> int:
+    return int(state[module]["offset"].view(-1)[0])
+
+
+def _flow_kv_rows(state: dict[str, dict[str, torch.Tensor]], names: list[str], start: int, stop: int) -> np.ndarray:
+    """Upstream per-layer caches [2, 1, T, H, Dh] -> rows start..stop-1 as [T, layers, 2, H, Dh]."""
+    import torch
+
+    per_layer = [state[n]["cache"][:, 0, start:stop] for n in names]  # [2, T, H, Dh]
+    return _np(torch.stack(per_layer, dim=0).permute(2, 0, 1, 3, 4).contiguous())
+
+
+def _decode_frames(model: TTSModel, latents: list[torch.Tensor], steps_per_latent: int) -> None:
+    import queue
+
+    source: queue.Queue[Any] = queue.Queue()
+    for item in [*latents, None]:
+        source.put(item)
+    results: queue.Queue[Any] = queue.Queue()
+    model._decode_audio_worker(source, results, len(latents) * steps_per_latent, steps_per_latent)
+    while (result := results.get())[0] != "done":
+        if result[0] == "error":
+            raise result[1]
+
+
+def _lsd_decode(flow: Callable[..., Any], x: torch.Tensor, steps: int) -> Any:
+    from pocket_tts.models.flow_lm import lsd_decode
+
+    return lsd_decode(flow, x, steps)
 
 
 class VoiceRecorder:

@@ -123,12 +123,15 @@ def test_v1_model_exports_and_checks_needs_oracle(oracle: Path, tmp_path: Path) 
     assert [o["shape"] for o in encoder["outputs"]] == [[1, 64, "n_frames"], [1, "n_prompt", 64]]
     assert manifest["checks"]["passed"] is True
     assert all(g["passed"] for g in manifest["checks"]["graphs"].values())
-    # the encoder check set: no BOS row, so n_prompt == n_frames
+    # the encoder's call set in the embedded golden: no BOS row, so n_prompt == n_frames
     import numpy as np
 
-    case = encoder["check"]["cases"][0]
-    latent = np.load(out / case["outputs"]["mimi_latent"])
-    conditioning = np.load(out / case["outputs"]["conditioning"])
+    assert manifest["golden"] == {"path": "golden/reference", "replayable": False, "reason": "--max-steps capped the reference run"}
+    golden = json.loads((out / "golden/reference/manifest.json").read_text())
+    call = golden["calls"]["mimi_encoder"][0]
+    tensor = golden["tensors"]
+    latent = np.load(out / "golden/reference" / tensor[call["outputs"]["mimi_latent"]]["file"])
+    conditioning = np.load(out / "golden/reference" / tensor[call["outputs"]["conditioning"]]["file"])
     assert conditioning.shape[1] == latent.shape[2]
 
 

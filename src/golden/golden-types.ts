@@ -25,6 +25,13 @@ export interface GoldenChunk {
   readonly frames: number
 }
 
+/** One recorded call of a graph (an export's embedded golden): graph input/output name -> tensor name of the golden. */
+export interface GoldenCall {
+  readonly name: string
+  readonly inputs: Readonly<Record<string, string>>
+  readonly outputs: Readonly<Record<string, string>>
+}
+
 export interface GoldenManifest {
   readonly format: typeof GOLDEN_FORMAT
   /** Absent for synthesis cases; "voice" for a voice export case. */
@@ -43,6 +50,8 @@ export interface GoldenManifest {
     readonly eos_threshold?: number
   } & Readonly<Record<string, unknown>>
   readonly chunks?: readonly GoldenChunk[]
+  /** Per graph, the recorded calls that `model verify` replays (an export's embedded golden; docs/graph-contract.md). */
+  readonly calls?: Readonly<Record<string, readonly GoldenCall[]>>
   readonly tensors: Readonly<Record<string, GoldenTensorEntry>>
   readonly [key: string]: unknown
 }

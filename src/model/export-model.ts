@@ -14,7 +14,7 @@ export interface ExportModelParams {
   readonly upstream?: string
   /** Model folder in the upstream format: config.yaml, the checkpoint and the tokenizer it names. */
   readonly from: string
-  /** Folder to create with the graphs, manifest.json, check sets, tokenizer and voices. */
+  /** Folder to create with the graphs, manifest.json, the embedded golden, tokenizer and voices. */
   readonly out: string
   /** Replace `out` when it exists. @default false */
   readonly force?: boolean

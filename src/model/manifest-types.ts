@@ -41,14 +41,6 @@ export interface RecordedTolerance {
   readonly rtol: number
 }
 
-export interface CheckCase {
-  readonly name: string
-  /** Graph input name -> `.npy` path relative to the model folder. */
-  readonly inputs: Readonly<Record<string, string>>
-  /** Graph output name -> `.npy` path of upstream's expected value. */
-  readonly outputs: Readonly<Record<string, string>>
-}
-
 export interface GraphCheck {
   /** Per output name, plus `default`. */
   readonly tolerance: Readonly<Record<string, RecordedTolerance>>
@@ -60,7 +52,6 @@ export interface GraphCheck {
     /** The outputs beyond their tolerance (empty when passed). */
     readonly failed: readonly string[]
   }
-  readonly cases: readonly CheckCase[]
 }
 
 export interface GraphEntry {
@@ -158,6 +149,8 @@ export interface ExportManifest {
     readonly skipped_files: readonly string[]
   }
   readonly exporter: Readonly<Record<string, string | number>> & {readonly version: string; readonly opset: number}
+  /** The golden the export embeds: upstream's reference run plus each graph's call set (docs/graph-contract.md). */
+  readonly golden: ExportGolden
   readonly checks: {
     readonly passed: boolean
     readonly graphs: Readonly<Record<string, unknown>>
@@ -165,6 +158,16 @@ export interface ExportManifest {
   }
   /** Present when exported with `--int8`: what was quantised and what it costs in accuracy. */
   readonly quantization?: Quantization
+}
+
+/** The export's embedded golden (`pockettts-golden/1`, with a `calls` table). */
+export interface ExportGolden {
+  /** The golden case folder, relative to the model folder (`golden/reference`). */
+  readonly path: string
+  /** Whether `model verify` replays the golden's synthesis on the engine (the call sets are always checked). */
+  readonly replayable: boolean
+  /** Why not, when not: `--max-steps` capped the reference run, or `--int8` graphs are not held to fp32 parity. */
+  readonly reason?: string
 }
 
 /** `model export --int8`: dynamic int8 weights for the FlowLM transformer's matmuls (scripts/pockettts_tools/quantize_int8.py). */

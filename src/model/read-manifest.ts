@@ -54,6 +54,17 @@ export async function readManifest(params: ReadManifestParams): Promise<ReadMani
       details: {path},
     })
   }
+  if (
+    top['golden'] === undefined &&
+    Object.values(asRecord(top['graphs']) ?? {}).some((g) => asRecord(asRecord(g)?.['check'])?.['cases'] !== undefined)
+  ) {
+    throw new ModelError({
+      code: 'MANIFEST_FORMAT',
+      message: `${path} comes from an older exporter: its check sets are in checks/, this pockettts reads them from the embedded golden (golden/).`,
+      hint: 'Export the model again with this version of pockettts.',
+      details: {path},
+    })
+  }
   // every file name first: a manifest is untrusted input (it arrives in bundles)
   resolveConfinedPaths(params.dir, namedFiles(top))
   // the shape of everything: contracts/manifest.schema.json (generated from manifest-types.ts, also checked by the exporter)
@@ -76,8 +87,8 @@ export async function readManifest(params: ReadManifestParams): Promise<ReadMani
 }
 
 /**
- * Every file name the manifest gives for this folder: `files[].path`, `graphs.*.file`, the check cases' inputs and
- * outputs, `tokenizer.path`, `voices[].path` (`source` names files of the source folder, never opened here).
+ * Every path the manifest gives for this folder: `files[].path`, `graphs.*.file`, `golden.path`, `tokenizer.path`,
+ * `voices[].path` (`source` names files of the source folder, never opened here).
  */
 function namedFiles(top: Record<string, unknown>): Array<{path: unknown; namedBy: string}> {
   const named: Array<{path: unknown; namedBy: string}> = []
@@ -87,16 +98,9 @@ function namedFiles(top: Record<string, unknown>): Array<{path: unknown; namedBy
     const g = asRecord(entry)
     if (g === undefined) continue
     if (g['file'] !== undefined) named.push({path: g['file'], namedBy: `${MANIFEST_FILE} graphs.${name}.file`})
-    const cases = asRecord(g['check'])?.['cases']
-    for (const c of Array.isArray(cases) ? (cases as unknown[]) : []) {
-      const r = asRecord(c)
-      for (const side of ['inputs', 'outputs'] as const) {
-        for (const [tensor, file] of Object.entries(asRecord(r?.[side]) ?? {})) {
-          named.push({path: file, namedBy: `${MANIFEST_FILE} graphs.${name}.check ${String(r?.['name'])} ${side}.${tensor}`})
-        }
-      }
-    }
   }
+  const golden = asRecord(top['golden'])
+  if (golden?.['path'] !== undefined) named.push({path: golden['path'], namedBy: `${MANIFEST_FILE} golden.path`})
   const tokenizer = asRecord(top['tokenizer'])
   if (tokenizer?.['path'] !== undefined) named.push({path: tokenizer['path'], namedBy: `${MANIFEST_FILE} tokenizer.path`})
   const voices = Array.isArray(top['voices']) ? (top['voices'] as unknown[]) : []
@@ -112,7 +116,7 @@ function asRecord(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
 }
 
-/** What the schema cannot say about a well-formed graph entry: its state links and check cases name its own tensors. */
+/** What the schema cannot say about a well-formed graph entry: its state links name its own tensors. */
 function crossReferenceProblems(entry: GraphEntry): string[] {
   const inNames = new Set(entry.inputs.map((t) => t.name))
   const outNames = new Set(entry.outputs.map((t) => t.name))
@@ -123,10 +127,6 @@ function crossReferenceProblems(entry: GraphEntry): string[] {
     }
   }
   if (entry.check.tolerance['default'] === undefined) problems.push('no default tolerance')
-  for (const c of entry.check.cases) {
-    for (const n of Object.keys(c.inputs)) if (!inNames.has(n)) problems.push(`check ${c.name} feeds unknown input ${n}`)
-    for (const n of Object.keys(c.outputs)) if (!outNames.has(n)) problems.push(`check ${c.name} expects unknown output ${n}`)
-  }
   return problems
 }
 

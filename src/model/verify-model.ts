@@ -2,26 +2,30 @@ import {existsSync, statSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {InferenceSession} from 'onnxruntime-node'
 import {isPocketTtsError, UnsafePathError, UsageError} from '../errors/index.js'
+import {readGolden, type GoldenCase} from '../golden/index.js'
 import {checkContract} from './check-contract.js'
 import {GRAPH_NAMES, type ExportManifest, type GraphEntry} from './manifest-types.js'
 import {readManifest} from './read-manifest.js'
-import {firstLine, runCheckCases} from './run-check-cases.js'
+import {firstLine, runCallSet} from './run-call-set.js'
+import {replayGolden} from './replay-golden.js'
 import {verifyFiles, type FileVerdict} from './verify-files.js'
 import {loadLockFile, verifyLock} from './verify-lock.js'
 
 export type Verdict = 'pass' | 'fail' | 'skip'
 
 export interface VerifyRow {
-  /** A graph name, a file path, `manifest`, `unlisted files` or `lock`. */
+  /** A graph name, `golden`, a file path, `manifest`, `unlisted files` or `lock`. */
   readonly name: string
-  readonly kind: 'graph' | 'file' | 'manifest' | 'lock'
+  readonly kind: 'graph' | 'golden' | 'file' | 'manifest' | 'lock'
   readonly hash: Verdict
   readonly contract: Verdict
   readonly numerics: Verdict
   readonly ok: boolean
   readonly detail: string
-  /** Graph rows: output name -> largest |actual - expected| over the check set. */
+  /** Graph rows: output name -> largest |actual - expected| over the recorded calls. */
   readonly maxAbs?: Readonly<Record<string, number>>
+  /** The golden row when the replay fails: the first stage that diverged (parity's stage name). */
+  readonly stage?: string
 }
 
 export interface VerifyReport {
@@ -50,8 +54,9 @@ export interface VerifyModelParams {
 
 /**
  * Checks an exported model folder against its manifest: every file's sha256 (and the lock file's when given),
- * each graph's inputs/outputs (names, dtypes, shapes) as loaded by onnxruntime-node, and each graph's check
- * set within the recorded tolerance. A broken graph is reported on its row; the others still run.
+ * each graph's inputs/outputs (names, dtypes, shapes) as loaded by onnxruntime-node, each graph's recorded calls
+ * from the embedded golden within the recorded tolerance, and the golden's whole synthesis replayed through the
+ * parity machinery (teacher-forced and free-running). A broken graph is reported on its row; the others still run.
  */
 export async function verifyModel(params: VerifyModelParams): Promise<VerifyReport> {
   const dir = resolve(params.dir)
@@ -90,6 +95,15 @@ export async function verifyModel(params: VerifyModelParams): Promise<VerifyRepo
   const rows: VerifyRow[] = []
   const covered = new Set<string>()
   const listedSha256 = new Map(manifest.files.map((f) => [f.path, f.sha256]))
+  const goldenDir = manifest.golden.path
+  let golden: GoldenCase | undefined
+  let goldenProblem: string | undefined
+  try {
+    golden = await readGolden({dir: join(dir, goldenDir)})
+  } catch (error) {
+    if (!isPocketTtsError(error)) throw error
+    goldenProblem = error.message
+  }
   const names = [
     ...GRAPH_NAMES.filter((n) => n in manifest.graphs || n in graphProblems),
     ...Object.keys(manifest.graphs).filter((n) => !(GRAPH_NAMES as readonly string[]).includes(n)),
@@ -110,9 +124,26 @@ export async function verifyModel(params: VerifyModelParams): Promise<VerifyRepo
         listedSha256,
         threads: params.threads ?? 1,
         signal: params.signal,
+        golden,
+        goldenProblem,
       }),
     )
   }
+  params.signal?.throwIfAborted()
+  params.onProgress?.({stage: 'golden', message: `replaying ${manifest.golden.path}`})
+  rows.push(
+    await verifyGolden({
+      dir,
+      manifest,
+      golden,
+      goldenProblem,
+      verdicts,
+      covered,
+      brokenGraphs: rows.filter((r) => r.kind === 'graph' && !r.ok).map((r) => r.name),
+      threads: params.threads ?? 1,
+      signal: params.signal,
+    }),
+  )
   const sideFiles = [manifest.tokenizer.path, ...manifest.voices.map((v) => v.path)]
   for (const path of sideFiles) {
     covered.add(path)
@@ -147,6 +178,48 @@ export async function verifyModel(params: VerifyModelParams): Promise<VerifyRepo
   return {dir, ok: rows.every((r) => r.ok), rows, generation: manifest.generation, exporter: manifest.exporter}
 }
 
+interface VerifyGoldenParams {
+  readonly dir: string
+  readonly manifest: ExportManifest
+  readonly golden: GoldenCase | undefined
+  readonly goldenProblem: string | undefined
+  readonly verdicts: ReadonlyMap<string, FileVerdict>
+  readonly covered: Set<string>
+  /** Graph rows that failed: the replay would only repeat their failure, so it is skipped. */
+  readonly brokenGraphs: readonly string[]
+  readonly threads: number
+  readonly signal: AbortSignal | undefined
+}
+
+/** The embedded golden's row: its files' hashes, then its synthesis replayed through parity (when the graphs pass). */
+async function verifyGolden(p: VerifyGoldenParams): Promise<VerifyRow> {
+  const path = p.manifest.golden.path
+  const files = [...p.verdicts.values()].filter((v) => v.path.startsWith(`${path}/`))
+  for (const v of files) p.covered.add(v.path)
+  const hash: Verdict = files.length > 0 && files.every((v) => v.problem === undefined) ? 'pass' : 'fail'
+  const hashDetail = files.length === 0 ? `no file of ${path} is in the manifest's file list` : describeFiles(files)
+  const row = (numerics: Verdict, detail: string, stage?: string): VerifyRow => ({
+    name: 'golden',
+    kind: 'golden',
+    hash,
+    contract: 'skip',
+    numerics,
+    ok: hash === 'pass' && numerics !== 'fail',
+    detail: [hashDetail, detail].filter((d) => d !== '').join('; '),
+    ...(stage === undefined ? {} : {stage}),
+  })
+  if (p.golden === undefined) return row('fail', p.goldenProblem ?? `cannot read ${path}`)
+  if (!p.manifest.golden.replayable) return row('skip', `not replayed: ${p.manifest.golden.reason ?? 'the export says so'}`)
+  if (p.brokenGraphs.length > 0) return row('skip', `not replayed: ${p.brokenGraphs.join(', ')} failed above`)
+  const replay = await replayGolden({
+    modelDir: p.dir,
+    goldenDir: p.golden.dir,
+    threads: p.threads,
+    ...(p.signal === undefined ? {} : {signal: p.signal}),
+  })
+  return row(replay.ok ? 'pass' : 'fail', replay.detail, replay.stage)
+}
+
 interface VerifyGraphParams {
   readonly dir: string
   readonly name: string
@@ -157,6 +230,8 @@ interface VerifyGraphParams {
   readonly listedSha256: ReadonlyMap<string, string>
   readonly threads: number
   readonly signal: AbortSignal | undefined
+  readonly golden: GoldenCase | undefined
+  readonly goldenProblem: string | undefined
 }
 
 async function verifyGraph(p: VerifyGraphParams): Promise<VerifyRow> {
@@ -177,8 +252,7 @@ async function verifyGraph(p: VerifyGraphParams): Promise<VerifyRow> {
     return row(hash, 'fail', 'skip', `manifest entry: ${p.problems.slice(0, 3).join('; ')}`)
   }
   const entry = p.entry
-  const checkFiles = entry.check.cases.flatMap((c) => [...Object.values(c.inputs), ...Object.values(c.outputs)])
-  const files = [entry.file, ...checkFiles]
+  const files = [entry.file]
   for (const f of files) p.covered.add(f)
   const fileVerdicts = files.map(
     (f) => p.verdicts.get(f) ?? {path: f, problem: 'missing' as const, detail: `${f} is not in the manifest's file list`},
@@ -207,11 +281,16 @@ async function verifyGraph(p: VerifyGraphParams): Promise<VerifyRow> {
     const contractProblems = checkContract(session, entry)
     const contract: Verdict = contractProblems.length === 0 ? 'pass' : 'fail'
     if (contractProblems.length > 0) details.push(contractProblems.slice(0, 3).join('; '))
-    const numerics = await runCheckCases({dir: p.dir, session, entry, ...(p.signal === undefined ? {} : {signal: p.signal})})
+    if (p.golden === undefined) {
+      details.push(`no recorded calls: ${p.goldenProblem ?? 'the golden cannot be read'}`)
+      return row(hash, contract, 'fail', details.join('; '))
+    }
+    const calls = p.golden.manifest.calls?.[p.name] ?? []
+    const numerics = await runCallSet({golden: p.golden, calls, session, entry, ...(p.signal === undefined ? {} : {signal: p.signal})})
     if (!numerics.passed) details.push(numerics.failures.slice(0, 3).join('; '))
     if (details.length === 0) {
       const worst = Math.max(0, ...Object.values(numerics.maxAbs))
-      details.push(`${numerics.cases} check ${numerics.cases === 1 ? 'case' : 'cases'}, max abs ${worst.toExponential(1)}`)
+      details.push(`${numerics.calls} recorded ${numerics.calls === 1 ? 'call' : 'calls'}, max abs ${worst.toExponential(1)}`)
     }
     return row(hash, contract, numerics.passed ? 'pass' : 'fail', details.join('; '), {...numerics.maxAbs})
   } finally {

@@ -12,9 +12,13 @@ export interface ParityCase {
   readonly kind: 'synthesis' | 'voice'
 }
 
-/** Tensors of a synthesis case that parity compares or feeds (FORMAT.md, plus `chunk{c}.prefill_kv` from --dump). */
+/**
+ * Tensors of a synthesis case that parity compares or feeds (FORMAT.md, plus `chunk{c}.prefill_kv` from --dump);
+ * an export's golden also holds its graphs' recorded calls (`calls.<graph>.<call>.<tensor>`), which `model verify` replays.
+ */
 export const SYNTHESIS_TENSORS: readonly RegExp[] = [
   /^audio$/,
+  /^calls\.\w+\.\w+\.[\w.]+$/,
   /^chunk\d+\.(tokens|text_embeddings|prefill_noise|prefill_kv|step_input|layer_out|hidden|eos_logit|noise|latent|mimi_input|audio)$/,
 ]
 export const VOICE_TENSORS: readonly RegExp[] = [/^(audio|mimi_latent|conditioning)$/]

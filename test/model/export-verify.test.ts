@@ -6,6 +6,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {packageRoot} from '../../src/config/project-paths.js'
 import {CancelledError} from '../../src/errors/index.js'
+import type {GoldenManifest} from '../../src/golden/index.js'
 import {exportModel, type ExportModelResult} from '../../src/model/export-model.js'
 import {hashFile} from '../../src/hub/hash-file.js'
 import {readManifest} from '../../src/model/read-manifest.js'
@@ -129,6 +130,9 @@ describe.skipIf(skipWithoutOracle)(`model export and model verify on the oracle 
     expect(report.rows.filter((r) => r.kind === 'graph').map((r) => r.name)).toEqual(GRAPHS)
     for (const r of report.rows.filter((x) => x.kind === 'graph'))
       expect([r.hash, r.contract, r.numerics]).toEqual(['pass', 'pass', 'pass'])
+    // the embedded golden: each graph's recorded calls above, and its whole synthesis replayed like `parity --mode both`
+    expect(row(report, 'golden')).toMatchObject({ok: true, hash: 'pass', numerics: 'pass'})
+    expect(row(report, 'golden').detail).toMatch(/^teacher-forced and free-running: \d+ checks pass$/)
   })
 
   it('verify --lock checks the source checkpoint, tokenizer and config against the download lock', async () => {
@@ -215,22 +219,41 @@ describe.skipIf(skipWithoutOracle)(`model export and model verify on the oracle 
     expect(report.rows.filter((r) => !r.ok).map((r) => r.name)).toEqual(['flow_lm_flow'])
   })
 
-  it('a tampered check file fails numerics of its graph; a corrupt manifest is one failing row, not a crash', async () => {
-    const tampered = await brokenCopy(async (d) => {
-      const {manifest} = await readManifest({dir: d})
-      const path = join(d, manifest.graphs['latent_to_mimi']!.check.cases[0]!.outputs['mimi_input']!)
-      const bytes = await readFile(path)
-      bytes.writeFloatLE(bytes.readFloatLE(bytes.length - 4) + 1, bytes.length - 4)
-      await writeFile(path, bytes)
-    })
+  /** Adds 1 to the last float of a golden tensor (the manifest's sha256 of the file then differs too). */
+  async function bumpGoldenTensor(d: string, name: (golden: GoldenManifest) => string): Promise<void> {
+    const {manifest} = await readManifest({dir: d})
+    const golden = JSON.parse(await readFile(join(d, manifest.golden.path, 'manifest.json'), 'utf8')) as GoldenManifest
+    const path = join(d, manifest.golden.path, golden.tensors[name(golden)]!.file)
+    const bytes = await readFile(path)
+    bytes.writeFloatLE(bytes.readFloatLE(bytes.length - 4) + 1, bytes.length - 4)
+    await writeFile(path, bytes)
+  }
+
+  it('a tampered recorded call in the golden fails numerics of its graph, naming the call; a corrupt manifest is one failing row', async () => {
+    const tampered = await brokenCopy((d) => bumpGoldenTensor(d, (g) => g.calls!['latent_to_mimi']![0]!.outputs['mimi_input']!))
     const first = await verify(tampered)
     expect(first.exitCode).toBe(1)
-    expect(row(first.report, 'latent_to_mimi')).toMatchObject({ok: false, hash: 'fail', contract: 'pass', numerics: 'fail'})
+    expect(row(first.report, 'latent_to_mimi')).toMatchObject({ok: false, hash: 'pass', contract: 'pass', numerics: 'fail'})
+    expect(row(first.report, 'latent_to_mimi').detail).toMatch(/^frame_0 mimi_input: /)
+    // the golden's own hash fails; its replay is skipped because a graph row failed
+    expect(row(first.report, 'golden')).toMatchObject({ok: false, hash: 'fail', numerics: 'skip'})
+    expect(first.report.rows.filter((r) => !r.ok).map((r) => r.name)).toEqual(['latent_to_mimi', 'golden'])
     const corrupt = await brokenCopy(async (d) => writeFile(join(d, 'manifest.json'), '{"format": "pockettts-onnx/1", "graphs": '))
     const second = await verify(corrupt)
     expect(second.exitCode).toBe(1)
     expect(second.report.rows).toEqual([expect.objectContaining({name: 'manifest', ok: false})])
     expect(second.stderr).not.toMatch(/at .*\.js:\d+/)
+  })
+
+  it('a tampered synthesis tensor of the golden fails its replay, naming the first stage that diverged', async () => {
+    const dir = await brokenCopy((d) => bumpGoldenTensor(d, () => 'chunk0.latent'))
+    const {exitCode, report} = await verify(dir)
+    expect(exitCode).toBe(1)
+    for (const name of GRAPHS) expect(row(report, name).ok).toBe(true)
+    expect(row(report, 'golden')).toMatchObject({ok: false, hash: 'fail', numerics: 'fail', stage: 'flow-head'})
+    expect(row(report, 'golden').detail).toMatch(
+      /First divergence: flow head at chunk 0, step \d+ \(case reference, teacher-forced\): chunk0\.latent/,
+    )
   })
 
   it('refuses to overwrite without --force; --force replaces the export with the same bytes', async () => {
@@ -274,7 +297,11 @@ describe.skipIf(skipWithoutOracle)(`an interrupted export leaves nothing behind 
       },
     })
     await expect(run).rejects.toBeInstanceOf(CancelledError)
-    expect(partial).toEqual([expect.stringMatching(/^\.aborted\.partial-[0-9a-f]+\/text_conditioner\.onnx$/)])
+    // the reference run's voice prompt (golden/) is written first, then the graphs
+    expect(partial).toEqual([
+      expect.stringMatching(/^\.aborted\.partial-[0-9a-f]+\/golden$/),
+      expect.stringMatching(/^\.aborted\.partial-[0-9a-f]+\/text_conditioner\.onnx$/),
+    ])
     expect(existsSync(out)).toBe(false)
     expect(await readdir(work)).toEqual([])
   })

@@ -33,7 +33,7 @@ const passwdEntry = (path: string) => {
 
 describe('file names from untrusted input stay inside their folder (src/fs/confined-path.ts)', () => {
   it('the rule: relative names with / only; no .., no absolute or drive paths, no backslash, no NUL', () => {
-    for (const ok of ['a.onnx', 'checks/flow_lm_main/x.npy', './a', 'a..b']) expect(confinedPathProblem(ok), ok).toBeUndefined()
+    for (const ok of ['a.onnx', 'golden/reference/x.npy', './a', 'a..b']) expect(confinedPathProblem(ok), ok).toBeUndefined()
     for (const bad of ['', '../x', 'a/../../x', '/etc/passwd', 'C:/x', 'c:x', 'a\\..\\x', 'a\0b', '..'])
       expect(confinedPathProblem(bad), bad).toBeDefined()
     const root = temp()
@@ -55,6 +55,7 @@ describe('file names from untrusted input stay inside their folder (src/fs/confi
       (m: Record<string, unknown>) => ((m['graphs'] as Record<string, Record<string, unknown>>)['flow_lm_flow']!['file'] = PASSWD),
       PASSWD,
     ],
+    ['a ../ golden', (m: Record<string, unknown>) => ((m['golden'] as Record<string, unknown>)['path'] = '../golden'), '../golden'],
     [
       'a ../ voice',
       (m: Record<string, unknown>) => ((m['voices'] as Array<Record<string, unknown>>)[0]!['path'] = '../voice.safetensors'),
@@ -79,6 +80,17 @@ describe('file names from untrusted input stay inside their folder (src/fs/confi
     const error = await readManifest({dir}).catch((e: unknown) => e)
     expect((error as PocketTtsError).code).toBe('UNSAFE_PATH')
     expect((error as PocketTtsError).message).toContain('symbolic link')
+  })
+
+  it('an export from before the embedded golden (check sets in checks/) is refused: export it again', async () => {
+    const dir = exportWith((m) => {
+      delete m['golden']
+      const graphs = m['graphs'] as Record<string, {check: Record<string, unknown>}>
+      graphs['text_conditioner']!.check['cases'] = [{name: 'reference_text', inputs: {}, outputs: {}}]
+    })
+    const error = await readManifest({dir}).catch((e: unknown) => e)
+    expect((error as PocketTtsError).code).toBe('MANIFEST_FORMAT')
+    expect((error as PocketTtsError).message).toContain('older exporter')
   })
 
   it('synth --model refuses such a model folder and writes no audio', async () => {
