@@ -6,7 +6,7 @@ import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  {ignores: ['dist/', 'node_modules/', '.venv/', 'models/', 'fixtures/', 'golden/', '.test-results/']},
+  {ignores: ['dist/', 'node_modules/', '.venv/', '.venv-*/', 'models/', 'fixtures/', 'golden/', '.test-results/']},
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

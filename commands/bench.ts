@@ -7,6 +7,7 @@ import {ProgressReporter} from '../src/cli/progress-reporter.js'
 import {readTextInput} from '../src/cli/read-text-input.js'
 import {embeddedModelDir} from '../src/config/index.js'
 import {UsageError} from '../src/errors/index.js'
+import {upstreamFlag} from '../src/cli/upstream-flag.js'
 import {writeFileAtomic} from '../src/fs/write-file-atomic.js'
 
 export default class Bench extends PocketTtsCommand {
@@ -32,6 +33,10 @@ export default class Bench extends PocketTtsCommand {
     against: Flags.string({description: 'Also time upstream pocket_tts (Python) in the same invocation.', options: ['python']}),
     'upstream-model': Flags.string({
       description: "Upstream-format folder the export was made from (default: the manifest's source folder beside the export).",
+    }),
+    upstream: upstreamFlag('bench', {
+      what: 'With --against python, the upstream pocket-tts release to time',
+      defaultText: 'the release the export records, else the one the upstream folder records, else the newest pinned release',
     }),
     'upstream-quantize': Flags.boolean({
       description: 'Time upstream with its --quantize (int8) mode (default: when the export is int8).',
@@ -67,6 +72,13 @@ export default class Bench extends PocketTtsCommand {
       config: flags.config,
     })
     const maxRegression = flags['max-regression']
+    if (flags.upstream !== undefined && flags.against !== 'python') {
+      throw new UsageError({
+        code: 'USAGE',
+        message: '--upstream only applies with --against python.',
+        hint: 'Add --against python, or drop --upstream.',
+      })
+    }
     if (flags['upstream-model'] !== undefined && flags.against !== 'python') {
       throw new UsageError({
         code: 'USAGE',
@@ -99,6 +111,7 @@ export default class Bench extends PocketTtsCommand {
         mimiWorker: flags['mimi-worker'],
         probe: flags.probe,
         againstPython: flags.against === 'python',
+        ...(flags.upstream === undefined ? {} : {upstream: flags.upstream}),
         ...(flags['upstream-model'] === undefined ? {} : {upstreamModel: flags['upstream-model']}),
         ...(flags['upstream-quantize'] === undefined ? {} : {upstreamQuantize: flags['upstream-quantize']}),
         ...(flags.baseline === undefined ? {} : {baseline: flags.baseline}),

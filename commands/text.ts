@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../src/cli/base-command.js'
 import {knobFlag, knobFlagWithDefault} from '../src/cli/number-flags.js'
 import {renderTable} from '../src/report/render-table.js'
+import {defaultReleaseFor} from '../src/upstream/upstream-releases.js'
 import {
   loadTextFrontEnd,
   prepareChunks,
@@ -55,7 +56,7 @@ export default class Text extends PocketTtsCommand {
       description:
         'Whose text rules to apply: upstream pocket-tts 2.1.0, or 4.0.1 (character table, terminal punctuation, decimal points, chunks prepared again before tokenizing).',
       options: UPSTREAM_RELEASES,
-      default: '2.1.0' as const,
+      default: defaultReleaseFor('text'),
     })(),
     'frames-after-eos': knobFlag('framesAfterEos', {
       description: 'Frames after EOS for every chunk (default: per-chunk guess or the model recommendation).',

@@ -3,10 +3,11 @@ import {PocketTtsCommand} from '../../src/cli/base-command.js'
 import {pythonJobFlags, pythonJobOptions} from '../../src/cli/python-job-flags.js'
 import {runWithProgress} from '../../src/cli/run-with-progress.js'
 import {dumpVoiceGolden, type DumpVoiceGoldenResult} from '../../src/golden/index.js'
+import {upstreamFlag} from '../../src/cli/upstream-flag.js'
 
 export default class GoldenDumpVoice extends PocketTtsCommand {
   static override summary = 'Record a voice golden from upstream pocket_tts (Python): prompt -> Mimi encoder -> conditioning -> voice state.'
-  static override description = `Observes upstream's get_state_for_audio_prompt (truncating to 30 s, as export-voice does) and writes the pockettts-golden/1 voice case: audio (the encoder input), mimi_latent, conditioning (speaker projection, with the voice BOS when the config says so), plus the resulting voice state as voice.safetensors (upstream export_model_state).`
+  static override description = `Observes upstream's get_state_for_audio_prompt (truncating to 30 s, as export-voice does) and writes the pockettts-golden/1 voice case: audio (the encoder input), mimi_latent, conditioning (speaker projection, with the voice BOS when the config says so), plus the resulting voice state as voice.safetensors (upstream export_model_state). --upstream picks the pinned release (4.x trims the prompt with end_on_pause before encoding, and its voice states have <module>/pad keys); the manifest records it (source.upstream).`
   static override examples = [
     '<%= config.bin %> <%= command.id %> --from fixtures/tiny --prompt fixtures/tiny/voice_prompt.wav --out out/voice',
   ]
@@ -15,6 +16,7 @@ export default class GoldenDumpVoice extends PocketTtsCommand {
     prompt: Flags.string({description: 'Voice prompt audio (.wav).', required: true}),
     out: Flags.string({description: 'Golden folder to write.', required: true}),
     truncate: Flags.boolean({description: 'Cut the prompt to its first 30 s (as export-voice does).', default: true, allowNo: true}),
+    upstream: upstreamFlag('golden dump-voice', {defaultText: 'the release the model folder records (fixture.json), else the newest pinned release'}),
     ...pythonJobFlags,
   }
 
@@ -27,6 +29,7 @@ export default class GoldenDumpVoice extends PocketTtsCommand {
         prompt: flags.prompt,
         out: flags.out,
         truncate: flags.truncate,
+        upstream: flags.upstream,
         force: flags.force,
         ...pythonJobOptions({resolved, signal: this.signal}),
         ...hooks,

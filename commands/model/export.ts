@@ -3,11 +3,12 @@ import {PocketTtsCommand} from '../../src/cli/base-command.js'
 import {ProgressReporter} from '../../src/cli/progress-reporter.js'
 import {renderTable} from '../../src/report/render-table.js'
 import {exportModel, type ExportModelResult} from '../../src/model/export-model.js'
+import {upstreamFlag} from '../../src/cli/upstream-flag.js'
 
 export default class ModelExport extends PocketTtsCommand {
   static override summary = 'Export an upstream-format model folder to ONNX graphs with a manifest, checked against upstream.'
   static override description =
-    "Loads the folder (config.yaml, the checkpoint and tokenizer it names) with upstream pocket_tts, traces its modules into six ONNX graphs (opset 17) that a runtime drives frame by frame with explicit state, checks every graph and the whole chain against upstream's own streaming run, and writes manifest.json, the embedded golden (upstream's reference run and each graph's recorded calls, golden/reference/), the tokenizer and the voice files beside the graphs. The folder appears only when everything succeeded."
+    "Loads the folder (config.yaml, the checkpoint and tokenizer it names) with upstream pocket_tts, traces its modules into six ONNX graphs (opset 17) that a runtime drives frame by frame with explicit state, checks every graph and the whole chain against upstream's own streaming run, and writes manifest.json, the embedded golden (upstream's reference run and each graph's recorded calls, golden/reference/), the tokenizer and the voice files beside the graphs. The folder appears only when everything succeeded. It follows upstream pocket-tts 2.1.0 only for now (--upstream 4.0.1 is refused: the 4.x export and engine are issue 16); the manifest records the release (exporter.upstream)."
   static override examples = [
     '<%= config.bin %> <%= command.id %> --from ../shared/oracle/tiny --out models/tiny-onnx',
     '<%= config.bin %> <%= command.id %> --from models/english --out models/english-onnx --force --json',
@@ -19,6 +20,9 @@ export default class ModelExport extends PocketTtsCommand {
     }),
     out: Flags.string({description: 'Folder to create for the export.', required: true}),
     python: Flags.string({description: 'Python interpreter with the tooling (else POCKETTTS_PYTHON, .venv, python3).'}),
+    upstream: upstreamFlag('model export', {
+      what: 'Upstream pocket-tts release whose modules are traced (the 4.x export and engine are issue 16)',
+    }),
     force: Flags.boolean({description: 'Replace --out when it exists (only once the new export is complete).'}),
     int8: Flags.boolean({
       description:
@@ -37,6 +41,7 @@ export default class ModelExport extends PocketTtsCommand {
         out: flags.out,
         force: flags.force,
         int8: flags.int8,
+        ...(flags.upstream === undefined ? {} : {upstream: flags.upstream}),
         ...(config.python === undefined ? {} : {python: config.python, pythonOrigin: origins.python}),
         pythonTimeoutMs: config.pythonTimeout * 1000,
         signal: this.signal,

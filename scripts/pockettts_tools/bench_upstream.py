@@ -27,12 +27,21 @@ from .model_folder import inspect_model_folder, local_config_file
 from .protocol import JobError, progress, run_job
 
 
+def _default_eos() -> float | None:
+    """The EOS threshold of an unfixed run: 2.1.0's -4; on 4.x None, the config's default_eos_threshold."""
+    from .upstreams import is_v4
+
+    return None if is_v4() else -4.0
+
+
 def _load(model_dir: Path, quantize: bool, fixed_frames: int | None) -> Any:
     from pocket_tts import TTSModel
 
     folder = inspect_model_folder(model_dir)
     with local_config_file(folder) as config_path:
-        model = TTSModel.load_model(config=config_path, quantize=quantize, eos_threshold=math.inf if fixed_frames is not None else -4.0)
+        model = TTSModel.load_model(
+            config=config_path, quantize=quantize, eos_threshold=math.inf if fixed_frames is not None else _default_eos()
+        )
     if fixed_frames is not None:
         model._estimate_max_gen_len = lambda _token_count: fixed_frames  # noqa: SLF001 - per-instance length, see module doc
     return model

@@ -1,12 +1,16 @@
 """Job: record a synthesis golden (``pockettts-golden/1``) from upstream's unmodified ``generate_audio``.
 
     python -m pockettts_tools.dump_golden --model DIR --text TEXT [--voice FILE] --seed N --out DIR
-        [--temperature T] [--lsd-decode-steps K] [--noise-clamp C] [--eos-threshold E]
-        [--frames-after-eos F] [--max-tokens M] [--noise-tape GOLDEN_DIR] [--force]
+        [--temperature T] [--sampler-decode-steps K] [--noise-clamp C] [--eos-threshold E]
+        [--frames-after-eos F] [--max-tokens M] [--noise-tape GOLDEN_DIR] [--upstream RELEASE] [--force]
 
 The model comes from an upstream-format folder (strict load with upstream's loader). The voice state is made
 first (a ``.safetensors`` state draws no noise; a prompt WAV draws once), then ``torch.manual_seed(seed)`` and one
-``generate_audio`` call, observed by hooks (see ``recording``).
+``generate_audio`` call, observed by hooks (see ``recording``). Unset temperature and EOS threshold are the
+release's defaults (2.1.0: 0.7 and -4; 4.x: the config's). On 4.x, Mimi decodes frame by frame
+(upstream's ``max_decoder_frames_per_call = 1``): its default batches whatever frames are queued when the decoder
+thread wakes, which depends on thread timing (the two differ by < 1e-7), so one frame per call keeps a golden
+reproducible.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from .job_args import JobArgumentParser, finite_float, non_negative_float, non_n
 from .model_folder import GenerationSettings, inspect_model_folder, load_model_folder
 from .protocol import JobError, progress, run_job
 from .recording import NoiseTape, SynthesisRecorder
+from .upstreams import is_v4
 from .voices import check_prompt, check_voice_state, resolve_voice
 
 DEFAULT_MAX_TOKENS = 50
@@ -33,10 +38,10 @@ class SynthesisCase:
     text: str
     seed: int
     voice: str | None = None
-    temperature: float = 0.7
-    lsd_decode_steps: int = 1
+    temperature: float | None = None
+    lsd_decode_steps: int = 1  # upstream 4.x: sampler_decode_steps
     noise_clamp: float | None = None
-    eos_threshold: float = -4.0
+    eos_threshold: float | None = None
     frames_after_eos: int | None = None
     max_tokens: int = DEFAULT_MAX_TOKENS
 
@@ -69,6 +74,7 @@ def dump_synthesis(
     progress("load", message=f"loading {folder.path} with upstream's loader")
     settings = GenerationSettings(case.temperature, case.lsd_decode_steps, case.noise_clamp, case.eos_threshold)
     model = load_model_folder(folder, settings)
+    _decode_frame_by_frame(model)
     if voice_path.suffix.lower() == ".safetensors":
         check_voice_state(model, voice_path)
     else:
@@ -106,10 +112,10 @@ def dump_synthesis(
                 "text": case.text,
                 "seed": case.seed,
                 "voice": relative_or_absolute(voice_path, folder.path),
-                "temperature": case.temperature,
-                "lsd_decode_steps": case.lsd_decode_steps,
+                "temperature": float(model.temp),
+                _decode_steps_key(): case.lsd_decode_steps,
                 "noise_clamp": case.noise_clamp,
-                "eos_threshold": case.eos_threshold,
+                "eos_threshold": float(model.eos_threshold),
                 "frames_after_eos": case.frames_after_eos,
                 "max_tokens": case.max_tokens,
             },
@@ -127,16 +133,27 @@ def dump_synthesis(
     }
 
 
+def _decode_frame_by_frame(model: Any) -> None:
+    """4.x: one Mimi decode call per latent frame (see the module docstring); 2.1.0 always decodes so."""
+    if is_v4():
+        model.max_decoder_frames_per_call = 1
+
+
+def _decode_steps_key() -> str:
+    """The case key of the sampler's decode steps: upstream's own name in each release."""
+    return "sampler_decode_steps" if is_v4() else "lsd_decode_steps"
+
+
 def main(argv: list[str]) -> dict[str, Any]:
     parser = JobArgumentParser(prog="dump_golden", description="Record a synthesis golden from upstream pocket_tts.")
     parser.add_argument("--model", required=True, type=Path, help="upstream-format model folder")
     parser.add_argument("--text", required=True)
     parser.add_argument("--voice", help="voice state .safetensors or prompt .wav (default: MODEL/voice.safetensors)")
     parser.add_argument("--seed", required=True, type=int)
-    parser.add_argument("--temperature", type=non_negative_float, default=0.7)
-    parser.add_argument("--lsd-decode-steps", type=positive_int, default=1)
+    parser.add_argument("--temperature", type=non_negative_float, default=None, help="default: 0.7 (2.1.0), the config's (4.x)")
+    parser.add_argument("--sampler-decode-steps", "--lsd-decode-steps", dest="decode_steps", type=positive_int, default=1)
     parser.add_argument("--noise-clamp", type=positive_float, default=None)
-    parser.add_argument("--eos-threshold", type=finite_float, default=-4.0)
+    parser.add_argument("--eos-threshold", type=finite_float, default=None, help="default: -4 (2.1.0), the config's (4.x)")
     parser.add_argument("--frames-after-eos", type=non_negative_int, default=None)
     parser.add_argument("--max-tokens", type=positive_int, default=DEFAULT_MAX_TOKENS)
     parser.add_argument("--noise-tape", type=Path, default=None, help="golden folder whose recorded noise replaces the draws")
@@ -148,7 +165,7 @@ def main(argv: list[str]) -> dict[str, Any]:
         seed=args.seed,
         voice=args.voice,
         temperature=args.temperature,
-        lsd_decode_steps=args.lsd_decode_steps,
+        lsd_decode_steps=args.decode_steps,
         noise_clamp=args.noise_clamp,
         eos_threshold=args.eos_threshold,
         frames_after_eos=args.frames_after_eos,

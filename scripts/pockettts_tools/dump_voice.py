@@ -60,7 +60,7 @@ def dump_voice(model_dir: Path, prompt: Path, out: Path, *, truncate: bool = Tru
     positions = int(recorder.conditioning.shape[1])
     return {
         "out": str(out.absolute()),
-        "frames": int(recorder.mimi_latent.shape[-1]),
+        "frames": recorder.frames,
         "positions": positions,
         "voiceState": str(out.absolute() / VOICE_STATE_FILE),
     }

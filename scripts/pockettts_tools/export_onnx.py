@@ -20,6 +20,7 @@ from typing import Any
 from . import __version__
 from .model_folder import CONFIG_FILE, ModelFolder, inspect_model_folder, load_model_folder
 from .protocol import ErrorKind, JobError, progress, run_job
+from .upstreams import running_release
 
 FORMAT = "pockettts-onnx/1"
 REQUIRED_MODULES = ("torch", "pocket_tts", "onnx", "onnxruntime", "numpy", "safetensors", "yaml", "jsonschema")
@@ -260,7 +261,13 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
             "tokenizer": {"name": folder.tokenizer.name, "sha256": sha256_file(folder.tokenizer)},
             "skipped_files": skipped,
         },
-        "exporter": {"name": "pockettts_tools.export_onnx", "version": __version__, "opset": OPSET, **_versions()},
+        "exporter": {
+            "name": "pockettts_tools.export_onnx",
+            "version": __version__,
+            "opset": OPSET,
+            "upstream": running_release(),
+            **_versions(),
+        },
         "golden": golden,
         "checks": {"passed": True, "graphs": {n: e["check"]["export"] for n, e in graph_entries.items()}, "chain": chain},
         **({} if quantization is None else {"quantization": quantization}),

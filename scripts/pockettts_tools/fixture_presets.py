@@ -5,6 +5,9 @@
 - ``tiny-v1``: the first generation (``english_2026-01``): no ``mimi.inner_dim`` (the voice latent is the SEANet
   dimension), no voice BOS, ``pad_with_spaces_for_short_inputs``.
 - ``full``: the real English dimensions (upstream ``config/english.yaml``), for benchmarks; ~100M parameters.
+- generation ``v4`` (upstream 4.x): the config file the 4.x wheel ships for the family (``base_config``), read from
+  the installed package, with ``overrides`` merged in (the tiny ones); ``tiny-4-drift``/``-point``/``-lsd`` and the
+  real dimensions ``full-4-english``/``-18m``/``-7m``/``-2m``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from typing import Any
 class FixturePreset:
     name: str
     description: str
-    config: dict[str, Any]
+    # upstream's config for generations v1/v2; None for v4, made from the installed wheel's own file (base_config)
+    config: dict[str, Any] | None
     # Weight and buffer settings applied after PyTorch's own initialisation. The EOS head is tuned by hand so that,
     # at temperature 0.7, EOS fires after a few to a few dozen steps for most seeds (a random head never "ends").
     eos_bias: float
@@ -28,6 +32,10 @@ class FixturePreset:
     speaker_proj_std: float
     # The voice prompt written with the fixture (seconds of synthetic speech-like signal).
     prompt_seconds: float
+    # The pinned upstream release whose layout this is (contracts/upstreams.json).
+    upstream: str = "2.1.0"
+    base_config: str | None = None
+    overrides: dict[str, Any] | None = None
 
 
 def _seanet(dimension: int, n_filters: int) -> dict[str, Any]:
@@ -105,11 +113,14 @@ def _load_presets() -> dict[str, FixturePreset]:
         name: FixturePreset(
             name=name,
             description=entry["description"],
-            config=_config(v2=entry["generation"] == "v2", **entry["dimensions"]),
+            config=None if entry["generation"] == "v4" else _config(v2=entry["generation"] == "v2", **entry["dimensions"]),
             eos_bias=float(entry["eos_bias"]),
             eos_weight_std=float(entry["eos_weight_std"]),
             speaker_proj_std=float(entry["speaker_proj_std"]),
             prompt_seconds=float(entry["prompt_seconds"]),
+            upstream=entry["upstream"],
+            base_config=entry.get("base_config"),
+            overrides=entry.get("overrides"),
         )
         for name, entry in contract["presets"].items()
     }
@@ -122,6 +133,40 @@ PRESETS: dict[str, FixturePreset] = _load_presets()
 
 def preset_config(preset: FixturePreset, n_bins: int) -> dict[str, Any]:
     """The preset's config.yaml content for a tokenizer of ``n_bins`` pieces."""
-    config = copy.deepcopy(preset.config)
+    config = copy.deepcopy(preset.config) if preset.config is not None else wheel_config(preset)
     config["flow_lm"]["lookup_table"]["n_bins"] = n_bins
     return config
+
+
+def wheel_config(preset: FixturePreset) -> dict[str, Any]:
+    """A v4 preset's config: the installed release's own ``config/<base_config>.yaml`` with the overrides merged
+    in, the weights in the folder's model.safetensors and the folder's SentencePiece tokenizer.model."""
+    import yaml
+    from pocket_tts.utils.config import CONFIGS_DIR
+
+    assert preset.base_config is not None
+    path = Path(CONFIGS_DIR) / f"{preset.base_config}.yaml"
+    if not path.is_file():
+        from .protocol import JobError
+
+        raise JobError(
+            "PRESET_UNSUPPORTED",
+            f"The preset {preset.name} is built from upstream's config/{preset.base_config}.yaml, which this pocket-tts does not ship.",
+            kind="usage",
+            hint=f"Run it with upstream {preset.upstream} (--upstream {preset.upstream}).",
+        )
+    config = _merge(yaml.safe_load(path.read_text(encoding="utf-8")), preset.overrides or {})
+    config["weights_path"] = "model.safetensors"
+    config.pop("weights_path_without_voice_cloning", None)
+    config["flow_lm"].pop("weights_path", None)
+    config["mimi"].pop("weights_path", None)
+    config["flow_lm"]["lookup_table"].update({"tokenizer": "sentencepiece", "tokenizer_path": "tokenizer.model"})
+    return {"weights_path": config.pop("weights_path"), **config}
+
+
+def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` merged in key by key (nested mappings merged, anything else replaced)."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        merged[key] = _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+    return merged

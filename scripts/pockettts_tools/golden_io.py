@@ -77,11 +77,13 @@ def read_golden(folder: Path) -> Golden:
 
 
 def source_info() -> dict[str, str]:
-    from importlib.metadata import version
-
+    """Who made a golden: upstream's release (also as ``upstream``, the --upstream value that replays it) and torch."""
     import torch
 
-    return {"impl": "pocket_tts (upstream)", "version": version("pocket-tts"), "torch": torch.__version__}
+    from .upstreams import running_release
+
+    release = running_release()
+    return {"impl": "pocket_tts (upstream)", "version": release, "upstream": release, "torch": torch.__version__}
 
 
 def relative_or_absolute(path: Path, base: Path) -> str:

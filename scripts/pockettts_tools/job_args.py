@@ -10,7 +10,20 @@ from .protocol import JobError
 
 
 class JobArgumentParser(argparse.ArgumentParser):
-    """argparse that raises a usage JobError instead of printing usage and exiting."""
+    """argparse that raises a usage JobError instead of printing usage and exiting. Every job takes ``--upstream
+    RELEASE`` (the pocket-tts release the caller expects this interpreter to run): ``parse_args`` checks it."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.add_argument("--upstream", default=None, help="the pocket-tts release this interpreter must run (checked)")
+
+    def parse_args(self, *args: object, **kwargs: object) -> argparse.Namespace:  # type: ignore[override]
+        from .upstreams import expect_release
+
+        namespace = super().parse_args(*args, **kwargs)  # type: ignore[arg-type]
+        if namespace.upstream is not None:
+            expect_release(namespace.upstream)
+        return namespace
 
     def error(self, message: str) -> NoReturn:
         raise JobError("USAGE", f"{self.prog}: {message}", kind="usage", hint=f"Run python -m pockettts_tools.{self.prog} --help.")

@@ -1,6 +1,8 @@
 """Job: write a random-weight model folder in the upstream format, built with upstream's own constructors.
 
-    python -m pockettts_tools.make_fixture --preset tiny|tiny-v1|full --out DIR [--seed N] [--tokenizer FILE] [--force]
+    python -m pockettts_tools.make_fixture --preset NAME --out DIR [--seed N] [--tokenizer FILE] [--upstream RELEASE] [--force]
+
+(presets: contracts/fixture-presets.json; a 4.x preset is built from the config file of the running 4.x wheel)
 
 The folder holds ``config.yaml`` (upstream's schema), ``model.safetensors`` (upstream key names, float32),
 ``tokenizer.model`` (trained here unless ``--tokenizer`` is given), ``voice_prompt.wav`` (synthetic speech-like
@@ -23,6 +25,7 @@ from .job_args import JobArgumentParser, non_negative_int
 from .model_folder import CONFIG_FILE, build_unloaded_model, inspect_model_folder, load_model_folder, working_directory
 from .protocol import JobError, progress, run_job
 from .tokenizer_training import train_tokenizer, vocab_size_of
+from .upstreams import running_release
 from .voice_prompt import synthesize_prompt, write_wav
 
 WEIGHTS_FILE = "model.safetensors"
@@ -66,6 +69,7 @@ def make_fixture(preset_name: str, out: Path, *, seed: int = 0, tokenizer: Path 
             "n_bins": n_bins,
             "tokenizer": "given" if tokenizer is not None else "trained by pockettts_tools.tokenizer_training",
             "voice_positions": positions,
+            "upstream": running_release(),
             "made_with": _versions(),
         }
         import json

@@ -52,12 +52,33 @@ class ModelFolder:
 
 @dataclass(frozen=True)
 class GenerationSettings:
-    """The sampling settings upstream takes at load time (``TTSModel.load_model``)."""
+    """The sampling settings upstream takes at load time (``TTSModel.load_model``). ``None`` is the release's
+    default: 0.7 and -4 on 2.1.0; on 4.x the config's ``default_temperature`` and ``default_eos_threshold``."""
 
-    temperature: float = 0.7
-    lsd_decode_steps: int = 1
+    temperature: float | None = None
+    sampler_decode_steps: int = 1
     noise_clamp: float | None = None
-    eos_threshold: float = -4.0
+    eos_threshold: float | None = None
+
+
+def _load_model_kwargs(settings: GenerationSettings) -> dict[str, Any]:
+    """``TTSModel.load_model``'s sampling arguments, per release (4.x renamed ``lsd_decode_steps`` and reads its
+    defaults from the config)."""
+    from .upstreams import is_v4
+
+    if is_v4():
+        return {
+            "temp": settings.temperature,
+            "sampler_decode_steps": settings.sampler_decode_steps,
+            "noise_clamp": settings.noise_clamp,
+            "eos_threshold": settings.eos_threshold,
+        }
+    return {
+        "temp": 0.7 if settings.temperature is None else settings.temperature,
+        "lsd_decode_steps": settings.sampler_decode_steps,
+        "noise_clamp": settings.noise_clamp,
+        "eos_threshold": -4.0 if settings.eos_threshold is None else settings.eos_threshold,
+    }
 
 
 @contextmanager
@@ -127,7 +148,7 @@ def _config_error(config_path: Path, error: Any) -> JobError:
             "CONFIG_UNKNOWN_KEY",
             f'Unknown key "{where}" in {config_path}: upstream\'s config schema does not allow it.',
             kind="model",
-            hint=f'Remove or rename "{where}"; the keys upstream pocket_tts 2.1.0 accepts are those of its config/english.yaml.',
+            hint=f'Remove or rename "{where}"; the keys upstream pocket_tts {_release()} accepts are those of its config/english.yaml.',
         )
     if first["type"] == "missing":
         return JobError(
@@ -143,6 +164,12 @@ def _config_error(config_path: Path, error: Any) -> JobError:
         kind="model",
         hint=f'Correct "{where}" (see upstream\'s config/english.yaml).',
     )
+
+
+def _release() -> str:
+    from .upstreams import running_release
+
+    return running_release()
 
 
 def _named_files(config: Config) -> list[tuple[str, str]]:
@@ -233,15 +260,9 @@ def load_model_folder(folder: ModelFolder, settings: GenerationSettings = Genera
             _check_readable(folder.files[key])
     try:
         with local_config_file(folder) as config_path:
-            return TTSModel.load_model(
-                config=config_path,
-                temp=settings.temperature,
-                lsd_decode_steps=settings.lsd_decode_steps,
-                noise_clamp=settings.noise_clamp,
-                eos_threshold=settings.eos_threshold,
-            )
+            return TTSModel.load_model(config=config_path, **_load_model_kwargs(settings))
     except AssertionError as error:
-        if "sentencepiece tokenizer has vocab size" in str(error):
+        if "tokenizer has vocab size" in str(error):
             raise JobError(
                 "TOKENIZER_MISMATCH",
                 f"{folder.config_path}: {error}.",

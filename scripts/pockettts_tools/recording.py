@@ -12,6 +12,10 @@ runs), so clamped noise, which torch releases draw differently, can be replayed;
 Upstream generates in a thread and decodes Mimi frames in another. FlowLM calls (and the noise draws inside them)
 happen one at a time on the generator thread and Mimi decodes on the decoder thread, each in order, and a chunk's
 threads finish before the next chunk starts, so each record list is appended by one thread in order.
+
+``SynthesisRecorder`` and ``VoiceRecorder`` observe upstream 2.1.0 and 4.x alike; what differs between releases
+(the conditioner's input, the latent layout of a decode call, 4.x's fade-in applied after the decode returns,
+4.x ignoring EOS on the first steps) is in small functions keyed by release at the end of this module.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .protocol import JobError
+from .upstreams import is_v4
 
 if TYPE_CHECKING:
     import torch
@@ -57,15 +62,17 @@ class ChunkRecord:
 
     text: str
     frames_after_eos: int
+    # AR steps whose EOS is ignored (4.x: TTSModel._MIN_FRAMES_BEFORE_EOS; 2.1.0 has none).
+    eos_min_step: int = 0
     max_gen_len: int | None = None
     prefill: _FlowCall | None = None
     steps: list[_FlowCall] = field(default_factory=list)
     mimi_input: list[np.ndarray] = field(default_factory=list)
-    audio_frames: list[np.ndarray] = field(default_factory=list)
+    audio_frames: list[Any] = field(default_factory=list)  # arrays, or on 4.x the decoder's tensors (see _decoded_audio)
 
     @property
     def eos_step(self) -> int | None:
-        return next((k for k, step in enumerate(self.steps) if step.is_eos), None)
+        return next((k for k, step in enumerate(self.steps) if step.is_eos and k >= self.eos_min_step), None)
 
     def tensors(self) -> dict[str, tuple[np.ndarray, str]]:
         """The chunk's tensors in the pockettts-golden/1 layout (name -> (array, dtype))."""
@@ -88,7 +95,7 @@ class ChunkRecord:
             "noise": (np.stack([s.noise[0].reshape(-1) for s in self.steps]), "float32"),
             "latent": (np.stack([s.latent.reshape(-1) for s in self.steps]), "float32"),  # type: ignore[union-attr]
             "mimi_input": (np.stack([m.reshape(-1) for m in self.mimi_input]), "float32"),
-            "audio": (np.concatenate([a.reshape(-1) for a in self.audio_frames]), "float32"),
+            "audio": (np.concatenate([np.asarray(_as_array(a)).reshape(-1) for a in self.audio_frames]), "float32"),
         }
 
     def summary(self) -> dict[str, Any]:
@@ -100,7 +107,7 @@ class ChunkRecord:
             "frames_after_eos": self.frames_after_eos,
             "eos_step": self.eos_step,
             "steps": len(self.steps),
-            "frames": len(self.audio_frames),
+            "frames": len(self.mimi_input),
         }
 
 
@@ -149,7 +156,11 @@ class SynthesisRecorder:
 
         def observed(*args: Any, **kwargs: Any) -> Iterator[Any]:
             bound = signature.bind(*args, **kwargs)
-            chunk = ChunkRecord(text=bound.arguments["text_to_generate"], frames_after_eos=bound.arguments["frames_after_eos"])
+            chunk = ChunkRecord(
+                text=bound.arguments["text_to_generate"],
+                frames_after_eos=bound.arguments["frames_after_eos"],
+                eos_min_step=int(getattr(self.model, "_MIN_FRAMES_BEFORE_EOS", 0)),
+            )
             self.chunks.append(chunk)
             if self.on_chunk is not None:
                 self.on_chunk(len(self.chunks) - 1, chunk.text)
@@ -178,7 +189,7 @@ class SynthesisRecorder:
 
     def _conditioner(self, module: Any, args: tuple[Any, ...], output: torch.Tensor) -> None:
         # Upstream embeds the tokens just before the FlowLM call that consumes them (TTSModel._run_flow_lm).
-        tokens = args[0].tokens
+        tokens = _token_ids(args[0])
         if tokens.shape[-1] > 0:
             self._pending_text = (_np(tokens[0]), _np(output[0]))
 
@@ -244,8 +255,8 @@ class SynthesisRecorder:
         def observed(latent: torch.Tensor, mimi_state: Any) -> torch.Tensor:
             audio = original(latent, mimi_state)
             chunk = self.chunks[-1]
-            chunk.mimi_input.append(_np(latent[0, :, 0]))
-            chunk.audio_frames.append(_np(audio[0, 0]))
+            chunk.mimi_input.extend(_latent_frames(latent))
+            chunk.audio_frames.append(_decoded_audio(audio))
             return audio
 
         return observed
@@ -525,6 +536,12 @@ class VoiceRecorder:
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
 
+    @property
+    def frames(self) -> int:
+        """Latent frames of the prompt (2.1.0 encodes to [B, C, T], 4.x to [B, T, C])."""
+        assert self.mimi_latent is not None
+        return int(self.mimi_latent.shape[1] if is_v4() else self.mimi_latent.shape[-1])
+
     def _encode_wrapper(self, original: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
         def observed(x: torch.Tensor) -> torch.Tensor:
             latent = original(x)
@@ -538,6 +555,30 @@ class VoiceRecorder:
         sequence = kwargs["sequence"] if "sequence" in kwargs else args[0]
         if sequence.shape[1] == 0:
             self.conditioning = _np(kwargs["text_embeddings"] if "text_embeddings" in kwargs else args[1])
+
+
+# -- what differs between upstream releases ------------------------------------------------------------------------
+def _token_ids(conditioner_input: Any) -> torch.Tensor:
+    """The conditioner's token ids: 2.1.0 passes a TokenizedText (``.tokens``), 4.x the id tensor itself."""
+    return conditioner_input.tokens if hasattr(conditioner_input, "tokens") else conditioner_input
+
+
+def _latent_frames(latent: torch.Tensor) -> list[np.ndarray]:
+    """Each latent frame a ``decode_from_latent`` call decodes: 2.1.0 takes one frame as [B, C, 1]; 4.x takes
+    [B, T, C] with every frame queued so far."""
+    if is_v4():
+        return [_np(latent[0, t]) for t in range(latent.shape[1])]
+    return [_np(latent[0, :, 0])]
+
+
+def _decoded_audio(audio: torch.Tensor) -> Any:
+    """The audio of one decode call. 4.x fades the first 5 ms of a chunk in, in place, after the call returns, so
+    the decoder's own tensor is kept (its final values are read when the golden is written); 2.1.0's is copied."""
+    return audio[0, 0] if is_v4() else _np(audio[0, 0])
+
+
+def _as_array(audio: Any) -> np.ndarray:
+    return audio if isinstance(audio, np.ndarray) else _np(audio)
 
 
 @contextmanager

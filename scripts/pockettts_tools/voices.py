@@ -51,7 +51,7 @@ def check_voice_state(model: TTSModel, path: Path) -> None:
     from safetensors import safe_open
 
     transformer = model.flow_lm.transformer
-    heads = transformer.layers[0].self_attn.num_heads
+    heads = _cache_heads(transformer.layers[0].self_attn)
     per_head = transformer.layers[0].self_attn.dim_per_head
     layers = range(len(transformer.layers))
     try:
@@ -68,7 +68,7 @@ def check_voice_state(model: TTSModel, path: Path) -> None:
         if prefix + "offset" not in shapes and prefix + "current_end" not in shapes:
             problem = f"it has no {prefix}offset"
             break
-    known = {f"transformer.layers.{i}.self_attn/{key}" for i in layers for key in ("cache", "offset", "current_end")}
+    known = {f"transformer.layers.{i}.self_attn/{key}" for i in layers for key in ("cache", "offset", "current_end", *_extra_state_keys())}
     extra = sorted(set(shapes) - known)
     if problem is None and extra:
         problem = f"it has {extra[0]}, which a {len(layers)}-layer model does not"
@@ -87,6 +87,18 @@ def check_voice_state(model: TTSModel, path: Path) -> None:
                 kind="usage",
                 hint="Export the voice with this model (pockettts export-voice).",
             )
+
+
+def _cache_heads(attention: Any) -> int:
+    """Heads of a KV cache: 4.x caches keys and values per KV head (grouped-query attention)."""
+    return int(getattr(attention, "num_kv_heads", attention.num_heads))
+
+
+def _extra_state_keys() -> tuple[str, ...]:
+    """State keys a release adds beside cache and offset (4.x: ``pad``, leading padding positions per row)."""
+    from .upstreams import is_v4
+
+    return ("pad",) if is_v4() else ()
 
 
 def check_prompt(prompt: Path) -> Path:

@@ -70,6 +70,8 @@ export interface UpstreamRun {
 /** `--against python`: upstream pocket_tts timed in the same invocation. */
 export interface UpstreamComparison {
   readonly model: string
+  /** The upstream pocket-tts release timed (absent in reports written before it was recorded). */
+  readonly upstream?: string
   readonly quantize: boolean
   readonly quantizeBackend: string | null
   readonly torchThreads: number

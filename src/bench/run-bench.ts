@@ -18,6 +18,7 @@ import {defaultThreads} from '../onnx/create-sessions.js'
 import {probeMachine} from './probe-machine.js'
 import {runEngineBench} from './run-engine-bench.js'
 import {runUpstreamBench} from './run-upstream-bench.js'
+import {recordedUpstream, selectUpstream} from '../upstream/index.js'
 import {summarize} from './summarize.js'
 
 /** The default benchmark text: 16 tokens with the English tokenizer, upstream's max_gen_len 92 frames. */
@@ -59,6 +60,11 @@ export interface RunBenchParams {
   readonly againstPython?: boolean
   /** The upstream-format folder the export came from. @default the manifest's source folder beside the export */
   readonly upstreamModel?: string
+  /**
+   * The upstream release to time with againstPython. @default the one the export records (exporter.pocket_tts),
+   * else the one the upstream folder records, else the newest that bench supports
+   */
+  readonly upstream?: string
   /** Time upstream with `quantize=True`. @default true when the export is int8 */
   readonly upstreamQuantize?: boolean
   /** A stored report to compare with. */
@@ -91,6 +97,10 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
   const machine = machineInfo()
   const {manifest} = await readManifest({dir})
   const upstreamModel = params.againstPython === true ? findUpstreamModel(dir, manifest, params.upstreamModel) : undefined
+  const upstreamRelease =
+    upstreamModel === undefined
+      ? undefined
+      : selectUpstream('bench', params.upstream ?? recordedUpstream(dir) ?? recordedUpstream(upstreamModel))
 
   progress({phase: 'load', message: `loading ${dir}`})
   const model = await loadEngineModel({dir, ...(params.threads === undefined ? {} : {threads: params.threads}), mimiWorker: useWorker})
@@ -140,7 +150,7 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
   })
 
   let upstream: UpstreamComparison | null = null
-  if (upstreamModel !== undefined) {
+  if (upstreamModel !== undefined && upstreamRelease !== undefined) {
     const quantize = params.upstreamQuantize ?? isInt8(manifest)
     const result = await runUpstreamBench({
       model: upstreamModel,
@@ -150,6 +160,7 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
       runs,
       warmup,
       quantize,
+      upstream: upstreamRelease,
       ...(params.python === undefined ? {} : {python: params.python}),
       ...(params.pythonOrigin === undefined ? {} : {pythonOrigin: params.pythonOrigin}),
       ...(params.pythonTimeoutMs === undefined ? {} : {pythonTimeoutMs: params.pythonTimeoutMs}),
@@ -169,6 +180,7 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
     }
     upstream = {
       model: upstreamModel,
+      upstream: upstreamRelease,
       quantize: result.quantize,
       quantizeBackend: result.quantizeBackend,
       torchThreads: result.torchThreads,

@@ -3,6 +3,7 @@ import {join, resolve} from 'node:path'
 import {UsageError} from '../errors/index.js'
 import {findPython, runPythonJob, type PythonProgressEvent} from '../python/index.js'
 import type {UpstreamRun} from './bench-report.js'
+import type {UpstreamRelease} from '../upstream/index.js'
 
 export interface RunUpstreamBenchParams {
   /** The upstream-format model folder the export was made from (config.yaml + weights + tokenizer). */
@@ -16,6 +17,8 @@ export interface RunUpstreamBenchParams {
   readonly warmup: number
   /** upstream's `--quantize` (torch dynamic int8 of the FlowLM attention and FFN). @default false */
   readonly quantize?: boolean
+  /** The upstream release to time (its venv is the default interpreter; the job checks it). */
+  readonly upstream: UpstreamRelease
   readonly python?: string
   readonly pythonOrigin?: string
   /** Kill the upstream Python job after this many ms (the `pythonTimeout` setting, in ms). */
@@ -47,6 +50,7 @@ export async function runUpstreamBench(params: RunUpstreamBenchParams): Promise<
   const python = findPython({
     ...(params.python === undefined ? {} : {configured: params.python}),
     ...(params.pythonOrigin === undefined ? {} : {origin: params.pythonOrigin}),
+    release: params.upstream,
   })
   const args = [
     '--model',
@@ -61,6 +65,8 @@ export async function runUpstreamBench(params: RunUpstreamBenchParams): Promise<
     String(params.warmup),
     ...(params.frames === null ? [] : ['--frames', String(params.frames)]),
     ...(params.quantize === true ? ['--quantize'] : []),
+    '--upstream',
+    params.upstream,
   ]
   const job = await runPythonJob<UpstreamBenchResult>({
     python: python.path,

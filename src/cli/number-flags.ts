@@ -5,6 +5,8 @@ import {checkKnob, describeKnobRange, knobRangeCell, type KnobName} from '../lim
 export interface KnobFlagOptions {
   readonly description: string
   readonly helpGroup?: string
+  /** Other names of the flag (e.g. an older name kept working). */
+  readonly aliases?: readonly string[]
 }
 
 /**
@@ -17,6 +19,7 @@ function knobParser(knob: KnobName, options: KnobFlagOptions) {
     // The help names the range without this machine's numbers (docs/commands.md is generated from it).
     description: `${options.description} Allowed: ${knobRangeCell(knob)}.`,
     ...(options.helpGroup === undefined ? {} : {helpGroup: options.helpGroup}),
+    ...(options.aliases === undefined ? {} : {aliases: [...options.aliases]}),
     parse: async (input: string, _context, flag) => parseKnobFlag(knob, `--${flag.name}`, input),
   })
 }

@@ -1,9 +1,15 @@
 import {resolve} from 'node:path'
 import {UsageError} from '../errors/index.js'
 import {runToolingJob, toolingOptions, type ToolingJobOptions} from '../python/index.js'
-import {assertInputFile, assertUpstreamModelFolder} from '../upstream/index.js'
+import {assertInputFile, assertUpstreamModelFolder, recordedUpstream, selectUpstream, type UpstreamRelease} from '../upstream/index.js'
+import {goldenFolderUpstream} from './golden-upstream.js'
 
-export interface DumpGoldenParams extends ToolingJobOptions {
+export interface DumpGoldenParams extends Omit<ToolingJobOptions, 'upstream'> {
+  /**
+   * The upstream release to record with. @default the noise tape's release, else the one the model folder records
+   * (fixture.json), else the newest that golden dump supports
+   */
+  readonly upstream?: string
   /** Upstream-format model folder (config.yaml + weights + tokenizer). */
   readonly modelDir: string
   readonly text: string
@@ -11,13 +17,13 @@ export interface DumpGoldenParams extends ToolingJobOptions {
   readonly voice?: string
   /** `torch.manual_seed` before generation. */
   readonly seed: number
-  /** @default 0.7 */
+  /** @default 0.7 (2.1.0); the config's default_temperature (4.x) */
   readonly temperature?: number
-  /** @default 1 */
+  /** Upstream sampler_decode_steps (lsd_decode_steps in 2.1.0). @default 1 */
   readonly lsdDecodeSteps?: number
   /** Clamp of the noise (upstream draws `trunc_normal_` then). @default none */
   readonly noiseClamp?: number
-  /** Raw EOS logit above which EOS fires. @default -4 */
+  /** Raw EOS logit above which EOS fires. @default -4 (2.1.0); the config's default_eos_threshold (4.x) */
   readonly eosThreshold?: number
   /** @default upstream's guess per chunk (5 for <= 4 words, else 3) */
   readonly framesAfterEos?: number
@@ -47,6 +53,8 @@ export interface GoldenDumpChunk {
 
 export interface DumpGoldenResult {
   readonly out: string
+  /** The upstream release that recorded it (also in the manifest, source.upstream). */
+  readonly upstream: UpstreamRelease
   readonly chunks: readonly GoldenDumpChunk[]
   readonly samples: number
   readonly seconds: number
@@ -72,6 +80,10 @@ export async function dumpGolden(params: DumpGoldenParams): Promise<DumpGoldenRe
   if (params.text.trim() === '') {
     throw new UsageError({code: 'EMPTY_TEXT', message: 'The text is empty.', hint: 'Pass some text to speak with --text.'})
   }
+  const upstream = selectUpstream(
+    'golden dump',
+    params.upstream ?? (params.noiseTape === undefined ? undefined : goldenFolderUpstream(params.noiseTape)) ?? recordedUpstream(params.modelDir),
+  )
   const modelDir = assertUpstreamModelFolder({dir: params.modelDir})
   const args = ['--model', modelDir, '--text', params.text, '--seed', String(params.seed), '--out', resolve(params.out)]
   if (params.voice !== undefined) {
@@ -86,7 +98,7 @@ export async function dumpGolden(params: DumpGoldenParams): Promise<DumpGoldenRe
   if (params.noiseTape !== undefined) args.push('--noise-tape', resolve(params.noiseTape))
   const numbers: Array<[string, number | undefined]> = [
     ['--temperature', params.temperature],
-    ['--lsd-decode-steps', params.lsdDecodeSteps],
+    ['--sampler-decode-steps', params.lsdDecodeSteps],
     ['--noise-clamp', params.noiseClamp],
     ['--eos-threshold', params.eosThreshold],
     ['--frames-after-eos', params.framesAfterEos],
@@ -94,11 +106,12 @@ export async function dumpGolden(params: DumpGoldenParams): Promise<DumpGoldenRe
   ]
   for (const [flag, value] of numbers) if (value !== undefined) args.push(flag, String(value))
   if (params.force === true) args.push('--force')
-  const {data, python} = await runToolingJob<Omit<DumpGoldenResult, 'python' | 'chunks'> & {chunks: PythonChunk[]}>({
+  const {data, python} = await runToolingJob<Omit<DumpGoldenResult, 'python' | 'chunks' | 'upstream'> & {chunks: PythonChunk[]}>({
     module: 'pockettts_tools.dump_golden',
     args,
     needs: 'golden',
     ...toolingOptions(params),
+    upstream,
   })
   const chunks = data.chunks.map((c) => ({
     text: c.text,
@@ -109,5 +122,5 @@ export async function dumpGolden(params: DumpGoldenParams): Promise<DumpGoldenRe
     steps: c.steps,
     frames: c.frames,
   }))
-  return {...data, chunks, python}
+  return {...data, upstream, chunks, python}
 }

@@ -44,6 +44,8 @@ export interface GoldenManifest {
     readonly voice?: string
     readonly temperature?: number
     readonly lsd_decode_steps?: number
+    /** 4.x's name of lsd_decode_steps. */
+    readonly sampler_decode_steps?: number
     readonly noise_clamp?: number | null
     readonly eos_threshold?: number
   } & Readonly<Record<string, unknown>>

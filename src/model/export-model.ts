@@ -5,10 +5,13 @@ import {basename, dirname, join, resolve} from 'node:path'
 import {CancelledError, PythonJobError} from '../errors/index.js'
 import {checkDiskSpace, checkOut, checkSource} from './export-preflight.js'
 import {findPython, runPythonJob, type PythonProgressEvent} from '../python/index.js'
+import {selectUpstream} from '../upstream/index.js'
 import type {Quantization} from './manifest-types.js'
 import {contractProblems} from './validate-manifest.js'
 
 export interface ExportModelParams {
+  /** The upstream release to export with: only those contracts/upstreams.json lists for `model export` (2.1.0; the 4.x export is issue 16). @default the newest of them */
+  readonly upstream?: string
   /** Model folder in the upstream format: config.yaml, the checkpoint and the tokenizer it names. */
   readonly from: string
   /** Folder to create with the graphs, manifest.json, the embedded golden, tokenizer and voices. */
@@ -55,6 +58,7 @@ export interface ExportModelResult {
  * the end, so a failure or a cancel never leaves a half-written model.
  */
 export async function exportModel(params: ExportModelParams): Promise<ExportModelResult> {
+  const upstream = selectUpstream('model export', params.upstream)
   const from = resolve(params.from)
   const out = resolve(params.out)
   await checkSource(from)
@@ -64,6 +68,7 @@ export async function exportModel(params: ExportModelParams): Promise<ExportMode
   const python = findPython({
     ...(params.python === undefined ? {} : {configured: params.python}),
     ...(params.pythonOrigin === undefined ? {} : {origin: params.pythonOrigin}),
+    release: upstream,
   })
 
   const parent = dirname(out)

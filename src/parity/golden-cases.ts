@@ -2,6 +2,7 @@ import {existsSync, readdirSync, statSync} from 'node:fs'
 import {basename, dirname, isAbsolute, join, relative, resolve} from 'node:path'
 import {UsageError} from '../errors/index.js'
 import {readGolden, type GoldenCase, type GoldenTensor} from '../golden/index.js'
+import {isUpstreamRelease, type UpstreamRelease} from '../upstream/index.js'
 
 /** One golden case to check. */
 export interface ParityCase {
@@ -80,6 +81,28 @@ export async function openGoldenCases(params: OpenGoldenCasesParams): Promise<Pa
     })
   }
   return out
+}
+
+/**
+ * Parity compares like with like: a golden recorded by one upstream release (source.upstream, or source.version)
+ * is refused against an export made from another (GOLDEN_UPSTREAM_MISMATCH). Cases that name no pinned release
+ * (older dumps) are let through.
+ */
+export function assertSameUpstream(
+  cases: readonly ParityCase[],
+  model: {readonly dir: string; readonly upstream: UpstreamRelease | undefined},
+): void {
+  if (model.upstream === undefined) return
+  for (const c of cases) {
+    const recorded = c.golden.manifest.source['upstream'] ?? c.golden.manifest.source['version']
+    if (typeof recorded !== 'string' || !isUpstreamRelease(recorded) || recorded === model.upstream) continue
+    throw new UsageError({
+      code: 'GOLDEN_UPSTREAM_MISMATCH',
+      message: `The golden ${c.golden.dir} was recorded by upstream pocket-tts ${recorded}, but ${model.dir} was exported from ${model.upstream}.`,
+      hint: `Check it against an export of ${recorded} (the 4.x export and engine are issue 16), or record the golden again with \`pockettts golden dump --upstream ${model.upstream}\`.`,
+      details: {golden: c.golden.dir, golden_upstream: recorded, model: model.dir, model_upstream: model.upstream},
+    })
+  }
 }
 
 /** Tensors of a case that parity does not know (listed as skipped). */

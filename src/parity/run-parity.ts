@@ -5,7 +5,8 @@ import {UsageError} from '../errors/index.js'
 import {CheckRecorder, type RunMode} from './check-recorder.js'
 import {compareSynthesisRuns} from './compare-synthesis-runs.js'
 import {CHECK_NAMES, type CheckName, type ToleranceTable} from './default-tolerances.js'
-import {openGoldenCases, unknownTensors, type ParityCase} from './golden-cases.js'
+import {assertSameUpstream, openGoldenCases, unknownTensors, type ParityCase} from './golden-cases.js'
+import {recordedUpstream} from '../upstream/index.js'
 import {loadCaseVoice} from './load-case-voice.js'
 import {describeTolerance, loadTolerances} from './load-tolerances.js'
 import type {MemoryGolden} from './memory-golden.js'
@@ -112,6 +113,7 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
         details: {model: params.model},
       })
     }
+    assertSameUpstream(cases, {dir, upstream: recordedUpstream(dir)})
     model = await loadEngineModel({dir, ...(params.threads === undefined ? {} : {threads: params.threads})})
   }
   const reports: ParityCaseReport[] = []

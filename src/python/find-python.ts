@@ -1,7 +1,7 @@
 import {accessSync, constants, existsSync, statSync} from 'node:fs'
 import {delimiter, isAbsolute, join, resolve} from 'node:path'
 import {PrerequisiteError} from '../errors/index.js'
-import {projectVenvPython} from '../config/project-paths.js'
+import {baseRelease, releaseVenvPython, upstreamRelease, type UpstreamRelease} from '../upstream/upstream-releases.js'
 
 export interface FindPythonParams {
   /** An interpreter named by `--python`, `POCKETTTS_PYTHON` or the config file. */
@@ -10,7 +10,15 @@ export interface FindPythonParams {
   readonly origin?: string
   /** @default process.env.PATH */
   readonly pathEnv?: string
-  /** @default the project's .venv/bin/python */
+  /**
+   * The upstream release the interpreter must run: its venv (contracts/upstreams.json) is the default, and its
+   * environment variable (e.g. POCKETTTS_PYTHON_4_0_1) overrides a `configured` that did not come from --python.
+   * @default the base release (.venv)
+   */
+  readonly release?: UpstreamRelease
+  /** @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>
+  /** @default the release's venv interpreter */
   readonly venvPython?: string
 }
 
@@ -22,25 +30,34 @@ export interface FoundPython {
 }
 
 export const SETUP_HINT =
-  'Run `npm run setup:python` to create .venv/ with the pinned tooling, or pass --python PATH (or set POCKETTTS_PYTHON) to an interpreter that has it.'
+  'Run `npm run setup:python` to create one venv per pinned upstream release (.venv for 2.1.0, .venv-4.0.1, ...), or pass --python PATH (or set POCKETTTS_PYTHON_<release>, e.g. POCKETTTS_PYTHON_4_0_1) to an interpreter that has it.'
 
-/** Finds the interpreter: configured (flag/env/config) > the project's .venv > python3 on PATH. */
+/**
+ * Finds the interpreter of one upstream release: --python > the release's own variable (POCKETTTS_PYTHON_<release>)
+ * > POCKETTTS_PYTHON or the config file > the release's project venv > python3 on PATH.
+ */
 export function findPython(params: FindPythonParams = {}): FoundPython {
-  const origin = params.origin ?? '--python'
-  if (params.configured !== undefined) {
-    const path = resolveExecutable(params.configured, params.pathEnv ?? process.env['PATH'] ?? '')
+  const release = params.release ?? baseRelease()
+  const info = upstreamRelease(release)
+  const releaseEnv = (params.env ?? process.env)[info.pythonEnv]
+  const fromFlag = params.configured !== undefined && (params.origin ?? '--python') === '--python'
+  const useReleaseEnv = !fromFlag && releaseEnv !== undefined && releaseEnv !== ''
+  const configured = useReleaseEnv ? releaseEnv : params.configured
+  const origin = useReleaseEnv ? info.pythonEnv : (params.origin ?? '--python')
+  if (configured !== undefined) {
+    const path = resolveExecutable(configured, params.pathEnv ?? process.env['PATH'] ?? '')
     if (path === undefined) {
       throw new PrerequisiteError({
         code: 'PYTHON_NOT_FOUND',
-        message: `No Python interpreter at "${params.configured}" (from ${origin}).`,
+        message: `No Python interpreter at "${configured}" (from ${origin}).`,
         hint: `Point ${origin} at an existing interpreter, or unset it and ${SETUP_HINT.charAt(0).toLowerCase()}${SETUP_HINT.slice(1)}`,
-        details: {configured: params.configured, origin},
+        details: {configured, origin, release},
       })
     }
     return {path, via: 'configured', origin}
   }
-  const venv = params.venvPython ?? projectVenvPython()
-  if (isExecutable(venv)) return {path: venv, via: 'venv', origin: 'the project .venv'}
+  const venv = params.venvPython ?? releaseVenvPython(release)
+  if (isExecutable(venv)) return {path: venv, via: 'venv', origin: `the project ${info.venv}`}
   const onPath = resolveExecutable('python3', params.pathEnv ?? process.env['PATH'] ?? '')
   if (onPath !== undefined) return {path: onPath, via: 'path', origin: 'python3 on PATH'}
   throw new PrerequisiteError({

@@ -1,11 +1,14 @@
 import {execa} from 'execa'
 import {PrerequisiteError} from '../errors/index.js'
 import {SETUP_HINT} from './find-python.js'
-import {pythonModules, type PythonModuleName} from './python-modules.js'
+import {moduleSpec, type PythonModuleName} from './python-modules.js'
+import type {UpstreamRelease} from '../upstream/upstream-releases.js'
 
 export interface ProbePythonParams {
   readonly python: string
   readonly modules: readonly PythonModuleName[]
+  /** The upstream release the interpreter should run (pocket_tts's pin). @default the base release */
+  readonly release?: UpstreamRelease
   /**
    * `import` imports each module (catches broken installs; importing torch and pocket_tts takes seconds);
    * `locate` only finds each module and reads its installed version (a fraction of a second), the check to run
@@ -95,10 +98,10 @@ export async function probePython(params: ProbePythonParams): Promise<PythonProb
     python: params.python,
     pythonVersion: parsed.python,
     modules: params.modules.map((name) => {
-      const spec = pythonModules[name]
+      const spec = moduleSpec(name, params.release)
       const entry = parsed.modules[name] ?? {error: 'not probed'}
       const version = entry.version ?? null
-      const pinned = 'pinned' in spec ? spec.pinned : undefined
+      const pinned = spec.pinned
       return {
         module: name,
         requirement: spec.requirement,
@@ -119,7 +122,7 @@ export function assertModulesPresent(probe: PythonProbe): void {
   throw new PrerequisiteError({
     code: 'PYTHON_MODULE_MISSING',
     message: `The Python at ${probe.python} lacks ${missing.length === 1 ? 'module' : 'modules'} ${names}.`,
-    hint: `Run \`npm run setup:python\` (creates .venv/ with everything pinned), or install into that interpreter: ${probe.python} -m pip install ${reqs}${missing.some((m) => m.module === 'torch') ? ' (install torch==2.13.0 first: a bare torch pulls a CUDA build)' : ''}.`,
+    hint: `Run \`npm run setup:python\` (creates one venv per pinned upstream release), or install into that interpreter: ${probe.python} -m pip install ${reqs}${missing.some((m) => m.module === 'torch') ? ' (install torch==2.13.0 first: a bare torch pulls a CUDA build)' : ''}.`,
     details: {python: probe.python, missing: missing.map((m) => ({module: m.module, error: m.error}))},
   })
 }

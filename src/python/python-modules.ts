@@ -1,3 +1,5 @@
+import {UPSTREAM_TORCH, baseRelease, type UpstreamRelease} from '../upstream/upstream-releases.js'
+
 /** A Python module the tooling needs, with the pip requirement that provides it. */
 export interface PythonModuleSpec {
   /** Import name. */
@@ -10,8 +12,9 @@ export interface PythonModuleSpec {
 
 /** Modules of the Python tooling, in the order doctor shows them. */
 export const pythonModules = {
-  torch: {module: 'torch', requirement: 'torch==2.13.0', pinned: '2.13.0'},
-  pocket_tts: {module: 'pocket_tts', requirement: 'pocket-tts==2.1.0', pinned: '2.1.0'},
+  torch: {module: 'torch', requirement: `torch==${UPSTREAM_TORCH}`, pinned: UPSTREAM_TORCH},
+  // pinned per release (contracts/upstreams.json): see moduleSpec
+  pocket_tts: {module: 'pocket_tts', requirement: 'pocket-tts'},
   onnx: {module: 'onnx', requirement: 'onnx'},
   onnxruntime: {module: 'onnxruntime', requirement: 'onnxruntime'},
   numpy: {module: 'numpy', requirement: 'numpy'},
@@ -21,6 +24,12 @@ export const pythonModules = {
 } as const satisfies Record<string, PythonModuleSpec>
 
 export type PythonModuleName = keyof typeof pythonModules
+
+/** A module's spec for the venv of one upstream release: pocket_tts pinned to that release. @default the base release */
+export function moduleSpec(name: PythonModuleName, release: UpstreamRelease = baseRelease()): PythonModuleSpec {
+  if (name === 'pocket_tts') return {module: 'pocket_tts', requirement: `pocket-tts==${release}`, pinned: release}
+  return pythonModules[name]
+}
 
 /** The modules each Python job imports. */
 export const jobModules = {

@@ -2,9 +2,15 @@ import {findPython} from './find-python.js'
 import {jobModules, type PythonJobKind} from './python-modules.js'
 import {assertModulesPresent, probePython} from './probe-python.js'
 import {runPythonJob, type PythonProgressEvent} from './run-python-job.js'
+import type {UpstreamRelease} from '../upstream/upstream-releases.js'
 
 /** How a library function that runs a Python job is run: interpreter, limits, cancellation, progress. */
 export interface ToolingJobOptions {
+  /**
+   * The upstream pocket-tts release to run: its venv is the default interpreter, and the job checks that the
+   * interpreter runs it (`--upstream`). @default the base release (2.1.0), unchecked
+   */
+  readonly upstream?: UpstreamRelease
   /** An interpreter named by a flag, `POCKETTTS_PYTHON` or the config file. @default .venv, then python3 */
   readonly python?: string
   /** Where `python` came from, for messages. @default "--python" */
@@ -25,8 +31,9 @@ export interface RunToolingJobParams extends ToolingJobOptions {
   readonly needs: PythonJobKind
 }
 
-/** The tooling options out of a library function's params (so they can be passed on as one object). */
-export function toolingOptions(params: ToolingJobOptions): ToolingJobOptions {
+/** The tooling options out of a library function's params (so they can be passed on as one object); the upstream
+ * release is not among them: each library function selects it for its command (selectUpstream) and passes it. */
+export function toolingOptions(params: Omit<ToolingJobOptions, 'upstream'>): Omit<ToolingJobOptions, 'upstream'> {
   const {python, pythonOrigin, pythonTimeoutMs, signal, onProgress, onLog} = params
   return {python, pythonOrigin, pythonTimeoutMs, signal, onProgress, onLog}
 }
@@ -45,12 +52,20 @@ export async function runToolingJob<T>(params: RunToolingJobParams): Promise<Too
   const found = findPython({
     ...(params.python === undefined ? {} : {configured: params.python}),
     ...(params.pythonOrigin === undefined ? {} : {origin: params.pythonOrigin}),
+    ...(params.upstream === undefined ? {} : {release: params.upstream}),
   })
-  assertModulesPresent(await probePython({python: found.path, modules: jobModules[params.needs], mode: 'locate'}))
+  assertModulesPresent(
+    await probePython({
+      python: found.path,
+      modules: jobModules[params.needs],
+      mode: 'locate',
+      ...(params.upstream === undefined ? {} : {release: params.upstream}),
+    }),
+  )
   const result = await runPythonJob<T>({
     python: found.path,
     module: params.module,
-    args: params.args,
+    args: params.upstream === undefined ? params.args : [...params.args, '--upstream', params.upstream],
     ...(params.pythonTimeoutMs === undefined ? {} : {pythonTimeoutMs: params.pythonTimeoutMs}),
     ...(params.signal === undefined ? {} : {signal: params.signal}),
     ...(params.onProgress === undefined ? {} : {onProgress: params.onProgress}),

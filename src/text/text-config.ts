@@ -1,6 +1,7 @@
-/** Upstream pocket-tts releases whose text front end pockettts reproduces. */
-export const UPSTREAM_RELEASES = ['2.1.0', '4.0.1'] as const
-export type UpstreamRelease = (typeof UPSTREAM_RELEASES)[number]
+import type {UpstreamRelease} from '../upstream/upstream-releases.js'
+
+/** Upstream pocket-tts releases whose text front end pockettts reproduces: the pinned ones (contracts/upstreams.json). */
+export {UPSTREAM_RELEASES, type UpstreamRelease} from '../upstream/upstream-releases.js'
 
 /** True for the releases after 2.1.0, whose text rules changed (an unset release means 2.1.0's rules). */
 export function hasV4TextRules(upstream: UpstreamRelease | undefined): boolean {

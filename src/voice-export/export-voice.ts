@@ -6,12 +6,14 @@ import {exportVoiceNative} from '../engine/export-voice-native.js'
 import {basename, extname, resolve} from 'node:path'
 import {UsageError} from '../errors/index.js'
 import {runToolingJob, toolingOptions, type ToolingJobOptions} from '../python/index.js'
-import {assertInputFile, assertUpstreamModelFolder} from '../upstream/index.js'
+import {assertInputFile, assertUpstreamModelFolder, recordedUpstream, selectUpstream, type UpstreamRelease} from '../upstream/index.js'
 
 /** How the voice state is computed: `python` runs upstream's own `pocket-tts export-voice`. */
 export type ExportVoiceEngine = 'python' | 'native'
 
-export interface ExportVoiceParams extends ToolingJobOptions {
+export interface ExportVoiceParams extends Omit<ToolingJobOptions, 'upstream'> {
+  /** Engine `python`: the upstream release to run. @default the one the model folder records (fixture.json), else the newest */
+  readonly upstream?: string
   /** Voice prompt audio (.wav; the first 30 s are used). */
   readonly prompt: string
   readonly engine: ExportVoiceEngine
@@ -33,6 +35,8 @@ export interface ExportVoiceResult {
   readonly positions: number
   readonly bytes: number
   readonly python?: string
+  /** Engine `python`: the upstream release that wrote the file. */
+  readonly upstream?: UpstreamRelease
   /** The prompt is silent or far too short to carry a voice (`PROMPT_SILENT`, `PROMPT_TOO_SHORT`); the file is written. */
   readonly warnings: readonly PromptAudioWarning[]
 }
@@ -62,6 +66,7 @@ export async function exportVoice(params: ExportVoiceParams): Promise<ExportVoic
     what: 'voice prompt',
     hint: 'Pass an existing audio file (a .wav).',
   })
+  const upstream = selectUpstream('export-voice', params.upstream ?? recordedUpstream(params.modelDir))
   const modelDir = assertUpstreamModelFolder({dir: params.modelDir})
   const out = resolve(params.out ?? defaultVoiceOut(prompt))
   refuseExistingOutput(out, params.force === true)
@@ -74,6 +79,7 @@ export async function exportVoice(params: ExportVoiceParams): Promise<ExportVoic
     args,
     needs: 'voice',
     ...toolingOptions(params),
+    upstream,
   })
   return {
     out: data.out,
@@ -82,6 +88,7 @@ export async function exportVoice(params: ExportVoiceParams): Promise<ExportVoic
     positions: data.positions,
     bytes: data.bytes,
     python,
+    upstream,
     warnings: report?.warnings ?? [],
   }
 }
