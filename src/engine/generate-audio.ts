@@ -1,13 +1,14 @@
 import {CancelledError} from '../errors/index.js'
 import {flowLmStep} from '../flowlm/flow-lm-step.js'
 import {KvCache, type KvLayout} from '../flowlm/kv-cache.js'
-import {lsdDecode} from '../flowlm/lsd-decode.js'
+import {sampleLatent} from '../flowlm/sample-latent.js'
 import type {MimiWorkerStream, TimedFrame} from '../mimi/mimi-decode-worker.js'
 import {MimiDecoderStream} from '../mimi/mimi-decoder-stream.js'
 import {runGraph} from '../onnx/run-graph.js'
 import {floats, i64} from '../onnx/tensors.js'
 import {prepareChunks, type TextChunk} from '../text/index.js'
 import type {EngineModel} from './engine-model.js'
+import {applyFadeIn, fadeInCurve} from './fade-in.js'
 import type {GenerationParams} from './generation-params.js'
 import type {GenerationTaps} from './generation-taps.js'
 import type {NoiseSource} from './noise/index.js'
@@ -33,10 +34,11 @@ export interface AudioFrame {
 /**
  * Upstream's generation loop (`TTSModel.generate_audio_stream`), frame by frame:
  *   text → chunks; per chunk: copy of the voice state → text prefill (one noise draw, discarded) →
- *   AR steps from the latent BOS: FlowLM step → EOS check → noise → LSD decode → Mimi decode of the latent
- *   (streaming state, reset per chunk) → yield 1920 samples.
+ *   AR steps from the latent BOS: FlowLM step → EOS check → noise → sampler head (the export's: LSD, or one
+ *   call of a one-step head) → Mimi decode of the latent (streaming state, reset per chunk) → yield 1920 samples.
  * A chunk ends `framesAfterEos` steps after the first EOS (that step's latent is dropped) or at `maxGenLen`
- * (with `params.fixedFrames`: after exactly that many frames, EOS ignored).
+ * (with `params.fixedFrames`: after exactly that many frames, EOS ignored). 4.x exports (model.release): EOS is
+ * ignored on the first `eosMinStep` steps, and each chunk's first audio is faded in over `fadeInMs`.
  *
  * With the model's Mimi worker (`loadEngineModel({mimiWorker: true})`) frames are decoded on the worker while
  * the main thread runs the next steps, as upstream's decoder thread does: the first frame of a chunk is yielded
@@ -45,7 +47,8 @@ export interface AudioFrame {
  */
 export async function* generateAudio(params: GenerateAudioParams): AsyncGenerator<AudioFrame, void, undefined> {
   const {model, params: gen, noise, taps} = params
-  const {dims, sessions} = model
+  const {dims, sessions, facts: release} = model
+  const fadeIn = fadeInCurve(dims.sampleRate, release.fadeInMs)
   const {chunks} = await prepareChunks({
     tokenizer: model.text.tokenizer,
     text: params.text,
@@ -97,9 +100,10 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
 
       let yielded = 0
       const emit = async (frame: TimedFrame): Promise<AudioFrame> => {
-        taps?.frame?.({chunk: index, frame: yielded, mimiInput: frame.mimiInput, audio: frame.audio, mimiMs: frame.ms})
+        const audio = yielded === 0 && fadeIn.length > 0 ? applyFadeIn(frame.audio, fadeIn) : frame.audio
+        taps?.frame?.({chunk: index, frame: yielded, mimiInput: frame.mimiInput, audio, mimiMs: frame.ms})
         yielded += 1
-        return {chunk: index, frame: yielded - 1, audio: frame.audio}
+        return {chunk: index, frame: yielded - 1, audio}
       }
       let input: Float32Array | null = null
       let eosStep: number | null = null
@@ -123,7 +127,13 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
         const t1 = performance.now()
         steps += 1
         const stepNoise = noise.next(dims.latentDim)
-        const latent = await lsdDecode({session: sessions.flow_lm_flow, hidden: out.hidden, noise: stepNoise, steps: gen.lsdDecodeSteps})
+        const latent = await sampleLatent({
+          session: sessions.flow_lm_flow,
+          sampler: release.sampler.type,
+          hidden: out.hidden,
+          noise: stepNoise,
+          steps: gen.lsdDecodeSteps,
+        })
         taps?.step?.({
           chunk: index,
           step,
@@ -137,7 +147,7 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
           flowHeadMs: performance.now() - t1,
         })
         if (fixedFrames === null) {
-          if (out.eosLogit > gen.eosThreshold && eosStep === null) eosStep = step
+          if (out.eosLogit > gen.eosThreshold && eosStep === null && step >= release.eosMinStep) eosStep = step
           if (eosStep !== null && step >= eosStep + chunk.framesAfterEos) break
         }
         // Frames go to the decoder in fixed groups (the chunk's first alone, for the time to first audio; then
