@@ -105,6 +105,32 @@ export function assertSameUpstream(
   }
 }
 
+/** The per-chunk tensors of a complete synthesis golden (FORMAT.md), in data-flow order. */
+export const GOLDEN_CHUNK_TENSORS = [
+  'tokens',
+  'text_embeddings',
+  'prefill_noise',
+  'step_input',
+  'layer_out',
+  'hidden',
+  'eos_logit',
+  'noise',
+  'latent',
+  'mimi_input',
+  'audio',
+] as const
+
+/**
+ * The tensors of a complete golden this case lacks (`chunk*.hidden`: absent from at least one chunk): upstream
+ * 4.x goldens hold a subset of the stages, and parity says what it could not compare.
+ */
+export function absentTensors(c: ParityCase): string[] {
+  if (c.kind === 'voice') return ['audio', 'mimi_latent', 'conditioning'].filter((t) => !c.golden.has(t))
+  const chunks = c.golden.manifest.chunks ?? []
+  const absent: string[] = GOLDEN_CHUNK_TENSORS.filter((t) => chunks.some((_, i) => !c.golden.has(`chunk${i}.${t}`))).map((t) => `chunk*.${t}`)
+  return c.golden.has('audio') ? absent : [...absent, 'audio']
+}
+
 /** Tensors of a case that parity does not know (listed as skipped). */
 export function unknownTensors(c: ParityCase): string[] {
   return c.golden.unknownTensors(c.kind === 'voice' ? VOICE_TENSORS : SYNTHESIS_TENSORS)

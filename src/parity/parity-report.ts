@@ -18,6 +18,8 @@ export interface ParityCaseReport {
   readonly ok: boolean
   /** Tensors of the golden that parity does not know (not compared). */
   readonly unknownTensors: readonly string[]
+  /** Tensors of a complete golden (FORMAT.md) this one lacks, e.g. `chunk*.hidden` (4.x goldens hold a subset). */
+  readonly absentTensors: readonly string[]
   readonly runs: readonly ParityRun[]
 }
 
@@ -40,6 +42,8 @@ export interface ParityReport {
   readonly tolerances: Readonly<Record<CheckName, string>>
   /** One row per stage over every case and mode. */
   readonly stages: readonly StageSummary[]
+  /** Selected stages with no check in any case or mode (the goldens lack what they need; see stages[].skipped). */
+  readonly absentStages: readonly ParityStage[]
   readonly cases: readonly ParityCaseReport[]
   readonly checks: number
   readonly failed: number

@@ -5,7 +5,7 @@ import {UsageError} from '../errors/index.js'
 import {CheckRecorder, type RunMode} from './check-recorder.js'
 import {compareSynthesisRuns} from './compare-synthesis-runs.js'
 import {CHECK_NAMES, type CheckName, type ToleranceTable} from './default-tolerances.js'
-import {assertSameUpstream, openGoldenCases, unknownTensors, type ParityCase} from './golden-cases.js'
+import {absentTensors, assertSameUpstream, openGoldenCases, unknownTensors, type ParityCase} from './golden-cases.js'
 import {recordedUpstream} from '../upstream/index.js'
 import {loadCaseVoice} from './load-case-voice.js'
 import {describeTolerance, loadTolerances} from './load-tolerances.js'
@@ -201,6 +201,7 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
           ...unknownTensors(c),
           ...(partner === undefined ? [] : unknownTensors(partner).map((t) => `${t} (in ${partner.golden.dir})`)),
         ],
+        absentTensors: absentTensors(c),
         runs,
       })
     }
@@ -220,6 +221,8 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
   const failed = reports.reduce((n, r) => n + r.runs.reduce((m, run) => m + run.failed, 0), 0)
   const first = firstDivergence(reports)
   const runCount = reports.reduce((n, r) => n + r.runs.length, 0)
+  const stages = aggregateStages(reports)
+  const absentStages = stages.filter((s) => s.checks === 0 && selected.has(s.stage) && !isVoiceOnly(s.stage, reports)).map((s) => s.stage)
   const summary =
     first === null
       ? `No divergence: ${reports.length} case(s), ${runCount} run(s), ${checks} checks within tolerance.`
@@ -232,13 +235,19 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
     mode: against ? 'against' : (params.mode ?? 'teacher'),
     components: [...components],
     tolerances: Object.fromEntries(CHECK_NAMES.map((n) => [n, describeTolerance(tolerances[n])])) as Record<CheckName, string>,
-    stages: aggregateStages(reports),
+    stages,
+    absentStages,
     cases: reports,
     checks,
     failed,
     dump: params.dump === undefined ? null : {dir: resolve(params.dump), cases: dumped},
     durationMs: performance.now() - start,
   }
+}
+
+/** The voice stage is only ever compared on voice cases: without one it is not "absent" from the goldens. */
+function isVoiceOnly(stage: string, reports: readonly ParityCaseReport[]): boolean {
+  return stage === 'voice' && reports.every((r) => r.kind !== 'voice')
 }
 
 /** Pocket TTS's sample rate, for dumps compared without a model (--against). */
