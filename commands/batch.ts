@@ -31,10 +31,14 @@ export default class Batch extends PocketTtsCommand {
         'Default voice of the items: a voice name of the model, a voice .safetensors or a .wav prompt (relative to the corpus folder, else the working folder). Default: alba, else the first voice of the model.',
     }),
     format: Flags.string({description: 'Default output encoding.', options: [...AUDIO_FORMATS], default: 'wav16'}),
-    temperature: knobFlag('temperature', {description: 'Default noise temperature (default from the model: 0.7 for 2.1.0, the config default_temperature for 4.x).'}),
+    temperature: knobFlag('temperature', {
+      description: 'Default noise temperature (default from the model: 0.7 for 2.1.0, the config default_temperature for 4.x).',
+    }),
     'lsd-decode-steps': knobFlag('lsdDecodeSteps', {description: 'Default flow-head steps per latent (upstream default 1).'}),
     'noise-clamp': knobFlag('noiseClamp', {description: 'Default noise clamp; default none.'}),
-    'eos-threshold': knobFlag('eosThreshold', {description: 'Default EOS threshold (default from the model: -4 for 2.1.0, the config default_eos_threshold for 4.x).'}),
+    'eos-threshold': knobFlag('eosThreshold', {
+      description: 'Default EOS threshold (default from the model: -4 for 2.1.0, the config default_eos_threshold for 4.x).',
+    }),
     'frames-after-eos': knobFlag('framesAfterEos', {description: 'Default frames after EOS (default: per chunk, as synth).'}),
     'max-tokens': knobFlag('maxTokens', {description: 'Default tokens per text chunk (upstream default 50).'}),
     seed: knobFlag('seed', {description: 'Default seed of the items (default: derived from each id, so reruns are reproducible).'}),

@@ -54,10 +54,14 @@ export default class Synth extends PocketTtsCommand {
     }),
     out: Flags.string({char: 'o', description: 'Output file, or - for stdout.', default: 'tts_output.wav'}),
     format: Flags.string({description: 'Output encoding.', options: [...AUDIO_FORMATS], default: 'wav16'}),
-    temperature: knobFlag('temperature', {description: 'Noise temperature (default from the model: 0.7 for 2.1.0, the config default_temperature for 4.x).'}),
+    temperature: knobFlag('temperature', {
+      description: 'Noise temperature (default from the model: 0.7 for 2.1.0, the config default_temperature for 4.x).',
+    }),
     'lsd-decode-steps': knobFlag('lsdDecodeSteps', {description: 'Flow-head steps per latent (upstream default 1).'}),
     'noise-clamp': knobFlag('noiseClamp', {description: 'Clamp the noise to ±this (truncated normal); default none.'}),
-    'eos-threshold': knobFlag('eosThreshold', {description: 'EOS fires above this raw logit (default from the model: -4 for 2.1.0, the config default_eos_threshold for 4.x).'}),
+    'eos-threshold': knobFlag('eosThreshold', {
+      description: 'EOS fires above this raw logit (default from the model: -4 for 2.1.0, the config default_eos_threshold for 4.x).',
+    }),
     'frames-after-eos': knobFlag('framesAfterEos', {
       description: 'Frames after EOS (default: 5 for chunks of <= 4 words, else 3, or the model recommendation).',
     }),

@@ -26,7 +26,7 @@ export interface ExportVoiceNativeResult {
 }
 
 /**
- * Upstream's `export-voice` without Python: read the prompt (30 s, 24 kHz), Mimi-encode and project it
+ * Upstream's `export-voice` without Python: read the prompt (30 s, 24 kHz; 4.x: trimmed by end_on_pause), Mimi-encode and project it
  * (mimi_encoder), prefill the FlowLM on it (flow_lm_main), and write the KV state as upstream does.
  */
 export async function exportVoiceNative(params: ExportVoiceNativeParams): Promise<ExportVoiceNativeResult> {
@@ -50,6 +50,7 @@ export async function exportVoiceNative(params: ExportVoiceNativeParams): Promis
       heads: model.dims.heads,
       headDim: model.dims.headDim,
     },
+    padKeys: model.facts.voicePadKeys,
   })
   return {
     out: params.out,

@@ -127,7 +127,9 @@ export const GOLDEN_CHUNK_TENSORS = [
 export function absentTensors(c: ParityCase): string[] {
   if (c.kind === 'voice') return ['audio', 'mimi_latent', 'conditioning'].filter((t) => !c.golden.has(t))
   const chunks = c.golden.manifest.chunks ?? []
-  const absent: string[] = GOLDEN_CHUNK_TENSORS.filter((t) => chunks.some((_, i) => !c.golden.has(`chunk${i}.${t}`))).map((t) => `chunk*.${t}`)
+  const absent: string[] = GOLDEN_CHUNK_TENSORS.filter((t) => chunks.some((_, i) => !c.golden.has(`chunk${i}.${t}`))).map(
+    (t) => `chunk*.${t}`,
+  )
   return c.golden.has('audio') ? absent : [...absent, 'audio']
 }
 

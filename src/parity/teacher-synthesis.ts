@@ -136,7 +136,8 @@ async function checkFlowLm(params: TeacherSynthesisParams, c: number, chunk: Gol
   const haveFlow = golden.has(`chunk${c}.noise`) && golden.has(`chunk${c}.latent`)
   if (wantFlow && !haveFlow) {
     const missing = [`chunk${c}.noise`, `chunk${c}.latent`].filter((t) => !golden.has(t)).join(' and ')
-    for (const stage of ['flow-head', 'latent'] as const) if (rec.wants(stage)) rec.skip({stage, tensor: missing, reason: 'not in the golden'})
+    for (const stage of ['flow-head', 'latent'] as const)
+      if (rec.wants(stage)) rec.skip({stage, tensor: missing, reason: 'not in the golden'})
   }
   const noise = wantFlow && haveFlow ? asFloats(await golden.tensor(`chunk${c}.noise`)) : undefined
   const latent = wantFlow && haveFlow ? await golden.tensor(`chunk${c}.latent`) : undefined
@@ -145,7 +146,13 @@ async function checkFlowLm(params: TeacherSynthesisParams, c: number, chunk: Gol
   if (rec.wants('flow-head') && haveFlow && goldenHidden === undefined)
     rec.skip({stage: 'flow-head', tensor: hiddenName, reason: 'not in the golden: the flow head is fed the golden hidden state'})
   const sample = (h: Float32Array, stepNoise: Float32Array): Promise<Float32Array> =>
-    sampleLatent({session: sessions.flow_lm_flow, sampler: model.facts.sampler.type, hidden: h, noise: stepNoise, steps: gen.lsdDecodeSteps})
+    sampleLatent({
+      session: sessions.flow_lm_flow,
+      sampler: model.facts.sampler.type,
+      hidden: h,
+      noise: stepNoise,
+      steps: gen.lsdDecodeSteps,
+    })
 
   const n = embeddings.shape[0] ?? 0
   const kv = new KvCache(voice.layout, model.kvCapacity)
@@ -262,7 +269,12 @@ async function textEmbeddingsOf(params: TeacherSynthesisParams, c: number): Prom
   if (!golden.has(`chunk${c}.tokens`)) return undefined
   const tokens = asInts(await golden.tensor(`chunk${c}.tokens`))
   const out = await runGraph('text_conditioner', model.sessions.text_conditioner, {tokens: i64(tokens, [1, tokens.length])})
-  return {name: `chunk${c}.text_embeddings`, dtype: 'float32', shape: [tokens.length, model.dims.dModel], data: floats(out['text_embeddings'])}
+  return {
+    name: `chunk${c}.text_embeddings`,
+    dtype: 'float32',
+    shape: [tokens.length, model.dims.dModel],
+    data: floats(out['text_embeddings']),
+  }
 }
 
 /** The AR steps' inputs: the golden's `step_input`, else its latents shifted by one (the latent BOS, NaN, first). */
@@ -297,7 +309,11 @@ async function checkMimi(params: TeacherSynthesisParams): Promise<void> {
     if (!hasMimiInput && latent === undefined) {
       for (const stage of ['mimi', 'audio'] as const)
         if (rec.wants(stage))
-          rec.skip({stage, tensor: `chunk${c}.mimi_input`, reason: `not in the golden, nor chunk${c}.latent: Mimi cannot be teacher-forced`})
+          rec.skip({
+            stage,
+            tensor: `chunk${c}.mimi_input`,
+            reason: `not in the golden, nor chunk${c}.latent: Mimi cannot be teacher-forced`,
+          })
       complete = false
       continue
     }
@@ -310,7 +326,10 @@ async function checkMimi(params: TeacherSynthesisParams): Promise<void> {
       rec.skip({
         stage: 'mimi',
         tensor: `chunk${c}.mimi_input`,
-        reason: latent === undefined ? `latent_to_mimi not checked: chunk${c}.latent is not in the golden` : 'not in the golden (decoded from the golden latents)',
+        reason:
+          latent === undefined
+            ? `latent_to_mimi not checked: chunk${c}.latent is not in the golden`
+            : 'not in the golden (decoded from the golden latents)',
       })
     const chunkAudio = golden.has(`chunk${c}.audio`) ? asFloats(await golden.tensor(`chunk${c}.audio`)) : undefined
     if (chunkAudio === undefined) rec.skip({stage: 'mimi', tensor: `chunk${c}.audio`, reason: 'not in the golden'})

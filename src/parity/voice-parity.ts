@@ -217,12 +217,15 @@ async function compareStates(
 }
 
 function stateBytes(model: EngineModel, kv: Awaited<ReturnType<typeof prefillVoice>>): Uint8Array {
-  return encodeVoiceState({
-    layers: kv.toLayerCaches().map((cache) => ({cache, length: kv.offset})),
-    offset: kv.offset,
-    heads: model.dims.heads,
-    headDim: model.dims.headDim,
-  })
+  return encodeVoiceState(
+    {
+      layers: kv.toLayerCaches().map((cache) => ({cache, length: kv.offset})),
+      offset: kv.offset,
+      heads: model.dims.heads,
+      headDim: model.dims.headDim,
+    },
+    model.facts.voicePadKeys,
+  )
 }
 
 function promptFile(params: Omit<VoiceParityParams, 'recorder'>): string | undefined {

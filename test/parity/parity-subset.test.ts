@@ -65,7 +65,9 @@ describe('parity on a golden holding a subset of the stages (as upstream 4.x gol
     const text = await runCli(['parity', '--model', embeddedModelDir(), '--golden', dir, '--mode', 'both'])
     expect(text.exitCode).toBe(0)
     expect(text.stdout).toMatch(/Absent from the golden\(s\): chunk\*\.text_embeddings, .*chunk\*\.mimi_input/)
-    expect(text.stdout).toMatch(/Stages not compared \(nothing in the goldens to compare them with\): text prefill, FlowLM layers, flow head/)
+    expect(text.stdout).toMatch(
+      /Stages not compared \(nothing in the goldens to compare them with\): text prefill, FlowLM layers, flow head/,
+    )
   })
 
   it('a golden holding only the audio and the noise still compares the chunk texts and the free run', async () => {
@@ -81,7 +83,18 @@ describe('parity on a golden holding a subset of the stages (as upstream 4.x gol
 
   it('fails with PARITY_NOTHING_COMPARED when nothing selected is present', async () => {
     const dir = await subsetCase(work, 'bare', (t) => t.endsWith('.noise'))
-    const run = await runCli(['parity', '--model', embeddedModelDir(), '--golden', dir, '--component', 'flowlm', '--component', 'flow', '--json'])
+    const run = await runCli([
+      'parity',
+      '--model',
+      embeddedModelDir(),
+      '--golden',
+      dir,
+      '--component',
+      'flowlm',
+      '--component',
+      'flow',
+      '--json',
+    ])
     expect(run.exitCode).not.toBe(0)
     expect(run.stderr + run.stdout).toMatch(/PARITY_NOTHING_COMPARED/)
   })
