@@ -88,7 +88,7 @@ def _describe_safetensors(path: Path, facts: ModelFacts) -> tuple[str, dict[str,
         positions.add(cache[2])
     return "kv_state", {
         "positions": min(positions),
-        "layout": "per layer i: 'transformer.layers.{i}.self_attn/cache' [2, 1, P, heads, head_dim] and "
+        "layout": "per layer i: 'transformer.layers.{i}.self_attn/cache' [2, 1, P, num_kv_heads, head_dim] and "
         "'.../offset' int64 [1] (or legacy '.../current_end' [P]; 4.x adds '.../pad' int64 [1], zero for one voice); flow_lm_main's past K of layer i at "
         "position p is cache_i[0, 0, p], its past V cache_i[1, 0, p], for p < offset",
     }
