@@ -18,6 +18,8 @@ export type CoreGraph = (typeof coreGraphs)[number]
 /** `heads` is the FlowLM's KV heads (manifest num_kv_heads: fewer than its query heads with grouped-query attention). */
 export interface EngineDims extends KvLayout {
   readonly dModel: number
+  /** Width of flow_lm_main's `hidden` (4.x z_dim projection; else dModel). */
+  readonly hiddenDim: number
   readonly latentDim: number
   readonly mimiInputDim: number
   readonly frameSize: number
@@ -88,6 +90,7 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
   const release = releaseFacts(manifest)
   const dims: EngineDims = {
     dModel: m.d_model,
+    hiddenDim: release.hiddenDim,
     layers: m.num_layers,
     heads: release.numKvHeads,
     headDim: m.head_dim,

@@ -75,7 +75,7 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
       const e1 = performance.now()
       taps?.chunkStart?.({
         chunk: index,
-        text: chunk.text,
+        text: chunk.prepared,
         ids: chunk.ids,
         framesAfterEos: chunk.framesAfterEos,
         maxGenLen: chunk.maxGenLen,

@@ -7,13 +7,14 @@ export const SAMPLER_TYPES = ['lsd', 'drifting', 'pointwise', 'flow_matching'] a
 export type SamplerType = (typeof SAMPLER_TYPES)[number]
 
 /**
- * The release-dependent facts of an export (docs: the issue 16 export contract), as the engine uses them.
- * Exports written before these facts existed are 2.1.0 exports: they get 2.1.0's values.
+ * The release-dependent facts of an export (manifest.model, docs/graph-contract.md), as the engine uses them.
  */
 export interface ReleaseFacts {
   readonly upstream: UpstreamRelease
   /** FlowLM KV heads (fewer than num_heads with grouped-query attention): the KV cache and voice-file layout. */
   readonly numKvHeads: number
+  /** Width of flow_lm_main's `hidden` and the sampler's condition (the config's z_dim when it projects, else d_model). */
+  readonly hiddenDim: number
   readonly sampler: {readonly type: SamplerType; readonly decodeSteps: number}
   readonly defaultTemperature: number
   readonly defaultEosThreshold: number
@@ -27,37 +28,17 @@ export interface ReleaseFacts {
   readonly voicePadKeys: boolean
 }
 
-/** What 2.1.0 exports (and any export that does not say) mean. */
-const V2_1_0: Omit<ReleaseFacts, 'numKvHeads'> = {
-  upstream: '2.1.0',
-  sampler: {type: 'lsd', decodeSteps: 1},
-  defaultTemperature: 0.7,
-  defaultEosThreshold: -4,
-  eosMinStep: 0,
-  fadeInMs: 0,
-  endOnPauseVoice: false,
-  voicePadKeys: false,
-}
-
-/** The contract's ModelFacts fields, optional: exports made before them do not have them. */
-type ContractFacts = Partial<{
-  upstream: string
-  num_kv_heads: number
-  sampler: {type: string; decode_steps: number}
-  default_temperature: number
-  default_eos_threshold: number
-  eos_min_step: number
-  fade_in_ms: number
-  end_on_pause_voice: boolean
-}>
-
-/** Reads an export's release facts (manifest.model, then exporter.upstream), defaulting to 2.1.0's. */
-export function releaseFacts(manifest: Pick<ExportManifest, 'model' | 'exporter'>): ReleaseFacts {
-  const m = manifest.model as ModelFacts & ContractFacts
-  const recorded = m.upstream ?? manifest.exporter['upstream']
-  const upstream: UpstreamRelease = typeof recorded === 'string' && isUpstreamRelease(recorded) ? recorded : '2.1.0'
-  const v4 = upstream !== '2.1.0'
-  const type = m.sampler?.type ?? 'lsd'
+/** Reads an export's release facts (manifest.model; readManifest fills them for 2.1.0 exports made before them). */
+export function releaseFacts(manifest: Pick<ExportManifest, 'model'>): ReleaseFacts {
+  const m: ModelFacts = manifest.model
+  if (!isUpstreamRelease(m.upstream)) {
+    throw new ModelError({
+      code: 'MANIFEST_INVALID',
+      message: `The export was made from upstream pocket-tts ${m.upstream}, a release this runtime does not follow.`,
+      hint: 'Export the model again from a supported release (pockettts model export --upstream), or update pockettts.',
+    })
+  }
+  const type = m.sampler.type
   if (!(SAMPLER_TYPES as readonly string[]).includes(type)) {
     throw new ModelError({
       code: 'MANIFEST_INVALID',
@@ -66,14 +47,15 @@ export function releaseFacts(manifest: Pick<ExportManifest, 'model' | 'exporter'
     })
   }
   return {
-    upstream,
-    numKvHeads: m.num_kv_heads ?? m.num_heads,
-    sampler: {type: type as SamplerType, decodeSteps: m.sampler?.decode_steps ?? V2_1_0.sampler.decodeSteps},
-    defaultTemperature: m.default_temperature ?? (v4 ? 0.3 : V2_1_0.defaultTemperature),
-    defaultEosThreshold: m.default_eos_threshold ?? V2_1_0.defaultEosThreshold,
-    eosMinStep: m.eos_min_step ?? (v4 ? 6 : V2_1_0.eosMinStep),
-    fadeInMs: m.fade_in_ms ?? (v4 ? 5 : V2_1_0.fadeInMs),
-    endOnPauseVoice: m.end_on_pause_voice ?? (v4 ? true : V2_1_0.endOnPauseVoice),
-    voicePadKeys: v4,
+    upstream: m.upstream,
+    numKvHeads: m.num_kv_heads,
+    hiddenDim: m.hidden_dim,
+    sampler: {type, decodeSteps: m.sampler.decode_steps},
+    defaultTemperature: m.default_temperature,
+    defaultEosThreshold: m.default_eos_threshold,
+    eosMinStep: m.eos_min_step,
+    fadeInMs: m.fade_in_ms,
+    endOnPauseVoice: m.end_on_pause_voice,
+    voicePadKeys: m.upstream !== '2.1.0',
   }
 }

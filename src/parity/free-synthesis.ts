@@ -158,7 +158,7 @@ export async function freeSynthesis(params: FreeSynthesisParams): Promise<Memory
     out.setRows(
       `chunk${c}.hidden`,
       r.steps.map((s) => s.hidden),
-      [dModel],
+      [dims.hiddenDim],
     )
     out.set(
       `chunk${c}.eos_logit`,

@@ -65,7 +65,7 @@ async function checkText(params: TeacherSynthesisParams): Promise<void> {
     const m = mine[c]
     if (m === undefined) continue
     const location = {chunk: c}
-    rec.exact({...at, tensor: `chunks[${c}].text`, location, actual: m.text, golden: chunk.text})
+    rec.exact({...at, tensor: `chunks[${c}].text`, location, actual: m.prepared, golden: chunk.text})
     rec.exact({...at, tensor: `chunks[${c}].n_tokens`, location, actual: m.ids.length, golden: chunk.n_tokens})
     rec.exact({...at, tensor: `chunks[${c}].max_gen_len`, location, actual: m.maxGenLen, golden: chunk.max_gen_len})
     rec.exact({...at, tensor: `chunks[${c}].frames_after_eos`, location, actual: m.framesAfterEos, golden: chunk.frames_after_eos})
@@ -225,7 +225,7 @@ async function checkFlowLm(params: TeacherSynthesisParams, c: number, chunk: Gol
       const stepNoise = row(noise, latent.shape, k)
       const expected = row(asFloats(latent), latent.shape, k)
       if (goldenHidden !== undefined) {
-        const fromGolden = await sample(row(goldenHidden, [steps, dims.dModel], k), stepNoise)
+        const fromGolden = await sample(row(goldenHidden, [steps, dims.hiddenDim], k), stepNoise)
         rec.compare({
           stage: 'flow-head',
           check: 'flow_head',
