@@ -37,6 +37,8 @@ export interface ParityReport {
   readonly summary: string
   readonly firstDivergence: ParityDivergence | null
   readonly model: string | null
+  /** A --cross-release run (release drift): the export's upstream release and the goldens'; null otherwise. */
+  readonly crossRelease: CrossRelease | null
   readonly mode: ParityModeOption | 'against'
   readonly components: readonly ParityComponent[]
   readonly tolerances: Readonly<Record<CheckName, string>>
@@ -49,6 +51,12 @@ export interface ParityReport {
   readonly failed: number
   readonly dump: {readonly dir: string; readonly cases: readonly string[]} | null
   readonly durationMs: number
+}
+
+export interface CrossRelease {
+  /** The upstream release the export records (null: none). */
+  readonly model: string | null
+  readonly goldens: readonly string[]
 }
 
 export const MODE_LABEL: Readonly<Record<RunMode, string>> = {teacher: 'teacher-forced', free: 'free-running', against: 'dump vs dump'}
