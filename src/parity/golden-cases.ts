@@ -133,6 +133,12 @@ export function absentTensors(c: ParityCase): string[] {
   return c.golden.has('audio') ? absent : [...absent, 'audio']
 }
 
+/** True when a golden was recorded by upstream 4.x (its layouts differ: Mimi input before the quantizer, [B, T, C] latents). */
+export function isV4Golden(golden: Pick<GoldenCase, 'manifest'>): boolean {
+  const recorded = golden.manifest.source['upstream'] ?? golden.manifest.source['version']
+  return typeof recorded === 'string' && isUpstreamRelease(recorded) && recorded !== '2.1.0'
+}
+
 /** Tensors of a case that parity does not know (listed as skipped). */
 export function unknownTensors(c: ParityCase): string[] {
   return c.golden.unknownTensors(c.kind === 'voice' ? VOICE_TENSORS : SYNTHESIS_TENSORS)
