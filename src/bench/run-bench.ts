@@ -2,7 +2,7 @@ import {existsSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
 import {basename, dirname, join, resolve} from 'node:path'
 import {loadEngineModel} from '../engine/engine-model.js'
-import {defaultGenerationParams, type GenerationParams} from '../engine/generation-params.js'
+import {modelGenerationDefaults, type GenerationParams} from '../engine/generation-params.js'
 import {SeededNormalNoise} from '../engine/noise/index.js'
 import {resolveVoice} from '../engine/resolve-voice.js'
 import {ConfigError, UsageError} from '../errors/index.js'
@@ -108,7 +108,7 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
   let measured: BenchRun[]
   let voiceLabel: string
   let voicePath: string
-  const gen: GenerationParams = {...defaultGenerationParams, ...params.params, fixedFrames: frames}
+  const gen: GenerationParams = {...modelGenerationDefaults(model.facts), ...params.params, fixedFrames: frames}
   try {
     const voice = await resolveVoice({
       model,
