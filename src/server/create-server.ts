@@ -9,6 +9,7 @@ import {HttpProblem, openAiErrorBody, toHttpProblem, upstreamErrorBody} from './
 import {registerOpenAiSpeechRoute} from './routes/openai-speech.js'
 import {registerStatusRoutes} from './routes/status.js'
 import {registerTtsRoute} from './routes/tts.js'
+import {registerVoicesRoutes} from './routes/voices.js'
 import type {ServerContext} from './server-context.js'
 import {createServerMetrics} from './server-metrics.js'
 import {resolveServerOptions, type CreateServerParams, type ResolvedServerOptions} from './server-options.js'
@@ -126,7 +127,7 @@ export async function createServer(params: CreateServerParams): Promise<PocketTt
   if (options.corsOrigins !== undefined) {
     await app.register(cors, {
       origin: options.corsOrigins === '*' ? '*' : [...options.corsOrigins],
-      methods: ['GET', 'POST', 'OPTIONS'],
+      methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
       exposedHeaders: ['x-request-id', 'retry-after', 'x-pockettts-warning'],
     })
   }
@@ -159,6 +160,7 @@ export async function createServer(params: CreateServerParams): Promise<PocketTt
   registerStatusRoutes(app, ctx)
   registerTtsRoute(app, ctx)
   registerOpenAiSpeechRoute(app, ctx)
+  registerVoicesRoutes(app, ctx)
   await app.ready()
 
   let closing: Promise<CloseReport> | undefined

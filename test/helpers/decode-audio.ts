@@ -90,3 +90,9 @@ export function align(reference: Float32Array, decoded: Float32Array, maxLag: nu
   }
   return best
 }
+
+/** The signal minus its mean (codecs may drop a DC offset). */
+export function withoutMean(samples: Float32Array): Float32Array {
+  const mean = samples.reduce((sum, x) => sum + x, 0) / (samples.length || 1)
+  return samples.map((x) => x - mean)
+}
