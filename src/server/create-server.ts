@@ -10,6 +10,7 @@ import {registerOpenAiSpeechRoute} from './routes/openai-speech.js'
 import {registerStatusRoutes} from './routes/status.js'
 import {registerTtsRoute} from './routes/tts.js'
 import {registerVoicesRoutes} from './routes/voices.js'
+import {registerWebPageRoutes, WEB_PAGE_ROUTES} from './routes/web-page.js'
 import type {ServerContext} from './server-context.js'
 import {createServerMetrics} from './server-metrics.js'
 import {resolveServerOptions, type CreateServerParams, type ResolvedServerOptions} from './server-options.js'
@@ -57,14 +58,14 @@ export interface PocketTtsServer {
   close(params?: CloseParams): Promise<CloseReport>
 }
 
-/** Public routes: answered without the API key (probes). */
-const OPEN_ROUTES = new Set(['/health', '/ready'])
+/** Public routes: answered without the API key (probes, and the page, which sends the key the user types). */
+const OPEN_ROUTES = new Set(['/health', '/ready', ...WEB_PAGE_ROUTES])
 /** A client-supplied request id is kept when it looks like one. */
 const REQUEST_ID = /^[\w.:-]{1,128}$/
 
 /**
  * The pockettts HTTP server around one loaded model: `/tts` (upstream's form API), `/v1/audio/speech`
- * (OpenAI's), `/voices`, `/health`, `/ready`, `/metrics`. Generations go through a bounded pool and queue;
+ * (OpenAI's), `/v1/audio/voices`, `/voices`, `/health`, `/ready`, `/metrics`, and a page at `/`. Generations go through a bounded pool and queue;
  * each request has an AbortSignal (client gone, timeout, shutdown deadline). No module-level state.
  */
 export async function createServer(params: CreateServerParams): Promise<PocketTtsServer> {
@@ -161,6 +162,7 @@ export async function createServer(params: CreateServerParams): Promise<PocketTt
   registerTtsRoute(app, ctx)
   registerOpenAiSpeechRoute(app, ctx)
   registerVoicesRoutes(app, ctx)
+  await registerWebPageRoutes(app)
   await app.ready()
 
   let closing: Promise<CloseReport> | undefined
