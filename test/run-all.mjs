@@ -62,11 +62,13 @@ async function lint(linters) {
 }
 
 // The Python set-up (pip) keeps one core busy for about a minute: the build and the JavaScript linters use the other.
-const [[buildCode, jsLintFailed], setupCode] = await Promise.all([
+// The Debian packages (chromium for the browser tests) are installed when missing beside them.
+const [[buildCode, jsLintFailed], setupCode, systemCode] = await Promise.all([
   run('build', 'npx', ['tsc', '-p', 'tsconfig.json']).then(async (code) => [code, await lint(JS_LINTERS)]),
   run('python set-up', 'bash', ['scripts/setup-python.sh']),
+  run('system set-up', 'bash', ['scripts/setup-system.sh']),
 ])
-const setupFailed = buildCode !== 0 || setupCode !== 0
+const setupFailed = buildCode !== 0 || setupCode !== 0 || systemCode !== 0
 
 const pytestLog = join(results, 'pytest.log')
 // pytest's tmp_path folders and its jobs' temporary files go under one folder, removed at the end (vitest does the

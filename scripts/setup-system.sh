@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests need when they are missing (chromium: the browser tests of the serve
+# page, the parity report and AAC decoding). As root it runs apt-get; otherwise it prints the command to run.
+# Idempotent: with everything installed it only checks. Exit 0 when every package is there (or was installed),
+# 0 with a message when some are missing and this user cannot install them (the tests that need them say so and
+# fail under CI=true), 1 when apt-get failed.
+set -euo pipefail
+
+# Debian packages the test suite needs, one per entry.
+PACKAGES=(chromium)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$package")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "system packages: installed (${PACKAGES[*]})"
+  exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "system packages: missing ${missing[*]}, and this is not a Debian-like system (no apt-get): install them with" \
+    "your package manager (the browser tests need a chromium; set CHROMIUM=/path/to/chromium)." >&2
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "system packages: missing ${missing[*]}; install them with: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  exit 0
+fi
+
+echo "system packages: installing ${missing[*]} with apt-get"
+export DEBIAN_FRONTEND=noninteractive
+if ! apt-get update -qq || ! apt-get install -y -qq "${missing[@]}" >/dev/null; then
+  echo "error: apt-get could not install ${missing[*]}; run 'apt-get update && apt-get install -y ${missing[*]}' and read its message." >&2
+  exit 1
+fi
+echo "system packages: installed ${missing[*]}"
