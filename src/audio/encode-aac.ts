@@ -42,8 +42,9 @@ async function newCore(): Promise<FfmpegCore> {
   const global = globalThis as {self?: unknown}
   const lent = global.self === undefined
   if (lent) global.self = {location: {href: import.meta.url}}
+  let started: Promise<FfmpegCore>
   try {
-    return await create({
+    started = create({
       print: () => undefined,
       printErr: () => undefined,
       instantiateWasm(imports, receive) {
@@ -52,17 +53,19 @@ async function newCore(): Promise<FfmpegCore> {
       },
     })
   } finally {
-    if (lent) delete global.self
+    if (lent) delete global.self // the core reads it synchronously, while `create` starts
   }
+  return started
 }
 
 /**
  * AAC-LC in ADTS through FFmpeg's own AAC encoder in @ffmpeg/core. FFmpeg's WebAssembly build encodes a whole
- * file per run, so this encoder keeps the samples and returns every ADTS frame from `end`: the response starts
- * when the speech is complete (the other formats stream as frames are decoded).
+ * file per run, so this encoder keeps the samples and returns every ADTS frame from `end`: the answer's bytes
+ * come when the speech is complete (the other formats stream as frames are decoded).
  */
 export async function openAacEncoder(params: OpenEncoderParams): Promise<SpeechEncoder> {
   const core = loadCore() // start compiling while the first frames are generated
+  void core.catch(() => undefined) // a request cancelled before `end` never awaits it; `end` still sees a failure
   const chunks: Int16Array[] = []
   return {
     async write(samples) {
