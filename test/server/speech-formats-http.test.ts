@@ -4,7 +4,7 @@ import {embeddedModelDir} from '../../src/config/project-paths.js'
 import {loadEngineModel, type EngineModel} from '../../src/engine/engine-model.js'
 import {CHROMIUM_NOTE, RUN_BROWSER_TESTS, launchChromium, type TestBrowser} from '../helpers/chromium.js'
 import {align, decodeAudio, decodeInBrowser, halve, withoutMean, type DecodedAudio} from '../helpers/decode-audio.js'
-import {postSpeech, readAll, startTestServer, type TestServer} from '../helpers/server.js'
+import {NEVER_EOS, postSpeech, readAll, startTestServer, type TestServer} from '../helpers/server.js'
 
 const RATE = 24_000
 const TEXT = 'Formats and speeds.'
@@ -97,6 +97,25 @@ describe('POST /v1/audio/speech formats and speed on the embedded fixture model'
       expectSameSignal(await decodeAudio(format, audio), 0.9, 0.2)
     }
   })
+
+  it.each(['mp3', 'opus', 'flac', 'wav', 'pcm'] as const)(
+    '%s streams: its first bytes arrive while the generation is still running (aac comes whole at the end)',
+    async (format) => {
+      const long = await startTestServer({model, generation: NEVER_EOS})
+      try {
+        const text = 'A long answer that never meets its end of speech. '.repeat(4)
+        const res = await postSpeech(long.url, {model: 'tts-1', input: text, voice: 'voice', seed: 1, response_format: format})
+        const reader = res.body!.getReader()
+        const first = await reader.read()
+        expect(first.value?.length).toBeGreaterThan(0)
+        const ready = (await (await fetch(`${long.url}/ready`)).json()) as {active: number}
+        expect(ready.active).toBe(1) // the generation has not finished: the bytes were streamed
+        while (!(await reader.read()).done);
+      } finally {
+        await long.close()
+      }
+    },
+  )
 
   for (const speed of [0.25, 0.5, 2, 4]) {
     it(`speed ${speed}: the pcm answer lasts 1/${speed} as long`, async () => {
