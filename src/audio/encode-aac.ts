@@ -24,6 +24,19 @@ export const AAC_KBPS = 64
 
 type CreateFfmpegCore = (options: FfmpegCoreOptions) => Promise<FfmpegCore>
 
+/** The optional package (GPL-2.0-or-later, so `npm install --omit=optional` leaves it out) that encodes AAC. */
+export const AAC_PACKAGE = '@ffmpeg/core'
+
+/** True when @ffmpeg/core is installed (it is an optional dependency). */
+export function aacEncoderInstalled(): boolean {
+  try {
+    createRequire(import.meta.url).resolve(AAC_PACKAGE)
+    return true
+  } catch {
+    return false
+  }
+}
+
 let compiled: Promise<{readonly create: CreateFfmpegCore; readonly module: object}> | undefined
 
 /** @ffmpeg/core (FFmpeg compiled to WebAssembly), compiled once per process; each encode gets its own instance. */

@@ -1,4 +1,4 @@
-import {openAacEncoder} from './encode-aac.js'
+import {AAC_PACKAGE, aacEncoderInstalled, openAacEncoder} from './encode-aac.js'
 import {openFlacEncoder} from './encode-flac.js'
 import {openMp3Encoder} from './encode-mp3.js'
 import {openOpusEncoder} from './encode-opus.js'
@@ -18,6 +18,8 @@ export interface SpeechFormatInfo {
   readonly progressive: boolean
   /** The encoder library, for `--help` and docs. */
   readonly encoder: string
+  /** An optional package the encoder needs, when it has one. */
+  readonly optionalPackage?: {readonly name: string; readonly installed: () => boolean}
   open(params: OpenEncoderParams): Promise<SpeechEncoder>
 }
 
@@ -25,7 +27,14 @@ export interface SpeechFormatInfo {
 export const SPEECH_FORMAT_INFO: Readonly<Record<SpeechFormat, SpeechFormatInfo>> = {
   mp3: {contentType: 'audio/mpeg', extension: 'mp3', progressive: true, encoder: 'lamejs', open: openMp3Encoder},
   opus: {contentType: 'audio/opus', extension: 'opus', progressive: true, encoder: 'opusscript (libopus) in Ogg', open: openOpusEncoder},
-  aac: {contentType: 'audio/aac', extension: 'aac', progressive: false, encoder: '@ffmpeg/core (FFmpeg AAC) in ADTS', open: openAacEncoder},
+  aac: {
+    contentType: 'audio/aac',
+    extension: 'aac',
+    progressive: false,
+    encoder: '@ffmpeg/core (FFmpeg AAC) in ADTS',
+    optionalPackage: {name: AAC_PACKAGE, installed: aacEncoderInstalled},
+    open: openAacEncoder,
+  },
   flac: {contentType: 'audio/flac', extension: 'flac', progressive: true, encoder: 'libflacjs (libFLAC)', open: openFlacEncoder},
   wav: {
     contentType: 'audio/wav',
@@ -41,6 +50,16 @@ export const SPEECH_FORMAT_INFO: Readonly<Record<SpeechFormat, SpeechFormatInfo>
     encoder: 'raw 16-bit LE PCM',
     open: (p) => openPcmEncoder({...p, header: false}),
   },
+}
+
+/** Why a format cannot be encoded on this installation (its optional encoder package is missing), or undefined. */
+export function speechFormatUnavailable(
+  format: SpeechFormat,
+  table: Readonly<Record<SpeechFormat, Pick<SpeechFormatInfo, 'optionalPackage'>>> = SPEECH_FORMAT_INFO,
+): string | undefined {
+  const needed = table[format].optionalPackage
+  if (needed === undefined || needed.installed()) return undefined
+  return `${format} needs the optional package ${needed.name}, which is not installed; install it with npm install ${needed.name}.`
 }
 
 export function isSpeechFormat(value: string): value is SpeechFormat {

@@ -1,5 +1,12 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {SPEECH_FORMAT_INFO, createTimeStretch, toInt16, type SpeechFormat} from '../../src/audio/index.js'
+import {
+  SPEECH_FORMATS,
+  SPEECH_FORMAT_INFO,
+  createTimeStretch,
+  speechFormatUnavailable,
+  toInt16,
+  type SpeechFormat,
+} from '../../src/audio/index.js'
 import {CHROMIUM_NOTE, RUN_BROWSER_TESTS, launchChromium, type TestBrowser} from '../helpers/chromium.js'
 import {align, decodeAudio, decodeInBrowser, halve} from '../helpers/decode-audio.js'
 
@@ -112,6 +119,21 @@ describe('speech formats, each decoded back by an independent decoder', () => {
       expect(match.energyRatio).toBeGreaterThan(0.7)
       expect(match.energyRatio).toBeLessThan(1.3)
     })
+  })
+})
+
+describe('optional encoders', () => {
+  it('every format is available here (the optional @ffmpeg/core is installed by npm install)', () => {
+    expect(SPEECH_FORMATS.map((f) => speechFormatUnavailable(f))).toEqual(SPEECH_FORMATS.map(() => undefined))
+    expect(SPEECH_FORMAT_INFO.aac.optionalPackage?.installed()).toBe(true)
+  })
+
+  it('a format whose optional package is missing is named with the install command', () => {
+    const table = {...SPEECH_FORMAT_INFO, aac: {optionalPackage: {name: '@ffmpeg/core', installed: () => false}}}
+    expect(speechFormatUnavailable('aac', table)).toBe(
+      'aac needs the optional package @ffmpeg/core, which is not installed; install it with npm install @ffmpeg/core.',
+    )
+    expect(speechFormatUnavailable('mp3', table)).toBeUndefined()
   })
 })
 

@@ -1,5 +1,5 @@
 import type {FastifyInstance} from 'fastify'
-import {DEFAULT_SPEECH_FORMAT, isSpeechFormat, MAX_SPEED, MIN_SPEED, SPEECH_FORMATS} from '../../audio/index.js'
+import {DEFAULT_SPEECH_FORMAT, isSpeechFormat, MAX_SPEED, MIN_SPEED, SPEECH_FORMATS, speechFormatUnavailable} from '../../audio/index.js'
 import {HttpProblem} from '../http-problem.js'
 import {parseSamplingFields} from '../sampling-fields.js'
 import type {ServerContext} from '../server-context.js'
@@ -75,6 +75,9 @@ export function registerOpenAiSpeechRoute(app: FastifyInstance, ctx: ServerConte
         message: `Invalid response_format ${JSON.stringify(format)}; use one of ${SPEECH_FORMATS.join(', ')}.`,
         param: 'response_format',
       })
+    const unavailable = speechFormatUnavailable(format)
+    if (unavailable !== undefined)
+      throw new HttpProblem({status: 400, code: 'unsupported_response_format', message: unavailable, param: 'response_format'})
     const streamFormat = optionalString(fields, 'stream_format') ?? 'audio'
     if (streamFormat !== 'audio' && streamFormat !== 'sse')
       throw new HttpProblem({
