@@ -9,6 +9,9 @@ import type {OpenEncoderParams, SpeechEncoder} from './speech-encoder.js'
 export const SPEECH_FORMATS = ['mp3', 'opus', 'aac', 'flac', 'wav', 'pcm'] as const
 export type SpeechFormat = (typeof SPEECH_FORMATS)[number]
 export const DEFAULT_SPEECH_FORMAT: SpeechFormat = 'mp3'
+/** The compressed ones (`synth --format` offers them beside its WAV/PCM encodings). */
+export const ENCODED_SPEECH_FORMATS = ['mp3', 'opus', 'aac', 'flac'] as const satisfies readonly SpeechFormat[]
+export type EncodedSpeechFormat = (typeof ENCODED_SPEECH_FORMATS)[number]
 
 export interface SpeechFormatInfo {
   /** The HTTP content type OpenAI sends for it. */
