@@ -8,6 +8,10 @@ set -euo pipefail
 
 # Debian packages the test suite needs, one per entry.
 PACKAGES=(chromium)
+# POCKETTTS_SYSTEM_PACKAGES (space-separated) replaces the list: the script's own tests use it.
+if [ -n "${POCKETTTS_SYSTEM_PACKAGES:-}" ]; then
+  read -r -a PACKAGES <<<"$POCKETTTS_SYSTEM_PACKAGES"
+fi
 
 missing=()
 for package in "${PACKAGES[@]}"; do
