@@ -1,6 +1,7 @@
-import type {BenchSummary, PerformanceBound} from './bench-report.js'
+import type {BenchSummary, MimiAloneBound, PerformanceBound} from './bench-report.js'
 import type {ModelCost, StageCost} from './model-cost.js'
 import type {MachineProbe} from './probe-machine.js'
+import type {MimiAloneTimes} from './run-mimi-alone.js'
 
 export interface PerformanceBoundParams {
   readonly cost: ModelCost
@@ -36,5 +37,27 @@ export function performanceBound(params: PerformanceBoundParams): PerformanceBou
     efficiency: frameMs / summary.msPerFrame.wall.median,
     flowLmGBs: cost.flowLmStep.weightBytes / (measuredFlowLm / 1000) / 1e9,
     flowLmEfficiency: flowLmMs / measuredFlowLm,
+  }
+}
+
+/**
+ * The Mimi decoder's own bound per frame and its share of it, measured alone: its FLOPs at the matmul rate of the
+ * thread count it ran on (or its weights at the bandwidth, whichever is slower). Null without a Mimi cost or a
+ * probe on those threads.
+ */
+export function mimiAloneBound(params: {
+  readonly cost: ModelCost
+  readonly probe: Pick<MachineProbe, 'bandwidthGBs' | 'mimiMatmul'>
+  readonly measured: MimiAloneTimes
+}): MimiAloneBound | null {
+  const {cost, probe, measured} = params
+  if (cost.mimi === null || probe.mimiMatmul === null || probe.mimiMatmul.threads !== measured.threads) return null
+  const boundMs = stageBoundMs(cost.mimi, {bandwidthGBs: probe.bandwidthGBs, matmulGflops: probe.mimiMatmul.gflops})
+  return {
+    ...measured,
+    flopsPerFrame: cost.mimi.flops,
+    matmulGflops: probe.mimiMatmul.gflops,
+    boundMs,
+    share: boundMs / measured.msPerFrame.median,
   }
 }
