@@ -63,9 +63,7 @@ export interface PerformanceBound {
 export interface MimiAloneBound extends MimiAloneTimes {
   /** latent_to_mimi + mimi_decoder FLOPs per frame (the model cost's Mimi stage). */
   readonly flopsPerFrame: number
-  /** The probe's matmul rate on `threads` threads. */
-  readonly matmulGflops: number
-  /** max(FLOPs / that rate, weight bytes / bandwidth) per frame. */
+  /** FLOPs / the median matmul rate measured between the runs, per frame. */
   readonly boundMs: number
   /** boundMs / median measured ms per frame (1 = at the machine's limit). */
   readonly share: number

@@ -41,23 +41,12 @@ export function performanceBound(params: PerformanceBoundParams): PerformanceBou
 }
 
 /**
- * The Mimi decoder's own bound per frame and its share of it, measured alone: its FLOPs at the matmul rate of the
- * thread count it ran on (or its weights at the bandwidth, whichever is slower). Null without a Mimi cost or a
- * probe on those threads.
+ * The Mimi decoder's own bound per frame and its share of it, measured alone: its FLOPs at the in-cache matmul
+ * rate measured on the same threads between its runs. Null without a Mimi cost.
  */
-export function mimiAloneBound(params: {
-  readonly cost: ModelCost
-  readonly probe: Pick<MachineProbe, 'bandwidthGBs' | 'mimiMatmul'>
-  readonly measured: MimiAloneTimes
-}): MimiAloneBound | null {
-  const {cost, probe, measured} = params
-  if (cost.mimi === null || probe.mimiMatmul === null || probe.mimiMatmul.threads !== measured.threads) return null
-  const boundMs = stageBoundMs(cost.mimi, {bandwidthGBs: probe.bandwidthGBs, matmulGflops: probe.mimiMatmul.gflops})
-  return {
-    ...measured,
-    flopsPerFrame: cost.mimi.flops,
-    matmulGflops: probe.mimiMatmul.gflops,
-    boundMs,
-    share: boundMs / measured.msPerFrame.median,
-  }
+export function mimiAloneBound(params: {readonly cost: ModelCost; readonly measured: MimiAloneTimes}): MimiAloneBound | null {
+  const {cost, measured} = params
+  if (cost.mimi === null) return null
+  const boundMs = (cost.mimi.flops / (measured.matmulGflops.median * 1e9)) * 1000
+  return {...measured, flopsPerFrame: cost.mimi.flops, boundMs, share: boundMs / measured.msPerFrame.median}
 }

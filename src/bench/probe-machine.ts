@@ -16,8 +16,6 @@ export interface MachineProbe {
   readonly matmulMs: Stat
   /** 2·m·k·n / median time. */
   readonly matmulGflops: number
-  /** The same matmul on the Mimi worker's thread count (the limit of the Mimi decoder alone); null when not asked. */
-  readonly mimiMatmul: {readonly threads: number; readonly ms: Stat; readonly gflops: number} | null
 }
 
 export interface ProbeMachineParams {
@@ -27,8 +25,6 @@ export interface ProbeMachineParams {
   readonly bandwidthSide?: number
   /** Timed calls per probe. @default 10 */
   readonly repeats?: number
-  /** Also time the matmul on this many threads (the Mimi worker's) for the Mimi decoder's own bound. */
-  readonly mimiThreads?: number
 }
 
 async function timeCalls(model: Uint8Array, rows: number, k: number, threads: number, repeats: number): Promise<Stat> {
@@ -50,8 +46,7 @@ async function timeCalls(model: Uint8Array, rows: number, k: number, threads: nu
 
 /**
  * Measures the memory bandwidth a batch-1 matrix-vector product reaches (the FlowLM step's limit: every weight
- * read once per step) and the matrix-multiply rate of an in-cache product (Mimi's limit; also on the Mimi worker's
- * thread count when asked). Takes a few seconds
+ * read once per step) and the matrix-multiply rate of an in-cache product (Mimi's limit). Takes a few seconds
  * and ~1 GB of transient memory (the 256 MB weight, its copy inside onnxruntime and its packed form).
  */
 export async function probeMachine(params: ProbeMachineParams): Promise<MachineProbe> {
@@ -61,11 +56,6 @@ export async function probeMachine(params: ProbeMachineParams): Promise<MachineP
   const shape = [256, 2048, 2048] as const
   const matmulMs = await timeCalls(encodeMatMulModel({m: shape[0], k: shape[1], n: shape[2]}), shape[0], shape[1], params.threads, repeats)
   const weightBytes = side * side * 4
-  const flops = 2 * shape[0] * shape[1] * shape[2]
-  const mimiMs =
-    params.mimiThreads === undefined
-      ? null
-      : await timeCalls(encodeMatMulModel({m: shape[0], k: shape[1], n: shape[2]}), shape[0], shape[1], params.mimiThreads, repeats)
   return {
     threads: params.threads,
     bandwidthWeightMb: weightBytes / 1e6,
@@ -73,10 +63,29 @@ export async function probeMachine(params: ProbeMachineParams): Promise<MachineP
     bandwidthGBs: weightBytes / (bandwidthMs.median / 1000) / 1e9,
     matmulShape: shape,
     matmulMs,
-    matmulGflops: flops / (matmulMs.median / 1000) / 1e9,
-    mimiMatmul:
-      mimiMs === null || params.mimiThreads === undefined
-        ? null
-        : {threads: params.mimiThreads, ms: mimiMs, gflops: flops / (mimiMs.median / 1000) / 1e9},
+    matmulGflops: (2 * shape[0] * shape[1] * shape[2]) / (matmulMs.median / 1000) / 1e9,
+  }
+}
+
+/** The probe's in-cache matmul kept open, to be timed between other work (interleaved with what it bounds). */
+export interface MatmulProbe {
+  /** Times one call: its GFLOP/s. */
+  rate(): Promise<number>
+  release(): Promise<void>
+}
+
+/** Opens the in-cache matmul of `probeMachine` on `threads` threads (warmed up). */
+export async function openMatmulProbe(threads: number): Promise<MatmulProbe> {
+  const [m, k, n] = [256, 2048, 2048]
+  const session = await ort.InferenceSession.create(encodeMatMulModel({m, k, n}), sessionOptions({threads, allowSpinning: true}))
+  const x = new ort.Tensor('float32', new Float32Array(m * k).fill(0.01), [m, k])
+  for (let i = 0; i < 2; i += 1) await session.run({x})
+  return {
+    rate: async () => {
+      const start = performance.now()
+      await session.run({x})
+      return (2 * m * k * n) / ((performance.now() - start) / 1000) / 1e9
+    },
+    release: () => session.release(),
   }
 }

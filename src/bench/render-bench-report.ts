@@ -67,7 +67,8 @@ export function renderBenchReport(report: BenchReport): string {
     lines.push(
       `Mimi decoder alone (${m.threads} thread(s), ${m.frames} frames in calls of ${callList(m.calls)}): ` +
         `${triple(m.msPerFrame, 2).join(' / ')} ms/frame, first call ${triple(m.firstCallMs, 1).join(' / ')} ms (min / median / max); ` +
-        `bound ${fixed(m.boundMs, 2)} ms/frame (${fixed(m.flopsPerFrame / 1e6, 0)} MFLOP at ${fixed(m.matmulGflops, 0)} GFLOP/s on ${m.threads} thread(s)): ` +
+        `FLOP bound ${fixed(m.boundMs, 2)} ms/frame (${fixed(m.flopsPerFrame / 1e6, 0)} MFLOP at ${fixed(m.matmulGflops.median, 0)} GFLOP/s, ` +
+        `the matmul rate on ${m.threads} thread(s) timed between the runs): ` +
         `${fixed(m.share * 100, 0)}% of it`,
     )
   }

@@ -208,14 +208,13 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
         runs,
         seed,
       })
-      mimiAlone = {measured: measuredMimi}
+      mimiAlone = mimiAloneBound({cost, measured: measuredMimi})
     }
     // the machine's limit: all physical cores streaming / multiplying, whatever the engine's own split
     const probeThreads = defaultThreads()
-    progress({phase: 'probe', message: `measuring memory bandwidth and matmul rate (${probeThreads} thread(s); ${mimiThreads} for Mimi)`})
-    probe = await probeMachine({threads: probeThreads, mimiThreads})
+    progress({phase: 'probe', message: `measuring memory bandwidth and matmul rate (${probeThreads} thread(s))`})
+    probe = await probeMachine({threads: probeThreads})
     bound = performanceBound({cost, probe, summary, frameMs: (1000 * model.dims.frameSize) / model.dims.sampleRate, overlapped: useWorker})
-    mimiAlone = mimiAlone === null ? null : mimiAloneBound({cost, probe, measured: mimiAlone.measured})
   }
 
   const report: BenchReport = {

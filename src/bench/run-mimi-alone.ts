@@ -2,6 +2,7 @@ import type {EngineDims} from '../engine/engine-model.js'
 import {SeededNormalNoise} from '../engine/noise/index.js'
 import {MimiDecoderStream, type ChainedState} from '../mimi/mimi-decoder-stream.js'
 import {createSessions} from '../onnx/create-sessions.js'
+import {openMatmulProbe} from './probe-machine.js'
 import {summarize, type Stat} from './summarize.js'
 
 export interface RunMimiAloneParams {
@@ -35,15 +36,22 @@ export interface MimiAloneTimes {
   readonly msPerFrame: Stat
   /** The first call of a run, from the initial state (on the time-to-first-audio path). */
   readonly firstCallMs: Stat
+  /** The in-cache matmul rate on the same threads, timed between the runs (the machine's load drifts). */
+  readonly matmulGflops: Stat
 }
+
+/** Matmul calls timed after each measured run. */
+const MATMUL_CALLS_PER_RUN = 3
 
 /**
  * Decodes `frames` random latents (seeded normal) through latent_to_mimi and mimi_decoder on this thread, grouped
  * as the engine groups them, `runs` times from the initial state: the Mimi decoder's own speed, free of the
- * FlowLM running beside it on the other cores.
+ * FlowLM running beside it on the other cores. The matmul rate on the same threads is timed after each run, so
+ * that the bound it gives sees the same load as the decoder did.
  */
 export async function runMimiAlone(params: RunMimiAloneParams): Promise<MimiAloneTimes> {
   const sessions = await createSessions({dir: params.dir, files: params.files, threads: params.threads, allowSpinning: false})
+  const matmul = await openMatmulProbe(params.threads)
   try {
     const stream = new MimiDecoderStream({
       latentToMimi: sessions.latent_to_mimi,
@@ -59,6 +67,7 @@ export async function runMimiAlone(params: RunMimiAloneParams): Promise<MimiAlon
     const latents = Array.from({length: params.frames}, () => noise.next(params.dims.latentDim))
     const perFrame: number[] = []
     const firstCall: number[] = []
+    const rates: number[] = []
     const warmup = params.warmup ?? 1
     for (let run = 0; run < warmup + params.runs; run += 1) {
       stream.reset()
@@ -71,6 +80,7 @@ export async function runMimiAlone(params: RunMimiAloneParams): Promise<MimiAlon
         if (Number.isNaN(first)) first = performance.now() - start
       }
       if (run < warmup) continue
+      for (let i = 0; i < MATMUL_CALLS_PER_RUN; i += 1) rates.push(await matmul.rate())
       perFrame.push((performance.now() - start) / params.frames)
       firstCall.push(first)
     }
@@ -81,8 +91,9 @@ export async function runMimiAlone(params: RunMimiAloneParams): Promise<MimiAlon
       runs: params.runs,
       msPerFrame: summarize(perFrame),
       firstCallMs: summarize(firstCall),
+      matmulGflops: summarize(rates),
     }
   } finally {
-    await Promise.all([sessions.latent_to_mimi.release(), sessions.mimi_decoder.release()])
+    await Promise.all([sessions.latent_to_mimi.release(), sessions.mimi_decoder.release(), matmul.release()])
   }
 }

@@ -155,18 +155,24 @@ describe('bench arithmetic', () => {
     expect(serial.frameMs).toBeCloseTo(overlapped.frameMs + (overlapped.mimiMs ?? 0))
   })
 
-  it("bounds the Mimi decoder alone by its arithmetic at its own threads' matmul rate, and its share of that bound", () => {
+  it('bounds the Mimi decoder alone by its arithmetic at the matmul rate timed between its runs, and its share of that bound', () => {
     const cost = modelCost({manifest, meanPosition: 0, tokens: 16})
-    const measured = {threads: 1, frames: 92, calls: [1, 2, 4], runs: 3, msPerFrame: stat(10.83), firstCallMs: stat(9)}
-    const probe = {bandwidthGBs: 20, mimiMatmul: {threads: 1, ms: stat(30), gflops: 50}}
-    const bound = mimiAloneBound({cost, probe, measured})
+    const measured = {
+      threads: 1,
+      frames: 92,
+      calls: [1, 2, 4],
+      runs: 3,
+      msPerFrame: stat(10.83),
+      firstCallMs: stat(9),
+      matmulGflops: stat(50),
+    }
+    const bound = mimiAloneBound({cost, measured})
     expect(bound?.flopsPerFrame).toBe(2 * 270_737_408)
     expect(bound?.boundMs).toBeCloseTo(((2 * 270_737_408) / 50e9) * 1000) // 10.83 ms: arithmetic over the 1-thread rate
     expect(bound?.share).toBeCloseTo(bound === null ? Number.NaN : bound.boundMs / 10.83)
     expect(bound?.calls).toEqual([1, 2, 4])
-    // a probe on other threads than the measurement's, or none, gives no bound
-    expect(mimiAloneBound({cost, probe: {...probe, mimiMatmul: {...probe.mimiMatmul, threads: 2}}, measured})).toBeNull()
-    expect(mimiAloneBound({cost, probe: {bandwidthGBs: 20, mimiMatmul: null}, measured})).toBeNull()
+    // without a Mimi cost (config fields missing) there is no bound
+    expect(mimiAloneBound({cost: {...cost, mimi: null}, measured})).toBeNull()
   })
 
   it('flags a baseline regression beyond the limit, in the right direction per metric', () => {
@@ -200,12 +206,8 @@ describe('bench arithmetic', () => {
   })
 
   it('probes bandwidth and matmul rate with that model (small sizes: plumbing only, no timing claims)', async () => {
-    const probe = await probeMachine({threads: 1, bandwidthSide: 128, repeats: 2, mimiThreads: 1})
+    const probe = await probeMachine({threads: 1, bandwidthSide: 128, repeats: 2})
     expect(probe.bandwidthWeightMb).toBeCloseTo((128 * 128 * 4) / 1e6)
-    expect(probe.mimiMatmul?.threads).toBe(1)
-    expect(probe.mimiMatmul?.ms.n).toBe(2)
-    expect(probe.mimiMatmul?.gflops).toBeGreaterThan(0)
-    expect((await probeMachine({threads: 1, bandwidthSide: 128, repeats: 1})).mimiMatmul).toBeNull()
     expect(probe.bandwidthMs.n).toBe(2)
     expect(probe.bandwidthGBs).toBeGreaterThan(0)
     expect(probe.matmulGflops).toBeGreaterThan(0)
@@ -223,9 +225,16 @@ describe('bench arithmetic', () => {
       matmulShape: [256, 2048, 2048] as const,
       matmulMs: stat(20),
       matmulGflops: 107,
-      mimiMatmul: {threads: 1, ms: stat(40), gflops: 54},
     }
-    const mimiMeasured = {threads: 1, frames: 92, calls: [1, 2, 4, 4, 4, 1], runs: 3, msPerFrame: stat(12.5), firstCallMs: stat(10)}
+    const mimiMeasured = {
+      threads: 1,
+      frames: 92,
+      calls: [1, 2, 4, 4, 4, 1],
+      runs: 3,
+      msPerFrame: stat(12.5),
+      firstCallMs: stat(10),
+      matmulGflops: stat(54),
+    }
     const report: BenchReport = {
       format: BENCH_FORMAT,
       createdAt: '2026-01-01T00:00:00.000Z',
@@ -258,7 +267,7 @@ describe('bench arithmetic', () => {
       cost,
       probe,
       bound: performanceBound({cost, probe, summary, frameMs: 80, overlapped: true}),
-      mimiAlone: mimiAloneBound({cost, probe, measured: mimiMeasured}),
+      mimiAlone: mimiAloneBound({cost, measured: mimiMeasured}),
       upstream: {
         model: '/u',
         quantize: false,
@@ -286,7 +295,9 @@ describe('bench arithmetic', () => {
     expect(text).toContain('22.0 GB/s')
     expect(text).toContain("1.60x upstream's speed")
     expect(text).toContain('Mimi decoder alone (1 thread(s), 92 frames in calls of 1, 2, 4 x 3, 1): 12.50 / 12.50 / 12.50 ms/frame')
-    expect(text).toContain('bound 10.03 ms/frame (541 MFLOP at 54 GFLOP/s on 1 thread(s)): 80% of it')
+    expect(text).toContain(
+      'FLOP bound 10.03 ms/frame (541 MFLOP at 54 GFLOP/s, the matmul rate on 1 thread(s) timed between the runs): 80% of it',
+    )
     expect(text).toContain('REGRESSED')
     expect(JSON.parse(JSON.stringify(report)).format).toBe(BENCH_FORMAT)
   })

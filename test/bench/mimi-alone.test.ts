@@ -29,6 +29,8 @@ describe('the Mimi decoder timed alone (embedded model: plumbing only, no timing
     expect(times.msPerFrame.n).toBe(2)
     expect(times.firstCallMs.n).toBe(2)
     expect(times.msPerFrame.median).toBeGreaterThan(0)
+    expect(times.matmulGflops.n).toBe(6) // 3 matmul calls timed after each measured run
+    expect(times.matmulGflops.median).toBeGreaterThan(0)
   })
 
   it('groups calls as the ramp says, then MIMI_WORKER_GROUP, never beyond what the export takes', () => {
