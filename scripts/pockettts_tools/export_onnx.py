@@ -104,12 +104,12 @@ def _generation_defaults(tts: Any, max_tokens: int, facts: ModelFacts) -> dict[s
 def _check_exportable(facts: ModelFacts, int8: bool) -> None:
     """Refuses, before the slow work, what has no graph: a sampler head type without one, --int8 on a one-step head."""
     kind = facts.sampler["type"]
-    if kind not in ("lsd", "drifting", "pointwise"):
+    if kind not in ("lsd", "flow_matching", "drifting", "pointwise"):
         raise JobError(
             "EXPORT_SAMPLER_UNSUPPORTED",
-            f"The config's sampler head type {kind!r} has no exported graph yet (lsd, drifting and pointwise do).",
+            f"The config's sampler head type {kind!r} has no exported graph (lsd, flow_matching, drifting and pointwise do).",
             kind="usage",
-            hint="Export a model whose flow_lm.flow.type is lsd, drifting or pointwise.",
+            hint="Export a model whose flow_lm.flow.type is lsd, flow_matching, drifting or pointwise.",
         )
     if int8 and kind != "lsd":
         raise JobError(
