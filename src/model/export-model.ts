@@ -5,12 +5,12 @@ import {basename, dirname, join, resolve} from 'node:path'
 import {CancelledError, PythonJobError} from '../errors/index.js'
 import {checkDiskSpace, checkOut, checkSource} from './export-preflight.js'
 import {findPython, runPythonJob, type PythonProgressEvent} from '../python/index.js'
-import {selectUpstream} from '../upstream/index.js'
+import {recordedUpstream, selectUpstream} from '../upstream/index.js'
 import type {Quantization} from './manifest-types.js'
 import {contractProblems} from './validate-manifest.js'
 
 export interface ExportModelParams {
-  /** The upstream release to export with: only those contracts/upstreams.json lists for `model export` (2.1.0; the 4.x export is issue 16). @default the newest of them */
+  /** The upstream release to export with (contracts/upstreams.json lists those `model export` supports). @default the release the source folder records (fixture.json), else the contract's default for `model export` (2.1.0) */
   readonly upstream?: string
   /** Model folder in the upstream format: config.yaml, the checkpoint and the tokenizer it names. */
   readonly from: string
@@ -58,7 +58,7 @@ export interface ExportModelResult {
  * the end, so a failure or a cancel never leaves a half-written model.
  */
 export async function exportModel(params: ExportModelParams): Promise<ExportModelResult> {
-  const upstream = selectUpstream('model export', params.upstream)
+  const upstream = selectUpstream('model export', params.upstream ?? recordedUpstream(params.from))
   const from = resolve(params.from)
   const out = resolve(params.out)
   await checkSource(from)
