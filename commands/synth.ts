@@ -4,9 +4,13 @@ import {dirname, resolve} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {
   AUDIO_FORMATS,
+  ENCODED_SPEECH_FORMATS,
+  openEncodedWriter,
   openWavWriter,
+  speechFormatUnavailable,
   UPSTREAM_TRAILING_SILENCE_SECONDS,
   type AudioFormat,
+  type EncodedSpeechFormat,
   type PromptAudioWarning,
 } from '../src/audio/index.js'
 import {PocketTtsCommand} from '../src/cli/base-command.js'
@@ -18,12 +22,12 @@ import {modelGenerationDefaults, type GenerationParams} from '../src/engine/gene
 import {SeededNormalNoise} from '../src/engine/noise/index.js'
 import {resolveVoice} from '../src/engine/resolve-voice.js'
 import {synthesize, type SynthesisReport} from '../src/engine/synthesize.js'
-import {UsageError} from '../src/errors/index.js'
+import {PrerequisiteError, UsageError} from '../src/errors/index.js'
 
 /** `pockettts synth --json` output. */
 export interface SynthResult extends Omit<SynthesisReport, 'output'> {
   readonly out: string
-  readonly format: AudioFormat
+  readonly format: AudioFormat | EncodedSpeechFormat
   readonly model: string
   readonly embeddedModel: boolean
   readonly voice: string
@@ -53,7 +57,11 @@ export default class Synth extends PocketTtsCommand {
         'Voice name of the model folder, a voice .safetensors file, or a .wav prompt. Default: alba, else the first voice of the model.',
     }),
     out: Flags.string({char: 'o', description: 'Output file, or - for stdout.', default: 'tts_output.wav'}),
-    format: Flags.string({description: 'Output encoding.', options: [...AUDIO_FORMATS], default: 'wav16'}),
+    format: Flags.string({
+      description: 'Output encoding: WAV/PCM, or mp3, opus (Ogg), aac (ADTS), flac (as serve answers them).',
+      options: [...AUDIO_FORMATS, ...ENCODED_SPEECH_FORMATS],
+      default: 'wav16',
+    }),
     temperature: knobFlag('temperature', {
       description: 'Noise temperature (default from the model: 0.7 for 2.1.0, the config default_temperature for 4.x).',
     }),
@@ -94,6 +102,10 @@ export default class Synth extends PocketTtsCommand {
         hint: 'Create the folder first or pick another --out path.',
       })
     }
+    const encoded = (ENCODED_SPEECH_FORMATS as readonly string[]).includes(flags.format) ? (flags.format as EncodedSpeechFormat) : undefined
+    const unavailable = encoded === undefined ? undefined : speechFormatUnavailable(encoded)
+    if (unavailable !== undefined)
+      throw new PrerequisiteError({code: 'FORMAT_UNAVAILABLE', message: unavailable, hint: 'Or choose another --format.'})
     const text = await readTextInput({
       ...(args.text === undefined ? {} : {arg: args.text}),
       ...(flags.text === undefined ? {} : {text: flags.text}),
@@ -125,18 +137,22 @@ export default class Synth extends PocketTtsCommand {
       const noise = new SeededNormalNoise({seed, temperature: params.temperature, clamp: params.noiseClamp})
       const voice = await resolveVoice({model, ...(flags.voice === undefined ? {} : {voice: flags.voice}), noise})
       for (const warning of voice.warnings) this.warn(`${warning.code}: ${warning.message}`)
-      const writer = await openWavWriter({
-        destination: toStdout ? process.stdout : out,
-        format: flags.format as AudioFormat,
-        sampleRate: model.dims.sampleRate,
-        trailingSilenceSeconds: trailing,
-      })
+      const destination = toStdout ? process.stdout : out
+      const writer =
+        encoded === undefined
+          ? await openWavWriter({
+              destination,
+              format: flags.format as AudioFormat,
+              sampleRate: model.dims.sampleRate,
+              trailingSilenceSeconds: trailing,
+            })
+          : await openEncodedWriter({destination, format: encoded, sampleRate: model.dims.sampleRate, trailingSilenceSeconds: trailing})
       const report = await synthesize({model, voice, text, params, noise, writer, signal: this.signal})
       const {output, ...rest} = report
       const result: SynthResult = {
         ...rest,
         out,
-        format: output.format,
+        format: encoded ?? (flags.format as AudioFormat),
         model: modelDir,
         embeddedModel: embedded,
         voice: voice.label,

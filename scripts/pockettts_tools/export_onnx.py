@@ -101,6 +101,25 @@ def _generation_defaults(tts: Any, max_tokens: int, facts: ModelFacts) -> dict[s
     }
 
 
+def _check_exportable(facts: ModelFacts, int8: bool) -> None:
+    """Refuses, before the slow work, what has no graph: a sampler head type without one, --int8 on a one-step head."""
+    kind = facts.sampler["type"]
+    if kind not in ("lsd", "flow_matching", "drifting", "pointwise"):
+        raise JobError(
+            "EXPORT_SAMPLER_UNSUPPORTED",
+            f"The config's sampler head type {kind!r} has no exported graph (lsd, flow_matching, drifting and pointwise do).",
+            kind="usage",
+            hint="Export a model whose flow_lm.flow.type is lsd, flow_matching, drifting or pointwise.",
+        )
+    if int8 and kind != "lsd":
+        raise JobError(
+            "EXPORT_INT8_UNSUPPORTED",
+            f"--int8 supports LSD sampler heads; this model's head is {kind}.",
+            kind="usage",
+            hint="Export without --int8.",
+        )
+
+
 def _tokenizer_file(facts: ModelFacts) -> str:
     """The tokenizer's name in the export: a SentencePiece model or a tokenizers ``tokenizer.json`` (4.x)."""
     return "tokenizer.json" if facts.tokenizer == "tokenizers" else "tokenizer.model"
@@ -167,6 +186,7 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
 
     folder, checkpoint, tts = load_source(source)
     facts = model_facts(tts, folder.config)
+    _check_exportable(facts, int8)
     caps = capacities(tts, facts)
     voices, skipped = find_voices(folder.path, checkpoint, facts)
     out.mkdir(parents=True, exist_ok=True)
@@ -227,13 +247,6 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
         )
 
     quantization: dict[str, Any] | None = None
-    if int8 and facts.sampler["type"] != "lsd":
-        raise JobError(
-            "EXPORT_INT8_UNSUPPORTED",
-            f"--int8 supports LSD sampler heads; this model's head is {facts.sampler['type']}.",
-            kind="usage",
-            hint="Export without --int8.",
-        )
     if int8:
         from .quantize_int8 import quantize_export
 

@@ -136,8 +136,9 @@ def _flow_case(name: str, ref: Reference, index: int) -> Case:
 
 
 def _eval_case(name: str, e: FlowEval) -> Case:
-    assert e.s is not None and e.t is not None
-    return Case(name, {"hidden": e.hidden, "s": e.s, "t": e.t, "x": e.x}, {"flow_dir": e.flow_dir})
+    assert e.t is not None
+    times = {"t": e.t} if e.s is None else {"s": e.s, "t": e.t}  # flow matching: t alone
+    return Case(name, {"hidden": e.hidden, **times, "x": e.x}, {"flow_dir": e.flow_dir})
 
 
 def _one_step_case(name: str, call: FlowLMCall) -> Case:
@@ -168,7 +169,7 @@ def recorded_cases(graph: str, ref: Reference, only: set[str] | None = None) -> 
 def _other_cases(graph: str, ref: Reference) -> list[Case]:
     if graph == "text_conditioner":
         return [Case("reference_text", {"tokens": ref.tokens}, {"text_embeddings": ref.text_embeddings})]
-    if graph == "flow_lm_flow" and ref.sampler != "lsd":
+    if graph == "flow_lm_flow" and ref.sampler in ("drifting", "pointwise"):
         return [_one_step_case(f"ar_step_{i}", c) for i, c in enumerate(ref.ar_steps)]
     if graph == "flow_lm_flow":
         cases = [_eval_case(f"ar_step_{i}_eval_{j}", e) for i, c in enumerate(ref.ar_steps) for j, e in enumerate(c.evals)]
@@ -211,7 +212,7 @@ def call_set(graph: str, ref: Reference) -> list[Case]:
     if graph == "flow_lm_main":
         names = ["voice_prefill", "text_prefill", "ar_step_0", "ar_step_1"]
     elif graph == "flow_lm_flow":
-        names = ["ar_step_0_eval_0", "lsd2_eval_1"] if ref.sampler == "lsd" else ["ar_step_0", "ar_step_1"]
+        names = ["ar_step_0", "ar_step_1"] if ref.sampler in ("drifting", "pointwise") else ["ar_step_0_eval_0", "lsd2_eval_1"]
     elif graph == "latent_to_mimi":
         names = ["frame_0", "frames_all"]
     elif graph == "mimi_decoder":
@@ -240,10 +241,16 @@ def initial_state(graph: GraphDef) -> Feeds:
 
 
 def sample(session: Any, sampler: str, hidden: np.ndarray, noise: np.ndarray, steps: int) -> np.ndarray:
-    """One frame's latent from the sampler head graph: the LSD loop over flow_dir, or one call of a one-step head."""
-    if sampler != "lsd":
+    """One frame's latent from the sampler head graph: the LSD loop over flow_dir, flow matching's Euler loop
+    (upstream's ot_decode), or one call of a one-step head."""
+    if sampler in ("drifting", "pointwise"):
         return run(session, {"hidden": hidden, "noise": noise})["latent"]
     x = noise
+    if sampler == "flow_matching":
+        for i in range(steps):
+            t = np.full((1, 1), i / steps, np.float32)
+            x = x + run(session, {"hidden": hidden, "t": t, "x": x})["flow_dir"] / steps
+        return x
     for i in range(steps):
         s = np.full((1, 1), i / steps, np.float32)
         t = np.full((1, 1), (i + 1) / steps, np.float32)

@@ -213,6 +213,17 @@ class FlowLmFlow(nn.Module):
         return self.flow_net(hidden, s, t, x)
 
 
+class FlowLmTimeFlow(nn.Module):
+    """The flow-matching head (4.x ``flow_matching``, upstream's ``ot_decode``): one evaluation at time t."""
+
+    def __init__(self, flow_lm: nn.Module) -> None:
+        super().__init__()
+        self.flow_net = flow_lm.flow_net
+
+    def forward(self, hidden: torch.Tensor, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return self.flow_net(hidden, t, x)
+
+
 class FlowLmOneStep(nn.Module):
     """A one-step head (4.x ``drifting`` / ``pointwise``): upstream's own decode function on the noise, so the
     graph's output is the sample upstream's ``FlowLMModel.forward`` returns (one call per frame)."""
@@ -401,6 +412,21 @@ def sampler_graph(flow_lm: nn.Module, facts: ModelFacts) -> GraphDef:
             example=(torch.randn(1, hid), torch.zeros(1, 1), torch.ones(1, 1), torch.randn(1, lat)),
             tolerance=graph_tolerances("flow_lm_flow"),
         )
+    if kind == "flow_matching":
+        return GraphDef(
+            name="flow_lm_flow",
+            description="One evaluation of the flow-matching head (upstream SimpleMLPAdaLN, one time input). The runtime runs "
+            "upstream's ot_decode: x = noise; for i in 0..K-1: x += flow_dir(hidden, t=i/K, x) / K.",
+            module=FlowLmTimeFlow(flow_lm),
+            inputs=[
+                f32("hidden", (1, hid), "flow_lm_main hidden"),
+                f32("t", (1, 1), "time i/K"),
+                f32("x", (1, lat), "current point (the noise at i = 0)"),
+            ],
+            outputs=[f32("flow_dir", (1, lat), "flow direction")],
+            example=(torch.randn(1, hid), torch.zeros(1, 1), torch.randn(1, lat)),
+            tolerance=graph_tolerances("flow_lm_flow"),
+        )
     if kind in ("drifting", "pointwise"):
         what = "the head's output for the noise" if kind == "drifting" else "the noise plus the head's output"
         return GraphDef(
@@ -415,9 +441,9 @@ def sampler_graph(flow_lm: nn.Module, facts: ModelFacts) -> GraphDef:
         )
     raise JobError(
         "EXPORT_SAMPLER_UNSUPPORTED",
-        f"The config's sampler head type {kind!r} has no exported graph yet (lsd, drifting and pointwise do).",
+        f"The config's sampler head type {kind!r} has no exported graph (lsd, flow_matching, drifting and pointwise do).",
         kind="usage",
-        hint="Export a model whose flow_lm.flow.type is lsd, drifting or pointwise.",
+        hint="Export a model whose flow_lm.flow.type is lsd, flow_matching, drifting or pointwise.",
     )
 
 

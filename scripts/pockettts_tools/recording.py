@@ -267,8 +267,8 @@ class SynthesisRecorder:
 
 @dataclass
 class FlowEval:
-    """One flow-head evaluation: the condition, the time pair (LSD; none for the one-step heads of 4.x), the point
-    and the head's output."""
+    """One flow-head evaluation: the condition, the times (LSD: s and t; 4.x flow matching: t; none for the one-step
+    heads of 4.x), the point and the head's output."""
 
     hidden: np.ndarray
     s: np.ndarray | None
@@ -387,8 +387,8 @@ class GraphCallRecorder(SynthesisRecorder):
 
     def _flow_eval(self, module: Any, args: tuple[Any, ...], output: torch.Tensor) -> None:
         if self.flow_calls:
-            c, *times, x = args  # LSD: (s, t); 4.x one-step heads: none
-            s, t = (_np(times[0]), _np(times[1])) if len(times) == 2 else (None, None)
+            c, *times, x = args  # LSD: (s, t); 4.x flow matching: (t,); 4.x one-step heads: none
+            s, t = (_np(times[0]), _np(times[1])) if len(times) == 2 else (None, _np(times[0])) if times else (None, None)
             self.flow_calls[-1].evals.append(FlowEval(hidden=_np(c), s=s, t=t, x=_np(x), flow_dir=_np(output)))
 
     def recorded_cache(self) -> np.ndarray:
@@ -461,20 +461,22 @@ class GraphCallRecorder(SynthesisRecorder):
         with self.mimi_frames():
             _decode_frames(self.model, cycled, self.steps_per_latent)
 
-    def lsd_evals(self, hidden: np.ndarray, x: np.ndarray, steps: int) -> list[FlowEval]:
-        """Not part of a default run (one LSD step): the flow head's evaluations of a ``steps``-step LSD decode
-        from ``x`` on ``hidden``, through upstream's ``lsd_decode``."""
+    def lsd_evals(self, hidden: np.ndarray, x: np.ndarray, steps: int, ot: bool = False) -> list[FlowEval]:
+        """Not part of a default run (one decode step): the flow head's evaluations of a ``steps``-step decode from
+        ``x`` on ``hidden``, through upstream's ``lsd_decode`` (``ot``: 4.x's ``ot_decode``, one time input)."""
         import torch
 
         evals: list[FlowEval] = []
         condition = torch.from_numpy(hidden)
 
-        def flow(s: torch.Tensor, t: torch.Tensor, point: torch.Tensor) -> torch.Tensor:
-            direction = self.model.flow_lm.flow_net(condition, s, t, point)
-            evals.append(FlowEval(hidden=hidden, s=_np(s), t=_np(t), x=_np(point), flow_dir=_np(direction)))
+        def flow(*args: torch.Tensor) -> torch.Tensor:
+            *times, point = args
+            direction = self.model.flow_lm.flow_net(condition, *times, point)
+            s, t = (_np(times[0]), _np(times[1])) if len(times) == 2 else (None, _np(times[0]))
+            evals.append(FlowEval(hidden=hidden, s=s, t=t, x=_np(point), flow_dir=_np(direction)))
             return direction
 
-        _lsd_decode(flow, torch.from_numpy(x).clone(), steps)
+        _decode_with(flow, torch.from_numpy(x).clone(), steps, ot)
         return evals
 
 
@@ -512,10 +514,11 @@ def _decode_frames(model: TTSModel, latents: list[torch.Tensor], steps_per_laten
             raise result[1]
 
 
-def _lsd_decode(flow: Callable[..., Any], x: torch.Tensor, steps: int) -> Any:
-    from pocket_tts.models.flow_lm import lsd_decode
+def _decode_with(flow: Callable[..., Any], x: torch.Tensor, steps: int, ot: bool) -> Any:
+    """Upstream's multi-step decode: ``lsd_decode``, or 4.x's ``ot_decode`` (flow matching)."""
+    from pocket_tts.models import flow_lm
 
-    return lsd_decode(flow, x, steps)
+    return (flow_lm.ot_decode if ot else flow_lm.lsd_decode)(flow, x, steps)
 
 
 class VoiceRecorder:

@@ -143,7 +143,7 @@ def record_reference(
         recorder.decode_past_window(generated, min_decoded_frames(facts))
     zero = np.zeros((1, 1, facts.latent_dim), np.float32)
     decoded = [generated[k % len(generated)].numpy() if generated else zero for k in range(len(recorder.frames))]
-    lsd2 = recorder.lsd_evals(ar[0].hidden, ar[0].evals[0].x, LSD_CHECK_STEPS) if facts.sampler["type"] == "lsd" else []  # type: ignore[arg-type]
+    lsd2 = _multi_step_evals(recorder, facts, ar[0])
     if recorder.encoder_audio is None or recorder.encoder_latent is None:
         raise RuntimeError("the voice prompt was not encoded")
     padded = recorder.encoder_audio
@@ -181,6 +181,15 @@ def record_reference(
         chunk=chunk,
         audio=audio.detach().numpy().reshape(-1),
     )
+
+
+def _multi_step_evals(recorder: GraphCallRecorder, facts: ModelFacts, first: FlowLMCall) -> list[FlowEval]:
+    """The head's evaluations of a 2-step decode of the first step's noise (a default run decodes in one step):
+    upstream's lsd_decode, or ot_decode for a flow-matching head; none for the one-step heads."""
+    kind = facts.sampler["type"]
+    if kind not in ("lsd", "flow_matching"):
+        return []
+    return recorder.lsd_evals(first.hidden, first.evals[0].x, LSD_CHECK_STEPS, ot=kind == "flow_matching")  # type: ignore[arg-type]
 
 
 # -- what differs between upstream releases ------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 import {loadAudioPrompt, type PromptAudioWarning} from '../audio/index.js'
-import {writeVoiceState} from '../voice/write-voice-state.js'
+import {writeVoiceState, type WriteVoiceStateParams} from '../voice/write-voice-state.js'
 import type {EngineModel} from './engine-model.js'
 import {SeededNormalNoise} from './noise/index.js'
 import {voiceKvFromPromptAudio} from './prefill-voice.js'
+
+type VoiceStateForFile = WriteVoiceStateParams['state']
 
 export interface ExportVoiceNativeParams {
   readonly model: EngineModel
@@ -36,27 +38,39 @@ export async function exportVoiceNative(params: ExportVoiceNativeParams): Promis
     truncateSeconds: params.truncateSeconds ?? 30,
     sampleRate: model.dims.sampleRate,
   })
-  // The prefill's sampled latent is discarded upstream, so the noise it draws does not matter here.
-  const {kv, latentFrames} = await voiceKvFromPromptAudio({
-    model,
-    audio: prompt.audio,
-    noise: new SeededNormalNoise({seed: 0, temperature: 0}),
-  })
-  await writeVoiceState({
-    path: params.out,
-    state: {
-      layers: kv.toLayerCaches().map((cache) => ({cache, length: kv.offset})),
-      offset: kv.offset,
-      heads: model.dims.heads,
-      headDim: model.dims.headDim,
-    },
-    padKeys: model.facts.voicePadKeys,
-  })
+  const state = await voiceStateFromPromptAudio({model, audio: prompt.audio})
+  await writeVoiceState({path: params.out, state, padKeys: model.facts.voicePadKeys})
   return {
     out: params.out,
     promptSeconds: prompt.audio.length / prompt.sampleRate,
-    latentFrames,
-    positions: kv.offset,
+    latentFrames: state.latentFrames,
+    positions: state.offset,
     warnings: prompt.warnings,
+  }
+}
+
+export interface VoiceStateFromAudioParams {
+  readonly model: EngineModel
+  /** Prompt samples at the model's rate, already truncated. */
+  readonly audio: Float32Array
+}
+
+/** The voice state of prompt audio (Mimi-encode, project, prefill the FlowLM), as `writeVoiceState` takes it. */
+export async function voiceStateFromPromptAudio(
+  params: VoiceStateFromAudioParams,
+): Promise<VoiceStateForFile & {readonly latentFrames: number}> {
+  const {model} = params
+  // The prefill's sampled latent is discarded upstream, so the noise it draws does not matter here.
+  const {kv, latentFrames} = await voiceKvFromPromptAudio({
+    model,
+    audio: params.audio,
+    noise: new SeededNormalNoise({seed: 0, temperature: 0}),
+  })
+  return {
+    layers: kv.toLayerCaches().map((cache) => ({cache, length: kv.offset})),
+    offset: kv.offset,
+    heads: model.dims.heads,
+    headDim: model.dims.headDim,
+    latentFrames,
   }
 }

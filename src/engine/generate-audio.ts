@@ -11,6 +11,7 @@ import type {EngineModel} from './engine-model.js'
 import {applyFadeIn, fadeInCurve} from './fade-in.js'
 import type {GenerationParams} from './generation-params.js'
 import type {GenerationTaps} from './generation-taps.js'
+import {MIMI_WORKER_GROUP, mimiCallFrames} from './mimi-grouping.js'
 import type {NoiseSource} from './noise/index.js'
 
 export interface GenerateAudioParams {
@@ -108,6 +109,7 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
       let input: Float32Array | null = null
       let eosStep: number | null = null
       let frames = 0
+      let calls = 0 // decode calls of this chunk
       let steps = 0
       for (let step = 0; step < stepLimit; step += 1) {
         throwIfAborted(params.signal)
@@ -151,9 +153,13 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
           if (eosStep !== null && step >= eosStep + chunk.framesAfterEos) break
         }
         // Frames go to the decoder in fixed groups (the chunk's first alone, for the time to first audio; then
-        // groupSize at a time): always the same grouping, so the same seed gives the same bytes on the same CPU type.
+        // decoder.callFrames(call) at a time): always the same grouping, so the same seed gives the same bytes on
+        // the same CPU type.
         grouped.push(latent)
-        if (frames === 0 || grouped.length === decoder.groupSize) queued.push(...decoder.decode(grouped.splice(0)).map(track))
+        if (grouped.length === decoder.callFrames(calls)) {
+          queued.push(...decoder.decode(grouped.splice(0)).map(track))
+          calls += 1
+        }
         frames += 1
         input = latent
         // Frame 0 goes out at once (time to first audio). After it, frames go out as soon as they are decoded,
@@ -201,14 +207,8 @@ function releaseKvCache(model: EngineModel, cache: KvCache): void {
 /** Idle caches kept per model (one per concurrent generation a server runs is enough). */
 const MAX_IDLE_KV_CACHES = 4
 
-/** Frames being decoded on the worker that this thread may run ahead of. */
-const IN_FLIGHT = 3
-
-/**
- * Frames per Mimi call on the worker. Measured on the real-size decoder (onnxruntime, 1 thread): 1 → 2 frames
- * per call is 17 % less time per frame, 3 → 23 %, 4 → 25 %; each extra frame delays the group's first by a step.
- */
-const WORKER_GROUP = 2
+/** Frames being decoded on the worker that this thread may run ahead of: a call being decoded and the next. */
+const IN_FLIGHT = 2 * MIMI_WORKER_GROUP
 
 /** A frame being decoded, and whether it is ready (set when its promise settles). */
 interface Tracked {
@@ -229,9 +229,9 @@ function track(frame: Promise<TimedFrame>): Tracked {
 interface FrameDecoder {
   /** True when decoding runs beside this thread (worth keeping frames in flight). */
   readonly pipelined: boolean
-  /** Consecutive frames decoded per call. */
-  readonly groupSize: number
-  /** Queues consecutive latents (at most groupSize), decoded in one call: one promise per frame. */
+  /** Consecutive frames the `call`-th decode call of a chunk carries. */
+  callFrames(call: number): number
+  /** Queues consecutive latents (callFrames of this call), decoded in one call: one promise per frame. */
   decode(latents: readonly Float32Array[]): Promise<TimedFrame>[]
   reset(): void
   close(): void
@@ -240,9 +240,10 @@ interface FrameDecoder {
 function openDecoder(model: EngineModel): FrameDecoder {
   if (model.mimiWorker !== undefined) {
     const stream: MimiWorkerStream = model.mimiWorker.openStream()
+    const {maxFrames} = model.mimiWorker
     return {
       pipelined: true,
-      groupSize: Math.min(WORKER_GROUP, model.mimiWorker.maxFrames),
+      callFrames: (call) => mimiCallFrames(call, maxFrames),
       decode: (latents) => stream.decodeLatents(latents),
       reset: () => stream.reset(),
       close: () => stream.close(),
@@ -258,7 +259,7 @@ function openDecoder(model: EngineModel): FrameDecoder {
   })
   return {
     pipelined: false,
-    groupSize: 1,
+    callFrames: () => 1,
     decode: (latents) =>
       latents.map(async (latent) => {
         const start = performance.now()

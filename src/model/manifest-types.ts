@@ -86,7 +86,7 @@ export interface VoiceEntry extends FileEntry {
 export type TokenizerKind = 'sentencepiece' | 'tokenizers'
 
 export interface SamplerFacts {
-  /** lsd: flow_lm_flow(hidden, s, t, x) -> flow_dir, looped; drifting | pointwise: flow_lm_flow(hidden, noise) -> latent, one call. */
+  /** lsd: flow_lm_flow(hidden, s, t, x) -> flow_dir, looped; flow_matching: flow_lm_flow(hidden, t, x) -> flow_dir, looped; drifting | pointwise: flow_lm_flow(hidden, noise) -> latent, one call. */
   readonly type: 'lsd' | 'drifting' | 'pointwise' | 'flow_matching'
   /** Upstream's default decode steps (LSD loop length; 1 for the one-step heads). */
   readonly decode_steps: number

@@ -9,6 +9,8 @@ import {HttpProblem, openAiErrorBody, toHttpProblem, upstreamErrorBody} from './
 import {registerOpenAiSpeechRoute} from './routes/openai-speech.js'
 import {registerStatusRoutes} from './routes/status.js'
 import {registerTtsRoute} from './routes/tts.js'
+import {registerVoicesRoutes} from './routes/voices.js'
+import {registerWebPageRoutes, WEB_PAGE_ROUTES} from './routes/web-page.js'
 import type {ServerContext} from './server-context.js'
 import {createServerMetrics} from './server-metrics.js'
 import {resolveServerOptions, type CreateServerParams, type ResolvedServerOptions} from './server-options.js'
@@ -56,14 +58,14 @@ export interface PocketTtsServer {
   close(params?: CloseParams): Promise<CloseReport>
 }
 
-/** Public routes: answered without the API key (probes). */
-const OPEN_ROUTES = new Set(['/health', '/ready'])
+/** Public routes: answered without the API key (probes, and the page, which sends the key the user types). */
+const OPEN_ROUTES = new Set(['/health', '/ready', ...WEB_PAGE_ROUTES])
 /** A client-supplied request id is kept when it looks like one. */
 const REQUEST_ID = /^[\w.:-]{1,128}$/
 
 /**
  * The pockettts HTTP server around one loaded model: `/tts` (upstream's form API), `/v1/audio/speech`
- * (OpenAI's), `/voices`, `/health`, `/ready`, `/metrics`. Generations go through a bounded pool and queue;
+ * (OpenAI's), `/v1/audio/voices`, `/voices`, `/health`, `/ready`, `/metrics`, and a page at `/`. Generations go through a bounded pool and queue;
  * each request has an AbortSignal (client gone, timeout, shutdown deadline). No module-level state.
  */
 export async function createServer(params: CreateServerParams): Promise<PocketTtsServer> {
@@ -126,7 +128,7 @@ export async function createServer(params: CreateServerParams): Promise<PocketTt
   if (options.corsOrigins !== undefined) {
     await app.register(cors, {
       origin: options.corsOrigins === '*' ? '*' : [...options.corsOrigins],
-      methods: ['GET', 'POST', 'OPTIONS'],
+      methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
       exposedHeaders: ['x-request-id', 'retry-after', 'x-pockettts-warning'],
     })
   }
@@ -159,6 +161,8 @@ export async function createServer(params: CreateServerParams): Promise<PocketTt
   registerStatusRoutes(app, ctx)
   registerTtsRoute(app, ctx)
   registerOpenAiSpeechRoute(app, ctx)
+  registerVoicesRoutes(app, ctx)
+  await registerWebPageRoutes(app)
   await app.ready()
 
   let closing: Promise<CloseReport> | undefined

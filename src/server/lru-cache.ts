@@ -22,6 +22,11 @@ export class LruCache<V> {
     return this.entries.has(key)
   }
 
+  /** Forgets a key (a deleted voice). */
+  delete(key: string): void {
+    this.entries.delete(key)
+  }
+
   /** The cached value (marked as recently used), or the result of `create`, then cached. */
   getOrCreate(key: string, create: () => Promise<V>): {readonly value: Promise<V>; readonly hit: boolean} {
     const cached = this.entries.get(key)

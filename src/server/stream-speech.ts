@@ -1,6 +1,7 @@
+import {once} from 'node:events'
 import {PassThrough, type Writable} from 'node:stream'
 import type {FastifyReply, FastifyRequest} from 'fastify'
-import {openWavWriter, type AudioFormat} from '../audio/index.js'
+import {createTimeStretch, SPEECH_FORMAT_INFO, type SpeechEncoder, type SpeechFormat, type TimeStretch} from '../audio/index.js'
 import {generateAudio, type AudioFrame} from '../engine/generate-audio.js'
 import {SeededNormalNoise} from '../engine/noise/index.js'
 import {CancelledError} from '../errors/index.js'
@@ -11,11 +12,19 @@ import type {GenerationOutcome} from './server-metrics.js'
 import {SseAudioStream} from './sse-audio-stream.js'
 import type {VoiceSelection} from './voice-resolver.js'
 
-/** How the audio goes out: a progressive WAV (placeholder length), raw PCM, or OpenAI's SSE events around either. */
-export type SpeechOutput =
-  | {readonly kind: 'wav'; readonly trailingSilenceSeconds: number; readonly headers?: Readonly<Record<string, string>>}
-  | {readonly kind: 'pcm'}
-  | {readonly kind: 'sse'; readonly format: 'wav' | 'pcm'}
+/**
+ * How the audio goes out: one of the speech formats (src/audio/speech-formats.ts), as the response body or
+ * inside OpenAI's SSE events, time-stretched when `speed` is not 1.
+ */
+export interface SpeechOutput {
+  readonly stream: 'audio' | 'sse'
+  readonly format: SpeechFormat
+  /** Pitch-preserving playback speed, 0.25-4. @default 1 */
+  readonly speed?: number
+  /** Silence appended after the speech (upstream's `/tts` adds 0.2 s). @default 0 */
+  readonly trailingSilenceSeconds?: number
+  readonly headers?: Readonly<Record<string, string>>
+}
 
 export interface SpeechJob {
   /** Route label for metrics and logs. */
@@ -26,8 +35,6 @@ export interface SpeechJob {
   readonly temperature: number
   readonly output: SpeechOutput
 }
-
-const CONTENT_TYPES = {wav: 'audio/wav', pcm: 'audio/pcm', sse: 'text/event-stream'} as const
 
 /**
  * Runs one synthesis for an HTTP request and streams it: waits for a generation slot (429/503 when the
@@ -56,11 +63,13 @@ export async function streamSpeech(
   const admitted = performance.now()
   let inputTokens = 0
   let frames: AsyncIterator<AudioFrame, void> | undefined
+  let encoder: SpeechEncoder | undefined
   let voiceLabel = ''
   try {
     const voice = await ctx.voices.resolve(job.voice)
     voiceLabel = voice.label
     throwIfAborted(lease.signal)
+    encoder = await SPEECH_FORMAT_INFO[job.output.format].open({sampleRate: ctx.model.dims.sampleRate})
     frames = generateAudio({
       model: ctx.model,
       voice: voice.kv,
@@ -73,16 +82,17 @@ export async function streamSpeech(
     const first = await frames.next()
     const ttfaMs = performance.now() - arrived
     ctx.metrics.timeToFirstAudio(job.route, ttfaMs / 1000)
-    const body = job.output.kind === 'sse' ? new SseAudioStream() : new PassThrough()
+    const body = job.output.stream === 'sse' ? new SseAudioStream() : new PassThrough()
     reply
       .code(200)
-      .header('content-type', CONTENT_TYPES[job.output.kind])
+      .header('content-type', job.output.stream === 'sse' ? 'text/event-stream' : SPEECH_FORMAT_INFO[job.output.format].contentType)
       .header('cache-control', 'no-store')
-      .headers(job.output.kind === 'wav' ? (job.output.headers ?? {}) : {})
+      .headers(job.output.headers ?? {})
     void reply.send(body)
-    void pump({ctx, request, job, lease, frames, first, body, admitted, ttfaMs, voiceLabel, inputTokens: () => inputTokens})
+    void pump({ctx, request, job, lease, frames, first, encoder, body, admitted, ttfaMs, voiceLabel, inputTokens: () => inputTokens})
     return reply
   } catch (error) {
+    encoder?.dispose()
     await frames?.return?.()
     lease.release()
     const outcome = outcomeOf(lease, error)
@@ -99,6 +109,7 @@ interface PumpParams {
   readonly lease: RequestLease
   readonly frames: AsyncIterator<AudioFrame, void>
   readonly first: IteratorResult<AudioFrame, void>
+  readonly encoder: SpeechEncoder
   readonly body: PassThrough | SseAudioStream
   readonly admitted: number
   readonly ttfaMs: number
@@ -107,25 +118,25 @@ interface PumpParams {
 }
 
 async function pump(params: PumpParams): Promise<void> {
-  const {ctx, job, lease, frames, body} = params
-  const format: AudioFormat = job.output.kind === 'pcm' || (job.output.kind === 'sse' && job.output.format === 'pcm') ? 'pcm16' : 'wav16'
+  const {ctx, job, lease, frames, body, encoder} = params
+  const {sampleRate} = ctx.model.dims
+  const speed = job.output.speed ?? 1
+  const stretch: TimeStretch | undefined = speed === 1 ? undefined : createTimeStretch({speed, sampleRate})
+  const send = (bytes: Uint8Array): Promise<void> => writeWithBackpressure(body, bytes, lease.signal)
   let count = 0
   let outcome: GenerationOutcome = 'failed'
   try {
-    const writer = await openWavWriter({
-      destination: body as Writable,
-      format,
-      sampleRate: ctx.model.dims.sampleRate,
-      trailingSilenceSeconds: job.output.kind === 'wav' ? job.output.trailingSilenceSeconds : 0,
-      signal: lease.signal,
-    })
     let next = params.first
     while (next.done !== true) {
-      await writer.write(next.value.audio)
+      const audio = next.value.audio
+      await send(await encoder.write(stretch === undefined ? audio : stretch.push(audio)))
       count += 1
       next = await frames.next()
     }
-    await writer.close()
+    if (stretch !== undefined) await send(await encoder.write(stretch.flush()))
+    const silence = Math.trunc(sampleRate * (job.output.trailingSilenceSeconds ?? 0))
+    if (silence > 0) await send(await encoder.write(new Float32Array(silence)))
+    await send(await encoder.end())
     outcome = 'completed'
     if (body instanceof SseAudioStream)
       body.finish({input_tokens: params.inputTokens(), output_tokens: count, total_tokens: params.inputTokens() + count})
@@ -141,6 +152,7 @@ async function pump(params: PumpParams): Promise<void> {
     if (body instanceof SseAudioStream && outcome !== 'cancelled') body.fail(openAiErrorBody(problemFor(lease, error)).error)
     else body.destroy()
   } finally {
+    encoder.dispose()
     lease.release()
     const seconds = (performance.now() - params.admitted) / 1000
     const audioSeconds = (count * ctx.model.dims.frameSize) / ctx.model.dims.sampleRate
@@ -170,7 +182,8 @@ function logDone(
     {
       event: 'speech',
       route: job.route,
-      output: job.output.kind,
+      output: job.output.stream === 'sse' ? `sse:${job.output.format}` : job.output.format,
+      speed: job.output.speed ?? 1,
       textChars: job.text.length,
       seed: job.seed,
       ...facts,
@@ -212,6 +225,19 @@ function problemFor(lease: RequestLease, error: unknown): HttpProblem {
     })
   if (cause === 'client_closed') return new HttpProblem({status: 499, code: 'client_closed', message: 'The client closed the connection.'})
   return toHttpProblem(error)
+}
+
+/** Writes to the response body, waiting for 'drain' when it is full; a cancelled request stops the wait. */
+async function writeWithBackpressure(stream: Writable, bytes: Uint8Array, signal: AbortSignal): Promise<void> {
+  if (bytes.length === 0) return
+  if (signal.aborted || stream.destroyed) throw new CancelledError({code: 'CANCELLED', message: 'Writing the audio was cancelled.'})
+  if (stream.write(bytes)) return
+  try {
+    await once(stream, 'drain', {signal})
+  } catch (error) {
+    if ((error as Error).name === 'AbortError') throw new CancelledError({code: 'CANCELLED', message: 'Writing the audio was cancelled.'})
+    throw error
+  }
 }
 
 function throwIfAborted(signal: AbortSignal): void {

@@ -22,8 +22,10 @@ export interface CatalogVoice {
 }
 
 export interface VoiceCatalog {
-  /** Sorted by name. */
+  /** Sorted by name (a snapshot: voices created or deleted later are not in it). */
   readonly voices: readonly CatalogVoice[]
+  /** The `--voices` folder, where `POST /v1/audio/voices` stores voices; null without one. */
+  readonly voicesDir: string | null
   /** The voice used when a request names none: `alba` when present, else the first name; null when there is none. */
   readonly defaultVoice: string | null
   /** Alias -> voice name (OpenAI's names by default, see voice-aliases.ts), sorted by alias. */
@@ -31,6 +33,10 @@ export interface VoiceCatalog {
   get(name: string): CatalogVoice | undefined
   /** The voice a request's name means: a voice name itself, or the voice an alias points to; undefined if neither. */
   resolveName(name: string): string | undefined
+  /** Serves a voice just written to the voices folder. */
+  add(voice: CatalogVoice): void
+  /** Stops serving a voices-folder voice (its files are the caller's). */
+  remove(name: string): void
 }
 
 export interface ReadVoiceCatalogParams {
@@ -96,20 +102,56 @@ export async function readVoiceCatalog(params: ReadVoiceCatalogParams): Promise<
       byName.set(name, {name, origin: 'voices-dir', path, license: (await readSidecar(path)) ?? dirMeta[name] ?? null})
     }
   }
-  const voices = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name))
-  const defaultVoice = byName.has(DEFAULT_VOICE_NAME) ? DEFAULT_VOICE_NAME : (voices[0]?.name ?? null)
-  const aliases = resolveVoiceAliases({
-    voices: new Set(byName.keys()),
-    defaultVoice,
-    ...(params.voiceAliases === undefined ? {} : {user: params.voiceAliases}),
-  })
+  const voicesDir = params.voicesDir === undefined ? null : resolve(params.voicesDir)
+  let voices: readonly CatalogVoice[] = []
+  let defaultVoice: string | null = null
+  let aliases: Readonly<Record<string, string>> = {}
+  const refresh = (): void => {
+    voices = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name))
+    defaultVoice = byName.has(DEFAULT_VOICE_NAME) ? DEFAULT_VOICE_NAME : (voices[0]?.name ?? null)
+    aliases = resolveVoiceAliases({
+      voices: new Set(byName.keys()),
+      defaultVoice,
+      ...(params.voiceAliases === undefined ? {} : {user: params.voiceAliases}),
+    })
+  }
+  refresh()
   return {
-    voices,
-    defaultVoice,
-    aliases,
+    get voices() {
+      return voices
+    },
+    voicesDir,
+    get defaultVoice() {
+      return defaultVoice
+    },
+    get aliases() {
+      return aliases
+    },
     get: (name) => byName.get(name),
     resolveName: (name) => (byName.has(name) ? name : Object.hasOwn(aliases, name) ? aliases[name] : undefined),
+    add(voice) {
+      if (byName.has(voice.name)) throw new Error(`the voice ${voice.name} is already served`)
+      byName.set(voice.name, voice)
+      refresh()
+    },
+    remove(name) {
+      const voice = byName.get(name)
+      if (voice?.origin !== 'voices-dir') throw new Error(`${name} is not a voices-folder voice`)
+      byName.delete(name)
+      try {
+        refresh()
+      } catch (error) {
+        byName.set(name, voice)
+        refresh()
+        throw error
+      }
+    },
   }
+}
+
+/** The licence sidecar path of a voice-state file (`<name>.json` beside `<name>.safetensors`). */
+export function sidecarPath(voicePath: string): string {
+  return resolve(dirname(voicePath), `${basename(voicePath, '.safetensors')}.json`)
 }
 
 async function readSidecar(voicePath: string): Promise<VoiceLicense | undefined> {

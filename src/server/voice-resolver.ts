@@ -61,6 +61,11 @@ export class VoiceResolver {
     })
   }
 
+  /** Drops a named voice's cached state (the voice was deleted). */
+  forget(name: string): void {
+    this.cache.delete(`name:${name}`)
+  }
+
   async resolve(selection: VoiceSelection): Promise<ResolvedServerVoice> {
     const key = selection.kind === 'name' ? `name:${selection.name}` : `upload:${selection.sha256}`
     const {value, hit} = this.cache.getOrCreate(key, () => this.load(selection))

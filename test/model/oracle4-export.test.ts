@@ -1,11 +1,13 @@
+import {readdirSync, rmSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {describe, expect, inject, it} from 'vitest'
 import type {ExportModelResult} from '../../src/model/export-model.js'
 import type {TensorContract} from '../../src/model/manifest-types.js'
 import {readManifest} from '../../src/model/read-manifest.js'
 import {isCI} from '../helpers/oracle.js'
-import {hasOracle4} from '../helpers/oracle4.js'
+import {runCli} from '../helpers/cli.js'
+import {hasOracle4, oracle4Family} from '../helpers/oracle4.js'
 import {ORACLE4_FAMILIES} from '../oracle4-setup.js'
 
 const GRAPHS = ['text_conditioner', 'flow_lm_main', 'flow_lm_flow', 'latent_to_mimi', 'mimi_decoder', 'mimi_encoder']
@@ -91,4 +93,17 @@ describe.skipIf(!hasOracle4 && !isCI)('model export --upstream 4.0.1 on every or
       expect(golden.source.upstream).toBe('4.0.1')
     },
   )
+
+  it('--int8 on a one-step sampler head is refused before the slow work, and nothing is written', async () => {
+    const source = oracle4Family('t4-drift')
+    try {
+      const out = join(dirname(source), 'int8-onnx')
+      const run = await runCli(['model', 'export', '--upstream', '4.0.1', '--from', source, '--out', out, '--int8'])
+      expect(run.exitCode).toBe(2)
+      expect(run.stderr).toContain('EXPORT_INT8_UNSUPPORTED')
+      expect(readdirSync(dirname(source)).sort()).toEqual(['t4-drift'])
+    } finally {
+      rmSync(dirname(source), {recursive: true, force: true})
+    }
+  })
 })

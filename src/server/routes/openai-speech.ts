@@ -1,4 +1,5 @@
 import type {FastifyInstance} from 'fastify'
+import {DEFAULT_SPEECH_FORMAT, isSpeechFormat, MAX_SPEED, MIN_SPEED, SPEECH_FORMATS, speechFormatUnavailable} from '../../audio/index.js'
 import {HttpProblem} from '../http-problem.js'
 import {parseSamplingFields} from '../sampling-fields.js'
 import type {ServerContext} from '../server-context.js'
@@ -16,15 +17,13 @@ const KNOWN_FIELDS = new Set([
   'seed',
   'temperature',
 ])
-/** Formats OpenAI offers that this server cannot encode. */
-const UNSUPPORTED_FORMATS = new Set(['mp3', 'opus', 'aac', 'flac'])
-
 /**
  * `POST /v1/audio/speech`, OpenAI-compatible: JSON `model` (one of the accepted ids), `input`, `voice` (a
- * voice name of this server, or `{id}`), `response_format` `wav` (default here; OpenAI's default mp3 is not
- * offered) or `pcm` (raw 16-bit LE 24 kHz mono), `stream_format` `audio` (chunked bytes, default) or `sse`
- * (`speech.audio.delta` events with base64 audio, then `speech.audio.done` with usage). `speed` other
- * than 1, non-empty `instructions`, other formats and unknown fields are refused with 400 in OpenAI's shape.
+ * voice name of this server, or `{id}`), `response_format` one of OpenAI's six (`mp3` by default, `opus` in
+ * Ogg, `aac` in ADTS, `flac`, `wav`, `pcm` = raw 16-bit LE 24 kHz mono), `speed` 0.25-4 (a pitch-preserving
+ * time stretch), `stream_format` `audio` (chunked bytes, default) or `sse` (`speech.audio.delta` events with
+ * base64 audio, then `speech.audio.done` with usage). Non-empty `instructions`, values out of range and
+ * unknown fields are refused with 400 in OpenAI's shape.
  */
 export function registerOpenAiSpeechRoute(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/v1/audio/speech', async (request, reply) => {
@@ -68,22 +67,17 @@ export function registerOpenAiSpeechRoute(app: FastifyInstance, ctx: ServerConte
       })
     }
     const voice = ctx.voices.checkName(voiceName(fields['voice']), 'voice')
-    const format = optionalString(fields, 'response_format') ?? 'wav'
-    if (UNSUPPORTED_FORMATS.has(format)) {
-      throw new HttpProblem({
-        status: 400,
-        code: 'unsupported_response_format',
-        message: `response_format ${format} is not supported by this server; use wav or pcm.`,
-        param: 'response_format',
-      })
-    }
-    if (format !== 'wav' && format !== 'pcm')
+    const format = optionalString(fields, 'response_format') ?? DEFAULT_SPEECH_FORMAT
+    if (!isSpeechFormat(format))
       throw new HttpProblem({
         status: 400,
         code: 'invalid_value',
-        message: `Invalid response_format ${JSON.stringify(format)}; use wav or pcm.`,
+        message: `Invalid response_format ${JSON.stringify(format)}; use one of ${SPEECH_FORMATS.join(', ')}.`,
         param: 'response_format',
       })
+    const unavailable = speechFormatUnavailable(format)
+    if (unavailable !== undefined)
+      throw new HttpProblem({status: 400, code: 'unsupported_response_format', message: unavailable, param: 'response_format'})
     const streamFormat = optionalString(fields, 'stream_format') ?? 'audio'
     if (streamFormat !== 'audio' && streamFormat !== 'sse')
       throw new HttpProblem({
@@ -92,18 +86,14 @@ export function registerOpenAiSpeechRoute(app: FastifyInstance, ctx: ServerConte
         message: `Invalid stream_format ${JSON.stringify(streamFormat)}; use audio or sse.`,
         param: 'stream_format',
       })
-    const speed = fields['speed']
-    if (speed !== undefined && speed !== null) {
-      if (typeof speed !== 'number' || !(speed >= 0.25 && speed <= 4))
-        throw new HttpProblem({status: 400, code: 'invalid_value', message: 'speed must be a number from 0.25 to 4.0.', param: 'speed'})
-      if (speed !== 1)
-        throw new HttpProblem({
-          status: 400,
-          code: 'unsupported_parameter',
-          message: 'speed other than 1.0 is not supported by this model.',
-          param: 'speed',
-        })
-    }
+    const speed = fields['speed'] ?? 1
+    if (typeof speed !== 'number' || !(speed >= MIN_SPEED && speed <= MAX_SPEED))
+      throw new HttpProblem({
+        status: 400,
+        code: 'invalid_value',
+        message: `speed must be a number from ${MIN_SPEED} to ${MAX_SPEED}; got ${JSON.stringify(speed)}.`,
+        param: 'speed',
+      })
     const instructions = fields['instructions']
     if (instructions !== undefined && instructions !== null && instructions !== '') {
       if (typeof instructions !== 'string')
@@ -121,8 +111,7 @@ export function registerOpenAiSpeechRoute(app: FastifyInstance, ctx: ServerConte
       fromForm: false,
       defaultTemperature: ctx.options.generation.temperature,
     })
-    const output: SpeechOutput =
-      streamFormat === 'sse' ? {kind: 'sse', format} : format === 'pcm' ? {kind: 'pcm'} : {kind: 'wav', trailingSilenceSeconds: 0}
+    const output: SpeechOutput = {stream: streamFormat, format, speed}
     return streamSpeech(ctx, request, reply, {
       route: '/v1/audio/speech',
       text: input,

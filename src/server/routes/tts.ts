@@ -79,7 +79,8 @@ export function registerTtsRoute(app: FastifyInstance, ctx: ServerContext): void
       voice,
       ...sampling,
       output: {
-        kind: 'wav',
+        stream: 'audio',
+        format: 'wav',
         trailingSilenceSeconds: UPSTREAM_TRAILING_SILENCE_SECONDS,
         headers: {'content-disposition': 'attachment; filename=generated_speech.wav', ...promptWarningHeader(voice)},
       },
