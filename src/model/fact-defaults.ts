@@ -1,5 +1,5 @@
 /**
- * The model facts issue 16 added to manifest.json (upstream, num_kv_heads, hidden_dim, sampler, generation defaults,
+ * The model facts that 4.x exports added to manifest.json (upstream, num_kv_heads, hidden_dim, sampler, generation defaults,
  * text rules, tokenizer, end_on_pause_voice), filled in for a 2.1.0 export written before them: on 2.1.0 each one is
  * a constant of upstream's code or follows from the facts the export already has. An export that records another
  * release without them is left as it is (the schema then names what is missing).

@@ -45,7 +45,7 @@ export async function readManifest(params: ReadManifestParams): Promise<ReadMani
   } catch (error) {
     throw invalid(path, `not valid JSON: ${(error as Error).message}`)
   }
-  // a 2.1.0 export written before issue 16's facts gets them (fact-defaults.ts)
+  // a 2.1.0 export written before the 4.x facts existed gets them (fact-defaults.ts)
   const top = asRecord(withFactDefaults(raw))
   if (top === undefined) throw invalid(path, 'not a JSON object')
   if (top['format'] !== MANIFEST_FORMAT) {

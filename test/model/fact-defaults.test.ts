@@ -22,7 +22,7 @@ const ISSUE16_FACTS = [
   'end_on_pause_voice',
 ]
 
-describe('the model facts of issue 16 on a 2.1.0 export written before them', () => {
+describe('the 4.x model facts on a 2.1.0 export written before them', () => {
   const manifest = JSON.parse(readFileSync(join(embeddedModelDir(), 'manifest.json'), 'utf8')) as {model: Record<string, unknown>}
 
   it('are filled in with exactly what the 2.1.0 exporter writes today (fixtures/tiny-onnx), and the schema accepts the result', () => {
