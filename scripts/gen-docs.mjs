@@ -35,7 +35,8 @@ export async function renderParityDoc() {
   const rows = Object.entries(contract.checks).map(
     ([name, check]) => `| \`${name}\` | ${check.stage} | ${describeTolerance(check)} | ${check.why} |`,
   )
-  const table = ['| check | stage | tolerance | why |', '| --- | --- | --- | --- |', ...rows].join('\n')
+  const drift = `\nRelease-drift floor (\`drift\`, \`parity --cross-release\` only): max-abs ${contract.drift.floor.toExponential()}, ${contract.drift.why}.`
+  const table = ['| check | stage | tolerance | why |', '| --- | --- | --- | --- |', ...rows, drift].join('\n')
   const doc = readFileSync(join(root, 'docs', 'parity.md'), 'utf8')
   return doc.replace(/(<!-- tolerances:begin[^\n]*-->\n)[\s\S]*?(<!-- tolerances:end -->)/, `$1${table}\n$2`)
 }

@@ -175,7 +175,7 @@ if [ "${PARITY_REAL:-0}" = "1" ]; then
     mkdir -p "$models"
     lock="${PARITY_LOCK:-$ROOT/models/pockettts.lock.json}"
     if [ -f "$lock" ]; then cp "$lock" "$models/pockettts.lock.json"; fi
-    download=(model download --language english --voices alba --out "$models")
+    download=(model download --upstream 2.1.0 --language english --voices alba --out "$models")
     if [ -z "${HF_TOKEN:-}" ]; then download+=(--allow-no-cloning); fi
     if "${PTT[@]}" "${download[@]}" > "$WORK/download-real.log" 2>&1; then
       cp "$models/pockettts.lock.json" "$REPORTS/real-weights.lock.json"

@@ -7,21 +7,20 @@ import {UsageError} from '../../src/errors/index.js'
 import {
   downloadModel,
   installBundle,
-  isPredefinedVoice,
-  languageEntry,
-  languages,
-  predefinedVoices,
+  releaseConfig,
   type DownloadModelResult,
   type InstallBundleResult,
-  type Language,
-  type PredefinedVoice,
+  type ReleaseConfig,
 } from '../../src/hub/index.js'
+import {defaultReleaseFor, releasesFor, selectUpstream} from '../../src/upstream/upstream-releases.js'
 
 export type ModelDownloadResult = ({readonly kind: 'model'} & DownloadModelResult) | ({readonly kind: 'bundle'} & InstallBundleResult)
 
 export default class ModelDownload extends PocketTtsCommand {
   static override summary = 'Download Pocket TTS weights from the model hub into an upstream-format folder, under a checksum lock.'
-  static override description = `Writes <out>/<language>/ with config.yaml (upstream schema, local paths), model.safetensors, tokenizer.model and voices/<name>.safetensors, and records every file (repo, commit, path, size, sha256, URL) in <out>/pockettts.lock.json. A second run verifies and downloads nothing; a file that differs from the lock is an error naming it, never re-downloaded silently.
+  static override description = `Writes <out>/<language>/ (2.1.0) or <out>/<release>/<language>/ (4.0.1) with model.safetensors, the tokenizer (tokenizer.model, or tokenizer.json for configs that use HF tokenizers), voices/<name>.safetensors and config.yaml (upstream schema, local paths; for 4.0.1 configs only with --config-from), and records every file (repo, commit, path, size, sha256, URL, upstream release) in <out>/pockettts.lock.json.
+
+--upstream picks the pocket-tts release whose configs --language names (default ${defaultReleaseFor('model download')}): "english" is that release's english (4.0.1: the english_2026-10 weights). A second run verifies and downloads nothing; a file that differs from the lock is an error naming it, never re-downloaded silently.
 
 The weights with voice cloning live in the gated repo kyutai/pocket-tts (accept its terms on the hub, then pass a read token); --allow-no-cloning takes the ungated kyutai/pocket-tts-without-voice-cloning weights instead when the gated ones are out of reach. Transfers run in parallel, resume partial files (<file>.<oid>.incomplete), retry transient errors with backoff, and rename a file into place only after its hash checks out.
 
@@ -29,12 +28,21 @@ The weights with voice cloning live in the gated repo kyutai/pocket-tts (accept 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --token hf_xxx',
     '<%= config.bin %> <%= command.id %> --language french_24l --allow-no-cloning --voices estelle,alba',
+    '<%= config.bin %> <%= command.id %> --upstream 2.1.0 --language english --allow-no-cloning',
     '<%= config.bin %> <%= command.id %> --verify-only',
     '<%= config.bin %> <%= command.id %> --offline --json',
     '<%= config.bin %> <%= command.id %> --bundle https://example.org/english-onnx.tar.gz --sha256 <sha256>',
   ]
   static override flags = {
-    language: Flags.string({description: 'Model language (upstream config name).', options: [...languages], default: 'english'}),
+    language: Flags.string({
+      description:
+        'Upstream config name of the --upstream release (english, english_2026-10, french_24l, dutch, …; a wrong name lists the valid ones).',
+      default: 'english',
+    }),
+    upstream: Flags.string({
+      description: `Upstream pocket-tts release whose config --language names (default ${defaultReleaseFor('model download')}).`,
+      options: releasesFor('model download'),
+    }),
     repo: Flags.string({description: "Take every file from this hub repo (same layout as upstream) instead of upstream's repos."}),
     revision: Flags.string({description: "Take every file at this revision (branch, tag or commit) instead of upstream's pins."}),
     files: Flags.string({description: 'Also fetch repo files matching these globs (saved under <language>/files/).', multiple: true}),
@@ -104,7 +112,8 @@ The weights with voice cloning live in the gated repo kyutai/pocket-tts (accept 
         this.log(`Lock file: ${result.lockFile}`)
         return {kind: 'bundle', ...result}
       }
-      const language = flags.language as Language
+      const upstream = selectUpstream('model download', flags.upstream)
+      const release = releaseConfig(upstream, flags.language)
       const token = flags.token === undefined || flags.token === '' ? undefined : flags.token
       if (token !== undefined && !token.startsWith('hf_')) {
         throw new UsageError({
@@ -116,8 +125,9 @@ The weights with voice cloning live in the gated repo kyutai/pocket-tts (accept 
       const result = await downloadModel({
         out: config.modelsDir,
         endpoint: config.hubEndpoint,
-        language,
-        voices: parseVoices(flags.voices, language),
+        upstream,
+        language: release.config,
+        voices: parseVoices(flags.voices, release),
         ...(flags.repo === undefined ? {} : {repo: flags.repo}),
         ...(flags.revision === undefined ? {} : {revision: flags.revision}),
         ...(flags.files === undefined ? {} : {files: flags.files}),
@@ -139,7 +149,10 @@ The weights with voice cloning live in the gated repo kyutai/pocket-tts (accept 
       )
       this.log('')
       const cloning = result.voiceCloning === null ? 'unknown' : result.voiceCloning ? 'yes' : 'no (predefined voices only)'
-      this.log(`Model folder: ${result.folder} (config.yaml ${result.config.status}; voice cloning: ${cloning})`)
+      const configNote = result.config === null ? 'no config.yaml: pass --config-from' : `config.yaml ${result.config.status}`
+      this.log(
+        `Model folder: ${result.folder} (pocket-tts ${result.upstream} ${result.language}; ${configNote}; voice cloning: ${cloning})`,
+      )
       this.log(`Lock file: ${result.lockFile}${result.downloadedBytes > 0 ? ` (${result.downloadedBytes} bytes downloaded)` : ''}`)
       return {kind: 'model', ...result}
     } finally {
@@ -148,21 +161,21 @@ The weights with voice cloning live in the gated repo kyutai/pocket-tts (accept 
   }
 }
 
-function parseVoices(raw: string | undefined, language: Language): PredefinedVoice[] {
-  if (raw === undefined) return [languageEntry(language).defaultVoice]
+function parseVoices(raw: string | undefined, release: ReleaseConfig): string[] {
+  if (raw === undefined) return [release.defaultVoice]
   const names = raw
     .split(',')
     .map((v) => v.trim())
     .filter((v) => v !== '')
-  if (names.length === 1 && names[0] === 'all') return [...predefinedVoices]
+  if (names.length === 1 && names[0] === 'all') return [...release.voices]
   if (names.length === 1 && names[0] === 'none') return []
-  const unknown = names.filter((n) => !isPredefinedVoice(n))
+  const unknown = names.filter((n) => !release.voices.includes(n))
   if (unknown.length > 0) {
     throw new UsageError({
       code: 'VOICE_UNKNOWN',
       message: `Unknown predefined voice(s): ${unknown.join(', ')}.`,
-      hint: `Use "all", "none" or names from: ${predefinedVoices.join(', ')}.`,
+      hint: `Use "all", "none" or names from: ${release.voices.join(', ')}.`,
     })
   }
-  return names.filter(isPredefinedVoice)
+  return names
 }

@@ -1,6 +1,7 @@
 import {basename, join, resolve} from 'node:path'
 import {ModelError} from '../errors/index.js'
-import {GATED_REPO, UNGATED_REPO, languageEntry, type Language, type PredefinedVoice} from './catalogue.js'
+import {defaultReleaseFor, type UpstreamRelease} from '../upstream/upstream-releases.js'
+import {GATED_REPO, UNGATED_REPO} from './catalogue.js'
 import type {DownloadEvent, DownloadMode, FileStatus} from './download-events.js'
 import {fetchPlannedFile, sameSource} from './fetch-planned-file.js'
 import type {HubAccess} from './hub-access.js'
@@ -10,6 +11,7 @@ import {emptyLockFile, LOCK_FILE_NAME, type LockFile, type LockedGeneratedFile, 
 import {planDownload, type PlannedFile, type PlannedKind} from './plan-download.js'
 import {planExtraFiles} from './plan-extra-files.js'
 import {readLockFile} from './read-lock-file.js'
+import {releaseConfig} from './release-config.js'
 import {runLimited} from './run-limited.js'
 import {syncModelConfig} from './sync-model-config.js'
 import {verifyLocalFile} from './verify-local-file.js'
@@ -19,9 +21,12 @@ import {writeLockFile} from './write-lock-file.js'
 export interface DownloadModelParams extends Omit<HubAccess, 'onRetry'> {
   /** The models folder: the model goes to `<out>/<language>/`, the lock file to `<out>/pockettts.lock.json`. */
   readonly out: string
-  readonly language: Language
-  /** Predefined voice states to fetch. @default the language's default voice */
-  readonly voices?: readonly PredefinedVoice[]
+  /** The upstream release whose config `language` names. @default the newest release listing `model download` */
+  readonly upstream?: UpstreamRelease
+  /** The release's config name (`english` is the release's own english). */
+  readonly language: string
+  /** Predefined voice states to fetch. @default the config's default voice */
+  readonly voices?: readonly string[]
   /** Take every file from this repo (same layout as upstream's). */
   readonly repo?: string
   /** Take every file at this revision instead of upstream's pins. */
@@ -42,6 +47,7 @@ export interface DownloadModelParams extends Omit<HubAccess, 'onRetry'> {
 export interface ModelFileRecord {
   readonly file: string
   readonly kind: PlannedKind
+  readonly upstream: UpstreamRelease
   readonly repo: string
   readonly path: string
   readonly revision: string
@@ -53,7 +59,8 @@ export interface ModelFileRecord {
 
 export interface DownloadModelResult {
   readonly mode: DownloadMode
-  readonly language: Language
+  readonly upstream: UpstreamRelease
+  readonly language: string
   /** Absolute paths. */
   readonly out: string
   readonly folder: string
@@ -61,7 +68,8 @@ export interface DownloadModelResult {
   /** Whether the weights can clone voices (`null`: a custom `--repo`, unknown). */
   readonly voiceCloning: boolean | null
   readonly files: readonly ModelFileRecord[]
-  readonly config: {readonly file: string; readonly status: 'written' | 'verified'}
+  /** `null` when the catalogue has no architecture for the config and no `configFrom` was given (4.x configs). */
+  readonly config: {readonly file: string; readonly status: 'written' | 'verified'} | null
   /** Bytes transferred by this run. */
   readonly downloadedBytes: number
 }
@@ -77,13 +85,18 @@ export async function downloadModel(params: DownloadModelParams): Promise<Downlo
   const out = resolve(params.out)
   const lockPath = join(out, LOCK_FILE_NAME)
   const events = params.onEvent ?? ((): void => {})
-  const template =
-    params.configFrom === undefined ? languageEntry(params.language).architecture : await loadConfigTemplate({path: params.configFrom})
-  const from = params.configFrom === undefined ? `catalogue:${params.language}` : `config-from:${basename(params.configFrom)}`
+  const upstream = params.upstream ?? defaultReleaseFor('model download')
+  const release = releaseConfig(upstream, params.language)
+  const template = params.configFrom === undefined ? release.architecture : await loadConfigTemplate({path: params.configFrom})
+  const from =
+    params.configFrom === undefined
+      ? `catalogue:${upstream === '2.1.0' ? params.language : `${upstream}/${params.language}`}`
+      : `config-from:${basename(params.configFrom)}`
   const lock = (await readLockFile({path: lockPath})) ?? (mode === 'download' ? emptyLockFile() : missingLock(lockPath, mode))
   const plan = planDownload({
+    upstream,
     language: params.language,
-    voices: params.voices ?? [languageEntry(params.language).defaultVoice],
+    voices: params.voices ?? [release.defaultVoice],
     ...(params.repo === undefined ? {} : {repo: params.repo}),
     ...(params.revision === undefined ? {} : {revision: params.revision}),
     allowNoCloning: params.allowNoCloning === true,
@@ -105,7 +118,13 @@ export async function downloadModel(params: DownloadModelParams): Promise<Downlo
         reason: errorText(info.error),
       }),
   }
-  const planned = [...plan.files, ...(await planExtraFiles({params, mode, lock, folder: plan.folder, access}))]
+  const planned = [...plan.files, ...(await planExtraFiles({params: {...params, upstream}, mode, lock, folder: plan.folder, access}))]
+  if (template === undefined) {
+    events({
+      type: 'notice',
+      message: `The catalogue has no architecture for pocket-tts ${upstream}'s ${params.language}: no config.yaml is written (pass --config-from with its upstream YAML to write one).`,
+    })
+  }
   if (mode === 'download' && params.allowNoCloning === true && params.accessToken === undefined && params.repo === undefined) {
     events({type: 'notice', message: `No token given: using the ungated weights of ${UNGATED_REPO} (no voice cloning).`})
   }
@@ -118,7 +137,7 @@ export async function downloadModel(params: DownloadModelParams): Promise<Downlo
   const unavailable: string[] = []
   for (const item of planned) {
     const entry = locked.get(item.file)
-    if (entry === undefined || !item.sources.some((s) => sameSource(s, entry))) {
+    if (entry === undefined || entry.upstream !== item.upstream || !item.sources.some((s) => sameSource(s, entry))) {
       if (mode === 'download') toFetch.push({item})
       else
         unavailable.push(
@@ -190,26 +209,31 @@ export async function downloadModel(params: DownloadModelParams): Promise<Downlo
     // 3. The folder's config.yaml, from the template and the weights actually present.
     const weights = fetched.get(`${plan.folder}/model.safetensors`) ?? locked.get(`${plan.folder}/model.safetensors`)!
     const voiceCloning = params.repo !== undefined ? null : weights.repo === GATED_REPO
-    const config = await syncModelConfig({
-      out,
-      folder: plan.folder,
-      template,
-      from,
-      weights,
-      voiceCloning,
-      locked: lock.generated.find((g) => g.file === `${plan.folder}/config.yaml`),
-      checkOnly: mode === 'verify-only',
-    })
-    configEntry = config.entry
+    const config =
+      template === undefined
+        ? undefined
+        : await syncModelConfig({
+            out,
+            folder: plan.folder,
+            template,
+            from,
+            weights,
+            tokenizerFile: release.tokenizerFile,
+            voiceCloning,
+            locked: lock.generated.find((g) => g.file === `${plan.folder}/config.yaml`),
+            checkOnly: mode === 'verify-only',
+          })
+    configEntry = config?.entry
     return {
       mode,
+      upstream,
       language: params.language,
       out,
       folder: join(out, plan.folder),
       lockFile: lockPath,
       voiceCloning,
       files: planned.map((p) => records.find((r) => r.file === p.file)!),
-      config: {file: config.entry.file, status: config.status},
+      config: config === undefined ? null : {file: config.entry.file, status: config.status},
       downloadedBytes,
     }
   } finally {
@@ -229,6 +253,7 @@ function record(entry: LockedHubFile, kind: PlannedKind, status: FileStatus): Mo
   return {
     file: entry.file,
     kind,
+    upstream: entry.upstream,
     repo: entry.repo,
     path: entry.path,
     revision: entry.revision,

@@ -93,6 +93,7 @@ function lockEntry(
     size: resolved.size,
     sha256,
     url: resolved.url,
+    upstream: item.upstream,
   }
 }
 

@@ -1,3 +1,5 @@
+import type {UpstreamRelease} from '../upstream/upstream-releases.js'
+
 /** `<models folder>/pockettts.lock.json`: where every downloaded file came from and what it must hash to. */
 
 export const LOCK_FILE_NAME = 'pockettts.lock.json'
@@ -18,6 +20,8 @@ export interface LockedHubFile {
   readonly sha256: string
   /** Where it came from (the resolve URL at the commit). */
   readonly url: string
+  /** The upstream pocket-tts release whose config the file belongs to; a lock written before 4.x models has none (read as 2.1.0). */
+  readonly upstream: UpstreamRelease
 }
 
 /** A file pockettts wrote itself (the model folder's config.yaml). */
@@ -27,6 +31,8 @@ export interface LockedGeneratedFile {
   readonly sha256: string
   /** What it was made from, e.g. `catalogue:english` or `config-from:tiny.yaml`. */
   readonly from: string
+  /** As for hub files (absent in older locks: 2.1.0). */
+  readonly upstream: UpstreamRelease
 }
 
 /** An unpacked bundle (`model download --bundle`). */

@@ -9,7 +9,7 @@ import {resolveHubFiles} from './resolve-hub-files.js'
 
 export interface PlanExtraFilesParams {
   /** The download's source overrides and `--files` globs (DownloadModelParams). */
-  readonly params: Pick<PlanDownloadParams, 'language' | 'repo' | 'revision'> & {readonly files?: readonly string[]}
+  readonly params: Pick<PlanDownloadParams, 'upstream' | 'language' | 'repo' | 'revision'> & {readonly files?: readonly string[]}
   readonly mode: DownloadMode
   readonly lock: LockFile
   readonly folder: string
@@ -45,6 +45,7 @@ export async function planExtraFiles(p: PlanExtraFilesParams): Promise<PlannedFi
   return paths.map((path) => ({
     file: `${prefix}${path}`,
     kind: 'extra',
+    upstream: p.params.upstream,
     sources: [{repo: source.repo, path, revision: source.revision, gated: false}],
   }))
 }

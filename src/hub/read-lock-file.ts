@@ -1,5 +1,6 @@
 import {readFile} from 'node:fs/promises'
 import {ModelError} from '../errors/index.js'
+import {isUpstreamRelease, type UpstreamRelease} from '../upstream/upstream-releases.js'
 import {LOCK_FORMAT, type LockFile, type LockedBundle, type LockedGeneratedFile, type LockedHubFile} from './lock-file.js'
 
 export interface ReadLockFileParams {
@@ -30,8 +31,8 @@ export async function readLockFile(params: ReadLockFileParams): Promise<LockFile
     throw invalid((error as Error).message, error)
   }
   if (!isRecord(raw) || raw['format'] !== LOCK_FORMAT) throw invalid(`"format" must be "${LOCK_FORMAT}"`)
-  const files = arrayOf(raw['files'], 'files', isHubFile, invalid)
-  const generated = arrayOf(raw['generated'] ?? [], 'generated', isGeneratedFile, invalid)
+  const files = arrayOf(raw['files'], 'files', isHubFile, invalid).map(withUpstream)
+  const generated = arrayOf(raw['generated'] ?? [], 'generated', isGeneratedFile, invalid).map(withUpstream)
   const bundles = arrayOf(raw['bundles'] ?? [], 'bundles', isBundle, invalid)
   return {format: LOCK_FORMAT, files, generated, bundles}
 }
@@ -42,6 +43,17 @@ function arrayOf<T>(value: unknown, name: string, check: (v: unknown) => v is T,
     if (!check(item)) throw invalid(`${name}[${i}] lacks a field or has a wrong type`)
   })
   return value as T[]
+}
+
+/** Locks written before 4.x models record no release: their files are 2.1.0's. */
+const LEGACY_UPSTREAM: UpstreamRelease = '2.1.0'
+
+function withUpstream<T extends {readonly upstream?: unknown}>(entry: T): T & {readonly upstream: UpstreamRelease} {
+  return {...entry, upstream: typeof entry.upstream === 'string' && isUpstreamRelease(entry.upstream) ? entry.upstream : LEGACY_UPSTREAM}
+}
+
+function hasValidUpstream(v: Record<string, unknown>): boolean {
+  return v['upstream'] === undefined || (typeof v['upstream'] === 'string' && isUpstreamRelease(v['upstream']))
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -55,11 +67,13 @@ function hasFile(v: Record<string, unknown>): boolean {
 }
 
 function isHubFile(v: unknown): v is LockedHubFile {
-  return isRecord(v) && hasFile(v) && ['repo', 'revision', 'commit', 'path', 'url'].every((k) => typeof v[k] === 'string')
+  return (
+    isRecord(v) && hasFile(v) && hasValidUpstream(v) && ['repo', 'revision', 'commit', 'path', 'url'].every((k) => typeof v[k] === 'string')
+  )
 }
 
 function isGeneratedFile(v: unknown): v is LockedGeneratedFile {
-  return isRecord(v) && hasFile(v) && typeof v['from'] === 'string'
+  return isRecord(v) && hasFile(v) && hasValidUpstream(v) && typeof v['from'] === 'string'
 }
 
 function isBundle(v: unknown): v is LockedBundle {

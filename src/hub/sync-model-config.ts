@@ -17,6 +17,8 @@ export interface SyncModelConfigParams {
   /** What the template is, for the lock and the header (`catalogue:english`, `config-from:x.yaml`). */
   readonly from: string
   readonly weights: LockedHubFile
+  /** The local tokenizer file name in the folder. */
+  readonly tokenizerFile: string
   readonly voiceCloning: boolean | null
   /** The lock's record of the config, if any. */
   readonly locked: LockedGeneratedFile | undefined
@@ -45,7 +47,7 @@ export async function syncModelConfig(params: SyncModelConfigParams): Promise<Sy
   const text = renderModelConfig({
     template: params.template,
     weightsFile: 'model.safetensors',
-    tokenizerFile: 'tokenizer.model',
+    tokenizerFile: params.tokenizerFile,
     header: [
       'Pocket TTS model config in upstream pocket_tts schema, written by `pockettts model download`.',
       `Weights: ${params.weights.repo}/${params.weights.path} at ${params.weights.commit} (${cloning}).`,
@@ -53,7 +55,7 @@ export async function syncModelConfig(params: SyncModelConfigParams): Promise<Sy
     ],
   })
   const expected = {size: Buffer.byteLength(text), sha256: createHash('sha256').update(text).digest('hex')}
-  const entry: LockedGeneratedFile = {file, ...expected, from: params.from}
+  const entry: LockedGeneratedFile = {file, ...expected, from: params.from, upstream: params.weights.upstream}
   const reference = params.locked ?? entry
   const state = await verifyLocalFile({path, ...reference})
   if (state.state === 'ok' && (params.checkOnly || reference === entry || params.locked?.sha256 === expected.sha256)) {

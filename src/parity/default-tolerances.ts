@@ -17,6 +17,12 @@ export interface ToleranceEntry extends Tolerance {
  */
 export const DEFAULT_TOLERANCES: Readonly<Record<keyof typeof contract.checks, ToleranceEntry>> = contract.checks
 
+/**
+ * The release-drift floor (`contracts/tolerances.json` `drift`): a `--cross-release` run names the first check whose
+ * largest difference exceeds it, above cross-CPU and ORT-vs-torch float noise, even when that check is within tolerance.
+ */
+export const DRIFT_FLOOR: {readonly floor: number; readonly why: string} = contract.drift
+
 export type CheckName = keyof typeof DEFAULT_TOLERANCES
 export const CHECK_NAMES = Object.keys(DEFAULT_TOLERANCES) as CheckName[]
 

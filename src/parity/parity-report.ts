@@ -36,6 +36,11 @@ export interface ParityReport {
   /** The first line of the report: the first divergence, or that there is none. */
   readonly summary: string
   readonly firstDivergence: ParityDivergence | null
+  /**
+   * A --cross-release run: the first check (teacher-forced first, in data-flow order) whose difference exceeds the drift
+   * floor of contracts/tolerances.json, within tolerance or not: where the releases' numbers start to differ. null otherwise.
+   */
+  readonly firstDrift: (ParityDivergence & {readonly floor: number}) | null
   readonly model: string | null
   /** A --cross-release run (release drift): the export's upstream release and the goldens'; null otherwise. */
   readonly crossRelease: CrossRelease | null
@@ -75,6 +80,19 @@ export function firstDivergence(reports: readonly ParityCaseReport[]): ParityDiv
       if (d === null || d === undefined) continue
       const line = `First divergence: ${STAGE_LABELS[d.stage]}${d.where === '' ? '' : ` at ${d.where}`} (case ${r.name}, ${MODE_LABEL[mode]}): ${describeCheck(d)}`
       return {...d, case: r.name, mode, line}
+    }
+  }
+  return null
+}
+
+/** The first drift above `floor` over the runs of a --cross-release report (teacher-forced first, cases in order). */
+export function firstDrift(reports: readonly ParityCaseReport[], floor: number): (ParityDivergence & {readonly floor: number}) | null {
+  for (const mode of ['teacher', 'free', 'against'] as const) {
+    for (const r of reports) {
+      const d = r.runs.find((x) => x.mode === mode && x.firstDrift !== undefined && x.firstDrift !== null)?.firstDrift
+      if (d === null || d === undefined) continue
+      const line = `first drift above ${floor.toExponential()}: ${STAGE_LABELS[d.stage]}${d.where === '' ? '' : ` at ${d.where}`} (case ${r.name}, ${MODE_LABEL[mode]}): ${describeCheck(d)}`
+      return {...d, case: r.name, mode, line, floor}
     }
   }
   return null

@@ -4,7 +4,7 @@ import {loadEngineModel, type EngineModel} from '../engine/engine-model.js'
 import {UsageError} from '../errors/index.js'
 import {CheckRecorder, type RunMode} from './check-recorder.js'
 import {compareSynthesisRuns} from './compare-synthesis-runs.js'
-import {CHECK_NAMES, type CheckName, type ToleranceTable} from './default-tolerances.js'
+import {CHECK_NAMES, DRIFT_FLOOR, type CheckName, type ToleranceTable} from './default-tolerances.js'
 import {absentTensors, assertSameUpstream, openGoldenCases, unknownTensors, type ParityCase} from './golden-cases.js'
 import {recordedUpstream} from '../upstream/index.js'
 import {loadCaseVoice} from './load-case-voice.js'
@@ -13,6 +13,7 @@ import type {MemoryGolden} from './memory-golden.js'
 import {
   aggregateStages,
   firstDivergence,
+  firstDrift,
   MODE_LABEL,
   type CrossRelease,
   type ParityCaseReport,
@@ -151,6 +152,7 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
             skipped: rec.skipped,
             selected,
             ...(params.details === true ? {details: true} : {}),
+            ...(cross === null ? {} : {driftFloor: DRIFT_FLOOR.floor}),
           }),
           durationMs: performance.now() - t0,
         })
@@ -229,6 +231,7 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
   }
   const failed = reports.reduce((n, r) => n + r.runs.reduce((m, run) => m + run.failed, 0), 0)
   const first = firstDivergence(reports)
+  const drift = cross === null ? null : firstDrift(reports, DRIFT_FLOOR.floor)
   const runCount = reports.reduce((n, r) => n + r.runs.length, 0)
   const stages = aggregateStages(reports)
   const absentStages = stages.filter((s) => s.checks === 0 && selected.has(s.stage) && !isVoiceOnly(s.stage, reports)).map((s) => s.stage)
@@ -243,11 +246,12 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
           first === null
             ? 'none, the releases agree within tolerance'
             : `the releases first differ at ${plain.replace(/^First divergence: /, '')}`
-        }`
+        }; ${drift === null ? `no difference above ${DRIFT_FLOOR.floor.toExponential()}` : drift.line}`
   return {
     ok: first === null,
     summary,
     firstDivergence: first,
+    firstDrift: drift,
     model: model?.dir ?? null,
     crossRelease: cross,
     mode: against ? 'against' : (params.mode ?? 'teacher'),

@@ -46,6 +46,8 @@ export interface RunSummary {
   readonly checks: number
   readonly failed: number
   readonly firstDivergence: CheckDigest | null
+  /** With a drift floor (`--cross-release`): the first check, in data-flow order, failing or differing by more than it. */
+  readonly firstDrift?: CheckDigest | null
   readonly stages: readonly StageSummary[]
   readonly skipped: readonly SkippedCheck[]
   /** The failing checks in data-flow order (at most 50). */
@@ -60,6 +62,8 @@ export interface SummarizeRunParams {
   readonly skipped: readonly SkippedCheck[]
   readonly selected: ReadonlySet<ParityStage>
   readonly details?: boolean
+  /** Find the first check whose max-abs difference exceeds this (release drift). */
+  readonly driftFloor?: number
 }
 
 /** Stage rows, failures and the first divergence of one run. */
@@ -93,11 +97,17 @@ export function summarizeRun(params: SummarizeRunParams): RunSummary {
     checks: sorted.length,
     failed: failing.length,
     firstDivergence: failing[0] === undefined ? null : digest(failing[0]),
+    ...(params.driftFloor === undefined ? {} : {firstDrift: firstAbove(sorted, params.driftFloor)}),
     stages,
     skipped: params.skipped,
     failures: failing.slice(0, 50).map(digest),
     ...(params.details === true ? {details: sorted.map(digest)} : {}),
   }
+}
+
+function firstAbove(sorted: readonly CheckResult[], floor: number): CheckDigest | null {
+  const hit = sorted.find((r) => !r.passed || (r.metrics !== undefined && r.metrics.maxAbs > floor))
+  return hit === undefined ? null : digest(hit)
 }
 
 /** The worst of some checks: failing first, then the largest score. */

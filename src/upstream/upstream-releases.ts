@@ -7,7 +7,8 @@ import {packageRoot} from '../config/project-paths.js'
 export type UpstreamRelease = keyof typeof contract.releases
 
 /** A command that drives or imitates upstream; each release lists the ones it supports. */
-export type UpstreamCommand = 'text' | 'fixture make' | 'golden dump' | 'golden dump-voice' | 'export-voice' | 'bench' | 'model export'
+export type UpstreamCommand =
+  'text' | 'fixture make' | 'golden dump' | 'golden dump-voice' | 'export-voice' | 'bench' | 'model export' | 'model download'
 
 export interface UpstreamReleaseInfo {
   readonly release: UpstreamRelease

@@ -31,6 +31,8 @@ describe.skipIf(skipWithoutOracle)(`pockettts model download against a local hub
     const args = [
       'model',
       'download',
+      '--upstream',
+      '2.1.0',
       '--endpoint',
       hub.url,
       '--out',
@@ -81,7 +83,7 @@ describe.skipIf(skipWithoutOracle)(`pockettts model download against a local hub
 
   it('explains the gate (exit 3) and never falls back without --allow-no-cloning', async () => {
     const out = temp()
-    const run = await runCli(['model', 'download', '--endpoint', hub.url, '--out', out], {env})
+    const run = await runCli(['model', 'download', '--upstream', '2.1.0', '--endpoint', hub.url, '--out', out], {env})
     expect(run.exitCode).toBe(3)
     expect(run.stderr).toContain('Error [HUB_GATED]: kyutai/pocket-tts is gated')
     expect(run.stderr).toMatch(
@@ -100,20 +102,22 @@ describe('pockettts model download and pack (CLI)', () => {
 
   it('--offline without a lock file names the missing lock (exit 3); a bad voice or token is a usage error (exit 2)', async () => {
     const out = temp()
-    const offline = await runCli(['model', 'download', '--offline', '--out', out, '--json'], {env})
+    const offline = await runCli(['model', 'download', '--upstream', '2.1.0', '--offline', '--out', out, '--json'], {env})
     expect(offline.exitCode).toBe(3)
     expect(JSON.parse(offline.stdout)).toMatchObject({error: {code: 'LOCK_MISSING'}})
-    const voice = await runCli(['model', 'download', '--voices', 'alba,nobody', '--out', out], {env})
+    const voice = await runCli(['model', 'download', '--upstream', '2.1.0', '--voices', 'alba,nobody', '--out', out], {env})
     expect(voice.exitCode).toBe(2)
     expect(voice.stderr).toContain('Error [VOICE_UNKNOWN]: Unknown predefined voice(s): nobody.')
-    const token = await runCli(['model', 'download', '--endpoint', hub.url, '--out', out], {env: {...env, HF_TOKEN: 'not-a-token'}})
+    const token = await runCli(['model', 'download', '--upstream', '2.1.0', '--endpoint', hub.url, '--out', out], {
+      env: {...env, HF_TOKEN: 'not-a-token'},
+    })
     expect(token.exitCode).toBe(2)
     expect(token.stderr).toContain('Error [TOKEN_INVALID]')
   })
 
   it('reports a corrupted local file by name (exit 1)', async () => {
     const out = temp()
-    const args = ['model', 'download', '--endpoint', hub.url, '--out', out, '--allow-no-cloning', '--voices', 'none']
+    const args = ['model', 'download', '--upstream', '2.1.0', '--endpoint', hub.url, '--out', out, '--allow-no-cloning', '--voices', 'none']
     expect((await runCli(args, {env})).exitCode).toBe(0)
     writeFileSync(join(out, 'english', 'tokenizer.model'), 'not the tokenizer')
     const run = await runCli([...args, '--verify-only'], {env})
@@ -125,7 +129,10 @@ describe('pockettts model download and pack (CLI)', () => {
   it('reports an unreachable hub (exit 3) after --retries', async () => {
     const down = await startLocalHub({repos: {}})
     await down.close()
-    const run = await runCli(['model', 'download', '--endpoint', down.url, '--out', temp(), '--allow-no-cloning', '--retries', '0'], {env})
+    const run = await runCli(
+      ['model', 'download', '--upstream', '2.1.0', '--endpoint', down.url, '--out', temp(), '--allow-no-cloning', '--retries', '0'],
+      {env},
+    )
     expect(run.exitCode).toBe(3)
     expect(run.stderr).toContain('Error [HUB_UNREACHABLE]')
   })
@@ -153,7 +160,10 @@ describe('pockettts model download and pack (CLI)', () => {
 
   it('records where each file came from in the lock file', async () => {
     const out = temp()
-    const run = await runCli(['model', 'download', '--endpoint', hub.url, '--out', out, '--allow-no-cloning', '--json'], {env})
+    const run = await runCli(
+      ['model', 'download', '--upstream', '2.1.0', '--endpoint', hub.url, '--out', out, '--allow-no-cloning', '--json'],
+      {env},
+    )
     expect(run.exitCode, run.stderr).toBe(0)
     const lock = JSON.parse(readFileSync(join(out, 'pockettts.lock.json'), 'utf8')) as {files: {repo: string; url: string}[]}
     expect(lock.files).toHaveLength(3)

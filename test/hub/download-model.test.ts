@@ -42,6 +42,7 @@ async function run(
   try {
     const result = await downloadModel({
       endpoint: hub.url,
+      upstream: '2.1.0',
       language: 'english',
       allowNoCloning: true,
       retry: fast,
@@ -92,6 +93,7 @@ describe('downloadModel against a local hub', () => {
       size: files.model.length,
       sha256: sha(files.model),
       url: `${hub.url}/${UNGATED_REPO}/resolve/${REVISIONS.ungated}/${MODEL}`,
+      upstream: '2.1.0',
     })
     expect(lock.files.find((f) => f.file === 'english/voices/alba.safetensors')?.commit).toBe(REVISIONS.voices)
     const config = parseYaml(readFileSync(join(out, 'english/config.yaml'), 'utf8')) as Record<
@@ -194,6 +196,7 @@ describe('downloadModel against a local hub', () => {
     const events: DownloadEvent[] = []
     const error = await downloadModel({
       endpoint: hub.url,
+      upstream: '2.1.0',
       language: 'english',
       allowNoCloning: true,
       out,

@@ -346,6 +346,8 @@ describe.skipIf(skipWithoutOracle)(`download, export and verify --lock end to en
       [
         'model',
         'download',
+        '--upstream',
+        '2.1.0',
         '--endpoint',
         hub.url,
         '--out',

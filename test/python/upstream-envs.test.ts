@@ -25,6 +25,9 @@ describe('the pinned upstream releases (contracts/upstreams.json)', () => {
     // model export supports both; a folder recording no release is exported as 2.1.0 (contracts/upstreams.json defaults)
     expect(selectUpstream('model export', undefined)).toBe('2.1.0')
     expect(selectUpstream('model export', '4.0.1')).toBe('4.0.1')
+    // model download: the newest release's configs (english = 4.0.1's english_2026-10 weights)
+    expect(selectUpstream('model download', undefined)).toBe('4.0.1')
+    expect(selectUpstream('model download', '2.1.0')).toBe('2.1.0')
     expect(() => selectUpstream('golden dump', '3.0.0')).toThrow(expect.objectContaining({code: 'UPSTREAM_UNKNOWN'}))
   })
 
