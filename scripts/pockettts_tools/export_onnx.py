@@ -150,6 +150,7 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
             "EXPORT_OUT_NOT_EMPTY", f"{out} exists and is not an empty folder.", kind="usage", hint="Pass a new or empty folder."
         )
     progress("load", message=f"loading {source} with upstream pocket_tts")
+    from .batched_graphs import batched_cases, build_batched_graphs
     from .export_golden import VOICE_PROMPT, write_export_golden
     from .graph_checks import call_set, check_graph, open_session, recorded_cases, run_chain
     from .graph_defs import build_graphs
@@ -169,7 +170,9 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
     write_voice_prompt(out / VOICE_PROMPT, facts.sample_rate)
     ref = record_reference(tts, facts, out / VOICE_PROMPT, caps.max_chunk_tokens, max_steps=max_steps)
 
-    graphs = build_graphs(tts, facts)
+    serving = build_batched_graphs(tts, facts)  # optional serving graphs (issue 19), checked against upstream's AR steps
+    batched = {g.name for g in serving}
+    graphs = build_graphs(tts, facts) + serving
     rewrites: dict[str, list[str]] = {}
     for index, graph in enumerate(graphs):
         progress("export", index, len(graphs), message=graph.name)
@@ -189,9 +192,10 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
     for index, graph in enumerate(graphs):
         progress("check", index, len(graphs), message=f"{graph.name} against upstream")
         sessions[graph.name] = open_session(out / f"{graph.name}.onnx")
-        result = check_graph(graph, sessions[graph.name], recorded_cases(graph.name, ref))
+        cases = batched_cases(graph.name, ref) if graph.name in batched else recorded_cases(graph.name, ref)
+        result = check_graph(graph, sessions[graph.name], cases)
         failures += [f"{graph.name}.{name} (max abs {r.max_abs:.3g})" for name, r in result.outputs.items() if not r.passed]
-        call_sets[graph.name] = call_set(graph.name, ref)
+        call_sets[graph.name] = list(batched_cases(graph.name, ref)) if graph.name in batched else call_set(graph.name, ref)
         graph_entries[graph.name] = {
             "file": f"{graph.name}.onnx",
             "description": graph.description,
