@@ -73,8 +73,8 @@ export class FlowLmBatcher {
   private running = false
   private timer: NodeJS.Timeout | undefined
   private readonly waitMs: number
-  /** Batched calls run and rows served (for metrics and the load report). */
-  readonly stats = {calls: 0, rows: 0}
+  /** Batched calls run, stream steps served, and the most streams one call served. */
+  readonly stats = {calls: 0, rows: 0, maxRows: 0}
 
   constructor(private readonly params: FlowLmBatcherParams) {
     this.kv = new BatchKv(params.layout)
@@ -179,6 +179,7 @@ export class FlowLmBatcher {
     const eos = floats(out['eos_logit'], 'eos_logit')
     this.stats.calls += 1
     this.stats.rows += batch.length
+    this.stats.maxRows = Math.max(this.stats.maxRows, batch.length)
     if (hidden.length !== rows * dModel) {
       throw new ModelError({
         code: 'STATE_MISMATCH',
