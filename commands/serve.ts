@@ -64,7 +64,7 @@ export default class Serve extends PocketTtsCommand {
     'log-level': Flags.string({description: 'Log level.', options: [...LOG_LEVELS], default: 'info'}),
     batching: Flags.boolean({
       description:
-        'Generations running at the same time share each FlowLM step (batched graphs of the export; an export without them interleaves), Mimi decoding per stream on a worker thread. --no-batching: each generation runs its own steps, Mimi inline.',
+        'Generations running at the same time share each FlowLM step (batched graphs of the export; an export without them interleaves). --no-batching: each generation runs its own steps.',
       default: true,
       allowNo: true,
     }),
@@ -95,12 +95,9 @@ export default class Serve extends PocketTtsCommand {
     }
     const embedded = config.model === undefined
     const modelDir = config.model ?? embeddedModelDir()
-    // Batched steps keep Mimi per stream on the decoder worker, overlapped with the next batched step.
-    const model = await loadEngineModel({
-      dir: modelDir,
-      mimiWorker: flags.batching,
-      ...(config.threads === undefined ? {} : {threads: config.threads}),
-    })
+    // Mimi stays per stream on onnxruntime's threads, as before: measured on 2 cores, the decoder worker (one
+    // thread for every stream's frames) made batched serving slower (docs/performance.md, serve throughput).
+    const model = await loadEngineModel({dir: modelDir, ...(config.threads === undefined ? {} : {threads: config.threads})})
     let batcher: Awaited<ReturnType<typeof openFlowLmBatcher>> = null
     try {
       batcher = flags.batching ? await openFlowLmBatcher({model}) : null

@@ -20,8 +20,10 @@ export interface FlowLmBatcherParams {
   readonly latentDim: number
   /**
    * How long a step waits for streams that are not ready yet (busy with their audio) before running
-   * without them, in ms. A step runs at once when every stream in the batch is waiting for it.
-   * @default 2
+   * without them, in ms. A step runs at once when every stream in the batch is waiting for it. Measured on the
+   * full-size model at 4 connections: 2 ms split the streams into alternating partial batches (1.7x the
+   * interleaved throughput), 15 ms keeps them in step (2.3x) while a stalled client delays the others little.
+   * @default 15
    */
   readonly waitMs?: number
 }
@@ -78,7 +80,7 @@ export class FlowLmBatcher {
 
   constructor(private readonly params: FlowLmBatcherParams) {
     this.kv = new BatchKv(params.layout)
-    this.waitMs = params.waitMs ?? 2
+    this.waitMs = params.waitMs ?? 15
   }
 
   /** Streams in the batch. */
