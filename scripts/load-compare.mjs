@@ -52,6 +52,7 @@ for (const [round, connections] of counts.entries()) {
       ttfaP95: report.ttfaMs.p95,
       ok: report.requests.ok,
       errors: report.errors.connection + report.errors.timeouts + report.errors.non2xx,
+      rssMaxMb: report.rssMb.max,
       batchingOn: report.batching,
     }
     rows.push(row)
@@ -62,11 +63,13 @@ for (const [round, connections] of counts.entries()) {
 if (args.json) console.log(JSON.stringify({machine: machineLine(), rows}, null, 2))
 else {
   console.log(`machine: ${machineLine()}`)
-  console.log('| connections | mode | req/s | audio s/s | first audio p50 (ms) | p95 (ms) | requests ok | errors | load avg before |')
-  console.log('|---|---|---|---|---|---|---|---|---|')
+  console.log(
+    '| connections | mode | req/s | audio s/s | first audio p50 (ms) | p95 (ms) | requests ok | errors | server RSS max (MB) | load avg before |',
+  )
+  console.log('|---|---|---|---|---|---|---|---|---|---|')
   for (const r of rows) {
     console.log(
-      `| ${r.connections} | ${r.mode} | ${r.requestsPerSecond.toFixed(2)} | ${r.audioSecondsPerSecond.toFixed(2)} | ${r.ttfaP50} | ${r.ttfaP95} | ${r.ok} | ${r.errors} | ${r.loadAverage} |`,
+      `| ${r.connections} | ${r.mode} | ${r.requestsPerSecond.toFixed(2)} | ${r.audioSecondsPerSecond.toFixed(2)} | ${r.ttfaP50} | ${r.ttfaP95} | ${r.ok} | ${r.errors} | ${r.rssMaxMb} | ${r.loadAverage} |`,
     )
   }
 }
