@@ -69,25 +69,24 @@ export class BatchKv {
     return row === last ? null : last
   }
 
-  /** The past inputs for the first `rows` rows: [rows, stride, heads, head_dim] views; ensures room for one more position per row. */
-  feeds(links: readonly {input: string; layer: number; kv: 0 | 1}[]): Record<string, ort.Tensor> {
+  /**
+   * The past inputs for the first `count` rows: [count, stride, heads, head_dim] views (no copy); ensures room for
+   * one more position in every row.
+   */
+  feeds(links: readonly {input: string; layer: number; kv: 0 | 1}[], count: number): Record<string, ort.Tensor> {
     this.reserve(this.rows, Math.max(0, ...this.lengths) + 1)
     const {heads, headDim} = this.layout
     const feeds: Record<string, ort.Tensor> = {}
     for (const link of links) {
       const buffer = this.buffers[2 * link.layer + link.kv] as Float32Array
-      feeds[link.input] = f32(buffer.subarray(0, this.rows * this.stride * this.blockSize), [this.rows, this.stride, heads, headDim])
+      feeds[link.input] = f32(buffer.subarray(0, count * this.stride * this.blockSize), [count, this.stride, heads, headDim])
     }
     return feeds
   }
 
-  /**
-   * Writes the step's new K/V ([rows, layers, 2, heads, head_dim]) at each row's position and advances the row,
-   * for the rows in the step (`inStep[row]`); the others keep their cache as it was.
-   */
-  append(newKv: Float32Array, inStep: readonly boolean[]): void {
-    for (let row = 0; row < this.rows; row += 1) {
-      if (inStep[row] !== true) continue
+  /** Writes a step's new K/V ([count, layers, 2, heads, head_dim]) of the first `count` rows at their positions and advances them. */
+  append(newKv: Float32Array, count: number): void {
+    for (let row = 0; row < count; row += 1) {
       const pos = this.lengths[row] as number
       for (let b = 0; b < this.buffers.length; b += 1) {
         const start = row * this.rowSize + b * this.blockSize
@@ -95,6 +94,20 @@ export class BatchKv {
       }
       this.lengths[row] = pos + 1
     }
+  }
+
+  /** Exchanges rows a and b (so that the rows of a step can be the first ones). */
+  swap(a: number, b: number): void {
+    if (a === b) return
+    const span = this.stride * this.blockSize
+    for (const buffer of this.buffers) {
+      const saved = buffer.slice(a * span, (a + 1) * span)
+      buffer.copyWithin(a * span, b * span, (b + 1) * span)
+      buffer.set(saved, b * span)
+    }
+    const length = this.lengths[a] as number
+    this.lengths[a] = this.lengths[b] as number
+    this.lengths[b] = length
   }
 
   private reserve(rows: number, positions: number): void {

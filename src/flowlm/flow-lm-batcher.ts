@@ -162,21 +162,24 @@ export class FlowLmBatcher {
 
   private async stepRows(batch: readonly Pending[]): Promise<BatchStepResult[]> {
     const {dModel, latentDim, sessions, links} = this.params
-    const rows = this.kv.rows
-    // every row of the buffer runs (rows are independent); rows not in this step get a BOS latent and keep their cache
+    // the step's rows first (swapping cache rows), so that the call runs only the streams waiting for it
+    batch.forEach((p, i) => {
+      const other = this.members.find((m) => m.row === i)
+      if (other === undefined || other === p.member) return
+      this.kv.swap(i, p.member.row)
+      other.row = p.member.row
+      p.member.row = i
+    })
+    const rows = batch.length
     const latents = new Float32Array(rows * latentDim).fill(Number.NaN)
-    const inStep = new Array<boolean>(rows).fill(false)
-    for (const p of batch) {
-      inStep[p.member.row] = true
-      if (p.request.latent !== null) latents.set(p.request.latent, p.member.row * latentDim)
-    }
+    for (const p of batch) if (p.request.latent !== null) latents.set(p.request.latent, p.member.row * latentDim)
     const offsets = Array.from({length: rows}, (_, r) => this.kv.length(r))
     const out = await runGraph('flow_lm_step_batched', sessions.step, {
       latents: f32(latents, [rows, 1, latentDim]),
       offsets: i64(offsets, [rows]),
-      ...this.kv.feeds(links),
+      ...this.kv.feeds(links, rows),
     })
-    this.kv.append(floats(out['new_kv'], 'new_kv'), inStep)
+    this.kv.append(floats(out['new_kv'], 'new_kv'), rows)
     const hidden = floats(out['hidden'], 'hidden')
     const eos = floats(out['eos_logit'], 'eos_logit')
     this.stats.calls += 1
