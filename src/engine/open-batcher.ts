@@ -17,7 +17,8 @@ export interface OpenBatcherParams {
 
 /**
  * The batched-step scheduler of a loaded model, or null when its export has no batched graphs (exports made
- * before issue 19, or without them): the server then interleaves solo generations as before.
+ * before issue 19, or without them) or is an int8 export (its batched graphs are not quantised yet): the server
+ * then interleaves solo generations as before.
  */
 export async function openFlowLmBatcher(params: OpenBatcherParams): Promise<FlowLmBatcher | null> {
   const {model} = params
@@ -25,6 +26,8 @@ export async function openFlowLmBatcher(params: OpenBatcherParams): Promise<Flow
   const step = manifest.graphs[BATCHED_GRAPHS.step]
   const flow = manifest.graphs[BATCHED_GRAPHS.flow]
   if (step === undefined || flow === undefined) return null
+  // --int8 quantises flow_lm_main only: batched fp32 steps would neither match its solo runs nor be faster
+  if (manifest.quantization !== undefined) return null
   const layout = stepLayout(step, model)
   const links = model.flowLmState.kvInputs
   const inputs = new Set(step.inputs.map((i) => i.name))
