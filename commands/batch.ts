@@ -6,7 +6,7 @@ import {PocketTtsCommand} from '../src/cli/base-command.js'
 import {BatchProgress} from '../src/cli/batch-progress.js'
 import {knobFlag, knobFlagWithDefault} from '../src/cli/number-flags.js'
 import {embeddedModelDir} from '../src/config/index.js'
-import {defaultGenerationParams} from '../src/engine/generation-params.js'
+import {exportGenerationDefaults} from '../src/engine/generation-params.js'
 import {defaultThreads} from '../src/onnx/create-sessions.js'
 
 /** `pockettts batch --json` output. */
@@ -31,10 +31,14 @@ export default class Batch extends PocketTtsCommand {
         'Default voice of the items: a voice name of the model, a voice .safetensors or a .wav prompt (relative to the corpus folder, else the working folder). Default: alba, else the first voice of the model.',
     }),
     format: Flags.string({description: 'Default output encoding.', options: [...AUDIO_FORMATS], default: 'wav16'}),
-    temperature: knobFlag('temperature', {description: 'Default noise temperature (upstream default 0.7).'}),
+    temperature: knobFlag('temperature', {
+      description: 'Default noise temperature (default from the model: 0.7 for 2.1.0, the config default_temperature for 4.x).',
+    }),
     'lsd-decode-steps': knobFlag('lsdDecodeSteps', {description: 'Default flow-head steps per latent (upstream default 1).'}),
     'noise-clamp': knobFlag('noiseClamp', {description: 'Default noise clamp; default none.'}),
-    'eos-threshold': knobFlag('eosThreshold', {description: 'Default EOS threshold (upstream default -4).'}),
+    'eos-threshold': knobFlag('eosThreshold', {
+      description: 'Default EOS threshold (default from the model: -4 for 2.1.0, the config default_eos_threshold for 4.x).',
+    }),
     'frames-after-eos': knobFlag('framesAfterEos', {description: 'Default frames after EOS (default: per chunk, as synth).'}),
     'max-tokens': knobFlag('maxTokens', {description: 'Default tokens per text chunk (upstream default 50).'}),
     seed: knobFlag('seed', {description: 'Default seed of the items (default: derived from each id, so reruns are reproducible).'}),
@@ -75,6 +79,8 @@ export default class Batch extends PocketTtsCommand {
     if (embedded)
       this.logToStderr(`Using the embedded fixture model (${modelDir}): random weights, so it babbles. Pass --model for a real export.`)
     const jobs = flags.jobs
+    // the export's own defaults (4.x configs: default_temperature, default_eos_threshold), then the flags
+    const defaultGenerationParams = await exportGenerationDefaults(modelDir)
     const defaults: CorpusDefaults = {
       ...(flags.voice === undefined ? {} : {voice: flags.voice}),
       ...(flags.seed === undefined ? {} : {seed: flags.seed}),

@@ -48,7 +48,8 @@ export default class Bench extends PocketTtsCommand {
       default: 10,
     }),
     probe: Flags.boolean({
-      description: "Measure the machine's bandwidth and matmul rate (a few seconds, ~1 GB transient memory).",
+      description:
+        "Measure the machine's bandwidth and matmul rate (a few seconds, ~1 GB transient memory), and time the Mimi decoder alone against its own bound.",
       default: true,
       allowNo: true,
     }),

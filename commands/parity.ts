@@ -25,6 +25,8 @@ export default class Parity extends PocketTtsCommand {
     'Compare this runtime with Python goldens stage by stage (text, voice, FlowLM layers, EOS, flow head, latent, Mimi, audio).'
   static override description = `Teacher-forced mode feeds every block of the engine the golden's own inputs (tokens, text embeddings, the previous latent and noise of each AR step, the Mimi input of each frame, the voice audio and conditioning), so each block is compared on its own. Free-running mode runs the engine alone with the golden's noise tape replayed and compares chunk texts, tokens, EOS step, step and frame counts exactly, then per-frame and whole audio. The report starts with the first divergence (stage, chunk, step or frame, layer), then one row per stage with its worst metric and where it occurred.
 
+With --cross-release the goldens may come from another upstream release than the export (e.g. a 2.1.0 export against a 4.0.1 golden of the same weights): the report then names the first stage where the releases differ (release drift).
+
 Exit codes: 0 all checks within tolerance, 1 a parity failure, 2 bad usage or missing input.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> --model models/tiny-onnx --golden ../shared/oracle/tiny/golden',
@@ -33,6 +35,7 @@ Exit codes: 0 all checks within tolerance, 1 a parity failure, 2 bad usage or mi
     '<%= config.bin %> <%= command.id %> --model models/tiny-onnx --golden ../shared/oracle/tiny/golden --mode both --html parity.html',
     '<%= config.bin %> <%= command.id %> --model models/tiny-onnx --golden ../shared/oracle/tiny/golden --dump out/ts-dump',
     '<%= config.bin %> <%= command.id %> --golden out/ts-dump --against out/other-dump',
+    '<%= config.bin %> <%= command.id %> --model models/tiny-2.1.0-onnx --golden out/golden-4.0.1 --mode both --cross-release',
   ]
   static override flags = {
     model: Flags.string({description: 'Exported model folder (pockettts model export) to check.'}),
@@ -55,6 +58,11 @@ Exit codes: 0 all checks within tolerance, 1 a parity failure, 2 bad usage or mi
     html: Flags.string({
       description:
         'Write a self-contained HTML report to this file: per stage, each check against its tolerance by step or frame (log scale), the first divergence marked, expected and actual audio with players.',
+    }),
+    'cross-release': Flags.boolean({
+      description:
+        "Allow goldens recorded by another upstream release than the model's export (refused otherwise): a release-drift report naming the first stage where the two releases' numbers differ.",
+      default: false,
     }),
     threads: knobFlag('threads', {
       description: 'onnxruntime intra-op threads (default 1: a fixed reduction order, and small graphs run fastest on one thread).',
@@ -80,6 +88,7 @@ Exit codes: 0 all checks within tolerance, 1 a parity failure, 2 bad usage or mi
         ...(components === undefined ? {} : {components}),
         tolerances,
         ...(flags.dump === undefined ? {} : {dump: flags.dump}),
+        crossRelease: flags['cross-release'],
         threads: config.threads ?? 1,
         details: this.verbose,
         signal: this.signal,

@@ -69,9 +69,14 @@ export default class Serve extends PocketTtsCommand {
       allowNo: true,
     }),
     threads: knobFlag('threads', {description: 'onnxruntime intra-op threads (default: physical cores).'}),
-    temperature: knobFlag('temperature', {description: 'Noise temperature when a request gives none (upstream default 0.7).'}),
+    temperature: knobFlag('temperature', {
+      description:
+        'Noise temperature when a request gives none (default from the model: 0.7 for 2.1.0, the config default_temperature for 4.x).',
+    }),
     'lsd-decode-steps': knobFlag('lsdDecodeSteps', {description: 'Flow-head steps per latent (upstream default 1).'}),
-    'eos-threshold': knobFlag('eosThreshold', {description: 'EOS fires above this raw logit (upstream default -4).'}),
+    'eos-threshold': knobFlag('eosThreshold', {
+      description: 'EOS fires above this raw logit (default from the model: -4 for 2.1.0, the config default_eos_threshold for 4.x).',
+    }),
   }
 
   private server: PocketTtsServer | undefined

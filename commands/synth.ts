@@ -18,7 +18,7 @@ import {knobFlag, knobFlagWithDefault} from '../src/cli/number-flags.js'
 import {readTextInput} from '../src/cli/read-text-input.js'
 import {embeddedModelDir} from '../src/config/index.js'
 import {loadEngineModel} from '../src/engine/engine-model.js'
-import {defaultGenerationParams, type GenerationParams} from '../src/engine/generation-params.js'
+import {modelGenerationDefaults, type GenerationParams} from '../src/engine/generation-params.js'
 import {SeededNormalNoise} from '../src/engine/noise/index.js'
 import {resolveVoice} from '../src/engine/resolve-voice.js'
 import {synthesize, type SynthesisReport} from '../src/engine/synthesize.js'
@@ -62,10 +62,14 @@ export default class Synth extends PocketTtsCommand {
       options: [...AUDIO_FORMATS, ...ENCODED_SPEECH_FORMATS],
       default: 'wav16',
     }),
-    temperature: knobFlag('temperature', {description: 'Noise temperature (upstream default 0.7).'}),
+    temperature: knobFlag('temperature', {
+      description: 'Noise temperature (default from the model: 0.7 for 2.1.0, the config default_temperature for 4.x).',
+    }),
     'lsd-decode-steps': knobFlag('lsdDecodeSteps', {description: 'Flow-head steps per latent (upstream default 1).'}),
     'noise-clamp': knobFlag('noiseClamp', {description: 'Clamp the noise to ±this (truncated normal); default none.'}),
-    'eos-threshold': knobFlag('eosThreshold', {description: 'EOS fires above this raw logit (upstream default -4).'}),
+    'eos-threshold': knobFlag('eosThreshold', {
+      description: 'EOS fires above this raw logit (default from the model: -4 for 2.1.0, the config default_eos_threshold for 4.x).',
+    }),
     'frames-after-eos': knobFlag('framesAfterEos', {
       description: 'Frames after EOS (default: 5 for chunks of <= 4 words, else 3, or the model recommendation).',
     }),
@@ -108,14 +112,6 @@ export default class Synth extends PocketTtsCommand {
       ...(flags.file === undefined ? {} : {file: flags.file}),
       maxChars: flags['max-text-chars'],
     })
-    const params: GenerationParams = {
-      temperature: flags.temperature ?? defaultGenerationParams.temperature,
-      lsdDecodeSteps: flags['lsd-decode-steps'] ?? defaultGenerationParams.lsdDecodeSteps,
-      noiseClamp: flags['noise-clamp'] ?? null,
-      eosThreshold: flags['eos-threshold'] ?? defaultGenerationParams.eosThreshold,
-      framesAfterEos: flags['frames-after-eos'] ?? null,
-      maxTokens: flags['max-tokens'] ?? defaultGenerationParams.maxTokens,
-    }
     const trailing = flags['trailing-silence']
     const embedded = config.model === undefined
     const modelDir = config.model ?? embeddedModelDir()
@@ -127,6 +123,16 @@ export default class Synth extends PocketTtsCommand {
       ...(config.threads === undefined ? {} : {threads: config.threads}),
     })
     try {
+      // the export's own defaults (4.x configs: default_temperature, default_eos_threshold), then the flags
+      const defaults = modelGenerationDefaults(model.facts)
+      const params: GenerationParams = {
+        temperature: flags.temperature ?? defaults.temperature,
+        lsdDecodeSteps: flags['lsd-decode-steps'] ?? defaults.lsdDecodeSteps,
+        noiseClamp: flags['noise-clamp'] ?? null,
+        eosThreshold: flags['eos-threshold'] ?? defaults.eosThreshold,
+        framesAfterEos: flags['frames-after-eos'] ?? null,
+        maxTokens: flags['max-tokens'] ?? defaults.maxTokens,
+      }
       const seed = flags.seed ?? randomInt(0, 2 ** 31)
       const noise = new SeededNormalNoise({seed, temperature: params.temperature, clamp: params.noiseClamp})
       const voice = await resolveVoice({model, ...(flags.voice === undefined ? {} : {voice: flags.voice}), noise})

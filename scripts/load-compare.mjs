@@ -4,6 +4,7 @@
 // always runs on the warmer or quieter machine), --workers = connections, the same seeded request for every run,
 // and prints a markdown table (throughput, first-audio p50/p95) with the load average before each run.
 //
+//   (the export made with `model export --batched`)
 //   npm run build && node scripts/load-compare.mjs --model models/bench/full-onnx --duration 30 [--connections 1,2,4,8] [--json]
 import {spawn} from 'node:child_process'
 import {once} from 'node:events'

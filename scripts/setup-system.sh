@@ -7,11 +7,9 @@
 # fail under CI=true), 1 when apt-get failed.
 set -euo pipefail
 
-# Debian packages the test suite needs, one per entry.
-PACKAGES=(
-  chromium     # test/server/web-page-browser, test/parity/parity-html-browser, AAC decoding
-  redis-server # test/batch/batch-queue starts its own redis-server on 127.0.0.1
-)
+# Debian packages the test suite needs: chromium (test/server/web-page-browser, test/parity/parity-html-browser, AAC
+# decoding) and redis-server (test/batch/batch-queue starts its own on 127.0.0.1).
+PACKAGES=(chromium redis-server)
 # POCKETTTS_SYSTEM_PACKAGES (space-separated) replaces the list: the script's own tests use it.
 if [ -n "${POCKETTTS_SYSTEM_PACKAGES:-}" ]; then
   read -r -a PACKAGES <<<"$POCKETTTS_SYSTEM_PACKAGES"

@@ -8,25 +8,31 @@ import {upstreamFlag} from '../../src/cli/upstream-flag.js'
 export default class ModelExport extends PocketTtsCommand {
   static override summary = 'Export an upstream-format model folder to ONNX graphs with a manifest, checked against upstream.'
   static override description =
-    "Loads the folder (config.yaml, the checkpoint and tokenizer it names) with upstream pocket_tts, traces its modules into six ONNX graphs (opset 17) that a runtime drives frame by frame with explicit state, checks every graph and the whole chain against upstream's own streaming run, and writes manifest.json, the embedded golden (upstream's reference run and each graph's recorded calls, golden/reference/), the tokenizer and the voice files beside the graphs. The folder appears only when everything succeeded. It follows upstream pocket-tts 2.1.0 only for now (--upstream 4.0.1 is refused: the 4.x export and engine are issue 16); the manifest records the release (exporter.upstream)."
+    "Loads the folder (config.yaml, the checkpoint and tokenizer it names) with upstream pocket_tts, traces its modules into six ONNX graphs (opset 17) that a runtime drives frame by frame with explicit state, checks every graph and the whole chain against upstream's own streaming run, and writes manifest.json, the embedded golden (upstream's reference run and each graph's recorded calls, golden/reference/), the tokenizer and the voice files beside the graphs. The folder appears only when everything succeeded. --upstream 4.0.1 traces upstream 4.0.1's modules for every 4.x family (grouped-query attention, z_dim, low-rank text table, LSD, drifting or pointwise sampler heads, the small Mimi decoder); without it the release the folder records (fixture.json) is used, else 2.1.0. The manifest records the release (model.upstream, exporter.upstream) and what the runtime must follow (sampler type, KV heads, the config's generation defaults; docs/graph-contract.md)."
   static override examples = [
     '<%= config.bin %> <%= command.id %> --from ../shared/oracle/tiny --out models/tiny-onnx',
     '<%= config.bin %> <%= command.id %> --from models/english --out models/english-onnx --force --json',
   ]
   static override flags = {
     from: Flags.string({
-      description: 'Model folder in the upstream format (config.yaml, model.safetensors, tokenizer.model).',
+      description: 'Model folder in the upstream format (config.yaml, model.safetensors, tokenizer.model or tokenizer.json).',
       required: true,
     }),
     out: Flags.string({description: 'Folder to create for the export.', required: true}),
     python: Flags.string({description: 'Python interpreter with the tooling (else POCKETTTS_PYTHON, .venv, python3).'}),
     upstream: upstreamFlag('model export', {
-      what: 'Upstream pocket-tts release whose modules are traced (the 4.x export and engine are issue 16)',
+      what: 'Upstream pocket-tts release whose modules are traced (a 4.x config needs 4.0.1)',
+      defaultText: "the release the --from folder records (fixture.json), else 2.1.0 (contracts/upstreams.json's default)",
     }),
     force: Flags.boolean({description: 'Replace --out when it exists (only once the new export is complete).'}),
     int8: Flags.boolean({
       description:
         'int8 weights for the FlowLM transformer matmuls (onnxruntime dynamic quantisation); accuracy against fp32 is measured and recorded.',
+    }),
+    batched: Flags.boolean({
+      description:
+        'Also export the serving graphs with a batch axis (flow_lm_step_batched, flow_lm_flow_batched) so that serve shares each FlowLM ' +
+        'step between the requests generating at once; they hold a second copy of the FlowLM weights (LSD heads only).',
     }),
   }
 
@@ -41,6 +47,7 @@ export default class ModelExport extends PocketTtsCommand {
         out: flags.out,
         force: flags.force,
         int8: flags.int8,
+        batched: flags.batched,
         ...(flags.upstream === undefined ? {} : {upstream: flags.upstream}),
         ...(config.python === undefined ? {} : {python: config.python, pythonOrigin: origins.python}),
         pythonTimeoutMs: config.pythonTimeout * 1000,

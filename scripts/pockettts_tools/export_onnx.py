@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .model_facts import ModelFacts
 from .model_folder import CONFIG_FILE, ModelFolder, inspect_model_folder, load_model_folder
 from .protocol import ErrorKind, JobError, progress, run_job
 from .upstreams import running_release
@@ -66,6 +67,11 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="int8 weights for the FlowLM transformer's matmuls (onnxruntime dynamic quantisation), see quantize_int8.py",
     )
+    parser.add_argument(
+        "--batched",
+        action="store_true",
+        help="also the serving graphs with a batch axis (batched_graphs.py: a second copy of the FlowLM weights), for serve --batching",
+    )
     return parser.parse_args(argv)
 
 
@@ -84,20 +90,52 @@ def _versions() -> dict[str, str]:
     }
 
 
-def _generation_defaults(tts: Any, max_tokens: int) -> dict[str, Any]:
+def _generation_defaults(tts: Any, max_tokens: int, facts: ModelFacts) -> dict[str, Any]:
     from pocket_tts import default_parameters as defaults
 
     return {
-        "temperature": defaults.DEFAULT_TEMPERATURE,
-        "lsd_decode_steps": defaults.DEFAULT_LSD_DECODE_STEPS,
+        "temperature": facts.default_temperature,
+        "lsd_decode_steps": facts.sampler["decode_steps"],
         "noise_clamp": defaults.DEFAULT_NOISE_CLAMP,
-        "eos_threshold": defaults.DEFAULT_EOS_THRESHOLD,
+        "eos_threshold": facts.default_eos_threshold,
         "max_tokens_per_chunk": max_tokens,
         "tokens_per_second_estimate": tts._TOKENS_PER_SECOND_ESTIMATE,
         "gen_seconds_padding": tts._GEN_SECONDS_PADDING,
         "max_gen_len": "ceil((n_tokens / tokens_per_second_estimate + gen_seconds_padding) * frame_rate)",
         "frames_after_eos": "model_recommended_frames_after_eos if set, else 5 for a chunk of <= 4 words, else 3",
     }
+
+
+def _check_exportable(facts: ModelFacts, int8: bool, batched: bool = False) -> None:
+    """Refuses, before the slow work, what has no graph: a sampler head type without one, --int8 or --batched on a head
+    other than LSD."""
+    kind = facts.sampler["type"]
+    if kind not in ("lsd", "flow_matching", "drifting", "pointwise"):
+        raise JobError(
+            "EXPORT_SAMPLER_UNSUPPORTED",
+            f"The config's sampler head type {kind!r} has no exported graph (lsd, flow_matching, drifting and pointwise do).",
+            kind="usage",
+            hint="Export a model whose flow_lm.flow.type is lsd, flow_matching, drifting or pointwise.",
+        )
+    if int8 and kind != "lsd":
+        raise JobError(
+            "EXPORT_INT8_UNSUPPORTED",
+            f"--int8 supports LSD sampler heads; this model's head is {kind}.",
+            kind="usage",
+            hint="Export without --int8.",
+        )
+    if batched and kind != "lsd":
+        raise JobError(
+            "EXPORT_BATCHED_UNSUPPORTED",
+            f"--batched supports LSD sampler heads; this model's head is {kind}.",
+            kind="usage",
+            hint="Export without --batched (serve then interleaves generations).",
+        )
+
+
+def _tokenizer_file(facts: ModelFacts) -> str:
+    """The tokenizer's name in the export: a SentencePiece model or a tokenizers ``tokenizer.json`` (4.x)."""
+    return "tokenizer.json" if facts.tokenizer == "tokenizers" else "tokenizer.model"
 
 
 def load_source(source: Path) -> tuple[ModelFolder, Path, Any]:
@@ -144,7 +182,7 @@ def _config_json(config: Any, checkpoint: Path, voices_tokenizer: str) -> dict[s
     return data
 
 
-def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = False) -> dict[str, Any]:
+def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = False, batched: bool = False) -> dict[str, Any]:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise JobError(
             "EXPORT_OUT_NOT_EMPTY", f"{out} exists and is not an empty folder.", kind="usage", hint="Pass a new or empty folder."
@@ -162,6 +200,7 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
 
     folder, checkpoint, tts = load_source(source)
     facts = model_facts(tts, folder.config)
+    _check_exportable(facts, int8, batched)
     caps = capacities(tts, facts)
     voices, skipped = find_voices(folder.path, checkpoint, facts)
     out.mkdir(parents=True, exist_ok=True)
@@ -170,7 +209,8 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
     write_voice_prompt(out / VOICE_PROMPT, facts.sample_rate)
     ref = record_reference(tts, facts, out / VOICE_PROMPT, caps.max_chunk_tokens, max_steps=max_steps)
 
-    serving = build_batched_graphs(tts, facts)  # optional serving graphs (issue 19), checked against upstream's AR steps
+    # optional serving graphs (--batched), checked against upstream's AR steps
+    serving = build_batched_graphs(tts, facts) if batched else []
     batched = {g.name for g in serving}
     graphs = build_graphs(tts, facts) + serving
     rewrites: dict[str, list[str]] = {}
@@ -239,7 +279,7 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
             "replayable": False,
             "reason": "int8 graphs are held to their own tolerances, not fp32 parity (see quantization)",
         }
-    tokenizer_name = "tokenizer.model"
+    tokenizer_name = _tokenizer_file(facts)
     copy_file(folder.tokenizer, out / tokenizer_name)
     for voice in voices:
         copy_file(voice.source, out / voice.relative)
@@ -251,10 +291,10 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
         "format": FORMAT,
         "generation": facts.generation,
         "model": {**facts.to_json(), "config": _config_json(folder.config, checkpoint, tokenizer_name)},
-        "generation_defaults": _generation_defaults(tts, caps.max_chunk_tokens),
+        "generation_defaults": _generation_defaults(tts, caps.max_chunk_tokens, facts),
         "capacities": caps.to_json(),
         "graphs": graph_entries,
-        "tokenizer": {**file_entry(out, out / tokenizer_name), "kind": "sentencepiece", "vocab_size": facts.vocab_size},
+        "tokenizer": {**file_entry(out, out / tokenizer_name), "kind": facts.tokenizer, "vocab_size": facts.vocab_size},
         "voices": [{**file_entry(out, out / v.relative), "kind": v.kind, **v.info} for v in voices],
         "files": [file_entry(out, p) for p in every_file],
         "source": {
@@ -300,7 +340,7 @@ def main(argv: list[str]) -> dict[str, Any]:
     args = _parse(argv)
     _require_modules()
     try:
-        return export(args.source.resolve(), args.out.resolve(), args.max_steps, args.int8)
+        return export(args.source.resolve(), args.out.resolve(), args.max_steps, args.int8, args.batched)
     except OSError as error:
         if error.errno == errno.ENOSPC:
             raise JobError(

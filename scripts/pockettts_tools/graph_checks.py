@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .graph_defs import GraphDef
-from .recording import FlowEval
+from .recording import FlowEval, FlowLMCall
 from .reference_run import Reference
 from .tolerances import Tolerance, chain_tolerances
 
@@ -136,7 +136,16 @@ def _flow_case(name: str, ref: Reference, index: int) -> Case:
 
 
 def _eval_case(name: str, e: FlowEval) -> Case:
-    return Case(name, {"hidden": e.hidden, "s": e.s, "t": e.t, "x": e.x}, {"flow_dir": e.flow_dir})
+    assert e.t is not None
+    times = {"t": e.t} if e.s is None else {"s": e.s, "t": e.t}  # flow matching: t alone
+    return Case(name, {"hidden": e.hidden, **times, "x": e.x}, {"flow_dir": e.flow_dir})
+
+
+def _one_step_case(name: str, call: FlowLMCall) -> Case:
+    """A one-step head's call: the step's condition and noise in, upstream's sample out."""
+    (e,) = call.evals
+    assert call.latent is not None
+    return Case(name, {"hidden": e.hidden, "noise": e.x}, {"latent": call.latent.reshape(e.x.shape)})
 
 
 def _flow_case_names(ref: Reference) -> list[str]:
@@ -160,6 +169,8 @@ def recorded_cases(graph: str, ref: Reference, only: set[str] | None = None) -> 
 def _other_cases(graph: str, ref: Reference) -> list[Case]:
     if graph == "text_conditioner":
         return [Case("reference_text", {"tokens": ref.tokens}, {"text_embeddings": ref.text_embeddings})]
+    if graph == "flow_lm_flow" and ref.sampler in ("drifting", "pointwise"):
+        return [_one_step_case(f"ar_step_{i}", c) for i, c in enumerate(ref.ar_steps)]
     if graph == "flow_lm_flow":
         cases = [_eval_case(f"ar_step_{i}_eval_{j}", e) for i, c in enumerate(ref.ar_steps) for j, e in enumerate(c.evals)]
         return cases + [_eval_case(f"lsd2_eval_{j}", e) for j, e in enumerate(ref.lsd2_evals)]
@@ -201,7 +212,7 @@ def call_set(graph: str, ref: Reference) -> list[Case]:
     if graph == "flow_lm_main":
         names = ["voice_prefill", "text_prefill", "ar_step_0", "ar_step_1"]
     elif graph == "flow_lm_flow":
-        names = ["ar_step_0_eval_0", "lsd2_eval_1"]
+        names = ["ar_step_0", "ar_step_1"] if ref.sampler in ("drifting", "pointwise") else ["ar_step_0_eval_0", "lsd2_eval_1"]
     elif graph == "latent_to_mimi":
         names = ["frame_0", "frames_all"]
     elif graph == "mimi_decoder":
@@ -227,6 +238,24 @@ def initial_state(graph: GraphDef) -> Feeds:
         shape = tuple(0 if isinstance(d, str) else d for d in spec.shape)
         feeds[link.input] = (np.ones if link.init == "ones" else np.zeros)(shape, dtype=dtype)
     return feeds
+
+
+def sample(session: Any, sampler: str, hidden: np.ndarray, noise: np.ndarray, steps: int) -> np.ndarray:
+    """One frame's latent from the sampler head graph: the LSD loop over flow_dir, flow matching's Euler loop
+    (upstream's ot_decode), or one call of a one-step head."""
+    if sampler in ("drifting", "pointwise"):
+        return run(session, {"hidden": hidden, "noise": noise})["latent"]
+    x = noise
+    if sampler == "flow_matching":
+        for i in range(steps):
+            t = np.full((1, 1), i / steps, np.float32)
+            x = x + run(session, {"hidden": hidden, "t": t, "x": x})["flow_dir"] / steps
+        return x
+    for i in range(steps):
+        s = np.full((1, 1), i / steps, np.float32)
+        t = np.full((1, 1), (i + 1) / steps, np.float32)
+        x = x + run(session, {"hidden": hidden, "s": s, "t": t, "x": x})["flow_dir"] / steps
+    return x
 
 
 def run_chain(graphs: dict[str, GraphDef], sessions: dict[str, Any], ref: Reference) -> dict[str, Any]:
@@ -274,13 +303,9 @@ def run_chain(graphs: dict[str, GraphDef], sessions: dict[str, Any], ref: Refere
             track("eos_logit", out["eos_logit"], expected_steps[step].eos_logit)  # type: ignore[arg-type]
         if step >= len(noise):
             break  # upstream stopped earlier: the step count differs and is reported below
-        x = noise[step].copy()
-        for i in range(k):
-            s = np.full((1, 1), i / k, np.float32)
-            t = np.full((1, 1), (i + 1) / k, np.float32)
-            x = x + run(sessions["flow_lm_flow"], {"hidden": out["hidden"], "s": s, "t": t, "x": x})["flow_dir"] / k
+        x = sample(sessions["flow_lm_flow"], ref.sampler, out["hidden"], noise[step].copy(), k)
         track("latent", x, expected_steps[step].latent)  # type: ignore[arg-type]
-        if float(out["eos_logit"].reshape(-1)[0]) > ref.eos_threshold and eos_step is None:
+        if float(out["eos_logit"].reshape(-1)[0]) > ref.eos_threshold and eos_step is None and step >= ref.eos_min_step:
             eos_step = step
         if eos_step is not None and step >= eos_step + ref.frames_after_eos:
             break

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .model_facts import ModelFacts
+from .protocol import JobError
 from .tolerances import Tolerance, graph_tolerances
 
 Dim = int | str
@@ -169,9 +170,7 @@ class TextConditioner(nn.Module):
         self.flow_lm = flow_lm
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        from pocket_tts.conditioners.base import TokenizedText
-
-        return self.flow_lm.conditioner(TokenizedText(tokens))
+        return self.flow_lm.conditioner(_conditioner_input(tokens))
 
 
 class FlowLmMain(nn.Module):
@@ -204,12 +203,40 @@ class FlowLmMain(nn.Module):
 
 
 class FlowLmFlow(nn.Module):
+    """The LSD head: one evaluation of upstream's flow net at the time pair (s, t)."""
+
     def __init__(self, flow_lm: nn.Module) -> None:
         super().__init__()
         self.flow_net = flow_lm.flow_net
 
     def forward(self, hidden: torch.Tensor, s: torch.Tensor, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         return self.flow_net(hidden, s, t, x)
+
+
+class FlowLmTimeFlow(nn.Module):
+    """The flow-matching head (4.x ``flow_matching``, upstream's ``ot_decode``): one evaluation at time t."""
+
+    def __init__(self, flow_lm: nn.Module) -> None:
+        super().__init__()
+        self.flow_net = flow_lm.flow_net
+
+    def forward(self, hidden: torch.Tensor, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return self.flow_net(hidden, t, x)
+
+
+class FlowLmOneStep(nn.Module):
+    """A one-step head (4.x ``drifting`` / ``pointwise``): upstream's own decode function on the noise, so the
+    graph's output is the sample upstream's ``FlowLMModel.forward`` returns (one call per frame)."""
+
+    def __init__(self, flow_lm: nn.Module, sampler: str) -> None:
+        super().__init__()
+        from pocket_tts.models import flow_lm as flow_lm_module
+
+        self.flow_net = flow_lm.flow_net
+        self.decode = {"drifting": flow_lm_module.drifting_decode, "pointwise": flow_lm_module.pointwise_decode}[sampler]
+
+    def forward(self, hidden: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        return self.decode(lambda x: self.flow_net(hidden, x), noise, 1)
 
 
 class LatentToMimi(nn.Module):
@@ -286,7 +313,7 @@ class MimiDecoder(nn.Module):
                 state[name] = module.init_state(1, 0)
         for name, window in zip(self.attention, windows):
             state[name] = {"window_k": window[0].unsqueeze(0), "window_v": window[1].unsqueeze(0), "offset": attn_offset}
-        audio = mimi.decode_from_latent(mimi_input, state)
+        audio = _decode_quantized(mimi, mimi_input, state)
         next_windows = [torch.stack([state[n]["next_k"][0], state[n]["next_v"][0]], dim=0) for n in self.attention]
         next_offset = attn_offset + mimi_input.shape[-1] * self.steps_per_latent  # upstream increment_steps
         return (audio, next_offset, *next_windows, *[state[s.module][s.key] for s in self.conv_states])
@@ -311,7 +338,7 @@ class MimiEncoder(nn.Module):
             name: m.init_state(1, 0) for name, m in mimi.named_modules() if isinstance(m, StreamingConv1d)
         }
         for name, m in self.attention:  # no past: the same keys and mask as upstream's state-less path
-            empty = torch.zeros(1, 0, m.num_heads, m.dim_per_head)
+            empty = torch.zeros(1, 0, kv_heads(m), m.dim_per_head)
             state[name] = {"past_k": empty, "past_v": empty, "offset": torch.zeros(1, dtype=torch.long)}
         emb = mimi.encoder(audio, model_state=state)
         (emb,) = mimi.encoder_transformer(emb, model_state=state)
@@ -320,6 +347,104 @@ class MimiEncoder(nn.Module):
         if flow_lm.insert_bos_before_voice:
             conditioning = torch.cat([flow_lm.bos_before_voice, conditioning], dim=1)
         return latent, conditioning
+
+
+# ---------------------------------------------------------------------------------------------------------
+# What differs between upstream releases and sampler types, one small function each
+
+
+def _conditioner_input(tokens: torch.Tensor) -> Any:
+    """The text conditioner's argument: 2.1.0 takes a ``TokenizedText``, 4.x the id tensor itself."""
+    from .upstreams import is_v4
+
+    if is_v4():
+        return tokens
+    from pocket_tts.conditioners.base import TokenizedText
+
+    return TokenizedText(tokens)
+
+
+def _decode_quantized(mimi: nn.Module, mimi_input: torch.Tensor, state: dict[str, dict[str, torch.Tensor]]) -> torch.Tensor:
+    """Upstream's decode of quantizer-output frames [B, C, T]. 2.1.0's ``decode_from_latent`` takes them; 4.x's takes
+    de-normalised latents [B, T, C] and applies the quantizer itself (latent_to_mimi does that here), so the rest of
+    its body is called: upsample to the encoder frame rate, decoder transformer, SEANet decoder."""
+    from .upstreams import is_v4
+
+    if not is_v4():
+        return mimi.decode_from_latent(mimi_input, state)
+    emb = mimi._to_encoder_framerate(mimi_input, state)
+    (emb,) = mimi.decoder_transformer(emb, state)
+    return mimi.decoder(emb, state)
+
+
+def kv_heads(attention: nn.Module) -> int:
+    """The K/V heads an attention module caches (4.x grouped-query attention; 2.1.0: every head)."""
+    return int(getattr(attention, "num_kv_heads", attention.num_heads))
+
+
+def kv_heads_word(facts: ModelFacts) -> str:
+    return "heads" if facts.num_kv_heads == facts.num_heads else "num_kv_heads"
+
+
+def hidden_description(facts: ModelFacts) -> str:
+    if facts.hidden_dim != facts.d_model:
+        return "z_proj(out_norm output) at the last new position: the sampler head's condition and the EOS head's input"
+    return "out_norm output at the last new position: flow_lm_flow's condition"
+
+
+def sampler_graph(flow_lm: nn.Module, facts: ModelFacts) -> GraphDef:
+    """``flow_lm_flow``, whose inputs fit the sampler type (docs/graph-contract.md)."""
+    hid, lat = facts.hidden_dim, facts.latent_dim
+    kind = facts.sampler["type"]
+    if kind == "lsd":
+        return GraphDef(
+            name="flow_lm_flow",
+            description="One evaluation of the flow head (upstream SimpleMLPAdaLN). The runtime runs the LSD loop: "
+            "x = noise; for i in 0..K-1: x += flow_dir(hidden, s=i/K, t=(i+1)/K, x) / K.",
+            module=FlowLmFlow(flow_lm),
+            inputs=[
+                f32("hidden", (1, hid), "flow_lm_main hidden"),
+                f32("s", (1, 1), "start time i/K"),
+                f32("t", (1, 1), "target time (i+1)/K"),
+                f32("x", (1, lat), "current point (the noise at i = 0)"),
+            ],
+            outputs=[f32("flow_dir", (1, lat), "flow direction")],
+            example=(torch.randn(1, hid), torch.zeros(1, 1), torch.ones(1, 1), torch.randn(1, lat)),
+            tolerance=graph_tolerances("flow_lm_flow"),
+        )
+    if kind == "flow_matching":
+        return GraphDef(
+            name="flow_lm_flow",
+            description="One evaluation of the flow-matching head (upstream SimpleMLPAdaLN, one time input). The runtime runs "
+            "upstream's ot_decode: x = noise; for i in 0..K-1: x += flow_dir(hidden, t=i/K, x) / K.",
+            module=FlowLmTimeFlow(flow_lm),
+            inputs=[
+                f32("hidden", (1, hid), "flow_lm_main hidden"),
+                f32("t", (1, 1), "time i/K"),
+                f32("x", (1, lat), "current point (the noise at i = 0)"),
+            ],
+            outputs=[f32("flow_dir", (1, lat), "flow direction")],
+            example=(torch.randn(1, hid), torch.zeros(1, 1), torch.randn(1, lat)),
+            tolerance=graph_tolerances("flow_lm_flow"),
+        )
+    if kind in ("drifting", "pointwise"):
+        what = "the head's output for the noise" if kind == "drifting" else "the noise plus the head's output"
+        return GraphDef(
+            name="flow_lm_flow",
+            description=f"The one-step {kind} sampler head (upstream SimpleMLPAdaLN, no time inputs): latent = {what}. "
+            "One call per frame; the noise is drawn outside with std sqrt(temperature), as upstream draws it.",
+            module=FlowLmOneStep(flow_lm, kind),
+            inputs=[f32("hidden", (1, hid), "flow_lm_main hidden"), f32("noise", (1, lat), "the step's noise (std sqrt(temperature))")],
+            outputs=[f32("latent", (1, lat), "the sampled latent (normalised), as upstream's FlowLM forward returns it")],
+            example=(torch.randn(1, hid), torch.randn(1, lat)),
+            tolerance=graph_tolerances("flow_lm_flow"),
+        )
+    raise JobError(
+        "EXPORT_SAMPLER_UNSUPPORTED",
+        f"The config's sampler head type {kind!r} has no exported graph (lsd, flow_matching, drifting and pointwise do).",
+        kind="usage",
+        hint="Export a model whose flow_lm.flow.type is lsd, flow_matching, drifting or pointwise.",
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -340,7 +465,8 @@ def mimi_state_names(spec: ConvState) -> tuple[str, str]:
 
 def build_graphs(tts: nn.Module, facts: ModelFacts) -> list[GraphDef]:
     flow_lm, mimi = tts.flow_lm, tts.mimi
-    d, lat, layers, heads, hd = facts.d_model, facts.latent_dim, facts.num_layers, facts.num_heads, facts.head_dim
+    d, lat, layers, heads, hd = facts.d_model, facts.latent_dim, facts.num_layers, facts.num_kv_heads, facts.head_dim
+    hid = facts.hidden_dim
     graphs: list[GraphDef] = []
 
     graphs.append(
@@ -380,7 +506,7 @@ def build_graphs(tts: nn.Module, facts: ModelFacts) -> list[GraphDef]:
                 ],
             ],
             outputs=[
-                f32("hidden", (1, d), "out_norm output at the last new position: flow_lm_flow's condition"),
+                f32("hidden", (1, hid), hidden_description(facts)),
                 f32("eos_logit", (1, 1), "raw EOS logit at the last new position (EOS when > eos_threshold)"),
                 f32("new_kv", kv_shape_new, "K/V of the new_len = n_cond + n_latents new positions; write at rows offset.."),
                 i64("new_offset", (1,), "offset + new_len"),
@@ -406,8 +532,8 @@ def build_graphs(tts: nn.Module, facts: ModelFacts) -> list[GraphDef]:
                         "empty",
                         axis=1,
                         index=(i, j),
-                        note=f"keep a zero-filled buffer [capacity, heads, head_dim] per layer and k|v; pass rows 0..offset-1 "
-                        f"as past_{c}.{i} [1, offset, heads, head_dim], write new_kv[:, {i}, {j}] at rows offset..offset+new_len-1",
+                        note=f"keep a zero-filled buffer [capacity, {kv_heads_word(facts)}, head_dim] per layer and k|v; pass rows 0..offset-1 "
+                        f"as past_{c}.{i} [1, offset, {kv_heads_word(facts)}, head_dim], write new_kv[:, {i}, {j}] at rows offset..offset+new_len-1",
                     )
                     for i in range(layers)
                     for j, c in enumerate("kv")
@@ -419,23 +545,7 @@ def build_graphs(tts: nn.Module, facts: ModelFacts) -> list[GraphDef]:
         )
     )
 
-    graphs.append(
-        GraphDef(
-            name="flow_lm_flow",
-            description="One evaluation of the flow head (upstream SimpleMLPAdaLN). The runtime runs the LSD loop: "
-            "x = noise; for i in 0..K-1: x += flow_dir(hidden, s=i/K, t=(i+1)/K, x) / K.",
-            module=FlowLmFlow(flow_lm),
-            inputs=[
-                f32("hidden", (1, d), "flow_lm_main hidden"),
-                f32("s", (1, 1), "start time i/K"),
-                f32("t", (1, 1), "target time (i+1)/K"),
-                f32("x", (1, lat), "current point (the noise at i = 0)"),
-            ],
-            outputs=[f32("flow_dir", (1, lat), "flow direction")],
-            example=(torch.randn(1, d), torch.zeros(1, 1), torch.ones(1, 1), torch.randn(1, lat)),
-            tolerance=graph_tolerances("flow_lm_flow"),
-        )
-    )
+    graphs.append(sampler_graph(flow_lm, facts))
 
     graphs.append(
         GraphDef(

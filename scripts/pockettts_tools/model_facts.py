@@ -37,6 +37,21 @@ class ModelFacts:
     mimi_head_dim: int
     mimi_context: int
     mimi_steps_per_latent: int
+    # Issue 16: what a runtime needs to follow the release that made the export (docs/graph-contract.md).
+    upstream: str  # the pocket-tts release traced ("2.1.0", "4.0.1")
+    num_kv_heads: int  # FlowLM K/V heads (grouped-query attention: fewer than num_heads); the cache holds these
+    hidden_dim: int  # flow_lm_main hidden width = the sampler's condition (z_dim when the config projects, else d_model)
+    sampler: dict[str, Any]  # {"type": "lsd" | "drifting" | "pointwise" | "flow_matching", "decode_steps": upstream's default}
+    default_temperature: float
+    default_eos_threshold: float
+    eos_min_step: int  # AR steps whose EOS is ignored
+    fade_in_ms: int  # linear fade-in of each chunk's first audio (0: none)
+    text_rules: str  # "v2.1" | "v4": the text front end
+    replace_characters: dict[str, str]  # the config's character replacements (empty on 2.1.0)
+    capitalize_first_letter: bool
+    append_terminal_punctuation: bool
+    tokenizer: str  # "sentencepiece" | "tokenizers"
+    end_on_pause_voice: bool  # voice prompts go through upstream's end_on_pause before mimi_encoder
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,10 +83,13 @@ class Capacities:
 
 
 def model_facts(tts: Any, config: Any) -> ModelFacts:
+    from .upstreams import running_release
+
     flow_lm = tts.flow_lm
     mimi = tts.mimi
     first = flow_lm.transformer.layers[0].self_attn
     mimi_first = mimi.decoder_transformer.transformer.layers[0].self_attn
+    release = running_release()
     return ModelFacts(
         generation="v2" if flow_lm.insert_bos_before_voice else "v1",
         insert_bos_before_voice=bool(flow_lm.insert_bos_before_voice),
@@ -86,7 +104,7 @@ def model_facts(tts: Any, config: Any) -> ModelFacts:
         num_layers=len(flow_lm.transformer.layers),
         num_heads=int(first.num_heads),
         head_dim=int(first.dim_per_head),
-        vocab_size=int(flow_lm.conditioner.tokenizer.sp.vocab_size()),
+        vocab_size=int(config.flow_lm.lookup_table.n_bins),
         flow_dim=int(config.flow_lm.flow.dim),
         flow_depth=int(config.flow_lm.flow.depth),
         voice_latent_dim=int(flow_lm.speaker_proj_weight.shape[1]),
@@ -97,7 +115,58 @@ def model_facts(tts: Any, config: Any) -> ModelFacts:
         mimi_head_dim=int(mimi_first.dim_per_head),
         mimi_context=int(mimi_first.context),
         mimi_steps_per_latent=int(mimi.encoder_frame_rate / mimi.frame_rate),
+        upstream=release,
+        num_kv_heads=int(getattr(first, "num_kv_heads", first.num_heads)),
+        hidden_dim=int(flow_lm.out_eos.in_features),
+        sampler={"type": sampler_type(flow_lm), "decode_steps": _default_decode_steps()},
+        **_release_facts(tts, config, release),
     )
+
+
+def sampler_type(flow_lm: Any) -> str:
+    """The sampler head's type (2.1.0 has only LSD)."""
+    return str(getattr(flow_lm, "flow_type", "lsd"))
+
+
+def _default_decode_steps() -> int:
+    from pocket_tts import default_parameters as defaults
+
+    return int(getattr(defaults, "DEFAULT_SAMPLER_DECODE_STEPS", getattr(defaults, "DEFAULT_LSD_DECODE_STEPS", 1)))
+
+
+def _release_facts(tts: Any, config: Any, release: str) -> dict[str, Any]:
+    """The generation loop's and the text front end's facts, per release (2.1.0's are constants of its code)."""
+    from .upstreams import is_v4
+
+    if not is_v4(release):
+        from pocket_tts import default_parameters as defaults
+
+        return {
+            "default_temperature": float(defaults.DEFAULT_TEMPERATURE),
+            "default_eos_threshold": float(defaults.DEFAULT_EOS_THRESHOLD),
+            "eos_min_step": 0,
+            "fade_in_ms": 0,
+            "text_rules": "v2.1",
+            "replace_characters": {},
+            "capitalize_first_letter": True,
+            "append_terminal_punctuation": True,
+            "tokenizer": "sentencepiece",
+            "end_on_pause_voice": False,
+        }
+    kind = config.flow_lm.lookup_table.tokenizer
+    path = str(config.flow_lm.lookup_table.tokenizer_path).split("@")[0]
+    return {
+        "default_temperature": float(config.default_temperature),
+        "default_eos_threshold": float(config.default_eos_threshold),
+        "eos_min_step": int(tts._MIN_FRAMES_BEFORE_EOS),
+        "fade_in_ms": 5,  # TTSModel._decode_audio_worker: linspace(0, 1, sample_rate // 200)
+        "text_rules": "v4",
+        "replace_characters": dict(config.replace_characters),
+        "capitalize_first_letter": bool(config.capitalize_first_letter),
+        "append_terminal_punctuation": bool(config.append_terminal_punctuation),
+        "tokenizer": "tokenizers" if kind in ("tokenizers", "json") or path.endswith(".json") else "sentencepiece",
+        "end_on_pause_voice": True,
+    }
 
 
 def capacities(tts: Any, facts: ModelFacts) -> Capacities:

@@ -12,7 +12,7 @@ from typing import Any
 from .model_facts import ModelFacts
 from .protocol import JobError
 
-_LAYER_KEY = re.compile(r"^transformer\.layers\.(\d+)\.self_attn/(cache|offset|current_end)$")
+_LAYER_KEY = re.compile(r"^transformer\.layers\.(\d+)\.self_attn/(cache|offset|current_end|pad)$")
 
 
 def sha256_file(path: Path) -> str:
@@ -78,18 +78,18 @@ def _describe_safetensors(path: Path, facts: ModelFacts) -> tuple[str, dict[str,
     positions = set()
     for index, entry in layers.items():
         cache = entry.get("cache")
-        if cache is None or len(cache) != 5 or cache[0] != 2 or cache[1] != 1 or cache[3:] != [facts.num_heads, facts.head_dim]:
+        if cache is None or len(cache) != 5 or cache[0] != 2 or cache[1] != 1 or cache[3:] != [facts.num_kv_heads, facts.head_dim]:
             raise JobError(
                 "MODEL_VOICE_MISMATCH",
-                f"{path.name}: layer {index} cache is {cache}, the model needs [2, 1, P, {facts.num_heads}, {facts.head_dim}].",
+                f"{path.name}: layer {index} cache is {cache}, the model needs [2, 1, P, {facts.num_kv_heads}, {facts.head_dim}].",
                 kind="model",
                 hint="Use voices made with this model.",
             )
         positions.add(cache[2])
     return "kv_state", {
         "positions": min(positions),
-        "layout": "per layer i: 'transformer.layers.{i}.self_attn/cache' [2, 1, P, heads, head_dim] and "
-        "'.../offset' int64 [1] (or legacy '.../current_end' [P]); flow_lm_main's past K of layer i at "
+        "layout": "per layer i: 'transformer.layers.{i}.self_attn/cache' [2, 1, P, num_kv_heads, head_dim] and "
+        "'.../offset' int64 [1] (or legacy '.../current_end' [P]; 4.x adds '.../pad' int64 [1], zero for one voice); flow_lm_main's past K of layer i at "
         "position p is cache_i[0, 0, p], its past V cache_i[1, 0, p], for p < offset",
     }
 

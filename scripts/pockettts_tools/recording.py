@@ -267,11 +267,12 @@ class SynthesisRecorder:
 
 @dataclass
 class FlowEval:
-    """One flow-head evaluation: the condition, the time pair, the point and the direction it returned."""
+    """One flow-head evaluation: the condition, the times (LSD: s and t; 4.x flow matching: t; none for the one-step
+    heads of 4.x), the point and the head's output."""
 
     hidden: np.ndarray
-    s: np.ndarray
-    t: np.ndarray
+    s: np.ndarray | None
+    t: np.ndarray | None
     x: np.ndarray
     flow_dir: np.ndarray
 
@@ -349,7 +350,6 @@ class GraphCallRecorder(SynthesisRecorder):
         super().__enter__()
         stack.enter_context(_hook(flow_lm.register_forward_pre_hook(self._call_before, with_kwargs=True)))
         stack.enter_context(_hook(flow_lm.register_forward_hook(self._call_after, with_kwargs=True)))
-        stack.enter_context(_hook(flow_lm.out_norm.register_forward_hook(self._call_hidden)))
         stack.enter_context(_hook(flow_lm.out_eos.register_forward_hook(self._call_eos)))
         stack.enter_context(_hook(flow_lm.flow_net.register_forward_hook(self._flow_eval)))
         for layer in flow_lm.transformer.layers:
@@ -379,18 +379,17 @@ class GraphCallRecorder(SynthesisRecorder):
         call.latent = _np(output[0])
         self.last_flow_state = kwargs["model_state"]
 
-    def _call_hidden(self, module: Any, args: tuple[Any, ...], output: torch.Tensor) -> None:
-        if self.flow_calls:
-            self.flow_calls[-1].hidden = _np(output[:, -1])
-
     def _call_eos(self, module: Any, args: tuple[Any, ...], output: torch.Tensor) -> None:
+        # the EOS head's input is the last position's hidden state, the sampler head's condition (4.x: after z_proj)
         if self.flow_calls:
+            self.flow_calls[-1].hidden = _np(args[0])
             self.flow_calls[-1].eos_logit = _np(output)
 
     def _flow_eval(self, module: Any, args: tuple[Any, ...], output: torch.Tensor) -> None:
         if self.flow_calls:
-            c, s, t, x = args
-            self.flow_calls[-1].evals.append(FlowEval(hidden=_np(c), s=_np(s), t=_np(t), x=_np(x), flow_dir=_np(output)))
+            c, *times, x = args  # LSD: (s, t); 4.x flow matching: (t,); 4.x one-step heads: none
+            s, t = (_np(times[0]), _np(times[1])) if len(times) == 2 else (None, _np(times[0])) if times else (None, None)
+            self.flow_calls[-1].evals.append(FlowEval(hidden=_np(c), s=s, t=t, x=_np(x), flow_dir=_np(output)))
 
     def recorded_cache(self) -> np.ndarray:
         """Upstream's FlowLM cache after the last call, time-major, up to its offset (compare with the new K/V)."""
@@ -424,7 +423,8 @@ class GraphCallRecorder(SynthesisRecorder):
             after = self._mimi_snapshot(mimi_state, offset + self.steps_per_latent, after=True)
             if index > 0 and not self.keep_frames(index - 1):  # only kept frames and the latest one hold a state
                 self.frames[-1].state_before = self.frames[-1].state_after = None
-            self.frames.append(MimiFrame(mimi_input=_np(latent), audio=_np(audio), state_before=before, state_after=after))
+            mimi_input = _quantized_frame(self.model, latent)
+            self.frames.append(MimiFrame(mimi_input=mimi_input, audio=_np(audio), state_before=before, state_after=after))
             return audio
 
         return observed
@@ -461,20 +461,22 @@ class GraphCallRecorder(SynthesisRecorder):
         with self.mimi_frames():
             _decode_frames(self.model, cycled, self.steps_per_latent)
 
-    def lsd_evals(self, hidden: np.ndarray, x: np.ndarray, steps: int) -> list[FlowEval]:
-        """Not part of a default run (one LSD step): the flow head's evaluations of a ``steps``-step LSD decode
-        from ``x`` on ``hidden``, through upstream's ``lsd_decode``."""
+    def lsd_evals(self, hidden: np.ndarray, x: np.ndarray, steps: int, ot: bool = False) -> list[FlowEval]:
+        """Not part of a default run (one decode step): the flow head's evaluations of a ``steps``-step decode from
+        ``x`` on ``hidden``, through upstream's ``lsd_decode`` (``ot``: 4.x's ``ot_decode``, one time input)."""
         import torch
 
         evals: list[FlowEval] = []
         condition = torch.from_numpy(hidden)
 
-        def flow(s: torch.Tensor, t: torch.Tensor, point: torch.Tensor) -> torch.Tensor:
-            direction = self.model.flow_lm.flow_net(condition, s, t, point)
-            evals.append(FlowEval(hidden=hidden, s=_np(s), t=_np(t), x=_np(point), flow_dir=_np(direction)))
+        def flow(*args: torch.Tensor) -> torch.Tensor:
+            *times, point = args
+            direction = self.model.flow_lm.flow_net(condition, *times, point)
+            s, t = (_np(times[0]), _np(times[1])) if len(times) == 2 else (None, _np(times[0]))
+            evals.append(FlowEval(hidden=hidden, s=s, t=t, x=_np(point), flow_dir=_np(direction)))
             return direction
 
-        _lsd_decode(flow, torch.from_numpy(x).clone(), steps)
+        _decode_with(flow, torch.from_numpy(x).clone(), steps, ot)
         return evals
 
 
@@ -512,10 +514,11 @@ def _decode_frames(model: TTSModel, latents: list[torch.Tensor], steps_per_laten
             raise result[1]
 
 
-def _lsd_decode(flow: Callable[..., Any], x: torch.Tensor, steps: int) -> Any:
-    from pocket_tts.models.flow_lm import lsd_decode
+def _decode_with(flow: Callable[..., Any], x: torch.Tensor, steps: int, ot: bool) -> Any:
+    """Upstream's multi-step decode: ``lsd_decode``, or 4.x's ``ot_decode`` (flow matching)."""
+    from pocket_tts.models import flow_lm
 
-    return lsd_decode(flow, x, steps)
+    return (flow_lm.ot_decode if ot else flow_lm.lsd_decode)(flow, x, steps)
 
 
 class VoiceRecorder:
@@ -575,6 +578,15 @@ def _decoded_audio(audio: torch.Tensor) -> Any:
     """The audio of one decode call. 4.x fades the first 5 ms of a chunk in, in place, after the call returns, so
     the decoder's own tensor is kept (its final values are read when the golden is written); 2.1.0's is copied."""
     return audio[0, 0] if is_v4() else _np(audio[0, 0])
+
+
+def _quantized_frame(model: TTSModel, latent: torch.Tensor) -> np.ndarray:
+    """The mimi_decoder graph's input of one decode call (quantizer output [B, C, 1]): 2.1.0 decodes exactly that;
+    4.x decodes de-normalised latents [B, 1, C] (one frame per call when recording) and applies the quantizer
+    inside, which is applied here to what it was given."""
+    if latent.shape[1] != 1 and is_v4():
+        raise RuntimeError("the graph-call detail records one Mimi frame per decode call (max_decoder_frames_per_call = 1)")
+    return _np(model.mimi.quantizer(latent.transpose(-1, -2))) if is_v4() else _np(latent)
 
 
 def _as_array(audio: Any) -> np.ndarray:

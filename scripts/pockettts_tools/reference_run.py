@@ -31,8 +31,10 @@ class Reference:
     text: str
     seed: int
     temperature: float
-    lsd_decode_steps: int
+    lsd_decode_steps: int  # the sampler's decode steps (4.x: sampler_decode_steps)
+    sampler: str  # the sampler head's type (model_facts.sampler_type)
     eos_threshold: float
+    eos_min_step: int  # AR steps whose EOS upstream ignores (4.x: 6)
     max_tokens: int
     tokens: np.ndarray  # [1, N]
     text_embeddings: np.ndarray  # [1, N, D]
@@ -118,6 +120,7 @@ def record_reference(
 
     logging.getLogger("pocket_tts").setLevel(logging.ERROR)  # "max length without EOS" is expected when capped
     keep = kept_frames(facts)
+    _decode_frame_by_frame(tts)
     recorder = GraphCallRecorder(
         tts,
         mimi_window=facts.mimi_context,
@@ -140,26 +143,29 @@ def record_reference(
         recorder.decode_past_window(generated, min_decoded_frames(facts))
     zero = np.zeros((1, 1, facts.latent_dim), np.float32)
     decoded = [generated[k % len(generated)].numpy() if generated else zero for k in range(len(recorder.frames))]
-    lsd2 = recorder.lsd_evals(ar[0].hidden, ar[0].evals[0].x, LSD_CHECK_STEPS)  # type: ignore[arg-type]
+    lsd2 = _multi_step_evals(recorder, facts, ar[0])
     if recorder.encoder_audio is None or recorder.encoder_latent is None:
         raise RuntimeError("the voice prompt was not encoded")
     padded = recorder.encoder_audio
     padded = np.pad(padded, [(0, 0), (0, 0), (0, (-padded.shape[-1]) % facts.frame_size)])
-    eos = [i for i, c in enumerate(ar) if float(c.eos_logit.reshape(-1)[0]) > tts.eos_threshold]  # type: ignore[union-attr]
+    eos_min_step = chunk.eos_min_step
+    eos = [i for i, c in enumerate(ar) if float(c.eos_logit.reshape(-1)[0]) > tts.eos_threshold and i >= eos_min_step]  # type: ignore[union-attr]
     prefill = chunk.prefill
     assert prefill is not None and prefill.tokens is not None and prefill.text_embeddings is not None and chunk.max_gen_len is not None
     return Reference(
         text=text,
         seed=seed,
         temperature=float(tts.temp),
-        lsd_decode_steps=int(tts.lsd_decode_steps),
+        lsd_decode_steps=_decode_steps(tts),
+        sampler=str(facts.sampler["type"]),
         eos_threshold=float(tts.eos_threshold),
+        eos_min_step=eos_min_step,
         max_tokens=max_tokens,
         tokens=prefill.tokens.reshape(1, -1),
         text_embeddings=prefill.text_embeddings.reshape(1, prefill.tokens.size, -1),
         voice_audio=padded,
         voice_samples=int(recorder.encoder_audio.shape[-1]),
-        mimi_latent=recorder.encoder_latent,
+        mimi_latent=_channels_first_latent(recorder.encoder_latent),
         voice_conditioning=recorder.flow_calls[0].conditioning,
         frames_after_eos=int(chunk.frames_after_eos),
         max_gen_len=int(chunk.max_gen_len),
@@ -175,3 +181,33 @@ def record_reference(
         chunk=chunk,
         audio=audio.detach().numpy().reshape(-1),
     )
+
+
+def _multi_step_evals(recorder: GraphCallRecorder, facts: ModelFacts, first: FlowLMCall) -> list[FlowEval]:
+    """The head's evaluations of a 2-step decode of the first step's noise (a default run decodes in one step):
+    upstream's lsd_decode, or ot_decode for a flow-matching head; none for the one-step heads."""
+    kind = facts.sampler["type"]
+    if kind not in ("lsd", "flow_matching"):
+        return []
+    return recorder.lsd_evals(first.hidden, first.evals[0].x, LSD_CHECK_STEPS, ot=kind == "flow_matching")  # type: ignore[arg-type]
+
+
+# -- what differs between upstream releases ------------------------------------------------------------------------
+def _decode_steps(tts: Any) -> int:
+    """The model's sampler decode steps: 2.1.0 ``lsd_decode_steps``, 4.x ``sampler_decode_steps``."""
+    return int(getattr(tts, "sampler_decode_steps", getattr(tts, "lsd_decode_steps", 1)))
+
+
+def _decode_frame_by_frame(tts: Any) -> None:
+    """4.x decodes every queued latent in one Mimi call unless ``max_decoder_frames_per_call`` is 1 (equal within 1e-7,
+    but the batching follows thread timing): the export records frame by frame, as 2.1.0 always decodes."""
+    if hasattr(tts, "max_decoder_frames_per_call"):
+        tts.max_decoder_frames_per_call = 1
+
+
+def _channels_first_latent(latent: np.ndarray) -> np.ndarray:
+    """The Mimi encoder latent as the mimi_encoder graph outputs it, [1, C, frames]: 4.x's ``encode_to_latent``
+    returns [B, T, C], 2.1.0's [B, C, T]."""
+    from .upstreams import is_v4
+
+    return np.ascontiguousarray(latent.transpose(0, 2, 1)) if is_v4() else latent

@@ -1,5 +1,6 @@
 import type {MachineProbe} from './probe-machine.js'
 import type {ModelCost} from './model-cost.js'
+import type {MimiAloneTimes} from './run-mimi-alone.js'
 import type {Stat} from './summarize.js'
 
 export const BENCH_FORMAT = 'pockettts-bench/1'
@@ -56,6 +57,16 @@ export interface PerformanceBound {
   readonly flowLmGBs: number
   /** bound flowLmMs / measured median FlowLM step time. */
   readonly flowLmEfficiency: number
+}
+
+/** The Mimi decoder measured on its own against its arithmetic at the matmul rate of its own thread count. */
+export interface MimiAloneBound extends MimiAloneTimes {
+  /** latent_to_mimi + mimi_decoder FLOPs per frame (the model cost's Mimi stage). */
+  readonly flopsPerFrame: number
+  /** FLOPs / the median matmul rate measured between the runs, per frame. */
+  readonly boundMs: number
+  /** boundMs / median measured ms per frame (1 = at the machine's limit). */
+  readonly share: number
 }
 
 export interface UpstreamRun {
@@ -148,6 +159,8 @@ export interface BenchReport {
   readonly cost: ModelCost
   readonly probe: MachineProbe | null
   readonly bound: PerformanceBound | null
+  /** The Mimi decoder timed alone and its own bound (with the probe). */
+  readonly mimiAlone: MimiAloneBound | null
   readonly upstream: UpstreamComparison | null
   readonly baseline: BaselineResult | null
 }

@@ -1,6 +1,7 @@
-import type {BenchSummary, PerformanceBound} from './bench-report.js'
+import type {BenchSummary, MimiAloneBound, PerformanceBound} from './bench-report.js'
 import type {ModelCost, StageCost} from './model-cost.js'
 import type {MachineProbe} from './probe-machine.js'
+import type {MimiAloneTimes} from './run-mimi-alone.js'
 
 export interface PerformanceBoundParams {
   readonly cost: ModelCost
@@ -37,4 +38,15 @@ export function performanceBound(params: PerformanceBoundParams): PerformanceBou
     flowLmGBs: cost.flowLmStep.weightBytes / (measuredFlowLm / 1000) / 1e9,
     flowLmEfficiency: flowLmMs / measuredFlowLm,
   }
+}
+
+/**
+ * The Mimi decoder's own bound per frame and its share of it, measured alone: its FLOPs at the in-cache matmul
+ * rate measured on the same threads between its runs. Null without a Mimi cost.
+ */
+export function mimiAloneBound(params: {readonly cost: ModelCost; readonly measured: MimiAloneTimes}): MimiAloneBound | null {
+  const {cost, measured} = params
+  if (cost.mimi === null) return null
+  const boundMs = (cost.mimi.flops / (measured.matmulGflops.median * 1e9)) * 1000
+  return {...measured, flopsPerFrame: cost.mimi.flops, boundMs, share: boundMs / measured.msPerFrame.median}
 }

@@ -66,3 +66,26 @@ export async function probeMachine(params: ProbeMachineParams): Promise<MachineP
     matmulGflops: (2 * shape[0] * shape[1] * shape[2]) / (matmulMs.median / 1000) / 1e9,
   }
 }
+
+/** The probe's in-cache matmul kept open, to be timed between other work (interleaved with what it bounds). */
+export interface MatmulProbe {
+  /** Times one call: its GFLOP/s. */
+  rate(): Promise<number>
+  release(): Promise<void>
+}
+
+/** Opens the in-cache matmul of `probeMachine` on `threads` threads (warmed up). */
+export async function openMatmulProbe(threads: number): Promise<MatmulProbe> {
+  const [m, k, n] = [256, 2048, 2048]
+  const session = await ort.InferenceSession.create(encodeMatMulModel({m, k, n}), sessionOptions({threads, allowSpinning: true}))
+  const x = new ort.Tensor('float32', new Float32Array(m * k).fill(0.01), [m, k])
+  for (let i = 0; i < 2; i += 1) await session.run({x})
+  return {
+    rate: async () => {
+      const start = performance.now()
+      await session.run({x})
+      return (2 * m * k * n) / ((performance.now() - start) / 1000) / 1e9
+    },
+    release: () => session.release(),
+  }
+}

@@ -6,6 +6,17 @@ const fixed = (value: number | null | undefined, digits = 1): string =>
   value === null || value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits)
 const triple = (s: Stat, digits = 1): [string, string, string] => [fixed(s.min, digits), fixed(s.median, digits), fixed(s.max, digits)]
 
+/** `1, 2, 4 x 22, 1`: the frames of each decode call, runs of equal calls folded. */
+function callList(calls: readonly number[]): string {
+  const runs: [number, number][] = []
+  for (const n of calls) {
+    const last = runs[runs.length - 1]
+    if (last !== undefined && last[0] === n) last[1] += 1
+    else runs.push([n, 1])
+  }
+  return runs.map(([n, count]) => (count === 1 ? `${n}` : `${n} x ${count}`)).join(', ')
+}
+
 /** The human report of `pockettts bench`: a machine line, one table of min/median/max, the bound and comparisons. */
 export function renderBenchReport(report: BenchReport): string {
   const {machine, settings, summary, cost} = report
@@ -49,6 +60,16 @@ export function renderBenchReport(report: BenchReport): string {
     )
     lines.push(
       `the engine runs at ${fixed(bound.efficiency * 100, 0)}% of that bound (FlowLM step: ${fixed(bound.flowLmGBs)} GB/s, ${fixed(bound.flowLmEfficiency * 100, 0)}% of the measured bandwidth)`,
+    )
+  }
+  if (report.mimiAlone !== null) {
+    const m = report.mimiAlone
+    lines.push(
+      `Mimi decoder alone (${m.threads} thread(s), ${m.frames} frames in calls of ${callList(m.calls)}): ` +
+        `${triple(m.msPerFrame, 2).join(' / ')} ms/frame, first call ${triple(m.firstCallMs, 1).join(' / ')} ms (min / median / max); ` +
+        `FLOP bound ${fixed(m.boundMs, 2)} ms/frame (${fixed(m.flopsPerFrame / 1e6, 0)} MFLOP at ${fixed(m.matmulGflops.median, 0)} GFLOP/s, ` +
+        `the matmul rate on ${m.threads} thread(s) timed between the runs): ` +
+        `${fixed(m.share * 100, 0)}% of it`,
     )
   }
   if (report.upstream !== null) {

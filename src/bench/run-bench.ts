@@ -2,7 +2,8 @@ import {existsSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
 import {basename, dirname, join, resolve} from 'node:path'
 import {loadEngineModel} from '../engine/engine-model.js'
-import {defaultGenerationParams, type GenerationParams} from '../engine/generation-params.js'
+import {mimiCallFrames} from '../engine/mimi-grouping.js'
+import {modelGenerationDefaults, type GenerationParams} from '../engine/generation-params.js'
 import {SeededNormalNoise} from '../engine/noise/index.js'
 import {resolveVoice} from '../engine/resolve-voice.js'
 import {ConfigError, UsageError} from '../errors/index.js'
@@ -13,10 +14,11 @@ import {BENCH_FORMAT, type BenchReport, type BenchRun, type BenchSummary, type U
 import {compareBaseline} from './compare-baseline.js'
 import {machineInfo} from './machine-info.js'
 import {modelCost} from './model-cost.js'
-import {performanceBound} from './performance-bound.js'
+import {mimiAloneBound, performanceBound} from './performance-bound.js'
 import {defaultThreads} from '../onnx/create-sessions.js'
 import {probeMachine} from './probe-machine.js'
 import {runEngineBench} from './run-engine-bench.js'
+import {runMimiAlone} from './run-mimi-alone.js'
 import {runUpstreamBench} from './run-upstream-bench.js'
 import {recordedUpstream, selectUpstream} from '../upstream/index.js'
 import {summarize} from './summarize.js'
@@ -24,7 +26,7 @@ import {summarize} from './summarize.js'
 /** The default benchmark text: 16 tokens with the English tokenizer, upstream's max_gen_len 92 frames. */
 export const DEFAULT_BENCH_TEXT = 'The quick brown fox jumps over the lazy dog.'
 
-export type BenchPhase = 'load' | 'engine' | 'upstream' | 'probe'
+export type BenchPhase = 'load' | 'engine' | 'upstream' | 'probe' | 'mimi'
 
 export interface BenchProgress {
   readonly phase: BenchPhase
@@ -54,7 +56,10 @@ export interface RunBenchParams {
   readonly params?: Partial<GenerationParams>
   /** Mimi on a worker thread, overlapped with the next FlowLM step (synth's fast path). @default true */
   readonly mimiWorker?: boolean
-  /** Measure the machine's bandwidth and matmul rate for the performance bound. @default true */
+  /**
+   * Measure the machine's bandwidth and matmul rate for the performance bound, and time the Mimi decoder alone
+   * against its own bound. @default true
+   */
   readonly probe?: boolean
   /** Also time upstream pocket_tts on the same model, text, voice and frame count. */
   readonly againstPython?: boolean
@@ -105,10 +110,13 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
   progress({phase: 'load', message: `loading ${dir}`})
   const model = await loadEngineModel({dir, ...(params.threads === undefined ? {} : {threads: params.threads}), mimiWorker: useWorker})
   const threads = model.threads.main
+  // the Mimi decoder as the engine runs it: its thread count and grouping (the first frame alone, then groups)
+  const mimiThreads = model.threads.mimi ?? threads
+  const mimiMaxFrames = model.mimiWorker?.maxFrames ?? 1
   let measured: BenchRun[]
   let voiceLabel: string
   let voicePath: string
-  const gen: GenerationParams = {...defaultGenerationParams, ...params.params, fixedFrames: frames}
+  const gen: GenerationParams = {...modelGenerationDefaults(model.facts), ...params.params, fixedFrames: frames}
   try {
     const voice = await resolveVoice({
       model,
@@ -195,7 +203,25 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
 
   let probe = null
   let bound = null
+  let mimiAlone = null
   if (params.probe ?? true) {
+    const mimiFrames = first?.frames ?? 0
+    if (mimiFrames > 0) {
+      progress({phase: 'mimi', message: `timing the Mimi decoder alone (${mimiFrames} frames, ${mimiThreads} thread(s))`})
+      const graphFile = (name: string): string => manifest.graphs[name]?.file ?? `${name}.onnx`
+      const measuredMimi = await runMimiAlone({
+        dir,
+        files: {latent_to_mimi: graphFile('latent_to_mimi'), mimi_decoder: graphFile('mimi_decoder')},
+        states: model.mimiStates,
+        dims: model.dims,
+        threads: mimiThreads,
+        frames: mimiFrames,
+        callFrames: (call) => mimiCallFrames(call, mimiMaxFrames),
+        runs,
+        seed,
+      })
+      mimiAlone = mimiAloneBound({cost, measured: measuredMimi})
+    }
     // the machine's limit: all physical cores streaming / multiplying, whatever the engine's own split
     const probeThreads = defaultThreads()
     progress({phase: 'probe', message: `measuring memory bandwidth and matmul rate (${probeThreads} thread(s))`})
@@ -231,6 +257,7 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
     cost,
     probe,
     bound,
+    mimiAlone,
     upstream,
     baseline: null,
   }

@@ -8,14 +8,18 @@ import {MimiDecodeWorker} from '../mimi/mimi-decode-worker.js'
 import type {GraphEntry} from '../model/manifest-types.js'
 import {graphEntry, readManifest} from '../model/read-manifest.js'
 import {createSessions, defaultThreads, type Sessions} from '../onnx/create-sessions.js'
-import {loadSentencePieceTokenizer, textConfigFromManifest, type TextFrontEnd} from '../text/index.js'
+import {releaseFacts, type ReleaseFacts} from '../model/release-facts.js'
+import {loadJsonTokenizer, loadSentencePieceTokenizer, textConfigFromManifest, type TextFrontEnd} from '../text/index.js'
 
 /** The graphs the engine runs for every synthesis; `mimi_encoder` is loaded on first use (voice prompts). */
 export const coreGraphs = ['text_conditioner', 'flow_lm_main', 'flow_lm_flow', 'latent_to_mimi', 'mimi_decoder'] as const
 export type CoreGraph = (typeof coreGraphs)[number]
 
+/** `heads` is the FlowLM's KV heads (manifest num_kv_heads: fewer than its query heads with grouped-query attention). */
 export interface EngineDims extends KvLayout {
   readonly dModel: number
+  /** Width of flow_lm_main's `hidden` (4.x z_dim projection; else dModel). */
+  readonly hiddenDim: number
   readonly latentDim: number
   readonly mimiInputDim: number
   readonly frameSize: number
@@ -27,6 +31,8 @@ export interface EngineModel {
   readonly dir: string
   readonly generation: 'v1' | 'v2'
   readonly dims: EngineDims
+  /** The upstream release the export follows and what its loop does differently (sampler, EOS, fade-in, voice). */
+  readonly facts: ReleaseFacts
   /**
    * One session per core graph. When the model was loaded with `mimiWorker: true`, `latent_to_mimi` and
    * `mimi_decoder` live in the worker instead and reading them here throws (ModelError MIMI_IN_WORKER).
@@ -81,10 +87,12 @@ const NO_PREPACK: readonly CoreGraph[] = ['flow_lm_flow']
 export async function loadEngineModel(params: LoadEngineModelParams): Promise<EngineModel> {
   const {manifest} = await readManifest({dir: params.dir})
   const m = manifest.model
+  const release = releaseFacts(manifest)
   const dims: EngineDims = {
     dModel: m.d_model,
+    hiddenDim: release.hiddenDim,
     layers: m.num_layers,
-    heads: m.num_heads,
+    heads: release.numKvHeads,
     headDim: m.head_dim,
     latentDim: m.latent_dim,
     mimiInputDim: m.mimi_input_dim,
@@ -149,19 +157,22 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
   const mimiSessions = mimiLoad.value
   const mimiWorker = workerLoad.value
   const sessions = mimiSessions === undefined ? withMimiInWorker(mainSessions) : {...mainSessions, ...mimiSessions}
-  const tokenizer = await loadSentencePieceTokenizer({path: join(params.dir, manifest.tokenizer.path), expectedVocabSize: m.vocab_size})
+  const textConfig = textConfigFromManifest(manifest, params.dir)
+  const loadTokenizer = textConfig.tokenizerKind === 'tokenizers' ? loadJsonTokenizer : loadSentencePieceTokenizer
+  const tokenizer = await loadTokenizer({path: join(params.dir, manifest.tokenizer.path), expectedVocabSize: m.vocab_size})
   let encoder: Promise<ort.InferenceSession> | undefined
   return {
     dir: params.dir,
     generation: manifest.generation,
     dims,
+    facts: release,
     sessions,
     ...(mimiWorker === undefined ? {} : {mimiWorker}),
     threads: {main: mainThreads, mimi: useWorker ? MIMI_THREADS : null},
     kvCapacity: manifest.capacities.flow_kv_positions,
     flowLmState,
     mimiStates,
-    text: {tokenizer, config: textConfigFromManifest(manifest, params.dir)},
+    text: {tokenizer, config: textConfig},
     voices: Object.fromEntries(
       manifest.voices
         .filter((v) => v.kind === 'kv_state')

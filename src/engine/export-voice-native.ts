@@ -28,7 +28,7 @@ export interface ExportVoiceNativeResult {
 }
 
 /**
- * Upstream's `export-voice` without Python: read the prompt (30 s, 24 kHz), Mimi-encode and project it
+ * Upstream's `export-voice` without Python: read the prompt (30 s, 24 kHz; 4.x: trimmed by end_on_pause), Mimi-encode and project it
  * (mimi_encoder), prefill the FlowLM on it (flow_lm_main), and write the KV state as upstream does.
  */
 export async function exportVoiceNative(params: ExportVoiceNativeParams): Promise<ExportVoiceNativeResult> {
@@ -39,7 +39,7 @@ export async function exportVoiceNative(params: ExportVoiceNativeParams): Promis
     sampleRate: model.dims.sampleRate,
   })
   const state = await voiceStateFromPromptAudio({model, audio: prompt.audio})
-  await writeVoiceState({path: params.out, state})
+  await writeVoiceState({path: params.out, state, padKeys: model.facts.voicePadKeys})
   return {
     out: params.out,
     promptSeconds: prompt.audio.length / prompt.sampleRate,

@@ -2,15 +2,17 @@ import {CancelledError} from '../errors/index.js'
 import type {BatchStream, FlowLmBatcher} from '../flowlm/flow-lm-batcher.js'
 import {flowLmStep} from '../flowlm/flow-lm-step.js'
 import {KvCache, type KvLayout} from '../flowlm/kv-cache.js'
-import {lsdDecode} from '../flowlm/lsd-decode.js'
+import {sampleLatent} from '../flowlm/sample-latent.js'
 import type {MimiWorkerStream, TimedFrame} from '../mimi/mimi-decode-worker.js'
 import {MimiDecoderStream} from '../mimi/mimi-decoder-stream.js'
 import {runGraph} from '../onnx/run-graph.js'
 import {floats, i64} from '../onnx/tensors.js'
 import {prepareChunks, type TextChunk} from '../text/index.js'
 import type {EngineModel} from './engine-model.js'
+import {applyFadeIn, fadeInCurve} from './fade-in.js'
 import type {GenerationParams} from './generation-params.js'
 import type {GenerationTaps} from './generation-taps.js'
+import {MIMI_WORKER_GROUP, mimiCallFrames} from './mimi-grouping.js'
 import type {NoiseSource} from './noise/index.js'
 
 export interface GenerateAudioParams {
@@ -39,10 +41,11 @@ export interface AudioFrame {
 /**
  * Upstream's generation loop (`TTSModel.generate_audio_stream`), frame by frame:
  *   text → chunks; per chunk: copy of the voice state → text prefill (one noise draw, discarded) →
- *   AR steps from the latent BOS: FlowLM step → EOS check → noise → LSD decode → Mimi decode of the latent
- *   (streaming state, reset per chunk) → yield 1920 samples.
+ *   AR steps from the latent BOS: FlowLM step → EOS check → noise → sampler head (the export's: LSD, or one
+ *   call of a one-step head) → Mimi decode of the latent (streaming state, reset per chunk) → yield 1920 samples.
  * A chunk ends `framesAfterEos` steps after the first EOS (that step's latent is dropped) or at `maxGenLen`
- * (with `params.fixedFrames`: after exactly that many frames, EOS ignored).
+ * (with `params.fixedFrames`: after exactly that many frames, EOS ignored). 4.x exports (model.release): EOS is
+ * ignored on the first `eosMinStep` steps, and each chunk's first audio is faded in over `fadeInMs`.
  *
  * With the model's Mimi worker (`loadEngineModel({mimiWorker: true})`) frames are decoded on the worker while
  * the main thread runs the next steps, as upstream's decoder thread does: the first frame of a chunk is yielded
@@ -51,7 +54,8 @@ export interface AudioFrame {
  */
 export async function* generateAudio(params: GenerateAudioParams): AsyncGenerator<AudioFrame, void, undefined> {
   const {model, params: gen, noise, taps} = params
-  const {dims, sessions} = model
+  const {dims, sessions, facts: release} = model
+  const fadeIn = fadeInCurve(dims.sampleRate, release.fadeInMs)
   const {chunks} = await prepareChunks({
     tokenizer: model.text.tokenizer,
     text: params.text,
@@ -80,7 +84,7 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
       const e1 = performance.now()
       taps?.chunkStart?.({
         chunk: index,
-        text: chunk.text,
+        text: chunk.prepared,
         ids: chunk.ids,
         framesAfterEos: chunk.framesAfterEos,
         maxGenLen: chunk.maxGenLen,
@@ -105,14 +109,16 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
 
       let yielded = 0
       const emit = async (frame: TimedFrame): Promise<AudioFrame> => {
-        taps?.frame?.({chunk: index, frame: yielded, mimiInput: frame.mimiInput, audio: frame.audio, mimiMs: frame.ms})
+        const audio = yielded === 0 && fadeIn.length > 0 ? applyFadeIn(frame.audio, fadeIn) : frame.audio
+        taps?.frame?.({chunk: index, frame: yielded, mimiInput: frame.mimiInput, audio, mimiMs: frame.ms})
         yielded += 1
-        return {chunk: index, frame: yielded - 1, audio: frame.audio}
+        return {chunk: index, frame: yielded - 1, audio}
       }
       row = batcher?.join(kv) // the cache after the prefill and the first step: later steps are batch rows
       let input: Float32Array | null = null
       let eosStep: number | null = null
       let frames = 0
+      let calls = 0 // decode calls of this chunk
       let steps = 0
       for (let step = 0; step < stepLimit; step += 1) {
         throwIfAborted(params.signal)
@@ -142,7 +148,13 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
                 })
           t1 = performance.now()
           stepNoise = noise.next(dims.latentDim)
-          latent = await lsdDecode({session: sessions.flow_lm_flow, hidden: out.hidden, noise: stepNoise, steps: gen.lsdDecodeSteps})
+          latent = await sampleLatent({
+            session: sessions.flow_lm_flow,
+            sampler: release.sampler.type,
+            hidden: out.hidden,
+            noise: stepNoise,
+            steps: gen.lsdDecodeSteps,
+          })
         }
         steps += 1
         taps?.step?.({
@@ -158,13 +170,17 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
           flowHeadMs: performance.now() - t1,
         })
         if (fixedFrames === null) {
-          if (out.eosLogit > gen.eosThreshold && eosStep === null) eosStep = step
+          if (out.eosLogit > gen.eosThreshold && eosStep === null && step >= release.eosMinStep) eosStep = step
           if (eosStep !== null && step >= eosStep + chunk.framesAfterEos) break
         }
         // Frames go to the decoder in fixed groups (the chunk's first alone, for the time to first audio; then
-        // groupSize at a time): always the same grouping, so the same seed gives the same bytes on the same CPU type.
+        // decoder.callFrames(call) at a time): always the same grouping, so the same seed gives the same bytes on
+        // the same CPU type.
         grouped.push(latent)
-        if (frames === 0 || grouped.length === decoder.groupSize) queued.push(...decoder.decode(grouped.splice(0)).map(track))
+        if (grouped.length === decoder.callFrames(calls)) {
+          queued.push(...decoder.decode(grouped.splice(0)).map(track))
+          calls += 1
+        }
         frames += 1
         input = latent
         // Frame 0 goes out at once (time to first audio). After it, frames go out as soon as they are decoded,
@@ -215,14 +231,8 @@ function releaseKvCache(model: EngineModel, cache: KvCache): void {
 /** Idle caches kept per model (one per concurrent generation a server runs is enough). */
 const MAX_IDLE_KV_CACHES = 4
 
-/** Frames being decoded on the worker that this thread may run ahead of. */
-const IN_FLIGHT = 3
-
-/**
- * Frames per Mimi call on the worker. Measured on the real-size decoder (onnxruntime, 1 thread): 1 → 2 frames
- * per call is 17 % less time per frame, 3 → 23 %, 4 → 25 %; each extra frame delays the group's first by a step.
- */
-const WORKER_GROUP = 2
+/** Frames being decoded on the worker that this thread may run ahead of: a call being decoded and the next. */
+const IN_FLIGHT = 2 * MIMI_WORKER_GROUP
 
 /** A frame being decoded, and whether it is ready (set when its promise settles). */
 interface Tracked {
@@ -243,9 +253,9 @@ function track(frame: Promise<TimedFrame>): Tracked {
 interface FrameDecoder {
   /** True when decoding runs beside this thread (worth keeping frames in flight). */
   readonly pipelined: boolean
-  /** Consecutive frames decoded per call. */
-  readonly groupSize: number
-  /** Queues consecutive latents (at most groupSize), decoded in one call: one promise per frame. */
+  /** Consecutive frames the `call`-th decode call of a chunk carries. */
+  callFrames(call: number): number
+  /** Queues consecutive latents (callFrames of this call), decoded in one call: one promise per frame. */
   decode(latents: readonly Float32Array[]): Promise<TimedFrame>[]
   reset(): void
   close(): void
@@ -254,9 +264,10 @@ interface FrameDecoder {
 function openDecoder(model: EngineModel): FrameDecoder {
   if (model.mimiWorker !== undefined) {
     const stream: MimiWorkerStream = model.mimiWorker.openStream()
+    const {maxFrames} = model.mimiWorker
     return {
       pipelined: true,
-      groupSize: Math.min(WORKER_GROUP, model.mimiWorker.maxFrames),
+      callFrames: (call) => mimiCallFrames(call, maxFrames),
       decode: (latents) => stream.decodeLatents(latents),
       reset: () => stream.reset(),
       close: () => stream.close(),
@@ -272,7 +283,7 @@ function openDecoder(model: EngineModel): FrameDecoder {
   })
   return {
     pipelined: false,
-    groupSize: 1,
+    callFrames: () => 1,
     decode: (latents) =>
       latents.map(async (latent) => {
         const start = performance.now()

@@ -2,6 +2,7 @@
 export interface GenerationTaps {
   chunkStart?(info: {
     readonly chunk: number
+    /** The chunk text that was tokenized (4.x: the chunk prepared again, as upstream records it). */
     readonly text: string
     readonly ids: readonly number[]
     readonly framesAfterEos: number

@@ -16,9 +16,9 @@ export interface OpenBatcherParams {
 }
 
 /**
- * The batched-step scheduler of a loaded model, or null when its export has no batched graphs (exports made
- * before issue 19, or without them) or is an int8 export (its batched graphs are not quantised yet): the server
- * then interleaves solo generations as before.
+ * The batched-step scheduler of a loaded model, or null when its export has no batched graphs (an export made
+ * without `model export --batched`), has a one-step sampler head, or is an int8 export (its batched graphs are not
+ * quantised yet): the server then interleaves solo generations as before.
  */
 export async function openFlowLmBatcher(params: OpenBatcherParams): Promise<FlowLmBatcher | null> {
   const {model} = params
@@ -26,6 +26,8 @@ export async function openFlowLmBatcher(params: OpenBatcherParams): Promise<Flow
   const step = manifest.graphs[BATCHED_GRAPHS.step]
   const flow = manifest.graphs[BATCHED_GRAPHS.flow]
   if (step === undefined || flow === undefined) return null
+  // the batched flow head is LSD's (s, t, x); one-step heads are exported without batched graphs
+  if (model.facts.sampler.type !== 'lsd') return null
   // --int8 quantises flow_lm_main only: batched fp32 steps would neither match its solo runs nor be faster
   if (manifest.quantization !== undefined) return null
   const layout = stepLayout(step, model)

@@ -1,3 +1,4 @@
+import {endOnPause} from '../audio/end-on-pause.js'
 import {flowLmStep} from '../flowlm/flow-lm-step.js'
 import {KvCache} from '../flowlm/kv-cache.js'
 import {encodeVoicePrompt} from '../voice/encode-voice-prompt.js'
@@ -28,7 +29,10 @@ export async function prefillVoice(params: PrefillVoiceParams): Promise<KvCache>
   return kv
 }
 
-/** A read prompt (24 kHz mono) to its voice KV, as upstream's voice path: Mimi-encode and project it, then prefill. */
+/**
+ * A read prompt (24 kHz mono) to its voice KV, as upstream's voice path: (4.x exports: trimmed to end on a pause,
+ * see endOnPause) Mimi-encode and project it, then prefill.
+ */
 export async function voiceKvFromPromptAudio(params: {
   readonly model: EngineModel
   readonly audio: Float32Array
@@ -37,7 +41,7 @@ export async function voiceKvFromPromptAudio(params: {
   const {model} = params
   const encoded = await encodeVoicePrompt({
     encoder: await model.encoder(),
-    audio: params.audio,
+    audio: model.facts.endOnPauseVoice ? endOnPause(params.audio, model.dims.sampleRate) : params.audio,
     frameSize: model.dims.frameSize,
     dModel: model.dims.dModel,
   })

@@ -5,12 +5,12 @@ import {basename, dirname, join, resolve} from 'node:path'
 import {CancelledError, PythonJobError} from '../errors/index.js'
 import {checkDiskSpace, checkOut, checkSource} from './export-preflight.js'
 import {findPython, runPythonJob, type PythonProgressEvent} from '../python/index.js'
-import {selectUpstream} from '../upstream/index.js'
+import {recordedUpstream, selectUpstream} from '../upstream/index.js'
 import type {Quantization} from './manifest-types.js'
 import {contractProblems} from './validate-manifest.js'
 
 export interface ExportModelParams {
-  /** The upstream release to export with: only those contracts/upstreams.json lists for `model export` (2.1.0; the 4.x export is issue 16). @default the newest of them */
+  /** The upstream release to export with (contracts/upstreams.json lists those `model export` supports). @default the release the source folder records (fixture.json), else the contract's default for `model export` (2.1.0) */
   readonly upstream?: string
   /** Model folder in the upstream format: config.yaml, the checkpoint and the tokenizer it names. */
   readonly from: string
@@ -26,6 +26,8 @@ export interface ExportModelParams {
   readonly maxSteps?: number
   /** int8 weights for the FlowLM transformer's matmuls (dynamic quantisation), parity recorded in the manifest. @default false */
   readonly int8?: boolean
+  /** Also the serving graphs with a batch axis (a second copy of the FlowLM weights), for `serve --batching`. @default false */
+  readonly batched?: boolean
   /** Kill the Python job after this many ms. */
   readonly pythonTimeoutMs?: number
   /** Abort: the job is killed and nothing is left behind. */
@@ -58,7 +60,7 @@ export interface ExportModelResult {
  * the end, so a failure or a cancel never leaves a half-written model.
  */
 export async function exportModel(params: ExportModelParams): Promise<ExportModelResult> {
-  const upstream = selectUpstream('model export', params.upstream)
+  const upstream = selectUpstream('model export', params.upstream ?? recordedUpstream(params.from))
   const from = resolve(params.from)
   const out = resolve(params.out)
   await checkSource(from)
@@ -86,6 +88,7 @@ export async function exportModel(params: ExportModelParams): Promise<ExportMode
         temp,
         ...(params.maxSteps === undefined ? [] : ['--max-steps', String(params.maxSteps)]),
         ...(params.int8 === true ? ['--int8'] : []),
+        ...(params.batched === true ? ['--batched'] : []),
       ],
       ...(params.pythonTimeoutMs === undefined ? {} : {pythonTimeoutMs: params.pythonTimeoutMs}),
       ...(params.signal === undefined ? {} : {signal: params.signal}),

@@ -83,6 +83,15 @@ export interface VoiceEntry extends FileEntry {
   readonly note?: string
 }
 
+export type TokenizerKind = 'sentencepiece' | 'tokenizers'
+
+export interface SamplerFacts {
+  /** lsd: flow_lm_flow(hidden, s, t, x) -> flow_dir, looped; flow_matching: flow_lm_flow(hidden, t, x) -> flow_dir, looped; drifting | pointwise: flow_lm_flow(hidden, noise) -> latent, one call. */
+  readonly type: 'lsd' | 'drifting' | 'pointwise' | 'flow_matching'
+  /** Upstream's default decode steps (LSD loop length; 1 for the one-step heads). */
+  readonly decode_steps: number
+}
+
 /** Dimensions and generation flags, read off upstream's modules at export. */
 export interface ModelFacts {
   readonly generation: 'v1' | 'v2'
@@ -109,6 +118,32 @@ export interface ModelFacts {
   readonly mimi_head_dim: number
   readonly mimi_context: number
   readonly mimi_steps_per_latent: number
+  /** The upstream pocket-tts release traced ("2.1.0", "4.0.1"); the same as exporter.upstream. */
+  readonly upstream: string
+  /** FlowLM key/value heads: the cache and flow_lm_main's past_k/past_v/new_kv hold these (== num_heads without grouped-query attention). */
+  readonly num_kv_heads: number
+  /** Width of flow_lm_main's `hidden` (the sampler head's condition): the config's z_dim when it projects, else d_model. */
+  readonly hidden_dim: number
+  /** The sampler head (flow_lm_flow's inputs follow the type, docs/graph-contract.md) and upstream's default decode steps. */
+  readonly sampler: SamplerFacts
+  /** The config's default temperature (2.1.0: its code's 0.7). */
+  readonly default_temperature: number
+  /** The config's default EOS threshold (2.1.0: -4). */
+  readonly default_eos_threshold: number
+  /** AR steps whose EOS upstream ignores (4.x: 6; 2.1.0: 0). */
+  readonly eos_min_step: number
+  /** Linear fade-in of each chunk's first audio, linspace(0, 1, sample_rate / 200) samples (4.x: 5; 2.1.0: 0 = none). */
+  readonly fade_in_ms: number
+  /** Which text front end: 2.1.0's rules or 4.x's (src/text). */
+  readonly text_rules: 'v2.1' | 'v4'
+  /** The config's character replacements, applied by the 4.x text front end ({} on 2.1.0). */
+  readonly replace_characters: Readonly<Record<string, string>>
+  readonly capitalize_first_letter: boolean
+  readonly append_terminal_punctuation: boolean
+  /** The tokenizer kind: a SentencePiece `tokenizer.model` or an HF tokenizers `tokenizer.json` (the manifest's `tokenizer` entry names the file). */
+  readonly tokenizer: TokenizerKind
+  /** Voice prompts pass through upstream's end_on_pause before mimi_encoder (4.x). */
+  readonly end_on_pause_voice: boolean
   /** Upstream's config, paths relative to the export folder. */
   readonly config: Readonly<Record<string, unknown>>
 }
@@ -134,7 +169,7 @@ export interface ExportManifest {
   readonly capacities: Capacities
   /** Graph name -> entry; names: text_conditioner, flow_lm_main, flow_lm_flow, latent_to_mimi, mimi_decoder, mimi_encoder; optional (serving): flow_lm_step_batched, flow_lm_flow_batched. */
   readonly graphs: Readonly<Record<string, GraphEntry>>
-  readonly tokenizer: FileEntry & {readonly kind: 'sentencepiece'; readonly vocab_size: number}
+  readonly tokenizer: FileEntry & {readonly kind: TokenizerKind; readonly vocab_size: number}
   readonly voices: readonly VoiceEntry[]
   /** Every file of the folder except manifest.json. */
   readonly files: readonly FileEntry[]

@@ -3,6 +3,7 @@ import {join} from 'node:path'
 import {ModelError} from '../errors/index.js'
 import {resolveConfinedPaths} from '../fs/confined-path.js'
 import {GRAPH_NAMES, MANIFEST_FILE, MANIFEST_FORMAT, type ExportManifest, type GraphEntry} from './manifest-types.js'
+import {withFactDefaults} from './fact-defaults.js'
 import {contractProblems} from './validate-manifest.js'
 
 export interface ReadManifestParams {
@@ -44,7 +45,8 @@ export async function readManifest(params: ReadManifestParams): Promise<ReadMani
   } catch (error) {
     throw invalid(path, `not valid JSON: ${(error as Error).message}`)
   }
-  const top = asRecord(raw)
+  // a 2.1.0 export written before the 4.x facts existed gets them (fact-defaults.ts)
+  const top = asRecord(withFactDefaults(raw))
   if (top === undefined) throw invalid(path, 'not a JSON object')
   if (top['format'] !== MANIFEST_FORMAT) {
     throw new ModelError({

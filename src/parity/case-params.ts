@@ -7,7 +7,7 @@ export function caseParams(manifest: GoldenManifest): GenerationParams {
   const finiteOr = (value: unknown, fallback: number): number => (typeof value === 'number' && Number.isFinite(value) ? value : fallback)
   return {
     temperature: finiteOr(c.temperature, defaultGenerationParams.temperature),
-    lsdDecodeSteps: finiteOr(c.lsd_decode_steps, defaultGenerationParams.lsdDecodeSteps),
+    lsdDecodeSteps: finiteOr(c.sampler_decode_steps ?? c.lsd_decode_steps, defaultGenerationParams.lsdDecodeSteps),
     noiseClamp: typeof c.noise_clamp === 'number' ? c.noise_clamp : null,
     eosThreshold: finiteOr(c.eos_threshold, defaultGenerationParams.eosThreshold),
     framesAfterEos: typeof c['frames_after_eos'] === 'number' ? c['frames_after_eos'] : null,

@@ -51,7 +51,7 @@ export async function freeSynthesis(params: FreeSynthesisParams): Promise<Memory
   const {model, golden, voice} = params
   const {dims} = model
   const gen = caseParams(golden.manifest)
-  const tape = await ChunkTapeNoise.fromGolden(golden)
+  const tape = await ChunkTapeNoise.fromGolden(golden, dims.latentDim)
   const chunks: ChunkRecord[] = []
   const current = (c: number): ChunkRecord => {
     const record = chunks[c]
@@ -158,7 +158,7 @@ export async function freeSynthesis(params: FreeSynthesisParams): Promise<Memory
     out.setRows(
       `chunk${c}.hidden`,
       r.steps.map((s) => s.hidden),
-      [dModel],
+      [dims.hiddenDim],
     )
     out.set(
       `chunk${c}.eos_logit`,

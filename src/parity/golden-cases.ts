@@ -99,10 +99,44 @@ export function assertSameUpstream(
     throw new UsageError({
       code: 'GOLDEN_UPSTREAM_MISMATCH',
       message: `The golden ${c.golden.dir} was recorded by upstream pocket-tts ${recorded}, but ${model.dir} was exported from ${model.upstream}.`,
-      hint: `Check it against an export of ${recorded} (the 4.x export and engine are issue 16), or record the golden again with \`pockettts golden dump --upstream ${model.upstream}\`.`,
+      hint: `Check it against an export of ${recorded}, record the golden again with \`pockettts golden dump --upstream ${model.upstream}\`, or pass --cross-release for a release-drift report.`,
       details: {golden: c.golden.dir, golden_upstream: recorded, model: model.dir, model_upstream: model.upstream},
     })
   }
+}
+
+/** The per-chunk tensors of a complete synthesis golden (FORMAT.md), in data-flow order. */
+export const GOLDEN_CHUNK_TENSORS = [
+  'tokens',
+  'text_embeddings',
+  'prefill_noise',
+  'step_input',
+  'layer_out',
+  'hidden',
+  'eos_logit',
+  'noise',
+  'latent',
+  'mimi_input',
+  'audio',
+] as const
+
+/**
+ * The tensors of a complete golden this case lacks (`chunk*.hidden`: absent from at least one chunk): upstream
+ * 4.x goldens hold a subset of the stages, and parity says what it could not compare.
+ */
+export function absentTensors(c: ParityCase): string[] {
+  if (c.kind === 'voice') return ['audio', 'mimi_latent', 'conditioning'].filter((t) => !c.golden.has(t))
+  const chunks = c.golden.manifest.chunks ?? []
+  const absent: string[] = GOLDEN_CHUNK_TENSORS.filter((t) => chunks.some((_, i) => !c.golden.has(`chunk${i}.${t}`))).map(
+    (t) => `chunk*.${t}`,
+  )
+  return c.golden.has('audio') ? absent : [...absent, 'audio']
+}
+
+/** True when a golden was recorded by upstream 4.x (its layouts differ: Mimi input before the quantizer, [B, T, C] latents). */
+export function isV4Golden(golden: Pick<GoldenCase, 'manifest'>): boolean {
+  const recorded = golden.manifest.source['upstream'] ?? golden.manifest.source['version']
+  return typeof recorded === 'string' && isUpstreamRelease(recorded) && recorded !== '2.1.0'
 }
 
 /** Tensors of a case that parity does not know (listed as skipped). */

@@ -18,6 +18,8 @@ export interface ParityCaseReport {
   readonly ok: boolean
   /** Tensors of the golden that parity does not know (not compared). */
   readonly unknownTensors: readonly string[]
+  /** Tensors of a complete golden (FORMAT.md) this one lacks, e.g. `chunk*.hidden` (4.x goldens hold a subset). */
+  readonly absentTensors: readonly string[]
   readonly runs: readonly ParityRun[]
 }
 
@@ -35,16 +37,26 @@ export interface ParityReport {
   readonly summary: string
   readonly firstDivergence: ParityDivergence | null
   readonly model: string | null
+  /** A --cross-release run (release drift): the export's upstream release and the goldens'; null otherwise. */
+  readonly crossRelease: CrossRelease | null
   readonly mode: ParityModeOption | 'against'
   readonly components: readonly ParityComponent[]
   readonly tolerances: Readonly<Record<CheckName, string>>
   /** One row per stage over every case and mode. */
   readonly stages: readonly StageSummary[]
+  /** Selected stages with no check in any case or mode (the goldens lack what they need; see stages[].skipped). */
+  readonly absentStages: readonly ParityStage[]
   readonly cases: readonly ParityCaseReport[]
   readonly checks: number
   readonly failed: number
   readonly dump: {readonly dir: string; readonly cases: readonly string[]} | null
   readonly durationMs: number
+}
+
+export interface CrossRelease {
+  /** The upstream release the export records (null: none). */
+  readonly model: string | null
+  readonly goldens: readonly string[]
 }
 
 export const MODE_LABEL: Readonly<Record<RunMode, string>> = {teacher: 'teacher-forced', free: 'free-running', against: 'dump vs dump'}

@@ -67,7 +67,13 @@ export function renderParityReport(params: RenderParityReportParams): string {
       ),
     ),
   ]
-  if (unknown.length > 0 || skipped.length > 0) out.push('')
+  const absent = [...new Set(report.cases.flatMap((c) => c.absentTensors))]
+  if (unknown.length > 0 || skipped.length > 0 || absent.length > 0 || report.absentStages.length > 0) out.push('')
+  if (absent.length > 0) out.push(`Absent from the golden(s): ${absent.join(', ')}`)
+  if (report.absentStages.length > 0)
+    out.push(
+      `Stages not compared (nothing in the goldens to compare them with): ${report.absentStages.map((s) => STAGE_LABELS[s]).join(', ')}`,
+    )
   if (unknown.length > 0) out.push(`Skipped, unknown to parity: ${unknown.join(', ')}`)
   for (const s of skipped) out.push(`Skipped: ${s}`)
   if (report.dump !== null) out.push('', `Dumped ${report.dump.cases.length} case(s) to ${report.dump.dir}`)

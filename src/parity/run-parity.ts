@@ -5,7 +5,7 @@ import {UsageError} from '../errors/index.js'
 import {CheckRecorder, type RunMode} from './check-recorder.js'
 import {compareSynthesisRuns} from './compare-synthesis-runs.js'
 import {CHECK_NAMES, type CheckName, type ToleranceTable} from './default-tolerances.js'
-import {assertSameUpstream, openGoldenCases, unknownTensors, type ParityCase} from './golden-cases.js'
+import {absentTensors, assertSameUpstream, openGoldenCases, unknownTensors, type ParityCase} from './golden-cases.js'
 import {recordedUpstream} from '../upstream/index.js'
 import {loadCaseVoice} from './load-case-voice.js'
 import {describeTolerance, loadTolerances} from './load-tolerances.js'
@@ -14,6 +14,7 @@ import {
   aggregateStages,
   firstDivergence,
   MODE_LABEL,
+  type CrossRelease,
   type ParityCaseReport,
   type ParityModeOption,
   type ParityReport,
@@ -58,6 +59,11 @@ export interface RunParityParams {
   readonly runtime?: ParityRuntime
   /** Collects what the HTML report draws (per-step checks, compared audio) as the runs go. */
   readonly trace?: ParityTrace
+  /**
+   * Allow goldens of another upstream release than the export's (refused otherwise, GOLDEN_UPSTREAM_MISMATCH): a
+   * release-drift report, whose first divergence is the first stage where the releases differ. @default false
+   */
+  readonly crossRelease?: boolean
 }
 
 /**
@@ -103,6 +109,7 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
         : ['teacher']
 
   let model: EngineModel | undefined
+  let cross: CrossRelease | null = null
   if (!against) {
     const dir = resolve(params.model ?? '')
     if (!existsSync(join(dir, 'manifest.json'))) {
@@ -113,7 +120,9 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
         details: {model: params.model},
       })
     }
-    assertSameUpstream(cases, {dir, upstream: recordedUpstream(dir)})
+    const upstream = recordedUpstream(dir)
+    if (params.crossRelease === true) cross = crossReleases(cases, upstream)
+    else assertSameUpstream(cases, {dir, upstream})
     model = await loadEngineModel({dir, ...(params.threads === undefined ? {} : {threads: params.threads})})
   }
   const reports: ParityCaseReport[] = []
@@ -201,6 +210,7 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
           ...unknownTensors(c),
           ...(partner === undefined ? [] : unknownTensors(partner).map((t) => `${t} (in ${partner.golden.dir})`)),
         ],
+        absentTensors: absentTensors(c),
         runs,
       })
     }
@@ -220,25 +230,48 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
   const failed = reports.reduce((n, r) => n + r.runs.reduce((m, run) => m + run.failed, 0), 0)
   const first = firstDivergence(reports)
   const runCount = reports.reduce((n, r) => n + r.runs.length, 0)
-  const summary =
+  const stages = aggregateStages(reports)
+  const absentStages = stages.filter((s) => s.checks === 0 && selected.has(s.stage) && !isVoiceOnly(s.stage, reports)).map((s) => s.stage)
+  const plain =
     first === null
       ? `No divergence: ${reports.length} case(s), ${runCount} run(s), ${checks} checks within tolerance.`
       : first.line + (failed > 1 ? ` (${failed} failing checks in ${reports.filter((r) => !r.ok).length} case(s))` : '')
+  const summary =
+    cross === null
+      ? plain
+      : `Release drift (${cross.model ?? 'unknown'} export vs ${cross.goldens.join(', ')} golden): ${
+          first === null
+            ? 'none, the releases agree within tolerance'
+            : `the releases first differ at ${plain.replace(/^First divergence: /, '')}`
+        }`
   return {
     ok: first === null,
     summary,
     firstDivergence: first,
     model: model?.dir ?? null,
+    crossRelease: cross,
     mode: against ? 'against' : (params.mode ?? 'teacher'),
     components: [...components],
     tolerances: Object.fromEntries(CHECK_NAMES.map((n) => [n, describeTolerance(tolerances[n])])) as Record<CheckName, string>,
-    stages: aggregateStages(reports),
+    stages,
+    absentStages,
     cases: reports,
     checks,
     failed,
     dump: params.dump === undefined ? null : {dir: resolve(params.dump), cases: dumped},
     durationMs: performance.now() - start,
   }
+}
+
+/** The releases of a --cross-release run: the export's and the goldens' (each once). */
+function crossReleases(cases: readonly ParityCase[], model: string | undefined): CrossRelease {
+  const goldens = cases.map((c) => c.golden.manifest.source['upstream'] ?? c.golden.manifest.source['version'])
+  return {model: model ?? null, goldens: [...new Set(goldens.map((g) => (typeof g === 'string' ? g : 'unknown')))]}
+}
+
+/** The voice stage is only ever compared on voice cases: without one it is not "absent" from the goldens. */
+function isVoiceOnly(stage: string, reports: readonly ParityCaseReport[]): boolean {
+  return stage === 'voice' && reports.every((r) => r.kind !== 'voice')
 }
 
 /** Pocket TTS's sample rate, for dumps compared without a model (--against). */

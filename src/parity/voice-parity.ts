@@ -1,16 +1,16 @@
 import {readFile} from 'node:fs/promises'
 import {basename} from 'node:path'
-import {loadAudioPrompt} from '../audio/index.js'
+import {endOnPause, loadAudioPrompt} from '../audio/index.js'
 import type {EngineModel} from '../engine/engine-model.js'
 import {SeededNormalNoise} from '../engine/noise/index.js'
 import {prefillVoice} from '../engine/prefill-voice.js'
 import {UsageError} from '../errors/index.js'
-import {GOLDEN_FORMAT, type GoldenCase, type TensorSource} from '../golden/index.js'
+import {GOLDEN_FORMAT, type GoldenCase, type GoldenTensor, type TensorSource} from '../golden/index.js'
 import {encodeVoicePrompt} from '../voice/encode-voice-prompt.js'
 import {encodeVoiceState} from '../voice/index.js'
 import type {CheckRecorder} from './check-recorder.js'
 import {compareVoiceStates} from './compare-voice-states.js'
-import {asFloats, resolveCaseFile} from './golden-cases.js'
+import {asFloats, isV4Golden, resolveCaseFile} from './golden-cases.js'
 import {MemoryGolden} from './memory-golden.js'
 
 export interface VoiceParityParams {
@@ -33,7 +33,7 @@ export async function teacherVoice(params: VoiceParityParams): Promise<void> {
   if (prompt === undefined)
     rec.skip({stage: 'voice', tensor: 'audio', reason: 'prompt reading not checked: the manifest names no prompt file that exists'})
   else {
-    const read = await loadAudioPrompt({path: prompt, truncateSeconds: truncateOf(golden), sampleRate: model.dims.sampleRate})
+    const read = await readPrompt(model, prompt, truncateOf(golden))
     rec.compare({
       stage: 'voice',
       check: 'voice.audio',
@@ -64,7 +64,7 @@ export async function freeVoice(params: Omit<VoiceParityParams, 'recorder'>): Pr
       details: {dir: golden.dir},
     })
   }
-  const read = await loadAudioPrompt({path: prompt, truncateSeconds: truncateOf(golden), sampleRate: model.dims.sampleRate})
+  const read = await readPrompt(model, prompt, truncateOf(golden))
   const encoded = await encode(params, read.audio)
   const kv = await prefillVoice({model, conditioning: encoded.conditioning, noise: new SeededNormalNoise({seed: 0, temperature: 0})})
   const {dModel} = model.dims
@@ -111,18 +111,9 @@ export async function compareVoiceRuns(params: CompareVoiceRunsParams): Promise<
       })
       continue
     }
-    const e = await ref.tensor(name)
-    const a = await act.tensor(name)
-    rec.compare({
-      stage: 'voice',
-      check,
-      tensor: name,
-      location: {},
-      actual: asFloats(a),
-      golden: asFloats(e),
-      shape: e.shape,
-      actualShape: a.shape,
-    })
+    const e = inExportLayout(ref, await ref.tensor(name))
+    const a = inExportLayout(act, await act.tensor(name))
+    rec.compare({stage: 'voice', check, tensor: name, location: {}, actual: a.data, golden: e.data, shape: e.shape, actualShape: a.shape})
   }
   const refState = await params.referenceState()
   const actState = await params.actualState()
@@ -177,14 +168,14 @@ async function compareEncoded(
   dModel: number,
 ): Promise<void> {
   if (golden.has('mimi_latent')) {
-    const e = await golden.tensor('mimi_latent')
+    const e = inExportLayout(golden, await golden.tensor('mimi_latent'))
     rec.compare({
       stage: 'voice',
       check: 'voice.mimi_latent',
       tensor: 'mimi_latent',
       location: {},
       actual: encoded.mimiLatent,
-      golden: asFloats(e),
+      golden: e.data,
       shape: e.shape,
       actualShape: [1, encoded.mimiLatent.length / encoded.frames, encoded.frames],
     })
@@ -216,13 +207,22 @@ async function compareStates(
   compareVoiceStates({recorder: rec, reference, actual})
 }
 
+/** The prompt as upstream feeds its encoder: read (truncated, 24 kHz mono), and for 4.x trimmed by end_on_pause. */
+async function readPrompt(model: EngineModel, path: string, truncateSeconds: number | null): Promise<{readonly audio: Float32Array}> {
+  const read = await loadAudioPrompt({path, truncateSeconds, sampleRate: model.dims.sampleRate})
+  return {audio: model.facts.endOnPauseVoice ? endOnPause(read.audio, model.dims.sampleRate) : read.audio}
+}
+
 function stateBytes(model: EngineModel, kv: Awaited<ReturnType<typeof prefillVoice>>): Uint8Array {
-  return encodeVoiceState({
-    layers: kv.toLayerCaches().map((cache) => ({cache, length: kv.offset})),
-    offset: kv.offset,
-    heads: model.dims.heads,
-    headDim: model.dims.headDim,
-  })
+  return encodeVoiceState(
+    {
+      layers: kv.toLayerCaches().map((cache) => ({cache, length: kv.offset})),
+      offset: kv.offset,
+      heads: model.dims.heads,
+      headDim: model.dims.headDim,
+    },
+    model.facts.voicePadKeys,
+  )
 }
 
 function promptFile(params: Omit<VoiceParityParams, 'recorder'>): string | undefined {
@@ -235,4 +235,25 @@ function promptFile(params: Omit<VoiceParityParams, 'recorder'>): string | undef
 function truncateOf(golden: GoldenCase): number | null {
   const t = golden.manifest['truncate_seconds']
   return typeof t === 'number' ? t : t === null ? null : 30
+}
+
+/**
+ * A voice tensor in the export's layout: 4.x records the encoder latent (`mimi_latent`) as [1, T, C], the export's
+ * mimi_encoder gives [1, C, T] (2.1.0's layout); other tensors as they are.
+ */
+function inExportLayout(
+  source: Pick<GoldenCase, 'manifest'>,
+  tensor: GoldenTensor,
+): {readonly data: Float32Array; readonly shape: readonly number[]} {
+  const [one, t = 0, c = 0] = tensor.shape
+  if (tensor.name !== 'mimi_latent' || !isV4Golden(source) || tensor.shape.length !== 3)
+    return {data: asFloats(tensor), shape: tensor.shape}
+  return {data: transposeLast(asFloats(tensor), t, c), shape: [one ?? 1, c, t]}
+}
+
+/** A row-major [rows, cols] matrix transposed to [cols, rows]. */
+function transposeLast(data: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(data.length)
+  for (let r = 0; r < rows; r += 1) for (let k = 0; k < cols; k += 1) out[k * rows + r] = data[r * cols + k] ?? Number.NaN
+  return out
 }

@@ -1,7 +1,7 @@
 import type {Writable} from 'node:stream'
 import type {EngineModel} from '../engine/engine-model.js'
 import type {FlowLmBatcher} from '../flowlm/flow-lm-batcher.js'
-import {defaultGenerationParams, type GenerationParams} from '../engine/generation-params.js'
+import {modelGenerationDefaults, type GenerationParams} from '../engine/generation-params.js'
 import {UsageError} from '../errors/index.js'
 import {checkKnob, describeKnobRange, type KnobName} from '../limits/knob-ranges.js'
 
@@ -44,7 +44,7 @@ export interface CreateServerParams {
   readonly modelIds?: readonly string[]
   /** Structured JSON logs (request ids, no request text at info level); false: none. @default {level: 'info'} */
   readonly log?: ServerLogOptions | false
-  /** Generation settings for every request (a request's own `temperature` wins). @default upstream's defaults */
+  /** Generation settings for every request (a request's own `temperature` wins). @default the model's (modelGenerationDefaults) */
   readonly generation?: Partial<GenerationParams>
   /** Include Node process metrics (memory, CPU, event-loop lag) in /metrics. @default true */
   readonly processMetrics?: boolean
@@ -75,7 +75,7 @@ export function resolveServerOptions(params: CreateServerParams): ResolvedServer
     voiceCacheEntries: params.voiceCacheEntries ?? 16,
     modelIds: params.modelIds ?? DEFAULT_MODEL_IDS,
     processMetrics: params.processMetrics ?? true,
-    generation: {...defaultGenerationParams, ...params.generation},
+    generation: {...modelGenerationDefaults(params.model.facts), ...params.generation},
   }
   const bytesPerMb = 1024 * 1024
   checkOption('workers', 'workers', resolved.workers)

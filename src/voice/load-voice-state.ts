@@ -10,11 +10,12 @@ export interface LoadVoiceStateParams {
   readonly model: VoiceModelDims
 }
 
-const KEY = /^transformer\.layers\.(\d+)\.self_attn\/(cache|offset|current_end)$/
+const KEY = /^transformer\.layers\.(\d+)\.self_attn\/(cache|offset|current_end|pad)$/
 
 /**
  * Reads a voice file as upstream's `_import_model_state` does: per-layer `…self_attn/cache` float32
- * `[2, 1, P, H, Dh]` with `…/offset` int64 `[1]`, or a legacy `…/current_end` whose length is the offset;
+ * `[2, 1, P, H, Dh]` (H: the model's KV heads) with `…/offset` int64 `[1]` and, from 4.x, `…/pad` int64 `[1]` (padded
+ * slots of a batch row: only 0 is a single voice), or a legacy `…/current_end` whose length is the offset;
  * or a legacy `audio_prompt` `[1, T, D]` conditioning, returned for a prefill. The voice is checked against
  * the model (layers, heads, head dim, d_model): VOICE_NOT_FOUND, VOICE_FILE_INVALID, VOICE_MODEL_MISMATCH.
  */
@@ -59,7 +60,10 @@ export async function loadVoiceState(params: LoadVoiceStateParams): Promise<Voic
     return promptConditioning(prompt, model, invalid, mismatch)
   }
 
-  const layers = new Map<number, {cache?: SafetensorsTensor; offset?: SafetensorsTensor; currentEnd?: SafetensorsTensor}>()
+  const layers = new Map<
+    number,
+    {cache?: SafetensorsTensor; offset?: SafetensorsTensor; currentEnd?: SafetensorsTensor; pad?: SafetensorsTensor}
+  >()
   const unknown: string[] = []
   for (const [name, tensor] of tensors) {
     const match = KEY.exec(name)
@@ -71,6 +75,7 @@ export async function loadVoiceState(params: LoadVoiceStateParams): Promise<Voic
     const entry = layers.get(layer) ?? {}
     if (match[2] === 'cache') entry.cache = tensor
     else if (match[2] === 'offset') entry.offset = tensor
+    else if (match[2] === 'pad') entry.pad = tensor
     else entry.currentEnd = tensor
     layers.set(layer, entry)
   }
@@ -93,6 +98,13 @@ export async function loadVoiceState(params: LoadVoiceStateParams): Promise<Voic
     if (cache.shape.length !== 5 || two !== 2 || batch !== 1)
       throw invalid(`${key}/cache has shape [${cache.shape.join(', ')}], not [2, 1, P, heads, head_dim]`)
     if (heads !== model.heads) throw mismatch('attention heads', heads!, model.heads)
+    if (entry.pad !== undefined) {
+      const p = entry.pad
+      if (p.dtype !== 'I64' || p.shape.length !== 1 || p.shape[0] !== 1)
+        throw invalid(`${key}/pad is ${p.dtype} [${p.shape.join(', ')}], not I64 [1]`)
+      if (p.data[0] !== 0n)
+        throw invalid(`${key}/pad is ${String(p.data[0])}: a padded batch row, not a single voice state (pad must be 0)`)
+    }
     if (headDim !== model.headDim) throw mismatch('head dim', headDim!, model.headDim)
 
     let layerOffset: number

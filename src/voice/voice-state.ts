@@ -1,8 +1,9 @@
 /** FlowLM shape facts a voice must fit (config `flow_lm.transformer`). */
 export interface VoiceModelDims {
   readonly layers: number
+  /** KV heads of the FlowLM attention (num_kv_heads; fewer than the query heads with grouped-query attention). */
   readonly heads: number
-  /** d_model / heads. */
+  /** Per-head width of the KV cache. */
   readonly headDim: number
   readonly dModel: number
 }

@@ -6,20 +6,22 @@ export interface WriteVoiceStateParams {
   /** Destination `.safetensors` (written atomically). */
   readonly path: string
   readonly state: Pick<KvVoiceState, 'layers' | 'offset' | 'heads' | 'headDim'>
+  /** Also write each layer's `…/pad` int64 `[1]` (0: no padded slots), as upstream 4.x does. @default false */
+  readonly padKeys?: boolean
 }
 
 /**
  * Writes a KV voice state exactly as upstream's `export_model_state` does, so upstream loads it: per layer
  * `transformer.layers.{i}.self_attn/cache` float32 `[2, 1, offset, heads, head_dim]` and `…/offset` int64
- * `[1]`. Caches longer than `offset` are cut to the filled positions (upstream's own exports are exactly
+ * `[1]` (4.x: and `…/pad` int64 `[1]`, zero). `heads` is the cache's KV heads. Caches longer than `offset` are cut to the filled positions (upstream's own exports are exactly
  * that long).
  */
 export async function writeVoiceState(params: WriteVoiceStateParams): Promise<void> {
-  await writeFileAtomic({path: params.path, data: encodeVoiceState(params.state)})
+  await writeFileAtomic({path: params.path, data: encodeVoiceState(params.state, params.padKeys ?? false)})
 }
 
 /** The bytes `writeVoiceState` writes. */
-export function encodeVoiceState(state: WriteVoiceStateParams['state']): Uint8Array {
+export function encodeVoiceState(state: WriteVoiceStateParams['state'], padKeys = false): Uint8Array {
   const {offset, heads, headDim} = state
   const perPosition = heads * headDim
   const tensors = new Map<string, SafetensorsTensor>()
@@ -39,6 +41,7 @@ export function encodeVoiceState(state: WriteVoiceStateParams['state']): Uint8Ar
     }
     tensors.set(`${voiceLayerKey(i)}/cache`, {dtype: 'F32', shape: [2, 1, offset, heads, headDim], data: cache})
     tensors.set(`${voiceLayerKey(i)}/offset`, {dtype: 'I64', shape: [1], data: BigInt64Array.of(BigInt(offset))})
+    if (padKeys) tensors.set(`${voiceLayerKey(i)}/pad`, {dtype: 'I64', shape: [1], data: BigInt64Array.of(0n)})
   })
   return encodeSafetensors({tensors})
 }

@@ -5,6 +5,7 @@ import {
   compareBaseline,
   encodeMatMulModel,
   mimiDecoderMacs,
+  mimiAloneBound,
   modelCost,
   performanceBound,
   probeMachine,
@@ -154,6 +155,26 @@ describe('bench arithmetic', () => {
     expect(serial.frameMs).toBeCloseTo(overlapped.frameMs + (overlapped.mimiMs ?? 0))
   })
 
+  it('bounds the Mimi decoder alone by its arithmetic at the matmul rate timed between its runs, and its share of that bound', () => {
+    const cost = modelCost({manifest, meanPosition: 0, tokens: 16})
+    const measured = {
+      threads: 1,
+      frames: 92,
+      calls: [1, 2, 4],
+      runs: 3,
+      msPerFrame: stat(10.83),
+      firstCallMs: stat(9),
+      matmulGflops: stat(50),
+    }
+    const bound = mimiAloneBound({cost, measured})
+    expect(bound?.flopsPerFrame).toBe(2 * 270_737_408)
+    expect(bound?.boundMs).toBeCloseTo(((2 * 270_737_408) / 50e9) * 1000) // 10.83 ms: arithmetic over the 1-thread rate
+    expect(bound?.share).toBeCloseTo(bound === null ? Number.NaN : bound.boundMs / 10.83)
+    expect(bound?.calls).toEqual([1, 2, 4])
+    // without a Mimi cost (config fields missing) there is no bound
+    expect(mimiAloneBound({cost: {...cost, mimi: null}, measured})).toBeNull()
+  })
+
   it('flags a baseline regression beyond the limit, in the right direction per metric', () => {
     const baseline = {summary: summaryWith({speed: 4, ttfa: 50, flowLm: 20, flowHead: 2, mimi: 10, wall: 20})}
     const slower = {summary: summaryWith({speed: 3, ttfa: 40, flowLm: 21, flowHead: 2, mimi: 10, wall: 26})}
@@ -205,6 +226,15 @@ describe('bench arithmetic', () => {
       matmulMs: stat(20),
       matmulGflops: 107,
     }
+    const mimiMeasured = {
+      threads: 1,
+      frames: 92,
+      calls: [1, 2, 4, 4, 4, 1],
+      runs: 3,
+      msPerFrame: stat(12.5),
+      firstCallMs: stat(10),
+      matmulGflops: stat(54),
+    }
     const report: BenchReport = {
       format: BENCH_FORMAT,
       createdAt: '2026-01-01T00:00:00.000Z',
@@ -237,6 +267,7 @@ describe('bench arithmetic', () => {
       cost,
       probe,
       bound: performanceBound({cost, probe, summary, frameMs: 80, overlapped: true}),
+      mimiAlone: mimiAloneBound({cost, measured: mimiMeasured}),
       upstream: {
         model: '/u',
         quantize: false,
@@ -263,6 +294,10 @@ describe('bench arithmetic', () => {
     expect(text).toContain('peak RSS: 612 MB')
     expect(text).toContain('22.0 GB/s')
     expect(text).toContain("1.60x upstream's speed")
+    expect(text).toContain('Mimi decoder alone (1 thread(s), 92 frames in calls of 1, 2, 4 x 3, 1): 12.50 / 12.50 / 12.50 ms/frame')
+    expect(text).toContain(
+      'FLOP bound 10.03 ms/frame (541 MFLOP at 54 GFLOP/s, the matmul rate on 1 thread(s) timed between the runs): 80% of it',
+    )
     expect(text).toContain('REGRESSED')
     expect(JSON.parse(JSON.stringify(report)).format).toBe(BENCH_FORMAT)
   })

@@ -53,6 +53,7 @@ describe.skipIf(skipWithoutOracle)(`pockettts bench on the exported oracle model
     expect(first.settings).toMatchObject({frames: 6, runs: 2, warmup: 0, mimiWorker: true})
     expect(first.cost.perFrame.flops).toBeGreaterThan(0)
     expect(first.probe).toBeNull()
+    expect(first.mimiAlone).toBeNull() // timed with the probe only
     expect(first.machine.cores).toBeGreaterThan(0)
   })
 

@@ -1,9 +1,21 @@
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {describe, expect, it} from 'vitest'
+import {execa} from 'execa'
+import {beforeAll, describe, expect, it} from 'vitest'
 import {parse as parseYaml} from 'yaml'
 import {packageRoot} from '../../src/config/project-paths.js'
-import {languageEntry, languages, predefinedVoices, voiceFile, type HubFileRef} from '../../src/hub/index.js'
+import {
+  CONFIGS_4_0_1,
+  languageEntry,
+  languages,
+  predefinedVoices,
+  predefinedVoices4,
+  voiceFile,
+  voiceFile4,
+  type Config4,
+  type HubFileRef,
+} from '../../src/hub/index.js'
+import {upstreamRelease} from '../../src/upstream/index.js'
 
 /** The installed upstream package (the project virtualenv that `npm test` sets up). */
 function upstreamPackage(): string {
@@ -62,3 +74,60 @@ describe('hub catalogue matches upstream pocket_tts 2.1.0 [needs .venv]', () => 
     }
   })
 })
+
+/** Lists what the installed upstream 4.0.1 package ships: its configs' hub files, its predefined voices and defaults. */
+const PROBE_4_0_1 = `
+import json, yaml
+from pocket_tts.utils.config import CONFIGS_DIR
+from pocket_tts.utils import utils
+from pocket_tts import default_parameters as d
+configs = {}
+for p in sorted(CONFIGS_DIR.glob('*.yaml')):
+    c = yaml.safe_load(p.read_text())
+    lut = c['flow_lm']['lookup_table']
+    configs[p.stem] = {'weights': c['weights_path'], 'weightsWithoutCloning': c['weights_path_without_voice_cloning'],
+                       'tokenizer': lut['tokenizer_path'], 'tokenizerKind': lut.get('tokenizer', 'sentencepiece')}
+print(json.dumps({'configs': configs, 'voices': sorted(utils._ORIGINS_OF_PREDEFINED_VOICES),
+                  'voice': utils.get_predefined_voice('CONFIG', 'VOICE'), 'defaultLanguage': d.DEFAULT_LANGUAGE}))
+`
+const PYTHON_4 = join(packageRoot(), upstreamRelease('4.0.1').venv, 'bin', 'python')
+
+describe.skipIf(!existsSync(PYTHON_4) && process.env['CI'] !== 'true')(
+  'hub catalogue matches upstream pocket_tts 4.0.1 [needs .venv-4.0.1]',
+  () => {
+    interface Probe {
+      configs: Record<string, {weights: string; weightsWithoutCloning: string; tokenizer: string; tokenizerKind: string}>
+      voices: string[]
+      voice: string
+      defaultLanguage: string
+    }
+    let probe: Probe
+    beforeAll(async () => {
+      probe = JSON.parse((await execa(PYTHON_4, ['-c', PROBE_4_0_1])).stdout) as Probe
+    })
+
+    it("lists exactly 4.0.1's configs, each with its weights, tokenizer and pins", () => {
+      expect(Object.keys(CONFIGS_4_0_1).sort()).toEqual(Object.keys(probe.configs).sort())
+      for (const [name, upstream] of Object.entries(probe.configs)) {
+        const entry = CONFIGS_4_0_1[name as Config4]
+        expect(
+          {
+            weights: hf(entry.weights),
+            weightsWithoutCloning: hf(entry.weightsWithoutCloning),
+            tokenizer: hf(entry.tokenizer),
+            tokenizerKind: entry.tokenizerKind,
+          },
+          name,
+        ).toEqual(upstream)
+      }
+      // 4.0.1's default language is its english config, the english_2026-10 model (tokenizer.json)
+      expect(probe.defaultLanguage).toBe('english')
+      expect(CONFIGS_4_0_1.english.tokenizer.path).toBe('languages/english/tokenizer.json')
+    })
+
+    it("has 4.0.1's predefined voices and voice file scheme", () => {
+      expect([...predefinedVoices4].sort()).toEqual(probe.voices)
+      expect(hf(voiceFile4({config: 'dutch', voice: 'daan'}))).toBe(probe.voice.replace('CONFIG', 'dutch').replace('VOICE', 'daan'))
+    })
+  },
+)

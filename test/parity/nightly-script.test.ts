@@ -21,10 +21,19 @@ describe.skipIf(skipWithoutOracle)(`scripts/nightly-parity.sh ${NEEDS_ORACLE}`, 
     work = await mkdtemp(join(tmpdir(), 'pockettts-nightly-'))
   })
 
-  const script = async (out: string, golden: string) =>
+  const script = async (out: string, golden: string, extra: Record<string, string> = {}) =>
     execa('bash', [join(packageRoot(), 'scripts', 'nightly-parity.sh'), out], {
       reject: false,
-      env: {PARITY_FIXTURE: ORACLE_TINY, PARITY_GOLDEN: golden, PARITY_ONNX: inject('oracleOnnx'), PARITY_ORACLE: '0', PARITY_PROJECT: '0'},
+      env: {
+        PARITY_FIXTURE: ORACLE_TINY,
+        PARITY_GOLDEN: golden,
+        PARITY_ONNX: inject('oracleOnnx'),
+        PARITY_ORACLE: '0',
+        PARITY_ORACLE4: '0',
+        PARITY_PROJECT: '0',
+        PARITY_CROSS: '0',
+        ...extra,
+      },
     })
 
   /** The HTML report of a set: its summary line and where its first divergence is marked. */
@@ -67,5 +76,25 @@ a = np.load(p); a[3] += 0.5; np.save(p, a); print(json.dumps(True))
     expect(report.firstDivergence).toMatchObject({stage: 'flowlm-layers', tensor: 'chunk0.hidden', location: {chunk: 0, step: 3}})
     expect(validateJunit(await readFile(join(out, 'reports', 'parity-given.xml'), 'utf8'))[0]?.failures).toBeGreaterThan(0)
     expect(await htmlReport(out)).toEqual({summary: report.summary, marked: ['flowlm-layers']})
+  })
+
+  it('release drift: the 2.1.0 export against upstream 4.0.1 on the same weights names the first stage where they differ', async () => {
+    const golden = join(work, 'cross-given')
+    await cp(join(ORACLE_TINY, 'golden', 'short'), join(golden, 'short'), {recursive: true})
+    const out = join(work, 'cross')
+    const run = await script(out, golden, {PARITY_CROSS: '1'})
+    // the drift is the finding, not a failure of the job
+    expect(run.exitCode, run.stderr).toBe(0)
+    const report = JSON.parse(await readFile(join(out, 'reports', 'parity-cross-release.json'), 'utf8')) as ParityReport
+    expect(report.crossRelease).toEqual({model: '2.1.0', goldens: ['4.0.1']})
+    expect(report.ok).toBe(false)
+    // 4.x's tanh-approximate GELU: the FlowLM layers are the first stage to differ
+    expect(report.firstDivergence).toMatchObject({stage: 'flowlm-layers', mode: 'teacher'})
+    expect(report.summary).toMatch(
+      /^Release drift \(2\.1\.0 export vs 4\.0\.1 golden\): the releases first differ at FlowLM layers at chunk 0, step \d+/,
+    )
+    expect(await readFile(join(out, 'reports', 'summary.txt'), 'utf8')).toMatch(
+      /release drift: Release drift \(2\.1\.0 export vs 4\.0\.1 golden\)/,
+    )
   })
 })

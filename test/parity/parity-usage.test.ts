@@ -80,14 +80,23 @@ describe.skipIf(skipWithoutOracle)(`parity input errors exit 2 and name what is 
   })
 
   it('a golden without a tensor it needs is an error naming the tensor; unknown tensors are listed as skipped', async () => {
+    // a tensor the golden's own values define is derived (the step inputs are its latents shifted by one) and named absent
+    const derived = join(work, 'derived', 'hello')
+    await cp(HELLO, derived, {recursive: true})
+    const manifest = JSON.parse(await readFile(join(derived, 'manifest.json'), 'utf8')) as {tensors: Record<string, unknown>}
+    delete manifest.tensors['chunk0.step_input']
+    await writeFile(join(derived, 'manifest.json'), JSON.stringify(manifest))
+    const report = await runParity({model: inject('oracleOnnx'), goldens: [derived], threads: 1})
+    expect(report.ok).toBe(true)
+    expect(report.cases[0]?.absentTensors).toEqual(['chunk*.step_input'])
+    // the free run cannot replay noise it does not have
     const missing = join(work, 'missing', 'hello')
     await cp(HELLO, missing, {recursive: true})
-    const manifest = JSON.parse(await readFile(join(missing, 'manifest.json'), 'utf8')) as {tensors: Record<string, unknown>}
-    delete manifest.tensors['chunk0.step_input']
+    delete manifest.tensors['chunk0.noise']
     await writeFile(join(missing, 'manifest.json'), JSON.stringify(manifest))
-    const run = await runCli(['parity', '--model', inject('oracleOnnx'), '--golden', missing])
+    const run = await runCli(['parity', '--model', inject('oracleOnnx'), '--golden', missing, '--mode', 'free'])
     expect(run.exitCode).toBe(2)
-    expect(run.stderr).toMatch(/Error \[GOLDEN_TENSOR_MISSING\]: .*lacks the tensor chunk0\.step_input/)
+    expect(run.stderr).toMatch(/Error \[GOLDEN_TENSOR_MISSING\]: .*lacks the tensor chunk0\.noise/)
     // only the text stage needs nothing but the tokens
     const textOnly = await runParity({model: inject('oracleOnnx'), goldens: [missing], components: ['text'], threads: 1})
     expect(textOnly.ok).toBe(true)

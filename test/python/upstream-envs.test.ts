@@ -20,18 +20,18 @@ describe('the pinned upstream releases (contracts/upstreams.json)', () => {
     expect(() => findPython({release: '4.0.1', env: {POCKETTTS_PYTHON_4_0_1: '/nonexistent'}})).toThrow(/POCKETTTS_PYTHON_4_0_1/)
   })
 
-  it('a command defaults to the newest release it supports and refuses one it does not support yet', () => {
+  it("a command defaults to the newest release it supports, unless the contract's defaults name another", () => {
     expect(selectUpstream('golden dump', undefined)).toBe('4.0.1')
+    // model export supports both; a folder recording no release is exported as 2.1.0 (contracts/upstreams.json defaults)
     expect(selectUpstream('model export', undefined)).toBe('2.1.0')
-    expect(() => selectUpstream('model export', '4.0.1')).toThrow(expect.objectContaining({code: 'UPSTREAM_UNSUPPORTED'}))
+    expect(selectUpstream('model export', '4.0.1')).toBe('4.0.1')
     expect(() => selectUpstream('golden dump', '3.0.0')).toThrow(expect.objectContaining({code: 'UPSTREAM_UNKNOWN'}))
   })
 
-  it('model export --upstream 4.0.1 is refused with a typed error before Python starts', async () => {
-    const r = await runCli(['model', 'export', '--from', embeddedFixtureDir(), '--out', '/nonexistent/out', '--upstream', '4.0.1'])
+  it('model export --upstream with a release that is not pinned is refused with a typed error before Python starts', async () => {
+    const r = await runCli(['model', 'export', '--from', embeddedFixtureDir(), '--out', '/nonexistent/out', '--upstream', '3.0.0'])
     expect(r.exitCode).toBe(2)
-    expect(r.stderr).toContain('Error [UPSTREAM_UNSUPPORTED]')
-    expect(r.stderr).toContain('--upstream 2.1.0')
+    expect(r.stderr).toContain('Expected --upstream=3.0.0 to be one of: 2.1.0, 4.0.1')
   })
 
   it("a job run by another release's interpreter is refused (UPSTREAM_MISMATCH), naming the venv to use", async () => {

@@ -31,8 +31,9 @@ describe('scripts/setup-system.sh (the Debian packages the tests need)', () => {
     )
   })
 
-  it('lists chromium, the browser tests’ package', async () => {
+  it('lists chromium (the browser tests) and redis-server (the queue tests)', async () => {
     const run = await execa('bash', ['-c', `grep -E '^PACKAGES=' ${SCRIPT}`])
     expect(run.stdout).toMatch(/^PACKAGES=\(.*\bchromium\b.*\)$/)
+    expect(run.stdout).toMatch(/\bredis-server\b/)
   })
 })

@@ -6,6 +6,9 @@ import {encodeSafetensors, parseSafetensors, type SafetensorsTensor} from '../..
 import {encodeVoiceState, loadVoiceState, writeVoiceState, type KvVoiceState, type VoiceModelDims} from '../../src/voice/index.js'
 import {NEEDS_ORACLE, ORACLE_TINY, skipWithoutOracle} from '../helpers/oracle.js'
 import {runPythonJson} from '../helpers/python.js'
+import {hasOracle4, ORACLE4} from '../helpers/oracle4.js'
+
+const NEEDS_ORACLE4 = '[needs ../shared/oracle4]'
 
 /** The tiny oracle model: flow_lm.transformer d_model 64, 4 heads, 2 layers. */
 const TINY: VoiceModelDims = {layers: 2, heads: 4, headDim: 16, dModel: 64}
@@ -148,5 +151,50 @@ describe('legacy audio_prompt voices', () => {
     )
     const half = await loadVoiceState({path: bf16, model: {...TINY, dModel: 2}})
     expect(half.kind === 'audio-prompt' ? Array.from(half.conditioning) : []).toEqual([1, -2.5])
+  })
+})
+
+describe.skipIf(!hasOracle4 && process.env['CI'] !== 'true')(`4.x voice files: pad keys and KV heads ${NEEDS_ORACLE4}`, () => {
+  // t4-drift: 2 layers, 4 query heads but 2 KV heads of width 8 (attn_dim 32); t4-point: one KV head
+  const FAMILIES: readonly [string, VoiceModelDims][] = [
+    ['t4-drift', {layers: 2, heads: 2, headDim: 8, dModel: 32}],
+    ['t4-point', {layers: 2, heads: 1, headDim: 8, dModel: 32}],
+    ['t4-lsd', {layers: 2, heads: 4, headDim: 16, dModel: 64}],
+  ]
+  it.each(FAMILIES)(
+    '%s: upstream 4.0.1 voice.safetensors loads, and written back with pad keys holds the same tensors',
+    async (family, dims) => {
+      const path = join(ORACLE4, family, 'voice.safetensors')
+      const state = await loadVoiceState({path, model: dims})
+      expect(state.kind).toBe('kv-state')
+      if (state.kind !== 'kv-state') return
+      expect(state.heads).toBe(dims.heads)
+      const original = parseSafetensors({bytes: readFileSync(path), source: path}).tensors
+      const written = parseSafetensors({bytes: encodeVoiceState(state, true), source: 'written'}).tensors
+      expect([...written.keys()].sort()).toEqual([...original.keys()].sort())
+      for (const [name, tensor] of original) {
+        const mine = written.get(name)!
+        expect(mine.dtype, name).toBe(tensor.dtype)
+        expect(mine.shape, name).toEqual(tensor.shape)
+        expect(Array.from(mine.data as ArrayLike<unknown>), name).toEqual(Array.from(tensor.data as ArrayLike<unknown>))
+      }
+    },
+  )
+
+  it('refuses a 4.x voice against the query-head count, and a padded batch row', async () => {
+    const path = join(ORACLE4, 't4-drift', 'voice.safetensors')
+    await expect(loadVoiceState({path, model: {layers: 2, heads: 4, headDim: 8, dModel: 32}})).rejects.toMatchObject({
+      code: 'VOICE_MODEL_MISMATCH',
+      message: expect.stringMatching(/attention heads is 2, the model's is 4/),
+    })
+    const file = parseSafetensors({bytes: readFileSync(path), source: 'voice'})
+    const tensors = new Map(file.tensors)
+    tensors.set('transformer.layers.0.self_attn/pad', {dtype: 'I64', shape: [1], data: BigInt64Array.of(3n)})
+    const padded = join(tempDir(), 'padded.safetensors')
+    writeFileSync(padded, encodeSafetensors({tensors}))
+    await expect(loadVoiceState({path: padded, model: {layers: 2, heads: 2, headDim: 8, dModel: 32}})).rejects.toMatchObject({
+      code: 'VOICE_FILE_INVALID',
+      message: expect.stringMatching(/pad is 3: a padded batch row/),
+    })
   })
 })

@@ -120,7 +120,7 @@ export function registerVoicesRoutes(app: FastifyInstance, ctx: ServerContext): 
         const path = join(dir, `${name}.safetensors`)
         await writeFileAtomic({path: sidecarPath(path), data: `${JSON.stringify(metadata, null, 2)}\n`})
         try {
-          await writeFileAtomic({path, data: encodeVoiceState(state)})
+          await writeFileAtomic({path, data: encodeVoiceState(state, ctx.model.facts.voicePadKeys)})
           await loadVoiceState({path, model: ctx.model.dims})
         } catch (error) {
           await rm(path, {force: true})
