@@ -4,6 +4,7 @@ import {PocketTtsCommand} from '../src/cli/base-command.js'
 import {knobFlag, knobFlagWithDefault} from '../src/cli/number-flags.js'
 import {embeddedModelDir} from '../src/config/index.js'
 import {loadEngineModel} from '../src/engine/engine-model.js'
+import {openFlowLmBatcher} from '../src/engine/open-batcher.js'
 import {UsageError} from '../src/errors/index.js'
 import {createServer, type CloseReport, type PocketTtsServer} from '../src/server/index.js'
 import {OPENAI_VOICE_ALIASES} from '../src/voice/voice-aliases.js'
@@ -61,6 +62,12 @@ export default class Serve extends PocketTtsCommand {
       default: 30,
     }),
     'log-level': Flags.string({description: 'Log level.', options: [...LOG_LEVELS], default: 'info'}),
+    batching: Flags.boolean({
+      description:
+        'Generations running at the same time share each FlowLM step (batched graphs of the export; an export without them interleaves). --no-batching: each generation runs its own steps.',
+      default: true,
+      allowNo: true,
+    }),
     threads: knobFlag('threads', {description: 'onnxruntime intra-op threads (default: physical cores).'}),
     temperature: knobFlag('temperature', {
       description:
@@ -93,8 +100,12 @@ export default class Serve extends PocketTtsCommand {
     }
     const embedded = config.model === undefined
     const modelDir = config.model ?? embeddedModelDir()
+    // Mimi stays per stream on onnxruntime's threads, as before: measured on 2 cores, the decoder worker (one
+    // thread for every stream's frames) made batched serving slower (docs/performance.md, serve throughput).
     const model = await loadEngineModel({dir: modelDir, ...(config.threads === undefined ? {} : {threads: config.threads})})
+    let batcher: Awaited<ReturnType<typeof openFlowLmBatcher>> = null
     try {
+      batcher = flags.batching ? await openFlowLmBatcher({model}) : null
       this.server = await createServer({
         model,
         ...(flags.voices === undefined ? {} : {voicesDir: flags.voices}),
@@ -109,6 +120,7 @@ export default class Serve extends PocketTtsCommand {
         ...(corsOrigins === undefined ? {} : {corsOrigins}),
         log: {level: flags['log-level']},
         generation,
+        ...(batcher === null ? {} : {batcher}),
       })
       const server = this.server
       const log = server.app.log
@@ -134,6 +146,7 @@ export default class Serve extends PocketTtsCommand {
           aliases: server.catalog.aliases,
           workers: flags.workers,
           queue: flags.queue,
+          batching: batcher !== null,
         },
         `pockettts serving on ${address.url}`,
       )
@@ -152,6 +165,7 @@ export default class Serve extends PocketTtsCommand {
       return {...report, url: address.url, model: modelDir, embeddedModel: embedded, voices}
     } finally {
       await this.server?.close({deadlineMs: 0})
+      await batcher?.release()
       await model.release()
     }
   }

@@ -28,13 +28,15 @@ const {values: args} = parseArgs({
     queue: {type: 'string'},
     threads: {type: 'string'},
     text: {type: 'string', default: 'Hello world. This is a load test of the Pocket TTS server.'},
+    seed: {type: 'string'},
+    'no-batching': {type: 'boolean', default: false},
     json: {type: 'boolean', default: false},
     help: {type: 'boolean', default: false},
   },
 })
 if (args.help) {
   console.log(
-    'node scripts/load-test.mjs [--model DIR] [--connections N<=64] [--duration S<=600] [--workers N] [--queue N] [--threads N] [--text T] [--json]',
+    'node scripts/load-test.mjs [--model DIR] [--connections N<=64] [--duration S<=600] [--workers N] [--queue N] [--threads N] [--text T] [--seed N] [--no-batching] [--json]',
   )
   process.exit(0)
 }
@@ -71,6 +73,10 @@ const serveArgs = [
   'info',
 ]
 if (args.threads !== undefined) serveArgs.push('--threads', args.threads)
+// --no-batching: each generation runs its own FlowLM steps, interleaved (the server before batched steps)
+if (args['no-batching']) serveArgs.push('--no-batching')
+const seed = args.seed === undefined ? undefined : Number(args.seed)
+if (seed !== undefined && !Number.isInteger(seed)) fail(`--seed must be a whole number (got ${args.seed}).`)
 const server = spawn(process.execPath, [join(root, 'bin', 'run.js'), ...serveArgs], {stdio: ['ignore', 'ignore', 'pipe']})
 const exited = once(server, 'exit')
 let stderrTail = ''
@@ -82,13 +88,15 @@ const url = await new Promise((resolveUrl, reject) => {
   })
   exited.then(([code]) => reject(new Error(`the server exited (${code}) before it was ready:\n${stderrTail}`)))
 })
-say(`server: ${url} (model ${model}, workers ${workers}, queue ${queue})`)
+const batching = /"event":"ready"[^\n]*"batching":true/.test(stderrTail)
+say(`server: ${url} (model ${model}, workers ${workers}, queue ${queue}, batching ${batching ? 'on' : 'off'})`)
 
 try {
   const voices = await (await fetch(`${url}/voices`)).json()
   const voice = voices.default
   if (voice === null) throw new Error('the model has no voice')
-  const body = JSON.stringify({model: 'pocket-tts', input: args.text, voice, response_format: 'pcm'})
+  // --seed: every request makes the same audio (comparable runs: a random-weight model stops at random steps)
+  const body = JSON.stringify({model: 'pocket-tts', input: args.text, voice, response_format: 'pcm', ...(seed === undefined ? {} : {seed})})
   const post = () =>
     fetch(`${url}/v1/audio/speech`, {method: 'POST', headers: {'content-type': 'application/json'}, body}).then((r) => r.arrayBuffer())
 
@@ -183,6 +191,8 @@ try {
     durationSeconds: duration,
     workers,
     queue,
+    batching,
+    seed: seed ?? null,
     text: args.text,
     requests: {sent, answered, ok, byStatus: Object.fromEntries(statuses), inFlightAtStop: outstanding, lost},
     errors: {connection: result.errors, timeouts: result.timeouts, non2xx: result.non2xx},

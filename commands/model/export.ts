@@ -29,6 +29,11 @@ export default class ModelExport extends PocketTtsCommand {
       description:
         'int8 weights for the FlowLM transformer matmuls (onnxruntime dynamic quantisation); accuracy against fp32 is measured and recorded.',
     }),
+    batched: Flags.boolean({
+      description:
+        'Also export the serving graphs with a batch axis (flow_lm_step_batched, flow_lm_flow_batched) so that serve shares each FlowLM ' +
+        'step between the requests generating at once; they hold a second copy of the FlowLM weights (LSD heads only).',
+    }),
   }
 
   async run(): Promise<ExportModelResult> {
@@ -42,6 +47,7 @@ export default class ModelExport extends PocketTtsCommand {
         out: flags.out,
         force: flags.force,
         int8: flags.int8,
+        batched: flags.batched,
         ...(flags.upstream === undefined ? {} : {upstream: flags.upstream}),
         ...(config.python === undefined ? {} : {python: config.python, pythonOrigin: origins.python}),
         pythonTimeoutMs: config.pythonTimeout * 1000,

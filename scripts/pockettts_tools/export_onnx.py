@@ -67,6 +67,11 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="int8 weights for the FlowLM transformer's matmuls (onnxruntime dynamic quantisation), see quantize_int8.py",
     )
+    parser.add_argument(
+        "--batched",
+        action="store_true",
+        help="also the serving graphs with a batch axis (batched_graphs.py: a second copy of the FlowLM weights), for serve --batching",
+    )
     return parser.parse_args(argv)
 
 
@@ -101,8 +106,9 @@ def _generation_defaults(tts: Any, max_tokens: int, facts: ModelFacts) -> dict[s
     }
 
 
-def _check_exportable(facts: ModelFacts, int8: bool) -> None:
-    """Refuses, before the slow work, what has no graph: a sampler head type without one, --int8 on a one-step head."""
+def _check_exportable(facts: ModelFacts, int8: bool, batched: bool = False) -> None:
+    """Refuses, before the slow work, what has no graph: a sampler head type without one, --int8 or --batched on a head
+    other than LSD."""
     kind = facts.sampler["type"]
     if kind not in ("lsd", "flow_matching", "drifting", "pointwise"):
         raise JobError(
@@ -117,6 +123,13 @@ def _check_exportable(facts: ModelFacts, int8: bool) -> None:
             f"--int8 supports LSD sampler heads; this model's head is {kind}.",
             kind="usage",
             hint="Export without --int8.",
+        )
+    if batched and kind != "lsd":
+        raise JobError(
+            "EXPORT_BATCHED_UNSUPPORTED",
+            f"--batched supports LSD sampler heads; this model's head is {kind}.",
+            kind="usage",
+            hint="Export without --batched (serve then interleaves generations).",
         )
 
 
@@ -169,12 +182,13 @@ def _config_json(config: Any, checkpoint: Path, voices_tokenizer: str) -> dict[s
     return data
 
 
-def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = False) -> dict[str, Any]:
+def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = False, batched: bool = False) -> dict[str, Any]:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise JobError(
             "EXPORT_OUT_NOT_EMPTY", f"{out} exists and is not an empty folder.", kind="usage", hint="Pass a new or empty folder."
         )
     progress("load", message=f"loading {source} with upstream pocket_tts")
+    from .batched_graphs import batched_cases, build_batched_graphs
     from .export_golden import VOICE_PROMPT, write_export_golden
     from .graph_checks import call_set, check_graph, open_session, recorded_cases, run_chain
     from .graph_defs import build_graphs
@@ -186,7 +200,7 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
 
     folder, checkpoint, tts = load_source(source)
     facts = model_facts(tts, folder.config)
-    _check_exportable(facts, int8)
+    _check_exportable(facts, int8, batched)
     caps = capacities(tts, facts)
     voices, skipped = find_voices(folder.path, checkpoint, facts)
     out.mkdir(parents=True, exist_ok=True)
@@ -195,7 +209,10 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
     write_voice_prompt(out / VOICE_PROMPT, facts.sample_rate)
     ref = record_reference(tts, facts, out / VOICE_PROMPT, caps.max_chunk_tokens, max_steps=max_steps)
 
-    graphs = build_graphs(tts, facts)
+    # optional serving graphs (--batched), checked against upstream's AR steps
+    serving = build_batched_graphs(tts, facts) if batched else []
+    batched = {g.name for g in serving}
+    graphs = build_graphs(tts, facts) + serving
     rewrites: dict[str, list[str]] = {}
     for index, graph in enumerate(graphs):
         progress("export", index, len(graphs), message=graph.name)
@@ -215,9 +232,10 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
     for index, graph in enumerate(graphs):
         progress("check", index, len(graphs), message=f"{graph.name} against upstream")
         sessions[graph.name] = open_session(out / f"{graph.name}.onnx")
-        result = check_graph(graph, sessions[graph.name], recorded_cases(graph.name, ref))
+        cases = batched_cases(graph.name, ref) if graph.name in batched else recorded_cases(graph.name, ref)
+        result = check_graph(graph, sessions[graph.name], cases)
         failures += [f"{graph.name}.{name} (max abs {r.max_abs:.3g})" for name, r in result.outputs.items() if not r.passed]
-        call_sets[graph.name] = call_set(graph.name, ref)
+        call_sets[graph.name] = list(batched_cases(graph.name, ref)) if graph.name in batched else call_set(graph.name, ref)
         graph_entries[graph.name] = {
             "file": f"{graph.name}.onnx",
             "description": graph.description,
@@ -322,7 +340,7 @@ def main(argv: list[str]) -> dict[str, Any]:
     args = _parse(argv)
     _require_modules()
     try:
-        return export(args.source.resolve(), args.out.resolve(), args.max_steps, args.int8)
+        return export(args.source.resolve(), args.out.resolve(), args.max_steps, args.int8, args.batched)
     except OSError as error:
         if error.errno == errno.ENOSPC:
             raise JobError(

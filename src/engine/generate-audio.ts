@@ -1,4 +1,5 @@
 import {CancelledError} from '../errors/index.js'
+import type {BatchStream, FlowLmBatcher} from '../flowlm/flow-lm-batcher.js'
 import {flowLmStep} from '../flowlm/flow-lm-step.js'
 import {KvCache, type KvLayout} from '../flowlm/kv-cache.js'
 import {sampleLatent} from '../flowlm/sample-latent.js'
@@ -23,6 +24,11 @@ export interface GenerateAudioParams {
   readonly noise: NoiseSource
   readonly signal?: AbortSignal
   readonly taps?: GenerationTaps
+  /**
+   * Share the AR steps with the other generations of a server (issue 19): after its prefill, the chunk's steps run
+   * as rows of batched FlowLM calls. Not used with a step tap (per-layer outputs are the solo graph's).
+   */
+  readonly batcher?: FlowLmBatcher
 }
 
 /** One decoded frame: 1920 samples at 24 kHz, not clamped. */
@@ -61,6 +67,8 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
   const kv = acquireKvCache(model, params.voice.layout)
   const decoder = openDecoder(model)
   const withLayers = taps?.step !== undefined
+  const batcher = withLayers ? undefined : params.batcher
+  let row: BatchStream | undefined
   // Frames decoded (or being decoded) but not yet yielded, oldest first; latents waiting to fill a group.
   const queued: Tracked[] = []
   const grouped: Float32Array[] = []
@@ -106,6 +114,7 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
         yielded += 1
         return {chunk: index, frame: yielded - 1, audio}
       }
+      row = batcher?.join(kv) // the cache after the prefill and the first step: later steps are batch rows
       let input: Float32Array | null = null
       let eosStep: number | null = null
       let frames = 0
@@ -114,28 +123,40 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
       for (let step = 0; step < stepLimit; step += 1) {
         throwIfAborted(params.signal)
         const t0 = performance.now()
-        const out =
-          step === 0
-            ? first
-            : await flowLmStep({
-                session: sessions.flow_lm_main,
-                kv,
-                state: model.flowLmState,
-                dModel: dims.dModel,
-                latentDim: dims.latentDim,
-                latent: input,
-                withLayers,
-              })
-        const t1 = performance.now()
+        let out: {hidden: Float32Array; eosLogit: number; layerOut?: Float32Array}
+        let t1: number
+        let stepNoise: Float32Array
+        let latent: Float32Array
+        if (step > 0 && row !== undefined) {
+          stepNoise = noise.next(dims.latentDim)
+          const batched = await row.step({latent: input, noise: stepNoise, lsdSteps: gen.lsdDecodeSteps})
+          out = batched
+          latent = batched.latent
+          t1 = performance.now()
+        } else {
+          out =
+            step === 0
+              ? first
+              : await flowLmStep({
+                  session: sessions.flow_lm_main,
+                  kv,
+                  state: model.flowLmState,
+                  dModel: dims.dModel,
+                  latentDim: dims.latentDim,
+                  latent: input,
+                  withLayers,
+                })
+          t1 = performance.now()
+          stepNoise = noise.next(dims.latentDim)
+          latent = await sampleLatent({
+            session: sessions.flow_lm_flow,
+            sampler: release.sampler.type,
+            hidden: out.hidden,
+            noise: stepNoise,
+            steps: gen.lsdDecodeSteps,
+          })
+        }
         steps += 1
-        const stepNoise = noise.next(dims.latentDim)
-        const latent = await sampleLatent({
-          session: sessions.flow_lm_flow,
-          sampler: release.sampler.type,
-          hidden: out.hidden,
-          noise: stepNoise,
-          steps: gen.lsdDecodeSteps,
-        })
         taps?.step?.({
           chunk: index,
           step,
@@ -170,11 +191,14 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
         while (queued.length > 0 && ((queued[0] as Tracked).done || queued.length > limit))
           yield await emit(await (queued.shift() as Tracked).frame)
       }
+      row?.leave()
+      row = undefined
       if (grouped.length > 0) queued.push(...decoder.decode(grouped.splice(0)).map(track))
       while (queued.length > 0) yield await emit(await (queued.shift() as Tracked).frame)
       taps?.chunkEnd?.({chunk: index, eosStep, steps, frames})
     }
   } finally {
+    row?.leave()
     for (const item of queued.splice(0)) item.frame.catch(() => undefined) // abandoned (error, cancel, early return)
     decoder.close()
     releaseKvCache(model, kv)

@@ -26,6 +26,8 @@ export interface ExportModelParams {
   readonly maxSteps?: number
   /** int8 weights for the FlowLM transformer's matmuls (dynamic quantisation), parity recorded in the manifest. @default false */
   readonly int8?: boolean
+  /** Also the serving graphs with a batch axis (a second copy of the FlowLM weights), for `serve --batching`. @default false */
+  readonly batched?: boolean
   /** Kill the Python job after this many ms. */
   readonly pythonTimeoutMs?: number
   /** Abort: the job is killed and nothing is left behind. */
@@ -86,6 +88,7 @@ export async function exportModel(params: ExportModelParams): Promise<ExportMode
         temp,
         ...(params.maxSteps === undefined ? [] : ['--max-steps', String(params.maxSteps)]),
         ...(params.int8 === true ? ['--int8'] : []),
+        ...(params.batched === true ? ['--batched'] : []),
       ],
       ...(params.pythonTimeoutMs === undefined ? {} : {pythonTimeoutMs: params.pythonTimeoutMs}),
       ...(params.signal === undefined ? {} : {signal: params.signal}),

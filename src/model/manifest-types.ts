@@ -167,7 +167,7 @@ export interface ExportManifest {
   readonly model: ModelFacts
   readonly generation_defaults: Readonly<Record<string, unknown>>
   readonly capacities: Capacities
-  /** Graph name -> entry; names: text_conditioner, flow_lm_main, flow_lm_flow, latent_to_mimi, mimi_decoder, mimi_encoder. */
+  /** Graph name -> entry; names: text_conditioner, flow_lm_main, flow_lm_flow, latent_to_mimi, mimi_decoder, mimi_encoder; optional (serving): flow_lm_step_batched, flow_lm_flow_batched. */
   readonly graphs: Readonly<Record<string, GraphEntry>>
   readonly tokenizer: FileEntry & {readonly kind: TokenizerKind; readonly vocab_size: number}
   readonly voices: readonly VoiceEntry[]

@@ -1,5 +1,6 @@
 import type {Writable} from 'node:stream'
 import type {EngineModel} from '../engine/engine-model.js'
+import type {FlowLmBatcher} from '../flowlm/flow-lm-batcher.js'
 import {modelGenerationDefaults, type GenerationParams} from '../engine/generation-params.js'
 import {UsageError} from '../errors/index.js'
 import {checkKnob, describeKnobRange, type KnobName} from '../limits/knob-ranges.js'
@@ -47,12 +48,19 @@ export interface CreateServerParams {
   readonly generation?: Partial<GenerationParams>
   /** Include Node process metrics (memory, CPU, event-loop lag) in /metrics. @default true */
   readonly processMetrics?: boolean
+  /**
+   * Batched AR steps (`openFlowLmBatcher`): generations running at the same time share each FlowLM call. Absent:
+   * each generation runs its own steps, interleaved with the others.
+   */
+  readonly batcher?: FlowLmBatcher
 }
 
 export type ResolvedServerOptions = Required<
-  Omit<CreateServerParams, 'voicesDir' | 'apiKey' | 'corsOrigins' | 'log' | 'generation' | 'voiceAliases'>
+  Omit<CreateServerParams, 'voicesDir' | 'apiKey' | 'corsOrigins' | 'log' | 'generation' | 'voiceAliases' | 'batcher'>
 > &
-  Pick<CreateServerParams, 'voicesDir' | 'apiKey' | 'corsOrigins' | 'log' | 'voiceAliases'> & {readonly generation: GenerationParams}
+  Pick<CreateServerParams, 'voicesDir' | 'apiKey' | 'corsOrigins' | 'log' | 'voiceAliases' | 'batcher'> & {
+    readonly generation: GenerationParams
+  }
 
 /** Fills the defaults and checks the limits (UsageError naming the option). */
 export function resolveServerOptions(params: CreateServerParams): ResolvedServerOptions {

@@ -78,6 +78,7 @@ export async function streamSpeech(
       noise: new SeededNormalNoise({seed: job.seed, temperature: job.temperature, clamp: ctx.options.generation.noiseClamp}),
       signal: lease.signal,
       taps: {chunkStart: (info) => (inputTokens += info.ids.length)},
+      ...(ctx.options.batcher === undefined ? {} : {batcher: ctx.options.batcher}),
     })[Symbol.asyncIterator]()
     const first = await frames.next()
     const ttfaMs = performance.now() - arrived

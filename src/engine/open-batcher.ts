@@ -1,0 +1,73 @@
+import {ModelError} from '../errors/index.js'
+import {FlowLmBatcher} from '../flowlm/flow-lm-batcher.js'
+import type {KvLayout} from '../flowlm/kv-cache.js'
+import type {GraphEntry} from '../model/manifest-types.js'
+import {readManifest} from '../model/read-manifest.js'
+import {createSessions} from '../onnx/create-sessions.js'
+import type {EngineModel} from './engine-model.js'
+
+/** The optional serving graphs of an export (scripts/pockettts_tools/batched_graphs.py). */
+export const BATCHED_GRAPHS = {step: 'flow_lm_step_batched', flow: 'flow_lm_flow_batched'} as const
+
+export interface OpenBatcherParams {
+  readonly model: EngineModel
+  /** See FlowLmBatcherParams.waitMs. */
+  readonly waitMs?: number
+}
+
+/**
+ * The batched-step scheduler of a loaded model, or null when its export has no batched graphs (an export made
+ * without `model export --batched`), has a one-step sampler head, or is an int8 export (its batched graphs are not
+ * quantised yet): the server then interleaves solo generations as before.
+ */
+export async function openFlowLmBatcher(params: OpenBatcherParams): Promise<FlowLmBatcher | null> {
+  const {model} = params
+  const {manifest} = await readManifest({dir: model.dir})
+  const step = manifest.graphs[BATCHED_GRAPHS.step]
+  const flow = manifest.graphs[BATCHED_GRAPHS.flow]
+  if (step === undefined || flow === undefined) return null
+  // the batched flow head is LSD's (s, t, x); one-step heads are exported without batched graphs
+  if (model.facts.sampler.type !== 'lsd') return null
+  // --int8 quantises flow_lm_main only: batched fp32 steps would neither match its solo runs nor be faster
+  if (manifest.quantization !== undefined) return null
+  const layout = stepLayout(step, model)
+  const links = model.flowLmState.kvInputs
+  const inputs = new Set(step.inputs.map((i) => i.name))
+  const missing = links.find((l) => !inputs.has(l.input))
+  if (missing !== undefined) throw batchedError(`has no input ${missing.input} (flow_lm_main's past input of layer ${missing.layer})`)
+  const sessions = await createSessions({
+    dir: model.dir,
+    files: {step: step.file, flow: flow.file},
+    threads: model.threads.main,
+    allowSpinning: false,
+  })
+  return new FlowLmBatcher({
+    sessions,
+    links,
+    layout,
+    dModel: model.dims.dModel,
+    latentDim: model.dims.latentDim,
+    ...(params.waitMs === undefined ? {} : {waitMs: params.waitMs}),
+  })
+}
+
+/** The cache layout the step graph takes: heads from its past input (the KV heads, fewer than the query heads with GQA). */
+function stepLayout(step: GraphEntry, model: EngineModel): KvLayout {
+  const past = step.inputs.find((i) => i.name.startsWith('past_k.'))
+  const heads = past?.shape[2]
+  const headDim = past?.shape[3]
+  if (typeof heads !== 'number' || typeof headDim !== 'number')
+    throw batchedError('has no past_k input of shape [batch, past_len, heads, head_dim]')
+  if (heads !== model.dims.heads || headDim !== model.dims.headDim) {
+    throw batchedError(`caches ${heads} x ${headDim} per position, flow_lm_main ${model.dims.heads} x ${model.dims.headDim}`)
+  }
+  return {layers: model.dims.layers, heads, headDim}
+}
+
+function batchedError(what: string): ModelError {
+  return new ModelError({
+    code: 'STATE_TABLE_UNSUPPORTED',
+    message: `${BATCHED_GRAPHS.step} ${what}.`,
+    hint: 'Export the model again with this version of pockettts (pockettts model export).',
+  })
+}

@@ -1,0 +1,241 @@
+import type * as ort from 'onnxruntime-node'
+import {ModelError} from '../errors/index.js'
+import {runGraph} from '../onnx/run-graph.js'
+import {f32, floats, i64} from '../onnx/tensors.js'
+import {BatchKv} from './batch-kv.js'
+import type {KvCache, KvInputLink, KvLayout} from './kv-cache.js'
+
+/** The optional batched graphs of an export (`flow_lm_step_batched`, `flow_lm_flow_batched`). */
+export interface BatchedSessions {
+  readonly step: ort.InferenceSession
+  readonly flow: ort.InferenceSession
+}
+
+export interface FlowLmBatcherParams {
+  readonly sessions: BatchedSessions
+  /** The step graph's past inputs: `past_k.<i>`/`past_v.<i>`, as the solo graph's state table names them. */
+  readonly links: readonly KvInputLink[]
+  readonly layout: KvLayout
+  readonly dModel: number
+  readonly latentDim: number
+  /**
+   * How long a step waits for streams that are not ready yet (busy with their audio) before running
+   * without them, in ms. A step runs at once when every stream in the batch is waiting for it. Measured on the
+   * full-size model at 4 connections: 2 ms split the streams into alternating partial batches (1.7x the
+   * interleaved throughput), 15 ms keeps them in step (2.3x) while a stalled client delays the others little.
+   * @default 15
+   */
+  readonly waitMs?: number
+}
+
+/** One AR step's input for a stream: its previous latent (null = the latent BOS), its noise and LSD step count. */
+export interface BatchStepRequest {
+  readonly latent: Float32Array | null
+  readonly noise: Float32Array
+  readonly lsdSteps: number
+}
+
+export interface BatchStepResult {
+  readonly hidden: Float32Array
+  readonly eosLogit: number
+  /** The LSD-decoded latent (upstream `lsd_decode` from the request's noise). */
+  readonly latent: Float32Array
+}
+
+/** A stream's place in the batch: AR steps one at a time, then `leave()` (idempotent). */
+export interface BatchStream {
+  step(request: BatchStepRequest): Promise<BatchStepResult>
+  leave(): void
+}
+
+interface Member {
+  row: number
+  left: boolean
+}
+
+interface Pending {
+  readonly member: Member
+  readonly request: BatchStepRequest
+  readonly resolve: (result: BatchStepResult) => void
+  readonly reject: (reason: unknown) => void
+}
+
+/**
+ * Continuous batching of FlowLM AR steps across streams (issue 19): streams join with their cache after their
+ * own prefill (the solo graph), ask for one step at a time, and leave between steps. Whenever steps are asked
+ * for, one `flow_lm_step_batched` call serves every waiting stream (each row at its own position, over its own
+ * cache row), then the flow head runs the LSD loop for the same rows in `flow_lm_flow_batched` calls. Each
+ * row's arithmetic is the solo graph's, so every stream's audio equals its solo run within the parity
+ * tolerances. One batched call runs at a time; streams not ready for it take the next one.
+ */
+export class FlowLmBatcher {
+  private readonly kv: BatchKv
+  private readonly members: Member[] = []
+  private pending: Pending[] = []
+  private running = false
+  private timer: NodeJS.Timeout | undefined
+  private readonly waitMs: number
+  /** Batched calls run, stream steps served, and the most streams one call served. */
+  readonly stats = {calls: 0, rows: 0, maxRows: 0}
+
+  constructor(private readonly params: FlowLmBatcherParams) {
+    this.kv = new BatchKv(params.layout)
+    this.waitMs = params.waitMs ?? 15
+  }
+
+  /** Streams in the batch. */
+  get size(): number {
+    return this.members.length
+  }
+
+  /** Adds a stream whose cache (after its prefill and first step) is `cache` (copied; not modified). */
+  join(cache: KvCache): BatchStream {
+    const member: Member = {row: this.kv.add(cache), left: false}
+    this.members.push(member)
+    return {
+      step: (request) => this.enqueue(member, request),
+      leave: () => this.leave(member),
+    }
+  }
+
+  /** Releases the batched sessions (after every stream has left). */
+  async release(): Promise<void> {
+    await Promise.all([this.params.sessions.step.release(), this.params.sessions.flow.release()])
+  }
+
+  private enqueue(member: Member, request: BatchStepRequest): Promise<BatchStepResult> {
+    if (member.left) return Promise.reject(new RangeError('FlowLmBatcher: this stream has left the batch'))
+    if (this.pending.some((p) => p.member === member)) return Promise.reject(new RangeError('FlowLmBatcher: one step at a time per stream'))
+    return new Promise((resolve, reject) => {
+      this.pending.push({member, request, resolve, reject})
+      this.schedule()
+    })
+  }
+
+  private leave(member: Member): void {
+    if (member.left) return
+    member.left = true
+    const waiting = this.pending.find((p) => p.member === member)
+    if (waiting !== undefined) {
+      this.pending = this.pending.filter((p) => p !== waiting)
+      waiting.reject(new RangeError('FlowLmBatcher: the stream left with a step pending'))
+    }
+    const moved = this.kv.remove(member.row)
+    const index = this.members.indexOf(member)
+    this.members.splice(index, 1)
+    if (moved !== null) {
+      const last = this.members.find((m) => m.row === moved)
+      if (last !== undefined) last.row = member.row
+    }
+    this.schedule() // the streams still waiting may now be all of them
+  }
+
+  private schedule(): void {
+    if (this.running || this.pending.length === 0) return
+    if (this.pending.length >= this.members.length) {
+      if (this.timer !== undefined) clearTimeout(this.timer)
+      this.timer = undefined
+      queueMicrotask(() => void this.run())
+    } else if (this.timer === undefined) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined
+        void this.run()
+      }, this.waitMs)
+    }
+  }
+
+  private async run(): Promise<void> {
+    if (this.running || this.pending.length === 0) return
+    this.running = true
+    const batch = this.pending
+    this.pending = []
+    try {
+      const results = await this.stepRows(batch)
+      batch.forEach((p, i) => p.resolve(results[i] as BatchStepResult))
+    } catch (error) {
+      for (const p of batch) p.reject(error)
+    } finally {
+      this.running = false
+      this.schedule()
+    }
+  }
+
+  private async stepRows(batch: readonly Pending[]): Promise<BatchStepResult[]> {
+    const {dModel, latentDim, sessions, links} = this.params
+    // the step's rows first (swapping cache rows), so that the call runs only the streams waiting for it
+    batch.forEach((p, i) => {
+      const other = this.members.find((m) => m.row === i)
+      if (other === undefined || other === p.member) return
+      this.kv.swap(i, p.member.row)
+      other.row = p.member.row
+      p.member.row = i
+    })
+    const rows = batch.length
+    const latents = new Float32Array(rows * latentDim).fill(Number.NaN)
+    for (const p of batch) if (p.request.latent !== null) latents.set(p.request.latent, p.member.row * latentDim)
+    const offsets = Array.from({length: rows}, (_, r) => this.kv.length(r))
+    const out = await runGraph('flow_lm_step_batched', sessions.step, {
+      latents: f32(latents, [rows, 1, latentDim]),
+      offsets: i64(offsets, [rows]),
+      ...this.kv.feeds(links, rows),
+    })
+    this.kv.append(floats(out['new_kv'], 'new_kv'), rows)
+    const hidden = floats(out['hidden'], 'hidden')
+    const eos = floats(out['eos_logit'], 'eos_logit')
+    this.stats.calls += 1
+    this.stats.rows += batch.length
+    this.stats.maxRows = Math.max(this.stats.maxRows, batch.length)
+    if (hidden.length !== rows * dModel) {
+      throw new ModelError({
+        code: 'STATE_MISMATCH',
+        message: `flow_lm_step_batched returned ${hidden.length} hidden values for ${rows} rows of ${dModel}.`,
+        hint: 'The graph and its manifest disagree: export the model again, or run `pockettts model verify DIR`.',
+      })
+    }
+    const rowHidden = batch.map((p) => hidden.slice(p.member.row * dModel, (p.member.row + 1) * dModel))
+    const latentsOut = await this.lsdDecode(
+      rowHidden,
+      batch.map((p) => p.request),
+    )
+    return batch.map((p, i) => ({
+      hidden: rowHidden[i] as Float32Array,
+      eosLogit: eos[p.member.row] ?? Number.NaN,
+      latent: latentsOut[i] as Float32Array,
+    }))
+  }
+
+  /** Upstream `lsd_decode` per row (x += flow(hidden, i/K, (i+1)/K, x) / K, float32 rounding), rows of a step in one call. */
+  private async lsdDecode(hidden: readonly Float32Array[], requests: readonly BatchStepRequest[]): Promise<Float32Array[]> {
+    const {dModel, latentDim, sessions} = this.params
+    const xs = requests.map((r) => Float32Array.from(r.noise))
+    const maxSteps = Math.max(0, ...requests.map((r) => r.lsdSteps))
+    for (let i = 0; i < maxSteps; i += 1) {
+      const active = requests.flatMap((r, row) => (i < r.lsdSteps ? [row] : []))
+      const n = active.length
+      const h = new Float32Array(n * dModel)
+      const s = new Float32Array(n)
+      const t = new Float32Array(n)
+      const x = new Float32Array(n * latentDim)
+      active.forEach((row, j) => {
+        const steps = (requests[row] as BatchStepRequest).lsdSteps
+        h.set(hidden[row] as Float32Array, j * dModel)
+        s[j] = i / steps
+        t[j] = (i + 1) / steps
+        x.set(xs[row] as Float32Array, j * latentDim)
+      })
+      const out = await runGraph('flow_lm_flow_batched', sessions.flow, {
+        hidden: f32(h, [n, dModel]),
+        s: f32(s, [n, 1]),
+        t: f32(t, [n, 1]),
+        x: f32(x, [n, latentDim]),
+      })
+      const dir = floats(out['flow_dir'], 'flow_dir')
+      active.forEach((row, j) => {
+        const steps = (requests[row] as BatchStepRequest).lsdSteps
+        const xr = xs[row] as Float32Array
+        for (let k = 0; k < latentDim; k += 1) xr[k] = Math.fround((xr[k] ?? 0) + Math.fround((dir[j * latentDim + k] ?? 0) / steps))
+      })
+    }
+    return xs
+  }
+}

@@ -1,0 +1,127 @@
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {embeddedModelDir} from '../../src/config/index.js'
+import {loadEngineModel, type EngineModel} from '../../src/engine/engine-model.js'
+import {generateAudio} from '../../src/engine/generate-audio.js'
+import {defaultGenerationParams, type GenerationParams} from '../../src/engine/generation-params.js'
+import {SeededNormalNoise} from '../../src/engine/noise/index.js'
+import {openFlowLmBatcher} from '../../src/engine/open-batcher.js'
+import {resolveVoice} from '../../src/engine/resolve-voice.js'
+import type {FlowLmBatcher} from '../../src/flowlm/flow-lm-batcher.js'
+import {DEFAULT_TOLERANCES} from '../../src/parity/default-tolerances.js'
+
+interface Job {
+  readonly text: string
+  readonly seed: number
+  readonly params: GenerationParams
+}
+
+// Fixed frame counts: the embedded model has random weights, so its EOS logit sits anywhere; exact lengths keep
+// the comparison frame for frame. The second text makes two chunks (maxTokens 8): that stream leaves the batch
+// after its first chunk and joins again after its second prefill.
+const JOBS: readonly Job[] = [
+  {text: 'The first stream starts alone.', seed: 11, params: {...defaultGenerationParams, fixedFrames: 14}},
+  {
+    text: 'The second stream joins later, and speaks in two chunks because its text is long enough for that here.',
+    seed: 22,
+    params: {...defaultGenerationParams, fixedFrames: 9, maxTokens: 8, lsdDecodeSteps: 2},
+  },
+  {text: 'The third joins last.', seed: 33, params: {...defaultGenerationParams, fixedFrames: 12, temperature: 0.5}},
+]
+
+/** Starts job j+1 once job j has yielded this many frames: the streams join the batch at different steps. */
+const JOIN_AFTER_FRAMES = 3
+
+interface Run {
+  /** Each frame's audio. */
+  readonly audio: Float32Array[]
+  /** Each frame's Mimi input (the latent through latent_to_mimi): where a FlowLM fault shows before Mimi smooths it. */
+  readonly mimiInput: Float32Array[]
+}
+
+async function run(model: EngineModel, job: Job, batcher?: FlowLmBatcher, onFrame?: (frame: number) => void): Promise<Run> {
+  const noise = new SeededNormalNoise({seed: job.seed, temperature: job.params.temperature, clamp: job.params.noiseClamp})
+  const voice = await resolveVoice({model, noise})
+  const frames: Float32Array[] = []
+  const mimiInput: Float32Array[] = []
+  for await (const frame of generateAudio({
+    model,
+    voice: voice.kv,
+    text: job.text,
+    params: job.params,
+    noise,
+    taps: {frame: (info) => mimiInput.push(Float32Array.from(info.mimiInput))},
+    ...(batcher === undefined ? {} : {batcher}),
+  })) {
+    frames.push(frame.audio)
+    onFrame?.(frames.length)
+  }
+  return {audio: frames, mimiInput}
+}
+
+/** The largest |a - b| / (atol + rtol |b|): at most 1 when every element is within the tolerance. */
+function worstRatio(a: readonly Float32Array[], b: readonly Float32Array[], tolerance: {atol: number | null; rtol: number}): number {
+  let worst = 0
+  const atol = tolerance.atol ?? 0
+  a.forEach((frame, i) =>
+    frame.forEach((v, j) => {
+      const expected = b[i]?.[j] ?? Number.NaN
+      worst = Math.max(worst, Math.abs(v - expected) / (atol + tolerance.rtol * Math.abs(expected)))
+    }),
+  )
+  return worst
+}
+
+describe('batched AR steps (serve): streams that start at different steps share FlowLM calls', () => {
+  let model: EngineModel
+  let batcher: FlowLmBatcher
+  beforeAll(async () => {
+    model = await loadEngineModel({dir: embeddedModelDir(), threads: 1})
+    // a step waits for every stream in the batch (no time limit in practice): which streams share a call then
+    // depends only on when they join and leave, not on how fast this machine is
+    const opened = await openFlowLmBatcher({model, waitMs: 600_000})
+    if (opened === null) throw new Error(`the embedded model ${embeddedModelDir()} has no batched graphs: re-export it`)
+    batcher = opened
+  })
+  afterAll(async () => {
+    await batcher?.release()
+    await model?.release()
+  })
+
+  it('gives each stream the audio of its solo run, within the parity tolerance of audio, in fewer FlowLM calls than steps', async () => {
+    const solo: Run[] = []
+    for (const job of JOBS) solo.push(await run(model, job))
+
+    const runs: Promise<Run>[] = []
+    const start = (index: number): void => {
+      const job = JOBS[index]
+      if (job === undefined) return
+      let started = false
+      runs[index] = run(model, job, batcher, (frame) => {
+        if (!started && frame >= JOIN_AFTER_FRAMES) {
+          started = true
+          start(index + 1)
+        }
+      })
+    }
+    start(0)
+    // runs grows while the streams run: wait until every job has started and finished
+    while (runs.length < JOBS.length || runs.some((r) => r === undefined)) await Promise.all(runs.filter((r) => r !== undefined))
+    const batched = await Promise.all(runs)
+
+    JOBS.forEach((_, i) => {
+      const mine = batched[i] as Run
+      const theirs = solo[i] as Run
+      expect(mine.audio.length, `stream ${i} frames`).toBe(theirs.audio.length)
+      expect(
+        worstRatio(mine.mimiInput, theirs.mimiInput, DEFAULT_TOLERANCES.mimi_input),
+        `stream ${i} Mimi input vs solo`,
+      ).toBeLessThanOrEqual(1)
+      expect(worstRatio(mine.audio, theirs.audio, DEFAULT_TOLERANCES.audio), `stream ${i} audio vs solo`).toBeLessThanOrEqual(1)
+    })
+    expect(batcher.size).toBe(0) // every stream left
+    // steps after each chunk's first (which runs with the prefill, solo): 13 + (8 + 8) + 11
+    expect(batcher.stats.rows).toBe(13 + 16 + 11)
+    expect(batcher.stats.calls).toBeLessThan(batcher.stats.rows)
+    expect(batcher.stats.maxRows).toBe(3)
+  })
+})
