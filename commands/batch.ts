@@ -15,7 +15,17 @@ export type BatchResult = BatchReport & {readonly embeddedModel: boolean}
 export default class Batch extends PocketTtsCommand {
   static override summary = 'Synthesise a JSONL corpus to one audio file per item, resumably, on several worker processes.'
   static override description =
-    'Each line of CORPUS is a JSON object {"id", "text"} with optional "voice", "seed", "temperature", "lsdDecodeSteps", "noiseClamp", "eosThreshold", "framesAfterEos", "maxTokens", "trailingSilence" and "format"; the flags give the defaults. Outputs are DIR/<id>.wav (<id>.pcm for pcm16), made as `synth` makes them, and DIR/batch-manifest.json records each item (sha256, bytes, frames, duration, settings; failures with their error code). The whole corpus is checked before any work. A second run skips every item whose recorded output is still there with its sha256 and settings, and makes the others; a killed run loses nothing finished. Items are handed out to --jobs worker processes, each loading the model once. With --queue redis://HOST:PORT the items are enqueued on a BullMQ queue in Redis instead and made by `pockettts worker` processes on any machine that sees DIR (a shared folder); this command follows them with the same progress, retries failed attempts with exponential backoff, and writes the same manifest. Exits 1 when an item failed (the others are still made).'
+    'Each line of CORPUS is a JSON object {"id", "text"} with optional "voice", "seed", "temperature", ' +
+    '"lsdDecodeSteps", "noiseClamp", "eosThreshold", "framesAfterEos", "maxTokens", "trailingSilence" and ' +
+    '"format"; the flags give the defaults. Outputs are DIR/<id>.wav (<id>.pcm for pcm16), made as ' +
+    '`synth` makes them, and DIR/batch-manifest.json records each item (sha256, bytes, frames, duration, ' +
+    'settings; failures with their error code). The whole corpus is checked before any work. A second run ' +
+    'skips every item whose recorded output is still there with its sha256 and settings, and makes the ' +
+    'others; a killed run loses nothing finished. Items are handed out to --jobs worker processes, each ' +
+    'loading the model once. With --queue redis://HOST:PORT the items are enqueued on a BullMQ queue in ' +
+    'Redis instead and made by `pockettts worker` processes on any machine that sees DIR (a shared ' +
+    'folder); this command follows them with the same progress, retries failed attempts with exponential ' +
+    'backoff, and writes the same manifest. Exits 1 when an item failed (the others are still made).'
   static override examples = [
     '<%= config.bin %> <%= command.id %> corpus.jsonl --out out/',
     '<%= config.bin %> <%= command.id %> corpus.jsonl --out out/ --model models/english-onnx --voice alba --jobs 2 --json',
@@ -28,7 +38,9 @@ export default class Batch extends PocketTtsCommand {
     jobs: knobFlagWithDefault('jobs', {description: 'Worker processes, each with its own copy of the model.', default: 1}),
     voice: Flags.string({
       description:
-        'Default voice of the items: a voice name of the model, a voice .safetensors or a .wav prompt (relative to the corpus folder, else the working folder). Default: alba, else the first voice of the model.',
+        'Default voice of the items: a voice name of the model, a voice .safetensors or a .wav prompt ' +
+        '(relative to the corpus folder, else the working folder). Default: alba, else the first voice of the ' +
+        'model.',
     }),
     format: Flags.string({description: 'Default output encoding.', options: [...AUDIO_FORMATS], default: 'wav16'}),
     temperature: knobFlag('temperature', {

@@ -14,7 +14,16 @@ export default class Bench extends PocketTtsCommand {
   static override summary =
     "Measure synthesis speed: real-time factor, time to first audio, per-stage times, peak memory, and the machine's limit."
   static override description =
-    "Loads an exported model, runs the generation loop (as synth does: Mimi on a worker thread beside the FlowLM steps) --warmup times unmeasured and --runs times measured, and reports per run and as min/median/max: real-time factor, time to first audio (voice already loaded), milliseconds per frame of the text prefill, the FlowLM step, the flow head and the Mimi decode, and the peak RSS. It counts the arithmetic and weight traffic per frame from the manifest's dimensions and measures the machine's memory bandwidth and matmul rate with onnxruntime, and says how close to that limit the engine runs. --against python times upstream pocket_tts's own loop on the same model, text, voice and frame count in the same invocation; --baseline compares with a stored report and exits 1 beyond --max-regression. --frames N fixes the frame count (EOS ignored) so random-weight models are comparable."
+    'Loads an exported model, runs the generation loop (as synth does: Mimi on a worker thread beside the ' +
+    'FlowLM steps) --warmup times unmeasured and --runs times measured, and reports per run and as ' +
+    'min/median/max: real-time factor, time to first audio (voice already loaded), milliseconds per frame ' +
+    'of the text prefill, the FlowLM step, the flow head and the Mimi decode, and the peak RSS. It counts ' +
+    "the arithmetic and weight traffic per frame from the manifest's dimensions and measures the " +
+    "machine's memory bandwidth and matmul rate with onnxruntime, and says how close to that limit the " +
+    "engine runs. --against python times upstream pocket_tts's own loop on the same model, text, voice " +
+    'and frame count in the same invocation; --baseline compares with a stored report and exits 1 beyond ' +
+    '--max-regression. --frames N fixes the frame count (EOS ignored) so random-weight models are ' +
+    'comparable.'
   static override examples = [
     '<%= config.bin %> <%= command.id %> --model models/bench/full-onnx --frames 92',
     '<%= config.bin %> <%= command.id %> --model models/bench/full-onnx --frames 92 --against python --runs 3 --json > bench.json',

@@ -6,7 +6,9 @@ import {doctorJobs, runDoctor, type DoctorReport} from '../src/doctor/index.js'
 export default class Doctor extends PocketTtsCommand {
   static override summary = 'Check that this machine can run pockettts: Node, onnxruntime, Python tooling, disk, models.'
   static override description =
-    'Prints one row per check (pass, warn or fail). Exits 1 when a check needed for the selected work (--for) fails; a Python interpreter named by --python or POCKETTTS_PYTHON that does not exist always fails.'
+    'Prints one row per check (pass, warn or fail). Exits 1 when a check needed for the selected work ' +
+    '(--for) fails; a Python interpreter named by --python or POCKETTTS_PYTHON that does not exist always ' +
+    'fails.'
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --for export',

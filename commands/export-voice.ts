@@ -15,7 +15,8 @@ The voice state belongs to the model it was made with; it cannot be used with an
     '<%= config.bin %> <%= command.id %> fixtures/tiny/voice_prompt.wav --model fixtures/tiny-onnx --out my-voice.safetensors',
     '<%= config.bin %> <%= command.id %> fixtures/tiny/voice_prompt.wav --engine python --from fixtures/tiny --out my-voice.safetensors',
     '<%= config.bin %> <%= command.id %> me.wav --engine python --from models/english --python /usr/bin/python3',
-    '<%= config.bin %> <%= command.id %> models/tiny-4-drift/voice_prompt.wav --engine python --upstream 4.0.1 --from models/tiny-4-drift --out drift-voice.safetensors',
+    '<%= config.bin %> <%= command.id %> models/tiny-4-drift/voice_prompt.wav --engine python --upstream ' +
+      '4.0.1 --from models/tiny-4-drift --out drift-voice.safetensors',
   ]
   static override args = {
     prompt: Args.string({description: 'Voice prompt audio (.wav).', required: true}),

@@ -57,11 +57,13 @@ Exit codes: 0 all checks within tolerance, 1 a parity failure, 2 bad usage or mi
     junit: Flags.string({description: 'Write a JUnit XML report to this file.'}),
     html: Flags.string({
       description:
-        'Write a self-contained HTML report to this file: per stage, each check against its tolerance by step or frame (log scale), the first divergence marked, expected and actual audio with players.',
+        'Write a self-contained HTML report to this file: per stage, each check against its tolerance by step ' +
+        'or frame (log scale), the first divergence marked, expected and actual audio with players.',
     }),
     'cross-release': Flags.boolean({
       description:
-        "Allow goldens recorded by another upstream release than the model's export (refused otherwise): a release-drift report naming the first stage where the two releases' numbers differ.",
+        "Allow goldens recorded by another upstream release than the model's export (refused otherwise): a " +
+        "release-drift report naming the first stage where the two releases' numbers differ.",
       default: false,
     }),
     threads: knobFlag('threads', {

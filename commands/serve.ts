@@ -21,14 +21,20 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 export default class Serve extends PocketTtsCommand {
   static override summary =
-    'Serve speech over HTTP: upstream-compatible /tts, OpenAI-compatible /v1/audio/speech (mp3, opus, aac, flac, wav, pcm; speed) and /v1/audio/voices, a page at /, /voices, /health, /ready, /metrics.'
+    'Serve speech over HTTP: upstream-compatible /tts, OpenAI-compatible /v1/audio/speech (mp3, opus, ' +
+    'aac, flac, wav, pcm; speed) and /v1/audio/voices, a page at /, /voices, /health, /ready, /metrics.'
   static override description =
-    'One model is loaded once and shared. Generations run through a bounded pool (--workers) with a bounded queue (--queue); beyond it requests get 429 with Retry-After. Audio streams as frames are decoded; a client that disconnects stops its generation at once. Logs are JSON lines on stderr with request ids (request text only at debug level). SIGINT/SIGTERM drain gracefully: no new requests, in-flight ones finish until --shutdown-timeout, then are cancelled; a second signal quits at once.'
+    'One model is loaded once and shared. Generations run through a bounded pool (--workers) with a ' +
+    'bounded queue (--queue); beyond it requests get 429 with Retry-After. Audio streams as frames are ' +
+    'decoded; a client that disconnects stops its generation at once. Logs are JSON lines on stderr with ' +
+    'request ids (request text only at debug level). SIGINT/SIGTERM drain gracefully: no new requests, ' +
+    'in-flight ones finish until --shutdown-timeout, then are cancelled; a second signal quits at once.'
   static override examples = [
     '<%= config.bin %> <%= command.id %> --model models/english-onnx',
     '<%= config.bin %> <%= command.id %> --model models/english-onnx --host 0.0.0.0 --port 8080 --workers 2 --queue 32 --api-key "$KEY"',
     'curl -F text="Hello world." http://127.0.0.1:8000/tts > hello.wav',
-    'curl -H "content-type: application/json" -d \'{"model": "tts-1", "input": "Hello world.", "voice": "alloy"}\' http://127.0.0.1:8000/v1/audio/speech > hello.mp3',
+    'curl -H "content-type: application/json" -d \'{"model": "tts-1", "input": "Hello world.", "voice": ' +
+      '"alloy"}\' http://127.0.0.1:8000/v1/audio/speech > hello.mp3',
   ]
   static override flags = {
     host: Flags.string({description: 'Address to listen on.', default: '127.0.0.1'}),
@@ -36,7 +42,8 @@ export default class Serve extends PocketTtsCommand {
     model: Flags.string({description: 'Exported model folder (pockettts model export). Default: the embedded fixture model.'}),
     voices: Flags.string({
       description:
-        'Folder of extra .safetensors voice states (name = file stem; licence metadata from voices.json or NAME.json); POST /v1/audio/voices stores new voices here.',
+        'Folder of extra .safetensors voice states (name = file stem; licence metadata from voices.json or ' +
+        'NAME.json); POST /v1/audio/voices stores new voices here.',
     }),
     workers: knobFlagWithDefault('workers', {description: 'Generations running at once (they share the model and the CPU).', default: 1}),
     queue: knobFlagWithDefault('queue', {description: 'Requests waiting for a generation; beyond it 429.', default: 16}),
@@ -64,7 +71,8 @@ export default class Serve extends PocketTtsCommand {
     'log-level': Flags.string({description: 'Log level.', options: [...LOG_LEVELS], default: 'info'}),
     batching: Flags.boolean({
       description:
-        'Generations running at the same time share each FlowLM step (batched graphs of the export; an export without them interleaves). --no-batching: each generation runs its own steps.',
+        'Generations running at the same time share each FlowLM step (batched graphs of the export; an export ' +
+        'without them interleaves). --no-batching: each generation runs its own steps.',
       default: true,
       allowNo: true,
     }),

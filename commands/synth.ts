@@ -41,7 +41,10 @@ export interface SynthResult extends Omit<SynthesisReport, 'output'> {
 export default class Synth extends PocketTtsCommand {
   static override summary = 'Synthesise speech from text on onnxruntime-node (no Python), streaming frames to a WAV file or stdout.'
   static override description =
-    "The generation loop is upstream's: per text chunk a copy of the voice state, text prefill, autoregressive latents with LSD decoding until EOS (+ frames after EOS) or max_gen_len, Mimi decoded one frame at a time. Without --model the embedded fixture model (tiny random weights: it babbles) is used. Noise is seeded (--seed); it is statistically upstream's but not torch's draws."
+    "The generation loop is upstream's: per text chunk a copy of the voice state, text prefill, " +
+    'autoregressive latents with LSD decoding until EOS (+ frames after EOS) or max_gen_len, Mimi decoded ' +
+    'one frame at a time. Without --model the embedded fixture model (tiny random weights: it babbles) is ' +
+    "used. Noise is seeded (--seed); it is statistically upstream's but not torch's draws."
   static override examples = [
     '<%= config.bin %> <%= command.id %> "Hello world." --out hello.wav',
     'echo "Hello from stdin." | <%= config.bin %> <%= command.id %> --text - --out - > hello.wav',
@@ -164,7 +167,9 @@ export default class Synth extends PocketTtsCommand {
       const log = toStdout ? (line: string) => this.logToStderr(line) : (line: string) => this.log(line)
       log(
         `${toStdout ? 'stdout' : out}: ${report.audioSeconds.toFixed(2)} s of audio, ${report.frames} frames in ${report.chunks} chunk(s); ` +
-          `first audio after ${report.timeToFirstAudioMs?.toFixed(0) ?? '-'} ms, ${report.speed.toFixed(2)}x real time (RTF ${report.realTimeFactor.toFixed(3)}); voice ${voice.label}, seed ${seed}.`,
+          `first audio after ${report.timeToFirstAudioMs?.toFixed(0) ?? '-'} ms, ${report.speed.toFixed(2)}x ` +
+          `real time (RTF ${report.realTimeFactor.toFixed(3)}); voice ${voice.label}, seed ` +
+          `${seed}.`,
       )
       return result
     } finally {

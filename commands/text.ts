@@ -40,7 +40,9 @@ export interface TextCommandResult {
 export default class Text extends PocketTtsCommand {
   static override summary = "Show how upstream's text front-end splits and tokenizes a text (chunks, ids, frame budgets)."
   static override description =
-    'Runs the same steps as upstream pocket_tts before generation: prepare_text_prompt, split_into_best_sentences, SentencePiece ids per chunk, frames after EOS and max_gen_len. With --model the text settings come from the model config; with --tokenizer upstream defaults apply.'
+    'Runs the same steps as upstream pocket_tts before generation: prepare_text_prompt, ' +
+    'split_into_best_sentences, SentencePiece ids per chunk, frames after EOS and max_gen_len. With ' +
+    '--model the text settings come from the model config; with --tokenizer upstream defaults apply.'
   static override examples = [
     '<%= config.bin %> <%= command.id %> "Hello world. How are you?" --model ../shared/oracle/tiny',
     '<%= config.bin %> <%= command.id %> "hello world" --tokenizer ../shared/oracle/tiny/tokenizer.model --json',
@@ -54,7 +56,8 @@ export default class Text extends PocketTtsCommand {
     'max-tokens': knobFlagWithDefault('maxTokens', {description: 'Most tokens per chunk (upstream max_tokens).', default: 50}),
     upstream: Flags.option({
       description:
-        'Whose text rules to apply: upstream pocket-tts 2.1.0, or 4.0.1 (character table, terminal punctuation, decimal points, chunks prepared again before tokenizing).',
+        'Whose text rules to apply: upstream pocket-tts 2.1.0, or 4.0.1 (character table, terminal ' +
+        'punctuation, decimal points, chunks prepared again before tokenizing).',
       options: UPSTREAM_RELEASES,
       default: defaultReleaseFor('text'),
     })(),

@@ -18,7 +18,13 @@ export type WorkerResult = WorkerReport & {readonly embeddedModel: boolean}
 export default class Worker extends PocketTtsCommand {
   static override summary = 'Make the items that `pockettts batch --queue` enqueues on a Redis queue, until stopped.'
   static override description =
-    'Loads the model once, then takes one queued item at a time and makes it as a local batch worker does, writing DIR/<id>.wav atomically into the shared output folder (the one the submitter named, or --out where it is mounted on this machine); an identical output already there is left untouched. Run one per machine or per group of cores, on as many machines as you like. A failed attempt is retried by the queue with backoff; bad input and another model fail at once. SIGTERM or Ctrl-C finishes the item in hand, then exits 0 (a second one exits at once: that item is then taken over by another worker once its lock expires, as for a worker that dies).'
+    'Loads the model once, then takes one queued item at a time and makes it as a local batch worker ' +
+    'does, writing DIR/<id>.wav atomically into the shared output folder (the one the submitter named, or ' +
+    '--out where it is mounted on this machine); an identical output already there is left untouched. Run ' +
+    'one per machine or per group of cores, on as many machines as you like. A failed attempt is retried ' +
+    'by the queue with backoff; bad input and another model fail at once. SIGTERM or Ctrl-C finishes the ' +
+    'item in hand, then exits 0 (a second one exits at once: that item is then taken over by another ' +
+    'worker once its lock expires, as for a worker that dies).'
   static override examples = [
     '<%= config.bin %> <%= command.id %> --queue redis://queue-host:6379',
     '<%= config.bin %> <%= command.id %> --queue redis://queue-host:6379 --model models/english-onnx --out /mnt/shared/out --threads 4',

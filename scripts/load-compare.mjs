@@ -70,7 +70,9 @@ else {
   console.log('|---|---|---|---|---|---|---|---|---|---|')
   for (const r of rows) {
     console.log(
-      `| ${r.connections} | ${r.mode} | ${r.requestsPerSecond.toFixed(2)} | ${r.audioSecondsPerSecond.toFixed(2)} | ${r.ttfaP50} | ${r.ttfaP95} | ${r.ok} | ${r.errors} | ${r.rssMaxMb} | ${r.loadAverage} |`,
+      `| ${r.connections} | ${r.mode} | ${r.requestsPerSecond.toFixed(2)} | ${r.audioSecondsPerSecond.toFixed(2)} ` +
+        `| ${r.ttfaP50} | ${r.ttfaP95} | ${r.ok} | ${r.errors} | ${r.rssMaxMb} | ${r.loadAverage} ` +
+        `|`,
     )
   }
 }

@@ -36,7 +36,8 @@ const {values: args} = parseArgs({
 })
 if (args.help) {
   console.log(
-    'node scripts/load-test.mjs [--model DIR] [--connections N<=64] [--duration S<=600] [--workers N] [--queue N] [--threads N] [--text T] [--seed N] [--no-batching] [--json]',
+    'node scripts/load-test.mjs [--model DIR] [--connections N<=64] [--duration S<=600] [--workers N] ' +
+      '[--queue N] [--threads N] [--text T] [--seed N] [--no-batching] [--json]',
   )
   process.exit(0)
 }
@@ -287,17 +288,21 @@ function printReport(r) {
     `load: ${r.connections} connections for ${r.durationSeconds} s, workers ${r.workers}, queue ${r.queue}, ${r.machine.cpus} CPUs, Node ${r.machine.node}`,
   )
   console.log(
-    `requests: ${r.requests.sent} sent, ${r.requests.ok} ok, by status ${JSON.stringify(r.requests.byStatus)}, ${r.requests.inFlightAtStop} in flight at stop, ${r.requests.lost} lost`,
+    `requests: ${r.requests.sent} sent, ${r.requests.ok} ok, by status ${JSON.stringify(r.requests.byStatus)}, ` +
+      `${r.requests.inFlightAtStop} in flight at stop, ${r.requests.lost} lost`,
   )
   console.log(`errors: ${r.errors.connection} connection, ${r.errors.timeouts} timeouts, ${r.errors.non2xx} non-2xx`)
   console.log(
-    `throughput: ${r.throughput.requestsPerSecond.toFixed(2)} req/s, ${r.throughput.audioSecondsPerSecond.toFixed(2)} s of audio per s (${r.throughput.audioSecondsPerRequest.toFixed(2)} s per request)`,
+    `throughput: ${r.throughput.requestsPerSecond.toFixed(2)} req/s, ${r.throughput.audioSecondsPerSecond.toFixed(2)} ` +
+      `s of audio per s (${r.throughput.audioSecondsPerRequest.toFixed(2)} s per request)`,
   )
   console.log(`time to first audio: ${q(r.ttfaMs)}`)
   console.log(`full response:       ${q(r.responseMs)}`)
   console.log(`/health under load:  ${q(r.healthMs)}`)
   console.log(
-    `server RSS: ${r.rssMb.before} MB before, ${r.rssMb.after} MB after, max ${r.rssMb.max} MB, slope ${r.rssMb.slopeMbPerMinute.toFixed(2)} MB/min over ${r.rssMb.samples} samples`,
+    `server RSS: ${r.rssMb.before} MB before, ${r.rssMb.after} MB after, max ${r.rssMb.max} ` +
+      `MB, slope ${r.rssMb.slopeMbPerMinute.toFixed(2)} MB/min over ${r.rssMb.samples} ` +
+      `samples`,
   )
   console.log(
     `server heap: ${r.heapMb.before} MB before, ${r.heapMb.after} MB after, max ${r.heapMb.max} MB, slope ${r.heapMb.slopeMbPerMinute.toFixed(2)} MB/min`,

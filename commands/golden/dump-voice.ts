@@ -7,7 +7,7 @@ import {upstreamFlag} from '../../src/cli/upstream-flag.js'
 
 export default class GoldenDumpVoice extends PocketTtsCommand {
   static override summary = 'Record a voice golden from upstream pocket_tts (Python): prompt -> Mimi encoder -> conditioning -> voice state.'
-  static override description = `Observes upstream's get_state_for_audio_prompt (truncating to 30 s, as export-voice does) and writes the pockettts-golden/1 voice case: audio (the encoder input), mimi_latent, conditioning (speaker projection, with the voice BOS when the config says so), plus the resulting voice state as voice.safetensors (upstream export_model_state). --upstream picks the pinned release (4.x trims the prompt with end_on_pause before encoding, and its voice states have <module>/pad keys); the manifest records it (source.upstream).`
+  static override description = `Observes upstream's get_state_for_audio_prompt (truncating to 30 s, as export-voice does) and writes ` + `the pockettts-golden/1 voice case: audio (the encoder input), mimi_latent, conditioning (speaker ` + `projection, with the voice BOS when the config says so), plus the resulting voice state as ` + `voice.safetensors (upstream export_model_state). --upstream picks the pinned release (4.x trims the ` + `prompt with end_on_pause before encoding, and its voice states have <module>/pad keys); the manifest ` + `records it (source.upstream).`
   static override examples = [
     '<%= config.bin %> <%= command.id %> --from fixtures/tiny --prompt fixtures/tiny/voice_prompt.wav --out out/voice',
   ]

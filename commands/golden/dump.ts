@@ -16,9 +16,9 @@ export default class GoldenDump extends PocketTtsCommand {
 --upstream picks the pinned upstream release (contracts/upstreams.json) and so its venv; with --noise-tape and no --upstream, the release that recorded the tape. The manifest records it (source.upstream). On 4.x, unset --temperature and --eos-threshold are the config's defaults, and Mimi decodes one frame per call (upstream's max_decoder_frames_per_call = 1).`
   static override examples = [
     '<%= config.bin %> <%= command.id %> --from fixtures/tiny --text "Hello world." --seed 42 --out out/hello',
-    '<%= config.bin %> <%= command.id %> --from fixtures/tiny --text "Four decode steps." --seed 11 --temperature 0.5 --lsd-decode-steps 4 --noise-clamp 1.5 --out out/lsd4',
+    '<%= config.bin %> <%= command.id %> --from fixtures/tiny --text "Four decode steps." --seed 11 ' + '--temperature 0.5 --lsd-decode-steps 4 --noise-clamp 1.5 --out out/lsd4',
     '<%= config.bin %> <%= command.id %> --upstream 4.0.1 --from models/tiny-4-drift --text "Hello world." --seed 42 --out out/hello4',
-    '<%= config.bin %> <%= command.id %> --upstream 2.1.0 --from ../shared/oracle/tiny --text "Four decode steps with clamped noise." --seed 11 --temperature 0.5 --lsd-decode-steps 4 --noise-clamp 1.5 --noise-tape ../shared/oracle/tiny/golden/lsd4 --out out/lsd4-replayed',
+    '<%= config.bin %> <%= command.id %> --upstream 2.1.0 --from ../shared/oracle/tiny --text "Four ' + 'decode steps with clamped noise." --seed 11 --temperature 0.5 --lsd-decode-steps 4 --noise-clamp 1.5 ' + '--noise-tape ../shared/oracle/tiny/golden/lsd4 --out out/lsd4-replayed',
   ]
   static override flags = {
     from: Flags.string({description: 'Upstream-format model folder (config.yaml, weights, tokenizer).', required: true}),
@@ -38,7 +38,7 @@ export default class GoldenDump extends PocketTtsCommand {
     'max-tokens': knobFlag('maxTokens', {description: 'Tokens per text chunk [default: 50].'}),
     'noise-tape': Flags.string({description: 'Golden folder whose recorded noise replaces the random draws.'}),
     out: Flags.string({description: 'Golden folder to write.', required: true}),
-    upstream: upstreamFlag('golden dump', {defaultText: "the --noise-tape golden's release, else the one the model folder records (fixture.json), else the newest pinned release"}),
+    upstream: upstreamFlag('golden dump', {defaultText: "the --noise-tape golden's release, else the one the model folder records (fixture.json), else the " + "newest pinned release"}),
     ...pythonJobFlags,
   }
 

@@ -57,7 +57,8 @@ The weights with voice cloning live in the gated repo kyutai/pocket-tts (accept 
     }),
     'config-from': Flags.string({
       description:
-        'Take the model architecture for config.yaml from this upstream-schema YAML instead of the catalogue (a fine-tune or test model with other dimensions).',
+        'Take the model architecture for config.yaml from this upstream-schema YAML instead of the catalogue ' +
+        '(a fine-tune or test model with other dimensions).',
     }),
     'verify-only': Flags.boolean({
       description: 'Only check the local files against the lock file; download and write nothing.',
@@ -107,7 +108,8 @@ The weights with voice cloning live in the gated repo kyutai/pocket-tts (accept 
         })
         progress.stop()
         this.log(
-          `${result.status === 'unpacked' ? 'Unpacked' : 'Verified'} ${result.folder} (${result.verified} file(s) match manifest.json; bundle sha256 ${result.sha256}).`,
+          `${result.status === 'unpacked' ? 'Unpacked' : 'Verified'} ${result.folder} (${result.verified} ` +
+            `file(s) match manifest.json; bundle sha256 ${result.sha256}).`,
         )
         this.log(`Lock file: ${result.lockFile}`)
         return {kind: 'bundle', ...result}

@@ -8,7 +8,16 @@ import {upstreamFlag} from '../../src/cli/upstream-flag.js'
 export default class ModelExport extends PocketTtsCommand {
   static override summary = 'Export an upstream-format model folder to ONNX graphs with a manifest, checked against upstream.'
   static override description =
-    "Loads the folder (config.yaml, the checkpoint and tokenizer it names) with upstream pocket_tts, traces its modules into six ONNX graphs (opset 17) that a runtime drives frame by frame with explicit state, checks every graph and the whole chain against upstream's own streaming run, and writes manifest.json, the embedded golden (upstream's reference run and each graph's recorded calls, golden/reference/), the tokenizer and the voice files beside the graphs. The folder appears only when everything succeeded. --upstream 4.0.1 traces upstream 4.0.1's modules for every 4.x family (grouped-query attention, z_dim, low-rank text table, LSD, drifting or pointwise sampler heads, the small Mimi decoder); without it the release the folder records (fixture.json) is used, else 2.1.0. The manifest records the release (model.upstream, exporter.upstream) and what the runtime must follow (sampler type, KV heads, the config's generation defaults; docs/graph-contract.md)."
+    'Loads the folder (config.yaml, the checkpoint and tokenizer it names) with upstream pocket_tts, ' +
+    'traces its modules into six ONNX graphs (opset 17) that a runtime drives frame by frame with ' +
+    "explicit state, checks every graph and the whole chain against upstream's own streaming run, and " +
+    "writes manifest.json, the embedded golden (upstream's reference run and each graph's recorded calls, " +
+    'golden/reference/), the tokenizer and the voice files beside the graphs. The folder appears only ' +
+    "when everything succeeded. --upstream 4.0.1 traces upstream 4.0.1's modules for every 4.x family " +
+    '(grouped-query attention, z_dim, low-rank text table, LSD, drifting or pointwise sampler heads, the ' +
+    'small Mimi decoder); without it the release the folder records (fixture.json) is used, else 2.1.0. ' +
+    'The manifest records the release (model.upstream, exporter.upstream) and what the runtime must ' +
+    "follow (sampler type, KV heads, the config's generation defaults; docs/graph-contract.md)."
   static override examples = [
     '<%= config.bin %> <%= command.id %> --from ../shared/oracle/tiny --out models/tiny-onnx',
     '<%= config.bin %> <%= command.id %> --from models/english --out models/english-onnx --force --json',
@@ -71,7 +80,9 @@ export default class ModelExport extends PocketTtsCommand {
     }
     this.log('')
     this.log(
-      `Chain on ONNX Runtime with upstream's noise: ${pair('steps')} AR steps, EOS at step ${pair('eos_step')}, ${pair('frames')} frames, max abs ${worstChain.toExponential(1)} vs upstream.`,
+      `Chain on ONNX Runtime with upstream's noise: ${pair('steps')} AR steps, EOS at step ` +
+        `${pair('eos_step')}, ${pair('frames')} frames, max abs ${worstChain.toExponential(1)} ` +
+        `vs upstream.`,
     )
     const q = result.quantization
     if (q !== undefined) {
@@ -82,9 +93,14 @@ export default class ModelExport extends PocketTtsCommand {
       const db = (v: number | null | undefined): string => (v === null || v === undefined ? 'identical' : `${v.toFixed(1)} dB`)
       this.log(`int8: ${nodes.join('; ')}.`)
       this.log(
-        `int8 vs fp32 (same noise, ${p.steps} steps, EOS ignored): first frame SNR ${db(p.first_frame_snr_db)}, lowest of the first ${p.frame_snr_db.length} ${db(p.min_snr_db)}; ` +
-          `EOS decision agrees on ${((p.eos_decision_agreement ?? 0) * 100).toFixed(0)}% of steps (first EOS at ${String(p.first_eos_step.int8)} vs ${String(p.first_eos_step.fp32)}); ` +
-          `upstream's run replayed: EOS at ${String(p.upstream_run.eos_step.int8)} (upstream ${String(p.upstream_run.eos_step.upstream)}), ${p.upstream_run.frames.int8} (upstream ${p.upstream_run.frames.upstream}) frames.`,
+        `int8 vs fp32 (same noise, ${p.steps} steps, EOS ignored): first frame SNR ${db(p.first_frame_snr_db)}, ` +
+          `lowest of the first ${p.frame_snr_db.length} ${db(p.min_snr_db)}; ` +
+          `EOS decision agrees on ${((p.eos_decision_agreement ?? 0) * 100).toFixed(0)}% of ` +
+          `steps (first EOS at ${String(p.first_eos_step.int8)} vs ${String(p.first_eos_step.fp32)}); ` +
+          `` +
+          `upstream's run replayed: EOS at ${String(p.upstream_run.eos_step.int8)} (upstream ` +
+          `${String(p.upstream_run.eos_step.upstream)}), ${p.upstream_run.frames.int8} (upstream ` +
+          `${p.upstream_run.frames.upstream}) frames.`,
       )
     }
     this.log(`Exported ${result.generation} model to ${result.out}.`)

@@ -5,7 +5,9 @@ import {packBundle, type PackBundleResult} from '../../src/hub/index.js'
 export default class ModelPack extends PocketTtsCommand {
   static override summary = 'Pack an exported model folder into a .tar.gz bundle for `model download --bundle`.'
   static override description =
-    "Checks the folder against its manifest.json first (every file the manifest lists with a sha256 must match), refuses symbolic links, and writes the bundle atomically. Prints the bundle's sha256: pass it to `model download --bundle URL --sha256 H`."
+    'Checks the folder against its manifest.json first (every file the manifest lists with a sha256 must ' +
+    "match), refuses symbolic links, and writes the bundle atomically. Prints the bundle's sha256: pass " +
+    'it to `model download --bundle URL --sha256 H`.'
   static override examples = ['<%= config.bin %> <%= command.id %> models/english-onnx --out dist/english-onnx.tar.gz']
   static override args = {
     dir: Args.string({description: 'The model folder to pack (with manifest.json).', required: true}),

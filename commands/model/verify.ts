@@ -7,7 +7,12 @@ import {verifyModel, type VerifyReport} from '../../src/model/verify-model.js'
 export default class ModelVerify extends PocketTtsCommand {
   static override summary = 'Check an exported model folder: file hashes, graph contracts and numerics against its manifest.'
   static override description =
-    "Re-hashes every file against manifest.json (and the download lock file with --lock), loads each graph with onnxruntime-node, compares its input/output names, dtypes and shapes with the manifest, replays its recorded calls from the export's golden (upstream's inputs and outputs) within the recorded tolerance, then replays the golden's whole synthesis as `pockettts parity --mode both` does (teacher-forced and free-running on the recorded noise), naming the first stage that diverged. One row per graph, the golden and each file; exits 1 when any row fails."
+    'Re-hashes every file against manifest.json (and the download lock file with --lock), loads each ' +
+    'graph with onnxruntime-node, compares its input/output names, dtypes and shapes with the manifest, ' +
+    "replays its recorded calls from the export's golden (upstream's inputs and outputs) within the " +
+    "recorded tolerance, then replays the golden's whole synthesis as `pockettts parity --mode both` does " +
+    '(teacher-forced and free-running on the recorded noise), naming the first stage that diverged. One ' +
+    'row per graph, the golden and each file; exits 1 when any row fails.'
   static override examples = [
     '<%= config.bin %> <%= command.id %> models/tiny-onnx',
     '<%= config.bin %> <%= command.id %> models/english-onnx --lock models/pockettts.lock.json --json',

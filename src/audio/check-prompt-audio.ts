@@ -77,7 +77,9 @@ export function checkPromptAudio(params: CheckPromptAudioParams): PromptAudioRep
   if (rmsDbfs < silentRmsDbfs) {
     warnings.push({
       code: 'PROMPT_SILENT',
-      message: `${source} is silent or nearly so (RMS ${Number.isFinite(rmsDbfs) ? `${rmsDbfs.toFixed(1)} dBFS` : 'zero'}, below ${silentRmsDbfs} dBFS): the voice state will carry no voice.`,
+      message:
+        `${source} is silent or nearly so (RMS ${Number.isFinite(rmsDbfs) ? `${rmsDbfs.toFixed(1)} dBFS` : 'zero'}, ` +
+        `below ${silentRmsDbfs} dBFS): the voice state will carry no voice.`,
     })
   }
   if (seconds < shortSeconds) {

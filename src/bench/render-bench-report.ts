@@ -22,11 +22,15 @@ export function renderBenchReport(report: BenchReport): string {
   const {machine, settings, summary, cost} = report
   const lines: string[] = []
   lines.push(
-    `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.platform}, node ${machine.node}, onnxruntime-node ${machine.onnxruntime}; load average ${machine.loadAverage.join(' ')} at start; malloc ${machine.malloc ?? 'glibc defaults'}`,
+    `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.platform}, ` +
+      `node ${machine.node}, onnxruntime-node ${machine.onnxruntime}; load average ${machine.loadAverage.join(' ')} ` +
+      `at start; malloc ${machine.malloc ?? 'glibc defaults'}`,
   )
   const first = report.runs[0]
   lines.push(
-    `model: ${report.model.dir} (${report.model.generation}${report.model.int8 ? ', int8' : ''}); voice ${settings.voice}; ${first?.tokens ?? '?'} tokens in ${first?.chunks ?? '?'} chunk(s), ` +
+    `model: ${report.model.dir} (${report.model.generation}${report.model.int8 ? ', int8' : ''}); ` +
+      `voice ${settings.voice}; ${first?.tokens ?? '?'} tokens in ${first?.chunks ?? '?'} ` +
+      `chunk(s), ` +
       `${first?.frames ?? '?'} frames (${settings.frames === null ? 'until EOS' : `fixed ${settings.frames} per chunk, EOS ignored`}); ` +
       `${settings.runs} runs after ${settings.warmup} warm-up; ${settings.threads} thread(s), Mimi ${settings.mimiWorker ? 'on a worker thread' : 'inline'}`,
   )
@@ -46,20 +50,27 @@ export function renderBenchReport(report: BenchReport): string {
   lines.push(`peak RSS: ${fixed(report.peakRssMb, 0)} MB (model load included)`)
   const mimi = cost.mimi === null ? 'Mimi -' : `Mimi ${fixed(cost.mimi.flops / 1e6, 0)}`
   lines.push(
-    `arithmetic per frame: FlowLM ${fixed(cost.flowLmStep.flops / 1e6, 0)} + flow head ${fixed(cost.flowHead.flops / 1e6, 0)} + ${mimi} = ${fixed(cost.perFrame.flops / 1e9, 2)} GFLOP; ` +
+    `arithmetic per frame: FlowLM ${fixed(cost.flowLmStep.flops / 1e6, 0)} + flow head ` +
+      `${fixed(cost.flowHead.flops / 1e6, 0)} + ${mimi} = ${fixed(cost.perFrame.flops / 1e9, 2)} ` +
+      `GFLOP; ` +
       `weights read per frame ${fixed(cost.perFrame.weightBytes / 1e6, 0)} MB (FlowLM ${fixed(cost.flowLmStep.weightBytes / 1e6, 0)} MB)`,
   )
   if (report.probe !== null && report.bound !== null) {
     const {probe, bound} = report
     lines.push(
-      `machine limit (${probe.threads} thread(s)): ${fixed(probe.bandwidthGBs)} GB/s streaming a ${fixed(probe.bandwidthWeightMb, 0)} MB weight, ${fixed(probe.matmulGflops, 0)} GFLOP/s matmul`,
+      `machine limit (${probe.threads} thread(s)): ${fixed(probe.bandwidthGBs)} GB/s streaming ` +
+        `a ${fixed(probe.bandwidthWeightMb, 0)} MB weight, ${fixed(probe.matmulGflops, 0)} ` +
+        `GFLOP/s matmul`,
     )
     lines.push(
-      `bound per frame: FlowLM >= ${fixed(bound.flowLmMs)} ms + flow head >= ${fixed(bound.flowHeadMs, 2)} ms${bound.mimiMs === null ? '' : `, Mimi >= ${fixed(bound.mimiMs)} ms ${bound.overlapped ? 'beside it' : 'after it'}`}` +
+      `bound per frame: FlowLM >= ${fixed(bound.flowLmMs)} ms + flow head >= ${fixed(bound.flowHeadMs, 2)} ` +
+        `ms${bound.mimiMs === null ? '' : `, Mimi >= ${fixed(bound.mimiMs)} ms ${bound.overlapped ? 'beside it' : 'after it'}`}` +
         ` -> ${fixed(bound.frameMs)} ms/frame = at most ${fixed(bound.maxSpeed, 1)}x real time`,
     )
     lines.push(
-      `the engine runs at ${fixed(bound.efficiency * 100, 0)}% of that bound (FlowLM step: ${fixed(bound.flowLmGBs)} GB/s, ${fixed(bound.flowLmEfficiency * 100, 0)}% of the measured bandwidth)`,
+      `the engine runs at ${fixed(bound.efficiency * 100, 0)}% of that bound (FlowLM step: ` +
+        `${fixed(bound.flowLmGBs)} GB/s, ${fixed(bound.flowLmEfficiency * 100, 0)}% of the ` +
+        `measured bandwidth)`,
     )
   }
   if (report.mimiAlone !== null) {
@@ -76,8 +87,10 @@ export function renderBenchReport(report: BenchReport): string {
     const u = report.upstream
     lines.push('')
     lines.push(
-      `upstream pocket_tts ${u.versions['pocket_tts'] ?? '?'} (torch ${u.versions['torch'] ?? '?'}${u.quantize ? `, quantize=True via ${u.quantizeBackend ?? '?'}` : ''}, its own loop): ` +
-        `speed ${triple(u.summary.speed, 2).join(' / ')}x, first audio ${triple(u.summary.timeToFirstAudioMs, 0).join(' / ')} ms (min / median / max), peak RSS ${fixed(u.peakRssMb, 0)} MB`,
+      `upstream pocket_tts ${u.versions['pocket_tts'] ?? '?'} (torch ${u.versions['torch'] ?? '?'}${u.quantize ? `, quantize=True via ${u.quantizeBackend ?? '?'}` : ''}, ` +
+        `its own loop): ` +
+        `speed ${triple(u.summary.speed, 2).join(' / ')}x, first audio ${triple(u.summary.timeToFirstAudioMs, 0).join(' / ')} ` +
+        `ms (min / median / max), peak RSS ${fixed(u.peakRssMb, 0)} MB`,
     )
     lines.push(`ratio (median): ${fixed(u.speedRatio, 2)}x upstream's speed, first audio ${fixed(u.timeToFirstAudioRatio, 2)}x sooner`)
   }

@@ -10,7 +10,9 @@ export interface CheckGatedRepoParams {
   readonly timeoutMs?: number
 }
 
-const WAYS_OUT = `accept the terms of ${GATED_REPO} on the hub with the token's account, or download with --allow-no-cloning to use ${UNGATED_REPO} (predefined voices only).`
+const WAYS_OUT =
+  `accept the terms of ${GATED_REPO} on the hub with the token's account, or download ` +
+  `with --allow-no-cloning to use ${UNGATED_REPO} (predefined voices only).`
 
 /** Whether the token can download the gated weights (voice cloning). Never required: the ungated weights exist. */
 export async function checkGatedRepo(params: CheckGatedRepoParams): Promise<DoctorCheck | null> {

@@ -122,7 +122,9 @@ export async function downloadModel(params: DownloadModelParams): Promise<Downlo
   if (template === undefined) {
     events({
       type: 'notice',
-      message: `The catalogue has no architecture for pocket-tts ${upstream}'s ${params.language}: no config.yaml is written (pass --config-from with its upstream YAML to write one).`,
+      message:
+        `The catalogue has no architecture for pocket-tts ${upstream}'s ${params.language}: ` +
+        `no config.yaml is written (pass --config-from with its upstream YAML to write one).`,
     })
   }
   if (mode === 'download' && params.allowNoCloning === true && params.accessToken === undefined && params.repo === undefined) {
@@ -157,7 +159,8 @@ export async function downloadModel(params: DownloadModelParams): Promise<Downlo
       events({type: 'file-done', file: entry.file, size: entry.size, status: 'verified'})
     } else if (state.state === 'mismatch') {
       mismatches.push(
-        `${entry.file} (${state.size === entry.size ? `sha256 ${state.sha256 ?? '?'}` : `${state.size} bytes`}, lock: ${state.size === entry.size ? `sha256 ${entry.sha256}` : `${entry.size} bytes`})`,
+        `${entry.file} (${state.size === entry.size ? `sha256 ${state.sha256 ?? '?'}` : `${state.size} bytes`}, ` +
+          `lock: ${state.size === entry.size ? `sha256 ${entry.sha256}` : `${entry.size} bytes`})`,
       )
     } else if (mode === 'download') {
       toFetch.push({item, pinned: entry})
@@ -170,7 +173,9 @@ export async function downloadModel(params: DownloadModelParams): Promise<Downlo
       code: 'LOCK_MISMATCH',
       exitCode: 1,
       message: `${mismatches.length} file(s) differ from the lock file ${lockPath}: ${mismatches.join('; ')}.`,
-      hint: 'The files changed after they were downloaded. Delete them and run `pockettts model download` again to fetch the locked versions (nothing is re-downloaded on its own).',
+      hint:
+        'The files changed after they were downloaded. Delete them and run `pockettts model download` again ' +
+        'to fetch the locked versions (nothing is re-downloaded on its own).',
       details: {files: mismatches},
     })
   }

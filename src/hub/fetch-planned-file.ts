@@ -35,8 +35,12 @@ export async function fetchPlannedFile(
         throw new ModelError({
           code: 'LOCK_MISMATCH',
           exitCode: 1,
-          message: `${item.file}: the hub lists sha256 ${listed.sha256} for ${pinned.repo}/${pinned.path} at ${pinned.commit}, but the lock file says ${pinned.sha256}.`,
-          hint: 'The endpoint serves other content than when the lock was written; check --endpoint, or delete the entry from the lock file to accept the new file.',
+          message:
+            `${item.file}: the hub lists sha256 ${listed.sha256} for ${pinned.repo}/${pinned.path} ` +
+            `at ${pinned.commit}, but the lock file says ${pinned.sha256}.`,
+          hint:
+            'The endpoint serves other content than when the lock was written; check --endpoint, or delete the ' +
+            'entry from the lock file to accept the new file.',
           details: {files: [item.file]},
         })
       }

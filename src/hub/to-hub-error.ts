@@ -71,7 +71,9 @@ export function toHubError(params: ToHubErrorParams): PocketTtsError {
     return new PrerequisiteError({
       code: status === undefined ? 'HUB_UNREACHABLE' : 'HUB_UNAVAILABLE',
       message: `Cannot download ${what} from ${endpoint}: ${reason}.`,
-      hint: 'Check the network and --endpoint, then run again: finished files are kept and partial ones resume. Use --offline to work from the lock file alone.',
+      hint:
+        'Check the network and --endpoint, then run again: finished files are kept and partial ones resume. ' +
+        'Use --offline to work from the lock file alone.',
       details: {repo, path: params.path, endpoint, ...(status === undefined ? {} : {status})},
       cause: error,
     })

@@ -99,7 +99,10 @@ export function assertSameUpstream(
     throw new UsageError({
       code: 'GOLDEN_UPSTREAM_MISMATCH',
       message: `The golden ${c.golden.dir} was recorded by upstream pocket-tts ${recorded}, but ${model.dir} was exported from ${model.upstream}.`,
-      hint: `Check it against an export of ${recorded}, record the golden again with \`pockettts golden dump --upstream ${model.upstream}\`, or pass --cross-release for a release-drift report.`,
+      hint:
+        `Check it against an export of ${recorded}, record the golden again with \`pockettts ` +
+        `golden dump --upstream ${model.upstream}\`, or pass --cross-release for a release-drift ` +
+        `report.`,
       details: {golden: c.golden.dir, golden_upstream: recorded, model: model.dir, model_upstream: model.upstream},
     })
   }

@@ -50,7 +50,8 @@ export function scorePlot(params: ScorePlotParams): string {
   }
   const out: string[] = []
   out.push(
-    `<svg class="score-plot" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" data-stage="${plot.stage}" data-axis="${plot.axis}">`,
+    `<svg class="score-plot" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" ` +
+      `role="img" data-stage="${plot.stage}" data-axis="${plot.axis}">`,
   )
   out.push(`<rect x="${m.left}" y="${m.top}" width="${w}" height="${h}" class="frame"/>`)
   for (let d = decadeLo; d <= decadeHi; d += 1) {
@@ -69,7 +70,8 @@ export function scorePlot(params: ScorePlotParams): string {
   const ticks = xTicks(length)
   for (const t of ticks) out.push(`<text x="${r(xOf(t))}" y="${m.top + h + 14}" class="tick" text-anchor="middle">${t}</text>`)
   out.push(
-    `<text x="${m.left + w / 2}" y="${height - 3}" class="axis-label" text-anchor="middle">${plot.axis === 'step' ? 'AR step' : 'frame'} (chunks end to end)</text>`,
+    `<text x="${m.left + w / 2}" y="${height - 3}" class="axis-label" text-anchor="middle">${plot.axis === 'step' ? 'AR step' : 'frame'} ` +
+      `(chunks end to end)</text>`,
   )
   out.push(
     `<text x="12" y="${m.top + h / 2}" class="axis-label" text-anchor="middle" transform="rotate(-90 12 ${m.top + h / 2})">error / tolerance</text>`,
@@ -78,7 +80,8 @@ export function scorePlot(params: ScorePlotParams): string {
     const colour = PALETTE[i % PALETTE.length]!
     const points = s.points.map((p) => `${r(xOf(p.x))},${r(yOf(p.score))}`).join(' ')
     out.push(
-      `<polyline class="series" data-check="${esc(s.check)}" data-tensor="${esc(s.tensor)}" fill="none" stroke="${colour}" stroke-width="1.4" points="${points}"/>`,
+      `<polyline class="series" data-check="${esc(s.check)}" data-tensor="${esc(s.tensor)}" ` +
+        `fill="none" stroke="${colour}" stroke-width="1.4" points="${points}"/>`,
     )
     if (s.points.length <= 60) {
       for (const p of s.points) if (p.passed) out.push(`<circle cx="${r(xOf(p.x))}" cy="${r(yOf(p.score))}" r="1.8" fill="${colour}"/>`)
@@ -93,7 +96,8 @@ export function scorePlot(params: ScorePlotParams): string {
   for (const mark of params.marks) {
     const x = r(xOf(mark.x))
     out.push(
-      `<g class="${mark.first ? 'divergence first-divergence' : 'divergence'}" data-x="${mark.x}"><line x1="${x}" x2="${x}" y1="${m.top}" y2="${m.top + h}"/><text x="${x + 4}" y="${m.top + 24}">${esc(mark.label)}</text></g>`,
+      `<g class="${mark.first ? 'divergence first-divergence' : 'divergence'}" data-x="${mark.x}"><line ` +
+        `x1="${x}" x2="${x}" y1="${m.top}" y2="${m.top + h}"/><text x="${x + 4}" y="${m.top + 24}">${esc(mark.label)}</text></g>`,
     )
   }
   out.push('</svg>')
@@ -109,7 +113,11 @@ export function scoreLegend(plot: TraceStagePlot): string {
     )
     const colour = PALETTE[i % PALETTE.length]!
     const n = s.total > s.points.length ? `${s.total} points, ${s.points.length} drawn (worst of each span)` : `${s.total} points`
-    return `<li><span class="swatch" style="background:${colour}"></span><code>${esc(s.tensor)}</code> (${esc(s.check)}, ${esc(s.tolerance)}): worst score ${worst === undefined ? '-' : fmt(worst.score)}${worst?.maxAbs === null || worst === undefined ? '' : `, max-abs ${fmt(worst.maxAbs)}`}${worst === undefined ? '' : ` at ${esc(worst.where)}`}; ${n}</li>`
+    return (
+      `<li><span class="swatch" style="background:${colour}"></span><code>${esc(s.tensor)}</code> ` +
+      `(${esc(s.check)}, ${esc(s.tolerance)}): worst score ${worst === undefined ? '-' : fmt(worst.score)}${worst?.maxAbs === null || worst === undefined ? '' : `, max-abs ${fmt(worst.maxAbs)}`}${worst === undefined ? '' : ` at ${esc(worst.where)}`}; ` +
+      `${n}</li>`
+    )
   })
   return `<ul class="legend">${rows.join('')}</ul>`
 }
@@ -150,7 +158,8 @@ export function waveformPlot(params: WaveformPlotParams): string {
     const upper = wf.max.map((v, c) => `${r(xOf(c))},${r(yOf(v))}`)
     const lower = wf.min.map((v, c) => `${r(xOf(c))},${r(yOf(v))}`).reverse()
     out.push(
-      `<polygon class="envelope" data-samples="${wf.samples}" fill="${colour}" fill-opacity="0.75" stroke="${colour}" stroke-width="0.6" points="${[...upper, ...lower].join(' ')}"/>`,
+      `<polygon class="envelope" data-samples="${wf.samples}" fill="${colour}" fill-opacity="0.75" ` +
+        `stroke="${colour}" stroke-width="0.6" points="${[...upper, ...lower].join(' ')}"/>`,
     )
   })
   const seconds = longest / rate

@@ -78,7 +78,9 @@ export function firstDivergence(reports: readonly ParityCaseReport[]): ParityDiv
       const run = r.runs.find((x) => x.mode === mode && x.firstDivergence !== null)
       const d = run?.firstDivergence
       if (d === null || d === undefined) continue
-      const line = `First divergence: ${STAGE_LABELS[d.stage]}${d.where === '' ? '' : ` at ${d.where}`} (case ${r.name}, ${MODE_LABEL[mode]}): ${describeCheck(d)}`
+      const line =
+        `First divergence: ${STAGE_LABELS[d.stage]}${d.where === '' ? '' : ` at ${d.where}`} ` +
+        `(case ${r.name}, ${MODE_LABEL[mode]}): ${describeCheck(d)}`
       return {...d, case: r.name, mode, line}
     }
   }
@@ -91,7 +93,9 @@ export function firstDrift(reports: readonly ParityCaseReport[], floor: number):
     for (const r of reports) {
       const d = r.runs.find((x) => x.mode === mode && x.firstDrift !== undefined && x.firstDrift !== null)?.firstDrift
       if (d === null || d === undefined) continue
-      const line = `first drift above ${floor.toExponential()}: ${STAGE_LABELS[d.stage]}${d.where === '' ? '' : ` at ${d.where}`} (case ${r.name}, ${MODE_LABEL[mode]}): ${describeCheck(d)}`
+      const line =
+        `first drift above ${floor.toExponential()}: ${STAGE_LABELS[d.stage]}${d.where === '' ? '' : ` at ${d.where}`} ` +
+        `(case ${r.name}, ${MODE_LABEL[mode]}): ${describeCheck(d)}`
       return {...d, case: r.name, mode, line, floor}
     }
   }

@@ -56,7 +56,8 @@ export function renderJunit(params: RenderJunitParams): string {
         ['failed_checks', String(run.failed)],
       ]
       suites.push(
-        `  <testsuite name="${esc(suite)}" tests="${run.stages.length}" failures="${suiteFailures}" errors="0" skipped="${suiteSkipped}" time="${(run.durationMs / 1000).toFixed(3)}">\n` +
+        `  <testsuite name="${esc(suite)}" tests="${run.stages.length}" failures="${suiteFailures}" ` +
+          `errors="0" skipped="${suiteSkipped}" time="${(run.durationMs / 1000).toFixed(3)}">\n` +
           `    <properties>\n${props.map(([k, v]) => `      <property name="${esc(k ?? '')}" value="${esc(v ?? '')}"/>`).join('\n')}\n    </properties>\n` +
           `${cases.join('\n')}\n  </testsuite>`,
       )
@@ -64,7 +65,8 @@ export function renderJunit(params: RenderJunitParams): string {
   }
   return (
     `<?xml version="1.0" encoding="UTF-8"?>\n` +
-    `<testsuites name="pockettts parity" tests="${tests}" failures="${failures}" errors="0" skipped="${skipped}" time="${(report.durationMs / 1000).toFixed(3)}">\n` +
+    `<testsuites name="pockettts parity" tests="${tests}" failures="${failures}" errors="0" ` +
+    `skipped="${skipped}" time="${(report.durationMs / 1000).toFixed(3)}">\n` +
     `${suites.join('\n')}\n</testsuites>\n`
   )
 }

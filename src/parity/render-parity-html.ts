@@ -84,7 +84,12 @@ function stageTable(report: ParityReport): string {
     const w = s.worst
     return `<tr class="${s.status}" data-stage="${s.stage}"><td>${esc(s.label)}</td><td>${s.status === 'pass' ? 'ok' : s.status === 'fail' ? 'FAIL' : '-'}</td><td>${s.checks}</td><td>${s.failed}</td><td>${w?.maxAbs === undefined ? (w === null ? '-' : w.passed ? 'exact' : 'differs') : fmt(w.maxAbs)}</td><td>${w === null ? '-' : fmt(w.score)}</td><td>${w === null ? esc(s.skipped[0] ?? '') : esc(`${w.case ?? ''} ${w.mode === undefined ? '' : MODE_LABEL[w.mode]}${w.where === '' ? '' : `, ${w.where}`}: ${w.tensor}`)}</td></tr>`
   })
-  return `<section><h2>Stages</h2><table class="stages"><thead><tr><th>stage</th><th>result</th><th>checks</th><th>failed</th><th>worst max-abs</th><th>worst score</th><th>where</th></tr></thead><tbody>${rows.join('')}</tbody></table><p class="note">score: the largest error over its allowance (atol + rtol·|golden|); ≤ 1 is within tolerance.</p></section>`
+  return (
+    `<section><h2>Stages</h2><table class="stages"><thead><tr><th>stage</th><th>result</th><th>checks</th><th>failed</th><th>worst ` +
+    `max-abs</th><th>worst score</th><th>where</th></tr></thead><tbody>${rows.join('')}</tbody></table><p ` +
+    `class="note">score: the largest error over its allowance (atol + rtol·|golden|); ` +
+    `≤ 1 is within tolerance.</p></section>`
+  )
 }
 
 function caseSection(report: ParityReport, c: ParityCaseReport, traced: TraceCase | undefined): string {
@@ -128,7 +133,8 @@ function audioBlock(traced: TraceCase): string {
     for (const a of run.actual) {
       out.push(player(a, `actual, ${MODE_LABEL[run.mode]}`, 'actual', run.mode))
       out.push(
-        `<figure>${waveformPlot({expected: expected.find((e) => e.tensor === a.tensor), actual: a})}<figcaption>${esc(a.tensor)}, ${MODE_LABEL[run.mode]}: expected above, actual below (one amplitude scale)</figcaption></figure>`,
+        `<figure>${waveformPlot({expected: expected.find((e) => e.tensor === a.tensor), actual: a})}<figcaption>${esc(a.tensor)}, ` +
+          `${MODE_LABEL[run.mode]}: expected above, actual below (one amplitude scale)</figcaption></figure>`,
       )
     }
   }
@@ -139,7 +145,12 @@ function audioBlock(traced: TraceCase): string {
 function player(w: TraceWaveform, label: string, role: 'expected' | 'actual', mode: string | undefined): string {
   const seconds = (n: number): string => `${(n / w.sampleRate).toFixed(2)} s`
   const cut = w.wavSamples < w.samples ? ` (the first ${seconds(w.wavSamples)} of ${seconds(w.samples)})` : ` (${seconds(w.samples)})`
-  return `<div class="player"><span>${esc(label)}: <code>${esc(w.tensor)}</code>${esc(cut)}</span><audio controls preload="metadata" data-role="${role}"${mode === undefined ? '' : ` data-mode="${mode}"`} data-tensor="${esc(w.tensor)}" data-samples="${w.wavSamples}" data-sample-rate="${w.sampleRate}" src="data:audio/wav;base64,${Buffer.from(w.wav).toString('base64')}"></audio></div>`
+  return (
+    `<div class="player"><span>${esc(label)}: <code>${esc(w.tensor)}</code>${esc(cut)}</span><audio ` +
+    `controls preload="metadata" data-role="${role}"${mode === undefined ? '' : ` data-mode="${mode}"`} ` +
+    `data-tensor="${esc(w.tensor)}" data-samples="${w.wavSamples}" data-sample-rate="${w.sampleRate}" ` +
+    `src="data:audio/wav;base64,${Buffer.from(w.wav).toString('base64')}"></audio></div>`
+  )
 }
 
 function runSection(report: ParityReport, c: ParityCaseReport, run: ParityRun, traced: TraceRun | undefined): string {
@@ -158,7 +169,9 @@ function runSection(report: ParityReport, c: ParityCaseReport, run: ParityRun, t
   const firstHere = isReportFirst(d)
   if (d !== null) {
     out.push(
-      `<p class="divergence-line"${firstHere ? ' id="first-divergence"' : ''}>First divergence of this run: <b>${esc(STAGE_LABELS[d.stage])}${d.where === '' ? '' : ` at ${esc(d.where)}`}</b>: ${esc(describeCheck(d))}</p>`,
+      `<p class="divergence-line"${firstHere ? ' id="first-divergence"' : ''}>First divergence ` +
+        `of this run: <b>${esc(STAGE_LABELS[d.stage])}${d.where === '' ? '' : ` at ${esc(d.where)}`}</b>: ` +
+        `${esc(describeCheck(d))}</p>`,
     )
   }
   if (traced === undefined) {
@@ -172,7 +185,8 @@ function runSection(report: ParityReport, c: ParityCaseReport, run: ParityRun, t
         ? [{x: at.x, label: `first divergence: ${d.where}`, first: firstHere}]
         : []
     out.push(
-      `<figure class="plot" data-stage="${plot.stage}" data-axis="${plot.axis}">${scorePlot({plot, axes: traced.axes, marks})}<figcaption>${esc(STAGE_LABELS[plot.stage])}, per ${plot.axis === 'step' ? 'AR step' : 'frame'} (${esc(MODE_LABEL[run.mode])})</figcaption>${scoreLegend(plot)}</figure>`,
+      `<figure class="plot" data-stage="${plot.stage}" data-axis="${plot.axis}">${scorePlot({plot, axes: traced.axes, marks})}<figcaption>${esc(STAGE_LABELS[plot.stage])}, ` +
+        `per ${plot.axis === 'step' ? 'AR step' : 'frame'} (${esc(MODE_LABEL[run.mode])})</figcaption>${scoreLegend(plot)}</figure>`,
     )
   }
   if (traced.others.length > 0) {

@@ -79,7 +79,8 @@ export function summarizeRun(params: SummarizeRunParams): RunSummary {
     if (!params.selected.has(stage)) skipped.push('not selected (--component)')
     else if (mine.length === 0 && skipped.length === 0)
       skipped.push(
-        `nothing to compare (${params.mode === 'teacher' ? 'teacher-forced' : params.mode === 'free' ? 'free-running' : 'dump vs dump'} ${stage === 'voice' ? 'on a synthesis case' : 'on this case'})`,
+        `nothing to compare (${params.mode === 'teacher' ? 'teacher-forced' : params.mode === 'free' ? 'free-running' : 'dump vs dump'} ` +
+          `${stage === 'voice' ? 'on a synthesis case' : 'on this case'})`,
       )
     return {
       stage,
@@ -165,5 +166,9 @@ export function describeCheck(d: CheckDigest): string {
   if (d.reason?.startsWith('shape') === true || d.reason?.startsWith('NaN') === true) return `${d.tensor}: ${d.reason}`
   const verdict = d.passed ? `within ${d.tolerance}` : `beyond ${d.tolerance}`
   const snr = d.snrDb === null || d.snrDb === undefined ? 'inf' : d.snrDb.toFixed(1)
-  return `${d.tensor} max-abs ${fmt(d.maxAbs)} at ${d.maxAbsAt ?? '?'} ${verdict}${d.reason !== undefined && !d.reason.startsWith('max-abs') ? ` (${d.reason})` : ''}; rms ${fmt(d.rmsError)}, max-rel ${fmt(d.maxRel)}, cos ${d.cosine === undefined ? '-' : d.cosine.toFixed(6)}, SNR ${snr} dB`
+  return (
+    `${d.tensor} max-abs ${fmt(d.maxAbs)} at ${d.maxAbsAt ?? '?'} ${verdict}${d.reason !== undefined && !d.reason.startsWith('max-abs') ? ` (${d.reason})` : ''}; ` +
+    `rms ${fmt(d.rmsError)}, max-rel ${fmt(d.maxRel)}, cos ${d.cosine === undefined ? '-' : d.cosine.toFixed(6)}, ` +
+    `SNR ${snr} dB`
+  )
 }

@@ -30,7 +30,9 @@ export interface FoundPython {
 }
 
 export const SETUP_HINT =
-  'Run `npm run setup:python` to create one venv per pinned upstream release (.venv for 2.1.0, .venv-4.0.1, ...), or pass --python PATH (or set POCKETTTS_PYTHON_<release>, e.g. POCKETTTS_PYTHON_4_0_1) to an interpreter that has it.'
+  'Run `npm run setup:python` to create one venv per pinned upstream release (.venv for 2.1.0, ' +
+  '.venv-4.0.1, ...), or pass --python PATH (or set POCKETTTS_PYTHON_<release>, e.g. ' +
+  'POCKETTTS_PYTHON_4_0_1) to an interpreter that has it.'
 
 /**
  * Finds the interpreter of one upstream release: --python > the release's own variable (POCKETTTS_PYTHON_<release>)

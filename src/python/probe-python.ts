@@ -122,7 +122,9 @@ export function assertModulesPresent(probe: PythonProbe): void {
   throw new PrerequisiteError({
     code: 'PYTHON_MODULE_MISSING',
     message: `The Python at ${probe.python} lacks ${missing.length === 1 ? 'module' : 'modules'} ${names}.`,
-    hint: `Run \`npm run setup:python\` (creates one venv per pinned upstream release), or install into that interpreter: ${probe.python} -m pip install ${reqs}${missing.some((m) => m.module === 'torch') ? ' (install torch==2.13.0 first: a bare torch pulls a CUDA build)' : ''}.`,
+    hint:
+      `Run \`npm run setup:python\` (creates one venv per pinned upstream release), or ` +
+      `install into that interpreter: ${probe.python} -m pip install ${reqs}${missing.some((m) => m.module === 'torch') ? ' (install torch==2.13.0 first: a bare torch pulls a CUDA build)' : ''}.`,
     details: {python: probe.python, missing: missing.map((m) => ({module: m.module, error: m.error}))},
   })
 }

@@ -3,7 +3,8 @@ import {join, resolve} from 'node:path'
 import {ModelError} from '../errors/index.js'
 
 export const UPSTREAM_FOLDER_HINT =
-  'Pass an upstream-format model folder: config.yaml in upstream pocket_tts schema, the weights and tokenizer it names (`pockettts fixture make` writes one; fixtures/tiny is the embedded one).'
+  'Pass an upstream-format model folder: config.yaml in upstream pocket_tts schema, the weights and ' +
+  'tokenizer it names (`pockettts fixture make` writes one; fixtures/tiny is the embedded one).'
 
 /**
  * A quick check before starting Python: the folder exists and has config.yaml. The Python tooling then checks the

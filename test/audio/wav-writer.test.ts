@@ -85,7 +85,9 @@ describe('audio writer', () => {
     const path = join(dir, 'f32.wav')
     await writeWavStream({source: from(chunks()), destination: path, format: 'wavf32', sampleRate: 24000, trailingSilenceSeconds: 0.01})
     const py = await runPythonJson<{rate: number; dtype: string; n: number; head: number[]; tail: number}>(
-      `import json, sys\nfrom scipy.io import wavfile\nr, x = wavfile.read(sys.stdin.read())\nprint(json.dumps({'rate': r, 'dtype': str(x.dtype), 'n': len(x), 'head': [float(v) for v in x[:4]], 'tail': float(abs(x[-240:]).max())}))`,
+      `import json, sys\nfrom scipy.io import wavfile\nr, x = ` +
+        `wavfile.read(sys.stdin.read())\nprint(json.dumps({'rate': r, 'dtype': str(x.dtype), 'n': len(x), ` +
+        `'head': [float(v) for v in x[:4]], 'tail': float(abs(x[-240:]).max())}))`,
       {input: path},
     )
     expect(py).toEqual({rate: 24000, dtype: 'float32', n: EDGE.length + 2 * 1920 + 240, head: [0, 1, -1, 1.5], tail: 0})

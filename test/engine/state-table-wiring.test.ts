@@ -86,7 +86,8 @@ describe("the engine chains flow_lm_main's KV cache through the manifest's state
     const run = await runCli(['synth', 'Refused.', '--model', dir, '--out', out])
     expect(run.exitCode).toBe(3)
     expect(run.stderr).toContain(
-      "Error [STATE_TABLE_UNSUPPORTED]: flow_lm_main's state table (manifest graphs.flow_lm_main.state) is not one this runtime chains: link past_k.0 <- new_kv: an append link needs an index",
+      "Error [STATE_TABLE_UNSUPPORTED]: flow_lm_main's state table (manifest graphs.flow_lm_main.state) is " +
+        'not one this runtime chains: link past_k.0 <- new_kv: an append link needs an index',
     )
     expect(existsSync(out)).toBe(false)
   })

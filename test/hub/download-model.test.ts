@@ -365,7 +365,10 @@ describe('downloadModel against a local hub', () => {
     const template = join(out, 'tiny.yaml')
     writeFileSync(
       template,
-      'weights_path: hf://x/y.safetensors@1\nweights_path_without_voice_cloning: hf://x/z.safetensors@1\nflow_lm:\n  transformer: {d_model: 64}\n  lookup_table: {dim: 64, n_bins: 4000, tokenizer: sentencepiece, tokenizer_path: hf://x/t.model@1}\n  weights_path: flow.safetensors\nmimi:\n  inner_dim: 32\n',
+      'weights_path: hf://x/y.safetensors@1\nweights_path_without_voice_cloning: ' +
+        'hf://x/z.safetensors@1\nflow_lm:\n  transformer: {d_model: 64}\n  lookup_table: {dim: 64, n_bins: ' +
+        '4000, tokenizer: sentencepiece, tokenizer_path: hf://x/t.model@1}\n  weights_path: ' +
+        'flow.safetensors\nmimi:\n  inner_dim: 32\n',
     )
     const {result} = await run({out, configFrom: template, voices: []})
     expect(result?.config.status).toBe('written')

@@ -65,33 +65,38 @@ describe('the no-Python runtime loads without the Python job runner (fresh Node 
     )
   })
 
-  it('every module of engine, flowlm, mimi (but the worker entry), onnx, text, audio, voice, server and batch (but its worker entry), and the synth, serve, batch and worker commands: no src/python, no execa', async () => {
-    const runtime = (
-      await Promise.all(
-        ['engine', 'flowlm', 'mimi', 'onnx', 'text', 'audio', 'voice', 'server', 'batch'].map((f) => builtModules(join('src', f))),
+  it(
+    'every module of engine, flowlm, mimi (but the worker entry), onnx, text, audio, voice, server and ' +
+      'batch (but its worker entry), and the synth, serve, batch and worker commands: no src/python, no ' +
+      'execa',
+    async () => {
+      const runtime = (
+        await Promise.all(
+          ['engine', 'flowlm', 'mimi', 'onnx', 'text', 'audio', 'voice', 'server', 'batch'].map((f) => builtModules(join('src', f))),
+        )
+      ).flat()
+      // the worker entries refuse to run outside a worker thread or process; their imports are in the dependency rules
+      const modules = [
+        ...runtime.filter((m) => !m.endsWith('mimi-worker-main.js') && !m.endsWith('batch-worker-main.js')),
+        join(DIST, 'commands', 'synth.js'),
+        join(DIST, 'commands', 'serve.js'),
+        join(DIST, 'commands', 'batch.js'),
+        join(DIST, 'commands', 'worker.js'),
+      ]
+      const loaded = await loadedBy(work, modules)
+      expect(loaded).toEqual(
+        expect.arrayContaining([
+          'dist/src/engine/engine-model.js',
+          'dist/src/engine/synthesize.js',
+          'dist/src/server/create-server.js',
+          'dist/commands/synth.js',
+          'dist/src/batch/run-batch.js',
+          'dist/commands/batch.js',
+          'dist/src/batch/queue/run-queue-worker.js',
+          'dist/commands/worker.js',
+        ]),
       )
-    ).flat()
-    // the worker entries refuse to run outside a worker thread or process; their imports are in the dependency rules
-    const modules = [
-      ...runtime.filter((m) => !m.endsWith('mimi-worker-main.js') && !m.endsWith('batch-worker-main.js')),
-      join(DIST, 'commands', 'synth.js'),
-      join(DIST, 'commands', 'serve.js'),
-      join(DIST, 'commands', 'batch.js'),
-      join(DIST, 'commands', 'worker.js'),
-    ]
-    const loaded = await loadedBy(work, modules)
-    expect(loaded).toEqual(
-      expect.arrayContaining([
-        'dist/src/engine/engine-model.js',
-        'dist/src/engine/synthesize.js',
-        'dist/src/server/create-server.js',
-        'dist/commands/synth.js',
-        'dist/src/batch/run-batch.js',
-        'dist/commands/batch.js',
-        'dist/src/batch/queue/run-queue-worker.js',
-        'dist/commands/worker.js',
-      ]),
-    )
-    expect(loaded.filter(pythonSide)).toEqual([])
-  })
+      expect(loaded.filter(pythonSide)).toEqual([])
+    },
+  )
 })

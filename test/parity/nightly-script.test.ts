@@ -78,35 +78,39 @@ a = np.load(p); a[3] += 0.5; np.save(p, a); print(json.dumps(True))
     expect(await htmlReport(out)).toEqual({summary: report.summary, marked: ['flowlm-layers']})
   })
 
-  it('release drift [needs .venv-4.0.1]: the 2.1.0 export against upstream 4.0.1 on the same weights names the first stage where they differ and the first drift (FlowLM layer 0)', async () => {
-    const golden = join(work, 'cross-given')
-    await cp(join(ORACLE_TINY, 'golden', 'short'), join(golden, 'short'), {recursive: true})
-    const out = join(work, 'cross')
-    const run = await script(out, golden, {PARITY_CROSS: '1'})
-    // the drift is the finding, not a failure of the job
-    expect(run.exitCode, run.stderr).toBe(0)
-    const report = JSON.parse(await readFile(join(out, 'reports', 'parity-cross-release.json'), 'utf8')) as ParityReport
-    expect(report.crossRelease).toEqual({model: '2.1.0', goldens: ['4.0.1']})
-    expect(report.ok).toBe(false)
-    // 4.x's tanh-approximate GELU: the FlowLM layers are the first stage to differ
-    expect(report.firstDivergence).toMatchObject({stage: 'flowlm-layers', mode: 'teacher'})
-    expect(report.summary).toMatch(
-      /^Release drift \(2\.1\.0 export vs 4\.0\.1 golden\): the releases first differ at FlowLM layers at chunk 0, step \d+/,
-    )
-    // the GELU change is below the parity tolerance at the first layer, but above the drift floor: named where it starts
-    expect(report.firstDrift).toMatchObject({
-      stage: 'flowlm-layers',
-      check: 'layer_out',
-      location: {chunk: 0, step: 0, layer: 0},
-      mode: 'teacher',
-      floor: 1e-5,
-    })
-    expect(report.firstDrift?.maxAbs).toBeGreaterThan(1e-5)
-    expect(report.summary).toContain(
-      '; first drift above 1e-5: FlowLM layers at chunk 0, step 0, layer 0 (case hello, teacher-forced): chunk0.layer_out',
-    )
-    expect(await readFile(join(out, 'reports', 'summary.txt'), 'utf8')).toMatch(
-      /release drift: Release drift \(2\.1\.0 export vs 4\.0\.1 golden\)/,
-    )
-  })
+  it(
+    'release drift [needs .venv-4.0.1]: the 2.1.0 export against upstream 4.0.1 on the same weights names ' +
+      'the first stage where they differ and the first drift (FlowLM layer 0)',
+    async () => {
+      const golden = join(work, 'cross-given')
+      await cp(join(ORACLE_TINY, 'golden', 'short'), join(golden, 'short'), {recursive: true})
+      const out = join(work, 'cross')
+      const run = await script(out, golden, {PARITY_CROSS: '1'})
+      // the drift is the finding, not a failure of the job
+      expect(run.exitCode, run.stderr).toBe(0)
+      const report = JSON.parse(await readFile(join(out, 'reports', 'parity-cross-release.json'), 'utf8')) as ParityReport
+      expect(report.crossRelease).toEqual({model: '2.1.0', goldens: ['4.0.1']})
+      expect(report.ok).toBe(false)
+      // 4.x's tanh-approximate GELU: the FlowLM layers are the first stage to differ
+      expect(report.firstDivergence).toMatchObject({stage: 'flowlm-layers', mode: 'teacher'})
+      expect(report.summary).toMatch(
+        /^Release drift \(2\.1\.0 export vs 4\.0\.1 golden\): the releases first differ at FlowLM layers at chunk 0, step \d+/,
+      )
+      // the GELU change is below the parity tolerance at the first layer, but above the drift floor: named where it starts
+      expect(report.firstDrift).toMatchObject({
+        stage: 'flowlm-layers',
+        check: 'layer_out',
+        location: {chunk: 0, step: 0, layer: 0},
+        mode: 'teacher',
+        floor: 1e-5,
+      })
+      expect(report.firstDrift?.maxAbs).toBeGreaterThan(1e-5)
+      expect(report.summary).toContain(
+        '; first drift above 1e-5: FlowLM layers at chunk 0, step 0, layer 0 (case hello, teacher-forced): chunk0.layer_out',
+      )
+      expect(await readFile(join(out, 'reports', 'summary.txt'), 'utf8')).toMatch(
+        /release drift: Release drift \(2\.1\.0 export vs 4\.0\.1 golden\)/,
+      )
+    },
+  )
 })
