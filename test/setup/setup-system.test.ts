@@ -1,3 +1,4 @@
+import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {execa} from 'execa'
 import {describe, expect, it} from 'vitest'
@@ -6,10 +7,15 @@ import {packageRoot} from '../../src/config/project-paths.js'
 const SCRIPT = join(packageRoot(), 'scripts', 'setup-system.sh')
 const isRoot = process.getuid?.() === 0
 
-/** Runs the script as a user who is not root (nobody, through setpriv, when the tests run as root). */
+/**
+ * Runs the script as a user who is not root (nobody, through setpriv, when the tests run as root). bash reads it from
+ * stdin: the clone may sit in a folder that nobody cannot enter (mktemp -d makes it 0700).
+ */
 function runAsUser(env: Record<string, string>) {
-  const command = isRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'bash', SCRIPT] : ['bash', SCRIPT]
+  const command = isRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'bash', '-s'] : ['bash', '-s']
   return execa(command[0]!, command.slice(1), {
+    input: readFileSync(SCRIPT),
+    cwd: '/',
     reject: false,
     env: {...env, PATH: process.env['PATH'] ?? '/usr/bin:/bin'},
     extendEnv: false,
