@@ -117,20 +117,11 @@ def _check_exportable(facts: ModelFacts, int8: bool, batched: bool = False) -> N
             kind="usage",
             hint="Export a model whose flow_lm.flow.type is lsd, flow_matching, drifting or pointwise.",
         )
-    if int8 and kind != "lsd":
-        raise JobError(
-            "EXPORT_INT8_UNSUPPORTED",
-            f"--int8 supports LSD sampler heads; this model's head is {kind}.",
-            kind="usage",
-            hint="Export without --int8.",
-        )
-    if batched and kind != "lsd":
-        raise JobError(
-            "EXPORT_BATCHED_UNSUPPORTED",
-            f"--batched supports LSD sampler heads; this model's head is {kind}.",
-            kind="usage",
-            hint="Export without --batched (serve then interleaves generations).",
-        )
+    for flag, asked, code in (("--int8", int8, "EXPORT_INT8_UNSUPPORTED"), ("--batched", batched, "EXPORT_BATCHED_UNSUPPORTED")):
+        if asked and kind != "lsd":
+            raise JobError(
+                code, f"{flag} supports LSD sampler heads; this model's head is {kind}.", kind="usage", hint=f"Export without {flag}."
+            )
 
 
 def _tokenizer_file(facts: ModelFacts) -> str:

@@ -6,7 +6,8 @@ import {generateAudio, type AudioFrame} from '../engine/generate-audio.js'
 import {SeededNormalNoise} from '../engine/noise/index.js'
 import {CancelledError} from '../errors/index.js'
 import {HttpProblem, openAiErrorBody, toHttpProblem} from './http-problem.js'
-import {acquireLease, RequestAborted, type RequestLease} from './request-lease.js'
+import {leaseForRequest} from './lease-for-request.js'
+import {RequestAborted, type RequestLease} from './request-lease.js'
 import type {ServerContext} from './server-context.js'
 import type {GenerationOutcome} from './server-metrics.js'
 import {SseAudioStream} from './sse-audio-stream.js'
@@ -50,16 +51,7 @@ export async function streamSpeech(
   job: SpeechJob,
 ): Promise<FastifyReply> {
   const arrived = performance.now()
-  const lease = await acquireLease({
-    pool: ctx.pool,
-    reply,
-    timeoutMs: ctx.options.requestTimeoutMs,
-    shutdown: ctx.shutdown,
-    draining: ctx.draining,
-    retryAfterSeconds: () => ctx.retryAfterSeconds(),
-    onReject: (reason) => ctx.metrics.rejected(reason),
-    onAbandon: () => ctx.metrics.abandoned(),
-  })
+  const lease = await leaseForRequest(ctx, reply)
   const admitted = performance.now()
   let inputTokens = 0
   let frames: AsyncIterator<AudioFrame, void> | undefined

@@ -94,13 +94,16 @@ describe.skipIf(!hasOracle4 && !isCI)('model export --upstream 4.0.1 on every or
     },
   )
 
-  it('--int8 on a one-step sampler head is refused before the slow work, and nothing is written', async () => {
+  it.each([
+    ['--int8', 'EXPORT_INT8_UNSUPPORTED'],
+    ['--batched', 'EXPORT_BATCHED_UNSUPPORTED'],
+  ])('%s on a one-step sampler head is refused before the slow work (%s), and nothing is written', async (flag, code) => {
     const source = oracle4Family('t4-drift')
     try {
-      const out = join(dirname(source), 'int8-onnx')
-      const run = await runCli(['model', 'export', '--upstream', '4.0.1', '--from', source, '--out', out, '--int8'])
+      const out = join(dirname(source), 'refused-onnx')
+      const run = await runCli(['model', 'export', '--upstream', '4.0.1', '--from', source, '--out', out, flag])
       expect(run.exitCode).toBe(2)
-      expect(run.stderr).toContain('EXPORT_INT8_UNSUPPORTED')
+      expect(run.stderr).toContain(code)
       expect(readdirSync(dirname(source)).sort()).toEqual(['t4-drift'])
     } finally {
       rmSync(dirname(source), {recursive: true, force: true})

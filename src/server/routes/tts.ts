@@ -1,16 +1,14 @@
 import type {FastifyInstance, FastifyRequest} from 'fastify'
 import {UPSTREAM_TRAILING_SILENCE_SECONDS} from '../../audio/index.js'
 import {HttpProblem} from '../http-problem.js'
+import {readMultipartForm, type MultipartForm} from '../read-multipart-form.js'
 import {parseSamplingFields} from '../sampling-fields.js'
 import type {ServerContext} from '../server-context.js'
 import {streamSpeech} from '../stream-speech.js'
 import {validateUpload} from '../validate-upload.js'
 import type {VoiceSelection} from '../voice-resolver.js'
 
-interface TtsForm {
-  readonly fields: Readonly<Record<string, string>>
-  readonly upload: Buffer | undefined
-}
+type TtsForm = MultipartForm
 
 /**
  * `POST /tts`, upstream's form: `text`, and at most one of `voice_url` (a voice name of this server; remote
@@ -102,23 +100,6 @@ async function readForm(request: FastifyRequest): Promise<TtsForm> {
     if (body !== null && typeof body === 'object') for (const [k, v] of Object.entries(body)) if (typeof v === 'string') fields[k] = v
     return {fields, upload: undefined}
   }
-  const fields: Record<string, string> = {}
-  let upload: Buffer | undefined
-  for await (const part of request.parts()) {
-    if (part.type === 'file') {
-      const bytes = await part.toBuffer()
-      // A browser form with no file chosen sends an empty part without a file name: no upload.
-      if (part.fieldname === 'voice_wav' && !(bytes.length === 0 && part.filename === '')) upload = bytes
-      continue
-    }
-    if (part.valueTruncated)
-      throw new HttpProblem({
-        status: 413,
-        code: 'field_too_large',
-        message: `The form field ${part.fieldname} is too large.`,
-        param: part.fieldname,
-      })
-    fields[part.fieldname] = String(part.value)
-  }
-  return {fields, upload}
+  // A browser form with no file chosen sends an empty part without a file name: no upload.
+  return readMultipartForm(request, (part) => part.fieldname === 'voice_wav' && !(part.bytes.length === 0 && part.filename === ''))
 }

@@ -7,7 +7,8 @@ import {writeFileAtomic} from '../../fs/write-file-atomic.js'
 import {loadVoiceState} from '../../voice/index.js'
 import {encodeVoiceState} from '../../voice/write-voice-state.js'
 import {HttpProblem} from '../http-problem.js'
-import {acquireLease} from '../request-lease.js'
+import {leaseForRequest} from '../lease-for-request.js'
+import {readMultipartForm, type MultipartForm} from '../read-multipart-form.js'
 import type {ServerContext} from '../server-context.js'
 import {validateUpload} from '../validate-upload.js'
 import {sidecarPath, type CatalogVoice} from '../voice-catalog.js'
@@ -18,10 +19,7 @@ const VOICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
 /** Licence facts stored with a created voice, besides the required `license`. */
 const LICENSE_FIELDS = ['license', 'source', 'attribution'] as const
 
-interface VoiceForm {
-  readonly fields: Readonly<Record<string, string>>
-  readonly upload: Buffer | undefined
-}
+type VoiceForm = MultipartForm
 
 /**
  * `/v1/audio/voices` (behind the API key like every route but the probes):
@@ -93,16 +91,7 @@ export function registerVoicesRoutes(app: FastifyInstance, ctx: ServerContext): 
     const upload = validateUpload({bytes: form.upload, field: 'file'})
     reserved.add(name)
     try {
-      const lease = await acquireLease({
-        pool: ctx.pool,
-        reply,
-        timeoutMs: ctx.options.requestTimeoutMs,
-        shutdown: ctx.shutdown,
-        draining: ctx.draining,
-        retryAfterSeconds: () => ctx.retryAfterSeconds(),
-        onReject: (reason) => ctx.metrics.rejected(reason),
-        onAbandon: () => ctx.metrics.abandoned(),
-      })
+      const lease = await leaseForRequest(ctx, reply)
       let voice: CatalogVoice
       let positions: number
       try {
@@ -189,22 +178,5 @@ async function readVoiceForm(request: FastifyRequest): Promise<VoiceForm> {
       code: 'invalid_body',
       message: 'Send the voice as multipart/form-data: name, license and the WAV prompt as file.',
     })
-  const fields: Record<string, string> = {}
-  let upload: Buffer | undefined
-  for await (const part of request.parts()) {
-    if (part.type === 'file') {
-      const bytes = await part.toBuffer()
-      if ((part.fieldname === 'file' || part.fieldname === 'voice_wav') && bytes.length > 0) upload = bytes
-      continue
-    }
-    if (part.valueTruncated)
-      throw new HttpProblem({
-        status: 413,
-        code: 'field_too_large',
-        message: `The form field ${part.fieldname} is too large.`,
-        param: part.fieldname,
-      })
-    fields[part.fieldname] = String(part.value)
-  }
-  return {fields, upload}
+  return readMultipartForm(request, (part) => (part.fieldname === 'file' || part.fieldname === 'voice_wav') && part.bytes.length > 0)
 }
