@@ -2,6 +2,7 @@ import type * as ort from 'onnxruntime-node'
 import type {SamplerType} from '../model/release-facts.js'
 import {runGraph} from '../onnx/run-graph.js'
 import {f32, floats} from '../onnx/tensors.js'
+import {integrateFlow} from './integrate-flow.js'
 import {lsdDecode} from './lsd-decode.js'
 
 export interface SampleLatentParams {
@@ -38,19 +39,8 @@ export async function sampleLatent(params: SampleLatentParams): Promise<Float32A
   }
 }
 
-/** Upstream `ot_decode`: x = noise; for i in 0..K-1: x += flow(hidden, t=i/K, x) / K, rounded to float32 as torch. */
-async function otDecode(params: SampleLatentParams): Promise<Float32Array> {
-  const {steps, hidden, session} = params
-  const x = Float32Array.from(params.noise)
-  const hiddenTensor = f32(hidden, [1, hidden.length])
-  for (let i = 0; i < steps; i += 1) {
-    const out = await runGraph('flow_lm_flow', session, {
-      hidden: hiddenTensor,
-      t: f32(Float32Array.of(i / steps), [1, 1]),
-      x: f32(Float32Array.from(x), [1, x.length]),
-    })
-    const dir = floats(out['flow_dir'], 'flow_dir')
-    for (let j = 0; j < x.length; j += 1) x[j] = Math.fround((x[j] ?? 0) + Math.fround((dir[j] ?? 0) / steps))
-  }
-  return x
+/** Upstream `ot_decode`: x = noise; for i in 0..K-1: x += flow(hidden, t=i/K, x) / K. */
+function otDecode(params: SampleLatentParams): Promise<Float32Array> {
+  const {session, hidden, noise, steps} = params
+  return integrateFlow({session, hidden, noise, steps, times: (i, k) => ({t: i / k})})
 }
