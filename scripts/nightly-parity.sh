@@ -27,6 +27,7 @@
 #   PARITY_FIXTURE=DIR             use this upstream-format model folder instead of making fixtures
 #   PARITY_GOLDEN=DIR              ... with these goldens instead of recording them
 #   PARITY_ONNX=DIR                ... and this export instead of exporting it
+#   PARITY_RELEASE=4.0.1           ... the upstream release of that folder (default 2.1.0)
 #   PARITY_ORACLE=0 / PARITY_ORACLE4=0 / PARITY_PROJECT=0   leave out ../shared/oracle / ../shared/oracle4 / golden/
 #   PARITY_CROSS=0                 leave out the release-drift run
 #   PARITY_REAL=1                  also the real weights (HF_TOKEN for the gated repo with voice cloning)
@@ -114,7 +115,7 @@ run_set() {
 }
 
 if [ -n "${PARITY_FIXTURE:-}" ]; then
-  run_set given "$PARITY_FIXTURE" "${PARITY_GOLDEN:-$WORK/given/golden}" "${PARITY_ONNX:-$WORK/given/onnx}"
+  run_set given "$PARITY_FIXTURE" "${PARITY_GOLDEN:-$WORK/given/golden}" "${PARITY_ONNX:-$WORK/given/onnx}" "${PARITY_RELEASE:-2.1.0}"
 else
   for preset in ${PARITY_PRESETS-tiny tiny-v1 tiny-4-drift tiny-4-point tiny-4-lsd}; do
     fixture="$WORK/$preset/model"
