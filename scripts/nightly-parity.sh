@@ -8,7 +8,10 @@
 # goldens of a fixed set of texts, voices and parameters with upstream (pockettts golden dump / dump-voice),
 # export it (pockettts model export) and run `pockettts parity --mode both` on the goldens, writing
 # <out>/reports/parity-<set>.json, .xml (JUnit) and .html (a self-contained page to look at: plots per stage and
-# step, the first divergence marked, expected and actual audio). Then the same parity run on ../shared/oracle
+# step, the first divergence marked, expected and actual audio), then `pockettts synth` on the export (its frames,
+# EOS steps and real-time factor in the summary). The full-size 4.x presets (full-4-english, full-4-7m, full-4-2m:
+# random weights at the real dimensions of english_2026-10, english_7m_2026-10, english_2m_2026-10) run the same
+# way in a leg of their own: too slow for the unit suite (about 1-2 min to make and export each on 2 cores). Then the same parity run on ../shared/oracle
 # (goldens recorded from upstream on its tiny checkpoint), on each ../shared/oracle4 family (upstream 4.0.1's
 # goldens, a subset of the stages) and on the project's own golden/ when they exist; and, with PARITY_REAL=1 and
 # the model hub reachable, on the real weights downloaded under the lock file.
@@ -19,10 +22,12 @@
 #
 # Usage: scripts/nightly-parity.sh [OUT_DIR]          (default out/nightly-parity)
 # Environment:
-#   PARITY_PRESETS="tiny tiny-v1 tiny-4-drift tiny-4-point tiny-4-lsd"  fixture presets to make (empty: none)
+#   PARITY_PRESETS="tiny tiny-v1 tiny-4-drift tiny-4-point tiny-4-lsd"  fixture presets to make (empty: none;
+#                                  also full-4-english full-4-7m full-4-2m, the full-size 4.x leg)
 #   PARITY_FIXTURE=DIR             use this upstream-format model folder instead of making fixtures
 #   PARITY_GOLDEN=DIR              ... with these goldens instead of recording them
 #   PARITY_ONNX=DIR                ... and this export instead of exporting it
+#   PARITY_RELEASE=4.0.1           ... the upstream release of that folder (default 2.1.0)
 #   PARITY_ORACLE=0 / PARITY_ORACLE4=0 / PARITY_PROJECT=0   leave out ../shared/oracle / ../shared/oracle4 / golden/
 #   PARITY_CROSS=0                 leave out the release-drift run
 #   PARITY_REAL=1                  also the real weights (HF_TOKEN for the gated repo with voice cloning)
@@ -53,6 +58,8 @@ CASES=(
   "numbers|On 3 May 2024, Dr. Smith paid \$12.50; then, surprisingly, he left!|3|0.7|1|-|-"
   "prompt-voice|A voice taken from a spoken prompt.|9|0.7|1|-|voice_prompt.wav"
 )
+
+SYNTH_TEXT="Hello world. This is a small test of the pocket speech model."
 
 # The upstream release of a fixture preset: the 4.x families are 4.0.1's, the others 2.1.0's.
 release_of() { case "$1" in *-4-*) echo 4.0.1 ;; *) echo 2.1.0 ;; esac; }
@@ -98,10 +105,17 @@ run_set() {
   local code=$?
   note "  parity $name: exit $code: $(node -e 'try { const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(r.summary ?? r.error?.message) } catch { console.log("no report") }' "$REPORTS/parity-$name.json")"
   worst "$code"
+  # and `synth` as a user runs it, with the export's own defaults (its release's loop, temperature, EOS threshold)
+  if "${PTT[@]}" synth "$SYNTH_TEXT" --model "$onnx" --seed 1 --out "$WORK/synth-$name.wav" --json > "$WORK/synth-$name.json" 2> "$WORK/synth-$name.log"; then
+    note "  synth $name: $(node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(`${r.frames} frames, ${r.audioSeconds} s of audio, EOS steps ${JSON.stringify(r.eosSteps)}, RTF ${r.realTimeFactor.toFixed(3)}`)' "$WORK/synth-$name.json")"
+  else
+    note "  synth $name failed (see $WORK/synth-$name.log)"
+    worst 2
+  fi
 }
 
 if [ -n "${PARITY_FIXTURE:-}" ]; then
-  run_set given "$PARITY_FIXTURE" "${PARITY_GOLDEN:-$WORK/given/golden}" "${PARITY_ONNX:-$WORK/given/onnx}"
+  run_set given "$PARITY_FIXTURE" "${PARITY_GOLDEN:-$WORK/given/golden}" "${PARITY_ONNX:-$WORK/given/onnx}" "${PARITY_RELEASE:-2.1.0}"
 else
   for preset in ${PARITY_PRESETS-tiny tiny-v1 tiny-4-drift tiny-4-point tiny-4-lsd}; do
     fixture="$WORK/$preset/model"

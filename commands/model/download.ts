@@ -18,7 +18,7 @@ export type ModelDownloadResult = ({readonly kind: 'model'} & DownloadModelResul
 
 export default class ModelDownload extends PocketTtsCommand {
   static override summary = 'Download Pocket TTS weights from the model hub into an upstream-format folder, under a checksum lock.'
-  static override description = `Writes <out>/<language>/ (2.1.0) or <out>/<release>/<language>/ (4.0.1) with model.safetensors, the tokenizer (tokenizer.model, or tokenizer.json for configs that use HF tokenizers), voices/<name>.safetensors and config.yaml (upstream schema, local paths; for 4.0.1 configs only with --config-from), and records every file (repo, commit, path, size, sha256, URL, upstream release) in <out>/pockettts.lock.json.
+  static override description = `Writes <out>/<language>/ (2.1.0) or <out>/<release>/<language>/ (4.0.1) with model.safetensors, the tokenizer (tokenizer.model, or tokenizer.json for configs that use HF tokenizers), voices/<name>.safetensors and config.yaml (upstream schema, local paths), and records every file (repo, commit, path, size, sha256, URL, upstream release) in <out>/pockettts.lock.json.
 
 --upstream picks the pocket-tts release whose configs --language names (default ${defaultReleaseFor('model download')}): "english" is that release's english (4.0.1: the english_2026-10 weights). A second run verifies and downloads nothing; a file that differs from the lock is an error naming it, never re-downloaded silently.
 
@@ -151,9 +151,9 @@ The weights with voice cloning live in the gated repo kyutai/pocket-tts (accept 
       )
       this.log('')
       const cloning = result.voiceCloning === null ? 'unknown' : result.voiceCloning ? 'yes' : 'no (predefined voices only)'
-      const configNote = result.config === null ? 'no config.yaml: pass --config-from' : `config.yaml ${result.config.status}`
       this.log(
-        `Model folder: ${result.folder} (pocket-tts ${result.upstream} ${result.language}; ${configNote}; voice cloning: ${cloning})`,
+        `Model folder: ${result.folder} (pocket-tts ${result.upstream} ${result.language}; ` +
+          `config.yaml ${result.config.status}; voice cloning: ${cloning})`,
       )
       this.log(`Lock file: ${result.lockFile}${result.downloadedBytes > 0 ? ` (${result.downloadedBytes} bytes downloaded)` : ''}`)
       return {kind: 'model', ...result}

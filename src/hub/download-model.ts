@@ -68,8 +68,8 @@ export interface DownloadModelResult {
   /** Whether the weights can clone voices (`null`: a custom `--repo`, unknown). */
   readonly voiceCloning: boolean | null
   readonly files: readonly ModelFileRecord[]
-  /** `null` when the catalogue has no architecture for the config and no `configFrom` was given (4.x configs). */
-  readonly config: {readonly file: string; readonly status: 'written' | 'verified'} | null
+  /** The folder's config.yaml (the catalogue's architecture of the config, or `configFrom`'s). */
+  readonly config: {readonly file: string; readonly status: 'written' | 'verified'}
   /** Bytes transferred by this run. */
   readonly downloadedBytes: number
 }
@@ -119,14 +119,6 @@ export async function downloadModel(params: DownloadModelParams): Promise<Downlo
       }),
   }
   const planned = [...plan.files, ...(await planExtraFiles({params: {...params, upstream}, mode, lock, folder: plan.folder, access}))]
-  if (template === undefined) {
-    events({
-      type: 'notice',
-      message:
-        `The catalogue has no architecture for pocket-tts ${upstream}'s ${params.language}: ` +
-        `no config.yaml is written (pass --config-from with its upstream YAML to write one).`,
-    })
-  }
   if (mode === 'download' && params.allowNoCloning === true && params.accessToken === undefined && params.repo === undefined) {
     events({type: 'notice', message: `No token given: using the ungated weights of ${UNGATED_REPO} (no voice cloning).`})
   }
@@ -214,21 +206,18 @@ export async function downloadModel(params: DownloadModelParams): Promise<Downlo
     // 3. The folder's config.yaml, from the template and the weights actually present.
     const weights = fetched.get(`${plan.folder}/model.safetensors`) ?? locked.get(`${plan.folder}/model.safetensors`)!
     const voiceCloning = params.repo !== undefined ? null : weights.repo === GATED_REPO
-    const config =
-      template === undefined
-        ? undefined
-        : await syncModelConfig({
-            out,
-            folder: plan.folder,
-            template,
-            from,
-            weights,
-            tokenizerFile: release.tokenizerFile,
-            voiceCloning,
-            locked: lock.generated.find((g) => g.file === `${plan.folder}/config.yaml`),
-            checkOnly: mode === 'verify-only',
-          })
-    configEntry = config?.entry
+    const config = await syncModelConfig({
+      out,
+      folder: plan.folder,
+      template,
+      from,
+      weights,
+      tokenizerFile: release.tokenizerFile,
+      voiceCloning,
+      locked: lock.generated.find((g) => g.file === `${plan.folder}/config.yaml`),
+      checkOnly: mode === 'verify-only',
+    })
+    configEntry = config.entry
     return {
       mode,
       upstream,
@@ -238,7 +227,7 @@ export async function downloadModel(params: DownloadModelParams): Promise<Downlo
       lockFile: lockPath,
       voiceCloning,
       files: planned.map((p) => records.find((r) => r.file === p.file)!),
-      config: config === undefined ? null : {file: config.entry.file, status: config.status},
+      config: {file: config.entry.file, status: config.status},
       downloadedBytes,
     }
   } finally {

@@ -1,4 +1,5 @@
 export * from './architectures.js'
+export * from './architectures-4.js'
 export * from './catalogue.js'
 export * from './check-gated-access.js'
 export * from './download-events.js'

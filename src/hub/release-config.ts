@@ -1,6 +1,7 @@
 import {UsageError} from '../errors/index.js'
 import type {UpstreamRelease} from '../upstream/upstream-releases.js'
 import type {UpstreamArchitecture} from './architectures.js'
+import {ARCHITECTURES_4_0_1} from './architectures-4.js'
 import {
   CONFIGS_4_0_1,
   isConfig4,
@@ -13,6 +14,7 @@ import {
   voiceFile4,
   type HubFileRef,
 } from './catalogue.js'
+import type {ConfigTemplate} from './load-config-template.js'
 
 /** One config of one upstream release, as `model download` fetches it. */
 export interface ReleaseConfig {
@@ -30,8 +32,8 @@ export interface ReleaseConfig {
   /** The predefined voices this release has a state for. */
   readonly voices: readonly string[]
   readonly voiceFile: (voice: string) => HubFileRef
-  /** The config without paths for config.yaml; `undefined` when the catalogue has none (pass --config-from). */
-  readonly architecture: UpstreamArchitecture | undefined
+  /** The config without paths, for config.yaml (2.1.0: src/hub/architectures.ts; 4.0.1: contracts/architectures-4.0.1.json). */
+  readonly architecture: UpstreamArchitecture | ConfigTemplate
 }
 
 /** The config names a release ships. */
@@ -82,7 +84,7 @@ export function releaseConfig(upstream: UpstreamRelease, config: string): Releas
       defaultVoice: defaultVoices[config.split('_')[0] ?? config] ?? 'alba',
       voices: predefinedVoices4,
       voiceFile: (voice) => voiceFile4({config, voice}),
-      architecture: undefined,
+      architecture: architecture4(config),
     }
   }
   const names = releaseConfigNames(upstream)
@@ -92,4 +94,11 @@ export function releaseConfig(upstream: UpstreamRelease, config: string): Releas
     hint: `Pass --language with one of: ${names.join(', ')}${upstream === '2.1.0' ? '' : ' (or --upstream 2.1.0 for its configs)'}.`,
     details: {upstream, config, configs: [...names]},
   })
+}
+
+function architecture4(config: string): ConfigTemplate {
+  const architecture = ARCHITECTURES_4_0_1[config]
+  // test/hub/catalogue.test.ts keeps the catalogue and the generated architectures in step
+  if (architecture === undefined) throw new Error(`contracts/architectures-4.0.1.json has no config "${config}"`)
+  return architecture
 }

@@ -1,3 +1,4 @@
+import type {NumericsChange} from '../upstream/numerics-changes.js'
 import type {RunMode} from './check-recorder.js'
 import type {CheckName} from './default-tolerances.js'
 import {PARITY_STAGES, STAGE_LABELS, type ParityComponent, type ParityStage} from './parity-stages.js'
@@ -41,6 +42,12 @@ export interface ParityReport {
    * floor of contracts/tolerances.json, within tolerance or not: where the releases' numbers start to differ. null otherwise.
    */
   readonly firstDrift: (ParityDivergence & {readonly floor: number}) | null
+  /**
+   * A --cross-release run with a first drift: the known change of upstream numerics (contracts/upstreams.json
+   * `numericsChanges`) whose effect first shows at that stage and check, between the releases compared; null when
+   * none is known there (a new change to look for), or when the run is not --cross-release.
+   */
+  readonly driftCause: NumericsChange | null
   readonly model: string | null
   /** A --cross-release run (release drift): the export's upstream release and the goldens'; null otherwise. */
   readonly crossRelease: CrossRelease | null

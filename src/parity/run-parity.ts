@@ -6,7 +6,7 @@ import {CheckRecorder, type RunMode} from './check-recorder.js'
 import {compareSynthesisRuns} from './compare-synthesis-runs.js'
 import {CHECK_NAMES, DRIFT_FLOOR, type CheckName, type ToleranceTable} from './default-tolerances.js'
 import {absentTensors, assertSameUpstream, openGoldenCases, unknownTensors, type ParityCase} from './golden-cases.js'
-import {recordedUpstream} from '../upstream/index.js'
+import {findNumericsChange, recordedUpstream, type NumericsChange} from '../upstream/index.js'
 import {loadCaseVoice} from './load-case-voice.js'
 import {describeTolerance, loadTolerances} from './load-tolerances.js'
 import type {MemoryGolden} from './memory-golden.js'
@@ -232,6 +232,10 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
   const failed = reports.reduce((n, r) => n + r.runs.reduce((m, run) => m + run.failed, 0), 0)
   const first = firstDivergence(reports)
   const drift = cross === null ? null : firstDrift(reports, DRIFT_FLOOR.floor)
+  const cause =
+    cross === null || drift === null
+      ? null
+      : findNumericsChange({releases: [cross.model, ...cross.goldens], stage: drift.stage, check: drift.check})
   const runCount = reports.reduce((n, r) => n + r.runs.length, 0)
   const stages = aggregateStages(reports)
   const absentStages = stages.filter((s) => s.checks === 0 && selected.has(s.stage) && !isVoiceOnly(s.stage, reports)).map((s) => s.stage)
@@ -246,12 +250,13 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
           first === null
             ? 'none, the releases agree within tolerance'
             : `the releases first differ at ${plain.replace(/^First divergence: /, '')}`
-        }; ${drift === null ? `no difference above ${DRIFT_FLOOR.floor.toExponential()}` : drift.line}`
+        }; ${drift === null ? `no difference above ${DRIFT_FLOOR.floor.toExponential()}` : `${drift.line}; ${driftCauseLine(cause)}`}`
   return {
     ok: first === null,
     summary,
     firstDivergence: first,
     firstDrift: drift,
+    driftCause: cause,
     model: model?.dir ?? null,
     crossRelease: cross,
     mode: against ? 'against' : (params.mode ?? 'teacher'),
@@ -265,6 +270,13 @@ export async function runParity(params: RunParityParams): Promise<ParityReport> 
     dump: params.dump === undefined ? null : {dir: resolve(params.dump), cases: dumped},
     durationMs: performance.now() - start,
   }
+}
+
+/** What the release-drift summary says of the first drift's cause. */
+function driftCauseLine(cause: NumericsChange | null): string {
+  return cause === null
+    ? 'no known change of upstream numerics starts there (contracts/upstreams.json numericsChanges): a new one to look for'
+    : `it is where upstream ${cause.release}'s known change starts: ${cause.change}`
 }
 
 /** The releases of a --cross-release run: the export's and the goldens' (each once). */

@@ -5,6 +5,7 @@ import {beforeAll, describe, expect, it} from 'vitest'
 import {parse as parseYaml} from 'yaml'
 import {packageRoot} from '../../src/config/project-paths.js'
 import {
+  ARCHITECTURES_4_0_1,
   CONFIGS_4_0_1,
   languageEntry,
   languages,
@@ -82,21 +83,26 @@ from pocket_tts.utils.config import CONFIGS_DIR
 from pocket_tts.utils import utils
 from pocket_tts import default_parameters as d
 configs = {}
+yamls = {}
 for p in sorted(CONFIGS_DIR.glob('*.yaml')):
     c = yaml.safe_load(p.read_text())
     lut = c['flow_lm']['lookup_table']
     configs[p.stem] = {'weights': c['weights_path'], 'weightsWithoutCloning': c['weights_path_without_voice_cloning'],
                        'tokenizer': lut['tokenizer_path'], 'tokenizerKind': lut.get('tokenizer', 'sentencepiece')}
-print(json.dumps({'configs': configs, 'voices': sorted(utils._ORIGINS_OF_PREDEFINED_VOICES),
+    yamls[p.stem] = {'config': c, 'firstLine': p.read_text().splitlines()[0]}
+print(json.dumps({'configs': configs, 'yamls': yamls, 'voices': sorted(utils._ORIGINS_OF_PREDEFINED_VOICES),
                   'voice': utils.get_predefined_voice('CONFIG', 'VOICE'), 'defaultLanguage': d.DEFAULT_LANGUAGE}))
 `
 const PYTHON_4 = join(packageRoot(), upstreamRelease('4.0.1').venv, 'bin', 'python')
+const ARCHITECTURES_FILE = join(packageRoot(), 'contracts', 'architectures-4.0.1.json')
 
 describe.skipIf(!existsSync(PYTHON_4) && process.env['CI'] !== 'true')(
   'hub catalogue matches upstream pocket_tts 4.0.1 [needs .venv-4.0.1]',
   () => {
     interface Probe {
       configs: Record<string, {weights: string; weightsWithoutCloning: string; tokenizer: string; tokenizerKind: string}>
+      /** Each config file as upstream's YAML parser reads it, and its first line. */
+      yamls: Record<string, {config: Record<string, unknown>; firstLine: string}>
       voices: string[]
       voice: string
       defaultLanguage: string
@@ -123,6 +129,44 @@ describe.skipIf(!existsSync(PYTHON_4) && process.env['CI'] !== 'true')(
       // 4.0.1's default language is its english config, the english_2026-10 model (tokenizer.json)
       expect(probe.defaultLanguage).toBe('english')
       expect(CONFIGS_4_0_1.english.tokenizer.path).toBe('languages/english/tokenizer.json')
+    })
+
+    it("holds each config's architecture: upstream's YAML without its hub paths, keys in upstream's order", () => {
+      expect(Object.keys(ARCHITECTURES_4_0_1).sort()).toEqual(Object.keys(probe.yamls).sort())
+      for (const [name, {config}] of Object.entries(probe.yamls)) {
+        const {weights_path: _w, weights_path_without_voice_cloning: _u, ...rest} = config
+        const {weights_path: _f, ...flowLm} = rest['flow_lm'] as Record<string, unknown>
+        const {weights_path: _m, ...mimi} = rest['mimi'] as Record<string, unknown>
+        const {tokenizer_path: _t, ...lookupTable} = flowLm['lookup_table'] as Record<string, unknown>
+        const expected = {...rest, flow_lm: {...flowLm, lookup_table: lookupTable}, mimi}
+        // as JSON text: equal values in upstream's key order (config.yaml is written in the template's order)
+        expect(JSON.stringify(ARCHITECTURES_4_0_1[name]), name).toBe(JSON.stringify(expected))
+      }
+    })
+
+    it('the architecture file is what the project script generates from the installed package (config_architectures --check)', async () => {
+      const run = await execa(
+        PYTHON_4,
+        ['-m', 'pockettts_tools.config_architectures', '--upstream', '4.0.1', '--out', ARCHITECTURES_FILE, '--check'],
+        {cwd: packageRoot(), env: {PYTHONPATH: join(packageRoot(), 'scripts')}, reject: false},
+      )
+      expect(run.exitCode, run.stdout + run.stderr).toBe(0)
+      expect(run.stdout).toContain('"status": "verified"')
+    })
+
+    it('27 config files, 26 models: `english` is the default, with the weights of english_2026-10 under its own hub paths', () => {
+      // the issue counts 26 names: the models; 4.0.1's package ships one more file, its default `english`
+      expect(Object.keys(CONFIGS_4_0_1)).toHaveLength(27)
+      expect(probe.yamls['english']?.firstLine).toBe('# Default English model: identical weights to english_2026-10.yaml.')
+      expect(ARCHITECTURES_4_0_1['english']).toEqual(ARCHITECTURES_4_0_1['english_2026-10'])
+      const {english, 'english_2026-10': e2610} = CONFIGS_4_0_1
+      expect([english.weights.revision, english.weightsWithoutCloning.revision]).toEqual([
+        e2610.weights.revision,
+        e2610.weightsWithoutCloning.revision,
+      ])
+      expect(english.weights.path).not.toBe(e2610.weights.path)
+      const others = Object.entries(probe.yamls).filter(([name, y]) => name !== 'english' && /identical weights/i.test(y.firstLine))
+      expect(others).toEqual([])
     })
 
     it("has 4.0.1's predefined voices and voice file scheme", () => {

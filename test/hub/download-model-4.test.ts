@@ -158,8 +158,8 @@ describe('downloadModel of 4.0.1 configs against a local hub', () => {
       onEvent: (e) => events.push(e),
     })
     expect(result.upstream).toBe('4.0.1')
-    expect(result.config).toBeNull()
-    expect(events.some((e) => e.type === 'notice' && e.message.includes('no config.yaml'))).toBe(true)
+    expect(result.config).toEqual({file: '4.0.1/english/config.yaml', status: 'written'})
+    expect(events.some((e) => e.type === 'notice' && e.message.includes('config.yaml'))).toBe(false)
     expect(result.files.map((f) => [f.file, f.status, f.upstream])).toEqual([
       ['4.0.1/english/model.safetensors', 'downloaded', '4.0.1'],
       ['4.0.1/english/tokenizer.json', 'downloaded', '4.0.1'],
@@ -180,9 +180,13 @@ describe('downloadModel of 4.0.1 configs against a local hub', () => {
     })
     expect(lock.files.find((f) => f.file === '4.0.1/english/model.safetensors')?.sha256).toBe(sha(files.englishModel))
     expect(lock.files.every((f) => f.upstream === '4.0.1')).toBe(true)
+    expect(lock.generated.map((g) => [g.file, g.from, g.upstream])).toEqual([
+      ['4.0.1/english/config.yaml', 'catalogue:4.0.1/english', '4.0.1'],
+    ])
 
     const again = await downloadModel({endpoint: hub.url, out, upstream: '4.0.1', language: 'english', allowNoCloning: true})
     expect(again.files.map((f) => f.status)).toEqual(['verified', 'verified', 'verified'])
+    expect(again.config.status).toBe('verified')
     expect(again.downloadedBytes).toBe(0)
 
     // a changed tokenizer.json is named, never re-downloaded

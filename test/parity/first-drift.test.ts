@@ -1,9 +1,11 @@
 import {describe, expect, it} from 'vitest'
+import contract from '../../contracts/upstreams.json' with {type: 'json'}
 import type {CheckResult} from '../../src/parity/check-recorder.js'
 import {DRIFT_FLOOR} from '../../src/parity/default-tolerances.js'
 import {summarizeRun} from '../../src/parity/summarize-run.js'
 import {PARITY_STAGES} from '../../src/parity/parity-stages.js'
 import type {TensorMetrics} from '../../src/tensor/tensor-metrics.js'
+import {findNumericsChange, UPSTREAM_RELEASES} from '../../src/upstream/index.js'
 
 const tolerance = {exact: false, atol: 1e-4, rtol: 1e-3, minSnrDb: null, minCosine: null}
 
@@ -61,5 +63,32 @@ describe('first drift of a run (parity --cross-release)', () => {
     }
     expect(DRIFT_FLOOR.floor).toBeGreaterThan(crossCpu.measured.golden_max_abs)
     expect(DRIFT_FLOOR.floor).toBeLessThan(tolerance.atol)
+  })
+})
+
+describe('the cause of a first drift: the known numerics changes of contracts/upstreams.json', () => {
+  it("names 4.0.1's tanh-approximate GELU where it starts (FlowLM layer_out), between 2.1.0 and 4.0.1 in either direction", () => {
+    for (const releases of [
+      ['2.1.0', '4.0.1'],
+      ['4.0.1', '2.1.0'],
+    ]) {
+      const cause = findNumericsChange({releases, stage: 'flowlm-layers', check: 'layer_out'})
+      expect(cause).toMatchObject({release: '4.0.1', stage: 'flowlm-layers', check: 'layer_out'})
+      expect(cause?.change).toContain('tanh-approximate GELU')
+    }
+  })
+
+  it('knows no change at another stage, within one release, or for a release that is not pinned', () => {
+    expect(findNumericsChange({releases: ['2.1.0', '4.0.1'], stage: 'text', check: 'tokens'})).toBeNull()
+    expect(findNumericsChange({releases: ['4.0.1', '4.0.1'], stage: 'flowlm-layers', check: 'layer_out'})).toBeNull()
+    expect(findNumericsChange({releases: ['2.1.0', null, '9.9.9'], stage: 'flowlm-layers', check: 'layer_out'})).toBeNull()
+  })
+
+  it('every recorded change names a parity stage', () => {
+    for (const release of UPSTREAM_RELEASES) {
+      for (const change of contract.releases[release].numericsChanges as {stage: string}[]) {
+        expect(PARITY_STAGES as readonly string[], `${release}: ${change.stage}`).toContain(change.stage)
+      }
+    }
   })
 })

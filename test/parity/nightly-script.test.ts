@@ -105,6 +105,9 @@ a = np.load(p); a[3] += 0.5; np.save(p, a); print(json.dumps(True))
         floor: 1e-5,
       })
       expect(report.firstDrift?.maxAbs).toBeGreaterThan(1e-5)
+      // and names the change that starts there: 4.x's tanh-approximate GELU (contracts/upstreams.json numericsChanges)
+      expect(report.driftCause).toMatchObject({release: '4.0.1', stage: 'flowlm-layers', check: 'layer_out'})
+      expect(report.summary).toMatch(/; it is where upstream 4\.0\.1's known change starts: the tanh-approximate GELU /)
       expect(report.summary).toContain(
         '; first drift above 1e-5: FlowLM layers at chunk 0, step 0, layer 0 (case hello, teacher-forced): chunk0.layer_out',
       )
