@@ -133,6 +133,8 @@ class _SharedBias:
 
 def _fused_forward(cos: torch.Tensor, sin: torch.Tensor, shared: _SharedBias) -> Callable[..., torch.Tensor]:
     def forward(self: nn.Module, query: torch.Tensor, model_state: dict, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+        if attn_mask is not None:  # upstream passes one only on its stateless (training) path, which no graph traces
+            raise ValueError("the fused attention traces the streaming path only (no precomputed attn_mask)")
         state = self.get_state(model_state)
         heads = self.num_heads
         kv_heads = int(getattr(self, "num_kv_heads", heads))
