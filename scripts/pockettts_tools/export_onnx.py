@@ -181,6 +181,7 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
     progress("load", message=f"loading {source} with upstream pocket_tts")
     from .batched_graphs import batched_cases, build_batched_graphs
     from .export_golden import VOICE_PROMPT, write_export_golden
+    from .fused_attention import FUSED_ATTENTION, ROPE_TABLE_FACTOR
     from .graph_checks import call_set, check_graph, open_session, recorded_cases, run_chain
     from .graph_defs import build_graphs
     from .graph_rewrites import GRAPH_REWRITES, rewrite_file
@@ -203,17 +204,18 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
     # optional serving graphs (--batched), checked against upstream's AR steps
     serving = build_batched_graphs(tts, facts) if batched else []
     batched = {g.name for g in serving}
-    graphs = build_graphs(tts, facts) + serving
+    rope_positions = ROPE_TABLE_FACTOR * caps.flow_kv_positions
+    graphs = build_graphs(tts, facts, rope_positions) + serving
     rewrites: dict[str, list[str]] = {}
     for index, graph in enumerate(graphs):
         progress("export", index, len(graphs), message=graph.name)
         export_graph(graph, out / f"{graph.name}.onnx")
         # cheaper equivalent node forms for onnxruntime CPU; the checks below run on the rewritten graph
         counts = rewrite_file(out / f"{graph.name}.onnx", GRAPH_REWRITES.get(graph.name, []))
-        rewrites[graph.name] = [name for name, count in counts.items() if count > 0]
+        rewrites[graph.name] = [FUSED_ATTENTION] * bool(graph.forwards) + [name for name, count in counts.items() if count > 0]
 
     per_graph_capacity = {
-        "flow_lm_main": {"past_kv_rows": caps.flow_kv_positions},
+        "flow_lm_main": {"past_kv_rows": caps.flow_kv_positions, "max_positions": rope_positions},
         "mimi_decoder": {"attention_window": caps.mimi_attention_window},
     }
     sessions: dict[str, Any] = {}

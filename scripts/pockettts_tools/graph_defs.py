@@ -1,10 +1,11 @@
 """The exported graphs: upstream modules wrapped as pure functions of explicit state, with their contracts.
 
-Nothing here re-implements upstream math. Each wrapper calls upstream's own modules; the only replacements
-are the two KV-cache *bookkeeping* backends below, swapped onto upstream's attention modules while a graph is
-traced (upstream's ``complete_kv`` reads ``int(offset.item())``, which tracing would freeze into a constant).
-The attention projections, RoPE, the position mask and the softmax all stay upstream's code. The export-time
-check (graph_checks.py) proves every graph equal to upstream's unmodified streaming forward.
+Each wrapper calls upstream's own modules. The replacements: the two KV-cache *bookkeeping* backends below,
+swapped onto upstream's attention modules while a graph is traced (upstream's ``complete_kv`` reads
+``int(offset.item())``, which tracing would freeze into a constant), and, in ``flow_lm_main`` only, the FlowLM
+attention's forward, substituted at export time by onnxruntime's fused RoPE and attention operators around
+upstream's projections (fused_attention.py). The export-time check (graph_checks.py) proves every graph equal to
+upstream's unmodified streaming forward.
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ class GraphDef:
     tolerance: dict[str, Tolerance] = field(default_factory=dict)
     # attention modules whose cache backend is swapped while tracing: (module, backend)
     backends: list[tuple[nn.Module, Any]] = field(default_factory=list)
+    # modules whose forward is replaced while tracing (fused_attention.py: export-time substitutes): (module, forward)
+    forwards: list[tuple[nn.Module, Any]] = field(default_factory=list)
 
     def tolerance_for(self, output: str) -> Tolerance:
         return self.tolerance.get(output, self.tolerance["default"])
@@ -463,7 +466,10 @@ def mimi_state_names(spec: ConvState) -> tuple[str, str]:
     return f"state.{spec.module}.{spec.key}", f"next_state.{spec.module}.{spec.key}"
 
 
-def build_graphs(tts: nn.Module, facts: ModelFacts) -> list[GraphDef]:
+def build_graphs(tts: nn.Module, facts: ModelFacts, rope_positions: int) -> list[GraphDef]:
+    """The graph set; ``rope_positions`` sizes flow_lm_main's RoPE tables (the positions it can be called at)."""
+    from .fused_attention import fused_forwards
+
     flow_lm, mimi = tts.flow_lm, tts.mimi
     d, lat, layers, heads, hd = facts.d_model, facts.latent_dim, facts.num_layers, facts.num_kv_heads, facts.head_dim
     hid = facts.hidden_dim
@@ -541,7 +547,7 @@ def build_graphs(tts: nn.Module, facts: ModelFacts) -> list[GraphDef]:
                 StateLink("offset", "new_offset", "replace", "zeros"),
             ],
             tolerance=graph_tolerances("flow_lm_main"),
-            backends=[(m, PastKVBackend()) for _, m in attention_modules(flow_lm)],
+            forwards=fused_forwards([m for _, m in attention_modules(flow_lm)], rope_positions),
         )
     )
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import onnx
 import torch
 
+from .fused_attention import OPSET_IMPORTS, swapped_forwards
 from .graph_defs import GraphDef, TensorSpec, swapped_backends
 
 OPSET = 17
@@ -60,7 +61,7 @@ def export_graph(graph: GraphDef, path: Path) -> None:
     }
     dynamic_axes = {name: axes for name, axes in dynamic_axes.items() if axes}
     buffer = io.BytesIO()
-    with swapped_backends(graph.backends), warnings.catch_warnings():
+    with swapped_backends(graph.backends), swapped_forwards(graph.forwards), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about Python-side shape arithmetic
         torch.onnx.export(
             graph.module,
@@ -72,6 +73,7 @@ def export_graph(graph: GraphDef, path: Path) -> None:
             output_names=[s.name for s in graph.outputs],
             dynamic_axes=dynamic_axes,
             do_constant_folding=True,
+            custom_opsets=OPSET_IMPORTS if graph.forwards else None,
         )
     model = onnx.load_from_string(buffer.getvalue())
     _fold_initializer_identities(model)

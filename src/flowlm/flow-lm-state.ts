@@ -10,6 +10,11 @@ export interface FlowLmStateTable {
   readonly kvInputs: readonly KvInputLink[]
   /** The `replace` link of the position count: `input` takes the positions so far, `output` returns them after the call. */
   readonly offset: {readonly input: string; readonly output: string}
+  /**
+   * Positions the graph can be called at (`capacities.max_positions`: the length of its RoPE table, an export with
+   * fused attention); a call past it is refused before it runs. Absent: no limit.
+   */
+  readonly maxPositions?: number
 }
 
 const HINT = 'Export the model again with this version of pockettts (pockettts model export).'
@@ -20,7 +25,10 @@ const HINT = 'Export the model again with this version of pockettts (pockettts m
  * once. Exports whose table does not (the single time-major `past_kv` of early development exports) are refused
  * at load, with the link at fault named.
  */
-export function flowLmStateTable(graph: Pick<GraphEntry, 'inputs' | 'outputs' | 'state'>, layout: KvLayout): FlowLmStateTable {
+export function flowLmStateTable(
+  graph: Pick<GraphEntry, 'inputs' | 'outputs' | 'state'> & {readonly capacities?: GraphEntry['capacities']},
+  layout: KvLayout,
+): FlowLmStateTable {
   const {layers, heads, headDim} = layout
   const inputs = new Map(graph.inputs.map((t) => [t.name, t]))
   const outputs = new Map(graph.outputs.map((t) => [t.name, t]))
@@ -70,7 +78,8 @@ export function flowLmStateTable(graph: Pick<GraphEntry, 'inputs' | 'outputs' | 
   }
   const [offset, ...extra] = offsets
   if (offset === undefined || extra.length > 0) throw tableError(`has ${offsets.length} position-count (replace) links instead of one`)
-  return {kvOutput, kvInputs, offset}
+  const maxPositions = graph.capacities?.['max_positions']
+  return {kvOutput, kvInputs, offset, ...(maxPositions === undefined ? {} : {maxPositions})}
 }
 
 function isPositionCount(t: TensorContract): boolean {

@@ -1,5 +1,5 @@
 import type * as ort from 'onnxruntime-node'
-import {ModelError} from '../errors/index.js'
+import {ModelError, UsageError} from '../errors/index.js'
 import {runGraph} from '../onnx/run-graph.js'
 import {f32, floats, i64, int} from '../onnx/tensors.js'
 import type {FlowLmStateTable} from './flow-lm-state.js'
@@ -37,6 +37,17 @@ export async function flowLmStep(params: FlowLmStepParams): Promise<FlowLmStepRe
   const {dModel, latentDim, kv, state} = params
   const conditioning = params.conditioning ?? new Float32Array(0)
   const latents = params.latent === undefined ? new Float32Array(0) : (params.latent ?? new Float32Array(latentDim).fill(Number.NaN))
+  const positions = kv.offset + conditioning.length / dModel + latents.length / latentDim
+  if (state.maxPositions !== undefined && positions > state.maxPositions) {
+    throw new UsageError({
+      code: 'FLOW_POSITIONS_EXCEEDED',
+      message:
+        `This FlowLM call would reach position ${positions}; the model's flow_lm_main covers ${state.maxPositions} ` +
+        '(manifest graphs.flow_lm_main.capacities.max_positions, the length of its RoPE table).',
+      hint: 'Use a shorter voice prompt or split the text into shorter sentences.',
+      details: {positions, maxPositions: state.maxPositions},
+    })
+  }
   const fetches = ['hidden', 'eos_logit', state.kvOutput, state.offset.output, ...(params.withLayers === true ? ['layer_out'] : [])]
   const out = await runGraph(
     'flow_lm_main',
@@ -51,11 +62,11 @@ export async function flowLmStep(params: FlowLmStepParams): Promise<FlowLmStepRe
     fetches,
   )
   kv.append(floats(out[state.kvOutput], state.kvOutput))
-  const positions = int(out[state.offset.output], state.offset.output)
-  if (positions !== kv.offset) {
+  const returned = int(out[state.offset.output], state.offset.output)
+  if (returned !== kv.offset) {
     throw new ModelError({
       code: 'STATE_MISMATCH',
-      message: `flow_lm_main returned ${state.offset.output} ${positions}, but the KV cache holds ${kv.offset} positions after the call.`,
+      message: `flow_lm_main returned ${state.offset.output} ${returned}, but the KV cache holds ${kv.offset} positions after the call.`,
       hint: 'The graph and its manifest disagree: export the model again, or run `pockettts model verify DIR`.',
     })
   }

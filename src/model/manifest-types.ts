@@ -62,9 +62,15 @@ export interface GraphEntry {
   readonly inputs: readonly TensorContract[]
   readonly outputs: readonly TensorContract[]
   readonly state: readonly StateLink[]
-  /** Sizes a runtime preallocates for this graph: `past_kv_rows` (flow_lm_main), `attention_window` (mimi_decoder). */
+  /**
+   * Sizes a runtime preallocates for this graph: `past_kv_rows` (flow_lm_main), `attention_window` (mimi_decoder); and
+   * limits: `max_positions` (flow_lm_main with fused attention: its RoPE table's length, the positions it can be called at).
+   */
   readonly capacities: Readonly<Record<string, number>>
-  /** Exact post-export rewrites applied to the traced graph (e.g. `convtranspose_polyphase`); absent in older exports. */
+  /**
+   * Exact rewrites of the traced graph: export-time substitutions (`fused_attention`: onnxruntime's fused RoPE and
+   * attention operators in flow_lm_main) and post-export rewrites (e.g. `convtranspose_polyphase`); absent in older exports.
+   */
   readonly rewrites?: readonly string[]
   readonly check: GraphCheck
 }

@@ -48,6 +48,7 @@ describe("flowLmStateTable: the FlowLM cache wiring comes from the manifest's st
         {input: 'past_v.1', layer: 1, kv: 1},
       ],
       offset: {input: 'offset', output: 'new_offset'},
+      maxPositions: 5280,
     })
   })
 
@@ -97,5 +98,13 @@ describe("flowLmStateTable: the FlowLM cache wiring comes from the manifest's st
     expect(refused({...shipped, state: shipped.state.filter((l) => l.kind !== 'replace')}).message).toMatch(
       /0 position-count \(replace\) links instead of one/,
     )
+  })
+
+  it("reads the positions the graph can be called at (capacities.max_positions, its RoPE table's length); older exports have none", () => {
+    const fused = shipped as GraphEntry
+    expect(fused.rewrites).toContain('fused_attention')
+    expect(flowLmStateTable(fused, layout).maxPositions).toBe(fused.capacities['max_positions'])
+    expect(flowLmStateTable(fused, layout).maxPositions).toBeGreaterThan(fused.capacities['past_kv_rows'] ?? Infinity)
+    expect(flowLmStateTable({...fused, capacities: {past_kv_rows: 660}}, layout).maxPositions).toBeUndefined()
   })
 })

@@ -10,8 +10,10 @@ The RoPE rewrite keeps the exported rotation subgraph and conjugates it with a c
 head dimension: the rotated q and k become P^-1 . rope_interleaved(P . x), where P moves channel i to slot 2i
 and channel i + D/2 to slot 2i + 1. rope_interleaved then rotates exactly the pairs (x[i], x[i + D/2]) by
 frequency i, and P^-1 puts the channels back in place: that is the half-split ("rotate_half") RoPE that a
-port gets wrong, with everything else (projections, cache layout, mask) unchanged. The rewrite is then run on
-random inputs and its rotated q and k are checked against a NumPy half-split RoPE. Prints a JSON summary.
+port gets wrong, with everything else (projections, cache layout, mask) unchanged. In an export with fused
+attention (onnxruntime's com.microsoft RotaryEmbedding, manifest rewrites "fused_attention") the same fault is the
+operator's own ``interleaved = 0`` (rotate_half pairs). The rewrite is then run on random inputs and its rotated q
+and k are checked against a NumPy half-split RoPE. Prints a JSON summary.
 """
 
 from __future__ import annotations
@@ -47,6 +49,14 @@ def perturb_weight(model: onnx.ModelProto, layer: int, delta: float) -> dict[str
 
 def rope_half_split(model: onnx.ModelProto, head_dim: int) -> dict[str, object]:
     graph = model.graph
+    fused = [n for n in graph.node if n.op_type == "RotaryEmbedding" and n.domain == "com.microsoft"]
+    if fused:
+        for node in fused:
+            for attribute in node.attribute:
+                if attribute.name == "interleaved":
+                    attribute.i = 0
+        layers = sorted({n.name.rsplit("/", 1)[0] + "/" for n in fused})  # one scope per attention layer (its q and k)
+        return {"fault": "rope-half-split", "scopes": layers, "head_dim": head_dim, "fused": True}
     half = head_dim // 2
     perm = np.empty(head_dim, dtype=np.int64)
     perm[0::2] = np.arange(half)
@@ -98,8 +108,13 @@ def verify_half_split(model: onnx.ModelProto, manifest: dict[str, object], scope
     max_period = float(facts.get("config", {}).get("flow_lm", {}).get("transformer", {}).get("max_period", 10000))
     probe = onnx.ModelProto()
     probe.CopyFrom(model)
-    q_in, k_in = f"{scope[:-len('rope/')]}Squeeze_output_0", f"{scope[:-len('rope/')]}Squeeze_1_output_0"
-    outs = [q_in, k_in, f"{scope}fault_perm_out_0", f"{scope}fault_perm_out_1"]
+    fused = sorted((n for n in model.graph.node if n.op_type == "RotaryEmbedding" and n.name.startswith(scope)), key=lambda n: n.name)
+    if fused:  # the layer's q rotation and its k rotation
+        q_node, k_node = fused[:2]
+        outs = [q_node.input[0], k_node.input[0], q_node.output[0], k_node.output[0]]
+    else:
+        q_in, k_in = f"{scope[: -len('rope/')]}Squeeze_output_0", f"{scope[: -len('rope/')]}Squeeze_1_output_0"
+        outs = [q_in, k_in, f"{scope}fault_perm_out_0", f"{scope}fault_perm_out_1"]
     probe.graph.output.extend([helper.make_empty_tensor_value_info(name) for name in outs])
     session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
     rng = np.random.default_rng(0)
@@ -112,7 +127,7 @@ def verify_half_split(model: onnx.ModelProto, manifest: dict[str, object], scope
     for i in range(layers):
         for kind in ("k", "v"):
             feeds[f"past_{kind}.{i}"] = rng.standard_normal((1, offset, heads, head_dim)).astype(np.float32)
-    q, k, out0, out1 = session.run(outs, feeds)
+    q, k, out0, out1 = (x.reshape(1, steps, -1, head_dim) for x in session.run(outs, feeds))
     half = head_dim // 2
     freqs = np.exp(np.arange(half, dtype=np.float32) * (-np.log(max_period) * 2 / head_dim))
     angles = (np.arange(steps, dtype=np.float32) + offset)[:, None, None] * freqs  # [T, 1, D/2]

@@ -1,0 +1,99 @@
+"""The export-time fused attention of flow_lm_main (fused_attention.py): its RoPE tables are upstream's floats, and a
+traced layer with the substitute forward runs on onnxruntime's contrib operators and equals upstream's unmodified
+streaming attention (prefill over a past, one step, a causal bias over several new positions)."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from pockettts_tools.fused_attention import OPSET_IMPORTS, fused_forwards, rope_tables, swapped_forwards
+
+
+def test_rope_tables_are_upstreams_rotation_at_each_position() -> None:
+    from pocket_tts.modules.rope import RotaryEmbedding
+
+    rope = RotaryEmbedding(max_period=10_000.0)
+    cos, sin = rope_tables(rope, 8, 40)
+    q = torch.randn(1, 1, 2, 8)
+    for position in (0, 1, 17, 39):
+        rotated, _ = rope(q, q, offset=position)
+        pairs = q.view(1, 1, 2, 4, 2)
+        expected = torch.stack(
+            [pairs[..., 0] * cos[position] - pairs[..., 1] * sin[position], pairs[..., 0] * sin[position] + pairs[..., 1] * cos[position]],
+            dim=-1,
+        ).view(1, 1, 2, 8)
+        assert torch.equal(rotated, expected), position
+
+
+class _Layer(nn.Module):
+    """One upstream attention module called with the past as explicit inputs (as FlowLmMain feeds it)."""
+
+    def __init__(self, attention: nn.Module) -> None:
+        super().__init__()
+        self.attention = attention
+
+    def forward(self, x: torch.Tensor, offset: torch.Tensor, past_k: torch.Tensor, past_v: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        state = {"layer": {"past_k": past_k, "past_v": past_v, "offset": offset}}
+        out = self.attention(x, state)
+        return out, state["layer"]["new_k"], state["layer"]["new_v"]
+
+
+def _upstream(attention: nn.Module, x: torch.Tensor, past_k: torch.Tensor, past_v: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Upstream's own streaming forward over a cache holding the past (its linear cache backend, unmodified)."""
+    past = past_k.shape[1]
+    state = attention.init_state(1, past + x.shape[1] + 4)
+    state["cache"][0, :, :past] = past_k
+    state["cache"][1, :, :past] = past_v
+    state["offset"] += past
+    out = attention(x, {"layer": state})
+    new = slice(past, past + x.shape[1])
+    return out, state["cache"][0, :, new], state["cache"][1, :, new]
+
+
+@pytest.mark.parametrize(("new", "past"), [(1, 7), (5, 3), (4, 0)])
+def test_fused_layer_equals_upstream_attention_on_onnxruntime(tmp_path: Path, new: int, past: int) -> None:
+    import onnx
+    import onnxruntime as ort
+    from pocket_tts.modules.rope import RotaryEmbedding
+    from pocket_tts.modules.transformer import StreamingMultiheadAttention
+
+    torch.manual_seed(0)
+    attention = StreamingMultiheadAttention(embed_dim=32, num_heads=4, rope=RotaryEmbedding(10_000.0)).eval()
+    attention._module_absolute_name = "layer"
+    heads, head_dim = 4, 8
+    layer = _Layer(attention)
+    example = (torch.randn(1, 2, 32), torch.tensor([3]), torch.randn(1, 3, heads, head_dim), torch.randn(1, 3, heads, head_dim))
+    buffer = io.BytesIO()
+    with torch.no_grad(), swapped_forwards(fused_forwards([attention], 64)), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
+        torch.onnx.export(
+            layer,
+            example,
+            buffer,
+            dynamo=False,
+            opset_version=17,
+            input_names=["x", "offset", "past_k", "past_v"],
+            output_names=["out", "new_k", "new_v"],
+            dynamic_axes={"x": {1: "n"}, "past_k": {1: "p"}, "past_v": {1: "p"}},
+            custom_opsets=OPSET_IMPORTS,
+        )
+    model = onnx.load_from_string(buffer.getvalue())
+    ops = {node.op_type for node in model.graph.node}
+    assert {"RotaryEmbedding", "MultiHeadAttention"} <= ops and "Softmax" not in ops
+    assert "forward" not in attention.__dict__  # upstream's forward is back
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+
+    x, past_k, past_v = torch.randn(1, new, 32), torch.randn(1, past, heads, head_dim), torch.randn(1, past, heads, head_dim)
+    with torch.no_grad():
+        expected = _upstream(attention, x, past_k, past_v)
+    feeds = {"x": x.numpy(), "offset": np.array([past], np.int64), "past_k": past_k.numpy(), "past_v": past_v.numpy()}
+    actual = session.run(["out", "new_k", "new_v"], feeds)
+    for got, want in zip(actual, expected):
+        np.testing.assert_allclose(got, want.numpy(), atol=1e-5, rtol=1e-4)
