@@ -1,5 +1,6 @@
 import type {MachineProbe} from './probe-machine.js'
 import type {ModelCost} from './model-cost.js'
+import type {StageCalls} from './performance-bound.js'
 import type {MimiAloneTimes} from './run-mimi-alone.js'
 import type {Stat} from './summarize.js'
 
@@ -57,6 +58,14 @@ export interface PerformanceBound {
   readonly flowLmGBs: number
   /** bound flowLmMs / measured median FlowLM step time. */
   readonly flowLmEfficiency: number
+  /** Graph calls per frame the bound counts (absent in reports written before they were counted). */
+  readonly calls?: StageCalls
+  /** The probe's median cost of one session.run, ms. */
+  readonly callOverheadMs?: number
+  /** Call overhead per frame: callOverheadMs × all the calls of a frame (FlowLM, head and Mimi, overlapped or not). */
+  readonly callsMsPerFrame?: number
+  /** The bandwidth the FlowLM bound reads its weights at (the stream probe at its size, else the large probe's). */
+  readonly flowLmBandwidthGBs?: number
 }
 
 /** The Mimi decoder measured on its own against its arithmetic at the matmul rate of its own thread count. */

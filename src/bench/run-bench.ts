@@ -14,7 +14,7 @@ import {BENCH_FORMAT, type BenchReport, type BenchRun, type BenchSummary, type U
 import {compareBaseline} from './compare-baseline.js'
 import {machineInfo} from './machine-info.js'
 import {modelCost} from './model-cost.js'
-import {mimiAloneBound, performanceBound} from './performance-bound.js'
+import {mimiAloneBound, performanceBound, type StageCalls} from './performance-bound.js'
 import {defaultThreads} from '../onnx/create-sessions.js'
 import {probeMachine} from './probe-machine.js'
 import {runEngineBench} from './run-engine-bench.js'
@@ -206,6 +206,7 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
   let mimiAlone = null
   if (params.probe ?? true) {
     const mimiFrames = first?.frames ?? 0
+    let mimiCalls = mimiFrames // decode calls of one run: one per frame unless grouped
     if (mimiFrames > 0) {
       progress({phase: 'mimi', message: `timing the Mimi decoder alone (${mimiFrames} frames, ${mimiThreads} thread(s))`})
       const graphFile = (name: string): string => manifest.graphs[name]?.file ?? `${name}.onnx`
@@ -221,12 +222,25 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
         seed,
       })
       mimiAlone = mimiAloneBound({cost, measured: measuredMimi})
+      mimiCalls = measuredMimi.calls.length
     }
-    // the machine's limit: all physical cores streaming / multiplying, whatever the engine's own split
+    // the machine's limit: all physical cores streaming / multiplying, whatever the engine's own split; weight
+    // streaming also at the sizes of the per-frame graphs (small ones read from the caches) and the cost of a call
     const probeThreads = defaultThreads()
-    progress({phase: 'probe', message: `measuring memory bandwidth and matmul rate (${probeThreads} thread(s))`})
-    probe = await probeMachine({threads: probeThreads})
-    bound = performanceBound({cost, probe, summary, frameMs: (1000 * model.dims.frameSize) / model.dims.sampleRate, overlapped: useWorker})
+    progress({phase: 'probe', message: `measuring memory bandwidth, matmul rate and call overhead (${probeThreads} thread(s))`})
+    const graphSize = (name: string): number => manifest.graphs[name]?.size ?? 0
+    probe = await probeMachine({
+      threads: probeThreads,
+      streamBytes: [graphSize('flow_lm_main'), graphSize('flow_lm_flow'), graphSize('mimi_decoder')],
+    })
+    bound = performanceBound({
+      cost,
+      probe,
+      summary,
+      frameMs: (1000 * model.dims.frameSize) / model.dims.sampleRate,
+      overlapped: useWorker,
+      calls: stageCalls({headCalls: cost.flowHead.weightBytes / Math.max(1, graphSize('flow_lm_flow')), mimiCalls, frames: mimiFrames}),
+    })
   }
 
   const report: BenchReport = {
@@ -289,6 +303,11 @@ export function summarizeRuns(runs: readonly BenchRun[]): BenchSummary {
       mimi: stat((r) => r.msPerFrame.mimi),
     },
   }
+}
+
+/** Graph calls per frame as the engine makes them: one FlowLM call, the head's calls, two Mimi graphs per decode call. */
+export function stageCalls(params: {readonly headCalls: number; readonly mimiCalls: number; readonly frames: number}): StageCalls {
+  return {flowLm: 1, flowHead: params.headCalls, mimi: params.frames > 0 ? (2 * params.mimiCalls) / params.frames : 2}
 }
 
 /** Whether the export's FlowLM graphs carry int8 weights (`model export --int8`). */
