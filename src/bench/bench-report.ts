@@ -157,6 +157,8 @@ export interface BenchReport {
     readonly warmup: number
     readonly threads: number
     readonly mimiWorker: boolean
+    /** AR steps ran through the combined step graph (flow_lm_main_flow: the head inside the FlowLM call); absent in older reports. */
+    readonly stepWithHead?: boolean
     readonly seed: number
     readonly temperature: number
     readonly lsdDecodeSteps: number

@@ -32,7 +32,8 @@ export function renderBenchReport(report: BenchReport): string {
       `voice ${settings.voice}; ${first?.tokens ?? '?'} tokens in ${first?.chunks ?? '?'} ` +
       `chunk(s), ` +
       `${first?.frames ?? '?'} frames (${settings.frames === null ? 'until EOS' : `fixed ${settings.frames} per chunk, EOS ignored`}); ` +
-      `${settings.runs} runs after ${settings.warmup} warm-up; ${settings.threads} thread(s), Mimi ${settings.mimiWorker ? 'on a worker thread' : 'inline'}`,
+      `${settings.runs} runs after ${settings.warmup} warm-up; ${settings.threads} thread(s), Mimi ${settings.mimiWorker ? 'on a worker thread' : 'inline'}` +
+      (settings.stepWithHead === true ? '; FlowLM step and sampler head in one call (flow_lm_main_flow)' : ''),
   )
   lines.push('')
   const rows: string[][] = [
@@ -42,7 +43,10 @@ export function renderBenchReport(report: BenchReport): string {
     ['wall time per frame (ms)', ...triple(summary.msPerFrame.wall)],
     ['  text embed + prefill with step 0 (ms/frame)', ...triple(summary.msPerFrame.text, 2)],
     ['  FlowLM step (ms/step, steps 1+)', ...triple(summary.msPerFrame.flowLm)],
-    ['  flow head (ms/step)', ...triple(summary.msPerFrame.flowHead, 2)],
+    [
+      settings.stepWithHead === true ? '  flow head (ms/step, inside the FlowLM call)' : '  flow head (ms/step)',
+      ...triple(summary.msPerFrame.flowHead, 2),
+    ],
     [`  Mimi decode (ms/frame${settings.mimiWorker ? ', on the worker' : ''})`, ...triple(summary.msPerFrame.mimi)],
   ]
   lines.push(renderTable(['metric', 'min', 'median', 'max'], rows))

@@ -56,6 +56,8 @@ export interface RunBenchParams {
   readonly params?: Partial<GenerationParams>
   /** Mimi on a worker thread, overlapped with the next FlowLM step (synth's fast path). @default true */
   readonly mimiWorker?: boolean
+  /** AR steps through the export's combined step graph when it has one (flow_lm_main_flow, as synth). @default true */
+  readonly stepWithHead?: boolean
   /**
    * Measure the machine's bandwidth and matmul rate for the performance bound, and time the Mimi decoder alone
    * against its own bound. @default true
@@ -108,7 +110,13 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
       : selectUpstream('bench', params.upstream ?? recordedUpstream(dir) ?? recordedUpstream(upstreamModel))
 
   progress({phase: 'load', message: `loading ${dir}`})
-  const model = await loadEngineModel({dir, ...(params.threads === undefined ? {} : {threads: params.threads}), mimiWorker: useWorker})
+  const model = await loadEngineModel({
+    dir,
+    ...(params.threads === undefined ? {} : {threads: params.threads}),
+    mimiWorker: useWorker,
+    stepWithHead: params.stepWithHead ?? true,
+  })
+  const stepWithHead = model.stepWithHead !== undefined
   const threads = model.threads.main
   // the Mimi decoder as the engine runs it: its thread count and grouping (the first frame alone, then groups)
   const mimiThreads = model.threads.mimi ?? threads
@@ -239,7 +247,11 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
       summary,
       frameMs: (1000 * model.dims.frameSize) / model.dims.sampleRate,
       overlapped: useWorker,
-      calls: stageCalls({headCalls: cost.flowHead.weightBytes / Math.max(1, graphSize('flow_lm_flow')), mimiCalls, frames: mimiFrames}),
+      calls: stageCalls({
+        headCalls: stepWithHead ? 0 : cost.flowHead.weightBytes / Math.max(1, graphSize('flow_lm_flow')),
+        mimiCalls,
+        frames: mimiFrames,
+      }),
     })
   }
 
@@ -261,6 +273,7 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
       warmup,
       threads,
       mimiWorker: useWorker,
+      stepWithHead,
       seed,
       temperature: gen.temperature,
       lsdDecodeSteps: gen.lsdDecodeSteps,
