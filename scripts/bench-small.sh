@@ -4,11 +4,12 @@
 # (one-step heads, grouped-query attention, the small Mimi decoder). For each family: makes the fixture
 # (`fixture make --preset full-4-<family>`), exports it (`model export --upstream 4.0.1`; the one-step families
 # get the combined step graph flow_lm_main_flow), then runs `bench --against python --upstream 4.0.1` and writes
-# its JSON report. With AB_ROUNDS=N (default 2) it then times the one-step families with and without the combined
+# its JSON report. The families of INT8_FAMILIES (default: english, the full size) are also exported with --int8
+# and benched against upstream's --quantize mode. With AB_ROUNDS=N (default 2) it then times the one-step families with and without the combined
 # step graph, alternating N rounds (`bench --no-probe --step-graph` / `--no-step-graph`), and prints the medians.
 #
 #   bash scripts/bench-small.sh            # or: npm run bench:small
-#   FAMILIES="7m 2m" FRAMES=92 RUNS=3 WARMUP=1 AB_ROUNDS=2 BENCH_DIR=models/bench FORCE=1 bash scripts/bench-small.sh
+#   FAMILIES="7m 2m" INT8_FAMILIES="" FRAMES=92 RUNS=3 WARMUP=1 AB_ROUNDS=2 BENCH_DIR=models/bench FORCE=1 bash scripts/bench-small.sh
 #
 # Not a unit test: it takes several minutes (the full-size family most of them) and ~2 GB of disk, and its figures
 # only mean something on a quiet machine (the load average is printed and recorded in each report).
@@ -21,6 +22,7 @@ FRAMES=${FRAMES:-92}
 RUNS=${RUNS:-3}
 WARMUP=${WARMUP:-1}
 AB_ROUNDS=${AB_ROUNDS:-2}
+INT8_FAMILIES=${INT8_FAMILIES-english}
 FORCE=${FORCE:-}
 CLI=(./bin/run.js) # the launcher as npx runs it (its shebang sets the malloc tunables)
 
@@ -38,6 +40,10 @@ for family in $FAMILIES; do
     echo "== export (fp32, upstream 4.0.1) -> $out"
     "${CLI[@]}" model export --from "$src" --out "$out" --upstream 4.0.1 --force
   fi
+  if [[ " $INT8_FAMILIES " == *" $family "* ]] && { [ -n "$FORCE" ] || [ ! -f "$out-int8/manifest.json" ]; }; then
+    echo "== export (int8, upstream 4.0.1) -> $out-int8"
+    "${CLI[@]}" model export --from "$src" --out "$out-int8" --upstream 4.0.1 --int8 --force
+  fi
 done
 
 for family in $FAMILIES; do
@@ -45,6 +51,12 @@ for family in $FAMILIES; do
   echo "== bench full-4-$family against upstream 4.0.1, load before: $(uptime)"
   "${CLI[@]}" bench --model "$DIR/full-4-$family-onnx" --frames "$FRAMES" --runs "$RUNS" --warmup "$WARMUP" --against python \
     --upstream 4.0.1 --upstream-model "$DIR/full-4-$family" --out "$DIR/report-4-$family.json"
+  if [[ " $INT8_FAMILIES " == *" $family "* ]]; then
+    echo
+    echo "== bench full-4-$family int8 against upstream 4.0.1 --quantize, load before: $(uptime)"
+    "${CLI[@]}" bench --model "$DIR/full-4-$family-onnx-int8" --frames "$FRAMES" --runs "$RUNS" --warmup "$WARMUP" --against python \
+      --upstream 4.0.1 --upstream-model "$DIR/full-4-$family" --out "$DIR/report-4-$family-int8.json"
+  fi
 done
 
 if [ "$AB_ROUNDS" -gt 0 ]; then

@@ -330,6 +330,8 @@ describe('bench arithmetic', () => {
       matmulShape: [256, 2048, 2048] as const,
       matmulMs: stat(20),
       matmulGflops: 107,
+      callOverheadMs: stat(0.013),
+      streams: [{weightMb: 39.1, ms: stat(2), bandwidthGBs: 19.6}],
     }
     const mimiMeasured = {
       threads: 1,
@@ -371,7 +373,7 @@ describe('bench arithmetic', () => {
       peakRssMb: 612.3,
       cost,
       probe,
-      bound: performanceBound({cost, probe, summary, frameMs: 80, overlapped: true}),
+      bound: performanceBound({cost, probe, summary, frameMs: 80, overlapped: true, calls: {flowLm: 1, flowHead: 1, mimi: 0.5}}),
       mimiAlone: mimiAloneBound({cost, measured: mimiMeasured}),
       upstream: {
         model: '/u',
@@ -398,6 +400,9 @@ describe('bench arithmetic', () => {
     expect(text).toMatch(/speed \(x real time\)\s+4\.00\s+4\.00\s+4\.00/)
     expect(text).toContain('peak RSS: 612 MB')
     expect(text).toContain('22.0 GB/s')
+    expect(text).toContain("(19.6 GB/s at 39.1 MB: the graphs' sizes)")
+    expect(text).toContain('13 us per session.run')
+    expect(text).toContain('graph calls per frame: FlowLM 1, head 1, Mimi 0.50; 0.033 ms of call overhead')
     expect(text).toContain("1.60x upstream's speed")
     expect(text).toContain('Mimi decoder alone (1 thread(s), 92 frames in calls of 1, 2, 4 x 3, 1): 12.50 / 12.50 / 12.50 ms/frame')
     expect(text).toContain(
