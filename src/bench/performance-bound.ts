@@ -29,7 +29,8 @@ type Limits = Pick<MachineProbe, 'bandwidthGBs' | 'matmulGflops' | 'callOverhead
 
 /**
  * The bandwidth at which one call reads `bytesPerCall` of weights: the stream probe of the nearest size (by
- * ratio) when the probe measured the model's sizes, else the large probe's.
+ * ratio) when the probe measured the model's sizes, else the large probe's; never below the large probe's (a
+ * smaller weight can only gain from the caches: a slower reading is another process's load).
  */
 export function bandwidthFor(bytesPerCall: number, probe: Pick<MachineProbe, 'bandwidthGBs' | 'streams'>): number {
   let best: {gbs: number; distance: number} | null = null
@@ -38,7 +39,7 @@ export function bandwidthFor(bytesPerCall: number, probe: Pick<MachineProbe, 'ba
     if (best === null || distance < best.distance) best = {gbs: stream.bandwidthGBs, distance}
   }
   // a stream probe more than twice off in size says nothing about this one: the large probe is the fallback
-  return best !== null && best.distance <= Math.log(2) ? best.gbs : probe.bandwidthGBs
+  return best !== null && best.distance <= Math.log(2) ? Math.max(best.gbs, probe.bandwidthGBs) : probe.bandwidthGBs
 }
 
 /**

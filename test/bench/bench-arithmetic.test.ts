@@ -232,6 +232,8 @@ describe('bench arithmetic', () => {
     expect(bandwidthFor(12e6, probe)).toBe(40) // nearest size
     expect(bandwidthFor(3e6, probe)).toBe(60)
     expect(bandwidthFor(300e6, probe)).toBe(10) // nothing within 2x: the large probe's
+    // a small weight measured slower than the large probe (a load spike) is read at the large probe's rate
+    expect(bandwidthFor(12e6, {...probe, streams: [{weightMb: 12, ms: stat(3), bandwidthGBs: 4}]})).toBe(10)
     expect(stageBoundMs(stage, probe, 1)).toBeCloseTo(0.02 + (12e6 / 40e9) * 1000) // 0.32 ms
     // two calls of 6 MB each: two overheads, the bytes at the rate of the nearest size (3.3 MB)
     expect(stageBoundMs(stage, probe, 2)).toBeCloseTo(0.04 + (12e6 / 60e9) * 1000)
