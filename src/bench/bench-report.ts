@@ -1,6 +1,5 @@
 import type {MachineProbe} from './probe-machine.js'
 import type {ModelCost} from './model-cost.js'
-import type {StageCalls} from './performance-bound.js'
 import type {MimiAloneTimes} from './run-mimi-alone.js'
 import type {Stat} from './summarize.js'
 
@@ -39,6 +38,16 @@ export interface BenchSummary {
   readonly speed: Stat
   readonly timeToFirstAudioMs: Stat
   readonly msPerFrame: StageTimes<Stat>
+}
+
+/** Graph calls per frame of each stage, as the engine makes them. */
+export interface StageCalls {
+  /** flow_lm_main (or the combined step graph): 1. */
+  readonly flowLm: number
+  /** flow_lm_flow: K for LSD, 1 for a one-step head, 0 when the combined step graph runs it inside the FlowLM call. */
+  readonly flowHead: number
+  /** latent_to_mimi + mimi_decoder calls per frame (two per decode call, over the frames of the call). */
+  readonly mimi: number
 }
 
 /** How close the engine runs to what the machine allows (from the probe and the model's cost). */

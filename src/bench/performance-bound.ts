@@ -1,17 +1,7 @@
-import type {BenchSummary, MimiAloneBound, PerformanceBound} from './bench-report.js'
+import type {BenchSummary, MimiAloneBound, PerformanceBound, StageCalls} from './bench-report.js'
 import type {ModelCost, StageCost} from './model-cost.js'
 import type {MachineProbe} from './probe-machine.js'
 import type {MimiAloneTimes} from './run-mimi-alone.js'
-
-/** Graph calls per frame of each stage, as the engine makes them. */
-export interface StageCalls {
-  /** flow_lm_main (or the combined step graph): 1. */
-  readonly flowLm: number
-  /** flow_lm_flow: K for LSD, 1 for a one-step head, 0 when the combined step graph runs it inside the FlowLM call. */
-  readonly flowHead: number
-  /** latent_to_mimi + mimi_decoder calls per frame (two per decode call, over the frames of the call). */
-  readonly mimi: number
-}
 
 export interface PerformanceBoundParams {
   readonly cost: ModelCost
