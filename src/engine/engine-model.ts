@@ -49,7 +49,8 @@ export interface EngineModel {
   readonly sessions: Sessions<CoreGraph>
   /**
    * The combined step graph (STEP_WITH_HEAD_GRAPH), when the export has one and it was not turned off: AR steps
-   * then take one call that returns the latent too. Prefills (voice) still run `flow_lm_main`.
+   * then take one call that returns the latent too. `sessions.flow_lm_main` is then this same session (prefills
+   * feed it a zero noise and leave the latent unfetched): the FlowLM weights are loaded once.
    */
   readonly stepWithHead?: ort.InferenceSession
   /** The Mimi decoder thread, when loaded with `mimiWorker: true`; generateAudio then overlaps decoding with the next FlowLM step. */
@@ -129,8 +130,12 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
   const {latent_to_mimi: latentToMimiFile, mimi_decoder: mimiDecoderFile, ...coreMainFiles} = files
   const stepGraph = manifest.graphs[STEP_WITH_HEAD_GRAPH]
   const useStepGraph = (params.stepWithHead ?? true) && stepGraph !== undefined && ONE_STEP_SAMPLERS.has(release.sampler.type)
-  // graph name -> file of the main-thread sessions: the core ones and, when used, the combined step graph
-  const mainFiles: Readonly<Record<string, string>> = {...coreMainFiles, ...(useStepGraph ? {[STEP_WITH_HEAD_GRAPH]: stepGraph.file} : {})}
+  // graph name -> file of the main-thread sessions: the core ones, and when used the combined step graph in place
+  // of flow_lm_main (it computes the same outputs and more: one copy of the FlowLM weights, see below)
+  const {flow_lm_main: mainFile, ...otherMainFiles} = coreMainFiles
+  const mainFiles: Readonly<Record<string, string>> = useStepGraph
+    ? {...otherMainFiles, [STEP_WITH_HEAD_GRAPH]: stepGraph.file}
+    : {...otherMainFiles, flow_lm_main: mainFile}
   const loadMain = () =>
     createSessions({
       dir: params.dir,
@@ -174,7 +179,11 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
     throw [mainLoad, mimiLoad, workerLoad].find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason
   }
   const {[STEP_WITH_HEAD_GRAPH]: stepWithHead, ...coreMain} = mainLoad.value
-  const mainSessions = coreMain as Sessions<keyof typeof coreMainFiles>
+  // With the combined step graph, `flow_lm_main` calls (voice prefills, parity) run it too: flowLmStep feeds it a
+  // zero noise and does not fetch the latent, so the FlowLM weights are loaded once.
+  const mainSessions = (stepWithHead === undefined ? coreMain : {...coreMain, flow_lm_main: stepWithHead}) as Sessions<
+    keyof typeof coreMainFiles
+  >
   const mimiSessions = mimiLoad.value
   const mimiWorker = workerLoad.value
   const sessions = mimiSessions === undefined ? withMimiInWorker(mainSessions) : {...mainSessions, ...mimiSessions}

@@ -20,7 +20,8 @@ export interface FlowLmStepParams {
   readonly withLayers?: boolean
   /**
    * The step's noise, for the combined step graph (`flow_lm_main_flow`, whose session this then is): the call
-   * also samples the latent with the one-step head. Undefined for `flow_lm_main`.
+   * also samples the latent with the one-step head. Undefined for a plain call: the combined graph then gets a
+   * zero noise and its latent is not fetched (prefills through it).
    */
   readonly noise?: Float32Array
 }
@@ -57,7 +58,11 @@ export async function flowLmStep(params: FlowLmStepParams): Promise<FlowLmStepRe
     sampled ? 'flow_lm_main_flow' : 'flow_lm_main',
     params.session,
     {
-      ...(params.noise === undefined ? {} : {noise: f32(params.noise, [1, params.noise.length])}),
+      ...(params.noise !== undefined
+        ? {noise: f32(params.noise, [1, params.noise.length])}
+        : params.session.inputNames.includes('noise')
+          ? {noise: f32(new Float32Array(latentDim), [1, latentDim])}
+          : {}),
       conditioning: f32(conditioning, [1, conditioning.length / dModel, dModel]),
       latents: f32(latents, [1, latents.length / latentDim, latentDim]),
       // each past input is a view of its buffer, as the state table links them

@@ -12,16 +12,24 @@ import {hasOracle4} from '../helpers/oracle4.js'
 
 const TEXT = 'The quick brown fox jumps over the lazy dog. It barks twice.'
 
-/** Every frame of one seeded generation, with the combined step graph or without it. */
-async function synthesize(dir: string, stepWithHead: boolean): Promise<{frames: Float32Array[]; used: boolean}> {
+/**
+ * Every frame of one seeded generation, with the combined step graph or without it; `voiceFile` a WAV prompt of
+ * the export (its prefill runs through `sessions.flow_lm_main`), else the default voice state.
+ */
+async function synthesize(
+  dir: string,
+  stepWithHead: boolean,
+  voiceFile?: string,
+): Promise<{frames: Float32Array[]; used: boolean; oneCopy: boolean}> {
   const model = await loadEngineModel({dir, stepWithHead, mimiWorker: true})
   try {
     const params = {...modelGenerationDefaults(model.facts), fixedFrames: null}
     const noise = new SeededNormalNoise({seed: 7, temperature: params.temperature})
-    const voice = await resolveVoice({model, noise})
+    const voice = await resolveVoice({model, noise, ...(voiceFile === undefined ? {} : {voice: join(dir, voiceFile)})})
     const frames: Float32Array[] = []
     for await (const frame of generateAudio({model, voice: voice.kv, text: TEXT, params, noise})) frames.push(frame.audio)
-    return {frames, used: model.stepWithHead !== undefined}
+    // with the combined graph, flow_lm_main calls (prefills) run the same session: the FlowLM weights loaded once
+    return {frames, used: model.stepWithHead !== undefined, oneCopy: model.sessions.flow_lm_main === model.stepWithHead}
   } finally {
     await model.release()
   }
@@ -66,24 +74,25 @@ describe.skipIf(!hasOracle4 && !isCI)(
       expect(manifest.graphs[STEP_WITH_HEAD_GRAPH]).toBeUndefined()
     })
 
-    it.each(['t4-drift', 't4-point'])(
-      '%s: a generation through it gives the frames of the two-call loop (same seed, EOS-ended)',
-      async (family) => {
-        const dir = exported(family)
-        const combined = await synthesize(dir, true)
-        const separate = await synthesize(dir, false)
-        expect(combined.used).toBe(true)
-        expect(separate.used).toBe(false)
-        expect(combined.frames.length).toBe(separate.frames.length)
-        expect(combined.frames.length).toBeGreaterThan(1)
-        let worst = 0
-        for (const [i, frame] of combined.frames.entries()) {
-          const other = separate.frames[i] as Float32Array
-          expect(frame.length).toBe(other.length)
-          for (let j = 0; j < frame.length; j += 1) worst = Math.max(worst, Math.abs((frame[j] as number) - (other[j] as number)))
-        }
-        expect(worst).toBeLessThanOrEqual(1e-5)
-      },
-    )
+    it.each([
+      ['t4-drift', 'default'],
+      ['t4-point', 'default'],
+      ['t4-drift', 'voice_prompt.wav'],
+    ])('%s (voice %s): a generation through it gives the frames of the two-call loop (same seed, EOS-ended)', async (family, voiceFile) => {
+      const dir = exported(family)
+      const combined = await synthesize(dir, true, voiceFile)
+      const separate = await synthesize(dir, false, voiceFile)
+      expect([combined.used, combined.oneCopy]).toEqual([true, true])
+      expect([separate.used, separate.oneCopy]).toEqual([false, false])
+      expect(combined.frames.length).toBe(separate.frames.length)
+      expect(combined.frames.length).toBeGreaterThan(1)
+      let worst = 0
+      for (const [i, frame] of combined.frames.entries()) {
+        const other = separate.frames[i] as Float32Array
+        expect(frame.length).toBe(other.length)
+        for (let j = 0; j < frame.length; j += 1) worst = Math.max(worst, Math.abs((frame[j] as number) - (other[j] as number)))
+      }
+      expect(worst).toBeLessThanOrEqual(1e-5)
+    })
   },
 )
