@@ -67,6 +67,12 @@ export default class Bench extends PocketTtsCommand {
       default: true,
       allowNo: true,
     }),
+    'step-graph': Flags.boolean({
+      description:
+        "Run AR steps through the export's combined FlowLM-and-head graph when it has one (flow_lm_main_flow, one-step heads), as synth does.",
+      default: true,
+      allowNo: true,
+    }),
     python: Flags.string({
       description: 'Python interpreter with the tooling, for --against python (else POCKETTTS_PYTHON, .venv, python3).',
     }),
@@ -119,6 +125,7 @@ export default class Bench extends PocketTtsCommand {
         frames: flags.frames ?? null,
         seed: flags.seed,
         mimiWorker: flags['mimi-worker'],
+        stepWithHead: flags['step-graph'],
         probe: flags.probe,
         againstPython: flags.against === 'python',
         ...(flags.upstream === undefined ? {} : {upstream: flags.upstream}),

@@ -55,22 +55,25 @@ def _quantize_backend(quantize: bool) -> str | None:
     return str(_get_backend())
 
 
+def _frame_samples(model: Any) -> int:
+    """Samples per latent frame (1920 at 24 kHz and 12.5 Hz): 4.x's decoder thread yields several frames per chunk."""
+    return round(model.sample_rate / model.config.mimi.frame_rate)
+
+
 def _one_run(model: Any, state: Any, text: str) -> dict[str, Any]:
     start = time.perf_counter()
     first: float | None = None
     samples = 0
-    chunks = 0
     for chunk in model.generate_audio_stream(state, text):
         if first is None:
             first = time.perf_counter() - start
         samples += int(chunk.shape[-1])
-        chunks += 1
     elapsed = time.perf_counter() - start
     audio_seconds = samples / model.sample_rate
     return {
         "elapsedMs": elapsed * 1000,
         "timeToFirstAudioMs": None if first is None else first * 1000,
-        "frames": chunks,
+        "frames": samples // _frame_samples(model),
         "audioSeconds": audio_seconds,
         "realTimeFactor": elapsed / audio_seconds if audio_seconds > 0 else None,
         "speed": audio_seconds / elapsed if elapsed > 0 else None,

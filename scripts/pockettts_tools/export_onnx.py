@@ -21,6 +21,7 @@ from . import __version__
 from .model_facts import ModelFacts
 from .model_folder import CONFIG_FILE, ModelFolder, inspect_model_folder, load_model_folder
 from .protocol import ErrorKind, JobError, progress, run_job
+from .step_graph import COMBINED_GRAPH, wants_step_graph
 from .upstreams import running_release
 
 FORMAT = "pockettts-onnx/1"
@@ -257,6 +258,10 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
             hint="This is a bug in the exporter for this model; report it with --verbose output.",
         )
 
+    if wants_step_graph(facts.sampler["type"]):
+        progress("combine", message=f"{COMBINED_GRAPH}: flow_lm_main then flow_lm_flow in one graph, checked against both and upstream")
+        graph_entries[COMBINED_GRAPH], call_sets[COMBINED_GRAPH] = _combined_step_graph(out, graphs, sessions, ref, graph_entries)
+
     quantization: dict[str, Any] | None = None
     if int8:
         from .quantize_int8 import quantize_export
@@ -327,6 +332,31 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
     }
     validate("export-result", json.loads(json.dumps(result)), "export result")
     return result
+
+
+def _combined_step_graph(
+    out: Path, graphs: list[Any], sessions: dict[str, Any], ref: Any, entries: dict[str, Any]
+) -> tuple[dict[str, Any], list[Any]]:
+    """Composes the exported flow_lm_main and flow_lm_flow files into the optional one-call step graph, checks it
+    and returns its manifest entry and golden call set (step_graph.py)."""
+    from .graph_checks import open_session
+    from .step_graph import HEAD_GRAPH, MAIN_GRAPH, check_step_graph, combined_entry, combined_tolerance, compose_step_graph, step_cases
+
+    path = out / f"{COMBINED_GRAPH}.onnx"
+    nodes = compose_step_graph(out / f"{MAIN_GRAPH}.onnx", out / f"{HEAD_GRAPH}.onnx", path)
+    defs = {g.name: g for g in graphs}
+    tolerance = combined_tolerance(defs[MAIN_GRAPH].tolerance, defs[HEAD_GRAPH].tolerance)
+    result, pair_max = check_step_graph(open_session(path), sessions[MAIN_GRAPH], sessions[HEAD_GRAPH], ref, tolerance)
+    if not result.passed:
+        raise JobError(
+            "EXPORT_CHECK_FAILED",
+            f"The combined {COMBINED_GRAPH} graph differs beyond tolerance: {', '.join(result.to_json()['failed'])}.",
+            kind="runtime",
+            hint="This is a bug in the exporter for this model; report it with --verbose output.",
+        )
+    entry = combined_entry(entries[MAIN_GRAPH], entries[HEAD_GRAPH], {"tolerance": tolerance, "export": result.to_json()}, nodes, pair_max)
+    keep = {"ar_step_0", "ar_step_1"}
+    return entry, [c for c in step_cases(ref) if c.name in keep]
 
 
 def main(argv: list[str]) -> dict[str, Any]:

@@ -40,6 +40,16 @@ export interface BenchSummary {
   readonly msPerFrame: StageTimes<Stat>
 }
 
+/** Graph calls per frame of each stage, as the engine makes them. */
+export interface StageCalls {
+  /** flow_lm_main (or the combined step graph): 1. */
+  readonly flowLm: number
+  /** flow_lm_flow: K for LSD, 1 for a one-step head, 0 when the combined step graph runs it inside the FlowLM call. */
+  readonly flowHead: number
+  /** latent_to_mimi + mimi_decoder calls per frame (two per decode call, over the frames of the call). */
+  readonly mimi: number
+}
+
 /** How close the engine runs to what the machine allows (from the probe and the model's cost). */
 export interface PerformanceBound {
   /** Lower bounds on each stage's time per frame: max(weight bytes / bandwidth, FLOPs / matmul rate). */
@@ -57,6 +67,14 @@ export interface PerformanceBound {
   readonly flowLmGBs: number
   /** bound flowLmMs / measured median FlowLM step time. */
   readonly flowLmEfficiency: number
+  /** Graph calls per frame the bound counts (absent in reports written before they were counted). */
+  readonly calls?: StageCalls
+  /** The probe's median cost of one session.run, ms. */
+  readonly callOverheadMs?: number
+  /** Call overhead per frame: callOverheadMs × all the calls of a frame (FlowLM, head and Mimi, overlapped or not). */
+  readonly callsMsPerFrame?: number
+  /** The bandwidth the FlowLM bound reads its weights at (the stream probe at its size, else the large probe's). */
+  readonly flowLmBandwidthGBs?: number
 }
 
 /** The Mimi decoder measured on its own against its arithmetic at the matmul rate of its own thread count. */
@@ -148,6 +166,8 @@ export interface BenchReport {
     readonly warmup: number
     readonly threads: number
     readonly mimiWorker: boolean
+    /** AR steps ran through the combined step graph (flow_lm_main_flow: the head inside the FlowLM call); absent in older reports. */
+    readonly stepWithHead?: boolean
     readonly seed: number
     readonly temperature: number
     readonly lsdDecodeSteps: number

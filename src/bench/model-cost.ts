@@ -36,30 +36,69 @@ export interface ModelCostParams {
 /** The flow head's time embedding width (upstream `TimestepEmbedder` frequency_embedding_size). */
 const TIME_FREQUENCIES = 256
 
+/** Time conditions of the sampler head (upstream `SimpleMLPAdaLN` num_time_conds): LSD s and t, flow matching t, none for one-step heads. */
+const TIME_CONDITIONS: Readonly<Record<string, number>> = {lsd: 2, flow_matching: 1, drifting: 0, pointwise: 0}
+
+/** Sampler heads evaluated once per latent whatever the decode steps. */
+const ONE_STEP_HEADS: ReadonlySet<string> = new Set(['drifting', 'pointwise'])
+
+/** 2.1.0's FlowLM FFN width factor (config hidden_scale) when the config does not say. */
+const DEFAULT_HIDDEN_SCALE = 4
+
+/** Widths of one FlowLM transformer layer: queries and attention output, keys and values (grouped-query), FFN. */
+export interface FlowLmWidths {
+  /** attn_dim (num_heads · head_dim; d_model unless the config narrows or widens it). */
+  readonly attention: number
+  /** num_kv_heads · head_dim: K and V each. */
+  readonly keyValue: number
+  /** dim_feedforward, else d_model · hidden_scale. */
+  readonly feedForward: number
+}
+
+/** The FlowLM layer widths from the facts and upstream's config (4.x attn_dim, num_kv_heads, dim_feedforward, hidden_scale). */
+export function flowLmWidths(m: Facts): FlowLmWidths {
+  const flowLm = (m.config['flow_lm'] ?? {}) as Record<string, unknown>
+  const transformer = (flowLm['transformer'] ?? {}) as Record<string, unknown>
+  const feedForward =
+    finiteOrNull(transformer['dim_feedforward']) ??
+    Math.round(m.d_model * (finiteOrNull(transformer['hidden_scale']) ?? DEFAULT_HIDDEN_SCALE))
+  return {attention: m.num_heads * m.head_dim, keyValue: m.num_kv_heads * m.head_dim, feedForward}
+}
+
 /**
- * FLOPs per frame from the architecture (facts §3): FlowLM layers are attention in/out projections (4·D²) and
- * a 4× FFN (8·D²) per position plus 4·D multiply-adds per attended position; the flow head is an AdaLN MLP; Mimi
- * is the upsampler, the decoder transformer over 16 steps attending to its 250-step context, and the SEANet
- * decoder's convolutions. Weight bytes per frame are the graph files' sizes (weights dominate them; an int8
- * export is smaller), read once per call.
+ * FLOPs per frame from the architecture (facts §3): a FlowLM layer is the fused Q/K/V projection (D·(A + 2·KV)),
+ * the output projection (A·D) and the FFN (2·D·F) per position, plus 2·A multiply-adds per attended position (Q·K
+ * and the weighted sum of V); then the z projection and the EOS head. The sampler head is an AdaLN MLP on the
+ * `hidden` width with its time embedders (two for LSD, one for flow matching, none for the one-step heads), run
+ * K times per frame (once for a one-step head); Mimi is the upsampler, the decoder transformer over its steps
+ * attending to its context, and the SEANet decoder's convolutions (4.x: the decoder's own smaller config).
+ * Weight bytes per frame are the graph files' sizes (weights dominate them; an int8 export is smaller), read once
+ * per call.
  */
 export function modelCost(params: ModelCostParams): ModelCost {
   const m = params.manifest.model
-  const K = params.lsdDecodeSteps ?? 1
+  const sampler = m.sampler.type
+  const K = ONE_STEP_HEADS.has(sampler) ? 1 : (params.lsdDecodeSteps ?? 1)
   const D = m.d_model
   const L = m.num_layers
+  const H = m.hidden_dim
   const latent = m.latent_dim
-  const flowLmMatmulParams = L * 12 * D * D
-  const positionMacs = flowLmMatmulParams + latent * D + D // + input_linear + out_eos
-  const stepMacs = positionMacs + L * 4 * params.meanPosition * D
-  const prefillMacs = params.tokens * flowLmMatmulParams + L * 2 * params.tokens * (params.meanPosition + params.tokens / 2) * D
+  const widths = flowLmWidths(m)
+  const A = widths.attention
+  const flowLmMatmulParams = L * (D * (A + 2 * widths.keyValue) + A * D + 2 * D * widths.feedForward)
+  // input_linear, the z projection when hidden is narrower than the model, out_eos
+  const positionMacs = flowLmMatmulParams + latent * D + (H === D ? 0 : D * H) + H
+  const stepMacs = positionMacs + L * 2 * params.meanPosition * A
+  const prefillMacs = params.tokens * flowLmMatmulParams + L * 2 * params.tokens * (params.meanPosition + params.tokens / 2) * A
   const size = (graph: string): number => params.manifest.graphs[graph]?.size ?? 0
   const F = m.flow_dim
-  const headMacs = D * F + latent * F + 2 * (TIME_FREQUENCIES * F + F * F) + m.flow_depth * 5 * F * F + 2 * F * F + F * latent
+  const times = TIME_CONDITIONS[sampler] ?? 2
+  const headMacs = H * F + latent * F + times * (TIME_FREQUENCIES * F + F * F) + m.flow_depth * 5 * F * F + 2 * F * F + F * latent
   const mimiMacs = mimiDecoderMacs(m)
   const flowLmStep = {flops: 2 * stepMacs, weightBytes: size('flow_lm_main')}
   const flowHead = {flops: 2 * K * headMacs, weightBytes: K * size('flow_lm_flow')}
   const mimi = mimiMacs === null ? null : {flops: 2 * mimiMacs, weightBytes: size('latent_to_mimi') + size('mimi_decoder')}
+  const mimiLayers = mimiTransformer(m)
   return {
     flowLmStep,
     flowHead,
@@ -71,11 +110,12 @@ export function modelCost(params: ModelCostParams): ModelCost {
       weightBytes: flowLmStep.weightBytes + flowHead.weightBytes + (mimi?.weightBytes ?? 0),
     },
     assumptions: [
-      `FlowLM step at mean position ${params.meanPosition.toFixed(0)}: ${L} layers × 12·D² (D=${D}) + attention 4·D per position`,
-      `flow head ×${K} per frame: AdaLN MLP width ${F}, depth ${m.flow_depth}`,
+      `FlowLM step at mean position ${params.meanPosition.toFixed(0)}: ${L} layers, D=${D}, attention ${A} wide ` +
+        `(K/V ${widths.keyValue}), FFN ${widths.feedForward}, + 2·${A} per attended position`,
+      `${sampler} head ×${K} per frame: AdaLN MLP width ${F}, depth ${m.flow_depth}, ${times} time condition(s)`,
       mimiMacs === null
         ? 'Mimi: config fields missing, not counted'
-        : `Mimi: ${m.mimi_steps_per_latent} steps of a ${m.mimi_num_layers}-layer transformer (context ${m.mimi_context}) + SEANet decoder`,
+        : `Mimi: ${m.mimi_steps_per_latent} steps of a ${mimiLayers.layers}-layer transformer (width ${mimiLayers.width}, context ${mimiLayers.context}) + SEANet decoder`,
       'weight bytes = graph file sizes, read once per call',
     ],
   }
@@ -87,11 +127,26 @@ function finiteOrNull(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null
 }
 
+/** The Mimi decoder's transformer and SEANet configs: 4.x's decoder_* ones when set, else the shared ones (upstream's fallback). */
+function mimiDecoderConfigs(m: Facts): {readonly seanet: Record<string, unknown>; readonly transformer: Record<string, unknown>} {
+  const mimi = (m.config['mimi'] ?? {}) as Record<string, unknown>
+  const pick = (own: string, shared: string): Record<string, unknown> => (mimi[own] ?? mimi[shared] ?? {}) as Record<string, unknown>
+  return {seanet: pick('decoder_seanet', 'seanet'), transformer: pick('decoder_transformer', 'transformer')}
+}
+
+/** Width, layers and context of the Mimi decoder transformer (its config, else the facts). */
+function mimiTransformer(m: Facts): {readonly width: number; readonly layers: number; readonly context: number} {
+  const {transformer} = mimiDecoderConfigs(m)
+  return {
+    width: finiteOrNull(transformer['d_model']) ?? m.mimi_dim,
+    layers: finiteOrNull(transformer['num_layers']) ?? m.mimi_num_layers,
+    context: finiteOrNull(transformer['context']) ?? m.mimi_context,
+  }
+}
+
 /** Multiply-adds of latent_to_mimi + one streaming mimi_decoder call; null when a config field is missing. */
 export function mimiDecoderMacs(m: Facts): number | null {
-  const mimi = (m.config['mimi'] ?? {}) as Record<string, unknown>
-  const seanet = (mimi['seanet'] ?? {}) as Record<string, unknown>
-  const transformer = (mimi['transformer'] ?? {}) as Record<string, unknown>
+  const {seanet, transformer} = mimiDecoderConfigs(m)
   const nFilters = finiteOrNull(seanet['n_filters'])
   const kernel = finiteOrNull(seanet['kernel_size'])
   const residualKernel = finiteOrNull(seanet['residual_kernel_size'])
@@ -108,16 +163,17 @@ export function mimiDecoderMacs(m: Facts): number | null {
   )
     return null
   const C = m.mimi_input_dim
-  const d = m.mimi_dim
+  const {width: d, layers, context} = mimiTransformer(m)
+  const seanetInput = finiteOrNull(seanet['dimension']) ?? d
   const S = m.mimi_steps_per_latent
   let macs = m.latent_dim * C // latent_to_mimi (quantizer projection)
   macs += C * 2 * S // depthwise ConvTranspose upsampler, kernel 2·stride, one input step
   // decoder transformer: projections + FFN per position, attention over the context window
-  macs += m.mimi_num_layers * S * (4 * d * d + 2 * d * (ff as number) + 2 * m.mimi_context * d)
+  macs += layers * S * (4 * d * d + 2 * d * (ff as number) + 2 * context * d)
   // SEANet decoder (ratios in the decoder's order), channels halve after each upsampling stage
   let dim = (nFilters as number) * 2 ** ratios.length
   let steps = S
-  macs += steps * d * dim * (kernel as number)
+  macs += steps * seanetInput * dim * (kernel as number)
   for (const ratio of ratios as number[]) {
     macs += steps * dim * (dim / 2) * 2 * ratio // ConvTranspose1d, kernel 2·ratio
     dim /= 2

@@ -16,6 +16,25 @@ export interface MachineProbe {
   readonly matmulMs: Stat
   /** 2·m·k·n / median time. */
   readonly matmulGflops: number
+  /**
+   * One `session.run` of a one-node graph (an 8×8 MatMul): the fixed cost of a call through onnxruntime-node
+   * (feeds, the run, the output tensor), paid once per graph call whatever the graph does. Absent in reports
+   * written before it was measured.
+   */
+  readonly callOverheadMs?: Stat
+  /**
+   * Weight streaming at the sizes of the model's graphs (`streamBytes`): small weights stay in the CPU's caches
+   * between calls, so a small graph can read them far faster than the large probe's `bandwidthGBs`.
+   */
+  readonly streams?: readonly StreamProbe[]
+}
+
+/** y = x·W with x [1, k] and W of about `weightMb` MB, one read of W per call; its GB/s with the call overhead taken out. */
+export interface StreamProbe {
+  readonly weightMb: number
+  readonly ms: Stat
+  /** W bytes / (median time − median call overhead). */
+  readonly bandwidthGBs: number
 }
 
 export interface ProbeMachineParams {
@@ -25,13 +44,18 @@ export interface ProbeMachineParams {
   readonly bandwidthSide?: number
   /** Timed calls per probe. @default 10 */
   readonly repeats?: number
+  /** Also stream weights of these sizes in bytes (the model's graphs); sizes at or above the large probe's reuse it. @default none */
+  readonly streamBytes?: readonly number[]
 }
+
+/** Timed calls of the call-overhead probe (each a few microseconds). */
+const OVERHEAD_REPEATS = 200
 
 async function timeCalls(model: Uint8Array, rows: number, k: number, threads: number, repeats: number): Promise<Stat> {
   const session = await ort.InferenceSession.create(model, sessionOptions({threads, allowSpinning: true}))
   try {
     const x = new ort.Tensor('float32', new Float32Array(rows * k).fill(0.01), [rows, k])
-    for (let i = 0; i < 2; i += 1) await session.run({x})
+    for (let i = 0; i < Math.max(2, Math.min(20, repeats / 10)); i += 1) await session.run({x})
     const times: number[] = []
     for (let i = 0; i < repeats; i += 1) {
       const start = performance.now()
@@ -56,6 +80,19 @@ export async function probeMachine(params: ProbeMachineParams): Promise<MachineP
   const shape = [256, 2048, 2048] as const
   const matmulMs = await timeCalls(encodeMatMulModel({m: shape[0], k: shape[1], n: shape[2]}), shape[0], shape[1], params.threads, repeats)
   const weightBytes = side * side * 4
+  const callOverheadMs = await timeCalls(encodeMatMulModel({m: 1, k: 8, n: 8}), 1, 8, params.threads, OVERHEAD_REPEATS)
+  const streams: StreamProbe[] = []
+  for (const bytes of params.streamBytes ?? []) {
+    const streamSide = streamSideFor(bytes, side)
+    if (streamSide === null) continue
+    const ms = await timeCalls(encodeMatMulModel({m: 1, k: streamSide, n: streamSide}), 1, streamSide, params.threads, repeats)
+    const streamBytes = streamSide * streamSide * 4
+    streams.push({
+      weightMb: streamBytes / 1e6,
+      ms,
+      bandwidthGBs: streamBytes / (Math.max(1e-6, ms.median - callOverheadMs.median) / 1000) / 1e9,
+    })
+  }
   return {
     threads: params.threads,
     bandwidthWeightMb: weightBytes / 1e6,
@@ -64,7 +101,19 @@ export async function probeMachine(params: ProbeMachineParams): Promise<MachineP
     matmulShape: shape,
     matmulMs,
     matmulGflops: (2 * shape[0] * shape[1] * shape[2]) / (matmulMs.median / 1000) / 1e9,
+    callOverheadMs,
+    streams,
   }
+}
+
+/**
+ * The side of the square fp32 W that holds about `bytes` (a multiple of 16, at least 16), or null when the large
+ * probe (side `largeSide`) already covers that size.
+ */
+export function streamSideFor(bytes: number, largeSide: number): number | null {
+  if (!(bytes > 0)) return null
+  const side = Math.max(16, Math.round(Math.sqrt(bytes / 4) / 16) * 16)
+  return side >= largeSide ? null : side
 }
 
 /** The probe's in-cache matmul kept open, to be timed between other work (interleaved with what it bounds). */

@@ -32,7 +32,8 @@ export function renderBenchReport(report: BenchReport): string {
       `voice ${settings.voice}; ${first?.tokens ?? '?'} tokens in ${first?.chunks ?? '?'} ` +
       `chunk(s), ` +
       `${first?.frames ?? '?'} frames (${settings.frames === null ? 'until EOS' : `fixed ${settings.frames} per chunk, EOS ignored`}); ` +
-      `${settings.runs} runs after ${settings.warmup} warm-up; ${settings.threads} thread(s), Mimi ${settings.mimiWorker ? 'on a worker thread' : 'inline'}`,
+      `${settings.runs} runs after ${settings.warmup} warm-up; ${settings.threads} thread(s), Mimi ${settings.mimiWorker ? 'on a worker thread' : 'inline'}` +
+      (settings.stepWithHead === true ? '; FlowLM step and sampler head in one call (flow_lm_main_flow)' : ''),
   )
   lines.push('')
   const rows: string[][] = [
@@ -42,7 +43,10 @@ export function renderBenchReport(report: BenchReport): string {
     ['wall time per frame (ms)', ...triple(summary.msPerFrame.wall)],
     ['  text embed + prefill with step 0 (ms/frame)', ...triple(summary.msPerFrame.text, 2)],
     ['  FlowLM step (ms/step, steps 1+)', ...triple(summary.msPerFrame.flowLm)],
-    ['  flow head (ms/step)', ...triple(summary.msPerFrame.flowHead, 2)],
+    [
+      settings.stepWithHead === true ? '  flow head (ms/step, inside the FlowLM call)' : '  flow head (ms/step)',
+      ...triple(summary.msPerFrame.flowHead, 2),
+    ],
     [`  Mimi decode (ms/frame${settings.mimiWorker ? ', on the worker' : ''})`, ...triple(summary.msPerFrame.mimi)],
   ]
   lines.push(renderTable(['metric', 'min', 'median', 'max'], rows))
@@ -57,20 +61,26 @@ export function renderBenchReport(report: BenchReport): string {
   )
   if (report.probe !== null && report.bound !== null) {
     const {probe, bound} = report
+    const streams = (probe.streams ?? []).map((st) => `${fixed(st.bandwidthGBs)} GB/s at ${fixed(st.weightMb, 1)} MB`)
     lines.push(
       `machine limit (${probe.threads} thread(s)): ${fixed(probe.bandwidthGBs)} GB/s streaming ` +
-        `a ${fixed(probe.bandwidthWeightMb, 0)} MB weight, ${fixed(probe.matmulGflops, 0)} ` +
-        `GFLOP/s matmul`,
+        `a ${fixed(probe.bandwidthWeightMb, 0)} MB weight${streams.length === 0 ? '' : ` (${streams.join(', ')}: the graphs' sizes)`}, ` +
+        `${fixed(probe.matmulGflops, 0)} GFLOP/s matmul` +
+        (probe.callOverheadMs === undefined ? '' : `, ${fixed(probe.callOverheadMs.median * 1000, 0)} us per session.run`),
     )
     lines.push(
       `bound per frame: FlowLM >= ${fixed(bound.flowLmMs)} ms + flow head >= ${fixed(bound.flowHeadMs, 2)} ` +
         `ms${bound.mimiMs === null ? '' : `, Mimi >= ${fixed(bound.mimiMs)} ms ${bound.overlapped ? 'beside it' : 'after it'}`}` +
-        ` -> ${fixed(bound.frameMs)} ms/frame = at most ${fixed(bound.maxSpeed, 1)}x real time`,
+        ` -> ${fixed(bound.frameMs)} ms/frame = at most ${fixed(bound.maxSpeed, 1)}x real time` +
+        (bound.calls === undefined || bound.callsMsPerFrame === undefined
+          ? ''
+          : ` (graph calls per frame: FlowLM ${fixed(bound.calls.flowLm, 0)}, head ${fixed(bound.calls.flowHead, 0)}, ` +
+            `Mimi ${fixed(bound.calls.mimi, 2)}; ${fixed(bound.callsMsPerFrame, 3)} ms of call overhead)`),
     )
     lines.push(
       `the engine runs at ${fixed(bound.efficiency * 100, 0)}% of that bound (FlowLM step: ` +
-        `${fixed(bound.flowLmGBs)} GB/s, ${fixed(bound.flowLmEfficiency * 100, 0)}% of the ` +
-        `measured bandwidth)`,
+        `${fixed(bound.flowLmGBs)} GB/s, ${fixed(bound.flowLmEfficiency * 100, 0)}% of its bound` +
+        `${bound.flowLmBandwidthGBs === undefined ? '' : ` at ${fixed(bound.flowLmBandwidthGBs)} GB/s`})`,
     )
   }
   if (report.mimiAlone !== null) {

@@ -10,7 +10,7 @@ import {ConfigError, UsageError} from '../errors/index.js'
 import {readManifest} from '../model/index.js'
 import type {ExportManifest} from '../model/manifest-types.js'
 import type {PythonProgressEvent} from '../python/index.js'
-import {BENCH_FORMAT, type BenchReport, type BenchRun, type BenchSummary, type UpstreamComparison} from './bench-report.js'
+import {BENCH_FORMAT, type BenchReport, type BenchRun, type BenchSummary, type StageCalls, type UpstreamComparison} from './bench-report.js'
 import {compareBaseline} from './compare-baseline.js'
 import {machineInfo} from './machine-info.js'
 import {modelCost} from './model-cost.js'
@@ -56,6 +56,8 @@ export interface RunBenchParams {
   readonly params?: Partial<GenerationParams>
   /** Mimi on a worker thread, overlapped with the next FlowLM step (synth's fast path). @default true */
   readonly mimiWorker?: boolean
+  /** AR steps through the export's combined step graph when it has one (flow_lm_main_flow, as synth). @default true */
+  readonly stepWithHead?: boolean
   /**
    * Measure the machine's bandwidth and matmul rate for the performance bound, and time the Mimi decoder alone
    * against its own bound. @default true
@@ -108,7 +110,13 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
       : selectUpstream('bench', params.upstream ?? recordedUpstream(dir) ?? recordedUpstream(upstreamModel))
 
   progress({phase: 'load', message: `loading ${dir}`})
-  const model = await loadEngineModel({dir, ...(params.threads === undefined ? {} : {threads: params.threads}), mimiWorker: useWorker})
+  const model = await loadEngineModel({
+    dir,
+    ...(params.threads === undefined ? {} : {threads: params.threads}),
+    mimiWorker: useWorker,
+    stepWithHead: params.stepWithHead ?? true,
+  })
+  const stepWithHead = model.stepWithHead !== undefined
   const threads = model.threads.main
   // the Mimi decoder as the engine runs it: its thread count and grouping (the first frame alone, then groups)
   const mimiThreads = model.threads.mimi ?? threads
@@ -206,6 +214,7 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
   let mimiAlone = null
   if (params.probe ?? true) {
     const mimiFrames = first?.frames ?? 0
+    let mimiCalls = mimiFrames // decode calls of one run: one per frame unless grouped
     if (mimiFrames > 0) {
       progress({phase: 'mimi', message: `timing the Mimi decoder alone (${mimiFrames} frames, ${mimiThreads} thread(s))`})
       const graphFile = (name: string): string => manifest.graphs[name]?.file ?? `${name}.onnx`
@@ -221,12 +230,29 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
         seed,
       })
       mimiAlone = mimiAloneBound({cost, measured: measuredMimi})
+      mimiCalls = measuredMimi.calls.length
     }
-    // the machine's limit: all physical cores streaming / multiplying, whatever the engine's own split
+    // the machine's limit: all physical cores streaming / multiplying, whatever the engine's own split; weight
+    // streaming also at the sizes of the per-frame graphs (small ones read from the caches) and the cost of a call
     const probeThreads = defaultThreads()
-    progress({phase: 'probe', message: `measuring memory bandwidth and matmul rate (${probeThreads} thread(s))`})
-    probe = await probeMachine({threads: probeThreads})
-    bound = performanceBound({cost, probe, summary, frameMs: (1000 * model.dims.frameSize) / model.dims.sampleRate, overlapped: useWorker})
+    progress({phase: 'probe', message: `measuring memory bandwidth, matmul rate and call overhead (${probeThreads} thread(s))`})
+    const graphSize = (name: string): number => manifest.graphs[name]?.size ?? 0
+    probe = await probeMachine({
+      threads: probeThreads,
+      streamBytes: [graphSize('flow_lm_main'), graphSize('flow_lm_flow'), graphSize('mimi_decoder')],
+    })
+    bound = performanceBound({
+      cost,
+      probe,
+      summary,
+      frameMs: (1000 * model.dims.frameSize) / model.dims.sampleRate,
+      overlapped: useWorker,
+      calls: stageCalls({
+        headCalls: stepWithHead ? 0 : cost.flowHead.weightBytes / Math.max(1, graphSize('flow_lm_flow')),
+        mimiCalls,
+        frames: mimiFrames,
+      }),
+    })
   }
 
   const report: BenchReport = {
@@ -247,6 +273,7 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
       warmup,
       threads,
       mimiWorker: useWorker,
+      stepWithHead,
       seed,
       temperature: gen.temperature,
       lsdDecodeSteps: gen.lsdDecodeSteps,
@@ -289,6 +316,11 @@ export function summarizeRuns(runs: readonly BenchRun[]): BenchSummary {
       mimi: stat((r) => r.msPerFrame.mimi),
     },
   }
+}
+
+/** Graph calls per frame as the engine makes them: one FlowLM call, the head's calls, two Mimi graphs per decode call. */
+export function stageCalls(params: {readonly headCalls: number; readonly mimiCalls: number; readonly frames: number}): StageCalls {
+  return {flowLm: 1, flowHead: params.headCalls, mimi: params.frames > 0 ? (2 * params.mimiCalls) / params.frames : 2}
 }
 
 /** Whether the export's FlowLM graphs carry int8 weights (`model export --int8`). */

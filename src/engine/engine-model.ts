@@ -15,6 +15,15 @@ import {loadJsonTokenizer, loadSentencePieceTokenizer, textConfigFromManifest, t
 export const coreGraphs = ['text_conditioner', 'flow_lm_main', 'flow_lm_flow', 'latent_to_mimi', 'mimi_decoder'] as const
 export type CoreGraph = (typeof coreGraphs)[number]
 
+/**
+ * The optional combined step graph of a one-step sampler head (flow_lm_main then flow_lm_flow in one call,
+ * scripts/pockettts_tools/step_graph.py): one session.run per AR step instead of two.
+ */
+export const STEP_WITH_HEAD_GRAPH = 'flow_lm_main_flow'
+
+/** The sampler heads the combined step graph serves (one flow_lm_flow call per latent). */
+const ONE_STEP_SAMPLERS: ReadonlySet<string> = new Set(['drifting', 'pointwise'])
+
 /** `heads` is the FlowLM's KV heads (manifest num_kv_heads: fewer than its query heads with grouped-query attention). */
 export interface EngineDims extends KvLayout {
   readonly dModel: number
@@ -38,6 +47,12 @@ export interface EngineModel {
    * `mimi_decoder` live in the worker instead and reading them here throws (ModelError MIMI_IN_WORKER).
    */
   readonly sessions: Sessions<CoreGraph>
+  /**
+   * The combined step graph (STEP_WITH_HEAD_GRAPH), when the export has one and it was not turned off: AR steps
+   * then take one call that returns the latent too. `sessions.flow_lm_main` is then this same session (prefills
+   * feed it a zero noise and leave the latent unfetched): the FlowLM weights are loaded once.
+   */
+  readonly stepWithHead?: ort.InferenceSession
   /** The Mimi decoder thread, when loaded with `mimiWorker: true`; generateAudio then overlaps decoding with the next FlowLM step. */
   readonly mimiWorker?: MimiDecodeWorker
   /** Rows to preallocate for the FlowLM KV cache (manifest capacities.flow_kv_positions). */
@@ -69,6 +84,8 @@ export interface LoadEngineModelParams {
    * @default false
    */
   readonly mimiWorker?: boolean
+  /** Run AR steps through the export's combined step graph when it has one (STEP_WITH_HEAD_GRAPH). @default true */
+  readonly stepWithHead?: boolean
 }
 
 /** The Mimi worker's intra-op threads: one (it overlaps the FlowLM running on the other cores). */
@@ -110,13 +127,21 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
     params.threads ?? (useWorker && manifest.quantization !== undefined ? Math.max(1, defaultThreads() - MIMI_THREADS) : defaultThreads())
   const sessionOptions = {threads: mainThreads, allowSpinning: ALLOW_SPINNING}
   const mimiStates = mimiStatesOf(graphEntry(manifest, 'mimi_decoder'))
-  const {latent_to_mimi: latentToMimiFile, mimi_decoder: mimiDecoderFile, ...mainFiles} = files
+  const {latent_to_mimi: latentToMimiFile, mimi_decoder: mimiDecoderFile, ...coreMainFiles} = files
+  const stepGraph = manifest.graphs[STEP_WITH_HEAD_GRAPH]
+  const useStepGraph = (params.stepWithHead ?? true) && stepGraph !== undefined && ONE_STEP_SAMPLERS.has(release.sampler.type)
+  // graph name -> file of the main-thread sessions: the core ones, and when used the combined step graph in place
+  // of flow_lm_main (it computes the same outputs and more: one copy of the FlowLM weights, see below)
+  const {flow_lm_main: mainFile, ...otherMainFiles} = coreMainFiles
+  const mainFiles: Readonly<Record<string, string>> = useStepGraph
+    ? {...otherMainFiles, [STEP_WITH_HEAD_GRAPH]: stepGraph.file}
+    : {...otherMainFiles, flow_lm_main: mainFile}
   const loadMain = () =>
     createSessions({
       dir: params.dir,
       files: mainFiles,
       ...sessionOptions,
-      noPrepack: NO_PREPACK.filter((g): g is keyof typeof mainFiles => g in mainFiles),
+      noPrepack: NO_PREPACK.filter((g) => g in mainFiles),
     })
   const loadMimi = () =>
     useWorker
@@ -153,7 +178,12 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
     ])
     throw [mainLoad, mimiLoad, workerLoad].find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason
   }
-  const mainSessions = mainLoad.value
+  const {[STEP_WITH_HEAD_GRAPH]: stepWithHead, ...coreMain} = mainLoad.value
+  // With the combined step graph, `flow_lm_main` calls (voice prefills, parity) run it too: flowLmStep feeds it a
+  // zero noise and does not fetch the latent, so the FlowLM weights are loaded once.
+  const mainSessions = (stepWithHead === undefined ? coreMain : {...coreMain, flow_lm_main: stepWithHead}) as Sessions<
+    keyof typeof coreMainFiles
+  >
   const mimiSessions = mimiLoad.value
   const mimiWorker = workerLoad.value
   const sessions = mimiSessions === undefined ? withMimiInWorker(mainSessions) : {...mainSessions, ...mimiSessions}
@@ -167,6 +197,7 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
     dims,
     facts: release,
     sessions,
+    ...(stepWithHead === undefined ? {} : {stepWithHead}),
     ...(mimiWorker === undefined ? {} : {mimiWorker}),
     threads: {main: mainThreads, mimi: useWorker ? MIMI_THREADS : null},
     kvCapacity: manifest.capacities.flow_kv_positions,
@@ -187,7 +218,7 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
       return encoder
     },
     async release() {
-      const own = [...Object.values<ort.InferenceSession>(mainSessions), ...Object.values<ort.InferenceSession>(mimiSessions ?? {})]
+      const own = [...Object.values<ort.InferenceSession>(mainLoad.value), ...Object.values<ort.InferenceSession>(mimiSessions ?? {})]
       await Promise.all([...own, ...(encoder === undefined ? [] : [await encoder])].map((s) => s.release()))
       await mimiWorker?.release()
     },

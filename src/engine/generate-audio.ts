@@ -44,7 +44,9 @@ export interface AudioFrame {
  *   AR steps from the latent BOS: FlowLM step → EOS check → noise → sampler head (the export's: LSD, or one
  *   call of a one-step head) → Mimi decode of the latent (streaming state, reset per chunk) → yield 1920 samples.
  * A chunk ends `framesAfterEos` steps after the first EOS (that step's latent is dropped) or at `maxGenLen`
- * (with `params.fixedFrames`: after exactly that many frames, EOS ignored). 4.x exports (model.release): EOS is
+ * (with `params.fixedFrames`: after exactly that many frames, EOS ignored). With the export's combined step graph
+ * (model.stepWithHead, one-step heads) the FlowLM step and the head are one call, the step's noise drawn before it
+ * (the same draws in the same order). 4.x exports (model.release): EOS is
  * ignored on the first `eosMinStep` steps, and each chunk's first audio is faded in over `fadeInMs`.
  *
  * With the model's Mimi worker (`loadEngineModel({mimiWorker: true})`) frames are decoded on the worker while
@@ -54,7 +56,7 @@ export interface AudioFrame {
  */
 export async function* generateAudio(params: GenerateAudioParams): AsyncGenerator<AudioFrame, void, undefined> {
   const {model, params: gen, noise, taps} = params
-  const {dims, sessions, facts: release} = model
+  const {dims, sessions, facts: release, stepWithHead} = model
   const fadeIn = fadeInCurve(dims.sampleRate, release.fadeInMs)
   const {chunks} = await prepareChunks({
     tokenizer: model.text.tokenizer,
@@ -92,9 +94,13 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
       })
       // The text prefill and the first AR step (the latent BOS) run as one flow_lm_main call: one pass over the
       // weights instead of two (the causal mask makes it the same computation as upstream's prefill then step).
+      // With the combined step graph the call also samples step 0's latent: its noise is drawn first, after the
+      // prefill's (the same order of draws as without it).
+      const earlyNoise = stepWithHead === undefined ? null : noise.next(dims.latentDim)
+      const firstNoise = stepWithHead === undefined ? undefined : noise.next(dims.latentDim)
       const p0 = performance.now()
       const first = await flowLmStep({
-        session: sessions.flow_lm_main,
+        session: stepWithHead ?? sessions.flow_lm_main,
         kv,
         state: model.flowLmState,
         dModel: dims.dModel,
@@ -102,9 +108,10 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
         conditioning: textEmbeddings,
         latent: null,
         withLayers,
+        ...(firstNoise === undefined ? {} : {noise: firstNoise}),
       })
       taps?.prefill?.({chunk: index, tokens: chunk.ids.length, embedMs: e1 - e0, prefillMs: performance.now() - p0, withFirstStep: true})
-      const prefillNoise = noise.next(dims.latentDim) // upstream samples (and drops) a latent here
+      const prefillNoise = earlyNoise ?? noise.next(dims.latentDim) // upstream samples (and drops) a latent here
       taps?.prefillNoise?.({chunk: index, noise: prefillNoise})
 
       let yielded = 0
@@ -132,6 +139,25 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
           const batched = await row.step({latent: input, noise: stepNoise, lsdSteps: gen.lsdDecodeSteps})
           out = batched
           latent = batched.latent
+          t1 = performance.now()
+        } else if (stepWithHead !== undefined) {
+          // one call: the FlowLM step and the one-step head (the step's noise drawn before it)
+          stepNoise = step === 0 ? (firstNoise as Float32Array) : noise.next(dims.latentDim)
+          const sampled =
+            step === 0
+              ? first
+              : await flowLmStep({
+                  session: stepWithHead,
+                  kv,
+                  state: model.flowLmState,
+                  dModel: dims.dModel,
+                  latentDim: dims.latentDim,
+                  latent: input,
+                  withLayers,
+                  noise: stepNoise,
+                })
+          out = sampled
+          latent = sampled.latent as Float32Array
           t1 = performance.now()
         } else {
           out =

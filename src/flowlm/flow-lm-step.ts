@@ -18,6 +18,12 @@ export interface FlowLmStepParams {
   readonly latent?: Float32Array | null
   /** Also fetch each transformer layer's output at the last position (parity). */
   readonly withLayers?: boolean
+  /**
+   * The step's noise, for the combined step graph (`flow_lm_main_flow`, whose session this then is): the call
+   * also samples the latent with the one-step head. Undefined for a plain call: the combined graph then gets a
+   * zero noise and its latent is not fetched (prefills through it).
+   */
+  readonly noise?: Float32Array
 }
 
 export interface FlowLmStepResult {
@@ -27,6 +33,8 @@ export interface FlowLmStepResult {
   readonly eosLogit: number
   /** Each layer's output at the last position, [layers * dModel], when asked for. */
   readonly layerOut?: Float32Array
+  /** The sampled latent [latentDim], when the call was given the step's noise (combined step graph). */
+  readonly latent?: Float32Array
 }
 
 /**
@@ -48,11 +56,24 @@ export async function flowLmStep(params: FlowLmStepParams): Promise<FlowLmStepRe
       details: {positions, maxPositions: state.maxPositions},
     })
   }
-  const fetches = ['hidden', 'eos_logit', state.kvOutput, state.offset.output, ...(params.withLayers === true ? ['layer_out'] : [])]
+  const sampled = params.noise !== undefined
+  const fetches = [
+    'hidden',
+    'eos_logit',
+    state.kvOutput,
+    state.offset.output,
+    ...(params.withLayers === true ? ['layer_out'] : []),
+    ...(sampled ? ['latent'] : []),
+  ]
   const out = await runGraph(
-    'flow_lm_main',
+    sampled ? 'flow_lm_main_flow' : 'flow_lm_main',
     params.session,
     {
+      ...(params.noise !== undefined
+        ? {noise: f32(params.noise, [1, params.noise.length])}
+        : params.session.inputNames.includes('noise')
+          ? {noise: f32(new Float32Array(latentDim), [1, latentDim])}
+          : {}),
       conditioning: f32(conditioning, [1, conditioning.length / dModel, dModel]),
       latents: f32(latents, [1, latents.length / latentDim, latentDim]),
       // each past input is a view of its buffer, as the state table links them
@@ -75,5 +96,6 @@ export async function flowLmStep(params: FlowLmStepParams): Promise<FlowLmStepRe
     hidden,
     eosLogit: floats(out['eos_logit'], 'eos_logit')[0] ?? Number.NaN,
     ...(params.withLayers === true ? {layerOut: floats(out['layer_out'], 'layer_out')} : {}),
+    ...(sampled ? {latent: Float32Array.from(floats(out['latent'], 'latent'))} : {}),
   }
 }

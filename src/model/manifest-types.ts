@@ -73,6 +73,18 @@ export interface GraphEntry {
    */
   readonly rewrites?: readonly string[]
   readonly check: GraphCheck
+  /** Present on a graph composed from other exported graphs (flow_lm_main_flow). */
+  readonly composition?: GraphComposition
+}
+
+/** How a graph was composed from other exported graphs (onnx.compose on the final files, after every rewrite). */
+export interface GraphComposition {
+  /** The graphs composed, in call order. */
+  readonly of: readonly string[]
+  /** Node counts of the parts and of the result (before onnxruntime's own optimizations). */
+  readonly nodes: Readonly<Record<string, number>>
+  /** Largest |composed − the parts run in sequence| per output over the export's checked calls. */
+  readonly pair_max_abs: Readonly<Record<string, number>>
 }
 
 export interface FileEntry {
@@ -173,7 +185,7 @@ export interface ExportManifest {
   readonly model: ModelFacts
   readonly generation_defaults: Readonly<Record<string, unknown>>
   readonly capacities: Capacities
-  /** Graph name -> entry; names: text_conditioner, flow_lm_main, flow_lm_flow, latent_to_mimi, mimi_decoder, mimi_encoder; optional (serving): flow_lm_step_batched, flow_lm_flow_batched. */
+  /** Graph name -> entry; names: text_conditioner, flow_lm_main, flow_lm_flow, latent_to_mimi, mimi_decoder, mimi_encoder; optional (serving): flow_lm_step_batched, flow_lm_flow_batched; optional (one-step heads): flow_lm_main_flow. */
   readonly graphs: Readonly<Record<string, GraphEntry>>
   readonly tokenizer: FileEntry & {readonly kind: TokenizerKind; readonly vocab_size: number}
   readonly voices: readonly VoiceEntry[]

@@ -3,12 +3,17 @@ import {describe, expect, it} from 'vitest'
 import {
   BENCH_FORMAT,
   compareBaseline,
+  bandwidthFor,
   encodeMatMulModel,
+  flowLmWidths,
   mimiDecoderMacs,
   mimiAloneBound,
   modelCost,
   performanceBound,
   probeMachine,
+  stageBoundMs,
+  stageCalls,
+  streamSideFor,
   renderBenchReport,
   summarize,
   summarizeRuns,
@@ -35,6 +40,9 @@ const fullModel = {
   mimi_head_dim: 64,
   mimi_context: 250,
   mimi_steps_per_latent: 16,
+  num_kv_heads: 16,
+  hidden_dim: 1024,
+  sampler: {type: 'lsd', decode_steps: 1},
   config: {
     mimi: {
       seanet: {
@@ -62,6 +70,42 @@ const graphs = {
 }
 /** A manifest fragment: only the fields the cost model reads. */
 const manifest = {model: fullModel, graphs} as unknown as ModelCostParams['manifest']
+
+/** english_7m_2026-10's dimensions (upstream 4.0.1's config): grouped-query attention, narrow FFN, z_dim, drifting head, small Mimi decoder. */
+const model7m = {
+  ...fullModel,
+  d_model: 224,
+  num_layers: 8,
+  num_heads: 8,
+  head_dim: 64,
+  num_kv_heads: 2,
+  hidden_dim: 64,
+  flow_dim: 192,
+  flow_depth: 4,
+  mimi_input_dim: 128,
+  mimi_num_layers: 12,
+  mimi_num_heads: 4,
+  mimi_head_dim: 32,
+  mimi_context: 50,
+  sampler: {type: 'drifting', decode_steps: 1},
+  config: {
+    flow_lm: {
+      transformer: {d_model: 224, hidden_scale: 1, num_heads: 8, num_layers: 8, attn_dim: 512, num_kv_heads: 2, dim_feedforward: null},
+    },
+    mimi: {
+      ...fullModel.config.mimi,
+      decoder_seanet: {...fullModel.config.mimi.seanet, dimension: 128, n_filters: 32, kernel_size: 3},
+      decoder_transformer: {d_model: 128, num_heads: 4, num_layers: 12, layer_scale: 0.01, context: 50, dim_feedforward: 384},
+    },
+  },
+} as const
+const graphs7m = {
+  flow_lm_main: {size: 12_930_214},
+  flow_lm_flow: {size: 3_398_214},
+  latent_to_mimi: {size: 17_372},
+  mimi_decoder: {size: 11_362_224},
+}
+const manifest7m = {model: model7m, graphs: graphs7m} as unknown as ModelCostParams['manifest']
 
 function stat(median: number): ReturnType<typeof summarize> {
   return {min: median, median, max: median, mean: median, n: 1}
@@ -126,10 +170,29 @@ describe('bench arithmetic', () => {
   it('adds attention over the attended positions and K flow-head evaluations', () => {
     const at0 = modelCost({manifest, meanPosition: 0, tokens: 16})
     const at100 = modelCost({manifest, meanPosition: 100, tokens: 16, lsdDecodeSteps: 4})
-    expect(at100.flowLmStep.flops - at0.flowLmStep.flops).toBe(2 * 6 * 4 * 100 * 1024)
+    expect(at100.flowLmStep.flops - at0.flowLmStep.flops).toBe(2 * 6 * 2 * 100 * 1024) // Q·K and the V sum, 1024 wide
     expect(at100.flowHead.flops).toBe(4 * at0.flowHead.flops)
     expect(at100.flowHead.weightBytes).toBe(4 * 39_000_000)
     expect(at0.textPrefill.flops).toBeGreaterThan(16 * at0.flowLmMatmulParams * 2)
+  })
+
+  it('counts a 4.x small family: grouped-query attention, its FFN width, the z projection, a one-step head, the small Mimi decoder', () => {
+    expect(flowLmWidths(model7m as unknown as ModelCostParams['manifest']['model'])).toEqual({
+      attention: 512,
+      keyValue: 128,
+      feedForward: 224,
+    })
+    const at0 = modelCost({manifest: manifest7m, meanPosition: 0, tokens: 16, lsdDecodeSteps: 4})
+    // per layer: Q/K/V 224·(512 + 2·128) + out 512·224 + FFN 2·224·224 = 387 072; + input_linear, z_proj 224·64, out_eos 64
+    expect(at0.flowLmMatmulParams).toBe(8 * 387_072)
+    expect(at0.flowLmStep.flops).toBe(2 * (8 * 387_072 + 32 * 224 + 224 * 64 + 64))
+    // drifting: one evaluation whatever the decode steps, no time embedders; cond 64·192, input 32·192, 4 blocks, final
+    expect(at0.flowHead.flops).toBe(2 * (64 * 192 + 32 * 192 + 4 * 5 * 192 * 192 + 2 * 192 * 192 + 192 * 32))
+    expect(at0.flowHead.weightBytes).toBe(3_398_214)
+    // decoder transformer 12 × 16 steps × (4·128² + 2·128·384 + 2·50·128) + SEANet from 128 channels, 32 filters, kernel 3
+    expect(mimiDecoderMacs(model7m as unknown as ModelCostParams['manifest']['model'])).toBe(68_710_400)
+    const at100 = modelCost({manifest: manifest7m, meanPosition: 100, tokens: 16})
+    expect(at100.flowLmStep.flops - at0.flowLmStep.flops).toBe(2 * 8 * 2 * 100 * 512) // attention is attn_dim wide, not d_model
   })
 
   it('leaves Mimi uncounted (null) when the manifest lacks its config', () => {
@@ -153,6 +216,45 @@ describe('bench arithmetic', () => {
     expect(overlapped.flowLmGBs).toBeCloseTo(302_000_000 / 0.02 / 1e9)
     const serial = performanceBound({cost, probe, summary, frameMs: 80, overlapped: false})
     expect(serial.frameMs).toBeCloseTo(overlapped.frameMs + (overlapped.mimiMs ?? 0))
+  })
+
+  it('adds the cost of each graph call to a stage and reads small weights at the bandwidth measured at their size', () => {
+    const stage = {flops: 1e6, weightBytes: 12e6}
+    const probe = {
+      bandwidthGBs: 10,
+      matmulGflops: 100,
+      callOverheadMs: stat(0.02),
+      streams: [
+        {weightMb: 12.5, ms: stat(0.5), bandwidthGBs: 40},
+        {weightMb: 3.3, ms: stat(0.1), bandwidthGBs: 60},
+      ],
+    }
+    expect(bandwidthFor(12e6, probe)).toBe(40) // nearest size
+    expect(bandwidthFor(3e6, probe)).toBe(60)
+    expect(bandwidthFor(300e6, probe)).toBe(10) // nothing within 2x: the large probe's
+    // a small weight measured slower than the large probe (a load spike) is read at the large probe's rate
+    expect(bandwidthFor(12e6, {...probe, streams: [{weightMb: 12, ms: stat(3), bandwidthGBs: 4}]})).toBe(10)
+    expect(stageBoundMs(stage, probe, 1)).toBeCloseTo(0.02 + (12e6 / 40e9) * 1000) // 0.32 ms
+    // two calls of 6 MB each: two overheads, the bytes at the rate of the nearest size (3.3 MB)
+    expect(stageBoundMs(stage, probe, 2)).toBeCloseTo(0.04 + (12e6 / 60e9) * 1000)
+    expect(stageBoundMs(stage, {bandwidthGBs: 10, matmulGflops: 100}, 1)).toBeCloseTo(1.2) // older probes: no overhead, no streams
+    const cost = modelCost({manifest: manifest7m, meanPosition: 100, tokens: 16})
+    const summary = summaryWith({speed: 8, ttfa: 20, flowLm: 5, flowHead: 1, mimi: 6, wall: 10})
+    const calls = stageCalls({headCalls: 1, mimiCalls: 25, frames: 92})
+    expect(calls).toEqual({flowLm: 1, flowHead: 1, mimi: 50 / 92})
+    const bound = performanceBound({cost, probe, summary, frameMs: 80, overlapped: true, calls})
+    expect(bound.callOverheadMs).toBeCloseTo(0.02)
+    expect(bound.callsMsPerFrame).toBeCloseTo(0.02 * (2 + 50 / 92))
+    expect(bound.flowLmBandwidthGBs).toBe(40)
+    expect(bound.flowLmMs).toBeCloseTo(0.02 + (12_930_214 / 40e9) * 1000)
+    expect(bound.mimiMs).toBeCloseTo((50 / 92) * 0.02 + ((2 * 68_710_400) / 100e9) * 1000) // arithmetic-bound
+  })
+
+  it('sizes the stream probes as square fp32 weights, leaving sizes the large probe covers to it', () => {
+    expect(streamSideFor(12_930_214, 8192)).toBe(1792) // sqrt(12.9 MB / 4) = 1798 -> a multiple of 16
+    expect(streamSideFor(100, 8192)).toBe(16)
+    expect(streamSideFor(302_000_000, 8192)).toBeNull()
+    expect(streamSideFor(0, 8192)).toBeNull()
   })
 
   it('bounds the Mimi decoder alone by its arithmetic at the matmul rate timed between its runs, and its share of that bound', () => {
@@ -206,8 +308,13 @@ describe('bench arithmetic', () => {
   })
 
   it('probes bandwidth and matmul rate with that model (small sizes: plumbing only, no timing claims)', async () => {
-    const probe = await probeMachine({threads: 1, bandwidthSide: 128, repeats: 2})
+    const probe = await probeMachine({threads: 1, bandwidthSide: 128, repeats: 2, streamBytes: [16 * 16 * 4, 64 * 64 * 4, 1e9]})
     expect(probe.bandwidthWeightMb).toBeCloseTo((128 * 128 * 4) / 1e6)
+    expect(probe.callOverheadMs?.n).toBe(200)
+    expect(probe.callOverheadMs?.median).toBeGreaterThan(0)
+    // one stream probe per size below the large probe's, at that size
+    expect(probe.streams?.map((st) => st.weightMb)).toEqual([(16 * 16 * 4) / 1e6, (64 * 64 * 4) / 1e6])
+    expect(probe.streams?.every((st) => st.bandwidthGBs > 0 && st.ms.n === 2)).toBe(true)
     expect(probe.bandwidthMs.n).toBe(2)
     expect(probe.bandwidthGBs).toBeGreaterThan(0)
     expect(probe.matmulGflops).toBeGreaterThan(0)
@@ -225,6 +332,8 @@ describe('bench arithmetic', () => {
       matmulShape: [256, 2048, 2048] as const,
       matmulMs: stat(20),
       matmulGflops: 107,
+      callOverheadMs: stat(0.013),
+      streams: [{weightMb: 39.1, ms: stat(2), bandwidthGBs: 19.6}],
     }
     const mimiMeasured = {
       threads: 1,
@@ -266,7 +375,7 @@ describe('bench arithmetic', () => {
       peakRssMb: 612.3,
       cost,
       probe,
-      bound: performanceBound({cost, probe, summary, frameMs: 80, overlapped: true}),
+      bound: performanceBound({cost, probe, summary, frameMs: 80, overlapped: true, calls: {flowLm: 1, flowHead: 1, mimi: 0.5}}),
       mimiAlone: mimiAloneBound({cost, measured: mimiMeasured}),
       upstream: {
         model: '/u',
@@ -293,6 +402,9 @@ describe('bench arithmetic', () => {
     expect(text).toMatch(/speed \(x real time\)\s+4\.00\s+4\.00\s+4\.00/)
     expect(text).toContain('peak RSS: 612 MB')
     expect(text).toContain('22.0 GB/s')
+    expect(text).toContain("(19.6 GB/s at 39.1 MB: the graphs' sizes)")
+    expect(text).toContain('13 us per session.run')
+    expect(text).toContain('graph calls per frame: FlowLM 1, head 1, Mimi 0.50; 0.033 ms of call overhead')
     expect(text).toContain("1.60x upstream's speed")
     expect(text).toContain('Mimi decoder alone (1 thread(s), 92 frames in calls of 1, 2, 4 x 3, 1): 12.50 / 12.50 / 12.50 ms/frame')
     expect(text).toContain(

@@ -1,10 +1,11 @@
-import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
+import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {beforeAll, describe, expect, inject, it} from 'vitest'
 import type {BenchReport} from '../../src/bench/index.js'
 import {runCli} from '../helpers/cli.js'
-import {NEEDS_ORACLE, ORACLE_TINY, skipWithoutOracle} from '../helpers/oracle.js'
+import {isCI, NEEDS_ORACLE, ORACLE_TINY, skipWithoutOracle} from '../helpers/oracle.js'
+import {hasOracle4, oracle4Family} from '../helpers/oracle4.js'
 
 describe.skipIf(skipWithoutOracle)(`pockettts bench on the exported oracle model ${NEEDS_ORACLE}`, () => {
   let work: string
@@ -115,5 +116,45 @@ describe.skipIf(skipWithoutOracle)(`pockettts bench on the exported oracle model
     const run = await runCli(['bench', '--model', model, '--baseline', join(work, 'bad.json')])
     expect(run.exitCode).toBe(2)
     expect(run.stderr).toContain('BASELINE_INVALID')
+  })
+})
+
+describe.skipIf(!hasOracle4 && !isCI)('pockettts bench on a 4.x one-step family against upstream 4.0.1 [needs ../shared/oracle4]', () => {
+  it('times both in one invocation: the combined step graph, fixed frames on both sides, upstream 4.0.1', async () => {
+    const model = inject('oracle4Onnx')['t4-drift']
+    expect(model, 'test/oracle4-setup.ts exported nothing: is ../shared/oracle4 there?').toBeDefined()
+    const upstreamModel = oracle4Family('t4-drift')
+    try {
+      const run = await runCli([
+        'bench',
+        '--model',
+        model ?? '',
+        '--frames',
+        '8',
+        '--runs',
+        '1',
+        '--warmup',
+        '0',
+        '--no-probe',
+        '--against',
+        'python',
+        '--upstream',
+        '4.0.1',
+        '--upstream-model',
+        upstreamModel,
+        '--json',
+      ])
+      expect(run.exitCode, run.stderr).toBe(0)
+      const report = JSON.parse(run.stdout) as BenchReport
+      expect(report.settings.stepWithHead).toBe(true)
+      expect(report.runs[0]?.frames).toBe(8)
+      expect(report.summary.msPerFrame.flowHead.median).toBeLessThan(report.summary.msPerFrame.flowLm.median) // inside the step call
+      expect(report.upstream?.versions['pocket_tts']).toBe('4.0.1')
+      // upstream 4.0.1's decoder thread yields several frames per chunk: frames are counted from the samples
+      expect(report.upstream?.runs.map((r) => r.frames)).toEqual([8])
+      expect(report.cost.flowHead.flops).toBeGreaterThan(0)
+    } finally {
+      await rm(dirname(upstreamModel), {recursive: true, force: true})
+    }
   })
 })
