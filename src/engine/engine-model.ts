@@ -48,6 +48,8 @@ export interface EngineModel {
   readonly batcher?: FlowLmBatcher
   /** The Mimi decoder thread, when loaded with `mimiWorker: true`; generateAudio then overlaps decoding with the next FlowLM step. */
   readonly mimiWorker?: MimiDecodeWorker
+  /** Frames one mimi_decoder call may take (1 for exports without `n_frames`). */
+  readonly mimiMaxFrames: number
   /** Rows to preallocate for the FlowLM KV cache (manifest capacities.flow_kv_positions). */
   readonly kvCapacity: number
   /** How the FlowLM KV cache feeds flow_lm_main and is extended by it (its manifest state table). */
@@ -196,6 +198,7 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
     ...(mimiWorker === undefined ? {} : {mimiWorker}),
     ...(batcher === undefined ? {} : {batcher}),
     threads: {main: mainThreads, mimi: useWorker ? MIMI_THREADS : null},
+    mimiMaxFrames: mimiMaxFrames(graphEntry(manifest, 'mimi_decoder')),
     kvCapacity: manifest.capacities.flow_kv_positions,
     flowLmState,
     mimiStates,

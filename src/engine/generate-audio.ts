@@ -70,7 +70,7 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
   const batcher = withLayers ? undefined : (params.batcher ?? model.batcher)
   // batched: the rows live in the batcher's cache, each chunk joins with a copy of the voice state
   const kv = batcher === undefined ? acquireKvCache(model, params.voice.layout) : null
-  const decoder = openDecoder(model)
+  const decoder = openDecoder(model, batcher !== undefined)
   let row: BatchStream | undefined
   // Frames decoded (or being decoded) but not yet yielded, oldest first; latents waiting to fill a group.
   const queued: Tracked[] = []
@@ -275,7 +275,12 @@ interface FrameDecoder {
   close(): void
 }
 
-function openDecoder(model: EngineModel): FrameDecoder {
+/**
+ * `grouped`: without the worker, frames still go to Mimi in the worker's groups (the first alone, then the ramp to
+ * MIMI_WORKER_GROUP per call): batched generations, where several streams' Mimi calls share the cores and the
+ * per-call cost of the decoder's ~600 small nodes would otherwise be paid for every frame of every stream.
+ */
+function openDecoder(model: EngineModel, grouped: boolean): FrameDecoder {
   if (model.mimiWorker !== undefined) {
     const stream: MimiWorkerStream = model.mimiWorker.openStream()
     const {maxFrames} = model.mimiWorker
@@ -295,6 +300,21 @@ function openDecoder(model: EngineModel): FrameDecoder {
     mimiInputDim: dims.mimiInputDim,
     latentDim: dims.latentDim,
   })
+  if (grouped) {
+    return {
+      pipelined: false,
+      callFrames: (call) => mimiCallFrames(call, model.mimiMaxFrames),
+      decode: (latents) => {
+        const start = performance.now()
+        const frames = stream
+          .decodeLatents(latents)
+          .then((decoded) => decoded.map((f) => ({...f, ms: (performance.now() - start) / latents.length})))
+        return latents.map((_, j) => frames.then((decoded) => decoded[j] as TimedFrame))
+      },
+      reset: () => stream.reset(),
+      close: () => undefined,
+    }
+  }
   return {
     pipelined: false,
     callFrames: () => 1,
