@@ -70,8 +70,8 @@ export default class Serve extends PocketTtsCommand {
     'log-level': Flags.string({description: 'Log level.', options: [...LOG_LEVELS], default: 'info'}),
     batching: Flags.boolean({
       description:
-        'Generations running at the same time share each FlowLM step (batched graphs of the export; an export ' +
-        'without them interleaves). --no-batching: each generation runs its own steps.',
+        'Generations running at the same time share each FlowLM call, prefills and steps (the batched graphs of the export, ' +
+        'loaded instead of its solo FlowLM graphs; an export without them interleaves). --no-batching: each generation runs its own calls.',
       default: true,
       allowNo: true,
     }),
@@ -107,8 +107,8 @@ export default class Serve extends PocketTtsCommand {
     }
     const embedded = config.model === undefined
     const modelDir = config.model ?? embeddedModelDir()
-    // Mimi stays per stream on onnxruntime's threads, as before: measured on 2 cores, the decoder worker (one
-    // thread for every stream's frames) made batched serving slower (docs/performance.md, serve throughput).
+    // Mimi stays per stream on onnxruntime's threads (batched: in frame groups), as before: measured on 2 cores, the
+    // decoder worker (one thread for every stream's frames) made batched serving slower (docs/performance.md, serve throughput).
     // --batching: the FlowLM runs only through the export's batched graphs (one copy of its weights), when it has them
     const model = await loadEngineModel({
       dir: modelDir,

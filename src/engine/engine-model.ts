@@ -182,8 +182,7 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
     batched,
   )
   const batcher = batched
-    ? ((await openFlowLmBatcher({model: {dir: params.dir, dims, facts: release, flowLmState, threads: {main: mainThreads, mimi: null}}})) ??
-      undefined)
+    ? ((await openFlowLmBatcher({model: {dir: params.dir, dims, facts: release, flowLmState, threads: {main: mainThreads}}})) ?? undefined)
     : undefined
   const textConfig = textConfigFromManifest(manifest, params.dir)
   const loadTokenizer = textConfig.tokenizerKind === 'tokenizers' ? loadJsonTokenizer : loadSentencePieceTokenizer

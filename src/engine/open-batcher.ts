@@ -5,14 +5,22 @@ import type {ExportManifest, GraphEntry} from '../model/manifest-types.js'
 import {readManifest} from '../model/read-manifest.js'
 import type {ReleaseFacts} from '../model/release-facts.js'
 import {createSessions} from '../onnx/create-sessions.js'
-import type {EngineModel} from './engine-model.js'
+import type {FlowLmStateTable} from '../flowlm/flow-lm-state.js'
 
 /** The optional serving graphs of an export (scripts/pockettts_tools/batched_graphs.py). */
 export const BATCHED_GRAPHS = {step: 'flow_lm_step_batched', flow: 'flow_lm_flow_batched'} as const
 
+/** What the batcher needs of a loaded model (an EngineModel has it; loadEngineModel passes it before it has one). */
+export interface BatcherModel {
+  readonly dir: string
+  readonly dims: KvLayout & {readonly dModel: number; readonly latentDim: number}
+  readonly facts: Pick<ReleaseFacts, 'sampler'>
+  readonly flowLmState: FlowLmStateTable
+  readonly threads: {readonly main: number}
+}
+
 export interface OpenBatcherParams {
-  /** The loaded model (or, inside loadEngineModel, what the batcher needs of it). */
-  readonly model: Pick<EngineModel, 'dir' | 'dims' | 'facts' | 'flowLmState' | 'threads'>
+  readonly model: BatcherModel
   /** See FlowLmBatcherParams.waitMs. */
   readonly waitMs?: number
 }
@@ -52,7 +60,7 @@ export async function openFlowLmBatcher(params: OpenBatcherParams): Promise<Flow
 /** The export's batched graphs when a batching server can use them, else null (see openFlowLmBatcher). */
 export function batchedGraphs(
   manifest: ExportManifest,
-  facts: ReleaseFacts,
+  facts: Pick<ReleaseFacts, 'sampler'>,
 ): {readonly step: GraphEntry; readonly flow: GraphEntry} | null {
   const step = manifest.graphs[BATCHED_GRAPHS.step]
   const flow = manifest.graphs[BATCHED_GRAPHS.flow]
@@ -67,7 +75,7 @@ export function batchedGraphs(
 }
 
 /** The cache layout the step graph takes: heads from its past input (the KV heads, fewer than the query heads with GQA). */
-function stepLayout(step: GraphEntry, model: Pick<EngineModel, 'dims'>): KvLayout {
+function stepLayout(step: GraphEntry, model: Pick<BatcherModel, 'dims'>): KvLayout {
   const past = step.inputs.find((i) => i.name.startsWith('past_k.'))
   const heads = past?.shape[2]
   const headDim = past?.shape[3]
