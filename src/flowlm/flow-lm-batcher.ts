@@ -87,10 +87,10 @@ export class FlowLmBatcher {
   private timer: NodeJS.Timeout | undefined
   private readonly waitMs: number
   /**
-   * Batched calls run, rows served, the most rows one call served, prefill rows (with conditioning), and calls in
-   * which a prefill row shared the call with other rows.
+   * Rows that joined (streams' chunks and voice prefills), batched calls run, rows served, the most rows one call
+   * served, prefill rows (with conditioning), and calls in which a prefill row shared the call with other rows.
    */
-  readonly stats = {calls: 0, rows: 0, maxRows: 0, prefillRows: 0, sharedPrefillCalls: 0}
+  readonly stats = {joins: 0, calls: 0, rows: 0, maxRows: 0, prefillRows: 0, sharedPrefillCalls: 0}
 
   constructor(private readonly params: FlowLmBatcherParams) {
     this.kv = new BatchKv(params.layout)
@@ -133,6 +133,7 @@ export class FlowLmBatcher {
   private add(cache: KvCache | null): Member {
     const member: Member = {row: this.kv.add(cache), left: false}
     this.members.push(member)
+    this.stats.joins += 1
     return member
   }
 

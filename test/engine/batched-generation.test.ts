@@ -32,6 +32,17 @@ const JOBS: readonly Job[] = [
 /** Starts job j+1 once job j has yielded this many frames: the streams join the batch at different steps. */
 const JOIN_AFTER_FRAMES = 3
 
+/**
+ * Starts another stream and holds this one (its consumer waits, so its generator asks for no step) until the new
+ * one has joined the batch: then the new stream's first row shares a call with this one's next step on any machine,
+ * however fast its voice and text front end run.
+ */
+async function startAndWaitForJoin(batcher: FlowLmBatcher, start: () => void): Promise<void> {
+  const before = batcher.stats.joins
+  start()
+  while (batcher.stats.joins === before) await new Promise((resolve) => setImmediate(resolve))
+}
+
 interface Run {
   /** Each frame's audio. */
   readonly audio: Float32Array[]
@@ -43,7 +54,7 @@ async function run(
   model: EngineModel,
   job: Job,
   batcher?: FlowLmBatcher,
-  onFrame?: (frame: number) => void,
+  onFrame?: (frame: number) => Promise<void> | void,
   voicePath?: string,
 ): Promise<Run> {
   const noise = new SeededNormalNoise({seed: job.seed, temperature: job.params.temperature, clamp: job.params.noiseClamp})
@@ -60,7 +71,7 @@ async function run(
     ...(batcher === undefined ? {} : {batcher}),
   })) {
     frames.push(frame.audio)
-    onFrame?.(frames.length)
+    await onFrame?.(frames.length)
   }
   return {audio: frames, mimiInput}
 }
@@ -116,10 +127,10 @@ describe('batched FlowLM calls (serve): streams that start at different steps sh
       const job = JOBS[index]
       if (job === undefined) return
       let started = false
-      runs[index] = run(model, job, batcher, (frame) => {
-        if (!started && frame >= JOIN_AFTER_FRAMES) {
+      runs[index] = run(model, job, batcher, async (frame) => {
+        if (!started && frame >= JOIN_AFTER_FRAMES && index + 1 < JOBS.length) {
           started = true
-          start(index + 1)
+          await startAndWaitForJoin(batcher, () => start(index + 1))
         }
       })
     }
@@ -135,6 +146,7 @@ describe('batched FlowLM calls (serve): streams that start at different steps sh
     expect(batcher.stats.prefillRows).toBe(4)
     // the later streams' prefills joined the running batch: rows of a call with the others' steps
     expect(batcher.stats.sharedPrefillCalls).toBeGreaterThanOrEqual(2)
+    expect(batcher.stats.joins).toBe(4)
     expect(batcher.stats.calls).toBeLessThan(batcher.stats.rows)
     expect(batcher.stats.maxRows).toBe(3)
   })
@@ -149,19 +161,21 @@ describe('batched FlowLM calls (serve): streams that start at different steps sh
       for (const job of JOBS) solo.push(await run(model, job, undefined, undefined, prompt))
       // the second stream's voice prefill and text prefill are rows of the first stream's running batch
       let second: Promise<Run> | undefined
+      const rows = batching.batcher as FlowLmBatcher
       const first = run(
         batching,
         JOBS[0] as Job,
         undefined,
-        (frame) => {
-          if (frame === JOIN_AFTER_FRAMES) second = run(batching, JOBS[1] as Job, undefined, undefined, prompt)
+        async (frame) => {
+          if (frame === JOIN_AFTER_FRAMES)
+            await startAndWaitForJoin(rows, () => (second = run(batching, JOBS[1] as Job, undefined, undefined, prompt)))
         },
         prompt,
       )
       const batched = [await first]
       batched.push(await (second as Promise<Run>))
       expectSoloAudio(batched, solo.slice(0, 2))
-      const stats = (batching.batcher as FlowLmBatcher).stats
+      const stats = rows.stats
       expect(stats.prefillRows).toBe(2 + 3) // two voice prefills, three text prefills (the second text has two chunks)
       expect(stats.maxRows).toBe(2)
     } finally {
