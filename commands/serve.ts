@@ -4,7 +4,6 @@ import {PocketTtsCommand} from '../src/cli/base-command.js'
 import {knobFlag, knobFlagWithDefault} from '../src/cli/number-flags.js'
 import {embeddedModelDir} from '../src/config/index.js'
 import {loadEngineModel} from '../src/engine/engine-model.js'
-import {openFlowLmBatcher} from '../src/engine/open-batcher.js'
 import {UsageError} from '../src/errors/index.js'
 import {createServer, type CloseReport, type PocketTtsServer} from '../src/server/index.js'
 import {OPENAI_VOICE_ALIASES} from '../src/voice/voice-aliases.js'
@@ -71,8 +70,8 @@ export default class Serve extends PocketTtsCommand {
     'log-level': Flags.string({description: 'Log level.', options: [...LOG_LEVELS], default: 'info'}),
     batching: Flags.boolean({
       description:
-        'Generations running at the same time share each FlowLM step (batched graphs of the export; an export ' +
-        'without them interleaves). --no-batching: each generation runs its own steps.',
+        'Generations running at the same time share each FlowLM call, prefills and steps (the batched graphs of the export, ' +
+        'loaded instead of its solo FlowLM graphs; an export without them interleaves). --no-batching: each generation runs its own calls.',
       default: true,
       allowNo: true,
     }),
@@ -108,12 +107,16 @@ export default class Serve extends PocketTtsCommand {
     }
     const embedded = config.model === undefined
     const modelDir = config.model ?? embeddedModelDir()
-    // Mimi stays per stream on onnxruntime's threads, as before: measured on 2 cores, the decoder worker (one
-    // thread for every stream's frames) made batched serving slower (docs/performance.md, serve throughput).
-    const model = await loadEngineModel({dir: modelDir, ...(config.threads === undefined ? {} : {threads: config.threads})})
-    let batcher: Awaited<ReturnType<typeof openFlowLmBatcher>> = null
+    // Mimi stays per stream on onnxruntime's threads (batched: in frame groups), as before: measured on 2 cores, the
+    // decoder worker (one thread for every stream's frames) made batched serving slower (docs/performance.md, serve throughput).
+    // --batching: the FlowLM runs only through the export's batched graphs (one copy of its weights), when it has them
+    const model = await loadEngineModel({
+      dir: modelDir,
+      batching: flags.batching,
+      ...(config.threads === undefined ? {} : {threads: config.threads}),
+    })
+    const batcher = model.batcher ?? null
     try {
-      batcher = flags.batching ? await openFlowLmBatcher({model}) : null
       this.server = await createServer({
         model,
         ...(flags.voices === undefined ? {} : {voicesDir: flags.voices}),
@@ -173,7 +176,6 @@ export default class Serve extends PocketTtsCommand {
       return {...report, url: address.url, model: modelDir, embeddedModel: embedded, voices}
     } finally {
       await this.server?.close({deadlineMs: 0})
-      await batcher?.release()
       await model.release()
     }
   }

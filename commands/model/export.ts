@@ -41,7 +41,8 @@ export default class ModelExport extends PocketTtsCommand {
     batched: Flags.boolean({
       description:
         'Also export the serving graphs with a batch axis (flow_lm_step_batched, flow_lm_flow_batched) so that serve shares each FlowLM ' +
-        'step between the requests generating at once; they hold a second copy of the FlowLM weights (LSD heads only).',
+        'call (prefills and steps) between the requests generating at once; serve --batching loads them instead of flow_lm_main and ' +
+        'flow_lm_flow (LSD heads only).',
     }),
   }
 

@@ -71,7 +71,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--batched",
         action="store_true",
-        help="also the serving graphs with a batch axis (batched_graphs.py: a second copy of the FlowLM weights), for serve --batching",
+        help="also the serving graphs with a batch axis (batched_graphs.py), which serve --batching loads instead of flow_lm_main/flow_lm_flow",
     )
     return parser.parse_args(argv)
 
@@ -202,7 +202,7 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
     write_voice_prompt(out / VOICE_PROMPT, facts.sample_rate)
     ref = record_reference(tts, facts, out / VOICE_PROMPT, caps.max_chunk_tokens, max_steps=max_steps)
 
-    # optional serving graphs (--batched), checked against upstream's AR steps
+    # optional serving graphs (--batched), checked against upstream's recorded FlowLM calls
     serving = build_batched_graphs(tts, facts) if batched else []
     batched = {g.name for g in serving}
     rope_positions = ROPE_TABLE_FACTOR * caps.flow_kv_positions

@@ -1,6 +1,7 @@
 import {join} from 'node:path'
 import type * as ort from 'onnxruntime-node'
 import {ModelError} from '../errors/index.js'
+import type {FlowLmBatcher} from '../flowlm/flow-lm-batcher.js'
 import {flowLmStateTable, type FlowLmStateTable} from '../flowlm/flow-lm-state.js'
 import type {KvLayout} from '../flowlm/kv-cache.js'
 import type {ChainedState} from '../mimi/mimi-decoder-stream.js'
@@ -10,6 +11,7 @@ import {graphEntry, readManifest} from '../model/read-manifest.js'
 import {createSessions, defaultThreads, type Sessions} from '../onnx/create-sessions.js'
 import {releaseFacts, type ReleaseFacts} from '../model/release-facts.js'
 import {loadJsonTokenizer, loadSentencePieceTokenizer, textConfigFromManifest, type TextFrontEnd} from '../text/index.js'
+import {batchedGraphs, openFlowLmBatcher} from './open-batcher.js'
 
 /** The graphs the engine runs for every synthesis; `mimi_encoder` is loaded on first use (voice prompts). */
 export const coreGraphs = ['text_conditioner', 'flow_lm_main', 'flow_lm_flow', 'latent_to_mimi', 'mimi_decoder'] as const
@@ -53,8 +55,16 @@ export interface EngineModel {
    * feed it a zero noise and leave the latent unfetched): the FlowLM weights are loaded once.
    */
   readonly stepWithHead?: ort.InferenceSession
+  /**
+   * The batched FlowLM, when loaded with `batching: true` from an export with batched graphs: every FlowLM call
+   * (voice prefills, text prefills, AR steps) then runs through it, and `flow_lm_main`/`flow_lm_flow` are not
+   * loaded (reading them throws ModelError FLOW_LM_BATCHED): one copy of the FlowLM weights.
+   */
+  readonly batcher?: FlowLmBatcher
   /** The Mimi decoder thread, when loaded with `mimiWorker: true`; generateAudio then overlaps decoding with the next FlowLM step. */
   readonly mimiWorker?: MimiDecodeWorker
+  /** Frames one mimi_decoder call may take (1 for exports without `n_frames`). */
+  readonly mimiMaxFrames: number
   /** Rows to preallocate for the FlowLM KV cache (manifest capacities.flow_kv_positions). */
   readonly kvCapacity: number
   /** How the FlowLM KV cache feeds flow_lm_main and is extended by it (its manifest state table). */
@@ -86,6 +96,12 @@ export interface LoadEngineModelParams {
   readonly mimiWorker?: boolean
   /** Run AR steps through the export's combined step graph when it has one (STEP_WITH_HEAD_GRAPH). @default true */
   readonly stepWithHead?: boolean
+  /**
+   * Run the FlowLM through the export's batched graphs only (serve --batching): see EngineModel.batcher. An
+   * export without them (or an int8 or one-step-head export) loads its solo graphs as without this option.
+   * @default false
+   */
+  readonly batching?: boolean
 }
 
 /** The Mimi worker's intra-op threads: one (it overlaps the FlowLM running on the other cores). */
@@ -127,15 +143,20 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
     params.threads ?? (useWorker && manifest.quantization !== undefined ? Math.max(1, defaultThreads() - MIMI_THREADS) : defaultThreads())
   const sessionOptions = {threads: mainThreads, allowSpinning: ALLOW_SPINNING}
   const mimiStates = mimiStatesOf(graphEntry(manifest, 'mimi_decoder'))
+  const batched = params.batching === true && batchedGraphs(manifest, release) !== null
   const {latent_to_mimi: latentToMimiFile, mimi_decoder: mimiDecoderFile, ...coreMainFiles} = files
   const stepGraph = manifest.graphs[STEP_WITH_HEAD_GRAPH]
-  const useStepGraph = (params.stepWithHead ?? true) && stepGraph !== undefined && ONE_STEP_SAMPLERS.has(release.sampler.type)
+  // the batched graphs serve LSD heads, the combined step graph one-step heads: an export never uses both
+  const useStepGraph = !batched && (params.stepWithHead ?? true) && stepGraph !== undefined && ONE_STEP_SAMPLERS.has(release.sampler.type)
   // graph name -> file of the main-thread sessions: the core ones, and when used the combined step graph in place
-  // of flow_lm_main (it computes the same outputs and more: one copy of the FlowLM weights, see below)
-  const {flow_lm_main: mainFile, ...otherMainFiles} = coreMainFiles
-  const mainFiles: Readonly<Record<string, string>> = useStepGraph
-    ? {...otherMainFiles, [STEP_WITH_HEAD_GRAPH]: stepGraph.file}
-    : {...otherMainFiles, flow_lm_main: mainFile}
+  // of flow_lm_main (it computes the same outputs and more: one copy of the FlowLM weights, see below); with
+  // batching neither flow_lm_main nor flow_lm_flow (the batcher holds the one copy)
+  const {flow_lm_main: mainFile, flow_lm_flow: flowFile, ...otherMainFiles} = coreMainFiles
+  const mainFiles: Readonly<Record<string, string>> = batched
+    ? otherMainFiles
+    : useStepGraph
+      ? {...otherMainFiles, flow_lm_flow: flowFile, [STEP_WITH_HEAD_GRAPH]: stepGraph.file}
+      : {...otherMainFiles, flow_lm_flow: flowFile, flow_lm_main: mainFile}
   const loadMain = () =>
     createSessions({
       dir: params.dir,
@@ -186,7 +207,13 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
   >
   const mimiSessions = mimiLoad.value
   const mimiWorker = workerLoad.value
-  const sessions = mimiSessions === undefined ? withMimiInWorker(mainSessions) : {...mainSessions, ...mimiSessions}
+  const sessions = withoutSoloFlowLm(
+    mimiSessions === undefined ? withMimiInWorker(mainSessions) : {...mainSessions, ...mimiSessions},
+    batched,
+  )
+  const batcher = batched
+    ? ((await openFlowLmBatcher({model: {dir: params.dir, dims, facts: release, flowLmState, threads: {main: mainThreads}}})) ?? undefined)
+    : undefined
   const textConfig = textConfigFromManifest(manifest, params.dir)
   const loadTokenizer = textConfig.tokenizerKind === 'tokenizers' ? loadJsonTokenizer : loadSentencePieceTokenizer
   const tokenizer = await loadTokenizer({path: join(params.dir, manifest.tokenizer.path), expectedVocabSize: m.vocab_size})
@@ -199,7 +226,9 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
     sessions,
     ...(stepWithHead === undefined ? {} : {stepWithHead}),
     ...(mimiWorker === undefined ? {} : {mimiWorker}),
+    ...(batcher === undefined ? {} : {batcher}),
     threads: {main: mainThreads, mimi: useWorker ? MIMI_THREADS : null},
+    mimiMaxFrames: mimiMaxFrames(graphEntry(manifest, 'mimi_decoder')),
     kvCapacity: manifest.capacities.flow_kv_positions,
     flowLmState,
     mimiStates,
@@ -221,6 +250,7 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
       const own = [...Object.values<ort.InferenceSession>(mainLoad.value), ...Object.values<ort.InferenceSession>(mimiSessions ?? {})]
       await Promise.all([...own, ...(encoder === undefined ? [] : [await encoder])].map((s) => s.release()))
       await mimiWorker?.release()
+      await batcher?.release()
     },
   }
 }
@@ -238,6 +268,25 @@ function withMimiInWorker(main: Sessions<Exclude<CoreGraph, 'latent_to_mimi' | '
   Object.defineProperty(sessions, 'latent_to_mimi', {get: () => inWorker('latent_to_mimi'), enumerable: false})
   Object.defineProperty(sessions, 'mimi_decoder', {get: () => inWorker('mimi_decoder'), enumerable: false})
   return sessions
+}
+
+/** The session record (a fresh object, changed in place) of a model loaded for batching (`batched`): its solo FlowLM entries throw. */
+function withoutSoloFlowLm(sessions: Sessions<CoreGraph>, batched: boolean): Sessions<CoreGraph> {
+  if (!batched) return sessions
+  const out = sessions as Record<CoreGraph, ort.InferenceSession>
+  for (const graph of ['flow_lm_main', 'flow_lm_flow'] as const) {
+    Object.defineProperty(out, graph, {
+      get: (): never => {
+        throw new ModelError({
+          code: 'FLOW_LM_BATCHED',
+          message: `This model was loaded for batching: ${graph} is not loaded, its FlowLM calls run through the batched graphs.`,
+          hint: "Pass the model's batcher (EngineModel.batcher) to the generation, or load the model without batching.",
+        })
+      },
+      enumerable: false,
+    })
+  }
+  return out
 }
 
 /** Frames one mimi_decoder call may take: `n_frames` exports any (the engine sends 2), older ones exactly one. */

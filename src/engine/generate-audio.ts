@@ -25,8 +25,10 @@ export interface GenerateAudioParams {
   readonly signal?: AbortSignal
   readonly taps?: GenerationTaps
   /**
-   * Share the AR steps with the other generations of a server (issue 19): after its prefill, the chunk's steps run
-   * as rows of batched FlowLM calls. Not used with a step tap (per-layer outputs are the solo graph's).
+   * Share the FlowLM calls with the other generations of a server (issue 19): each chunk's text prefill (with its
+   * first AR step) and its later steps run as rows of batched FlowLM calls, and the solo FlowLM graphs are not
+   * used. Not used with a step tap (per-layer outputs are the solo graph's).
+   * @default the model's own (EngineModel.batcher), if it was loaded for batching
    */
   readonly batcher?: FlowLmBatcher
 }
@@ -66,10 +68,11 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
     framesAfterEos: gen.framesAfterEos,
   })
   const fixedFrames = gen.fixedFrames ?? null
-  const kv = acquireKvCache(model, params.voice.layout)
-  const decoder = openDecoder(model)
   const withLayers = taps?.step !== undefined
-  const batcher = withLayers ? undefined : params.batcher
+  const batcher = withLayers ? undefined : (params.batcher ?? model.batcher)
+  // batched: the rows live in the batcher's cache, each chunk joins with a copy of the voice state
+  const kv = batcher === undefined ? acquireKvCache(model, params.voice.layout) : null
+  const decoder = openDecoder(model, batcher !== undefined)
   let row: BatchStream | undefined
   // Frames decoded (or being decoded) but not yet yielded, oldest first; latents waiting to fill a group.
   const queued: Tracked[] = []
@@ -78,8 +81,8 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
     for (const [index, chunk] of chunks.entries()) {
       throwIfAborted(params.signal)
       const stepLimit = fixedFrames ?? chunk.maxGenLen
-      kv.copyFrom(params.voice)
-      kv.ensureCapacity(params.voice.offset + chunk.ids.length + stepLimit)
+      kv?.copyFrom(params.voice)
+      kv?.ensureCapacity(params.voice.offset + chunk.ids.length + stepLimit)
       decoder.reset()
       const e0 = performance.now()
       const textEmbeddings = await embedText(model, chunk)
@@ -94,24 +97,35 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
       })
       // The text prefill and the first AR step (the latent BOS) run as one flow_lm_main call: one pass over the
       // weights instead of two (the causal mask makes it the same computation as upstream's prefill then step).
-      // With the combined step graph the call also samples step 0's latent: its noise is drawn first, after the
-      // prefill's (the same order of draws as without it).
-      const earlyNoise = stepWithHead === undefined ? null : noise.next(dims.latentDim)
-      const firstNoise = stepWithHead === undefined ? undefined : noise.next(dims.latentDim)
+      // Batched: that call is a row of the batch's next call, and the first step's LSD decode runs with it. With
+      // the combined step graph the call also samples step 0's latent. Either way step 0's noise is drawn after the
+      // prefill's, as upstream draws them.
       const p0 = performance.now()
-      const first = await flowLmStep({
-        session: stepWithHead ?? sessions.flow_lm_main,
-        kv,
-        state: model.flowLmState,
-        dModel: dims.dModel,
-        latentDim: dims.latentDim,
-        conditioning: textEmbeddings,
-        latent: null,
-        withLayers,
-        ...(firstNoise === undefined ? {} : {noise: firstNoise}),
-      })
+      let first: {hidden: Float32Array; eosLogit: number; layerOut?: Float32Array; latent?: Float32Array}
+      let prefillNoise: Float32Array
+      let firstNoise: Float32Array | undefined
+      if (batcher !== undefined) {
+        row = batcher.join(params.voice)
+        prefillNoise = noise.next(dims.latentDim)
+        firstNoise = noise.next(dims.latentDim)
+        first = await row.step({conditioning: textEmbeddings, latent: null, noise: firstNoise, lsdSteps: gen.lsdDecodeSteps})
+      } else {
+        const early = stepWithHead === undefined ? undefined : noise.next(dims.latentDim)
+        firstNoise = stepWithHead === undefined ? undefined : noise.next(dims.latentDim)
+        first = await flowLmStep({
+          session: stepWithHead ?? sessions.flow_lm_main,
+          kv: kv as KvCache,
+          state: model.flowLmState,
+          dModel: dims.dModel,
+          latentDim: dims.latentDim,
+          conditioning: textEmbeddings,
+          latent: null,
+          withLayers,
+          ...(firstNoise === undefined ? {} : {noise: firstNoise}),
+        })
+        prefillNoise = early ?? noise.next(dims.latentDim) // upstream samples (and drops) a latent here
+      }
       taps?.prefill?.({chunk: index, tokens: chunk.ids.length, embedMs: e1 - e0, prefillMs: performance.now() - p0, withFirstStep: true})
-      const prefillNoise = earlyNoise ?? noise.next(dims.latentDim) // upstream samples (and drops) a latent here
       taps?.prefillNoise?.({chunk: index, noise: prefillNoise})
 
       let yielded = 0
@@ -121,7 +135,6 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
         yielded += 1
         return {chunk: index, frame: yielded - 1, audio}
       }
-      row = batcher?.join(kv) // the cache after the prefill and the first step: later steps are batch rows
       let input: Float32Array | null = null
       let eosStep: number | null = null
       let frames = 0
@@ -134,11 +147,11 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
         let t1: number
         let stepNoise: Float32Array
         let latent: Float32Array
-        if (step > 0 && row !== undefined) {
-          stepNoise = noise.next(dims.latentDim)
-          const batched = await row.step({latent: input, noise: stepNoise, lsdSteps: gen.lsdDecodeSteps})
+        if (row !== undefined) {
+          stepNoise = step === 0 ? (firstNoise as Float32Array) : noise.next(dims.latentDim)
+          const batched = step === 0 ? first : await row.step({latent: input, noise: stepNoise, lsdSteps: gen.lsdDecodeSteps})
           out = batched
-          latent = batched.latent
+          latent = batched.latent as Float32Array
           t1 = performance.now()
         } else if (stepWithHead !== undefined) {
           // one call: the FlowLM step and the one-step head (the step's noise drawn before it)
@@ -148,7 +161,7 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
               ? first
               : await flowLmStep({
                   session: stepWithHead,
-                  kv,
+                  kv: kv as KvCache,
                   state: model.flowLmState,
                   dModel: dims.dModel,
                   latentDim: dims.latentDim,
@@ -165,7 +178,7 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
               ? first
               : await flowLmStep({
                   session: sessions.flow_lm_main,
-                  kv,
+                  kv: kv as KvCache,
                   state: model.flowLmState,
                   dModel: dims.dModel,
                   latentDim: dims.latentDim,
@@ -227,7 +240,7 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
     row?.leave()
     for (const item of queued.splice(0)) item.frame.catch(() => undefined) // abandoned (error, cancel, early return)
     decoder.close()
-    releaseKvCache(model, kv)
+    if (kv !== null) releaseKvCache(model, kv)
   }
 }
 
@@ -287,7 +300,12 @@ interface FrameDecoder {
   close(): void
 }
 
-function openDecoder(model: EngineModel): FrameDecoder {
+/**
+ * `grouped`: without the worker, frames still go to Mimi in the worker's groups (the first alone, then the ramp to
+ * MIMI_WORKER_GROUP per call): batched generations, where several streams' Mimi calls share the cores and the
+ * per-call cost of the decoder's ~600 small nodes would otherwise be paid for every frame of every stream.
+ */
+function openDecoder(model: EngineModel, grouped: boolean): FrameDecoder {
   if (model.mimiWorker !== undefined) {
     const stream: MimiWorkerStream = model.mimiWorker.openStream()
     const {maxFrames} = model.mimiWorker
@@ -307,6 +325,21 @@ function openDecoder(model: EngineModel): FrameDecoder {
     mimiInputDim: dims.mimiInputDim,
     latentDim: dims.latentDim,
   })
+  if (grouped) {
+    return {
+      pipelined: false,
+      callFrames: (call) => mimiCallFrames(call, model.mimiMaxFrames),
+      decode: (latents) => {
+        const start = performance.now()
+        const frames = stream
+          .decodeLatents(latents)
+          .then((decoded) => decoded.map((f) => ({...f, ms: (performance.now() - start) / latents.length})))
+        return latents.map((_, j) => frames.then((decoded) => decoded[j] as TimedFrame))
+      },
+      reset: () => stream.reset(),
+      close: () => undefined,
+    }
+  }
   return {
     pipelined: false,
     callFrames: () => 1,

@@ -13,9 +13,17 @@ export interface PrefillVoiceParams {
   readonly noise: NoiseSource
 }
 
-/** Upstream's voice prefill: one FlowLM call over the conditioning on an empty cache. */
+/**
+ * Upstream's voice prefill: one FlowLM call over the conditioning on an empty cache (a row of the batcher's next
+ * call when the model was loaded for batching).
+ */
 export async function prefillVoice(params: PrefillVoiceParams): Promise<KvCache> {
   const {model} = params
+  if (model.batcher !== undefined) {
+    const kv = await model.batcher.prefill(params.conditioning, model.kvCapacity)
+    params.noise.next(model.dims.latentDim)
+    return kv
+  }
   const kv = new KvCache(model.dims, model.kvCapacity)
   await flowLmStep({
     session: model.sessions.flow_lm_main,

@@ -1,6 +1,6 @@
 import type * as ort from 'onnxruntime-node'
 import {f32} from '../onnx/tensors.js'
-import type {KvCache, KvLayout} from './kv-cache.js'
+import {KvCache, type KvLayout} from './kv-cache.js'
 
 /** Positions a row's stride grows by when a row outgrows it (each growth re-lays every row out once). */
 const STRIDE_STEP = 64
@@ -10,7 +10,8 @@ const STRIDE_STEP = 64
  * buffer [rows, stride, heads, head_dim], row r left-aligned (positions 0..length(r)-1 valid, the rest padding
  * the graph masks). The feed is the first `rows` rows as one view (no copy per step); the stride grows in
  * STRIDE_STEP steps, so a re-layout happens once per STRIDE_STEP steps at most. Rows join by copying a
- * stream's cache in and leave by moving the last row into their place.
+ * stream's cache in (a voice state: the row's prefill then runs in the batch) and leave by moving the last row
+ * into their place.
  */
 export class BatchKv {
   private buffers: Float32Array[] = []
@@ -35,8 +36,13 @@ export class BatchKv {
     return this.lengths[row] ?? 0
   }
 
-  /** Appends a row holding a copy of `cache`'s valid prefix; returns its index. */
-  add(cache: KvCache): number {
+  /** Appends a row holding a copy of `cache`'s valid prefix (null: an empty row); returns its index. */
+  add(cache: KvCache | null): number {
+    if (cache === null) {
+      this.reserve(this.rows + 1, 1)
+      this.lengths.push(0)
+      return this.rows - 1
+    }
     if (cache.layout.layers !== this.layout.layers || cache.blockSize !== this.blockSize) {
       throw new RangeError('BatchKv: the cache layout differs from the batch graph layout')
     }
@@ -69,12 +75,26 @@ export class BatchKv {
     return row === last ? null : last
   }
 
+  /** Row r's valid prefix as a KvCache of its own (a voice state prefilled in the batch). */
+  toCache(row: number, capacity: number): KvCache {
+    const length = this.length(row)
+    const floats = length * this.blockSize
+    const from = row * this.stride * this.blockSize
+    const caches = Array.from({length: this.layout.layers}, (_, layer) => {
+      const out = new Float32Array(2 * floats)
+      for (let c = 0; c < 2; c += 1) out.set((this.buffers[2 * layer + c] as Float32Array).subarray(from, from + floats), c * floats)
+      return out
+    })
+    return KvCache.fromLayerCaches(this.layout, caches, length, Math.max(capacity, length))
+  }
+
   /**
    * The past inputs for the first `count` rows: [count, stride, heads, head_dim] views (no copy); ensures room for
-   * one more position in every row.
+   * `added[r]` more positions in row r.
    */
-  feeds(links: readonly {input: string; layer: number; kv: 0 | 1}[], count: number): Record<string, ort.Tensor> {
-    this.reserve(this.rows, Math.max(0, ...this.lengths) + 1)
+  feeds(links: readonly {input: string; layer: number; kv: 0 | 1}[], added: readonly number[]): Record<string, ort.Tensor> {
+    const count = added.length
+    this.reserve(this.rows, Math.max(1, ...added.map((n, r) => this.length(r) + n)))
     const {heads, headDim} = this.layout
     const feeds: Record<string, ort.Tensor> = {}
     for (const link of links) {
@@ -84,16 +104,25 @@ export class BatchKv {
     return feeds
   }
 
-  /** Writes a step's new K/V ([count, layers, 2, heads, head_dim]) of the first `count` rows at their positions and advances them. */
-  append(newKv: Float32Array, count: number): void {
-    for (let row = 0; row < count; row += 1) {
+  /**
+   * Writes a call's new K/V (packed: [sum(added), layers, 2, heads, head_dim], the rows' tokens one row after the
+   * other) of the first `added.length` rows at their next positions and advances them.
+   */
+  append(newKv: Float32Array, added: readonly number[]): void {
+    let token = 0
+    added.forEach((count, row) => {
       const pos = this.lengths[row] as number
-      for (let b = 0; b < this.buffers.length; b += 1) {
-        const start = row * this.rowSize + b * this.blockSize
-        ;(this.buffers[b] as Float32Array).set(newKv.subarray(start, start + this.blockSize), (row * this.stride + pos) * this.blockSize)
+      for (let j = 0; j < count; j += 1, token += 1) {
+        for (let b = 0; b < this.buffers.length; b += 1) {
+          const start = token * this.rowSize + b * this.blockSize
+          ;(this.buffers[b] as Float32Array).set(
+            newKv.subarray(start, start + this.blockSize),
+            (row * this.stride + pos + j) * this.blockSize,
+          )
+        }
       }
-      this.lengths[row] = pos + 1
-    }
+      this.lengths[row] = pos + count
+    })
   }
 
   /** Exchanges rows a and b (so that the rows of a step can be the first ones). */

@@ -28,21 +28,30 @@ export interface FlowLmBatcherParams {
   readonly waitMs?: number
 }
 
-/** One AR step's input for a stream: its previous latent (null = the latent BOS), its noise and LSD step count. */
+/**
+ * One FlowLM call's input for a stream, as a row of the batched call: new conditioning positions (a text prefill, or
+ * a voice prefill), then its latent position (an AR step; null = the latent BOS), then the sampler's LSD decode
+ * from `noise`. A chunk's first call carries the text prefill and the first step together.
+ */
 export interface BatchStepRequest {
-  readonly latent: Float32Array | null
-  readonly noise: Float32Array
+  /** Conditioning positions before the latent, [n, dModel] flattened; absent for an AR step alone. */
+  readonly conditioning?: Float32Array
+  /** The step's previous latent (null = the latent BOS); undefined: no latent position (a voice prefill). */
+  readonly latent?: Float32Array | null
+  /** The sampler's noise; undefined: no sampling (a voice prefill). */
+  readonly noise?: Float32Array
   readonly lsdSteps: number
 }
 
 export interface BatchStepResult {
+  /** out_norm output at the row's last new position. */
   readonly hidden: Float32Array
   readonly eosLogit: number
-  /** The LSD-decoded latent (upstream `lsd_decode` from the request's noise). */
+  /** The LSD-decoded latent (upstream `lsd_decode` from the request's noise); empty when the request had no noise. */
   readonly latent: Float32Array
 }
 
-/** A stream's place in the batch: AR steps one at a time, then `leave()` (idempotent). */
+/** A stream's place in the batch: FlowLM calls one at a time, then `leave()` (idempotent). */
 export interface BatchStream {
   step(request: BatchStepRequest): Promise<BatchStepResult>
   leave(): void
@@ -61,12 +70,14 @@ interface Pending {
 }
 
 /**
- * Continuous batching of FlowLM AR steps across streams (issue 19): streams join with their cache after their
- * own prefill (the solo graph), ask for one step at a time, and leave between steps. Whenever steps are asked
- * for, one `flow_lm_step_batched` call serves every waiting stream (each row at its own position, over its own
- * cache row), then the flow head runs the LSD loop for the same rows in `flow_lm_flow_batched` calls. Each
- * row's arithmetic is the solo graph's, so every stream's audio equals its solo run within the parity
- * tolerances. One batched call runs at a time; streams not ready for it take the next one.
+ * Continuous batching of FlowLM calls across streams (issue 19): a stream joins with its voice state, and its
+ * chunk's text prefill (with the first AR step) is a row of the batch's next call, as is each later AR step;
+ * streams leave between steps. Whenever calls are asked for, one `flow_lm_step_batched` call serves every
+ * waiting stream (each row its own new positions at its own offset, over its own cache row), then the flow head
+ * runs the LSD loop for the same rows in `flow_lm_flow_batched` calls. Voice prefills run as rows too
+ * (`prefill`), so a batching server needs no solo FlowLM graph. Each row's arithmetic is the solo graph's, so
+ * every stream's audio equals its solo run within the parity tolerances. One batched call runs at a time;
+ * streams not ready for it take the next one.
  */
 export class FlowLmBatcher {
   private readonly kv: BatchKv
@@ -75,8 +86,11 @@ export class FlowLmBatcher {
   private running = false
   private timer: NodeJS.Timeout | undefined
   private readonly waitMs: number
-  /** Batched calls run, stream steps served, and the most streams one call served. */
-  readonly stats = {calls: 0, rows: 0, maxRows: 0}
+  /**
+   * Rows that joined (streams' chunks and voice prefills), batched calls run, rows served, the most rows one call
+   * served, prefill rows (with conditioning), and calls in which a prefill row shared the call with other rows.
+   */
+  readonly stats = {joins: 0, calls: 0, rows: 0, maxRows: 0, prefillRows: 0, sharedPrefillCalls: 0}
 
   constructor(private readonly params: FlowLmBatcherParams) {
     this.kv = new BatchKv(params.layout)
@@ -88,13 +102,26 @@ export class FlowLmBatcher {
     return this.members.length
   }
 
-  /** Adds a stream whose cache (after its prefill and first step) is `cache` (copied; not modified). */
-  join(cache: KvCache): BatchStream {
-    const member: Member = {row: this.kv.add(cache), left: false}
-    this.members.push(member)
+  /** Adds a stream whose past is `voice` (copied; not modified): its first call is usually its text prefill. */
+  join(voice: KvCache): BatchStream {
+    const member = this.add(voice)
     return {
       step: (request) => this.enqueue(member, request),
       leave: () => this.leave(member),
+    }
+  }
+
+  /**
+   * Upstream's voice prefill (conditioning [n, dModel] flattened, on an empty cache) as a row of the batch's next
+   * call: the voice state, as a cache of `capacity` positions.
+   */
+  async prefill(conditioning: Float32Array, capacity: number): Promise<KvCache> {
+    const member = this.add(null)
+    try {
+      await this.enqueue(member, {conditioning, lsdSteps: 0})
+      return this.kv.toCache(member.row, capacity)
+    } finally {
+      this.leave(member)
     }
   }
 
@@ -103,9 +130,20 @@ export class FlowLmBatcher {
     await Promise.all([this.params.sessions.step.release(), this.params.sessions.flow.release()])
   }
 
+  private add(cache: KvCache | null): Member {
+    const member: Member = {row: this.kv.add(cache), left: false}
+    this.members.push(member)
+    this.stats.joins += 1
+    return member
+  }
+
   private enqueue(member: Member, request: BatchStepRequest): Promise<BatchStepResult> {
     if (member.left) return Promise.reject(new RangeError('FlowLmBatcher: this stream has left the batch'))
     if (this.pending.some((p) => p.member === member)) return Promise.reject(new RangeError('FlowLmBatcher: one step at a time per stream'))
+    const conditioning = (request.conditioning?.length ?? 0) / this.params.dModel
+    if (!Number.isInteger(conditioning) || conditioning + (request.latent === undefined ? 0 : 1) < 1) {
+      return Promise.reject(new RangeError('FlowLmBatcher: a call needs whole conditioning rows of dModel values, a latent, or both'))
+    }
     return new Promise((resolve, reject) => {
       this.pending.push({member, request, resolve, reject})
       this.schedule()
@@ -162,7 +200,7 @@ export class FlowLmBatcher {
 
   private async stepRows(batch: readonly Pending[]): Promise<BatchStepResult[]> {
     const {dModel, latentDim, sessions, links} = this.params
-    // the step's rows first (swapping cache rows), so that the call runs only the streams waiting for it
+    // the call's rows first (swapping cache rows), so that the call runs only the streams waiting for it
     batch.forEach((p, i) => {
       const other = this.members.find((m) => m.row === i)
       if (other === undefined || other === p.member) return
@@ -170,21 +208,51 @@ export class FlowLmBatcher {
       other.row = p.member.row
       p.member.row = i
     })
-    const rows = batch.length
-    const latents = new Float32Array(rows * latentDim).fill(Number.NaN)
-    for (const p of batch) if (p.request.latent !== null) latents.set(p.request.latent, p.member.row * latentDim)
+    const rows = batch.length // batch[i] is row i now
+    const conds = batch.map((p) => (p.request.conditioning?.length ?? 0) / dModel)
+    const lens = batch.map((p, i) => (conds[i] as number) + (p.request.latent === undefined ? 0 : 1))
+    const tokens = lens.reduce((a, b) => a + b, 0)
+    const width = Math.max(...lens)
+    const conditioning = new Float32Array(tokens * dModel)
+    const latents = new Float32Array(tokens * latentDim)
+    const isLatent: number[] = []
+    const tokenSlot: number[] = []
+    const slotToken: number[] = new Array<number>(rows * width).fill(tokens)
+    batch.forEach((p, row) => {
+      const first = isLatent.length
+      if (p.request.conditioning !== undefined) conditioning.set(p.request.conditioning, first * dModel)
+      for (let j = 0; j < (conds[row] as number); j += 1) isLatent.push(0)
+      if (p.request.latent !== undefined) {
+        const at = isLatent.length * latentDim
+        if (p.request.latent === null) latents.fill(Number.NaN, at, at + latentDim)
+        else latents.set(p.request.latent, at)
+        isLatent.push(1)
+      }
+      for (let j = 0; j < (lens[row] as number); j += 1) {
+        tokenSlot.push(row * width + j)
+        slotToken[row * width + j] = first + j
+      }
+    })
     const offsets = Array.from({length: rows}, (_, r) => this.kv.length(r))
     const out = await runGraph('flow_lm_step_batched', sessions.step, {
-      latents: f32(latents, [rows, 1, latentDim]),
-      offsets: i64(offsets, [rows]),
-      ...this.kv.feeds(links, rows),
+      conditioning: f32(conditioning, [tokens, dModel]),
+      latents: f32(latents, [tokens, latentDim]),
+      is_latent: i64(isLatent),
+      offsets: i64(offsets),
+      row_lens: i64(lens),
+      token_slot: i64(tokenSlot),
+      slot_token: i64(slotToken, [rows, width]),
+      ...this.kv.feeds(links, lens),
     })
-    this.kv.append(floats(out['new_kv'], 'new_kv'), rows)
+    this.kv.append(floats(out['new_kv'], 'new_kv'), lens)
     const hidden = floats(out['hidden'], 'hidden')
     const eos = floats(out['eos_logit'], 'eos_logit')
+    const prefills = conds.filter((n) => n > 0).length
     this.stats.calls += 1
-    this.stats.rows += batch.length
-    this.stats.maxRows = Math.max(this.stats.maxRows, batch.length)
+    this.stats.rows += rows
+    this.stats.maxRows = Math.max(this.stats.maxRows, rows)
+    this.stats.prefillRows += prefills
+    if (prefills > 0 && rows > 1) this.stats.sharedPrefillCalls += 1
     if (hidden.length !== rows * dModel) {
       throw new ModelError({
         code: 'STATE_MISMATCH',
@@ -192,25 +260,26 @@ export class FlowLmBatcher {
         hint: 'The graph and its manifest disagree: export the model again, or run `pockettts model verify DIR`.',
       })
     }
-    const rowHidden = batch.map((p) => hidden.slice(p.member.row * dModel, (p.member.row + 1) * dModel))
+    const rowHidden = batch.map((_, row) => hidden.slice(row * dModel, (row + 1) * dModel))
     const latentsOut = await this.lsdDecode(
       rowHidden,
       batch.map((p) => p.request),
     )
-    return batch.map((p, i) => ({
-      hidden: rowHidden[i] as Float32Array,
-      eosLogit: eos[p.member.row] ?? Number.NaN,
-      latent: latentsOut[i] as Float32Array,
+    return batch.map((_, row) => ({
+      hidden: rowHidden[row] as Float32Array,
+      eosLogit: eos[row] ?? Number.NaN,
+      latent: latentsOut[row] as Float32Array,
     }))
   }
 
   /** Upstream `lsd_decode` per row (x += flow(hidden, i/K, (i+1)/K, x) / K, float32 rounding), rows of a step in one call. */
   private async lsdDecode(hidden: readonly Float32Array[], requests: readonly BatchStepRequest[]): Promise<Float32Array[]> {
     const {dModel, latentDim, sessions} = this.params
-    const xs = requests.map((r) => Float32Array.from(r.noise))
-    const maxSteps = Math.max(0, ...requests.map((r) => r.lsdSteps))
+    const xs = requests.map((r) => (r.noise === undefined ? new Float32Array(0) : Float32Array.from(r.noise)))
+    const steps = requests.map((r) => (r.noise === undefined ? 0 : r.lsdSteps))
+    const maxSteps = Math.max(0, ...steps)
     for (let i = 0; i < maxSteps; i += 1) {
-      const active = requests.flatMap((r, row) => (i < r.lsdSteps ? [row] : []))
+      const active = steps.flatMap((n, row) => (i < n ? [row] : []))
       const n = active.length
       const h = new Float32Array(n * dModel)
       const s = new Float32Array(n)

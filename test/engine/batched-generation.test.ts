@@ -1,3 +1,4 @@
+import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {embeddedModelDir} from '../../src/config/index.js'
 import {loadEngineModel, type EngineModel} from '../../src/engine/engine-model.js'
@@ -31,6 +32,17 @@ const JOBS: readonly Job[] = [
 /** Starts job j+1 once job j has yielded this many frames: the streams join the batch at different steps. */
 const JOIN_AFTER_FRAMES = 3
 
+/**
+ * Starts another stream and holds this one (its consumer waits, so its generator asks for no step) until the new
+ * one has joined the batch: then the new stream's first row shares a call with this one's next step on any machine,
+ * however fast its voice and text front end run.
+ */
+async function startAndWaitForJoin(batcher: FlowLmBatcher, start: () => void): Promise<void> {
+  const before = batcher.stats.joins
+  start()
+  while (batcher.stats.joins === before) await new Promise((resolve) => setImmediate(resolve))
+}
+
 interface Run {
   /** Each frame's audio. */
   readonly audio: Float32Array[]
@@ -38,9 +50,15 @@ interface Run {
   readonly mimiInput: Float32Array[]
 }
 
-async function run(model: EngineModel, job: Job, batcher?: FlowLmBatcher, onFrame?: (frame: number) => void): Promise<Run> {
+async function run(
+  model: EngineModel,
+  job: Job,
+  batcher?: FlowLmBatcher,
+  onFrame?: (frame: number) => Promise<void> | void,
+  voicePath?: string,
+): Promise<Run> {
   const noise = new SeededNormalNoise({seed: job.seed, temperature: job.params.temperature, clamp: job.params.noiseClamp})
-  const voice = await resolveVoice({model, noise})
+  const voice = await resolveVoice({model, noise, ...(voicePath === undefined ? {} : {voice: voicePath})})
   const frames: Float32Array[] = []
   const mimiInput: Float32Array[] = []
   for await (const frame of generateAudio({
@@ -53,7 +71,7 @@ async function run(model: EngineModel, job: Job, batcher?: FlowLmBatcher, onFram
     ...(batcher === undefined ? {} : {batcher}),
   })) {
     frames.push(frame.audio)
-    onFrame?.(frames.length)
+    await onFrame?.(frames.length)
   }
   return {audio: frames, mimiInput}
 }
@@ -71,7 +89,20 @@ function worstRatio(a: readonly Float32Array[], b: readonly Float32Array[], tole
   return worst
 }
 
-describe('batched AR steps (serve): streams that start at different steps share FlowLM calls', () => {
+/** Every stream's audio (and Mimi input) equals its solo run's within the parity tolerances. */
+function expectSoloAudio(batched: readonly Run[], solo: readonly Run[]): void {
+  solo.forEach((theirs, i) => {
+    const mine = batched[i] as Run
+    expect(mine.audio.length, `stream ${i} frames`).toBe(theirs.audio.length)
+    expect(
+      worstRatio(mine.mimiInput, theirs.mimiInput, DEFAULT_TOLERANCES.mimi_input),
+      `stream ${i} Mimi input vs solo`,
+    ).toBeLessThanOrEqual(1)
+    expect(worstRatio(mine.audio, theirs.audio, DEFAULT_TOLERANCES.audio), `stream ${i} audio vs solo`).toBeLessThanOrEqual(1)
+  })
+}
+
+describe('batched FlowLM calls (serve): streams that start at different steps share FlowLM calls', () => {
   let model: EngineModel
   let batcher: FlowLmBatcher
   beforeAll(async () => {
@@ -96,10 +127,10 @@ describe('batched AR steps (serve): streams that start at different steps share 
       const job = JOBS[index]
       if (job === undefined) return
       let started = false
-      runs[index] = run(model, job, batcher, (frame) => {
-        if (!started && frame >= JOIN_AFTER_FRAMES) {
+      runs[index] = run(model, job, batcher, async (frame) => {
+        if (!started && frame >= JOIN_AFTER_FRAMES && index + 1 < JOBS.length) {
           started = true
-          start(index + 1)
+          await startAndWaitForJoin(batcher, () => start(index + 1))
         }
       })
     }
@@ -108,20 +139,47 @@ describe('batched AR steps (serve): streams that start at different steps share 
     while (runs.length < JOBS.length || runs.some((r) => r === undefined)) await Promise.all(runs.filter((r) => r !== undefined))
     const batched = await Promise.all(runs)
 
-    JOBS.forEach((_, i) => {
-      const mine = batched[i] as Run
-      const theirs = solo[i] as Run
-      expect(mine.audio.length, `stream ${i} frames`).toBe(theirs.audio.length)
-      expect(
-        worstRatio(mine.mimiInput, theirs.mimiInput, DEFAULT_TOLERANCES.mimi_input),
-        `stream ${i} Mimi input vs solo`,
-      ).toBeLessThanOrEqual(1)
-      expect(worstRatio(mine.audio, theirs.audio, DEFAULT_TOLERANCES.audio), `stream ${i} audio vs solo`).toBeLessThanOrEqual(1)
-    })
+    expectSoloAudio(batched, solo)
     expect(batcher.size).toBe(0) // every stream left
-    // steps after each chunk's first (which runs with the prefill, solo): 13 + (8 + 8) + 11
-    expect(batcher.stats.rows).toBe(13 + 16 + 11)
+    // every step is a row, each chunk's first with its text prefill: 14 + (9 + 9) + 12 rows, 4 of them prefills
+    expect(batcher.stats.rows).toBe(14 + 18 + 12)
+    expect(batcher.stats.prefillRows).toBe(4)
+    // the later streams' prefills joined the running batch: rows of a call with the others' steps
+    expect(batcher.stats.sharedPrefillCalls).toBeGreaterThanOrEqual(2)
+    expect(batcher.stats.joins).toBe(4)
     expect(batcher.stats.calls).toBeLessThan(batcher.stats.rows)
     expect(batcher.stats.maxRows).toBe(3)
+  })
+
+  it('a model loaded for batching (no solo FlowLM graph) prefills a voice prompt and generates the solo audio, prefills joining a running batch', async () => {
+    const batching = await loadEngineModel({dir: embeddedModelDir(), threads: 1, batching: true})
+    try {
+      expect(batching.batcher, 'the embedded export has batched graphs').toBeDefined()
+      expect(() => batching.sessions.flow_lm_main).toThrow(/loaded for batching/)
+      const prompt = join(embeddedModelDir(), 'voice_prompt.wav')
+      const solo: Run[] = []
+      for (const job of JOBS) solo.push(await run(model, job, undefined, undefined, prompt))
+      // the second stream's voice prefill and text prefill are rows of the first stream's running batch
+      let second: Promise<Run> | undefined
+      const rows = batching.batcher as FlowLmBatcher
+      const first = run(
+        batching,
+        JOBS[0] as Job,
+        undefined,
+        async (frame) => {
+          if (frame === JOIN_AFTER_FRAMES)
+            await startAndWaitForJoin(rows, () => (second = run(batching, JOBS[1] as Job, undefined, undefined, prompt)))
+        },
+        prompt,
+      )
+      const batched = [await first]
+      batched.push(await (second as Promise<Run>))
+      expectSoloAudio(batched, solo.slice(0, 2))
+      const stats = rows.stats
+      expect(stats.prefillRows).toBe(2 + 3) // two voice prefills, three text prefills (the second text has two chunks)
+      expect(stats.maxRows).toBe(2)
+    } finally {
+      await batching.release()
+    }
   })
 })
