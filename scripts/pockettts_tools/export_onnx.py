@@ -21,7 +21,6 @@ from . import __version__
 from .model_facts import ModelFacts
 from .model_folder import CONFIG_FILE, ModelFolder, inspect_model_folder, load_model_folder
 from .protocol import ErrorKind, JobError, progress, run_job
-from .step_graph import COMBINED_GRAPH, wants_step_graph
 from .upstreams import running_release
 
 FORMAT = "pockettts-onnx/1"
@@ -190,6 +189,7 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
     from .model_files import copy_file, file_entry, find_voices, sha256_file
     from .onnx_export import OPSET, export_graph
     from .reference_run import record_reference, write_voice_prompt
+    from .step_graph import COMBINED_GRAPH, wants_step_graph
 
     folder, checkpoint, tts = load_source(source)
     facts = model_facts(tts, folder.config)
@@ -340,7 +340,16 @@ def _combined_step_graph(
     """Composes the exported flow_lm_main and flow_lm_flow files into the optional one-call step graph, checks it
     and returns its manifest entry and golden call set (step_graph.py)."""
     from .graph_checks import open_session
-    from .step_graph import HEAD_GRAPH, MAIN_GRAPH, check_step_graph, combined_entry, combined_tolerance, compose_step_graph, step_cases
+    from .step_graph import (
+        COMBINED_GRAPH,
+        HEAD_GRAPH,
+        MAIN_GRAPH,
+        check_step_graph,
+        combined_entry,
+        combined_tolerance,
+        compose_step_graph,
+        step_cases,
+    )
 
     path = out / f"{COMBINED_GRAPH}.onnx"
     nodes = compose_step_graph(out / f"{MAIN_GRAPH}.onnx", out / f"{HEAD_GRAPH}.onnx", path)
