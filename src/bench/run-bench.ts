@@ -225,7 +225,7 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
         dims: model.dims,
         threads: mimiThreads,
         frames: mimiFrames,
-        callFrames: (call) => mimiCallFrames(call, mimiMaxFrames),
+        callFrames: (call) => mimiCallFrames(call, mimiMaxFrames, model.dims.mimiInputDim),
         runs,
         seed,
       })
