@@ -1,13 +1,11 @@
 import {Args, Flags} from '@oclif/core'
-import {AUDIO_FORMATS, UPSTREAM_TRAILING_SILENCE_SECONDS, type AudioFormat} from '../src/audio/index.js'
-import {runBatch, type BatchReport, type CorpusDefaults} from '../src/batch/index.js'
-import {DEFAULT_QUEUE_NAME, DEFAULT_RETRY, checkQueueName, parseQueueUrl, submitBatch} from '../src/batch/queue/index.js'
+import {AUDIO_FORMATS, UPSTREAM_TRAILING_SILENCE_SECONDS, type AudioFormat} from '../src/audio/audio-format.js'
+import type {BatchReport, CorpusDefaults} from '../src/batch/index.js'
+import {DEFAULT_QUEUE_NAME, DEFAULT_RETRY, checkQueueName} from '../src/batch/queue/queue-job.js'
+import {parseQueueUrl} from '../src/batch/queue/queue-url.js'
 import {PocketTtsCommand} from '../src/cli/base-command.js'
-import {BatchProgress} from '../src/cli/batch-progress.js'
 import {knobFlag, knobFlagWithDefault} from '../src/cli/number-flags.js'
 import {embeddedModelDir} from '../src/config/index.js'
-import {exportGenerationDefaults} from '../src/engine/generation-params.js'
-import {defaultThreads} from '../src/onnx/create-sessions.js'
 
 /** `pockettts batch --json` output. */
 export type BatchResult = BatchReport & {readonly embeddedModel: boolean}
@@ -91,6 +89,14 @@ export default class Batch extends PocketTtsCommand {
     if (embedded)
       this.logToStderr(`Using the embedded fixture model (${modelDir}): random weights, so it babbles. Pass --model for a real export.`)
     const jobs = flags.jobs
+    // loaded here, not at the top: oclif imports every command's module to list them (issue 17: peak RSS)
+    const [{exportGenerationDefaults}, {BatchProgress}, {runBatch}, {submitBatch}, {defaultThreads}] = await Promise.all([
+      import('../src/engine/generation-params.js'),
+      import('../src/cli/batch-progress.js'),
+      import('../src/batch/index.js'),
+      import('../src/batch/queue/submit-batch.js'),
+      import('../src/onnx/create-sessions.js'),
+    ])
     // the export's own defaults (4.x configs: default_temperature, default_eos_threshold), then the flags
     const defaultGenerationParams = await exportGenerationDefaults(modelDir)
     const defaults: CorpusDefaults = {

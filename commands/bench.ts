@@ -1,9 +1,9 @@
 import {resolve} from 'node:path'
 import {Flags} from '@oclif/core'
-import {DEFAULT_BENCH_TEXT, renderBenchReport, runBench, type BenchReport} from '../src/bench/index.js'
+import {DEFAULT_BENCH_TEXT} from '../src/bench/bench-text.js'
+import type {BenchReport} from '../src/bench/bench-report.js'
 import {PocketTtsCommand} from '../src/cli/base-command.js'
 import {knobFlag, knobFlagWithDefault} from '../src/cli/number-flags.js'
-import {ProgressReporter} from '../src/cli/progress-reporter.js'
 import {readTextInput} from '../src/cli/read-text-input.js'
 import {embeddedModelDir} from '../src/config/index.js'
 import {UsageError} from '../src/errors/index.js'
@@ -81,6 +81,12 @@ export default class Bench extends PocketTtsCommand {
 
   async run(): Promise<BenchReport> {
     const {flags} = await this.parse(Bench)
+    // loaded here, not at the top: oclif imports every command's module to list them (issue 17: peak RSS)
+    const [{ProgressReporter}, {renderBenchReport}, {runBench}] = await Promise.all([
+      import('../src/cli/progress-reporter.js'),
+      import('../src/bench/render-bench-report.js'),
+      import('../src/bench/run-bench.js'),
+    ])
     const {config, origins} = await this.loadConfig({
       model: flags.model,
       threads: flags.threads,

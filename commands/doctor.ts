@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../src/cli/base-command.js'
 import {renderTable} from '../src/report/render-table.js'
-import {doctorJobs, runDoctor, type DoctorReport} from '../src/doctor/index.js'
+import {doctorJobs} from '../src/doctor/doctor-check.js'
+import type {DoctorReport} from '../src/doctor/index.js'
 
 export default class Doctor extends PocketTtsCommand {
   static override summary = 'Check that this machine can run pockettts: Node, onnxruntime, Python tooling, disk, models.'
@@ -24,6 +25,8 @@ export default class Doctor extends PocketTtsCommand {
 
   async run(): Promise<DoctorReport> {
     const {flags} = await this.parse(Doctor)
+    // loaded here, not at the top: oclif imports every command's module to list them (issue 17: peak RSS)
+    const {runDoctor} = await import('../src/doctor/index.js')
     const {config, origins} = await this.loadConfig({
       python: flags.python,
       modelsDir: flags['models-dir'],

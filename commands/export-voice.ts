@@ -1,9 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../src/cli/base-command.js'
 import {pythonJobOptions} from '../src/cli/python-job-flags.js'
-import {runWithProgress} from '../src/cli/run-with-progress.js'
 import {UsageError} from '../src/errors/index.js'
-import {exportVoice, type ExportVoiceResult} from '../src/voice-export/export-voice.js'
+import type {ExportVoiceResult} from '../src/voice-export/export-voice.js'
 import {upstreamFlag} from '../src/cli/upstream-flag.js'
 
 export default class ExportVoice extends PocketTtsCommand {
@@ -45,6 +44,11 @@ The voice state belongs to the model it was made with; it cannot be used with an
 
   async run(): Promise<ExportVoiceResult> {
     const {args, flags} = await this.parse(ExportVoice)
+    // loaded here, not at the top: oclif imports every command's module to list them (issue 17: peak RSS)
+    const [{runWithProgress}, {exportVoice}] = await Promise.all([
+      import('../src/cli/run-with-progress.js'),
+      import('../src/voice-export/export-voice.js'),
+    ])
     const engine = flags.engine === 'python' ? 'python' : 'native'
     if (engine === 'python' && flags.model !== undefined) {
       throw new UsageError({

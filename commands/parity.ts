@@ -3,21 +3,9 @@ import {dirname, resolve} from 'node:path'
 import {Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../src/cli/base-command.js'
 import {knobFlag} from '../src/cli/number-flags.js'
-import {ProgressReporter} from '../src/cli/progress-reporter.js'
 import {UsageError} from '../src/errors/index.js'
-import {
-  loadTolerances,
-  PARITY_COMPONENTS,
-  parityExitCode,
-  ParityTrace,
-  renderJunit,
-  renderParityReport,
-  runParity,
-  writeParityHtml,
-  type ParityComponent,
-  type ParityModeOption,
-  type ParityReport,
-} from '../src/parity/index.js'
+import {PARITY_COMPONENTS} from '../src/parity/parity-stages.js'
+import type {ParityComponent, ParityModeOption, ParityReport} from '../src/parity/index.js'
 import {writeFileAtomic} from '../src/fs/write-file-atomic.js'
 
 export default class Parity extends PocketTtsCommand {
@@ -73,6 +61,9 @@ Exit codes: 0 all checks within tolerance, 1 a parity failure, 2 bad usage or mi
 
   async run(): Promise<ParityReport> {
     const {flags} = await this.parse(Parity)
+    // loaded here, not at the top: oclif imports every command's module to list them (issue 17: peak RSS)
+    const [{ProgressReporter}, {loadTolerances, parityExitCode, ParityTrace, renderJunit, renderParityReport, runParity, writeParityHtml}] =
+      await Promise.all([import('../src/cli/progress-reporter.js'), import('../src/parity/index.js')])
     const {config} = await this.loadConfig({threads: flags.threads, config: flags.config})
     const junit = outputPath(flags.junit, '--junit')
     const html = outputPath(flags.html, '--html')

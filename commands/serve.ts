@@ -3,9 +3,8 @@ import {Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../src/cli/base-command.js'
 import {knobFlag, knobFlagWithDefault} from '../src/cli/number-flags.js'
 import {embeddedModelDir} from '../src/config/index.js'
-import {loadEngineModel} from '../src/engine/engine-model.js'
 import {UsageError} from '../src/errors/index.js'
-import {createServer, type CloseReport, type PocketTtsServer} from '../src/server/index.js'
+import type {CloseReport, PocketTtsServer} from '../src/server/index.js'
 import {OPENAI_VOICE_ALIASES} from '../src/voice/voice-aliases.js'
 
 /** `pockettts serve --json` output, printed after the server has stopped. */
@@ -90,6 +89,11 @@ export default class Serve extends PocketTtsCommand {
 
   async run(): Promise<ServeResult> {
     const {flags} = await this.parse(Serve)
+    // loaded here, not at the top: oclif imports every command's module to list them (issue 17: peak RSS)
+    const [{loadEngineModel}, {createServer}] = await Promise.all([
+      import('../src/engine/engine-model.js'),
+      import('../src/server/index.js'),
+    ])
     const {config} = await this.loadConfig({
       model: flags.model,
       threads: flags.threads,

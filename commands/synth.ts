@@ -2,26 +2,17 @@ import {randomInt} from 'node:crypto'
 import {existsSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 import {Args, Flags} from '@oclif/core'
-import {
-  AUDIO_FORMATS,
-  ENCODED_SPEECH_FORMATS,
-  openEncodedWriter,
-  openWavWriter,
-  speechFormatUnavailable,
-  UPSTREAM_TRAILING_SILENCE_SECONDS,
-  type AudioFormat,
-  type EncodedSpeechFormat,
-  type PromptAudioWarning,
-} from '../src/audio/index.js'
+import {AUDIO_FORMATS, UPSTREAM_TRAILING_SILENCE_SECONDS, type AudioFormat} from '../src/audio/audio-format.js'
+import type {PromptAudioWarning} from '../src/audio/check-prompt-audio.js'
+import {openWavWriter} from '../src/audio/open-wav-writer.js'
+import {ENCODED_SPEECH_FORMATS, speechFormatUnavailable, type EncodedSpeechFormat} from '../src/audio/speech-formats.js'
+import {openEncodedWriter} from '../src/audio/open-encoded-writer.js'
 import {PocketTtsCommand} from '../src/cli/base-command.js'
 import {knobFlag, knobFlagWithDefault} from '../src/cli/number-flags.js'
 import {readTextInput} from '../src/cli/read-text-input.js'
 import {embeddedModelDir} from '../src/config/index.js'
-import {loadEngineModel} from '../src/engine/engine-model.js'
-import {modelGenerationDefaults, type GenerationParams} from '../src/engine/generation-params.js'
-import {SeededNormalNoise} from '../src/engine/noise/index.js'
-import {resolveVoice} from '../src/engine/resolve-voice.js'
-import {synthesize, type SynthesisReport} from '../src/engine/synthesize.js'
+import type {GenerationParams} from '../src/engine/generation-params.js'
+import type {SynthesisReport} from '../src/engine/synthesize.js'
 import {PrerequisiteError, UsageError} from '../src/errors/index.js'
 
 /** `pockettts synth --json` output. */
@@ -88,6 +79,14 @@ export default class Synth extends PocketTtsCommand {
 
   async run(): Promise<SynthResult> {
     const {args, flags} = await this.parse(Synth)
+    // loaded here, not at the top: oclif imports every command's module to list them (issue 17: peak RSS)
+    const [{loadEngineModel}, {modelGenerationDefaults}, {SeededNormalNoise}, {resolveVoice}, {synthesize}] = await Promise.all([
+      import('../src/engine/engine-model.js'),
+      import('../src/engine/generation-params.js'),
+      import('../src/engine/noise/index.js'),
+      import('../src/engine/resolve-voice.js'),
+      import('../src/engine/synthesize.js'),
+    ])
     const {config} = await this.loadConfig({model: flags.model, threads: flags.threads, config: flags.config})
     const toStdout = flags.out === '-'
     if (toStdout && this.jsonEnabled()) {

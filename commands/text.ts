@@ -3,14 +3,8 @@ import {PocketTtsCommand} from '../src/cli/base-command.js'
 import {knobFlag, knobFlagWithDefault} from '../src/cli/number-flags.js'
 import {renderTable} from '../src/report/render-table.js'
 import {defaultReleaseFor} from '../src/upstream/upstream-releases.js'
-import {
-  loadTextFrontEnd,
-  prepareChunks,
-  UPSTREAM_RELEASES,
-  type SentencePieceModelInfo,
-  type TextChunk,
-  type UpstreamRelease,
-} from '../src/text/index.js'
+import {UPSTREAM_RELEASES} from '../src/upstream/upstream-releases.js'
+import type {SentencePieceModelInfo, TextChunk, UpstreamRelease} from '../src/text/index.js'
 
 /** `pockettts text --json` output. */
 export interface TextCommandResult {
@@ -68,6 +62,8 @@ export default class Text extends PocketTtsCommand {
 
   async run(): Promise<TextCommandResult> {
     const {args, flags} = await this.parse(Text)
+    // loaded here, not at the top: oclif imports every command's module to list them (issue 17: peak RSS)
+    const {loadTextFrontEnd, prepareChunks} = await import('../src/text/index.js')
     const {config} =
       flags.tokenizer === undefined ? await this.loadConfig({model: flags.model, config: flags.config}) : {config: {model: undefined}}
     const frontEnd = await loadTextFrontEnd({

@@ -2,15 +2,10 @@ import {Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../src/cli/base-command.js'
 import {knobFlag, knobFlagWithDefault} from '../src/cli/number-flags.js'
 import {embeddedModelDir} from '../src/config/index.js'
-import {
-  DEFAULT_LOCK_SETTINGS,
-  DEFAULT_QUEUE_NAME,
-  checkQueueName,
-  parseQueueUrl,
-  runQueueWorker,
-  type WorkerEvent,
-  type WorkerReport,
-} from '../src/batch/queue/index.js'
+import type {WorkerEvent, WorkerReport} from '../src/batch/queue/index.js'
+import {DEFAULT_QUEUE_NAME, checkQueueName} from '../src/batch/queue/queue-job.js'
+import {parseQueueUrl} from '../src/batch/queue/queue-url.js'
+import {DEFAULT_LOCK_SETTINGS} from '../src/batch/queue/worker-lock-settings.js'
 
 /** `pockettts worker --json` output. */
 export type WorkerResult = WorkerReport & {readonly embeddedModel: boolean}
@@ -72,6 +67,8 @@ export default class Worker extends PocketTtsCommand {
     const modelDir = config.model ?? embeddedModelDir()
     if (embedded)
       this.logToStderr(`Using the embedded fixture model (${modelDir}): random weights, so it babbles. Pass --model for a real export.`)
+    // loaded here, not at the top: oclif imports every command's module to list them (issue 17: peak RSS)
+    const {runQueueWorker} = await import('../src/batch/queue/run-queue-worker.js')
     const report = await runQueueWorker({
       url,
       queueName,

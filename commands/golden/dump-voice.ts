@@ -1,8 +1,7 @@
 import {Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../../src/cli/base-command.js'
 import {pythonJobFlags, pythonJobOptions} from '../../src/cli/python-job-flags.js'
-import {runWithProgress} from '../../src/cli/run-with-progress.js'
-import {dumpVoiceGolden, type DumpVoiceGoldenResult} from '../../src/golden/index.js'
+import type {DumpVoiceGoldenResult} from '../../src/golden/index.js'
 import {upstreamFlag} from '../../src/cli/upstream-flag.js'
 
 export default class GoldenDumpVoice extends PocketTtsCommand {
@@ -22,6 +21,11 @@ export default class GoldenDumpVoice extends PocketTtsCommand {
 
   async run(): Promise<DumpVoiceGoldenResult> {
     const {flags} = await this.parse(GoldenDumpVoice)
+    // loaded here, not at the top: oclif imports every command's module to list them (issue 17: peak RSS)
+    const [{runWithProgress}, {dumpVoiceGolden}] = await Promise.all([
+      import('../../src/cli/run-with-progress.js'),
+      import('../../src/golden/index.js'),
+    ])
     const resolved = await this.loadConfig({python: flags.python, config: flags.config})
     const result = await runWithProgress({verbose: this.verbose}, (hooks) =>
       dumpVoiceGolden({

@@ -3,8 +3,7 @@ import {PocketTtsCommand} from '../../src/cli/base-command.js'
 import {pythonJobFlags, pythonJobOptions} from '../../src/cli/python-job-flags.js'
 import {knobFlag, requiredKnobFlag} from '../../src/cli/number-flags.js'
 import {renderTable} from '../../src/report/render-table.js'
-import {runWithProgress} from '../../src/cli/run-with-progress.js'
-import {dumpGolden, type DumpGoldenResult} from '../../src/golden/index.js'
+import type {DumpGoldenResult} from '../../src/golden/index.js'
 import {upstreamFlag} from '../../src/cli/upstream-flag.js'
 
 export default class GoldenDump extends PocketTtsCommand {
@@ -44,6 +43,11 @@ export default class GoldenDump extends PocketTtsCommand {
 
   async run(): Promise<DumpGoldenResult> {
     const {flags} = await this.parse(GoldenDump)
+    // loaded here, not at the top: oclif imports every command's module to list them (issue 17: peak RSS)
+    const [{runWithProgress}, {dumpGolden}] = await Promise.all([
+      import('../../src/cli/run-with-progress.js'),
+      import('../../src/golden/index.js'),
+    ])
     const resolved = await this.loadConfig({python: flags.python, config: flags.config})
     const result = await runWithProgress({verbose: this.verbose}, (hooks) =>
       dumpGolden({

@@ -1,17 +1,9 @@
 import {Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../../src/cli/base-command.js'
 import {knobFlagWithDefault} from '../../src/cli/number-flags.js'
-import {DownloadProgress} from '../../src/cli/download-progress.js'
 import {renderTable} from '../../src/report/render-table.js'
 import {UsageError} from '../../src/errors/index.js'
-import {
-  downloadModel,
-  installBundle,
-  releaseConfig,
-  type DownloadModelResult,
-  type InstallBundleResult,
-  type ReleaseConfig,
-} from '../../src/hub/index.js'
+import type {DownloadModelResult, InstallBundleResult, ReleaseConfig} from '../../src/hub/index.js'
 import {defaultReleaseFor, releasesFor, selectUpstream} from '../../src/upstream/upstream-releases.js'
 
 export type ModelDownloadResult = ({readonly kind: 'model'} & DownloadModelResult) | ({readonly kind: 'bundle'} & InstallBundleResult)
@@ -79,6 +71,11 @@ The weights with voice cloning live in the gated repo kyutai/pocket-tts (accept 
 
   async run(): Promise<ModelDownloadResult> {
     const {flags} = await this.parse(ModelDownload)
+    // loaded here, not at the top: oclif imports every command's module to list them (issue 17: peak RSS)
+    const [{DownloadProgress}, {downloadModel, installBundle, releaseConfig}] = await Promise.all([
+      import('../../src/cli/download-progress.js'),
+      import('../../src/hub/index.js'),
+    ])
     const {config} = await this.loadConfig({modelsDir: flags.out, hubEndpoint: flags.endpoint, config: flags.config})
     const mode = flags['verify-only'] ? 'verify-only' : flags.offline ? 'offline' : 'download'
     const progress = new DownloadProgress({quiet: this.jsonEnabled()})

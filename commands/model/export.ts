@@ -1,8 +1,7 @@
 import {Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../../src/cli/base-command.js'
-import {ProgressReporter} from '../../src/cli/progress-reporter.js'
 import {renderTable} from '../../src/report/render-table.js'
-import {exportModel, type ExportModelResult} from '../../src/model/export-model.js'
+import type {ExportModelResult} from '../../src/model/export-model.js'
 import {upstreamFlag} from '../../src/cli/upstream-flag.js'
 
 export default class ModelExport extends PocketTtsCommand {
@@ -48,6 +47,11 @@ export default class ModelExport extends PocketTtsCommand {
 
   async run(): Promise<ExportModelResult> {
     const {flags} = await this.parse(ModelExport)
+    // loaded here, not at the top: oclif imports every command's module to list them (issue 17: peak RSS)
+    const [{ProgressReporter}, {exportModel}] = await Promise.all([
+      import('../../src/cli/progress-reporter.js'),
+      import('../../src/model/export-model.js'),
+    ])
     const {config, origins} = await this.loadConfig({python: flags.python, config: flags.config})
     const progress = new ProgressReporter()
     let result: ExportModelResult

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../../src/cli/base-command.js'
-import {packBundle, type PackBundleResult} from '../../src/hub/index.js'
+import type {PackBundleResult} from '../../src/hub/index.js'
 
 export default class ModelPack extends PocketTtsCommand {
   static override summary = 'Pack an exported model folder into a .tar.gz bundle for `model download --bundle`.'
@@ -18,6 +18,8 @@ export default class ModelPack extends PocketTtsCommand {
 
   async run(): Promise<PackBundleResult> {
     const {args, flags} = await this.parse(ModelPack)
+    // loaded here, not at the top: oclif imports every command's module to list them (issue 17: peak RSS)
+    const {packBundle} = await import('../../src/hub/index.js')
     const result = await packBundle({dir: args.dir, out: flags.out})
     this.log(
       `Packed ${result.files} file(s) of ${result.folder} (${result.verified} checked against manifest.json) into ${result.file} (${result.size} bytes).`,

@@ -1,8 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {PocketTtsCommand} from '../../src/cli/base-command.js'
-import {ProgressReporter} from '../../src/cli/progress-reporter.js'
 import {renderTable} from '../../src/report/render-table.js'
-import {verifyModel, type VerifyReport} from '../../src/model/verify-model.js'
+import type {VerifyReport} from '../../src/model/verify-model.js'
 
 export default class ModelVerify extends PocketTtsCommand {
   static override summary = 'Check an exported model folder: file hashes, graph contracts and numerics against its manifest.'
@@ -26,6 +25,11 @@ export default class ModelVerify extends PocketTtsCommand {
 
   async run(): Promise<VerifyReport> {
     const {args, flags} = await this.parse(ModelVerify)
+    // loaded here, not at the top: oclif imports every command's module to list them (issue 17: peak RSS)
+    const [{ProgressReporter}, {verifyModel}] = await Promise.all([
+      import('../../src/cli/progress-reporter.js'),
+      import('../../src/model/verify-model.js'),
+    ])
     const {config} = await this.loadConfig({config: flags.config})
     const progress = new ProgressReporter()
     let report: VerifyReport

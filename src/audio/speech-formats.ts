@@ -1,7 +1,4 @@
-import {AAC_PACKAGE, aacEncoderInstalled, openAacEncoder} from './encode-aac.js'
-import {openFlacEncoder} from './encode-flac.js'
-import {openMp3Encoder} from './encode-mp3.js'
-import {openOpusEncoder} from './encode-opus.js'
+import {AAC_PACKAGE, aacEncoderInstalled} from './encode-aac.js'
 import {openPcmEncoder} from './encode-wav-stream.js'
 import type {OpenEncoderParams, SpeechEncoder} from './speech-encoder.js'
 
@@ -26,19 +23,39 @@ export interface SpeechFormatInfo {
   open(params: OpenEncoderParams): Promise<SpeechEncoder>
 }
 
+// The compressed formats' encoders (lamejs, opusscript's and libflacjs' wasm, @ffmpeg/core) are imported when a
+// stream of that format is opened, not with this table: synth --format wav, bench and the rest never load them.
 /** The one table of speech formats: content type, file extension and encoder of each. */
 export const SPEECH_FORMAT_INFO: Readonly<Record<SpeechFormat, SpeechFormatInfo>> = {
-  mp3: {contentType: 'audio/mpeg', extension: 'mp3', progressive: true, encoder: 'lamejs', open: openMp3Encoder},
-  opus: {contentType: 'audio/opus', extension: 'opus', progressive: true, encoder: 'opusscript (libopus) in Ogg', open: openOpusEncoder},
+  mp3: {
+    contentType: 'audio/mpeg',
+    extension: 'mp3',
+    progressive: true,
+    encoder: 'lamejs',
+    open: async (p) => (await import('./encode-mp3.js')).openMp3Encoder(p),
+  },
+  opus: {
+    contentType: 'audio/opus',
+    extension: 'opus',
+    progressive: true,
+    encoder: 'opusscript (libopus) in Ogg',
+    open: async (p) => (await import('./encode-opus.js')).openOpusEncoder(p),
+  },
   aac: {
     contentType: 'audio/aac',
     extension: 'aac',
     progressive: false,
     encoder: '@ffmpeg/core (FFmpeg AAC) in ADTS',
     optionalPackage: {name: AAC_PACKAGE, installed: aacEncoderInstalled},
-    open: openAacEncoder,
+    open: async (p) => (await import('./encode-aac.js')).openAacEncoder(p),
   },
-  flac: {contentType: 'audio/flac', extension: 'flac', progressive: true, encoder: 'libflacjs (libFLAC)', open: openFlacEncoder},
+  flac: {
+    contentType: 'audio/flac',
+    extension: 'flac',
+    progressive: true,
+    encoder: 'libflacjs (libFLAC)',
+    open: async (p) => (await import('./encode-flac.js')).openFlacEncoder(p),
+  },
   wav: {
     contentType: 'audio/wav',
     extension: 'wav',

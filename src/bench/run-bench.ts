@@ -7,7 +7,7 @@ import {modelGenerationDefaults, type GenerationParams} from '../engine/generati
 import {SeededNormalNoise} from '../engine/noise/index.js'
 import {resolveVoice} from '../engine/resolve-voice.js'
 import {ConfigError, UsageError} from '../errors/index.js'
-import {readManifest} from '../model/index.js'
+import {readManifest} from '../model/read-manifest.js'
 import type {ExportManifest} from '../model/manifest-types.js'
 import type {PythonProgressEvent} from '../python/index.js'
 import {BENCH_FORMAT, type BenchReport, type BenchRun, type BenchSummary, type StageCalls, type UpstreamComparison} from './bench-report.js'
@@ -19,12 +19,10 @@ import {defaultThreads} from '../onnx/create-sessions.js'
 import {probeMachine} from './probe-machine.js'
 import {runEngineBench} from './run-engine-bench.js'
 import {runMimiAlone} from './run-mimi-alone.js'
-import {runUpstreamBench} from './run-upstream-bench.js'
 import {recordedUpstream, selectUpstream} from '../upstream/index.js'
 import {summarize} from './summarize.js'
 
-/** The default benchmark text: 16 tokens with the English tokenizer, upstream's max_gen_len 92 frames. */
-export const DEFAULT_BENCH_TEXT = 'The quick brown fox jumps over the lazy dog.'
+export {DEFAULT_BENCH_TEXT} from './bench-text.js'
 
 export type BenchPhase = 'load' | 'engine' | 'upstream' | 'probe' | 'mimi'
 
@@ -168,6 +166,8 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
   let upstream: UpstreamComparison | null = null
   if (upstreamModel !== undefined && upstreamRelease !== undefined) {
     const quantize = params.upstreamQuantize ?? isInt8(manifest)
+    // loaded only here: the Python job runner (execa) is not needed by a bench without --against python
+    const {runUpstreamBench} = await import('./run-upstream-bench.js')
     const result = await runUpstreamBench({
       model: upstreamModel,
       voice: voicePath,
@@ -225,7 +225,7 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
         dims: model.dims,
         threads: mimiThreads,
         frames: mimiFrames,
-        callFrames: (call) => mimiCallFrames(call, mimiMaxFrames),
+        callFrames: (call) => mimiCallFrames(call, mimiMaxFrames, model.dims.mimiInputDim),
         runs,
         seed,
       })

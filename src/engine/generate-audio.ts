@@ -12,7 +12,7 @@ import type {EngineModel} from './engine-model.js'
 import {applyFadeIn, fadeInCurve} from './fade-in.js'
 import type {GenerationParams} from './generation-params.js'
 import type {GenerationTaps} from './generation-taps.js'
-import {MIMI_WORKER_GROUP, mimiCallFrames} from './mimi-grouping.js'
+import {mimiCallFrames, mimiWorkerGroup} from './mimi-grouping.js'
 import type {NoiseSource} from './noise/index.js'
 
 export interface GenerateAudioParams {
@@ -53,7 +53,7 @@ export interface AudioFrame {
  *
  * With the model's Mimi worker (`loadEngineModel({mimiWorker: true})`) frames are decoded on the worker while
  * the main thread runs the next steps, as upstream's decoder thread does: the first frame of a chunk is yielded
- * as soon as it is decoded, later ones as soon as they are ready (the generator runs at most IN_FLIGHT frames
+ * as soon as it is decoded, later ones as soon as they are ready (the generator runs at most decoder.inFlight frames
  * ahead). Results are the same either way.
  */
 export async function* generateAudio(params: GenerateAudioParams): AsyncGenerator<AudioFrame, void, undefined> {
@@ -223,10 +223,10 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
         frames += 1
         input = latent
         // Frame 0 goes out at once (time to first audio). After it, frames go out as soon as they are decoded,
-        // and this thread only waits when more than IN_FLIGHT are outstanding: the worker decodes while the
+        // and this thread only waits when more than decoder.inFlight are outstanding: the worker decodes while the
         // next steps run. Without the worker there is nothing to overlap: each frame is decoded before the
         // next step.
-        const limit = decoder.pipelined && yielded > 0 ? IN_FLIGHT : 0
+        const limit = decoder.pipelined && yielded > 0 ? decoder.inFlight : 0
         while (queued.length > 0 && ((queued[0] as Tracked).done || queued.length > limit))
           yield await emit(await (queued.shift() as Tracked).frame)
       }
@@ -270,9 +270,6 @@ function releaseKvCache(model: EngineModel, cache: KvCache): void {
 /** Idle caches kept per model (one per concurrent generation a server runs is enough). */
 const MAX_IDLE_KV_CACHES = 4
 
-/** Frames being decoded on the worker that this thread may run ahead of: a call being decoded and the next. */
-const IN_FLIGHT = 2 * MIMI_WORKER_GROUP
-
 /** A frame being decoded, and whether it is ready (set when its promise settles). */
 interface Tracked {
   readonly frame: Promise<TimedFrame>
@@ -294,6 +291,8 @@ interface FrameDecoder {
   readonly pipelined: boolean
   /** Consecutive frames the `call`-th decode call of a chunk carries. */
   callFrames(call: number): number
+  /** Frames being decoded on the worker that the generating thread may run ahead of: a call being decoded and the next. */
+  readonly inFlight: number
   /** Queues consecutive latents (callFrames of this call), decoded in one call: one promise per frame. */
   decode(latents: readonly Float32Array[]): Promise<TimedFrame>[]
   reset(): void
@@ -302,7 +301,7 @@ interface FrameDecoder {
 
 /**
  * `grouped`: without the worker, frames still go to Mimi in the worker's groups (the first alone, then the ramp to
- * MIMI_WORKER_GROUP per call): batched generations, where several streams' Mimi calls share the cores and the
+ * the decoder's group per call): batched generations, where several streams' Mimi calls share the cores and the
  * per-call cost of the decoder's ~600 small nodes would otherwise be paid for every frame of every stream.
  */
 function openDecoder(model: EngineModel, grouped: boolean): FrameDecoder {
@@ -311,7 +310,8 @@ function openDecoder(model: EngineModel, grouped: boolean): FrameDecoder {
     const {maxFrames} = model.mimiWorker
     return {
       pipelined: true,
-      callFrames: (call) => mimiCallFrames(call, maxFrames),
+      callFrames: (call) => mimiCallFrames(call, maxFrames, model.dims.mimiInputDim),
+      inFlight: 2 * mimiWorkerGroup(model.dims.mimiInputDim),
       decode: (latents) => stream.decodeLatents(latents),
       reset: () => stream.reset(),
       close: () => stream.close(),
@@ -328,7 +328,8 @@ function openDecoder(model: EngineModel, grouped: boolean): FrameDecoder {
   if (grouped) {
     return {
       pipelined: false,
-      callFrames: (call) => mimiCallFrames(call, model.mimiMaxFrames),
+      callFrames: (call) => mimiCallFrames(call, model.mimiMaxFrames, dims.mimiInputDim),
+      inFlight: 0,
       decode: (latents) => {
         const start = performance.now()
         const frames = stream
@@ -343,6 +344,7 @@ function openDecoder(model: EngineModel, grouped: boolean): FrameDecoder {
   return {
     pipelined: false,
     callFrames: () => 1,
+    inFlight: 0,
     decode: (latents) =>
       latents.map(async (latent) => {
         const start = performance.now()

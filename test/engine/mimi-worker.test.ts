@@ -95,12 +95,20 @@ describe.skipIf(skipWithoutOracle)(`Mimi decoded on a worker thread, overlapped 
         mimiInputDim: inline.dims.mimiInputDim,
         latentDim: inline.dims.latentDim,
       })
-    const latents = Array.from({length: 5}, (_, k) => Float32Array.from({length: inline.dims.latentDim}, (_, j) => Math.sin(k * 7 + j)))
+    // 1 + 2 + 8 + 2: the small decoders' groups (SMALL_MIMI_WORKER_GROUP) against one frame a call
+    const latents = Array.from({length: 13}, (_, k) => Float32Array.from({length: inline.dims.latentDim}, (_, j) => Math.sin(k * 7 + j)))
     const single = make()
     const one: Float32Array[] = []
     for (const latent of latents) one.push((await single.decodeLatent(latent)).audio)
     const batched = make()
-    const frames = [...(await batched.decodeLatents(latents.slice(0, 3))), ...(await batched.decodeLatents(latents.slice(3)))]
+    const frames = []
+    for (const [from, to] of [
+      [0, 1],
+      [1, 3],
+      [3, 11],
+      [11, 13],
+    ] as const)
+      frames.push(...(await batched.decodeLatents(latents.slice(from, to))))
     expect(frames.map((f) => f.audio.length)).toEqual(one.map((a) => a.length))
     expect(
       maxAbsDiff(
@@ -108,7 +116,7 @@ describe.skipIf(skipWithoutOracle)(`Mimi decoded on a worker thread, overlapped 
         one,
       ),
     ).toBeLessThanOrEqual(1e-6)
-    expect(frames[4]?.mimiInput.length).toBe(inline.dims.mimiInputDim)
+    expect(frames[12]?.mimiInput.length).toBe(inline.dims.mimiInputDim)
   })
 
   it('keeps the Mimi sessions off the main thread and says so when they are asked for', () => {

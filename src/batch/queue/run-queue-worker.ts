@@ -8,19 +8,8 @@ import {synthesizeItem} from '../synthesize-item.js'
 import {probeQueue} from './probe-queue.js'
 import {asQueueJobData, decodeFailure, encodeFailure, modelKey, type QueueJobResult} from './queue-job.js'
 import type {QueueUrl} from './queue-url.js'
+import type {WorkerLockSettings} from './worker-lock-settings.js'
 import {HOST_TAG, candidatePath, placeOutput, removeQueuedCandidates} from './queued-output.js'
-
-/** How a queue worker holds its jobs (BullMQ's lock and stalled-job check). */
-export interface WorkerLockSettings {
-  /** A job's lock lasts this long unless renewed (renewed every half of it while the item is made). */
-  readonly lockDurationMs: number
-  /** How often this worker looks for jobs whose lock expired (their worker died) and puts them back in the queue. */
-  readonly stalledIntervalMs: number
-  /** Take-overs of one job before it is failed as stalled (a job that kills every worker it reaches). */
-  readonly maxStalledCount: number
-}
-
-export const DEFAULT_LOCK_SETTINGS: WorkerLockSettings = {lockDurationMs: 30_000, stalledIntervalMs: 15_000, maxStalledCount: 2}
 
 export interface RunQueueWorkerParams {
   readonly url: QueueUrl
