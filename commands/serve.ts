@@ -111,7 +111,7 @@ export default class Serve extends PocketTtsCommand {
     }
     const embedded = config.model === undefined
     const modelDir = config.model ?? embeddedModelDir()
-    // Mimi stays per stream on onnxruntime's threads (batched: in frame groups), as before: measured on 2 cores, the
+    // Mimi stays per stream on onnxruntime's threads (in frame groups, batched or not), as before: measured on 2 cores, the
     // decoder worker (one thread for every stream's frames) made batched serving slower (docs/performance.md, serve throughput).
     // --batching: the FlowLM runs only through the export's batched graphs (one copy of its weights), when it has them
     const model = await loadEngineModel({

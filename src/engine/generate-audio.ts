@@ -31,6 +31,13 @@ export interface GenerateAudioParams {
    * @default the model's own (EngineModel.batcher), if it was loaded for batching
    */
   readonly batcher?: FlowLmBatcher
+  /**
+   * Without the Mimi worker: decode in the worker's frame groups (mimiCallFrames: the chunk's first frame alone, then
+   * the ramp to the decoder's group per call, mimiWorkerGroup) rather than one frame per call. A server's generations, batched or
+   * interleaved, share the cores, and each call pays the decoder's ~600 small nodes once for its frames.
+   * @default true with a batcher, else false (one frame per call: parity checks and golden replays)
+   */
+  readonly mimiGroups?: boolean
 }
 
 /** One decoded frame: 1920 samples at 24 kHz, not clamped. */
@@ -72,7 +79,7 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
   const batcher = withLayers ? undefined : (params.batcher ?? model.batcher)
   // batched: the rows live in the batcher's cache, each chunk joins with a copy of the voice state
   const kv = batcher === undefined ? acquireKvCache(model, params.voice.layout) : null
-  const decoder = openDecoder(model, batcher !== undefined)
+  const decoder = openDecoder(model, params.mimiGroups ?? batcher !== undefined)
   let row: BatchStream | undefined
   // Frames decoded (or being decoded) but not yet yielded, oldest first; latents waiting to fill a group.
   const queued: Tracked[] = []
@@ -301,8 +308,9 @@ interface FrameDecoder {
 
 /**
  * `grouped`: without the worker, frames still go to Mimi in the worker's groups (the first alone, then the ramp to
- * the decoder's group per call): batched generations, where several streams' Mimi calls share the cores and the
- * per-call cost of the decoder's ~600 small nodes would otherwise be paid for every frame of every stream.
+ * the decoder's group per call): a server's generations (batched or interleaved), where several streams' Mimi calls
+ * share the cores and the per-call cost of the decoder's small nodes would otherwise be paid for every frame of every
+ * stream.
  */
 function openDecoder(model: EngineModel, grouped: boolean): FrameDecoder {
   if (model.mimiWorker !== undefined) {

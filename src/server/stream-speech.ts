@@ -70,6 +70,8 @@ export async function streamSpeech(
       noise: new SeededNormalNoise({seed: job.seed, temperature: job.temperature, clamp: ctx.options.generation.noiseClamp}),
       signal: lease.signal,
       taps: {chunkStart: (info) => (inputTokens += info.ids.length)},
+      // Mimi in the worker's frame groups, batched or not: --no-batching differs from batching only in its FlowLM calls
+      mimiGroups: true,
       ...(ctx.options.batcher === undefined ? {} : {batcher: ctx.options.batcher}),
     })[Symbol.asyncIterator]()
     const first = await frames.next()
