@@ -1,11 +1,10 @@
 import {existsSync} from 'node:fs'
-import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {pathToFileURL} from 'node:url'
-import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {packageRoot} from '../../src/config/project-paths.js'
+import {recordModuleLoads} from '../helpers/record-module-loads.js'
 
 const ROOT = packageRoot()
 
@@ -34,29 +33,9 @@ function packagesOf(urls: readonly string[]): Set<string> {
 
 /** Runs `bin/run.js args` in a fresh Node process whose module resolution is recorded; returns the packages it loaded. */
 async function packagesLoadedBy(work: string, args: readonly string[]): Promise<Set<string>> {
-  const log = join(work, `resolved-${Math.random().toString(36).slice(2)}.txt`)
-  const hooks = join(work, 'record-hooks.mjs')
-  const register = join(work, 'register.mjs')
-  await writeFile(
-    hooks,
-    [
-      "import {appendFileSync} from 'node:fs'",
-      'let log',
-      'export function initialize(data) { log = data.log }',
-      "export async function resolve(specifier, context, next) { const r = await next(specifier, context); appendFileSync(log, r.url + '\\n'); return r }",
-    ].join('\n'),
-  )
-  await writeFile(
-    register,
-    `import {register} from 'node:module'\nregister(${JSON.stringify(pathToFileURL(hooks).href)}, {data: {log: ${JSON.stringify(log)}}})\n`,
-  )
-  const result = await execa(process.execPath, ['--import', pathToFileURL(register).href, join(ROOT, 'bin', 'run.js'), ...args], {
-    cwd: ROOT,
-    reject: false,
-    stdin: 'ignore',
-  })
-  expect(result.exitCode, `${args.join(' ')}: ${result.stderr}`).toBe(0)
-  return packagesOf((await readFile(log, 'utf8')).split('\n'))
+  const run = await recordModuleLoads({work, argv: [join(ROOT, 'bin', 'run.js'), ...args], cwd: ROOT})
+  expect(run.exitCode, `${args.join(' ')}: ${run.stderr}`).toBe(0)
+  return packagesOf(run.urls)
 }
 
 describe('commands load what they use, when they use it (fresh processes of bin/run.js, dist/)', () => {

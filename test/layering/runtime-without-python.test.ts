@@ -1,11 +1,11 @@
 import {existsSync} from 'node:fs'
-import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {mkdtemp, readdir, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join, relative} from 'node:path'
 import {pathToFileURL} from 'node:url'
-import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {packageRoot} from '../../src/config/project-paths.js'
+import {recordModuleLoads} from '../helpers/record-module-loads.js'
 
 const ROOT = packageRoot()
 const DIST = join(ROOT, 'dist')
@@ -23,26 +23,10 @@ async function builtModules(folder: string): Promise<string[]> {
  * every URL Node resolved (node: built-ins included), relative to the package root where they are files.
  */
 async function loadedBy(work: string, modules: readonly string[]): Promise<string[]> {
-  const log = join(work, `resolved-${Math.random().toString(36).slice(2)}.txt`)
-  const hooks = join(work, 'record-hooks.mjs')
-  await writeFile(
-    hooks,
-    [
-      "import {appendFileSync} from 'node:fs'",
-      'let log',
-      'export function initialize(data) { log = data.log }',
-      // appended synchronously before the module is loaded: once import() settles, every resolution is in the file
-      "export async function resolve(specifier, context, next) { const r = await next(specifier, context); appendFileSync(log, r.url + '\\n'); return r }",
-    ].join('\n'),
-  )
-  const main = [
-    "import {register} from 'node:module'",
-    `register(${JSON.stringify(pathToFileURL(hooks).href)}, {data: {log: ${JSON.stringify(log)}}})`,
-    `for (const m of ${JSON.stringify(modules.map((m) => pathToFileURL(m).href))}) await import(m)`,
-  ].join('\n')
-  await execa(process.execPath, ['--input-type=module', '-e', main], {cwd: ROOT})
-  const urls = (await readFile(log, 'utf8')).split('\n').filter((u) => u !== '')
-  return [...new Set(urls.map((u) => (u.startsWith('file:') ? relative(ROOT, new URL(u).pathname) : u)))]
+  const main = `for (const m of ${JSON.stringify(modules.map((m) => pathToFileURL(m).href))}) await import(m)`
+  const run = await recordModuleLoads({work, argv: ['--input-type=module', '-e', main], cwd: ROOT})
+  expect(run.exitCode, run.stderr).toBe(0)
+  return [...new Set(run.urls.map((u) => (u.startsWith('file:') ? relative(ROOT, new URL(u).pathname) : u)))]
 }
 
 const pythonSide = (path: string): boolean => path.startsWith('dist/src/python/') || /(^|\/)node_modules\/execa\//.test(path)
