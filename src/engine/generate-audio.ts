@@ -160,47 +160,38 @@ export async function* generateAudio(params: GenerateAudioParams): AsyncGenerato
           out = batched
           latent = batched.latent as Float32Array
           t1 = performance.now()
-        } else if (stepWithHead !== undefined) {
-          // one call: the FlowLM step and the one-step head (the step's noise drawn before it)
-          stepNoise = step === 0 ? (firstNoise as Float32Array) : noise.next(dims.latentDim)
-          const sampled =
-            step === 0
-              ? first
-              : await flowLmStep({
-                  session: stepWithHead,
-                  kv: kv as KvCache,
-                  state: model.flowLmState,
-                  dModel: dims.dModel,
-                  latentDim: dims.latentDim,
-                  latent: input,
-                  withLayers,
-                  noise: stepNoise,
-                })
-          out = sampled
-          latent = sampled.latent as Float32Array
-          t1 = performance.now()
         } else {
-          out =
+          // With the combined step graph one call makes the FlowLM step and the one-step head's latent, its noise
+          // drawn before the call; otherwise the sampler head runs after the step with noise drawn then.
+          const headNoise = stepWithHead === undefined ? undefined : step === 0 ? (firstNoise as Float32Array) : noise.next(dims.latentDim)
+          const stepped =
             step === 0
               ? first
               : await flowLmStep({
-                  session: sessions.flow_lm_main,
+                  session: stepWithHead ?? sessions.flow_lm_main,
                   kv: kv as KvCache,
                   state: model.flowLmState,
                   dModel: dims.dModel,
                   latentDim: dims.latentDim,
                   latent: input,
                   withLayers,
+                  ...(headNoise === undefined ? {} : {noise: headNoise}),
                 })
+          out = stepped
           t1 = performance.now()
-          stepNoise = noise.next(dims.latentDim)
-          latent = await sampleLatent({
-            session: sessions.flow_lm_flow,
-            sampler: release.sampler.type,
-            hidden: out.hidden,
-            noise: stepNoise,
-            steps: gen.lsdDecodeSteps,
-          })
+          if (headNoise !== undefined) {
+            stepNoise = headNoise
+            latent = stepped.latent as Float32Array
+          } else {
+            stepNoise = noise.next(dims.latentDim)
+            latent = await sampleLatent({
+              session: sessions.flow_lm_flow,
+              sampler: release.sampler.type,
+              hidden: out.hidden,
+              noise: stepNoise,
+              steps: gen.lsdDecodeSteps,
+            })
+          }
         }
         steps += 1
         taps?.step?.({

@@ -1,4 +1,4 @@
-import {copyFile, mkdir, mkdtemp, readFile, rm} from 'node:fs/promises'
+import {copyFile, mkdir, mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
@@ -9,6 +9,7 @@ import {isCI} from '../helpers/oracle.js'
 import {hasOracle4, ORACLE4} from '../helpers/oracle4.js'
 import {postSpeech, readAll, startTestServer} from '../helpers/server.js'
 import {ORACLE4_FAMILIES} from '../oracle4-setup.js'
+import {pcm16, readWavF32} from '../helpers/wav-bytes.js'
 
 const TEXT = 'Hello world, this is a test. And a second sentence follows it.'
 const SEED = 3
@@ -19,17 +20,6 @@ const PCM_TOLERANCE = tolerances.checks.audio.atol + 1 / 32767
 interface SynthJson {
   readonly frames: number
   readonly eosSteps: (number | null)[]
-}
-
-/** The float samples of a `synth --format wavf32` file. */
-async function readWavF32(path: string): Promise<Float32Array> {
-  const wav = await readFile(path)
-  const data = wav.indexOf('data') + 8
-  return new Float32Array(wav.buffer.slice(wav.byteOffset + data, wav.byteOffset + wav.length))
-}
-
-function pcm16(bytes: Buffer): Int16Array {
-  return new Int16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length))
 }
 
 describe.skipIf(!hasOracle4 && !isCI)('serve runs the 4.x loop on every oracle4 family [needs ../shared/oracle4]', () => {

@@ -1,4 +1,4 @@
-import {mkdtemp, readFile, rm} from 'node:fs/promises'
+import {mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -7,6 +7,7 @@ import {embeddedModelDir} from '../../src/config/index.js'
 import {loadEngineModel} from '../../src/engine/engine-model.js'
 import {runCli} from '../helpers/cli.js'
 import {NEVER_EOS, postSpeech, readAll, startTestServer} from '../helpers/server.js'
+import {pcm16, readWavF32} from '../helpers/wav-bytes.js'
 
 // Two sentences in chunks of at most 8 tokens: several chunks, so the Mimi state resets and each chunk's grouping
 // restarts with its first frame alone.
@@ -16,17 +17,6 @@ const MAX_TOKENS = 8
 const SAMPLES_PER_FRAME = 1920
 /** The parity tolerance of audio, plus one step of the 16-bit encoding (upstream's clamp, x32767, truncate). */
 const PCM_TOLERANCE = tolerances.checks.audio.atol + 1 / 32767
-
-/** The float samples of a `synth --format wavf32` file. */
-async function readWavF32(path: string): Promise<Float32Array> {
-  const wav = await readFile(path)
-  const data = wav.indexOf('data') + 8
-  return new Float32Array(wav.buffer.slice(wav.byteOffset + data, wav.byteOffset + wav.length))
-}
-
-function pcm16(bytes: Buffer): Int16Array {
-  return new Int16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length))
-}
 
 /**
  * Both server modes decode Mimi in synth's frame groups (src/engine/mimi-grouping.ts: synth on its worker, the server
