@@ -2,9 +2,10 @@
 
 Each wrapper calls upstream's own modules. The replacements: the two KV-cache *bookkeeping* backends below,
 swapped onto upstream's attention modules while a graph is traced (upstream's ``complete_kv`` reads
-``int(offset.item())``, which tracing would freeze into a constant), and, in ``flow_lm_main`` only, the FlowLM
+``int(offset.item())``, which tracing would freeze into a constant); in ``flow_lm_main``, the FlowLM
 attention's forward, substituted at export time by onnxruntime's fused RoPE and attention operators around
-upstream's projections (fused_attention.py). The export-time check (graph_checks.py) proves every graph equal to
+upstream's projections (fused_attention.py); in ``mimi_decoder``, the streaming code of the decoder transformer's
+attention and of the convolutions (mimi_streaming.py). The export-time check (graph_checks.py) proves every graph equal to
 upstream's unmodified streaming forward.
 """
 
@@ -81,8 +82,10 @@ class GraphDef:
     tolerance: dict[str, Tolerance] = field(default_factory=dict)
     # attention modules whose cache backend is swapped while tracing: (module, backend)
     backends: list[tuple[nn.Module, Any]] = field(default_factory=list)
-    # modules whose forward is replaced while tracing (fused_attention.py: export-time substitutes): (module, forward)
+    # modules whose forward is replaced while tracing (fused_attention.py, mimi_streaming.py: export-time substitutes):
+    # (module, forward), and the substitution's name the manifest records (graphs.<name>.rewrites)
     forwards: list[tuple[nn.Module, Any]] = field(default_factory=list)
+    substitution: str | None = None
 
     def tolerance_for(self, output: str) -> Tolerance:
         return self.tolerance.get(output, self.tolerance["default"])
@@ -315,9 +318,14 @@ class MimiDecoder(nn.Module):
             ):
                 state[name] = module.init_state(1, 0)
         for name, window in zip(self.attention, windows):
-            state[name] = {"window_k": window[0].unsqueeze(0), "window_v": window[1].unsqueeze(0), "offset": attn_offset}
+            # window_k/window_v for upstream's forward (WindowKVBackend); kv, the [k|v] window itself, for the
+            # streaming substitution (mimi_streaming.py), which leaves next_kv; the unread ones leave no node
+            state[name] = {"window_k": window[0].unsqueeze(0), "window_v": window[1].unsqueeze(0), "kv": window, "offset": attn_offset}
         audio = _decode_quantized(mimi, mimi_input, state)
-        next_windows = [torch.stack([state[n]["next_k"][0], state[n]["next_v"][0]], dim=0) for n in self.attention]
+        next_windows = [
+            state[n]["next_kv"] if "next_kv" in state[n] else torch.stack([state[n]["next_k"][0], state[n]["next_v"][0]], dim=0)
+            for n in self.attention
+        ]
         next_offset = attn_offset + mimi_input.shape[-1] * self.steps_per_latent  # upstream increment_steps
         return (audio, next_offset, *next_windows, *[state[s.module][s.key] for s in self.conv_states])
 
@@ -468,7 +476,8 @@ def mimi_state_names(spec: ConvState) -> tuple[str, str]:
 
 def build_graphs(tts: nn.Module, facts: ModelFacts, rope_positions: int) -> list[GraphDef]:
     """The graph set; ``rope_positions`` sizes flow_lm_main's RoPE tables (the positions it can be called at)."""
-    from .fused_attention import fused_forwards
+    from .fused_attention import FUSED_ATTENTION, fused_forwards
+    from .mimi_streaming import MIMI_STREAMING, mimi_forwards
 
     flow_lm, mimi = tts.flow_lm, tts.mimi
     d, lat, layers, heads, hd = facts.d_model, facts.latent_dim, facts.num_layers, facts.num_kv_heads, facts.head_dim
@@ -548,6 +557,7 @@ def build_graphs(tts: nn.Module, facts: ModelFacts, rope_positions: int) -> list
             ],
             tolerance=graph_tolerances("flow_lm_main"),
             forwards=fused_forwards([m for _, m in attention_modules(flow_lm)], rope_positions),
+            substitution=FUSED_ATTENTION,
         )
     )
 
@@ -632,6 +642,8 @@ def build_graphs(tts: nn.Module, facts: ModelFacts, rope_positions: int) -> list
             state=links,
             tolerance=graph_tolerances("mimi_decoder"),
             backends=[(m, WindowKVBackend()) for _, m in dec_attention],
+            forwards=mimi_forwards(mimi, [n for n, _ in dec_attention], window),
+            substitution=MIMI_STREAMING,
         )
     )
 
