@@ -10,7 +10,7 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-from pockettts_tools.graph_rewrites import CONVTRANSPOSE_POLYPHASE, ELU_PRIMITIVES, apply_rewrites
+from pockettts_tools.graph_rewrites import CONVTRANSPOSE_POLYPHASE, ELU_PRIMITIVES, GELU_TANH_FUSED, apply_rewrites
 
 RNG = np.random.default_rng(7)
 
@@ -79,3 +79,72 @@ def test_a_graph_without_provable_nodes_is_left_byte_identical() -> None:
     before = model.SerializeToString()
     assert apply_rewrites(model, [CONVTRANSPOSE_POLYPHASE]) == {CONVTRANSPOSE_POLYPHASE: 0}
     assert model.SerializeToString() == before
+
+
+def _gelu_model() -> onnx.ModelProto:
+    """torch's trace of gelu(x, approximate="tanh") on three inputs: as is (a), with the cubic constant 0.05 instead
+    of 0.044715 (b: another function), and with the tanh also a graph output (c: an intermediate read elsewhere)."""
+    import io
+    import warnings
+
+    import torch
+    from torch.nn import functional as F
+
+    class Gelus(torch.nn.Module):
+        def forward(self, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            return F.gelu(a, approximate="tanh"), F.gelu(b, approximate="tanh"), F.gelu(c, approximate="tanh")
+
+    buffer = io.BytesIO()
+    example = tuple(torch.randn(2, 5) for _ in range(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
+        torch.onnx.export(
+            Gelus(), example, buffer, dynamo=False, opset_version=17, input_names=["a", "b", "c"], output_names=["ya", "yb", "yc"]
+        )
+    model = onnx.load_from_string(buffer.getvalue())
+    for node in model.graph.node:
+        if (
+            node.op_type == "Constant"
+            and np.isclose(numpy_helper.to_array(node.attribute[0].t), 0.044715)
+            and "b" in _chain_input(model, node)
+        ):
+            node.attribute[0].t.CopyFrom(numpy_helper.from_array(np.array(0.05, np.float32)))
+    tanh_c = next(n.output[0] for n in model.graph.node if n.op_type == "Tanh" and "c" in _chain_input(model, n))
+    model.graph.output.append(helper.make_tensor_value_info(tanh_c, TensorProto.FLOAT, [2, 5]))
+    return model
+
+
+def _chain_input(model: onnx.ModelProto, node: onnx.NodeProto) -> set[str]:
+    """The graph inputs a node depends on (through its consumers' chain: the GELU it belongs to)."""
+    producers = {o: n for n in model.graph.node for o in n.output}
+    consumers = [n for n in model.graph.node if set(node.output) & set(n.input)]
+    seen: set[str] = set()
+    stack = [*node.input, *(i for n in consumers for i in n.input)]
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in producers:
+            stack.extend(producers[name].input)
+    return seen & {"a", "b", "c"}
+
+
+def test_tanh_gelu_chain_becomes_fastgelu_and_other_chains_are_left() -> None:
+    original = _gelu_model()
+    rewritten = _gelu_model()
+    counts = apply_rewrites(rewritten, [GELU_TANH_FUSED])
+    onnx.checker.check_model(rewritten)
+    assert counts == {GELU_TANH_FUSED: 1}
+    kinds = Counter(n.op_type for n in rewritten.graph.node)
+    assert kinds["FastGelu"] == 1 and kinds["Tanh"] == 2  # b (another constant) and c (tanh read elsewhere) kept
+    assert len(rewritten.graph.node) < len(original.graph.node) - 8  # a's chain and its constants are gone
+    assert any(o.domain == "com.microsoft" for o in rewritten.opset_import)
+    feeds = {name: (3 * RNG.standard_normal((2, 5))).astype(np.float32) for name in "abc"}
+    run = {
+        name: ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+        for name, m in (("o", original), ("r", rewritten))
+    }
+    expected, actual = run["o"].run(None, feeds), run["r"].run(None, feeds)
+    for e, a in zip(expected, actual, strict=True):
+        np.testing.assert_allclose(a, e, atol=1e-6, rtol=1e-5)
