@@ -14,6 +14,7 @@ export function machineInfo(): MachineInfo {
     onnxruntime: onnxruntimeVersion(),
     loadAverage: loadavg().map((v) => Math.round(v * 100) / 100),
     malloc: mallocSettings(process.env),
+    nodeFlags: [...process.execArgv],
   }
 }
 

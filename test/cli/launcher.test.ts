@@ -22,7 +22,7 @@ const benchArgs = [
 const withoutMalloc = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MALLOC_')))
 
 describe('the pockettts launcher (bin/run.js)', () => {
-  it('run as an executable (as npx and the installed bin do), starts node with glibc malloc returning freed memory', async () => {
+  it('run as an executable (as npx and the installed bin do), starts node with glibc malloc returning freed memory and a small young generation', async () => {
     const run = await execa(join(packageRoot(), 'bin', 'run.js'), benchArgs, {
       reject: false,
       env: withoutMalloc,
@@ -32,6 +32,7 @@ describe('the pockettts launcher (bin/run.js)', () => {
     expect(run.exitCode, run.stderr).toBe(0)
     const report = JSON.parse(run.stdout) as BenchReport
     expect(report.machine.malloc).toBe('MALLOC_MMAP_THRESHOLD_=65536 MALLOC_TRIM_THRESHOLD_=0')
+    expect(report.machine.nodeFlags).toContain('--max-semi-space-size=1')
   })
 
   it('run through `node bin/run.js`, leaves the environment as it is (the bench report says so)', async () => {
