@@ -75,8 +75,10 @@ try {
     } else if (request.kind === 'reset') {
       streams.get(request.stream)?.reset()
     } else if (request.kind === 'close') {
+      streams.get(request.stream)?.dispose()
       streams.delete(request.stream)
     } else if (request.kind === 'shutdown') {
+      for (const stream of streams.values()) stream.dispose()
       streams.clear()
       await Promise.all([sessions.latent_to_mimi.release(), sessions.mimi_decoder.release()])
       reply({kind: 'shut-down'})
