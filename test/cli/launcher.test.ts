@@ -2,7 +2,7 @@ import {execa} from 'execa'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import type {BenchReport} from '../../src/bench/index.js'
-import {mallocSettings} from '../../src/bench/machine-info.js'
+import {mallocSettings, nodeFlags} from '../../src/bench/machine-info.js'
 import {packageRoot} from '../../src/config/project-paths.js'
 import {runCli} from '../helpers/cli.js'
 
@@ -39,6 +39,15 @@ describe('the pockettts launcher (bin/run.js)', () => {
     const run = await runCli(benchArgs, {spawn: true})
     expect(run.exitCode, run.stderr).toBe(0)
     expect((JSON.parse(run.stdout) as BenchReport).machine.malloc).toBe(mallocSettings(process.env))
+  })
+
+  it("lists node's command-line flags, then those in NODE_OPTIONS", () => {
+    expect(nodeFlags(['--max-semi-space-size=1'], {NODE_OPTIONS: ' --max-old-space-size=512  --trace-gc '})).toEqual([
+      '--max-semi-space-size=1',
+      '--max-old-space-size=512',
+      '--trace-gc',
+    ])
+    expect(nodeFlags([], {})).toEqual([])
   })
 
   it('names only the malloc tunables that are set', () => {
