@@ -144,6 +144,8 @@ export interface MachineInfo {
    * `pockettts` launcher sets both so freed model-load buffers go back to the system), null when unset.
    */
   readonly malloc: string | null
+  /** Node's flags (command line, then NODE_OPTIONS): the launcher caps V8's young generation, which the peak RSS shows. */
+  readonly nodeFlags: readonly string[]
 }
 
 /** `pockettts bench --json`, also the `--baseline` file format. */

@@ -14,6 +14,7 @@ export function machineInfo(): MachineInfo {
     onnxruntime: onnxruntimeVersion(),
     loadAverage: loadavg().map((v) => Math.round(v * 100) / 100),
     malloc: mallocSettings(process.env),
+    nodeFlags: nodeFlags(process.execArgv, process.env),
   }
 }
 
@@ -33,4 +34,9 @@ export function mallocSettings(env: NodeJS.ProcessEnv): string | null {
     .filter((k) => env[k] !== undefined)
     .map((k) => `${k}=${env[k]}`)
   return set.length === 0 ? null : set.join(' ')
+}
+
+/** Node's flags: those on its command line, then those in NODE_OPTIONS (how the Dockerfile sets them). */
+export function nodeFlags(execArgv: readonly string[], env: NodeJS.ProcessEnv): string[] {
+  return [...execArgv, ...(env['NODE_OPTIONS'] ?? '').split(/\s+/).filter((flag) => flag !== '')]
 }

@@ -24,7 +24,7 @@ export function renderBenchReport(report: BenchReport): string {
   lines.push(
     `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.platform}, ` +
       `node ${machine.node}, onnxruntime-node ${machine.onnxruntime}; load average ${machine.loadAverage.join(' ')} ` +
-      `at start; malloc ${machine.malloc ?? 'glibc defaults'}`,
+      `at start; malloc ${machine.malloc ?? 'glibc defaults'}; node flags ${machine.nodeFlags.length === 0 ? 'none' : machine.nodeFlags.join(' ')}`,
   )
   const first = report.runs[0]
   lines.push(

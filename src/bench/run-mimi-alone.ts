@@ -1,7 +1,7 @@
 import type {EngineDims} from '../engine/engine-model.js'
 import {SeededNormalNoise} from '../engine/noise/index.js'
 import {MimiDecoderStream, type ChainedState} from '../mimi/mimi-decoder-stream.js'
-import {createSessions} from '../onnx/create-sessions.js'
+import {createSessions, MIMI_NO_MEM_PATTERN} from '../onnx/create-sessions.js'
 import {openMatmulProbe} from './probe-machine.js'
 import {summarize, type Stat} from './summarize.js'
 
@@ -50,7 +50,13 @@ const MATMUL_CALLS_PER_RUN = 3
  * that the bound it gives sees the same load as the decoder did.
  */
 export async function runMimiAlone(params: RunMimiAloneParams): Promise<MimiAloneTimes> {
-  const sessions = await createSessions({dir: params.dir, files: params.files, threads: params.threads, allowSpinning: false})
+  const sessions = await createSessions({
+    dir: params.dir,
+    files: params.files,
+    threads: params.threads,
+    allowSpinning: false,
+    noMemPattern: MIMI_NO_MEM_PATTERN,
+  })
   const matmul = await openMatmulProbe(params.threads)
   try {
     const stream = new MimiDecoderStream({

@@ -8,7 +8,7 @@ import type {ChainedState} from '../mimi/mimi-decoder-stream.js'
 import {MimiDecodeWorker} from '../mimi/mimi-decode-worker.js'
 import type {GraphEntry} from '../model/manifest-types.js'
 import {graphEntry, readManifest} from '../model/read-manifest.js'
-import {createSessions, defaultThreads, type Sessions} from '../onnx/create-sessions.js'
+import {createSessions, defaultThreads, MIMI_NO_MEM_PATTERN, type Sessions} from '../onnx/create-sessions.js'
 import {releaseFacts, type ReleaseFacts} from '../model/release-facts.js'
 import {loadJsonTokenizer, loadSentencePieceTokenizer, textConfigFromManifest, type TextFrontEnd} from '../text/index.js'
 import {batchedGraphs, openFlowLmBatcher} from './open-batcher.js'
@@ -172,6 +172,7 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
           files: {latent_to_mimi: latentToMimiFile, mimi_decoder: mimiDecoderFile},
           ...sessionOptions,
           noPrepack: NO_PREPACK.filter((g) => g === 'latent_to_mimi' || g === 'mimi_decoder'),
+          noMemPattern: MIMI_NO_MEM_PATTERN,
         })
   const startWorker = () =>
     useWorker

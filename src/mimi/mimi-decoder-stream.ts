@@ -35,13 +35,26 @@ export interface DecodedFrame {
  */
 export class MimiDecoderStream {
   private state: Record<string, ort.Tensor> = {}
+  private disposed = false
 
   constructor(private readonly params: MimiDecoderStreamParams) {
     this.reset()
   }
 
   reset(): void {
+    this.releaseState()
+    this.disposed = false
     this.state = Object.fromEntries(this.params.states.map((s) => [s.input, filled(s.dtype, s.shape, s.init === 'ones' ? 1 : 0)]))
+  }
+
+  /**
+   * Drops the state (decoding afterwards throws until `reset()`). The Mimi worker calls it when a stream closes:
+   * there the last state's tensors (~2 MB at the real size) stayed reachable after the stream was forgotten, one
+   * set per stream, whatever the collections did; releasing their data explicitly returns it.
+   */
+  dispose(): void {
+    this.releaseState()
+    this.disposed = true
   }
 
   /** De-normalises and projects one normalised latent [latentDim], then decodes it. */
@@ -63,7 +76,7 @@ export class MimiDecoderStream {
     latents.forEach((latent, j) => packed.set(latent, j * latentDim))
     const projected = await runGraph('latent_to_mimi', this.params.latentToMimi, {latent: f32(packed, [1, n, latentDim])})
     const mimiInput = floats(projected['mimi_input'], 'mimi_input') // [1, C, n], channels first
-    const out = await runGraph('mimi_decoder', this.params.decoder, {mimi_input: f32(mimiInput, [1, mimiInputDim, n]), ...this.state})
+    const out = await runGraph('mimi_decoder', this.params.decoder, {mimi_input: f32(mimiInput, [1, mimiInputDim, n]), ...this.liveState()})
     this.takeState(out)
     const audio = floats(out['audio'], 'audio')
     const frame = audio.length / n
@@ -77,10 +90,20 @@ export class MimiDecoderStream {
   async decodeMimiInput(mimiInput: Float32Array): Promise<DecodedFrame> {
     const out = await runGraph('mimi_decoder', this.params.decoder, {
       mimi_input: f32(mimiInput, [1, this.params.mimiInputDim, 1]),
-      ...this.state,
+      ...this.liveState(),
     })
     this.takeState(out)
     return {mimiInput, audio: floats(out['audio'], 'audio')}
+  }
+
+  private releaseState(): void {
+    for (const tensor of Object.values(this.state)) tensor.dispose()
+    this.state = {}
+  }
+
+  private liveState(): Record<string, ort.Tensor> {
+    if (this.disposed) throw new Error('this Mimi decoder stream was disposed; reset() it before decoding')
+    return this.state
   }
 
   private takeState(out: Record<string, ort.Tensor>): void {

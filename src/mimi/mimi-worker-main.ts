@@ -7,7 +7,7 @@ import {setFlagsFromString} from 'node:v8'
 import {runInNewContext} from 'node:vm'
 import {parentPort, workerData} from 'node:worker_threads'
 import {isPocketTtsError} from '../errors/index.js'
-import {createSessions} from '../onnx/create-sessions.js'
+import {createSessions, MIMI_NO_MEM_PATTERN} from '../onnx/create-sessions.js'
 import {MimiDecoderStream} from './mimi-decoder-stream.js'
 import type {MimiWorkerData, MimiWorkerFailure, MimiWorkerReply, MimiWorkerRequest} from './mimi-worker-protocol.js'
 
@@ -37,7 +37,13 @@ function reply(message: MimiWorkerReply): void {
 }
 
 try {
-  const sessions = await createSessions({dir: data.dir, files: data.files, threads: data.threads, allowSpinning: data.allowSpinning})
+  const sessions = await createSessions({
+    dir: data.dir,
+    files: data.files,
+    threads: data.threads,
+    allowSpinning: data.allowSpinning,
+    noMemPattern: MIMI_NO_MEM_PATTERN,
+  })
   const streams = new Map<number, MimiDecoderStream>()
   const decode = async (request: Extract<MimiWorkerRequest, {kind: 'decode'}>): Promise<void> => {
     try {
@@ -69,8 +75,10 @@ try {
     } else if (request.kind === 'reset') {
       streams.get(request.stream)?.reset()
     } else if (request.kind === 'close') {
+      streams.get(request.stream)?.dispose()
       streams.delete(request.stream)
     } else if (request.kind === 'shutdown') {
+      for (const stream of streams.values()) stream.dispose()
       streams.clear()
       await Promise.all([sessions.latent_to_mimi.release(), sessions.mimi_decoder.release()])
       reply({kind: 'shut-down'})

@@ -356,6 +356,7 @@ describe('bench arithmetic', () => {
         onnxruntime: '1.30.0',
         loadAverage: [0.5, 0.4, 0.3],
         malloc: null,
+        nodeFlags: [],
       },
       model: {dir: '/m', generation: 'v2', int8: false, graphBytes: {}},
       settings: {
