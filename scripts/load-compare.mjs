@@ -54,6 +54,8 @@ for (const [round, connections] of counts.entries()) {
       ok: report.requests.ok,
       errors: report.errors.connection + report.errors.timeouts + report.errors.non2xx,
       rssMaxMb: report.rssMb.max,
+      // the server's CPU time per completed request (all its threads): what sets throughput once the cores are full
+      cpuSecondsPerRequest: report.server.cpuSecondsPerCompleted,
       batchingOn: report.batching,
     }
     rows.push(row)
@@ -65,13 +67,13 @@ if (args.json) console.log(JSON.stringify({machine: machineLine(), rows}, null, 
 else {
   console.log(`machine: ${machineLine()}`)
   console.log(
-    '| connections | mode | req/s | audio s/s | first audio p50 (ms) | p95 (ms) | requests ok | errors | server RSS max (MB) | load avg before |',
+    '| connections | mode | req/s | audio s/s | first audio p50 (ms) | p95 (ms) | requests ok | errors | server CPU s/request | server RSS max (MB) | load avg before |',
   )
-  console.log('|---|---|---|---|---|---|---|---|---|---|')
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|')
   for (const r of rows) {
     console.log(
       `| ${r.connections} | ${r.mode} | ${r.requestsPerSecond.toFixed(2)} | ${r.audioSecondsPerSecond.toFixed(2)} ` +
-        `| ${r.ttfaP50} | ${r.ttfaP95} | ${r.ok} | ${r.errors} | ${r.rssMaxMb} | ${r.loadAverage} ` +
+        `| ${r.ttfaP50} | ${r.ttfaP95} | ${r.ok} | ${r.errors} | ${r.cpuSecondsPerRequest?.toFixed(3) ?? '-'} | ${r.rssMaxMb} | ${r.loadAverage} ` +
         `|`,
     )
   }

@@ -205,7 +205,13 @@ try {
     ttfaMs: percentiles(ttfa),
     responseMs: percentiles(total),
     healthMs: percentiles(health),
-    server: {completed: serverCompleted, cancelled: serverCancelled, rejected: serverRejected},
+    server: {
+      completed: serverCompleted,
+      cancelled: serverCancelled,
+      rejected: serverRejected,
+      // the server process's CPU time (every thread: onnxruntime's, the Mimi worker's) per completed generation
+      cpuSecondsPerCompleted: serverCompleted === 0 ? null : (after.cpuSeconds - before.cpuSeconds) / serverCompleted,
+    },
     rssMb: {
       before: mb(before.rss),
       after: mb(after.rss),
@@ -253,6 +259,7 @@ async function scrape(base) {
     heap: sum('pockettts_nodejs_heap_size_used_bytes'),
     rejected: sum('pockettts_rejected_requests_total'),
     audioSeconds: sum('pockettts_audio_seconds_total{route="/v1/audio/speech"}'),
+    cpuSeconds: sum('pockettts_process_cpu_seconds_total'),
   }
 }
 
@@ -309,6 +316,9 @@ function printReport(r) {
   )
   console.log(
     `server: ${r.server.completed} completed, ${r.server.cancelled} cancelled (in flight at stop: generating or queued), ${r.server.rejected} rejected`,
+  )
+  console.log(
+    `server CPU: ${r.server.cpuSecondsPerCompleted === null ? '-' : r.server.cpuSecondsPerCompleted.toFixed(3)} s per completed request (every thread)`,
   )
   console.log(
     `checks: ${Object.entries(r.checks)
