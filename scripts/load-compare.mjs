@@ -21,12 +21,17 @@ const {values: args} = parseArgs({
     duration: {type: 'string', default: '30'},
     seed: {type: 'string', default: '19'},
     text: {type: 'string'},
+    // passed to both modes' servers, so the comparison stays fair
+    threads: {type: 'string'},
+    'mimi-worker': {type: 'boolean', default: false},
     json: {type: 'boolean', default: false},
     help: {type: 'boolean', default: false},
   },
 })
 if (args.help) {
-  console.log('node scripts/load-compare.mjs [--model DIR] [--connections 1,2,4,8] [--duration S] [--seed N] [--text T] [--json]')
+  console.log(
+    'node scripts/load-compare.mjs [--model DIR] [--connections 1,2,4,8] [--duration S] [--seed N] [--text T] [--threads N] [--mimi-worker] [--json]',
+  )
   process.exit(0)
 }
 const counts = args.connections.split(',').map(Number)
@@ -98,6 +103,8 @@ async function loadTest(connections, batched) {
     '--json',
     ...(args.model === undefined ? [] : ['--model', args.model]),
     ...(args.text === undefined ? [] : ['--text', args.text]),
+    ...(args.threads === undefined ? [] : ['--threads', args.threads]),
+    ...(args['mimi-worker'] ? ['--mimi-worker'] : []),
     ...(batched ? [] : ['--no-batching']),
   ]
   const child = spawn(process.execPath, argv, {stdio: ['ignore', 'pipe', 'inherit']})

@@ -30,6 +30,7 @@ const {values: args} = parseArgs({
     text: {type: 'string', default: 'Hello world. This is a load test of the Pocket TTS server.'},
     seed: {type: 'string'},
     'no-batching': {type: 'boolean', default: false},
+    'mimi-worker': {type: 'boolean', default: false},
     json: {type: 'boolean', default: false},
     help: {type: 'boolean', default: false},
   },
@@ -37,7 +38,7 @@ const {values: args} = parseArgs({
 if (args.help) {
   console.log(
     'node scripts/load-test.mjs [--model DIR] [--connections N<=64] [--duration S<=600] [--workers N] ' +
-      '[--queue N] [--threads N] [--text T] [--seed N] [--no-batching] [--json]',
+      '[--queue N] [--threads N] [--text T] [--seed N] [--no-batching] [--mimi-worker] [--json]',
   )
   process.exit(0)
 }
@@ -76,6 +77,7 @@ const serveArgs = [
 if (args.threads !== undefined) serveArgs.push('--threads', args.threads)
 // --no-batching: each generation runs its own FlowLM steps, interleaved (the server before batched steps)
 if (args['no-batching']) serveArgs.push('--no-batching')
+if (args['mimi-worker']) serveArgs.push('--mimi-worker')
 const seed = args.seed === undefined ? undefined : Number(args.seed)
 if (seed !== undefined && !Number.isInteger(seed)) fail(`--seed must be a whole number (got ${args.seed}).`)
 const server = spawn(process.execPath, [join(root, 'bin', 'run.js'), ...serveArgs], {stdio: ['ignore', 'ignore', 'pipe']})
