@@ -74,7 +74,13 @@ export default class Serve extends PocketTtsCommand {
       default: true,
       allowNo: true,
     }),
-    threads: knobFlag('threads', {description: 'onnxruntime intra-op threads (default: physical cores).'}),
+    'mimi-worker': Flags.boolean({
+      description:
+        'Decode Mimi on one worker thread for every stream, beside the FlowLM calls (less CPU per request, later first audio on a ' +
+        'busy 2-core machine: docs/performance.md, Serve throughput); --threads then defaults to physical cores minus one.',
+      default: false,
+    }),
+    threads: knobFlag('threads', {description: 'onnxruntime intra-op threads (default: physical cores; minus one with --mimi-worker).'}),
     temperature: knobFlag('temperature', {
       description:
         'Noise temperature when a request gives none (default from the model: 0.7 for 2.1.0, the config default_temperature for 4.x).',
@@ -90,7 +96,7 @@ export default class Serve extends PocketTtsCommand {
   async run(): Promise<ServeResult> {
     const {flags} = await this.parse(Serve)
     // loaded here, not at the top: oclif imports every command's module to list them (issue 17: peak RSS)
-    const [{loadEngineModel}, {createServer}] = await Promise.all([
+    const [{loadEngineModel}, {createServer, serveModelOptions}] = await Promise.all([
       import('../src/engine/engine-model.js'),
       import('../src/server/index.js'),
     ])
@@ -111,14 +117,16 @@ export default class Serve extends PocketTtsCommand {
     }
     const embedded = config.model === undefined
     const modelDir = config.model ?? embeddedModelDir()
-    // Mimi stays per stream on onnxruntime's threads (in frame groups, batched or not), as before: measured on 2 cores, the
-    // decoder worker (one thread for every stream's frames) made batched serving slower (docs/performance.md, serve throughput).
+    // Mimi per stream in frame groups, batched or not (inline, or on the decoder worker with --mimi-worker: serveModelOptions);
     // --batching: the FlowLM runs only through the export's batched graphs (one copy of its weights), when it has them
-    const model = await loadEngineModel({
-      dir: modelDir,
-      batching: flags.batching,
-      ...(config.threads === undefined ? {} : {threads: config.threads}),
-    })
+    const model = await loadEngineModel(
+      serveModelOptions({
+        dir: modelDir,
+        batching: flags.batching,
+        mimiWorker: flags['mimi-worker'],
+        ...(config.threads === undefined ? {} : {threads: config.threads}),
+      }),
+    )
     const batcher = model.batcher ?? null
     try {
       this.server = await createServer({

@@ -21,12 +21,17 @@ const {values: args} = parseArgs({
     duration: {type: 'string', default: '30'},
     seed: {type: 'string', default: '19'},
     text: {type: 'string'},
+    // passed to both modes' servers, so the comparison stays fair
+    threads: {type: 'string'},
+    'mimi-worker': {type: 'boolean', default: false},
     json: {type: 'boolean', default: false},
     help: {type: 'boolean', default: false},
   },
 })
 if (args.help) {
-  console.log('node scripts/load-compare.mjs [--model DIR] [--connections 1,2,4,8] [--duration S] [--seed N] [--text T] [--json]')
+  console.log(
+    'node scripts/load-compare.mjs [--model DIR] [--connections 1,2,4,8] [--duration S] [--seed N] [--text T] [--threads N] [--mimi-worker] [--json]',
+  )
   process.exit(0)
 }
 const counts = args.connections.split(',').map(Number)
@@ -54,6 +59,8 @@ for (const [round, connections] of counts.entries()) {
       ok: report.requests.ok,
       errors: report.errors.connection + report.errors.timeouts + report.errors.non2xx,
       rssMaxMb: report.rssMb.max,
+      // the server's CPU time per completed request (all its threads): what sets throughput once the cores are full
+      cpuSecondsPerRequest: report.server.cpuSecondsPerCompleted,
       batchingOn: report.batching,
     }
     rows.push(row)
@@ -65,13 +72,13 @@ if (args.json) console.log(JSON.stringify({machine: machineLine(), rows}, null, 
 else {
   console.log(`machine: ${machineLine()}`)
   console.log(
-    '| connections | mode | req/s | audio s/s | first audio p50 (ms) | p95 (ms) | requests ok | errors | server RSS max (MB) | load avg before |',
+    '| connections | mode | req/s | audio s/s | first audio p50 (ms) | p95 (ms) | requests ok | errors | server CPU s/request | server RSS max (MB) | load avg before |',
   )
-  console.log('|---|---|---|---|---|---|---|---|---|---|')
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|')
   for (const r of rows) {
     console.log(
       `| ${r.connections} | ${r.mode} | ${r.requestsPerSecond.toFixed(2)} | ${r.audioSecondsPerSecond.toFixed(2)} ` +
-        `| ${r.ttfaP50} | ${r.ttfaP95} | ${r.ok} | ${r.errors} | ${r.rssMaxMb} | ${r.loadAverage} ` +
+        `| ${r.ttfaP50} | ${r.ttfaP95} | ${r.ok} | ${r.errors} | ${r.cpuSecondsPerRequest?.toFixed(3) ?? '-'} | ${r.rssMaxMb} | ${r.loadAverage} ` +
         `|`,
     )
   }
@@ -96,6 +103,8 @@ async function loadTest(connections, batched) {
     '--json',
     ...(args.model === undefined ? [] : ['--model', args.model]),
     ...(args.text === undefined ? [] : ['--text', args.text]),
+    ...(args.threads === undefined ? [] : ['--threads', args.threads]),
+    ...(args['mimi-worker'] ? ['--mimi-worker'] : []),
     ...(batched ? [] : ['--no-batching']),
   ]
   const child = spawn(process.execPath, argv, {stdio: ['ignore', 'pipe', 'inherit']})

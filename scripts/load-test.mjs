@@ -30,6 +30,7 @@ const {values: args} = parseArgs({
     text: {type: 'string', default: 'Hello world. This is a load test of the Pocket TTS server.'},
     seed: {type: 'string'},
     'no-batching': {type: 'boolean', default: false},
+    'mimi-worker': {type: 'boolean', default: false},
     json: {type: 'boolean', default: false},
     help: {type: 'boolean', default: false},
   },
@@ -37,7 +38,7 @@ const {values: args} = parseArgs({
 if (args.help) {
   console.log(
     'node scripts/load-test.mjs [--model DIR] [--connections N<=64] [--duration S<=600] [--workers N] ' +
-      '[--queue N] [--threads N] [--text T] [--seed N] [--no-batching] [--json]',
+      '[--queue N] [--threads N] [--text T] [--seed N] [--no-batching] [--mimi-worker] [--json]',
   )
   process.exit(0)
 }
@@ -76,6 +77,7 @@ const serveArgs = [
 if (args.threads !== undefined) serveArgs.push('--threads', args.threads)
 // --no-batching: each generation runs its own FlowLM steps, interleaved (the server before batched steps)
 if (args['no-batching']) serveArgs.push('--no-batching')
+if (args['mimi-worker']) serveArgs.push('--mimi-worker')
 const seed = args.seed === undefined ? undefined : Number(args.seed)
 if (seed !== undefined && !Number.isInteger(seed)) fail(`--seed must be a whole number (got ${args.seed}).`)
 const server = spawn(process.execPath, [join(root, 'bin', 'run.js'), ...serveArgs], {stdio: ['ignore', 'ignore', 'pipe']})
@@ -205,7 +207,13 @@ try {
     ttfaMs: percentiles(ttfa),
     responseMs: percentiles(total),
     healthMs: percentiles(health),
-    server: {completed: serverCompleted, cancelled: serverCancelled, rejected: serverRejected},
+    server: {
+      completed: serverCompleted,
+      cancelled: serverCancelled,
+      rejected: serverRejected,
+      // the server process's CPU time (every thread: onnxruntime's, the Mimi worker's) per completed generation
+      cpuSecondsPerCompleted: serverCompleted === 0 ? null : (after.cpuSeconds - before.cpuSeconds) / serverCompleted,
+    },
     rssMb: {
       before: mb(before.rss),
       after: mb(after.rss),
@@ -253,6 +261,7 @@ async function scrape(base) {
     heap: sum('pockettts_nodejs_heap_size_used_bytes'),
     rejected: sum('pockettts_rejected_requests_total'),
     audioSeconds: sum('pockettts_audio_seconds_total{route="/v1/audio/speech"}'),
+    cpuSeconds: sum('pockettts_process_cpu_seconds_total'),
   }
 }
 
@@ -309,6 +318,9 @@ function printReport(r) {
   )
   console.log(
     `server: ${r.server.completed} completed, ${r.server.cancelled} cancelled (in flight at stop: generating or queued), ${r.server.rejected} rejected`,
+  )
+  console.log(
+    `server CPU: ${r.server.cpuSecondsPerCompleted === null ? '-' : r.server.cpuSecondsPerCompleted.toFixed(3)} s per completed request (every thread)`,
   )
   console.log(
     `checks: ${Object.entries(r.checks)

@@ -88,9 +88,10 @@ export class FlowLmBatcher {
   private readonly waitMs: number
   /**
    * Rows that joined (streams' chunks and voice prefills), batched calls run, rows served, the most rows one call
-   * served, prefill rows (with conditioning), and calls in which a prefill row shared the call with other rows.
+   * served, prefill rows (with conditioning), calls in which a prefill row shared the call with other rows, and
+   * cache rows exchanged to put a call's rows first (none when every stream is in the call).
    */
-  readonly stats = {joins: 0, calls: 0, rows: 0, maxRows: 0, prefillRows: 0, sharedPrefillCalls: 0}
+  readonly stats = {joins: 0, calls: 0, rows: 0, maxRows: 0, prefillRows: 0, sharedPrefillCalls: 0, rowSwaps: 0}
 
   constructor(private readonly params: FlowLmBatcherParams) {
     this.kv = new BatchKv(params.layout)
@@ -185,7 +186,8 @@ export class FlowLmBatcher {
   private async run(): Promise<void> {
     if (this.running || this.pending.length === 0) return
     this.running = true
-    const batch = this.pending
+    // in cache-row order: a call of every stream then needs no row exchange (each copies the rows' whole caches)
+    const batch = this.pending.sort((a, b) => a.member.row - b.member.row)
     this.pending = []
     try {
       const results = await this.stepRows(batch)
@@ -205,6 +207,7 @@ export class FlowLmBatcher {
       const other = this.members.find((m) => m.row === i)
       if (other === undefined || other === p.member) return
       this.kv.swap(i, p.member.row)
+      this.stats.rowSwaps += 1
       other.row = p.member.row
       p.member.row = i
     })

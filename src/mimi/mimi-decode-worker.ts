@@ -38,8 +38,9 @@ interface Pending {
  * The Mimi decoder on its own thread. onnxruntime-node runs a session synchronously on the calling thread,
  * so two graphs only run at the same time from two threads: with Mimi in this worker, decoding frame k
  * overlaps the FlowLM step k+1 on the main thread (upstream does the same with a decoder thread).
- * Streams are independent decoder states; requests are served in order; one request may carry several
- * consecutive frames, decoded in one call.
+ * Streams are independent decoder states; each stream's requests are served in order, a stream's first call since its
+ * open or reset (its first audio) before other streams' waiting calls; one request may carry several consecutive
+ * frames, decoded in one call.
  */
 export class MimiDecodeWorker {
   private readonly pending = new Map<number, Pending>()
@@ -122,13 +123,13 @@ export class MimiDecodeWorker {
   }
 
   /** @internal */
-  decode(stream: number, latents: readonly Float32Array[]): Promise<TimedFrame>[] {
+  decode(stream: number, latents: readonly Float32Array[], first = false): Promise<TimedFrame>[] {
     const ids = latents.map(() => {
       this.nextId += 1
       return this.nextId - 1
     })
     const results = ids.map((id) => new Promise<TimedFrame>((resolve, reject) => this.pending.set(id, {resolve, reject})))
-    this.post({kind: 'decode', stream, ids, latents})
+    this.post({kind: 'decode', stream, ids, latents, first})
     this.worker.ref() // keep the process alive while a frame is outstanding
     return results
   }
@@ -152,6 +153,9 @@ export class MimiDecodeWorker {
 
 /** One decoder state inside the worker. */
 export class MimiWorkerStream {
+  /** No decode queued since the open or the last reset: the next call is a chunk's first audio. */
+  private fresh = true
+
   constructor(
     private readonly owner: MimiDecodeWorker,
     readonly id: number,
@@ -159,7 +163,7 @@ export class MimiWorkerStream {
 
   /** Queues one normalised latent [latentDim]; frames come back in the order they were queued. */
   decodeLatent(latent: Float32Array): Promise<TimedFrame> {
-    return this.owner.decode(this.id, [latent])[0] as Promise<TimedFrame>
+    return this.decodeLatents([latent])[0] as Promise<TimedFrame>
   }
 
   /**
@@ -168,12 +172,15 @@ export class MimiWorkerStream {
    * same way every time (generateAudio does).
    */
   decodeLatents(latents: readonly Float32Array[]): Promise<TimedFrame>[] {
-    return this.owner.decode(this.id, latents)
+    const first = this.fresh
+    this.fresh = false
+    return this.owner.decode(this.id, latents, first)
   }
 
   /** Restarts from the initial state (applies to latents queued after this call). */
   reset(): void {
     this.owner.post({kind: 'reset', stream: this.id})
+    this.fresh = true
   }
 
   /** Forgets the state in the worker. */

@@ -9,6 +9,7 @@ import {parentPort, workerData} from 'node:worker_threads'
 import {isPocketTtsError} from '../errors/index.js'
 import {createSessions, MIMI_NO_MEM_PATTERN} from '../onnx/create-sessions.js'
 import {MimiDecoderStream} from './mimi-decoder-stream.js'
+import {nextRequestIndex} from './mimi-worker-queue.js'
 import type {MimiWorkerData, MimiWorkerFailure, MimiWorkerReply, MimiWorkerRequest} from './mimi-worker-protocol.js'
 
 const port = parentPort
@@ -87,10 +88,21 @@ try {
       await decode(request)
     }
   }
-  // Requests are served strictly in arrival order: each stream's state feeds its next frames.
-  let queue: Promise<void> = Promise.resolve()
+  // Requests in arrival order, a stream's first call since its open or reset ahead of other streams' (nextRequestIndex).
+  const waiting: MimiWorkerRequest[] = []
+  let busy = false
+  const pump = async (): Promise<void> => {
+    if (busy) return
+    busy = true
+    try {
+      while (waiting.length > 0) await handle(waiting.splice(nextRequestIndex(waiting), 1)[0] as MimiWorkerRequest)
+    } finally {
+      busy = false
+    }
+  }
   port.on('message', (request: MimiWorkerRequest) => {
-    queue = queue.then(() => handle(request))
+    waiting.push(request)
+    void pump()
   })
   reply({kind: 'ready'})
 } catch (error) {

@@ -18,8 +18,17 @@ export type MimiWorkerRequest =
   | {readonly kind: 'open'; readonly stream: number}
   | {readonly kind: 'reset'; readonly stream: number}
   | {readonly kind: 'close'; readonly stream: number}
-  /** Consecutive latents decoded in one call (one id per frame). */
-  | {readonly kind: 'decode'; readonly stream: number; readonly ids: readonly number[]; readonly latents: readonly Float32Array[]}
+  /**
+   * Consecutive latents decoded in one call (one id per frame). `first`: the stream's first call since its open or
+   * reset (a chunk's first audio), decoded before other streams' waiting calls.
+   */
+  | {
+      readonly kind: 'decode'
+      readonly stream: number
+      readonly ids: readonly number[]
+      readonly latents: readonly Float32Array[]
+      readonly first?: boolean
+    }
   | {readonly kind: 'shutdown'}
 
 /** A failure inside the worker, as plain data (PocketTtsError fields when it was one). */

@@ -151,6 +151,24 @@ describe('batched FlowLM calls (serve): streams that start at different steps sh
     expect(batcher.stats.maxRows).toBe(3)
   })
 
+  it('a call of every stream in the batch runs without exchanging cache rows, whatever order the streams asked in', async () => {
+    const noise = new SeededNormalNoise({seed: 5, temperature: 0.7})
+    const voice = await resolveVoice({model, noise})
+    const [a, b] = [batcher.join(voice.kv), batcher.join(voice.kv)] as const
+    try {
+      const swaps = batcher.stats.rowSwaps
+      const step = () => ({latent: null, noise: noise.next(model.dims.latentDim), lsdSteps: 1})
+      // the second stream asks first: its row is the second, the call takes both rows in place
+      const calls = batcher.stats.calls
+      await Promise.all([b.step(step()), a.step(step())])
+      expect(batcher.stats.calls).toBe(calls + 1)
+      expect(batcher.stats.rowSwaps).toBe(swaps)
+    } finally {
+      a.leave()
+      b.leave()
+    }
+  })
+
   it('a model loaded for batching (no solo FlowLM graph) prefills a voice prompt and generates the solo audio, prefills joining a running batch', async () => {
     const batching = await loadEngineModel({dir: embeddedModelDir(), threads: 1, batching: true})
     try {

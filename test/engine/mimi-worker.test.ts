@@ -119,6 +119,33 @@ describe.skipIf(skipWithoutOracle)(`Mimi decoded on a worker thread, overlapped 
     expect(frames[12]?.mimiInput.length).toBe(inline.dims.mimiInputDim)
   })
 
+  it("marks a stream's first call since its open or reset, and decodes each stream from its own state", async () => {
+    const mimi = worker.mimiWorker
+    if (mimi === undefined) throw new Error('the worker model has no Mimi worker')
+    const latents = Array.from({length: 5}, (_, k) => Float32Array.from({length: worker.dims.latentDim}, (_, j) => Math.cos(k * 5 + j)))
+    const busy = mimi.openStream()
+    const late = mimi.openStream()
+    try {
+      // one stream's calls waiting, then a second stream's first call (served ahead of them: nextRequestIndex)
+      const a = [
+        ...busy.decodeLatents(latents.slice(0, 1)),
+        ...busy.decodeLatents(latents.slice(1, 3)),
+        ...busy.decodeLatents(latents.slice(3, 5)),
+      ]
+      const z = late.decodeLatents(latents.slice(0, 1))
+      const [first, ...rest] = await Promise.all([...a, ...z])
+      expect(rest.length).toBe(5)
+      // each stream from its own state: the late stream's first frame is the busy stream's first frame
+      expect(maxAbsDiff([rest[4]?.audio as Float32Array], [first?.audio as Float32Array])).toBeLessThanOrEqual(1e-6)
+      late.reset()
+      const again = await Promise.all(late.decodeLatents(latents.slice(0, 1)))
+      expect(maxAbsDiff([again[0]?.audio as Float32Array], [first?.audio as Float32Array])).toBeLessThanOrEqual(1e-6)
+    } finally {
+      busy.close()
+      late.close()
+    }
+  })
+
   it('keeps the Mimi sessions off the main thread and says so when they are asked for', () => {
     expect(() => worker.sessions.mimi_decoder).toThrow(expect.objectContaining({code: 'MIMI_IN_WORKER'}))
     expect(worker.sessions.flow_lm_main.inputNames).toContain('past_k.0')

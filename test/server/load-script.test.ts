@@ -8,6 +8,7 @@ interface LoadReport {
   readonly requests: {readonly sent: number; readonly ok: number; readonly lost: number}
   readonly errors: {readonly connection: number; readonly timeouts: number}
   readonly checks: Readonly<Record<string, boolean>>
+  readonly server: {readonly completed: number; readonly cpuSecondsPerCompleted: number | null}
 }
 
 describe.skipIf(skipWithoutOracle)(`scripts/load-test.mjs ${NEEDS_ORACLE}`, () => {
@@ -34,6 +35,9 @@ describe.skipIf(skipWithoutOracle)(`scripts/load-test.mjs ${NEEDS_ORACLE}`, () =
     expect(report.requests.lost).toBe(0)
     expect(report.errors).toMatchObject({connection: 0, timeouts: 0})
     expect(Object.values(report.checks).every(Boolean)).toBe(true)
+    // the server's CPU time per completed request, from its process metrics (every thread)
+    expect(report.server.completed).toBeGreaterThan(0)
+    expect(report.server.cpuSecondsPerCompleted).toBeGreaterThan(0)
   })
 
   it('refuses unbounded runs', async () => {

@@ -5,6 +5,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import tolerances from '../../contracts/tolerances.json' with {type: 'json'}
 import {embeddedModelDir} from '../../src/config/index.js'
 import {loadEngineModel} from '../../src/engine/engine-model.js'
+import {serveModelOptions} from '../../src/server/serve-model-options.js'
 import {runCli} from '../helpers/cli.js'
 import {NEVER_EOS, postSpeech, readAll, startTestServer} from '../helpers/server.js'
 import {pcm16, readWavF32} from '../helpers/wav-bytes.js'
@@ -19,8 +20,8 @@ const SAMPLES_PER_FRAME = 1920
 const PCM_TOLERANCE = tolerances.checks.audio.atol + 1 / 32767
 
 /**
- * Both server modes decode Mimi in synth's frame groups (src/engine/mimi-grouping.ts: synth on its worker, the server
- * inline) and run their FlowLM calls differently (interleaved: the solo graphs; batched: rows of the batched graph):
+ * Both server modes decode Mimi in synth's frame groups (src/engine/mimi-grouping.ts: inline, or on the decoder worker
+ * with --mimi-worker, as synth does) and run their FlowLM calls differently (interleaved: the solo graphs; batched: rows of the batched graph):
  * each gives synth's samples within the parity tolerance of audio.
  */
 describe('serve gives synth audio, interleaved (--no-batching) and batched', () => {
@@ -57,29 +58,36 @@ describe('serve gives synth audio, interleaved (--no-batching) and batched', () 
   })
 
   it.each([
-    ['interleaved', false],
-    ['batched', true],
-  ] as const)('%s: POST /v1/audio/speech (pcm) gives the samples of synth for the same text, seed and voice', async (_mode, batching) => {
-    const model = await loadEngineModel({dir: embeddedModelDir(), threads: 1, batching})
-    expect(model.batcher !== undefined, 'the embedded export has batched graphs').toBe(batching)
-    const t = await startTestServer({
-      model,
-      generation: {...NEVER_EOS, maxTokens: MAX_TOKENS},
-      ...(model.batcher === undefined ? {} : {batcher: model.batcher}),
-    })
-    try {
-      const res = await postSpeech(t.url, {model: 'pocket-tts', input: TEXT, voice: 'voice', seed: SEED, response_format: 'pcm'})
-      expect(res.status, await res.clone().text()).toBe(200)
-      const served = pcm16(await readAll(res))
-      expect(expected.length).toBeGreaterThan(2 * SAMPLES_PER_FRAME)
-      expect(served.length).toBe(expected.length)
-      let maxDiff = 0
-      for (let i = 0; i < expected.length; i += 1)
-        maxDiff = Math.max(maxDiff, Math.abs(served[i]! / 32767 - Math.min(1, Math.max(-1, expected[i]!))))
-      expect(maxDiff).toBeLessThanOrEqual(PCM_TOLERANCE)
-    } finally {
-      await t.close()
-      await model.release()
-    }
-  })
+    ['interleaved', false, false],
+    ['batched', true, false],
+    ['interleaved, --mimi-worker', false, true],
+    ['batched, --mimi-worker', true, true],
+  ] as const)(
+    '%s: POST /v1/audio/speech (pcm) gives the samples of synth for the same text, seed and voice',
+    async (_mode, batching, mimiWorker) => {
+      // loaded as `serve` loads it, on one thread as synth above
+      const model = await loadEngineModel(serveModelOptions({dir: embeddedModelDir(), threads: 1, batching, mimiWorker}))
+      expect(model.batcher !== undefined, 'the embedded export has batched graphs').toBe(batching)
+      expect(model.mimiWorker !== undefined).toBe(mimiWorker)
+      const t = await startTestServer({
+        model,
+        generation: {...NEVER_EOS, maxTokens: MAX_TOKENS},
+        ...(model.batcher === undefined ? {} : {batcher: model.batcher}),
+      })
+      try {
+        const res = await postSpeech(t.url, {model: 'pocket-tts', input: TEXT, voice: 'voice', seed: SEED, response_format: 'pcm'})
+        expect(res.status, await res.clone().text()).toBe(200)
+        const served = pcm16(await readAll(res))
+        expect(expected.length).toBeGreaterThan(2 * SAMPLES_PER_FRAME)
+        expect(served.length).toBe(expected.length)
+        let maxDiff = 0
+        for (let i = 0; i < expected.length; i += 1)
+          maxDiff = Math.max(maxDiff, Math.abs(served[i]! / 32767 - Math.min(1, Math.max(-1, expected[i]!))))
+        expect(maxDiff).toBeLessThanOrEqual(PCM_TOLERANCE)
+      } finally {
+        await t.close()
+        await model.release()
+      }
+    },
+  )
 })
