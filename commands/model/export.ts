@@ -35,7 +35,7 @@ export default class ModelExport extends PocketTtsCommand {
     force: Flags.boolean({description: 'Replace --out when it exists (only once the new export is complete).'}),
     int8: Flags.boolean({
       description:
-        'int8 weights for the FlowLM transformer matmuls (onnxruntime dynamic quantisation); accuracy against fp32 is measured and recorded.',
+        'int8 weights for the FlowLM transformer and flow head matmuls (onnxruntime dynamic quantisation); accuracy against fp32 is measured and recorded.',
     }),
     batched: Flags.boolean({
       description:

@@ -113,6 +113,13 @@ const MIMI_THREADS = 1
  */
 const ALLOW_SPINNING = false
 
+/**
+ * The flow head's intra-op threads: one. Its batch-1 call is too small to split (alone: 1.7 ms on 1 thread, 2.3 ms
+ * on 2), and a second pool thread beside the FlowLM's and the Mimi worker's only contends for the 2 cores: full-size
+ * fp32 `bench`, alternating, 3 rounds: 3.96–4.11x vs 3.59–3.85x real time.
+ */
+const FLOW_HEAD_THREADS = 1
+
 /** Graphs whose weights onnxruntime does not pre-pack (see CreateSessionsParams.noPrepack): the batch-1 flow head. */
 const NO_PREPACK: readonly CoreGraph[] = ['flow_lm_flow']
 
@@ -163,6 +170,7 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
       files: mainFiles,
       ...sessionOptions,
       noPrepack: NO_PREPACK.filter((g) => g in mainFiles),
+      threadsFor: {flow_lm_flow: FLOW_HEAD_THREADS},
     })
   const loadMimi = () =>
     useWorker

@@ -223,7 +223,7 @@ export interface ExportGolden {
   readonly reason?: string
 }
 
-/** `model export --int8`: dynamic int8 weights for the FlowLM transformer's matmuls (scripts/pockettts_tools/quantize_int8.py). */
+/** `model export --int8`: dynamic int8 weights for the FlowLM transformer's and flow head's matmuls (scripts/pockettts_tools/quantize_int8.py). */
 export interface Quantization {
   readonly kind: 'int8-dynamic'
   readonly tool: string

@@ -30,6 +30,8 @@ export interface CreateSessionsParams<Name extends string> {
    * instead of one planned block per input shape.
    */
   readonly noMemPattern?: readonly NoInfer<Name>[]
+  /** Graphs that run on fewer intra-op threads than `threads` (graph name → threads). */
+  readonly threadsFor?: Readonly<Partial<Record<NoInfer<Name>, number>>>
 }
 
 /**
@@ -77,6 +79,7 @@ export async function createSessions<Name extends string>(params: CreateSessions
       const path = join(params.dir, file)
       const options = sessionOptions({
         ...params,
+        threads: params.threadsFor?.[name] ?? params.threads,
         prepack: !(params.noPrepack ?? []).includes(name),
         memPattern: !(params.noMemPattern ?? []).includes(name),
       })

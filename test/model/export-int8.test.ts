@@ -22,24 +22,33 @@ describe.skipIf(skipWithoutOracle)(`model export --int8 on the oracle tiny model
     manifest = (await readManifest({dir: out})).manifest
   })
 
-  it('quantises the transformer matmuls of flow_lm_main only, and records what it did', () => {
+  it('quantises the transformer matmuls of flow_lm_main and the flow head, and records what it did', () => {
     const q = manifest.quantization
     expect(q?.kind).toBe('int8-dynamic')
-    expect(Object.keys(q?.graphs ?? {})).toEqual(['flow_lm_main'])
+    expect(Object.keys(q?.graphs ?? {})).toEqual(['flow_lm_main', 'flow_lm_flow'])
     const main = q?.graphs['flow_lm_main']
     expect(main?.nodes).toBe(2 * 4) // 2 layers × (in_proj, out_proj, FFN in, FFN out)
     expect(main?.int8_bytes).toBeLessThan(main?.fp32_bytes ?? 0)
     expect(manifest.graphs['flow_lm_main']?.size).toBe(main?.int8_bytes)
+    // the head's Gemms wider than the latent on both sides: 2 time embedders × 2, the conditioning embedding, per res
+    // block its AdaLN modulation and 2 MLP layers, the final layer's modulation (not its latent-wide in/out layers)
+    const head = q?.graphs['flow_lm_flow']
+    expect(head?.nodes).toBe(12)
+    expect(head?.int8_bytes).toBeLessThan(head?.fp32_bytes ?? 0)
+    expect(manifest.graphs['flow_lm_flow']?.size).toBe(head?.int8_bytes)
     expect(result.quantization).toEqual(q)
   })
 
-  it('sets the int8 graph tolerances from its measured error (2x), fp32 graphs keep theirs', () => {
+  it('sets the int8 graph tolerances from their measured error (2x), fp32 graphs keep theirs', () => {
     const main = manifest.graphs['flow_lm_main']!
     const measured = manifest.quantization!.graphs['flow_lm_main']!.max_abs_vs_upstream
     expect(measured['hidden']).toBeGreaterThan(1e-4) // int8 is really not fp32-exact
     expect(main.check.tolerance['hidden']?.atol).toBeGreaterThanOrEqual(2 * (measured['hidden'] ?? Number.NaN))
     expect(main.check.tolerance['new_offset']).toEqual({atol: 0, rtol: 0})
-    expect(manifest.graphs['flow_lm_flow']!.check.tolerance['default']).toEqual({atol: 1e-4, rtol: 1e-3})
+    const head = manifest.quantization!.graphs['flow_lm_flow']!.max_abs_vs_upstream
+    expect(head['flow_dir']).toBeGreaterThan(1e-4)
+    expect(manifest.graphs['flow_lm_flow']!.check.tolerance['flow_dir']?.atol).toBeGreaterThanOrEqual(2 * (head['flow_dir'] ?? Number.NaN))
+    expect(manifest.graphs['latent_to_mimi']!.check.tolerance['default']).toEqual({atol: 1e-4, rtol: 1e-3})
     expect(manifest.quantization!.tolerance_rule).toContain('2x')
   })
 
