@@ -4,16 +4,15 @@ streaming attention (prefill over a past, one step, a causal bias over several n
 
 from __future__ import annotations
 
-import io
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from swapped_trace import trace_swapped
 from torch import nn
 
-from pockettts_tools.fused_attention import OPSET_IMPORTS, fused_forwards, rope_tables, swapped_forwards
+from pockettts_tools.fused_attention import fused_forwards, rope_tables
 
 
 def test_rope_tables_are_upstreams_rotation_at_each_position() -> None:
@@ -70,21 +69,15 @@ def test_fused_layer_equals_upstream_attention_on_onnxruntime(tmp_path: Path, ne
     heads, head_dim = 4, 8
     layer = _Layer(attention)
     example = (torch.randn(1, 2, 32), torch.tensor([3]), torch.randn(1, 3, heads, head_dim), torch.randn(1, 3, heads, head_dim))
-    buffer = io.BytesIO()
-    with torch.no_grad(), swapped_forwards(fused_forwards([attention], 64)), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
-        torch.onnx.export(
-            layer,
-            example,
-            buffer,
-            dynamo=False,
-            opset_version=17,
-            input_names=["x", "offset", "past_k", "past_v"],
-            output_names=["out", "new_k", "new_v"],
-            dynamic_axes={"x": {1: "n"}, "past_k": {1: "p"}, "past_v": {1: "p"}},
-            custom_opsets=OPSET_IMPORTS,
-        )
-    model = onnx.load_from_string(buffer.getvalue())
+    traced = trace_swapped(
+        layer,
+        example,
+        fused_forwards([attention], 64),
+        ["x", "offset", "past_k", "past_v"],
+        ["out", "new_k", "new_v"],
+        {"x": {1: "n"}, "past_k": {1: "p"}, "past_v": {1: "p"}},
+    )
+    model = onnx.load_from_string(traced)
     ops = {node.op_type for node in model.graph.node}
     assert {"RotaryEmbedding", "MultiHeadAttention"} <= ops and "Softmax" not in ops
     assert "forward" not in attention.__dict__  # upstream's forward is back

@@ -5,16 +5,14 @@ modules, past the attention window and from the zero initial state, with the sma
 
 from __future__ import annotations
 
-import io
-import warnings
 from collections import Counter
 
 import numpy as np
 import pytest
 import torch
+from swapped_trace import trace_swapped
 from torch import nn
 
-from pockettts_tools.fused_attention import OPSET_IMPORTS, swapped_forwards
 from pockettts_tools.mimi_streaming import mimi_forwards
 
 CHANNELS, HEADS, STRIDE, WINDOW = 8, 2, 2, 6
@@ -109,22 +107,16 @@ def _export(toy: _ToyMimi) -> tuple[bytes, list[tuple[str, str]]]:
     kv = torch.zeros(2, WINDOW, HEADS, CHANNELS // HEADS)
     example = (torch.randn(1, CHANNELS, 2), torch.tensor([0]), kv, kv, *conv)
     conv_names = [f"state.{m}.{k}" for m, k in names]
-    buffer = io.BytesIO()
-    with torch.no_grad(), swapped_forwards(mimi_forwards(toy, toy.attention_names(), WINDOW)), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
-        torch.onnx.export(
-            graph,
-            example,
-            buffer,
-            dynamo=False,
-            opset_version=17,
-            input_names=["x", "offset", "kv0", "kv1", *conv_names],
-            output_names=["audio", "next_kv0", "next_kv1", *[f"next_{n}" for n in conv_names]],
-            dynamic_axes={"x": {2: "frames"}, "audio": {2: "samples"}},
-            custom_opsets=OPSET_IMPORTS,
-        )
+    traced = trace_swapped(
+        graph,
+        example,
+        mimi_forwards(toy, toy.attention_names(), WINDOW),
+        ["x", "offset", "kv0", "kv1", *conv_names],
+        ["audio", "next_kv0", "next_kv1", *[f"next_{n}" for n in conv_names]],
+        {"x": {2: "frames"}, "audio": {2: "samples"}},
+    )
     assert all("forward" not in m.__dict__ for m in toy.modules())  # upstream's forwards are back
-    return buffer.getvalue(), names
+    return traced, names
 
 
 def test_substitutes_the_streaming_modules_it_proves_equal_and_leaves_the_others() -> None:
