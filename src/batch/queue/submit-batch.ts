@@ -85,6 +85,8 @@ async function followJobs(
     // listening before the first job is added: no event of this run is missed
     await events.waitUntilReady()
     const pending = new Map<string, Planned>()
+    // attempts a job had made before this run followed it (0 for a job this run added)
+    const attemptsBefore = new Map<string, number>()
     for (const planned of todo) {
       if (params.signal?.aborted === true) throw cancelled()
       const data: QueueJobData = {
@@ -95,12 +97,16 @@ async function followJobs(
         settingsKey: planned.settingsKey,
         modelKey: key,
       }
-      await enqueue(queue, data, planned, params.retry)
-      pending.set(jobIdOf(planned.item.id), planned)
+      const jobId = jobIdOf(planned.item.id)
+      attemptsBefore.set(jobId, await enqueue(queue, data, planned, params.retry))
+      pending.set(jobId, planned)
     }
     await new Promise<void>((resolve, reject) => {
       const settling = new Set<string>()
       const again = new Set<string>()
+      // each job's retry notes, in order; a job's outcome is recorded only after them
+      const notes = new Map<string, Promise<void>>()
+      const retriesSeen = new Map<string, number>()
       let ended = false
       let workers = -1
       const finish = (error?: unknown): void => {
@@ -123,6 +129,7 @@ async function followJobs(
         try {
           const outcome = await jobOutcome(queue, jobId, planned, outDir)
           if (outcome === undefined || ended || !pending.delete(jobId)) return
+          await notes.get(jobId)
           await recorder.record(planned, outcome)
           if (pending.size === 0) finish()
         } finally {
@@ -130,18 +137,26 @@ async function followJobs(
           if (again.delete(jobId)) guard(settle(jobId))
         }
       }
-      // an attempt failed and the queue tries the job again later: said with the attempt's reason
-      const noteRetry = async (jobId: string): Promise<void> => {
+      // an attempt failed and the queue tries the job again later: said with the attempt's reason, before the job's
+      // outcome (a short backoff can end the job while its job record is still being read)
+      const noteRetry = (jobId: string): Promise<void> => {
         const planned = pending.get(jobId)
-        const job = planned === undefined ? undefined : await queue.getJob(jobId)
-        if (ended || planned === undefined || job === undefined) return
-        params.onEvent?.({
-          type: 'item-retry',
-          id: planned.item.id,
-          attempt: job.attemptsMade,
-          attempts: job.opts.attempts ?? params.retry.attempts,
-          message: decodeFailure(job.failedReason).message,
+        if (planned === undefined) return Promise.resolve()
+        const retry = (retriesSeen.get(jobId) ?? 0) + 1
+        retriesSeen.set(jobId, retry)
+        const note = (notes.get(jobId) ?? Promise.resolve()).then(async () => {
+          const job = await queue.getJob(jobId)
+          if (job === undefined) return
+          params.onEvent?.({
+            type: 'item-retry',
+            id: planned.item.id,
+            attempt: (attemptsBefore.get(jobId) ?? 0) + retry,
+            attempts: job.opts.attempts ?? params.retry.attempts,
+            message: decodeFailure(job.failedReason).message,
+          })
         })
+        notes.set(jobId, note)
+        return note
       }
       const guard = (work: Promise<void>): void => {
         work.catch((error: unknown) => finish(error))
@@ -188,14 +203,14 @@ async function followJobs(
  * Adds the job of an item, unless the queue already holds it for this same make (same settings, model and
  * folder): then it is followed as it is, waiting, running or finished (a finished one only when the output in
  * the folder is still the one it made). A job of the same id left by another batch is replaced, unless a worker
- * is making it now.
+ * is making it now. Returns the attempts the followed job had already made (0 for a job added now).
  */
 async function enqueue(
   queue: Queue<QueueJobData, QueueJobResult>,
   data: QueueJobData,
   planned: Planned,
   retry: RetryPolicy,
-): Promise<void> {
+): Promise<number> {
   const jobId = jobIdOf(data.request.id)
   // the state before the job (as in jobOutcome)
   const state = await queue.getJobState(jobId)
@@ -203,8 +218,9 @@ async function enqueue(
   if (existing !== undefined) {
     const old = asQueueJobData(existing.data)
     const same = old !== undefined && old.settingsKey === data.settingsKey && old.outDir === data.outDir && old.modelKey === data.modelKey
-    if (same && state !== 'failed' && state !== 'completed') return
-    if (same && state === 'completed' && (await outputMatches(planned.path, asJobResult(existing.returnvalue)))) return
+    if (same && state !== 'failed' && state !== 'completed') return existing.attemptsMade
+    if (same && state === 'completed' && (await outputMatches(planned.path, asJobResult(existing.returnvalue))))
+      return existing.attemptsMade
     if (state === 'active') throw conflict(data, queue.name)
     try {
       await existing.remove()
@@ -213,6 +229,7 @@ async function enqueue(
     }
   }
   await queue.add('item', data, jobOptions(data.request.id, retry))
+  return 0
 }
 
 /** How a job ended, or undefined while it has not (waiting, running, or waiting for a retry). */
