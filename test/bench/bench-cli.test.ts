@@ -6,6 +6,7 @@ import type {BenchReport} from '../../src/bench/index.js'
 import {runCli} from '../helpers/cli.js'
 import {isCI, NEEDS_ORACLE, ORACLE_TINY, skipWithoutOracle} from '../helpers/oracle.js'
 import {hasOracle4, oracle4Family} from '../helpers/oracle4.js'
+import {oracle4Export} from '../helpers/oracle4-export.js'
 
 describe.skipIf(skipWithoutOracle)(`pockettts bench on the exported oracle model ${NEEDS_ORACLE}`, () => {
   let work: string
@@ -121,8 +122,7 @@ describe.skipIf(skipWithoutOracle)(`pockettts bench on the exported oracle model
 
 describe.skipIf(!hasOracle4 && !isCI)('pockettts bench on a 4.x one-step family against upstream 4.0.1 [needs ../shared/oracle4]', () => {
   it('times both in one invocation: the combined step graph, fixed frames on both sides, upstream 4.0.1', async () => {
-    const model = inject('oracle4Onnx')['t4-drift']
-    expect(model, 'test/oracle4-setup.ts exported nothing: is ../shared/oracle4 there?').toBeDefined()
+    const model = oracle4Export('t4-drift')
     const upstreamModel = oracle4Family('t4-drift')
     try {
       const run = await runCli([

@@ -1,19 +1,19 @@
 import {mkdtemp, readFile, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {ParityReport} from '../../src/parity/index.js'
 import {parseSafetensors} from '../../src/safetensors/index.js'
 import {runCli} from '../helpers/cli.js'
 import {isCI, ORACLE_TINY} from '../helpers/oracle.js'
 import {hasOracle4, ORACLE4} from '../helpers/oracle4.js'
+import {oracle4Export} from '../helpers/oracle4-export.js'
 import {ORACLE4_FAMILIES} from '../oracle4-setup.js'
 
 /** What upstream 4.x goldens hold: the stages parity cannot compare on them (no hidden state, layers or prefill KV). */
 const NOT_IN_4X_GOLDENS = ['text-prefill', 'flowlm-layers', 'flow-head']
 
 describe.skipIf(!hasOracle4 && !isCI)('the engine follows upstream 4.0.1 on every oracle4 family [needs ../shared/oracle4]', () => {
-  const exports = inject('oracle4Onnx')
   let work: string
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'pockettts-oracle4-engine-'))
@@ -21,11 +21,6 @@ describe.skipIf(!hasOracle4 && !isCI)('the engine follows upstream 4.0.1 on ever
   afterAll(async () => {
     await rm(work, {recursive: true, force: true})
   })
-  const exported = (family: string): string => {
-    const dir = exports[family]
-    expect(dir, 'test/oracle4-setup.ts exported nothing: is ../shared/oracle4 there?').toBeDefined()
-    return dir ?? ''
-  }
 
   it.each(ORACLE4_FAMILIES)(
     '%s: parity passes on every golden, teacher-forced and free-running, within the 2.1.0 tolerances',
@@ -33,7 +28,7 @@ describe.skipIf(!hasOracle4 && !isCI)('the engine follows upstream 4.0.1 on ever
       const run = await runCli([
         'parity',
         '--model',
-        exported(family),
+        oracle4Export(family),
         '--golden',
         join(ORACLE4, family, 'golden'),
         '--mode',
@@ -64,7 +59,7 @@ describe.skipIf(!hasOracle4 && !isCI)('the engine follows upstream 4.0.1 on ever
     "%s: native export-voice reproduces upstream 4.0.1's voice.safetensors (end_on_pause, pad keys)",
     async (family) => {
       const out = join(work, `${family}-voice.safetensors`)
-      const run = await runCli(['export-voice', join(ORACLE_TINY, 'voice_prompt.wav'), '--model', exported(family), '--out', out])
+      const run = await runCli(['export-voice', join(ORACLE_TINY, 'voice_prompt.wav'), '--model', oracle4Export(family), '--out', out])
       expect(run.exitCode, run.stderr).toBe(0)
       const mine = parseSafetensors({bytes: await readFile(out), source: out}).tensors
       const theirs = parseSafetensors({bytes: await readFile(join(ORACLE4, family, 'voice.safetensors')), source: family}).tensors
@@ -91,7 +86,7 @@ describe.skipIf(!hasOracle4 && !isCI)('the engine follows upstream 4.0.1 on ever
       'synth',
       'Hello world, this is a test.',
       '--model',
-      exported(family),
+      oracle4Export(family),
       '--voice',
       join(ORACLE4, family, 'voice.safetensors'),
       '--seed',

@@ -1,6 +1,6 @@
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
-import {describe, expect, inject, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {loadEngineModel, STEP_WITH_HEAD_GRAPH} from '../../src/engine/engine-model.js'
 import {generateAudio} from '../../src/engine/generate-audio.js'
 import {modelGenerationDefaults} from '../../src/engine/generation-params.js'
@@ -9,6 +9,7 @@ import {resolveVoice} from '../../src/engine/resolve-voice.js'
 import type {ExportManifest} from '../../src/model/manifest-types.js'
 import {isCI} from '../helpers/oracle.js'
 import {hasOracle4} from '../helpers/oracle4.js'
+import {oracle4Export} from '../helpers/oracle4-export.js'
 
 const TEXT = 'The quick brown fox jumps over the lazy dog. It barks twice.'
 
@@ -42,17 +43,10 @@ async function manifestOf(dir: string): Promise<ExportManifest> {
 describe.skipIf(!hasOracle4 && !isCI)(
   'the combined FlowLM step + one-step head graph (flow_lm_main_flow) [needs ../shared/oracle4]',
   () => {
-    const exports = inject('oracle4Onnx')
-    const exported = (family: string): string => {
-      const dir = exports[family]
-      expect(dir, 'test/oracle4-setup.ts exported nothing: is ../shared/oracle4 there?').toBeDefined()
-      return dir ?? ''
-    }
-
     it.each(['t4-drift', 't4-point'])(
       '%s: the export composes it, checks it against upstream and the two graphs, and lists it',
       async (family) => {
-        const manifest = await manifestOf(exported(family))
+        const manifest = await manifestOf(oracle4Export(family))
         const entry = manifest.graphs[STEP_WITH_HEAD_GRAPH]
         expect(entry).toBeDefined()
         expect(entry?.composition?.of).toEqual(['flow_lm_main', 'flow_lm_flow'])
@@ -70,7 +64,7 @@ describe.skipIf(!hasOracle4 && !isCI)(
     )
 
     it('t4-lsd: no combined graph for a multi-step (LSD) head', async () => {
-      const manifest = await manifestOf(exported('t4-lsd'))
+      const manifest = await manifestOf(oracle4Export('t4-lsd'))
       expect(manifest.graphs[STEP_WITH_HEAD_GRAPH]).toBeUndefined()
     })
 
@@ -79,7 +73,7 @@ describe.skipIf(!hasOracle4 && !isCI)(
       ['t4-point', 'default'],
       ['t4-drift', 'voice_prompt.wav'],
     ])('%s (voice %s): a generation through it gives the frames of the two-call loop (same seed, EOS-ended)', async (family, voiceFile) => {
-      const dir = exported(family)
+      const dir = oracle4Export(family)
       const file = voiceFile === 'default' ? undefined : voiceFile
       const combined = await synthesize(dir, true, file)
       const separate = await synthesize(dir, false, file)

@@ -8,6 +8,7 @@ import {readManifest} from '../../src/model/read-manifest.js'
 import {isCI} from '../helpers/oracle.js'
 import {runCli} from '../helpers/cli.js'
 import {hasOracle4, oracle4Family} from '../helpers/oracle4.js'
+import {oracle4Export} from '../helpers/oracle4-export.js'
 import {ORACLE4_FAMILIES} from '../oracle4-setup.js'
 
 const GRAPHS = ['text_conditioner', 'flow_lm_main', 'flow_lm_flow', 'latent_to_mimi', 'mimi_decoder', 'mimi_encoder']
@@ -24,11 +25,10 @@ function names(specs: readonly TensorContract[]): string[] {
 }
 
 describe.skipIf(!hasOracle4 && !isCI)('model export --upstream 4.0.1 on every oracle4 family [needs ../shared/oracle4]', () => {
-  const exports = inject('oracle4Onnx')
   const results = inject('oracle4ExportJson')
 
   it.each(ORACLE4_FAMILIES)('%s: every graph and the free-running chain pass their checks against upstream 4.0.1', (family) => {
-    expect(exports[family], 'test/oracle4-setup.ts exported nothing: is ../shared/oracle4 there?').toBeDefined()
+    oracle4Export(family)
     const result = JSON.parse(results[family] ?? '') as ExportModelResult
     // one-step heads also get the combined step graph (flow_lm_main then flow_lm_flow in one call)
     const graphs = EXPECTED[family].sampler === 'lsd' ? GRAPHS : [...GRAPHS, 'flow_lm_main_flow']
@@ -47,7 +47,7 @@ describe.skipIf(!hasOracle4 && !isCI)('model export --upstream 4.0.1 on every or
   it.each(ORACLE4_FAMILIES)(
     "%s: the manifest records 4.0.1, the sampler, the KV heads and the config's generation defaults",
     async (family) => {
-      const dir = exports[family] ?? ''
+      const dir = oracle4Export(family)
       const {manifest} = await readManifest({dir})
       const want = EXPECTED[family]
       const model = manifest.model

@@ -1,12 +1,13 @@
 import {copyFile, mkdir, mkdtemp, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import tolerances from '../../contracts/tolerances.json' with {type: 'json'}
 import {loadEngineModel} from '../../src/engine/engine-model.js'
 import {runCli} from '../helpers/cli.js'
 import {isCI} from '../helpers/oracle.js'
 import {hasOracle4, ORACLE4} from '../helpers/oracle4.js'
+import {oracle4Export} from '../helpers/oracle4-export.js'
 import {postSpeech, readAll, startTestServer} from '../helpers/server.js'
 import {ORACLE4_FAMILIES} from '../oracle4-setup.js'
 import {pcm16, readWavF32} from '../helpers/wav-bytes.js'
@@ -23,7 +24,6 @@ interface SynthJson {
 }
 
 describe.skipIf(!hasOracle4 && !isCI)('serve runs the 4.x loop on every oracle4 family [needs ../shared/oracle4]', () => {
-  const exports = inject('oracle4Onnx')
   let work: string
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'pockettts-oracle4-serve-'))
@@ -35,8 +35,7 @@ describe.skipIf(!hasOracle4 && !isCI)('serve runs the 4.x loop on every oracle4 
   it.each(ORACLE4_FAMILIES)(
     "%s: POST /v1/audio/speech gives synth's samples for the same text, seed and voice, with the export's 4.x defaults",
     async (family) => {
-      const dir = exports[family]
-      expect(dir, 'test/oracle4-setup.ts exported nothing: is ../shared/oracle4 there?').toBeDefined()
+      const dir = oracle4Export(family)
       const voiceFile = join(ORACLE4, family, 'voice.safetensors')
       const voices = join(work, `${family}-voices`)
       await mkdir(voices)
@@ -48,7 +47,7 @@ describe.skipIf(!hasOracle4 && !isCI)('serve runs the 4.x loop on every oracle4 
         'synth',
         TEXT,
         '--model',
-        dir!,
+        dir,
         '--voice',
         voiceFile,
         '--seed',
@@ -67,7 +66,7 @@ describe.skipIf(!hasOracle4 && !isCI)('serve runs the 4.x loop on every oracle4 
       expect(expected.length).toBe(synthJson.frames * SAMPLES_PER_FRAME)
       for (const step of synthJson.eosSteps) if (step !== null) expect(step).toBeGreaterThanOrEqual(6)
 
-      const model = await loadEngineModel({dir: dir!, threads: 1})
+      const model = await loadEngineModel({dir: dir, threads: 1})
       const t = await startTestServer({model, voicesDir: voices})
       try {
         const facts = model.facts
