@@ -20,12 +20,6 @@ export interface CreateSessionsParams<Name extends string> {
    */
   readonly allowSpinning?: boolean
   /**
-   * Graphs whose constant weights onnxruntime should not pre-pack. Pre-packing keeps a second, GEMM-friendly
-   * copy of each weight (the original is freed only after load, so the load peak holds both); it pays off for
-   * matrix-matrix products (prefill, Mimi) but not for a batch-1 matrix-vector product (the flow head).
-   */
-  readonly noPrepack?: readonly NoInfer<Name>[]
-  /**
    * Graphs run without onnxruntime's memory patterns: each activation then comes from the arena on its own
    * instead of one planned block per input shape.
    */
@@ -51,7 +45,6 @@ export function defaultThreads(): number {
 export function sessionOptions(params: {
   readonly threads?: number
   readonly allowSpinning?: boolean
-  readonly prepack?: boolean
   readonly memPattern?: boolean
 }): ort.InferenceSession.SessionOptions {
   const session: Record<string, string | Record<string, string>> = {}
@@ -59,7 +52,6 @@ export function sessionOptions(params: {
     session['intra_op'] = {allow_spinning: '0'}
     session['inter_op'] = {allow_spinning: '0'}
   }
-  if (params.prepack === false) session['disable_prepacking'] = '1'
   return {
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
@@ -80,7 +72,6 @@ export async function createSessions<Name extends string>(params: CreateSessions
       const options = sessionOptions({
         ...params,
         threads: params.threadsFor?.[name] ?? params.threads,
-        prepack: !(params.noPrepack ?? []).includes(name),
         memPattern: !(params.noMemPattern ?? []).includes(name),
       })
       try {
