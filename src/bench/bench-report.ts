@@ -50,13 +50,34 @@ export interface StageCalls {
   readonly mimi: number
 }
 
+/**
+ * The cores' shared work per frame: each stage's least core-milliseconds (on one core at the one-thread rates, or
+ * on all cores at the machine's), summed and spread over the cores. Two stages side by side on a 2-core machine
+ * cannot both have both cores.
+ */
+export interface WorkBound {
+  readonly cores: number
+  readonly flowLmCoreMs: number
+  readonly flowHeadCoreMs: number
+  readonly mimiCoreMs: number
+  /** (flowLmCoreMs + flowHeadCoreMs + mimiCoreMs) / cores. */
+  readonly ms: number
+}
+
 /** How close the engine runs to what the machine allows (from the probe and the model's cost). */
 export interface PerformanceBound {
   /** Lower bounds on each stage's time per frame: max(weight bytes / bandwidth, FLOPs / matmul rate). */
   readonly flowLmMs: number
   readonly flowHeadMs: number
   readonly mimiMs: number | null
-  /** The critical path per frame: FlowLM + flow head, with Mimi beside it on another core (max) or after it (sum). */
+  /**
+   * The critical path per frame, each stage with the whole machine: FlowLM + flow head, with Mimi beside it on
+   * another core (max) or after it (sum). Absent in older reports (their frameMs is this).
+   */
+  readonly stagesMs?: number
+  /** The stages' work shared by the cores (absent when the probe measured no single core, and in older reports). */
+  readonly work?: WorkBound
+  /** The bound per frame: the larger of stagesMs and work.ms. */
   readonly frameMs: number
   readonly overlapped: boolean
   /** frame duration / frameMs: the fastest "× real time" this machine allows this model. */

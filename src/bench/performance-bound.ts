@@ -1,11 +1,12 @@
-import type {BenchSummary, MimiAloneBound, PerformanceBound, StageCalls} from './bench-report.js'
+import type {BenchSummary, MimiAloneBound, PerformanceBound, StageCalls, WorkBound} from './bench-report.js'
 import type {ModelCost, StageCost} from './model-cost.js'
 import type {MachineProbe} from './probe-machine.js'
 import type {MimiAloneTimes} from './run-mimi-alone.js'
 
 export interface PerformanceBoundParams {
   readonly cost: ModelCost
-  readonly probe: Pick<MachineProbe, 'bandwidthGBs' | 'matmulGflops' | 'callOverheadMs' | 'streams'>
+  readonly probe: Pick<MachineProbe, 'bandwidthGBs' | 'matmulGflops' | 'callOverheadMs' | 'streams'> &
+    Partial<Pick<MachineProbe, 'threads' | 'perCore'>>
   readonly summary: BenchSummary
   /** Audio per frame, ms (1920 samples at 24 kHz = 80). */
   readonly frameMs: number
@@ -43,21 +44,53 @@ export function stageBoundMs(stage: StageCost, probe: Limits, calls = 1): number
   return calls * overhead + work
 }
 
-/** The machine's limit for this model and how close the measured medians come to it. */
+/** The probe's one-core limits: the probe itself on one thread, its `perCore` rates on more, else unknown. */
+function perCoreLimits(probe: PerformanceBoundParams['probe']): Limits | undefined {
+  if (probe.threads === 1) return probe
+  return probe.perCore === undefined ? undefined : {...probe.perCore, callOverheadMs: probe.callOverheadMs}
+}
+
+/**
+ * A stage's least time per frame with the whole machine: on all its threads, or on one when the one-core probe
+ * measured more (a load spike during the all-core probe; the stage can always run on one thread).
+ */
+export function bestStageMs(stage: StageCost, probe: Limits, perCore: Limits | undefined, calls = 1): number {
+  const all = stageBoundMs(stage, probe, calls)
+  return perCore === undefined ? all : Math.min(all, stageBoundMs(stage, perCore, calls))
+}
+
+/**
+ * The core-milliseconds a stage needs at least: on one core at the one-core rates, or on all `cores` at the
+ * machine's (whichever costs fewer core-ms; a weight stream rarely scales with threads).
+ */
+export function stageCoreMs(stage: StageCost, probe: Limits, perCore: Limits, cores: number, calls = 1): number {
+  return Math.min(stageBoundMs(stage, perCore, calls), cores * stageBoundMs(stage, probe, calls))
+}
+
+/**
+ * The machine's limit for this model and how close the measured medians come to it: the slower of the stages'
+ * critical path (FlowLM + flow head, with Mimi beside or after it, each stage with the whole machine) and the
+ * work of all stages spread over the cores (known when the probe measured one core, or ran on one thread).
+ */
 export function performanceBound(params: PerformanceBoundParams): PerformanceBound {
   const {cost, probe, summary} = params
   const calls = params.calls ?? {flowLm: 1, flowHead: 1, mimi: 1}
-  const flowLmMs = stageBoundMs(cost.flowLmStep, probe, calls.flowLm)
-  const flowHeadMs = stageBoundMs(cost.flowHead, probe, calls.flowHead)
-  const mimiMs = cost.mimi === null ? null : stageBoundMs(cost.mimi, probe, calls.mimi)
+  const perCore = perCoreLimits(probe)
+  const flowLmMs = bestStageMs(cost.flowLmStep, probe, perCore, calls.flowLm)
+  const flowHeadMs = bestStageMs(cost.flowHead, probe, perCore, calls.flowHead)
+  const mimiMs = cost.mimi === null ? null : bestStageMs(cost.mimi, probe, perCore, calls.mimi)
   const generator = flowLmMs + flowHeadMs
-  const frameMs = params.overlapped ? Math.max(generator, mimiMs ?? 0) : generator + (mimiMs ?? 0)
+  const stagesMs = params.overlapped ? Math.max(generator, mimiMs ?? 0) : generator + (mimiMs ?? 0)
+  const work = probe.threads === undefined || perCore === undefined ? null : workBound(cost, probe, perCore, probe.threads, calls)
+  const frameMs = Math.max(stagesMs, work?.ms ?? 0)
   const measuredFlowLm = summary.msPerFrame.flowLm.median
   const overhead = probe.callOverheadMs?.median ?? 0
   return {
     flowLmMs,
     flowHeadMs,
     mimiMs,
+    stagesMs,
+    ...(work === null ? {} : {work}),
     frameMs,
     overlapped: params.overlapped,
     maxSpeed: params.frameMs / frameMs,
@@ -67,8 +100,19 @@ export function performanceBound(params: PerformanceBoundParams): PerformanceBou
     calls,
     callOverheadMs: overhead,
     callsMsPerFrame: overhead * (calls.flowLm + calls.flowHead + (cost.mimi === null ? 0 : calls.mimi)),
-    flowLmBandwidthGBs: bandwidthFor(cost.flowLmStep.weightBytes / Math.max(1, calls.flowLm), probe),
+    flowLmBandwidthGBs: Math.max(
+      bandwidthFor(cost.flowLmStep.weightBytes / Math.max(1, calls.flowLm), probe),
+      perCore === undefined ? 0 : bandwidthFor(cost.flowLmStep.weightBytes / Math.max(1, calls.flowLm), perCore),
+    ),
   }
+}
+
+/** Each stage's least core-ms and their sum spread over the cores. */
+function workBound(cost: ModelCost, probe: Limits, perCore: Limits, cores: number, calls: StageCalls): WorkBound {
+  const flowLmCoreMs = stageCoreMs(cost.flowLmStep, probe, perCore, cores, calls.flowLm)
+  const flowHeadCoreMs = stageCoreMs(cost.flowHead, probe, perCore, cores, calls.flowHead)
+  const mimiCoreMs = cost.mimi === null ? 0 : stageCoreMs(cost.mimi, probe, perCore, cores, calls.mimi)
+  return {cores, flowLmCoreMs, flowHeadCoreMs, mimiCoreMs, ms: (flowLmCoreMs + flowHeadCoreMs + mimiCoreMs) / cores}
 }
 
 /**

@@ -27,6 +27,18 @@ export interface MachineProbe {
    * between calls, so a small graph can read them far faster than the large probe's `bandwidthGBs`.
    */
   readonly streams?: readonly StreamProbe[]
+  /**
+   * The same bandwidth, stream and matmul probes on one thread (when `threads` > 1): what one core reaches, for
+   * the work the cores share (a stage run on one core beside another stage). Absent in older reports.
+   */
+  readonly perCore?: PerCoreProbe
+}
+
+/** The probe's rates on a single thread. */
+export interface PerCoreProbe {
+  readonly bandwidthGBs: number
+  readonly matmulGflops: number
+  readonly streams: readonly StreamProbe[]
 }
 
 /** y = x·W with x [1, k] and W of about `weightMb` MB, one read of W per call; its GB/s with the call overhead taken out. */
@@ -46,6 +58,8 @@ export interface ProbeMachineParams {
   readonly repeats?: number
   /** Also stream weights of these sizes in bytes (the model's graphs); sizes at or above the large probe's reuse it. @default none */
   readonly streamBytes?: readonly number[]
+  /** With `threads` > 1, also probe one thread (`perCore`). @default true */
+  readonly perCore?: boolean
 }
 
 /** Timed calls of the call-overhead probe (each a few microseconds). */
@@ -74,18 +88,43 @@ async function timeCalls(model: Uint8Array, rows: number, k: number, threads: nu
  * and ~1 GB of transient memory (the 256 MB weight, its copy inside onnxruntime and its packed form).
  */
 export async function probeMachine(params: ProbeMachineParams): Promise<MachineProbe> {
-  const side = params.bandwidthSide ?? 8192
   const repeats = params.repeats ?? 10
-  const bandwidthMs = await timeCalls(encodeMatMulModel({m: 1, k: side, n: side}), 1, side, params.threads, repeats)
-  const shape = [256, 2048, 2048] as const
-  const matmulMs = await timeCalls(encodeMatMulModel({m: shape[0], k: shape[1], n: shape[2]}), shape[0], shape[1], params.threads, repeats)
-  const weightBytes = side * side * 4
   const callOverheadMs = await timeCalls(encodeMatMulModel({m: 1, k: 8, n: 8}), 1, 8, params.threads, OVERHEAD_REPEATS)
+  const rates = await probeRates({...params, callOverheadMs, threads: params.threads, repeats})
+  const perCore =
+    params.threads > 1 && (params.perCore ?? true) ? await probeRates({...params, callOverheadMs, threads: 1, repeats}) : undefined
+  return {
+    threads: params.threads,
+    bandwidthWeightMb: rates.bandwidthWeightMb,
+    bandwidthMs: rates.bandwidthMs,
+    bandwidthGBs: rates.bandwidthGBs,
+    matmulShape: MATMUL_SHAPE,
+    matmulMs: rates.matmulMs,
+    matmulGflops: rates.matmulGflops,
+    callOverheadMs,
+    streams: rates.streams,
+    ...(perCore === undefined
+      ? {}
+      : {perCore: {bandwidthGBs: perCore.bandwidthGBs, matmulGflops: perCore.matmulGflops, streams: perCore.streams}}),
+  }
+}
+
+/** The in-cache matmul of the probe: [m, k] x [k, n]. */
+const MATMUL_SHAPE = [256, 2048, 2048] as const
+
+/** The large bandwidth probe, the in-cache matmul and the stream probes on `threads` threads. */
+async function probeRates(params: ProbeMachineParams & {readonly callOverheadMs: Stat; readonly repeats: number}) {
+  const {threads, repeats, callOverheadMs} = params
+  const side = params.bandwidthSide ?? 8192
+  const bandwidthMs = await timeCalls(encodeMatMulModel({m: 1, k: side, n: side}), 1, side, threads, repeats)
+  const [m, k, n] = MATMUL_SHAPE
+  const matmulMs = await timeCalls(encodeMatMulModel({m, k, n}), m, k, threads, repeats)
+  const weightBytes = side * side * 4
   const streams: StreamProbe[] = []
   for (const bytes of params.streamBytes ?? []) {
     const streamSide = streamSideFor(bytes, side)
     if (streamSide === null) continue
-    const ms = await timeCalls(encodeMatMulModel({m: 1, k: streamSide, n: streamSide}), 1, streamSide, params.threads, repeats)
+    const ms = await timeCalls(encodeMatMulModel({m: 1, k: streamSide, n: streamSide}), 1, streamSide, threads, repeats)
     const streamBytes = streamSide * streamSide * 4
     streams.push({
       weightMb: streamBytes / 1e6,
@@ -94,14 +133,11 @@ export async function probeMachine(params: ProbeMachineParams): Promise<MachineP
     })
   }
   return {
-    threads: params.threads,
     bandwidthWeightMb: weightBytes / 1e6,
     bandwidthMs,
     bandwidthGBs: weightBytes / (bandwidthMs.median / 1000) / 1e9,
-    matmulShape: shape,
     matmulMs,
-    matmulGflops: (2 * shape[0] * shape[1] * shape[2]) / (matmulMs.median / 1000) / 1e9,
-    callOverheadMs,
+    matmulGflops: (2 * m * k * n) / (matmulMs.median / 1000) / 1e9,
     streams,
   }
 }

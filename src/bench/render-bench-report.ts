@@ -66,11 +66,19 @@ export function renderBenchReport(report: BenchReport): string {
       `machine limit (${probe.threads} thread(s)): ${fixed(probe.bandwidthGBs)} GB/s streaming ` +
         `a ${fixed(probe.bandwidthWeightMb, 0)} MB weight${streams.length === 0 ? '' : ` (${streams.join(', ')}: the graphs' sizes)`}, ` +
         `${fixed(probe.matmulGflops, 0)} GFLOP/s matmul` +
-        (probe.callOverheadMs === undefined ? '' : `, ${fixed(probe.callOverheadMs.median * 1000, 0)} us per session.run`),
+        (probe.callOverheadMs === undefined ? '' : `, ${fixed(probe.callOverheadMs.median * 1000, 0)} us per session.run`) +
+        (probe.perCore === undefined
+          ? ''
+          : `; one core: ${fixed(probe.perCore.bandwidthGBs)} GB/s, ${fixed(probe.perCore.matmulGflops, 0)} GFLOP/s`),
     )
     lines.push(
       `bound per frame: FlowLM >= ${fixed(bound.flowLmMs)} ms + flow head >= ${fixed(bound.flowHeadMs, 2)} ` +
         `ms${bound.mimiMs === null ? '' : `, Mimi >= ${fixed(bound.mimiMs)} ms ${bound.overlapped ? 'beside it' : 'after it'}`}` +
+        (bound.work === undefined || bound.stagesMs === undefined
+          ? ''
+          : ` -> ${fixed(bound.stagesMs)} ms; the ${bound.work.cores} cores' work: FlowLM ${fixed(bound.work.flowLmCoreMs)} + ` +
+            `head ${fixed(bound.work.flowHeadCoreMs, 2)} + Mimi ${fixed(bound.work.mimiCoreMs)} core-ms / ${bound.work.cores} = ` +
+            `${fixed(bound.work.ms)} ms`) +
         ` -> ${fixed(bound.frameMs)} ms/frame = at most ${fixed(bound.maxSpeed, 1)}x real time` +
         (bound.calls === undefined || bound.callsMsPerFrame === undefined
           ? ''

@@ -250,6 +250,48 @@ describe('bench arithmetic', () => {
     expect(bound.mimiMs).toBeCloseTo((50 / 92) * 0.02 + ((2 * 68_710_400) / 100e9) * 1000) // arithmetic-bound
   })
 
+  it("spreads the stages' least core-ms over the cores: two stages side by side cannot both have every core", () => {
+    const cost = modelCost({manifest, meanPosition: 0, tokens: 16})
+    const summary = summaryWith({speed: 4, ttfa: 50, flowLm: 15, flowHead: 3, mimi: 12, wall: 18})
+    // 2 cores: 28 GB/s and 180 GFLOP/s together, one core 16 GB/s and 90 GFLOP/s
+    const probe = {threads: 2, bandwidthGBs: 28, matmulGflops: 180, perCore: {bandwidthGBs: 16, matmulGflops: 90, streams: []}}
+    const bound = performanceBound({cost, probe, summary, frameMs: 80, overlapped: true})
+    const flowLmCoreMs = Math.min((302_000_000 / 16e9) * 1000, 2 * (302_000_000 / 28e9) * 1000) // one core: 18.9 core-ms
+    expect(bound.work?.flowLmCoreMs).toBeCloseTo(flowLmCoreMs)
+    expect(bound.work?.mimiCoreMs).toBeCloseTo(((2 * 270_737_408) / 90e9) * 1000) // 6.0 core-ms
+    const work = bound.work
+    expect(work?.ms).toBeCloseTo(work === undefined ? Number.NaN : (work.flowLmCoreMs + work.flowHeadCoreMs + work.mimiCoreMs) / 2)
+    expect(bound.stagesMs).toBeCloseTo(bound.flowLmMs + bound.flowHeadMs) // the old rule: 10.8 ms + the head
+    expect(bound.frameMs).toBeCloseTo(Math.max(bound.stagesMs ?? 0, work?.ms ?? 0))
+    expect(bound.frameMs).toBeGreaterThan(bound.stagesMs ?? Number.POSITIVE_INFINITY) // here the shared work binds
+    expect(bound.efficiency).toBeCloseTo(bound.frameMs / 18)
+    // a stage that scales with the cores costs the same core-ms on all of them (the lesser of the two)
+    const scaling = performanceBound({cost, summary, frameMs: 80, overlapped: true, probe: {...probe, bandwidthGBs: 40}})
+    expect(scaling.work?.flowLmCoreMs).toBeCloseTo(2 * (302_000_000 / 40e9) * 1000) // 15.1 < 18.9 on one core
+    // an all-core probe slower than one core (a load spike): the stage can always run on one thread
+    const spike = performanceBound({cost, summary, frameMs: 80, overlapped: true, probe: {...probe, bandwidthGBs: 11}})
+    expect(spike.flowLmMs).toBeCloseTo((302_000_000 / 16e9) * 1000)
+    expect(spike.flowLmBandwidthGBs).toBe(16)
+    // one thread: the probe is the core; with no single-core probe there is no work term and the old rule stands
+    const oneCore = performanceBound({
+      cost,
+      summary,
+      frameMs: 80,
+      overlapped: true,
+      probe: {threads: 1, bandwidthGBs: 16, matmulGflops: 90},
+    })
+    expect(oneCore.frameMs).toBeCloseTo(oneCore.flowLmMs + oneCore.flowHeadMs + (oneCore.mimiMs ?? 0)) // serial on one core
+    const unknown = performanceBound({
+      cost,
+      summary,
+      frameMs: 80,
+      overlapped: true,
+      probe: {threads: 2, bandwidthGBs: 28, matmulGflops: 180},
+    })
+    expect(unknown.work).toBeUndefined()
+    expect(unknown.frameMs).toBeCloseTo(unknown.stagesMs ?? Number.NaN)
+  })
+
   it('sizes the stream probes as square fp32 weights, leaving sizes the large probe covers to it', () => {
     expect(streamSideFor(12_930_214, 8192)).toBe(1792) // sqrt(12.9 MB / 4) = 1798 -> a multiple of 16
     expect(streamSideFor(100, 8192)).toBe(16)
@@ -319,6 +361,12 @@ describe('bench arithmetic', () => {
     expect(probe.bandwidthGBs).toBeGreaterThan(0)
     expect(probe.matmulGflops).toBeGreaterThan(0)
     expect(Number.isFinite(probe.matmulGflops)).toBe(true)
+    expect(probe.perCore).toBeUndefined() // one thread: the probe itself is the core
+    const two = await probeMachine({threads: 2, bandwidthSide: 128, repeats: 2, streamBytes: [64 * 64 * 4]})
+    expect(two.perCore?.streams.map((st) => st.weightMb)).toEqual([(64 * 64 * 4) / 1e6])
+    expect(two.perCore?.bandwidthGBs).toBeGreaterThan(0)
+    expect(two.perCore?.matmulGflops).toBeGreaterThan(0)
+    expect((await probeMachine({threads: 2, bandwidthSide: 128, repeats: 2, perCore: false})).perCore).toBeUndefined()
   })
 
   it('renders the machine line, the min/median/max table, the bound and the comparisons', () => {
