@@ -265,29 +265,18 @@ describe('bench arithmetic', () => {
     expect(bound.frameMs).toBeCloseTo(Math.max(bound.stagesMs ?? 0, work?.ms ?? 0))
     expect(bound.frameMs).toBeGreaterThan(bound.stagesMs ?? Number.POSITIVE_INFINITY) // here the shared work binds
     expect(bound.efficiency).toBeCloseTo(bound.frameMs / 18)
+    const boundWith = (limits: Parameters<typeof performanceBound>[0]['probe']) =>
+      performanceBound({cost, summary, frameMs: 80, overlapped: true, probe: limits})
     // a stage that scales with the cores costs the same core-ms on all of them (the lesser of the two)
-    const scaling = performanceBound({cost, summary, frameMs: 80, overlapped: true, probe: {...probe, bandwidthGBs: 40}})
-    expect(scaling.work?.flowLmCoreMs).toBeCloseTo(2 * (302_000_000 / 40e9) * 1000) // 15.1 < 18.9 on one core
+    expect(boundWith({...probe, bandwidthGBs: 40}).work?.flowLmCoreMs).toBeCloseTo(2 * (302_000_000 / 40e9) * 1000) // 15.1 < 18.9
     // an all-core probe slower than one core (a load spike): the stage can always run on one thread
-    const spike = performanceBound({cost, summary, frameMs: 80, overlapped: true, probe: {...probe, bandwidthGBs: 11}})
+    const spike = boundWith({...probe, bandwidthGBs: 11})
     expect(spike.flowLmMs).toBeCloseTo((302_000_000 / 16e9) * 1000)
     expect(spike.flowLmBandwidthGBs).toBe(16)
     // one thread: the probe is the core; with no single-core probe there is no work term and the old rule stands
-    const oneCore = performanceBound({
-      cost,
-      summary,
-      frameMs: 80,
-      overlapped: true,
-      probe: {threads: 1, bandwidthGBs: 16, matmulGflops: 90},
-    })
+    const oneCore = boundWith({threads: 1, bandwidthGBs: 16, matmulGflops: 90})
     expect(oneCore.frameMs).toBeCloseTo(oneCore.flowLmMs + oneCore.flowHeadMs + (oneCore.mimiMs ?? 0)) // serial on one core
-    const unknown = performanceBound({
-      cost,
-      summary,
-      frameMs: 80,
-      overlapped: true,
-      probe: {threads: 2, bandwidthGBs: 28, matmulGflops: 180},
-    })
+    const unknown = boundWith({threads: 2, bandwidthGBs: 28, matmulGflops: 180})
     expect(unknown.work).toBeUndefined()
     expect(unknown.frameMs).toBeCloseTo(unknown.stagesMs ?? Number.NaN)
   })
