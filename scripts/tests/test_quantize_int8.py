@@ -1,5 +1,7 @@
-"""``--int8``'s flow-head step: the head's Gemms written as MatMul + Add give the same outputs on onnxruntime, only
-the Gemms wider than the latent on both sides are selected, and the quantiser then turns exactly those into int8."""
+"""``--int8``'s graph steps: the head's Gemms written as MatMul + Add give the same outputs on onnxruntime, only
+the Gemms wider than the latent on both sides are selected, and the quantiser then turns exactly those into int8;
+the FlowLM graphs' MatMulNBits form (only the selected MatMuls, its block), the Mimi decoder's dynamic form past
+com.microsoft operators, and the rule that keeps the int8 Mimi decoder."""
 
 from __future__ import annotations
 
@@ -11,7 +13,17 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-from pockettts_tools.quantize_int8 import head_gemms_as_matmuls, quantize_graph
+from pockettts_tools.quantize_int8 import (
+    MIMI_MIN_SNR_DB,
+    NBITS_ACCURACY_LEVEL,
+    NBITS_BLOCK,
+    head_gemms_as_matmuls,
+    keeps_int8_mimi,
+    nbits_block,
+    quantize_graph,
+    quantize_graph_nbits,
+    transformer_matmuls,
+)
 
 LATENT = 8
 
@@ -94,3 +106,90 @@ def test_the_selected_matmuls_are_quantised_and_stay_close(tmp_path: Path) -> No
     assert not np.array_equal(after, before)  # int8 is not fp32
     snr = 10 * np.log10(np.sum(before.astype(np.float64) ** 2) / np.sum((after.astype(np.float64) - before) ** 2))
     assert snr > 25
+
+
+# ---------------------------------------------------------------------------------------------------------
+# MatMulNBits for the FlowLM graphs, quantize_dynamic for the Mimi decoder's transformer, and the Mimi gate
+
+
+def _matmuls(path: Path, k: int, n: int, fused_between: bool = False) -> None:
+    """x [4, k] -> MatMul by a constant [k, n] ("wide") -> optionally com.microsoft FastGelu (no type for onnx's shape
+    inference) -> MatMul by a constant [n, k] ("back") -> MatMul by x's transpose (two activations: never a weight)."""
+    nodes = [helper.make_node("MatMul", ["x", "w_wide"], ["h0"], name="wide")]
+    if fused_between:
+        nodes.append(helper.make_node("FastGelu", ["h0"], ["h0g"], name="gelu", domain="com.microsoft"))
+    nodes += [
+        helper.make_node("MatMul", ["h0g" if fused_between else "h0", "w_back"], ["h1"], name="back"),
+        helper.make_node("Transpose", ["x"], ["xt"], name="xt", perm=[1, 0]),
+        helper.make_node("MatMul", ["h1", "xt"], ["y"], name="gram"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "matmuls",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, k])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 4])],
+        [_weight("w_wide", k, n), _weight("w_back", n, k)],
+    )
+    opsets = [helper.make_opsetid("", 17)] + ([helper.make_opsetid("com.microsoft", 1)] if fused_between else [])
+    model = helper.make_model(graph, opset_imports=opsets)
+    model.ir_version = 8
+    onnx.save(model, str(path))
+
+
+def _snr(reference: np.ndarray, actual: np.ndarray) -> float:
+    return float(10 * np.log10(np.sum(reference.astype(np.float64) ** 2) / np.sum((actual.astype(np.float64) - reference) ** 2)))
+
+
+def test_constant_weight_matmuls_are_selected_not_a_product_of_two_activations(tmp_path: Path) -> None:
+    path = tmp_path / "m.onnx"
+    _matmuls(path, 64, 96)
+    assert transformer_matmuls(path, 1) == ["wide", "back"]
+    assert transformer_matmuls(path, 65) == []  # each weight has a side of 64
+
+
+def test_nbits_block_is_the_largest_power_of_two_up_to_256_the_weights_allow(tmp_path: Path) -> None:
+    path = tmp_path / "m.onnx"
+    _matmuls(path, 1024, 96)  # reduction sizes: 1024 (wide), 96 (back)
+    assert nbits_block(path, ["wide"]) == NBITS_BLOCK == 256
+    assert nbits_block(path, ["wide", "back"]) == 64
+    _matmuls(path, 8, 8)
+    assert nbits_block(path, ["wide"]) == 16  # never below MatMulNBits' smallest block
+
+
+def test_nbits_turns_only_the_selected_matmuls_into_8_bit_matmulnbits_and_stays_close(tmp_path: Path) -> None:
+    path = tmp_path / "m.onnx"
+    _matmuls(path, 256, 128)
+    x = np.random.default_rng(5).standard_normal((4, 256)).astype(np.float32)
+    before = _run(path, x)
+    info = quantize_graph_nbits(path, ["back"])
+    assert info["nodes"] == 1 and info["block"] == 128 and info["int8_bytes"] < info["fp32_bytes"]
+    nodes = onnx.load(str(path)).graph.node
+    assert [n.name for n in nodes if n.op_type == "MatMul"] == ["wide", "gram"]
+    nbits = [n for n in nodes if n.op_type == "MatMulNBits"]
+    assert len(nbits) == 1
+    attrs = {a.name: helper.get_attribute_value(a) for a in nbits[0].attribute}
+    assert (attrs["bits"], attrs["block_size"], attrs["accuracy_level"], attrs["K"], attrs["N"]) == (8, 128, NBITS_ACCURACY_LEVEL, 128, 256)
+    after = _run(path, x)
+    assert not np.array_equal(after, before)
+    assert _snr(before, after) > 30
+
+
+def test_dynamic_quantisation_passes_an_operator_shape_inference_cannot_type(tmp_path: Path) -> None:
+    """The Mimi decoder's MatMuls follow com.microsoft operators (attention, FastGelu): the quantiser is told their
+    outputs are float instead of failing."""
+    path = tmp_path / "m.onnx"
+    _matmuls(path, 64, 128, fused_between=True)
+    x = np.random.default_rng(6).standard_normal((4, 64)).astype(np.float32)
+    before = _run(path, x)
+    info = quantize_graph(path, transformer_matmuls(path, 1))
+    assert info["nodes"] == 2
+    kinds = Counter(n.op_type for n in onnx.load(str(path)).graph.node)
+    assert kinds["MatMulInteger"] == 2 and kinds["MatMul"] == 1 and kinds["FastGelu"] == 1
+    assert _snr(before, _run(path, x)) > 25
+
+
+def test_the_int8_mimi_decoder_is_kept_only_when_every_frame_reaches_the_threshold() -> None:
+    assert MIMI_MIN_SNR_DB == 40.0
+    assert keeps_int8_mimi([55.0, 40.0, None])
+    assert not keeps_int8_mimi([55.0, 39.99, 60.0])
+    assert not keeps_int8_mimi([])

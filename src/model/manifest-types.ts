@@ -223,7 +223,10 @@ export interface ExportGolden {
   readonly reason?: string
 }
 
-/** `model export --int8`: dynamic int8 weights for the FlowLM transformer's and flow head's matmuls (scripts/pockettts_tools/quantize_int8.py). */
+/**
+ * `model export --int8`: int8 weights for the FlowLM transformer's, the flow head's and (at an audio SNR >= 40 dB) the
+ * Mimi decoder transformer's matmuls, activations quantised per call (scripts/pockettts_tools/quantize_int8.py).
+ */
 export interface Quantization {
   readonly kind: 'int8-dynamic'
   readonly tool: string
@@ -238,6 +241,10 @@ export interface Quantization {
         readonly nodes: number
         readonly fp32_bytes: number
         readonly int8_bytes: number
+        /** The int8 operator form: onnxruntime's MatMulNBits (8-bit, blocks) or quantize_dynamic's MatMulInteger. */
+        readonly form?: string
+        /** MatMulNBits only: the weights' block along the reduction axis. */
+        readonly block?: number
         readonly max_abs_vs_upstream: Readonly<Record<string, number>>
       }
     >
@@ -248,6 +255,17 @@ export interface Quantization {
   readonly parity: {
     readonly reference: string
     readonly steps: number
+    /**
+     * The Mimi decoder alone: the fp32 chain's latents decoded by its int8 and its fp32 form; int8 is kept only when
+     * every frame's SNR is at least the threshold.
+     */
+    readonly mimi_decoder?: {
+      readonly threshold_db: number
+      readonly frames: number
+      readonly audio_snr_db?: readonly (number | null)[]
+      readonly min_audio_snr_db?: number | null
+      readonly int8?: boolean
+    }
     /** SNR of each of the first decoded frames, dB (null: identical). */
     readonly frame_snr_db: readonly (number | null)[]
     readonly first_frame_snr_db: number | null
