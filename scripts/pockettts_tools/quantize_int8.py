@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,9 @@ NBITS_BLOCK = 256  # the largest block; smaller weights take the largest power o
 NBITS_MIN_BLOCK = 16  # MatMulNBits' smallest block
 NBITS_ACCURACY_LEVEL = 4  # int8 activations in the kernel (1: fp32 activations)
 MIMI_MIN_SNR_DB = 40.0
+MIN_CONV_OUT = 16  # convolutions with fewer output channels stay Conv (the last one, 1 channel: a matmul form is slower)
+# what of the Mimi decoder is tried in int8, most first; the first whose audio keeps MIMI_MIN_SNR_DB is kept
+MIMI_TIERS = ("transformer+convolutions", "transformer")
 
 PARITY_STEPS = 24
 PARITY_SNR_FRAMES = 8
@@ -100,6 +104,77 @@ def head_gemms_as_matmuls(path: Path, above: int) -> list[str]:
         return []
     del model.graph.node[:]
     model.graph.node.extend(nodes)
+    used = {i for n in model.graph.node for i in n.input}
+    kept = [i for i in model.graph.initializer if i.name in used]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
+    temp = path.with_name(f".{path.name}.matmul")
+    onnx.save(model, str(temp))
+    os.replace(temp, path)
+    return matmuls
+
+
+def convs_as_matmuls(path: Path, min_out: int = MIN_CONV_OUT) -> list[str]:
+    """Rewrites, in place, each 1-D Conv (group 1, stride 1, dilation 1) whose weight [O, C, k] is an initializer with
+    O >= ``min_out`` as the same sum over its k taps, channels last: Pad (its pads) -> Transpose to [1, T, C] -> per
+    tap j a Slice [j, T-k+1+j) and a MatMul by W[:, :, j]ᵀ -> Adds (+ its bias) -> Transpose back; returns the new
+    MatMuls' names (none: the file is left as it was). The quantiser then takes them as int8 MatMuls; onnxruntime's
+    ConvInteger was 2x slower than the fp32 Conv here (docs/performance.md)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(path))
+    inits = {i.name: i for i in model.graph.initializer}
+    nodes: list[onnx.NodeProto] = []
+    matmuls: list[str] = []
+    added: list[onnx.TensorProto] = []
+
+    def const(name: str, value: np.ndarray) -> str:
+        added.append(numpy_helper.from_array(value, name))
+        return name
+
+    for node in model.graph.node:
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        weight = inits.get(node.input[1]) if node.op_type == "Conv" and len(node.input) >= 2 else None
+        plain = attrs.get("group", 1) == 1 and all(v == 1 for v in [*attrs.get("strides", [1]), *attrs.get("dilations", [1])])
+        if weight is None or not plain or len(weight.dims) != 3 or weight.dims[0] < min_out:
+            nodes.append(node)
+            continue
+        w = numpy_helper.to_array(weight)
+        k, name, x = w.shape[2], node.name, node.input[0]
+        pads = list(attrs.get("pads", [0, 0]))
+        if any(pads):
+            nodes.append(
+                helper.make_node("Pad", [x, const(f"{name}.pads", np.array([0, 0, pads[0], 0, 0, pads[1]], np.int64))], [f"{name}.padded"])
+            )
+            x = f"{name}.padded"
+        nodes.append(helper.make_node("Transpose", [x], [f"{name}.time_major"], name=f"{name}.time_major", perm=[0, 2, 1]))
+        total = ""
+        for j in range(k):
+            tap = f"{name}.time_major"
+            if k > 1:
+                end = -(k - 1 - j) if j < k - 1 else np.iinfo(np.int64).max
+                bounds = [const(f"{name}.tap{j}.{b}", np.array([v], np.int64)) for b, v in (("start", j), ("end", end), ("axis", 1))]
+                nodes.append(helper.make_node("Slice", [tap, *bounds], [f"{name}.tap{j}"], name=f"{name}.tap{j}"))
+                tap = f"{name}.tap{j}"
+            product = f"{name}.tap{j}.product"
+            tap_weight = const(f"{weight.name}.tap{j}", np.ascontiguousarray(w[:, :, j].T))
+            nodes.append(helper.make_node("MatMul", [tap, tap_weight], [product], name=f"{name}.tap{j}.matmul"))
+            matmuls.append(f"{name}.tap{j}.matmul")
+            if total:
+                nodes.append(helper.make_node("Add", [total, product], [f"{name}.sum{j}"], name=f"{name}.sum{j}"))
+                total = f"{name}.sum{j}"
+            else:
+                total = product
+        if len(node.input) > 2 and node.input[2]:
+            nodes.append(helper.make_node("Add", [total, node.input[2]], [f"{name}.biased"], name=f"{name}.bias"))
+            total = f"{name}.biased"
+        nodes.append(helper.make_node("Transpose", [total], [node.output[0]], name=f"{name}.channels_first", perm=[0, 2, 1]))
+    if not matmuls:
+        return []
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    model.graph.initializer.extend(added)
     used = {i for n in model.graph.node for i in n.input}
     kept = [i for i in model.graph.initializer if i.name in used]
     del model.graph.initializer[:]
@@ -181,12 +256,8 @@ def quantize_graph_nbits(path: Path, nodes: list[str]) -> dict[str, Any]:
 
 
 def _selected_matmuls(name: str, path: Path, d_model: int, latent_dim: int) -> list[str]:
-    """The MatMuls quantised in graph ``name`` (see the module's docstring); the head's Gemms are rewritten first."""
-    if name == "flow_lm_main":
-        return transformer_matmuls(path, d_model)
-    if name == "flow_lm_flow":
-        return head_gemms_as_matmuls(path, latent_dim)
-    return transformer_matmuls(path, 1)  # mimi_decoder: its transformer's (the only MatMuls with a constant weight)
+    """The MatMuls quantised in FlowLM graph ``name`` (see the module's docstring); the head's Gemms are rewritten first."""
+    return transformer_matmuls(path, d_model) if name == "flow_lm_main" else head_gemms_as_matmuls(path, latent_dim)
 
 
 def _quantize(name: str, path: Path, nodes: list[str]) -> dict[str, Any]:
@@ -297,13 +368,40 @@ def keeps_int8_mimi(frame_snr_db: list[float | None]) -> bool:
     return bool(frame_snr_db) and all(v is None or v >= MIMI_MIN_SNR_DB for v in frame_snr_db)
 
 
+def _quantize_mimi(
+    path: Path,
+    backup: Path,
+    graphs: dict[str, GraphDef],
+    fp32: dict[str, Any],
+    ref: Reference,
+    latents: list[np.ndarray],
+    record: dict[str, Any],
+) -> tuple[dict[str, Any], Any] | None:
+    """The Mimi decoder in the first of MIMI_TIERS whose audio keeps MIMI_MIN_SNR_DB against the fp32 decoder (the
+    file rewritten from ``backup`` for each); ``record`` gets what was tried. None (the fp32 file restored): no tier."""
+    record["tried"] = []
+    for tier in MIMI_TIERS:
+        shutil.copyfile(backup, path)
+        if "convolutions" in tier:
+            convs_as_matmuls(path)
+        info = _quantize("mimi_decoder", path, transformer_matmuls(path, 1))
+        session = open_session(path)
+        snr = mimi_audio_snr(graphs, fp32, session, ref, latents)
+        measured = [v for v in snr if v is not None]
+        record["tried"].append({"selection": tier, "min_audio_snr_db": min(measured) if measured else None})
+        if keeps_int8_mimi(snr):
+            record.update({"selection": tier, "audio_snr_db": snr, "min_audio_snr_db": min(measured) if measured else None, "int8": True})
+            return {**info, "selection": tier}, session
+    shutil.copyfile(backup, path)
+    record["int8"] = False
+    return None
+
+
 def quantize_export(
     out: Path, graphs: dict[str, GraphDef], sessions: dict[str, Any], ref: Reference, entries: dict[str, dict[str, Any]], d_model: int
 ) -> dict[str, Any]:
     """Quantises QUANTIZED_GRAPHS in ``out`` (sessions and manifest entries updated in place); returns the
     manifest's ``quantization`` record."""
-    import shutil
-
     import onnxruntime
 
     fp32 = dict(sessions)
@@ -319,19 +417,18 @@ def quantize_export(
         backup = path.with_name(f".{path.name}.fp32")
         shutil.copyfile(path, backup)
         try:
-            nodes = _selected_matmuls(name, path, d_model, latent_dim)
-            if not nodes:
-                continue  # nothing of this graph qualifies (a small head): it stays fp32, as its file
-            info = {**_quantize(name, path, nodes), "fp32_bytes": before}
-            session = open_session(path)
             if name == "mimi_decoder":
-                snr = mimi_audio_snr(graphs, fp32, session, ref, lat32)
-                measured = [v for v in snr if v is not None]
-                mimi.update({"audio_snr_db": snr, "min_audio_snr_db": min(measured) if measured else None, "int8": keeps_int8_mimi(snr)})
-                if not mimi["int8"]:
-                    os.replace(backup, path)  # too lossy: the fp32 decoder stays, as its file
-                    continue
-            sessions[name] = session
+                kept = _quantize_mimi(path, backup, graphs, fp32, ref, lat32, mimi)
+                if kept is None:
+                    continue  # too lossy in every form: the fp32 decoder stays, as its file
+                info, sessions[name] = kept
+            else:
+                nodes = _selected_matmuls(name, path, d_model, latent_dim)
+                if not nodes:
+                    continue  # nothing of this graph qualifies (a small head): it stays fp32, as its file
+                info = _quantize(name, path, nodes)
+                sessions[name] = open_session(path)
+            info["fp32_bytes"] = before
         finally:
             backup.unlink(missing_ok=True)
         cases: list[Case] = recorded_cases(name, ref)
@@ -367,7 +464,9 @@ def quantize_export(
         "uint8 per tensor in mimi_decoder",
         "selection": "flow_lm_main: MatMul nodes with a constant 2-D weight whose sides are both >= d_model (attention projections, FFN); "
         "flow_lm_flow: Gemm nodes with a constant 2-D weight whose sides are both > latent_dim, as MatMul + Add; "
-        f"mimi_decoder: MatMul nodes with a constant 2-D weight (its transformer), kept when its audio SNR >= {MIMI_MIN_SNR_DB:g} dB",
+        "mimi_decoder: its transformer's MatMuls and its convolutions with >= "
+        f"{MIN_CONV_OUT} output channels (as per-tap MatMuls), else its transformer's alone, the first kept whose audio SNR >= "
+        f"{MIMI_MIN_SNR_DB:g} dB on every frame",
         "graphs": quantized,
         "tolerance_rule": f"each quantised graph's check tolerance is {TOLERANCE_FACTOR:g}x its export-time max-abs error against upstream "
         "(teacher-forced on upstream's recorded calls); fp32 tolerances do not apply to int8 graphs",

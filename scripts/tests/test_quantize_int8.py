@@ -1,7 +1,8 @@
 """``--int8``'s graph steps: the head's Gemms written as MatMul + Add give the same outputs on onnxruntime, only
 the Gemms wider than the latent on both sides are selected, and the quantiser then turns exactly those into int8;
 the FlowLM graphs' MatMulNBits form (only the selected MatMuls, its block), the Mimi decoder's dynamic form past
-com.microsoft operators, and the rule that keeps the int8 Mimi decoder."""
+com.microsoft operators, its convolutions as per-tap MatMuls (same outputs, then int8), and the rule that keeps the
+int8 Mimi decoder."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from onnx import TensorProto, helper, numpy_helper
 
 from pockettts_tools.quantize_int8 import (
     MIMI_MIN_SNR_DB,
+    MIN_CONV_OUT,
     NBITS_ACCURACY_LEVEL,
     NBITS_BLOCK,
+    convs_as_matmuls,
     head_gemms_as_matmuls,
     keeps_int8_mimi,
     nbits_block,
@@ -193,3 +196,69 @@ def test_the_int8_mimi_decoder_is_kept_only_when_every_frame_reaches_the_thresho
     assert keeps_int8_mimi([55.0, 40.0, None])
     assert not keeps_int8_mimi([55.0, 39.99, 60.0])
     assert not keeps_int8_mimi([])
+
+
+def _convs(path: Path) -> None:
+    """x [1, 32, T] -> a k=3 Conv with bias -> a k=2 Conv padded 1 on each side (the polyphase form of a transposed
+    conv) -> a k=1 Conv without bias -> a depthwise Conv (group 32: kept) -> a 4-channel k=3 Conv (too narrow: kept)."""
+    nodes = [
+        helper.make_node("Conv", ["x", "w3", "b3"], ["c3"], name="k3", kernel_shape=[3]),
+        helper.make_node("Conv", ["c3", "w2", "b2"], ["c2"], name="k2_padded", kernel_shape=[2], pads=[1, 1]),
+        helper.make_node("Conv", ["c2", "w1"], ["c1"], name="k1"),
+        helper.make_node("Conv", ["c1", "wd"], ["cd"], name="depthwise", group=32, kernel_shape=[2]),
+        helper.make_node("Conv", ["cd", "wn", "bn"], ["y"], name="narrow", kernel_shape=[3]),
+    ]
+    inits = [_weight("w3", 48, 32, 3), _weight("b3", 48), _weight("w2", 64, 48, 2), _weight("b2", 64), _weight("w1", 32, 64, 1)]
+    inits += [_weight("wd", 32, 1, 2), _weight("wn", 4, 32, 3), _weight("bn", 4)]
+    graph = helper.make_graph(
+        nodes,
+        "convs",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 32, "t"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, "t_out"])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+
+
+def test_convolutions_become_per_tap_matmuls_with_the_same_outputs_at_any_length(tmp_path: Path) -> None:
+    path = tmp_path / "convs.onnx"
+    _convs(path)
+    xs = [np.random.default_rng(t).standard_normal((1, 32, t)).astype(np.float32) for t in (5, 16)]
+    before = [_run(path, x) for x in xs]
+    selected = convs_as_matmuls(path, min_out=MIN_CONV_OUT)
+    assert selected == [
+        "k3.tap0.matmul",
+        "k3.tap1.matmul",
+        "k3.tap2.matmul",
+        "k2_padded.tap0.matmul",
+        "k2_padded.tap1.matmul",
+        "k1.tap0.matmul",
+    ]
+    kinds = Counter(n.op_type for n in onnx.load(str(path)).graph.node)
+    assert kinds["Conv"] == 2 and kinds["MatMul"] == 6 and kinds["Pad"] == 1 and kinds["Transpose"] == 6
+    for x, expected in zip(xs, before, strict=True):
+        after = _run(path, x)
+        assert after.shape == expected.shape  # the padded conv's one extra step included
+        np.testing.assert_allclose(after, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_no_convolution_wide_enough_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "convs.onnx"
+    _convs(path)
+    original = path.read_bytes()
+    assert convs_as_matmuls(path, min_out=65) == []
+    assert path.read_bytes() == original
+
+
+def test_the_convolutions_matmuls_quantise_and_stay_close(tmp_path: Path) -> None:
+    path = tmp_path / "convs.onnx"
+    _convs(path)
+    x = np.random.default_rng(7).standard_normal((1, 32, 16)).astype(np.float32)
+    before = _run(path, x)
+    convs_as_matmuls(path)
+    info = quantize_graph(path, transformer_matmuls(path, 1))
+    assert info["nodes"] == 6
+    assert Counter(n.op_type for n in onnx.load(str(path)).graph.node)["MatMulInteger"] == 6
+    assert _snr(before, _run(path, x)) > 30

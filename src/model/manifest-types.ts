@@ -245,6 +245,8 @@ export interface Quantization {
         readonly form?: string
         /** MatMulNBits only: the weights' block along the reduction axis. */
         readonly block?: number
+        /** mimi_decoder only: what of it is int8 (one of the tiers tried, see parity.mimi_decoder). */
+        readonly selection?: string
         readonly max_abs_vs_upstream: Readonly<Record<string, number>>
       }
     >
@@ -262,6 +264,9 @@ export interface Quantization {
     readonly mimi_decoder?: {
       readonly threshold_db: number
       readonly frames: number
+      /** Each form tried, most int8 first, with its lowest frame SNR; the first at the threshold is kept. */
+      readonly tried?: readonly {readonly selection: string; readonly min_audio_snr_db: number | null}[]
+      readonly selection?: string
       readonly audio_snr_db?: readonly (number | null)[]
       readonly min_audio_snr_db?: number | null
       readonly int8?: boolean
