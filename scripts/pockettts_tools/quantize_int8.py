@@ -1,5 +1,5 @@
-"""``model export --int8``: int8 weights for the FlowLM's, the flow head's and the Mimi decoder's transformer matrix
-multiplies, and an honest statement of what it costs in accuracy.
+"""``model export --int8``: int8 weights for the FlowLM's, the flow head's and the Mimi decoder's matrix multiplies
+(and the decoder's convolutions), and an honest statement of what it costs in accuracy.
 
 The exported fp32 graphs are checked against upstream first (as for every export); then three sets of weights are
 quantised with onnxruntime's quantisation tools:
@@ -11,13 +11,16 @@ quantised with onnxruntime's quantisation tools:
   MatMul + Add (the quantiser takes MatMuls). Upstream keeps its head in fp32; here it was 4/5 of the int8 model's
   remaining fp32 weights a frame streams (39 of 49 MB at full size), so it is quantised and its cost recorded
   below like the transformer's;
-- the Mimi decoder's transformer MatMuls (every MatMul with a constant 2-D weight), kept only when the decoder's
-  audio stays within MIMI_MIN_SNR_DB of the fp32 decoder's on the same latents (measured below; else it stays fp32).
-These two FlowLM graphs (one row a step) take onnxruntime's MatMulNBits: 8-bit weights in blocks of NBITS_BLOCK
-along the reduction axis, the activations quantised per block to int8 in the kernel (accuracy_level 4); the Mimi
-decoder (tens of rows a call) takes ``quantize_dynamic``'s per-channel int8 weights with uint8 activations quantised
-per call (DynamicQuantizeMatMul once onnxruntime fuses it), each the faster form for its row count
-(docs/performance.md). The Mimi convolutions, the text table and latent_to_mimi stay fp32.
+- the Mimi decoder's transformer MatMuls (every MatMul with a constant 2-D weight) and its convolutions with at least
+  MIN_CONV_OUT output channels, each first written as one MatMul per tap (convs_as_matmuls: onnxruntime's
+  ConvInteger was slower than the fp32 Conv); kept only when every frame the int8 decoder makes from the fp32 chain's
+  latents has an SNR of at least MIMI_MIN_SNR_DB against the fp32 decoder's, else its transformer alone is tried, else it stays fp32
+  (MIMI_TIERS; upstream's ``--quantize`` keeps Mimi fp32, so this cost is measured and recorded below).
+The two FlowLM graphs (one row a step) take onnxruntime's MatMulNBits: 8-bit weights in blocks of NBITS_BLOCK along
+the reduction axis, the activations quantised per block to int8 in the kernel (accuracy_level 4); the Mimi decoder
+(tens to thousands of rows a call) takes ``quantize_dynamic``'s per-channel int8 weights with uint8 activations
+quantised per call (DynamicQuantizeMatMul once onnxruntime fuses it): each the faster form for its row count
+(docs/performance.md). The text table, latent_to_mimi and the Mimi encoder stay fp32.
 
 int8 graphs cannot meet fp32 tolerances, so instead of pretending:
 - each quantised graph is re-checked against upstream's recorded calls (teacher-forced); the max-abs errors are

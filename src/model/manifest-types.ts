@@ -224,8 +224,9 @@ export interface ExportGolden {
 }
 
 /**
- * `model export --int8`: int8 weights for the FlowLM transformer's, the flow head's and (at an audio SNR >= 40 dB) the
- * Mimi decoder transformer's matmuls, activations quantised per call (scripts/pockettts_tools/quantize_int8.py).
+ * `model export --int8`: int8 weights for the FlowLM transformer's and the flow head's matmuls and (at an audio SNR
+ * >= 40 dB) the Mimi decoder's matmuls and convolutions, activations quantised per call
+ * (scripts/pockettts_tools/quantize_int8.py).
  */
 export interface Quantization {
   readonly kind: 'int8-dynamic'
