@@ -112,7 +112,7 @@ export default class ModelExport extends PocketTtsCommand {
       if (mimi !== undefined) {
         this.log(
           `int8 Mimi decoder alone (${mimi.frames} frames of the fp32 chain's latents): lowest frame SNR ${db(mimi.min_audio_snr_db)} ` +
-            `(kept at >= ${mimi.threshold_db} dB): ${mimi.int8 === true ? 'int8' : 'fp32 kept'}.`,
+            `(kept at >= ${mimi.threshold_db} dB): ${mimi.int8 === true ? `int8 (${mimi.selection ?? 'as recorded'})` : 'fp32 kept'}.`,
         )
       }
     }
