@@ -6,14 +6,18 @@ int8 Mimi decoder."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from pockettts_tools import quantize_int8
 from pockettts_tools.quantize_int8 import (
     MIMI_MIN_SNR_DB,
     MIN_CONV_OUT,
@@ -262,3 +266,40 @@ def test_the_convolutions_matmuls_quantise_and_stay_close(tmp_path: Path) -> Non
     assert info["nodes"] == 6
     assert Counter(n.op_type for n in onnx.load(str(path)).graph.node)["MatMulInteger"] == 6
     assert _snr(before, _run(path, x)) > 30
+
+
+def _export_int8(source: Path, out: Path) -> dict[str, Any]:
+    from pockettts_tools.export_onnx import export
+
+    export(source, out, int8=True)
+    return json.loads((out / "manifest.json").read_text())["quantization"]
+
+
+def test_a_mimi_form_below_the_threshold_falls_back_to_the_transformer_alone_needs_oracle(
+    oracle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The oracle tiny model's int8 decoder keeps ~58 dB with its convolutions and ~110 dB with its transformer alone
+    (the export's own record says which): a threshold between the two keeps the second."""
+    monkeypatch.setattr(quantize_int8, "MIMI_MIN_SNR_DB", 80.0)
+    q = _export_int8(oracle / "tiny", tmp_path / "int8")
+    mimi = q["parity"]["mimi_decoder"]
+    assert [t["selection"] for t in mimi["tried"]] == ["transformer+convolutions", "transformer"]
+    assert mimi["tried"][0]["min_audio_snr_db"] < 80.0 <= mimi["tried"][1]["min_audio_snr_db"]
+    assert mimi["int8"] is True and mimi["selection"] == "transformer"
+    assert q["graphs"]["mimi_decoder"]["selection"] == "transformer"
+    assert q["graphs"]["mimi_decoder"]["nodes"] == 2 * 4  # 2 layers × (in_proj, out_proj, FFN in, FFN out)
+    kinds = Counter(n.op_type for n in onnx.load(str(tmp_path / "int8" / "mimi_decoder.onnx")).graph.node)
+    assert kinds["MatMulInteger"] == 8 and kinds["Conv"] > 0
+
+
+def test_no_mimi_form_at_the_threshold_keeps_the_fp32_decoder_file_needs_oracle(
+    oracle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(quantize_int8, "MIMI_MIN_SNR_DB", 500.0)
+    q = _export_int8(oracle / "tiny", tmp_path / "int8")
+    mimi = q["parity"]["mimi_decoder"]
+    assert mimi["int8"] is False and len(mimi["tried"]) == 2
+    assert "mimi_decoder" not in q["graphs"]
+    nodes = onnx.load(str(tmp_path / "int8" / "mimi_decoder.onnx")).graph.node
+    assert not any(n.op_type in ("MatMulInteger", "DynamicQuantizeLinear") for n in nodes)
+    assert not list((tmp_path / "int8").glob(".*"))  # no backup or temporary file left
