@@ -35,7 +35,8 @@ export default class ModelExport extends PocketTtsCommand {
     force: Flags.boolean({description: 'Replace --out when it exists (only once the new export is complete).'}),
     int8: Flags.boolean({
       description:
-        'int8 weights for the FlowLM transformer and flow head matmuls (onnxruntime dynamic quantisation); accuracy against fp32 is measured and recorded.',
+        'int8 weights for the FlowLM transformer, flow head and Mimi decoder transformer matmuls (the Mimi decoder only at an audio SNR >= 40 dB against ' +
+        'its fp32 form); accuracy against fp32 is measured and recorded.',
     }),
     batched: Flags.boolean({
       description:
@@ -107,6 +108,13 @@ export default class ModelExport extends PocketTtsCommand {
           `${String(p.upstream_run.eos_step.upstream)}), ${p.upstream_run.frames.int8} (upstream ` +
           `${p.upstream_run.frames.upstream}) frames.`,
       )
+      const mimi = p.mimi_decoder
+      if (mimi !== undefined) {
+        this.log(
+          `int8 Mimi decoder alone (${mimi.frames} frames of the fp32 chain's latents): lowest frame SNR ${db(mimi.min_audio_snr_db)} ` +
+            `(kept at >= ${mimi.threshold_db} dB): ${mimi.int8 === true ? `int8 (${mimi.selection ?? 'as recorded'})` : 'fp32 kept'}.`,
+        )
+      }
     }
     this.log(`Exported ${result.generation} model to ${result.out}.`)
     return result

@@ -65,7 +65,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--int8",
         action="store_true",
-        help="int8 weights for the FlowLM transformer's and flow head's matmuls (onnxruntime dynamic quantisation), see quantize_int8.py",
+        help="int8 weights for the FlowLM transformer's, flow head's and Mimi decoder transformer's matmuls (onnxruntime quantisation), see quantize_int8.py",
     )
     parser.add_argument(
         "--batched",
@@ -267,7 +267,10 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
     if int8:
         from .quantize_int8 import quantize_export
 
-        progress("int8", message="int8 FlowLM and flow head matmuls; re-checked against upstream, parity against the fp32 chain")
+        progress(
+            "int8",
+            message="int8 FlowLM, flow head and Mimi transformer matmuls; re-checked against upstream, parity against the fp32 chain",
+        )
         quantization = quantize_export(out, {g.name: g for g in graphs}, sessions, ref, graph_entries, facts.d_model)
 
     progress("files", message="golden, tokenizer, voices, hashes and manifest")

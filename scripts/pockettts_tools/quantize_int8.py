@@ -1,18 +1,26 @@
-"""``model export --int8``: dynamic int8 quantisation of the FlowLM's matrix multiplies, and an honest statement
-of what it costs in accuracy.
+"""``model export --int8``: int8 weights for the FlowLM's, the flow head's and the Mimi decoder's matrix multiplies
+(and the decoder's convolutions), and an honest statement of what it costs in accuracy.
 
-The exported fp32 graphs are checked against upstream first (as for every export); then two sets of weights are
-quantised with onnxruntime's ``quantize_dynamic`` (int8 weights per output channel, uint8 activations quantised per
-call):
+The exported fp32 graphs are checked against upstream first (as for every export); then three sets of weights are
+quantised with onnxruntime's quantisation tools:
 - the transformer MatMuls of ``flow_lm_main`` (constant 2-D weights with both sides >= d_model: each layer's
   attention in/out projections and FFN, the weights a step streams; not input_linear nor the EOS head), as
   upstream's own ``--quantize`` does;
 - the flow head's (``flow_lm_flow``) Gemms whose constant weight has both sides > latent_dim (its conditioning
   and time embeddings, AdaLN modulations and MLPs; not the latent-wide input and output layers), first written as
-  MatMul + Add (the quantiser takes MatMuls). Upstream keeps its head in fp32; here it is 4/5 of the int8 model's
+  MatMul + Add (the quantiser takes MatMuls). Upstream keeps its head in fp32; here it was 4/5 of the int8 model's
   remaining fp32 weights a frame streams (39 of 49 MB at full size), so it is quantised and its cost recorded
-  below like the transformer's.
-Mimi and the text table stay fp32.
+  below like the transformer's;
+- the Mimi decoder's transformer MatMuls (every MatMul with a constant 2-D weight) and its convolutions with at least
+  MIN_CONV_OUT output channels, each first written as one MatMul per tap (convs_as_matmuls: onnxruntime's
+  ConvInteger was slower than the fp32 Conv); kept only when every frame the int8 decoder makes from the fp32 chain's
+  latents has an SNR of at least MIMI_MIN_SNR_DB against the fp32 decoder's, else its transformer alone is tried, else it stays fp32
+  (MIMI_TIERS; upstream's ``--quantize`` keeps Mimi fp32, so this cost is measured and recorded below).
+The two FlowLM graphs (one row a step) take onnxruntime's MatMulNBits: 8-bit weights in blocks of NBITS_BLOCK along
+the reduction axis, the activations quantised per block to int8 in the kernel (accuracy_level 4); the Mimi decoder
+(tens to thousands of rows a call) takes ``quantize_dynamic``'s per-channel int8 weights with uint8 activations
+quantised per call (DynamicQuantizeMatMul once onnxruntime fuses it): each the faster form for its row count
+(docs/performance.md). The text table, latent_to_mimi and the Mimi encoder stay fp32.
 
 int8 graphs cannot meet fp32 tolerances, so instead of pretending:
 - each quantised graph is re-checked against upstream's recorded calls (teacher-forced); the max-abs errors are
@@ -21,6 +29,7 @@ int8 graphs cannot meet fp32 tolerances, so instead of pretending:
 - a free-running parity run compares the int8 chain with the export's own fp32 chain (which equals upstream
   within the export checks) on the same noise, EOS ignored: the SNR of each of the first frames, the EOS logits'
   largest difference and how often the EOS decision (logit > threshold) agrees step by step;
+- the Mimi decoder alone: the fp32 chain's latents decoded by the int8 and the fp32 decoder, the SNR of each frame;
 - the upstream reference run (its text, noise and stopping rule) is replayed on the int8 chain: EOS step and
   frame count against upstream's.
 """
@@ -29,6 +38,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -39,7 +49,16 @@ from .graph_checks import Case, check_graph, initial_state, open_session, past_f
 from .graph_defs import GraphDef
 from .reference_run import Reference
 
-QUANTIZED_GRAPHS = ("flow_lm_main", "flow_lm_flow")
+QUANTIZED_GRAPHS = ("flow_lm_main", "flow_lm_flow", "mimi_decoder")
+# the form each graph's int8 MatMuls take: "nbits" (MatMulNBits) or "dynamic" (quantize_dynamic's MatMulInteger)
+GRAPH_FORMS = {"flow_lm_main": "nbits", "flow_lm_flow": "nbits", "mimi_decoder": "dynamic"}
+NBITS_BLOCK = 256  # the largest block; smaller weights take the largest power of two <= their reduction size
+NBITS_MIN_BLOCK = 16  # MatMulNBits' smallest block
+NBITS_ACCURACY_LEVEL = 4  # int8 activations in the kernel (1: fp32 activations)
+MIMI_MIN_SNR_DB = 40.0
+MIN_CONV_OUT = 16  # convolutions with fewer output channels stay Conv (the last one, 1 channel: a matmul form is slower)
+# what of the Mimi decoder is tried in int8, most first; the first whose audio keeps MIMI_MIN_SNR_DB is kept
+MIMI_TIERS = ("transformer+convolutions", "transformer")
 
 PARITY_STEPS = 24
 PARITY_SNR_FRAMES = 8
@@ -98,10 +117,82 @@ def head_gemms_as_matmuls(path: Path, above: int) -> list[str]:
     return matmuls
 
 
+def convs_as_matmuls(path: Path, min_out: int = MIN_CONV_OUT) -> list[str]:
+    """Rewrites, in place, each 1-D Conv (group 1, stride 1, dilation 1) whose weight [O, C, k] is an initializer with
+    O >= ``min_out`` as the same sum over its k taps, channels last: Pad (its pads) -> Transpose to [1, T, C] -> per
+    tap j a Slice [j, T-k+1+j) and a MatMul by W[:, :, j]ᵀ -> Adds (+ its bias) -> Transpose back; returns the new
+    MatMuls' names (none: the file is left as it was). The quantiser then takes them as int8 MatMuls; onnxruntime's
+    ConvInteger was 2x slower than the fp32 Conv here (docs/performance.md)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(path))
+    inits = {i.name: i for i in model.graph.initializer}
+    nodes: list[onnx.NodeProto] = []
+    matmuls: list[str] = []
+    added: list[onnx.TensorProto] = []
+
+    def const(name: str, value: np.ndarray) -> str:
+        added.append(numpy_helper.from_array(value, name))
+        return name
+
+    for node in model.graph.node:
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        weight = inits.get(node.input[1]) if node.op_type == "Conv" and len(node.input) >= 2 else None
+        plain = attrs.get("group", 1) == 1 and all(v == 1 for v in [*attrs.get("strides", [1]), *attrs.get("dilations", [1])])
+        if weight is None or not plain or len(weight.dims) != 3 or weight.dims[0] < min_out:
+            nodes.append(node)
+            continue
+        w = numpy_helper.to_array(weight)
+        k, name, x = w.shape[2], node.name, node.input[0]
+        pads = list(attrs.get("pads", [0, 0]))
+        if any(pads):
+            nodes.append(
+                helper.make_node("Pad", [x, const(f"{name}.pads", np.array([0, 0, pads[0], 0, 0, pads[1]], np.int64))], [f"{name}.padded"])
+            )
+            x = f"{name}.padded"
+        nodes.append(helper.make_node("Transpose", [x], [f"{name}.time_major"], name=f"{name}.time_major", perm=[0, 2, 1]))
+        total = ""
+        for j in range(k):
+            tap = f"{name}.time_major"
+            if k > 1:
+                end = -(k - 1 - j) if j < k - 1 else np.iinfo(np.int64).max
+                bounds = [const(f"{name}.tap{j}.{b}", np.array([v], np.int64)) for b, v in (("start", j), ("end", end), ("axis", 1))]
+                nodes.append(helper.make_node("Slice", [tap, *bounds], [f"{name}.tap{j}"], name=f"{name}.tap{j}"))
+                tap = f"{name}.tap{j}"
+            product = f"{name}.tap{j}.product"
+            tap_weight = const(f"{weight.name}.tap{j}", np.ascontiguousarray(w[:, :, j].T))
+            nodes.append(helper.make_node("MatMul", [tap, tap_weight], [product], name=f"{name}.tap{j}.matmul"))
+            matmuls.append(f"{name}.tap{j}.matmul")
+            if total:
+                nodes.append(helper.make_node("Add", [total, product], [f"{name}.sum{j}"], name=f"{name}.sum{j}"))
+                total = f"{name}.sum{j}"
+            else:
+                total = product
+        if len(node.input) > 2 and node.input[2]:
+            nodes.append(helper.make_node("Add", [total, node.input[2]], [f"{name}.biased"], name=f"{name}.bias"))
+            total = f"{name}.biased"
+        nodes.append(helper.make_node("Transpose", [total], [node.output[0]], name=f"{name}.channels_first", perm=[0, 2, 1]))
+    if not matmuls:
+        return []
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    model.graph.initializer.extend(added)
+    used = {i for n in model.graph.node for i in n.input}
+    kept = [i for i in model.graph.initializer if i.name in used]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
+    temp = path.with_name(f".{path.name}.matmul")
+    onnx.save(model, str(temp))
+    os.replace(temp, path)
+    return matmuls
+
+
 def quantize_graph(path: Path, nodes: list[str]) -> dict[str, Any]:
     """Rewrites the graph file in place with int8 weights for the given MatMul nodes."""
     import logging
 
+    from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     if not nodes:
@@ -116,15 +207,67 @@ def quantize_graph(path: Path, nodes: list[str]) -> dict[str, Any]:
         per_channel=True,
         nodes_to_quantize=nodes,
         op_types_to_quantize=["MatMul"],
-        extra_options={"MatMulConstBOnly": True},
+        # the type of an output of a com.microsoft operator (fused attention) is float, which shape inference cannot say
+        extra_options={"MatMulConstBOnly": True, "DefaultTensorType": TensorProto.FLOAT},
     )
     os.replace(temp, path)
     return {"nodes": len(nodes), "fp32_bytes": before, "int8_bytes": path.stat().st_size}
 
 
+def nbits_block(path: Path, nodes: list[str]) -> int:
+    """The MatMulNBits block for these MatMuls: NBITS_BLOCK, or the largest power of two <= the smallest reduction
+    size among them (a block wider than a weight's rows would be padding), at least NBITS_MIN_BLOCK."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    shapes = {i.name: list(i.dims) for i in model.graph.initializer}
+    rows = min((shapes[n.input[1]][0] for n in model.graph.node if n.name in set(nodes)), default=NBITS_BLOCK)
+    return max(NBITS_MIN_BLOCK, min(NBITS_BLOCK, 1 << (max(1, rows).bit_length() - 1)))
+
+
+def quantize_graph_nbits(path: Path, nodes: list[str]) -> dict[str, Any]:
+    """Rewrites the graph file in place with the given MatMul nodes as MatMulNBits (8-bit symmetric weights in blocks
+    along the reduction axis, int8 activations in the kernel); every other MatMul stays as it was."""
+    import logging
+
+    import onnx
+    from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
+
+    if not nodes:
+        return {"nodes": 0, "fp32_bytes": path.stat().st_size, "int8_bytes": path.stat().st_size}
+    before = path.stat().st_size
+    block = nbits_block(path, nodes)
+    model = onnx.load(str(path))
+    others = [n.name for n in model.graph.node if n.op_type == "MatMul" and n.name not in set(nodes)]
+    config = DefaultWeightOnlyQuantConfig(
+        block_size=block, is_symmetric=True, accuracy_level=NBITS_ACCURACY_LEVEL, bits=8, op_types_to_quantize=("MatMul",)
+    )
+    quantizer = MatMulNBitsQuantizer(
+        model, bits=8, block_size=block, is_symmetric=True, accuracy_level=NBITS_ACCURACY_LEVEL, nodes_to_exclude=others, algo_config=config
+    )
+    logger = logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer")
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # one INFO line per node
+    try:
+        quantizer.process()
+    finally:
+        logger.setLevel(level)
+    temp = path.with_name(f".{path.name}.int8")
+    quantizer.model.save_model_to_file(str(temp), use_external_data_format=False)
+    os.replace(temp, path)
+    return {"nodes": len(nodes), "fp32_bytes": before, "int8_bytes": path.stat().st_size, "block": block}
+
+
 def _selected_matmuls(name: str, path: Path, d_model: int, latent_dim: int) -> list[str]:
-    """The MatMuls quantised in graph ``name`` (see the module's docstring); the head's Gemms are rewritten first."""
+    """The MatMuls quantised in FlowLM graph ``name`` (see the module's docstring); the head's Gemms are rewritten first."""
     return transformer_matmuls(path, d_model) if name == "flow_lm_main" else head_gemms_as_matmuls(path, latent_dim)
+
+
+def _quantize(name: str, path: Path, nodes: list[str]) -> dict[str, Any]:
+    """Graph ``name``'s MatMuls in its form (GRAPH_FORMS)."""
+    if GRAPH_FORMS[name] == "nbits":
+        return {**quantize_graph_nbits(path, nodes), "form": f"MatMulNBits (8-bit, accuracy_level {NBITS_ACCURACY_LEVEL})"}
+    return {**quantize_graph(path, nodes), "form": "quantize_dynamic (MatMulInteger, per-channel int8 weights, uint8 activations)"}
 
 
 def _ceil_sig(value: float) -> float:
@@ -212,6 +355,51 @@ def _parity_noise(ref: Reference, steps: int) -> list[np.ndarray]:
     return tape
 
 
+def mimi_audio_snr(
+    graphs: dict[str, GraphDef], fp32: dict[str, Any], int8_decoder: Any, ref: Reference, latents: list[np.ndarray]
+) -> list[float | None]:
+    """The SNR (dB) of each frame the int8 Mimi decoder makes from ``latents`` against the fp32 decoder's, every other
+    graph fp32: the decoder's own cost, apart from the FlowLM's."""
+    reference = _Chain(graphs, fp32, ref).audio(latents)
+    actual = _Chain(graphs, {**fp32, "mimi_decoder": int8_decoder}, ref).audio(latents)
+    return [_snr_db(a, b) for a, b in zip(reference, actual)]
+
+
+def keeps_int8_mimi(frame_snr_db: list[float | None]) -> bool:
+    """Whether the int8 Mimi decoder is kept: every frame's SNR against the fp32 decoder >= MIMI_MIN_SNR_DB (None: the
+    frame is identical); no frames measured keeps nothing."""
+    return bool(frame_snr_db) and all(v is None or v >= MIMI_MIN_SNR_DB for v in frame_snr_db)
+
+
+def _quantize_mimi(
+    path: Path,
+    backup: Path,
+    graphs: dict[str, GraphDef],
+    fp32: dict[str, Any],
+    ref: Reference,
+    latents: list[np.ndarray],
+    record: dict[str, Any],
+) -> tuple[dict[str, Any], Any] | None:
+    """The Mimi decoder in the first of MIMI_TIERS whose audio keeps MIMI_MIN_SNR_DB against the fp32 decoder (the
+    file rewritten from ``backup`` for each); ``record`` gets what was tried. None (the fp32 file restored): no tier."""
+    record["tried"] = []
+    for tier in MIMI_TIERS:
+        shutil.copyfile(backup, path)
+        if "convolutions" in tier:
+            convs_as_matmuls(path)
+        info = _quantize("mimi_decoder", path, transformer_matmuls(path, 1))
+        session = open_session(path)
+        snr = mimi_audio_snr(graphs, fp32, session, ref, latents)
+        measured = [v for v in snr if v is not None]
+        record["tried"].append({"selection": tier, "min_audio_snr_db": min(measured) if measured else None})
+        if keeps_int8_mimi(snr):
+            record.update({"selection": tier, "audio_snr_db": snr, "min_audio_snr_db": min(measured) if measured else None, "int8": True})
+            return {**info, "selection": tier}, session
+    shutil.copyfile(backup, path)
+    record["int8"] = False
+    return None
+
+
 def quantize_export(
     out: Path, graphs: dict[str, GraphDef], sessions: dict[str, Any], ref: Reference, entries: dict[str, dict[str, Any]], d_model: int
 ) -> dict[str, Any]:
@@ -222,14 +410,30 @@ def quantize_export(
     fp32 = dict(sessions)
     quantized: dict[str, Any] = {}
     latent_dim = int(ref.ar_steps[0].latents.shape[-1])
+    noise = _parity_noise(ref, PARITY_STEPS)
+    fp32_chain = _Chain(graphs, fp32, ref)
+    lat32, logits32, eos32 = fp32_chain.latents(noise, PARITY_STEPS, stop_at_eos=False)
+    mimi: dict[str, Any] = {"threshold_db": MIMI_MIN_SNR_DB, "frames": len(lat32)}
     for name in QUANTIZED_GRAPHS:
         path = out / entries[name]["file"]
         before = path.stat().st_size
-        nodes = _selected_matmuls(name, path, d_model, latent_dim)
-        if not nodes:
-            continue  # nothing of this graph qualifies (a small head): it stays fp32, as its file
-        info = {**quantize_graph(path, nodes), "fp32_bytes": before}
-        sessions[name] = open_session(out / entries[name]["file"])
+        backup = path.with_name(f".{path.name}.fp32")
+        shutil.copyfile(path, backup)
+        try:
+            if name == "mimi_decoder":
+                kept = _quantize_mimi(path, backup, graphs, fp32, ref, lat32, mimi)
+                if kept is None:
+                    continue  # too lossy in every form: the fp32 decoder stays, as its file
+                info, sessions[name] = kept
+            else:
+                nodes = _selected_matmuls(name, path, d_model, latent_dim)
+                if not nodes:
+                    continue  # nothing of this graph qualifies (a small head): it stays fp32, as its file
+                info = _quantize(name, path, nodes)
+                sessions[name] = open_session(path)
+            info["fp32_bytes"] = before
+        finally:
+            backup.unlink(missing_ok=True)
         cases: list[Case] = recorded_cases(name, ref)
         exact = {k: v for k, v in graphs[name].tolerance.items() if v["atol"] == 0 and v["rtol"] == 0}
         loose = replace(graphs[name], tolerance={**exact, "default": {"atol": math.inf, "rtol": 0.0}})  # measure, not judge
@@ -246,10 +450,7 @@ def quantize_export(
         quantized[name] = {**info, "max_abs_vs_upstream": {k: v.max_abs for k, v in result.outputs.items()}}
 
     int8_chain = _Chain(graphs, sessions, ref)
-    fp32_chain = _Chain(graphs, fp32, ref)
-    noise = _parity_noise(ref, PARITY_STEPS)
     lat8, logits8, eos8 = int8_chain.latents(noise, PARITY_STEPS, stop_at_eos=False)
-    lat32, logits32, eos32 = fp32_chain.latents(noise, PARITY_STEPS, stop_at_eos=False)
     frames = min(PARITY_SNR_FRAMES, len(lat8))
     audio8, audio32 = int8_chain.audio(lat8[:frames]), fp32_chain.audio(lat32[:frames])
     snr = [_snr_db(a, b) for a, b in zip(audio32, audio8)]
@@ -259,17 +460,23 @@ def quantize_export(
     stop8, _, stop_eos8 = int8_chain.latents(ref.noise_tape(), ref.max_steps, stop_at_eos=True)
     return {
         "kind": "int8-dynamic",
-        "tool": f"onnxruntime.quantization.quantize_dynamic (onnxruntime {onnxruntime.__version__})",
-        "weights": "int8, symmetric, per output channel",
-        "activations": "uint8, quantised per call (dynamic)",
+        "tool": f"onnxruntime.quantization MatMulNBitsQuantizer and quantize_dynamic (onnxruntime {onnxruntime.__version__})",
+        "weights": "int8, symmetric: flow_lm_main and flow_lm_flow per block of the reduction axis (MatMulNBits, 8 bits, "
+        f"block <= {NBITS_BLOCK}), mimi_decoder per output channel",
+        "activations": f"quantised per call (dynamic): int8 per block in MatMulNBits (accuracy_level {NBITS_ACCURACY_LEVEL}), "
+        "uint8 per tensor in mimi_decoder",
         "selection": "flow_lm_main: MatMul nodes with a constant 2-D weight whose sides are both >= d_model (attention projections, FFN); "
-        "flow_lm_flow: Gemm nodes with a constant 2-D weight whose sides are both > latent_dim, as MatMul + Add",
+        "flow_lm_flow: Gemm nodes with a constant 2-D weight whose sides are both > latent_dim, as MatMul + Add; "
+        "mimi_decoder: its transformer's MatMuls and its convolutions with >= "
+        f"{MIN_CONV_OUT} output channels (as per-tap MatMuls), else its transformer's alone, the first kept whose audio SNR >= "
+        f"{MIMI_MIN_SNR_DB:g} dB on every frame",
         "graphs": quantized,
         "tolerance_rule": f"each quantised graph's check tolerance is {TOLERANCE_FACTOR:g}x its export-time max-abs error against upstream "
         "(teacher-forced on upstream's recorded calls); fp32 tolerances do not apply to int8 graphs",
         "parity": {
             "reference": "this export's fp32 graphs (equal to upstream within the fp32 checks), same noise, EOS ignored",
             "steps": len(logits8),
+            "mimi_decoder": mimi,
             "frame_snr_db": snr,
             "first_frame_snr_db": snr[0] if snr else None,
             "min_snr_db": min(measured) if measured else None,

@@ -1,17 +1,36 @@
-"""``--int8``'s flow-head step: the head's Gemms written as MatMul + Add give the same outputs on onnxruntime, only
-the Gemms wider than the latent on both sides are selected, and the quantiser then turns exactly those into int8."""
+"""``--int8``'s graph steps: the head's Gemms written as MatMul + Add give the same outputs on onnxruntime, only
+the Gemms wider than the latent on both sides are selected, and the quantiser then turns exactly those into int8;
+the FlowLM graphs' MatMulNBits form (only the selected MatMuls, its block), the Mimi decoder's dynamic form past
+com.microsoft operators, its convolutions as per-tap MatMuls (same outputs, then int8), and the rule that keeps the
+int8 Mimi decoder."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from pockettts_tools.quantize_int8 import head_gemms_as_matmuls, quantize_graph
+from pockettts_tools import quantize_int8
+from pockettts_tools.quantize_int8 import (
+    MIMI_MIN_SNR_DB,
+    MIN_CONV_OUT,
+    NBITS_ACCURACY_LEVEL,
+    NBITS_BLOCK,
+    convs_as_matmuls,
+    head_gemms_as_matmuls,
+    keeps_int8_mimi,
+    nbits_block,
+    quantize_graph,
+    quantize_graph_nbits,
+    transformer_matmuls,
+)
 
 LATENT = 8
 
@@ -94,3 +113,193 @@ def test_the_selected_matmuls_are_quantised_and_stay_close(tmp_path: Path) -> No
     assert not np.array_equal(after, before)  # int8 is not fp32
     snr = 10 * np.log10(np.sum(before.astype(np.float64) ** 2) / np.sum((after.astype(np.float64) - before) ** 2))
     assert snr > 25
+
+
+# ---------------------------------------------------------------------------------------------------------
+# MatMulNBits for the FlowLM graphs, quantize_dynamic for the Mimi decoder's transformer, and the Mimi gate
+
+
+def _matmuls(path: Path, k: int, n: int, fused_between: bool = False) -> None:
+    """x [4, k] -> MatMul by a constant [k, n] ("wide") -> optionally com.microsoft FastGelu (no type for onnx's shape
+    inference) -> MatMul by a constant [n, k] ("back") -> MatMul by x's transpose (two activations: never a weight)."""
+    nodes = [helper.make_node("MatMul", ["x", "w_wide"], ["h0"], name="wide")]
+    if fused_between:
+        nodes.append(helper.make_node("FastGelu", ["h0"], ["h0g"], name="gelu", domain="com.microsoft"))
+    nodes += [
+        helper.make_node("MatMul", ["h0g" if fused_between else "h0", "w_back"], ["h1"], name="back"),
+        helper.make_node("Transpose", ["x"], ["xt"], name="xt", perm=[1, 0]),
+        helper.make_node("MatMul", ["h1", "xt"], ["y"], name="gram"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "matmuls",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, k])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 4])],
+        [_weight("w_wide", k, n), _weight("w_back", n, k)],
+    )
+    opsets = [helper.make_opsetid("", 17)] + ([helper.make_opsetid("com.microsoft", 1)] if fused_between else [])
+    model = helper.make_model(graph, opset_imports=opsets)
+    model.ir_version = 8
+    onnx.save(model, str(path))
+
+
+def _snr(reference: np.ndarray, actual: np.ndarray) -> float:
+    return float(10 * np.log10(np.sum(reference.astype(np.float64) ** 2) / np.sum((actual.astype(np.float64) - reference) ** 2)))
+
+
+def test_constant_weight_matmuls_are_selected_not_a_product_of_two_activations(tmp_path: Path) -> None:
+    path = tmp_path / "m.onnx"
+    _matmuls(path, 64, 96)
+    assert transformer_matmuls(path, 1) == ["wide", "back"]
+    assert transformer_matmuls(path, 65) == []  # each weight has a side of 64
+
+
+def test_nbits_block_is_the_largest_power_of_two_up_to_256_the_weights_allow(tmp_path: Path) -> None:
+    path = tmp_path / "m.onnx"
+    _matmuls(path, 1024, 96)  # reduction sizes: 1024 (wide), 96 (back)
+    assert nbits_block(path, ["wide"]) == NBITS_BLOCK == 256
+    assert nbits_block(path, ["wide", "back"]) == 64
+    _matmuls(path, 8, 8)
+    assert nbits_block(path, ["wide"]) == 16  # never below MatMulNBits' smallest block
+
+
+def test_nbits_turns_only_the_selected_matmuls_into_8_bit_matmulnbits_and_stays_close(tmp_path: Path) -> None:
+    path = tmp_path / "m.onnx"
+    _matmuls(path, 256, 128)
+    x = np.random.default_rng(5).standard_normal((4, 256)).astype(np.float32)
+    before = _run(path, x)
+    info = quantize_graph_nbits(path, ["back"])
+    assert info["nodes"] == 1 and info["block"] == 128 and info["int8_bytes"] < info["fp32_bytes"]
+    nodes = onnx.load(str(path)).graph.node
+    assert [n.name for n in nodes if n.op_type == "MatMul"] == ["wide", "gram"]
+    nbits = [n for n in nodes if n.op_type == "MatMulNBits"]
+    assert len(nbits) == 1
+    attrs = {a.name: helper.get_attribute_value(a) for a in nbits[0].attribute}
+    assert (attrs["bits"], attrs["block_size"], attrs["accuracy_level"], attrs["K"], attrs["N"]) == (8, 128, NBITS_ACCURACY_LEVEL, 128, 256)
+    after = _run(path, x)
+    assert not np.array_equal(after, before)
+    assert _snr(before, after) > 30
+
+
+def test_dynamic_quantisation_passes_an_operator_shape_inference_cannot_type(tmp_path: Path) -> None:
+    """The Mimi decoder's MatMuls follow com.microsoft operators (attention, FastGelu): the quantiser is told their
+    outputs are float instead of failing."""
+    path = tmp_path / "m.onnx"
+    _matmuls(path, 64, 128, fused_between=True)
+    x = np.random.default_rng(6).standard_normal((4, 64)).astype(np.float32)
+    before = _run(path, x)
+    info = quantize_graph(path, transformer_matmuls(path, 1))
+    assert info["nodes"] == 2
+    kinds = Counter(n.op_type for n in onnx.load(str(path)).graph.node)
+    assert kinds["MatMulInteger"] == 2 and kinds["MatMul"] == 1 and kinds["FastGelu"] == 1
+    assert _snr(before, _run(path, x)) > 25
+
+
+def test_the_int8_mimi_decoder_is_kept_only_when_every_frame_reaches_the_threshold() -> None:
+    assert MIMI_MIN_SNR_DB == 40.0
+    assert keeps_int8_mimi([55.0, 40.0, None])
+    assert not keeps_int8_mimi([55.0, 39.99, 60.0])
+    assert not keeps_int8_mimi([])
+
+
+def _convs(path: Path) -> None:
+    """x [1, 32, T] -> a k=3 Conv with bias -> a k=2 Conv padded 1 on each side (the polyphase form of a transposed
+    conv) -> a k=1 Conv without bias -> a depthwise Conv (group 32: kept) -> a 4-channel k=3 Conv (too narrow: kept)."""
+    nodes = [
+        helper.make_node("Conv", ["x", "w3", "b3"], ["c3"], name="k3", kernel_shape=[3]),
+        helper.make_node("Conv", ["c3", "w2", "b2"], ["c2"], name="k2_padded", kernel_shape=[2], pads=[1, 1]),
+        helper.make_node("Conv", ["c2", "w1"], ["c1"], name="k1"),
+        helper.make_node("Conv", ["c1", "wd"], ["cd"], name="depthwise", group=32, kernel_shape=[2]),
+        helper.make_node("Conv", ["cd", "wn", "bn"], ["y"], name="narrow", kernel_shape=[3]),
+    ]
+    inits = [_weight("w3", 48, 32, 3), _weight("b3", 48), _weight("w2", 64, 48, 2), _weight("b2", 64), _weight("w1", 32, 64, 1)]
+    inits += [_weight("wd", 32, 1, 2), _weight("wn", 4, 32, 3), _weight("bn", 4)]
+    graph = helper.make_graph(
+        nodes,
+        "convs",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 32, "t"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, "t_out"])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+
+
+def test_convolutions_become_per_tap_matmuls_with_the_same_outputs_at_any_length(tmp_path: Path) -> None:
+    path = tmp_path / "convs.onnx"
+    _convs(path)
+    xs = [np.random.default_rng(t).standard_normal((1, 32, t)).astype(np.float32) for t in (5, 16)]
+    before = [_run(path, x) for x in xs]
+    selected = convs_as_matmuls(path, min_out=MIN_CONV_OUT)
+    assert selected == [
+        "k3.tap0.matmul",
+        "k3.tap1.matmul",
+        "k3.tap2.matmul",
+        "k2_padded.tap0.matmul",
+        "k2_padded.tap1.matmul",
+        "k1.tap0.matmul",
+    ]
+    kinds = Counter(n.op_type for n in onnx.load(str(path)).graph.node)
+    assert kinds["Conv"] == 2 and kinds["MatMul"] == 6 and kinds["Pad"] == 1 and kinds["Transpose"] == 6
+    for x, expected in zip(xs, before, strict=True):
+        after = _run(path, x)
+        assert after.shape == expected.shape  # the padded conv's one extra step included
+        np.testing.assert_allclose(after, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_no_convolution_wide_enough_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "convs.onnx"
+    _convs(path)
+    original = path.read_bytes()
+    assert convs_as_matmuls(path, min_out=65) == []
+    assert path.read_bytes() == original
+
+
+def test_the_convolutions_matmuls_quantise_and_stay_close(tmp_path: Path) -> None:
+    path = tmp_path / "convs.onnx"
+    _convs(path)
+    x = np.random.default_rng(7).standard_normal((1, 32, 16)).astype(np.float32)
+    before = _run(path, x)
+    convs_as_matmuls(path)
+    info = quantize_graph(path, transformer_matmuls(path, 1))
+    assert info["nodes"] == 6
+    assert Counter(n.op_type for n in onnx.load(str(path)).graph.node)["MatMulInteger"] == 6
+    assert _snr(before, _run(path, x)) > 30
+
+
+def _export_int8(source: Path, out: Path) -> dict[str, Any]:
+    from pockettts_tools.export_onnx import export
+
+    export(source, out, int8=True)
+    return json.loads((out / "manifest.json").read_text())["quantization"]
+
+
+def test_a_mimi_form_below_the_threshold_falls_back_to_the_transformer_alone_needs_oracle(
+    oracle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The oracle tiny model's int8 decoder keeps ~58 dB with its convolutions and ~110 dB with its transformer alone
+    (the export's own record says which): a threshold between the two keeps the second."""
+    monkeypatch.setattr(quantize_int8, "MIMI_MIN_SNR_DB", 80.0)
+    q = _export_int8(oracle / "tiny", tmp_path / "int8")
+    mimi = q["parity"]["mimi_decoder"]
+    assert [t["selection"] for t in mimi["tried"]] == ["transformer+convolutions", "transformer"]
+    assert mimi["tried"][0]["min_audio_snr_db"] < 80.0 <= mimi["tried"][1]["min_audio_snr_db"]
+    assert mimi["int8"] is True and mimi["selection"] == "transformer"
+    assert q["graphs"]["mimi_decoder"]["selection"] == "transformer"
+    assert q["graphs"]["mimi_decoder"]["nodes"] == 2 * 4  # 2 layers × (in_proj, out_proj, FFN in, FFN out)
+    kinds = Counter(n.op_type for n in onnx.load(str(tmp_path / "int8" / "mimi_decoder.onnx")).graph.node)
+    assert kinds["MatMulInteger"] == 8 and kinds["Conv"] > 0
+
+
+def test_no_mimi_form_at_the_threshold_keeps_the_fp32_decoder_file_needs_oracle(
+    oracle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(quantize_int8, "MIMI_MIN_SNR_DB", 500.0)
+    q = _export_int8(oracle / "tiny", tmp_path / "int8")
+    mimi = q["parity"]["mimi_decoder"]
+    assert mimi["int8"] is False and len(mimi["tried"]) == 2
+    assert "mimi_decoder" not in q["graphs"]
+    nodes = onnx.load(str(tmp_path / "int8" / "mimi_decoder.onnx")).graph.node
+    assert not any(n.op_type in ("MatMulInteger", "DynamicQuantizeLinear") for n in nodes)
+    assert not list((tmp_path / "int8").glob(".*"))  # no backup or temporary file left

@@ -24,7 +24,7 @@ export interface ExportModelParams {
   readonly pythonOrigin?: string
   /** Cap on the export-time reference run's AR steps (default: a full upstream run of the reference text). */
   readonly maxSteps?: number
-  /** int8 weights for the FlowLM transformer's and flow head's matmuls (dynamic quantisation), parity recorded in the manifest. @default false */
+  /** int8 weights for the FlowLM's, flow head's and (at >= 40 dB audio SNR) Mimi decoder's matmuls, parity recorded in the manifest. @default false */
   readonly int8?: boolean
   /** Also the serving graphs with a batch axis (a second copy of the FlowLM weights), for `serve --batching`. @default false */
   readonly batched?: boolean

@@ -223,7 +223,11 @@ export interface ExportGolden {
   readonly reason?: string
 }
 
-/** `model export --int8`: dynamic int8 weights for the FlowLM transformer's and flow head's matmuls (scripts/pockettts_tools/quantize_int8.py). */
+/**
+ * `model export --int8`: int8 weights for the FlowLM transformer's and the flow head's matmuls and (at an audio SNR
+ * >= 40 dB) the Mimi decoder's matmuls and convolutions, activations quantised per call
+ * (scripts/pockettts_tools/quantize_int8.py).
+ */
 export interface Quantization {
   readonly kind: 'int8-dynamic'
   readonly tool: string
@@ -238,6 +242,12 @@ export interface Quantization {
         readonly nodes: number
         readonly fp32_bytes: number
         readonly int8_bytes: number
+        /** The int8 operator form: onnxruntime's MatMulNBits (8-bit, blocks) or quantize_dynamic's MatMulInteger. */
+        readonly form?: string
+        /** MatMulNBits only: the weights' block along the reduction axis. */
+        readonly block?: number
+        /** mimi_decoder only: what of it is int8 (one of the tiers tried, see parity.mimi_decoder). */
+        readonly selection?: string
         readonly max_abs_vs_upstream: Readonly<Record<string, number>>
       }
     >
@@ -248,6 +258,20 @@ export interface Quantization {
   readonly parity: {
     readonly reference: string
     readonly steps: number
+    /**
+     * The Mimi decoder alone: the fp32 chain's latents decoded by its int8 and its fp32 form; int8 is kept only when
+     * every frame's SNR is at least the threshold.
+     */
+    readonly mimi_decoder?: {
+      readonly threshold_db: number
+      readonly frames: number
+      /** Each form tried, most int8 first, with its lowest frame SNR; the first at the threshold is kept. */
+      readonly tried?: readonly {readonly selection: string; readonly min_audio_snr_db: number | null}[]
+      readonly selection?: string
+      readonly audio_snr_db?: readonly (number | null)[]
+      readonly min_audio_snr_db?: number | null
+      readonly int8?: boolean
+    }
     /** SNR of each of the first decoded frames, dB (null: identical). */
     readonly frame_snr_db: readonly (number | null)[]
     readonly first_frame_snr_db: number | null

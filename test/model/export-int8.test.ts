@@ -22,12 +22,13 @@ describe.skipIf(skipWithoutOracle)(`model export --int8 on the oracle tiny model
     manifest = (await readManifest({dir: out})).manifest
   })
 
-  it('quantises the transformer matmuls of flow_lm_main and the flow head, and records what it did', () => {
+  it('quantises the transformer matmuls of flow_lm_main, the flow head and the Mimi decoder, and records what it did', () => {
     const q = manifest.quantization
     expect(q?.kind).toBe('int8-dynamic')
-    expect(Object.keys(q?.graphs ?? {})).toEqual(['flow_lm_main', 'flow_lm_flow'])
+    expect(Object.keys(q?.graphs ?? {})).toEqual(['flow_lm_main', 'flow_lm_flow', 'mimi_decoder'])
     const main = q?.graphs['flow_lm_main']
     expect(main?.nodes).toBe(2 * 4) // 2 layers × (in_proj, out_proj, FFN in, FFN out)
+    expect(main?.form).toContain('MatMulNBits')
     expect(main?.int8_bytes).toBeLessThan(main?.fp32_bytes ?? 0)
     expect(manifest.graphs['flow_lm_main']?.size).toBe(main?.int8_bytes)
     // the head's Gemms wider than the latent on both sides: 2 time embedders × 2, the conditioning embedding, per res
@@ -36,6 +37,18 @@ describe.skipIf(skipWithoutOracle)(`model export --int8 on the oracle tiny model
     expect(head?.nodes).toBe(12)
     expect(head?.int8_bytes).toBeLessThan(head?.fp32_bytes ?? 0)
     expect(manifest.graphs['flow_lm_flow']?.size).toBe(head?.int8_bytes)
+    // the Mimi decoder's transformer (2 layers × 4) and its convolutions as per-tap matmuls, kept because its audio
+    // stays >= 40 dB from the fp32 decoder's on every frame
+    const mimi = q?.graphs['mimi_decoder']
+    expect(mimi?.selection).toBe('transformer+convolutions')
+    expect(mimi?.nodes).toBeGreaterThan(2 * 4)
+    expect(mimi?.form).toContain('MatMulInteger')
+    expect(manifest.graphs['mimi_decoder']?.size).toBe(mimi?.int8_bytes)
+    const gate = q?.parity.mimi_decoder
+    expect(gate?.int8).toBe(true)
+    expect(gate?.tried?.[0]?.selection).toBe('transformer+convolutions')
+    expect(gate?.audio_snr_db).toHaveLength(24)
+    expect(gate?.min_audio_snr_db).toBeGreaterThanOrEqual(gate?.threshold_db ?? Number.POSITIVE_INFINITY)
     expect(result.quantization).toEqual(q)
   })
 
