@@ -6,7 +6,9 @@ import type {MimiAloneTimes} from './run-mimi-alone.js'
 export interface PerformanceBoundParams {
   readonly cost: ModelCost
   readonly probe: Pick<MachineProbe, 'bandwidthGBs' | 'matmulGflops' | 'callOverheadMs' | 'streams'> &
-    Partial<Pick<MachineProbe, 'threads' | 'perCore'>>
+    Partial<Pick<MachineProbe, 'threads' | 'perCore' | 'int8MatmulGflops'>>
+  /** Stages whose matmuls run on int8 weights (`model export --int8`): their arithmetic at the probe's int8 rate. */
+  readonly int8?: Partial<Readonly<Record<keyof StageCalls, boolean>>>
   readonly summary: BenchSummary
   /** Audio per frame, ms (1920 samples at 24 kHz = 80). */
   readonly frameMs: number
@@ -16,7 +18,12 @@ export interface PerformanceBoundParams {
   readonly calls?: StageCalls
 }
 
-type Limits = Pick<MachineProbe, 'bandwidthGBs' | 'matmulGflops' | 'callOverheadMs' | 'streams'>
+type Limits = Pick<MachineProbe, 'bandwidthGBs' | 'matmulGflops' | 'callOverheadMs' | 'streams' | 'int8MatmulGflops'>
+
+/** The limits of a stage with int8 weights: the int8 matmul rate where the probe measured it (else fp32's, higher bound). */
+function int8Limits(limits: Limits): Limits {
+  return {...limits, matmulGflops: Math.max(limits.matmulGflops, limits.int8MatmulGflops ?? 0)}
+}
 
 /**
  * The bandwidth at which one call reads `bytesPerCall` of weights: the stream probe of the nearest size (by
@@ -75,13 +82,27 @@ export function stageCoreMs(stage: StageCost, probe: Limits, perCore: Limits, co
 export function performanceBound(params: PerformanceBoundParams): PerformanceBound {
   const {cost, probe, summary} = params
   const calls = params.calls ?? {flowLm: 1, flowHead: 1, mimi: 1}
-  const perCore = perCoreLimits(probe)
-  const flowLmMs = bestStageMs(cost.flowLmStep, probe, perCore, calls.flowLm)
-  const flowHeadMs = bestStageMs(cost.flowHead, probe, perCore, calls.flowHead)
-  const mimiMs = cost.mimi === null ? null : bestStageMs(cost.mimi, probe, perCore, calls.mimi)
+  const perCoreProbe = perCoreLimits(probe)
+  // each stage's limits: the probe's, at its int8 rate for an int8 stage
+  const limits = (stage: keyof StageCalls): {all: Limits; one: Limits | undefined} =>
+    params.int8?.[stage] === true
+      ? {all: int8Limits(probe), one: perCoreProbe === undefined ? undefined : int8Limits(perCoreProbe)}
+      : {all: probe, one: perCoreProbe}
+  const [flowLmLimits, flowHeadLimits, mimiLimits] = [limits('flowLm'), limits('flowHead'), limits('mimi')]
+  const flowLmMs = bestStageMs(cost.flowLmStep, flowLmLimits.all, flowLmLimits.one, calls.flowLm)
+  const flowHeadMs = bestStageMs(cost.flowHead, flowHeadLimits.all, flowHeadLimits.one, calls.flowHead)
+  const mimiMs = cost.mimi === null ? null : bestStageMs(cost.mimi, mimiLimits.all, mimiLimits.one, calls.mimi)
   const generator = flowLmMs + flowHeadMs
   const stagesMs = params.overlapped ? Math.max(generator, mimiMs ?? 0) : generator + (mimiMs ?? 0)
-  const work = probe.threads === undefined || perCore === undefined ? null : workBound(cost, probe, perCore, probe.threads, calls)
+  const cores = probe.threads
+  const coreMs = (stage: StageCost, l: {all: Limits; one: Limits | undefined}, n: number): number | null =>
+    cores === undefined || l.one === undefined ? null : stageCoreMs(stage, l.all, l.one, cores, n)
+  const stageCores = [
+    coreMs(cost.flowLmStep, flowLmLimits, calls.flowLm),
+    coreMs(cost.flowHead, flowHeadLimits, calls.flowHead),
+    cost.mimi === null ? 0 : coreMs(cost.mimi, mimiLimits, calls.mimi),
+  ] as const
+  const work = cores === undefined || stageCores.some((v) => v === null) ? null : workBound(cores, stageCores as readonly number[])
   const frameMs = Math.max(stagesMs, work?.ms ?? 0)
   const measuredFlowLm = summary.msPerFrame.flowLm.median
   const overhead = probe.callOverheadMs?.median ?? 0
@@ -102,16 +123,13 @@ export function performanceBound(params: PerformanceBoundParams): PerformanceBou
     callsMsPerFrame: overhead * (calls.flowLm + calls.flowHead + (cost.mimi === null ? 0 : calls.mimi)),
     flowLmBandwidthGBs: Math.max(
       bandwidthFor(cost.flowLmStep.weightBytes / Math.max(1, calls.flowLm), probe),
-      perCore === undefined ? 0 : bandwidthFor(cost.flowLmStep.weightBytes / Math.max(1, calls.flowLm), perCore),
+      perCoreProbe === undefined ? 0 : bandwidthFor(cost.flowLmStep.weightBytes / Math.max(1, calls.flowLm), perCoreProbe),
     ),
   }
 }
 
-/** Each stage's least core-ms and their sum spread over the cores. */
-function workBound(cost: ModelCost, probe: Limits, perCore: Limits, cores: number, calls: StageCalls): WorkBound {
-  const flowLmCoreMs = stageCoreMs(cost.flowLmStep, probe, perCore, cores, calls.flowLm)
-  const flowHeadCoreMs = stageCoreMs(cost.flowHead, probe, perCore, cores, calls.flowHead)
-  const mimiCoreMs = cost.mimi === null ? 0 : stageCoreMs(cost.mimi, probe, perCore, cores, calls.mimi)
+/** Each stage's least core-ms (FlowLM, head, Mimi) and their sum spread over the cores. */
+function workBound(cores: number, [flowLmCoreMs = 0, flowHeadCoreMs = 0, mimiCoreMs = 0]: readonly number[]): WorkBound {
   return {cores, flowLmCoreMs, flowHeadCoreMs, mimiCoreMs, ms: (flowLmCoreMs + flowHeadCoreMs + mimiCoreMs) / cores}
 }
 

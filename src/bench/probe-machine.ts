@@ -17,6 +17,11 @@ export interface MachineProbe {
   /** 2·m·k·n / median time. */
   readonly matmulGflops: number
   /**
+   * The same product with int8 weights (onnxruntime's DynamicQuantizeMatMul), for graphs `model export --int8`
+   * quantised: 2·m·k·n / median time. Measured when the probe is asked to (`int8`).
+   */
+  readonly int8MatmulGflops?: number
+  /**
    * One `session.run` of a one-node graph (an 8×8 MatMul): the fixed cost of a call through onnxruntime-node
    * (feeds, the run, the output tensor), paid once per graph call whatever the graph does. Absent in reports
    * written before it was measured.
@@ -38,6 +43,7 @@ export interface MachineProbe {
 export interface PerCoreProbe {
   readonly bandwidthGBs: number
   readonly matmulGflops: number
+  readonly int8MatmulGflops?: number
   readonly streams: readonly StreamProbe[]
 }
 
@@ -60,7 +66,12 @@ export interface ProbeMachineParams {
   readonly streamBytes?: readonly number[]
   /** With `threads` > 1, also probe one thread (`perCore`). @default true */
   readonly perCore?: boolean
+  /** Also time the in-cache product with int8 weights (`int8MatmulGflops`). @default false */
+  readonly int8?: boolean
 }
+
+/** The in-cache matmul of the probe: [m, k] x [k, n]. */
+const MATMUL_SHAPE = [256, 2048, 2048] as const
 
 /** Timed calls of the call-overhead probe (each a few microseconds). */
 const OVERHEAD_REPEATS = 200
@@ -101,16 +112,21 @@ export async function probeMachine(params: ProbeMachineParams): Promise<MachineP
     matmulShape: MATMUL_SHAPE,
     matmulMs: rates.matmulMs,
     matmulGflops: rates.matmulGflops,
+    ...(rates.int8MatmulGflops === undefined ? {} : {int8MatmulGflops: rates.int8MatmulGflops}),
     callOverheadMs,
     streams: rates.streams,
     ...(perCore === undefined
       ? {}
-      : {perCore: {bandwidthGBs: perCore.bandwidthGBs, matmulGflops: perCore.matmulGflops, streams: perCore.streams}}),
+      : {
+          perCore: {
+            bandwidthGBs: perCore.bandwidthGBs,
+            matmulGflops: perCore.matmulGflops,
+            ...(perCore.int8MatmulGflops === undefined ? {} : {int8MatmulGflops: perCore.int8MatmulGflops}),
+            streams: perCore.streams,
+          },
+        }),
   }
 }
-
-/** The in-cache matmul of the probe: [m, k] x [k, n]. */
-const MATMUL_SHAPE = [256, 2048, 2048] as const
 
 /** The large bandwidth probe, the in-cache matmul and the stream probes on `threads` threads. */
 async function probeRates(params: ProbeMachineParams & {readonly callOverheadMs: Stat; readonly repeats: number}) {
@@ -119,6 +135,7 @@ async function probeRates(params: ProbeMachineParams & {readonly callOverheadMs:
   const bandwidthMs = await timeCalls(encodeMatMulModel({m: 1, k: side, n: side}), 1, side, threads, repeats)
   const [m, k, n] = MATMUL_SHAPE
   const matmulMs = await timeCalls(encodeMatMulModel({m, k, n}), m, k, threads, repeats)
+  const int8Ms = params.int8 === true ? await timeCalls(encodeMatMulModel({m, k, n, int8: true}), m, k, threads, repeats) : undefined
   const weightBytes = side * side * 4
   const streams: StreamProbe[] = []
   for (const bytes of params.streamBytes ?? []) {
@@ -138,6 +155,7 @@ async function probeRates(params: ProbeMachineParams & {readonly callOverheadMs:
     bandwidthGBs: weightBytes / (bandwidthMs.median / 1000) / 1e9,
     matmulMs,
     matmulGflops: (2 * m * k * n) / (matmulMs.median / 1000) / 1e9,
+    ...(int8Ms === undefined ? {} : {int8MatmulGflops: (2 * m * k * n) / (int8Ms.median / 1000) / 1e9}),
     streams,
   }
 }
@@ -159,10 +177,10 @@ export interface MatmulProbe {
   release(): Promise<void>
 }
 
-/** Opens the in-cache matmul of `probeMachine` on `threads` threads (warmed up). */
-export async function openMatmulProbe(threads: number): Promise<MatmulProbe> {
-  const [m, k, n] = [256, 2048, 2048]
-  const session = await ort.InferenceSession.create(encodeMatMulModel({m, k, n}), sessionOptions({threads, allowSpinning: true}))
+/** Opens the in-cache matmul of `probeMachine` on `threads` threads (warmed up), with int8 weights when `int8`. */
+export async function openMatmulProbe(threads: number, int8 = false): Promise<MatmulProbe> {
+  const [m, k, n] = MATMUL_SHAPE
+  const session = await ort.InferenceSession.create(encodeMatMulModel({m, k, n, int8}), sessionOptions({threads, allowSpinning: true}))
   const x = new ort.Tensor('float32', new Float32Array(m * k).fill(0.01), [m, k])
   for (let i = 0; i < 2; i += 1) await session.run({x})
   return {

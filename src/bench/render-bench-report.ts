@@ -66,10 +66,12 @@ export function renderBenchReport(report: BenchReport): string {
       `machine limit (${probe.threads} thread(s)): ${fixed(probe.bandwidthGBs)} GB/s streaming ` +
         `a ${fixed(probe.bandwidthWeightMb, 0)} MB weight${streams.length === 0 ? '' : ` (${streams.join(', ')}: the graphs' sizes)`}, ` +
         `${fixed(probe.matmulGflops, 0)} GFLOP/s matmul` +
+        (probe.int8MatmulGflops === undefined ? '' : ` (int8 weights: ${fixed(probe.int8MatmulGflops, 0)})`) +
         (probe.callOverheadMs === undefined ? '' : `, ${fixed(probe.callOverheadMs.median * 1000, 0)} us per session.run`) +
         (probe.perCore === undefined
           ? ''
-          : `; one core: ${fixed(probe.perCore.bandwidthGBs)} GB/s, ${fixed(probe.perCore.matmulGflops, 0)} GFLOP/s`),
+          : `; one core: ${fixed(probe.perCore.bandwidthGBs)} GB/s, ${fixed(probe.perCore.matmulGflops, 0)} GFLOP/s` +
+            (probe.perCore.int8MatmulGflops === undefined ? '' : ` (int8 ${fixed(probe.perCore.int8MatmulGflops, 0)})`)),
     )
     lines.push(
       `bound per frame: FlowLM >= ${fixed(bound.flowLmMs)} ms + flow head >= ${fixed(bound.flowHeadMs, 2)} ` +
@@ -97,7 +99,7 @@ export function renderBenchReport(report: BenchReport): string {
       `Mimi decoder alone (${m.threads} thread(s), ${m.frames} frames in calls of ${callList(m.calls)}): ` +
         `${triple(m.msPerFrame, 2).join(' / ')} ms/frame, first call ${triple(m.firstCallMs, 1).join(' / ')} ms (min / median / max); ` +
         `FLOP bound ${fixed(m.boundMs, 2)} ms/frame (${fixed(m.flopsPerFrame / 1e6, 0)} MFLOP at ${fixed(m.matmulGflops.median, 0)} GFLOP/s, ` +
-        `the matmul rate on ${m.threads} thread(s) timed between the runs): ` +
+        `the ${m.int8 === true ? 'int8-weight ' : ''}matmul rate on ${m.threads} thread(s) timed between the runs): ` +
         `${fixed(m.share * 100, 0)}% of it`,
     )
   }

@@ -213,6 +213,7 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
   let bound = null
   let mimiAlone = null
   if (params.probe ?? true) {
+    const int8Stages = quantizedStages(manifest)
     const mimiFrames = first?.frames ?? 0
     let mimiCalls = mimiFrames // decode calls of one run: one per frame unless grouped
     if (mimiFrames > 0) {
@@ -228,6 +229,7 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
         callFrames: (call) => mimiCallFrames(call, mimiMaxFrames, model.dims.mimiInputDim),
         runs,
         seed,
+        int8: int8Stages.mimi,
       })
       mimiAlone = mimiAloneBound({cost, measured: measuredMimi})
       mimiCalls = measuredMimi.calls.length
@@ -240,6 +242,7 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
     probe = await probeMachine({
       threads: probeThreads,
       streamBytes: [graphSize('flow_lm_main'), graphSize('flow_lm_flow'), graphSize('mimi_decoder')],
+      int8: Object.values(int8Stages).some(Boolean),
     })
     bound = performanceBound({
       cost,
@@ -247,6 +250,7 @@ export async function runBench(params: RunBenchParams): Promise<BenchReport> {
       summary,
       frameMs: (1000 * model.dims.frameSize) / model.dims.sampleRate,
       overlapped: useWorker,
+      int8: int8Stages,
       calls: stageCalls({
         headCalls: stepWithHead ? 0 : cost.flowHead.weightBytes / Math.max(1, graphSize('flow_lm_flow')),
         mimiCalls,
@@ -326,6 +330,12 @@ export function stageCalls(params: {readonly headCalls: number; readonly mimiCal
 /** Whether the export's FlowLM graphs carry int8 weights (`model export --int8`). */
 export function isInt8(manifest: Pick<ExportManifest, 'quantization'>): boolean {
   return manifest.quantization !== undefined && manifest.quantization !== null
+}
+
+/** Which stages' graphs `model export --int8` quantised (the manifest's quantization record). */
+export function quantizedStages(manifest: Pick<ExportManifest, 'quantization'>): Record<keyof StageCalls, boolean> {
+  const graphs = manifest.quantization?.graphs ?? {}
+  return {flowLm: 'flow_lm_main' in graphs, flowHead: 'flow_lm_flow' in graphs, mimi: 'mimi_decoder' in graphs}
 }
 
 function positionsOf(manifest: ExportManifest, voicePath: string): number {

@@ -23,6 +23,8 @@ export interface RunMimiAloneParams {
   readonly warmup?: number
   /** @default 42 */
   readonly seed?: number
+  /** The decoder's matmuls run on int8 weights (`model export --int8`): time the int8 matmul between the runs. @default false */
+  readonly int8?: boolean
 }
 
 /** The Mimi decoder timed on its own (nothing else of the engine running), as the worker calls it. */
@@ -38,6 +40,8 @@ export interface MimiAloneTimes {
   readonly firstCallMs: Stat
   /** The in-cache matmul rate on the same threads, timed between the runs (the machine's load drifts). */
   readonly matmulGflops: Stat
+  /** That matmul had int8 weights (an int8 decoder; absent in older reports: fp32). */
+  readonly int8?: boolean
 }
 
 /** Matmul calls timed after each measured run. */
@@ -57,7 +61,7 @@ export async function runMimiAlone(params: RunMimiAloneParams): Promise<MimiAlon
     allowSpinning: false,
     noMemPattern: MIMI_NO_MEM_PATTERN,
   })
-  const matmul = await openMatmulProbe(params.threads)
+  const matmul = await openMatmulProbe(params.threads, params.int8 ?? false)
   try {
     const stream = new MimiDecoderStream({
       latentToMimi: sessions.latent_to_mimi,
@@ -99,6 +103,7 @@ export async function runMimiAlone(params: RunMimiAloneParams): Promise<MimiAlon
       msPerFrame: summarize(perFrame),
       firstCallMs: summarize(firstCall),
       matmulGflops: summarize(rates),
+      int8: params.int8 ?? false,
     }
   } finally {
     await Promise.all([sessions.latent_to_mimi.release(), sessions.mimi_decoder.release(), matmul.release()])

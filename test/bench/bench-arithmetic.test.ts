@@ -11,6 +11,7 @@ import {
   modelCost,
   performanceBound,
   probeMachine,
+  quantizedStages,
   stageBoundMs,
   stageCalls,
   streamSideFor,
@@ -281,6 +282,37 @@ describe('bench arithmetic', () => {
     expect(unknown.frameMs).toBeCloseTo(unknown.stagesMs ?? Number.NaN)
   })
 
+  it("bounds an int8 stage's arithmetic at the probe's int8 rate, the others at the fp32 rate", () => {
+    const cost = modelCost({manifest, meanPosition: 0, tokens: 16})
+    const summary = summaryWith({speed: 8, ttfa: 30, flowLm: 7, flowHead: 1, mimi: 4, wall: 9})
+    const probe = {
+      threads: 2,
+      bandwidthGBs: 1000,
+      matmulGflops: 180,
+      int8MatmulGflops: 600,
+      perCore: {bandwidthGBs: 1000, matmulGflops: 90, int8MatmulGflops: 350, streams: []},
+    }
+    const mimiFlops = 2 * 270_737_408 // weights read from the caches (1000 GB/s here): the arithmetic binds
+    const fp32 = performanceBound({cost, probe, summary, frameMs: 80, overlapped: true})
+    const int8 = performanceBound({cost, probe, summary, frameMs: 80, overlapped: true, int8: {mimi: true}})
+    expect(fp32.mimiMs).toBeCloseTo((mimiFlops / 180e9) * 1000)
+    expect(int8.mimiMs).toBeCloseTo((mimiFlops / 600e9) * 1000)
+    expect(int8.work?.mimiCoreMs).toBeCloseTo((mimiFlops / 350e9) * 1000) // one core at its int8 rate
+    expect(int8.flowLmMs).toBeCloseTo(fp32.flowLmMs) // the FlowLM was not said to be int8
+    // a probe without an int8 rate (older reports) leaves the fp32 rate
+    const {int8MatmulGflops: _all, perCore, ...older} = probe
+    const {int8MatmulGflops: _one, ...olderCore} = perCore
+    expect(
+      performanceBound({cost, summary, frameMs: 80, overlapped: true, int8: {mimi: true}, probe: {...older, perCore: olderCore}}).mimiMs,
+    ).toBeCloseTo(fp32.mimiMs ?? Number.NaN)
+    // which stages an export quantised: its manifest's record
+    expect(quantizedStages({})).toEqual({flowLm: false, flowHead: false, mimi: false})
+    const record = {graphs: {flow_lm_main: {}, mimi_decoder: {}}} as unknown as NonNullable<
+      Parameters<typeof quantizedStages>[0]['quantization']
+    >
+    expect(quantizedStages({quantization: record})).toEqual({flowLm: true, flowHead: false, mimi: true})
+  })
+
   it('sizes the stream probes as square fp32 weights, leaving sizes the large probe covers to it', () => {
     expect(streamSideFor(12_930_214, 8192)).toBe(1792) // sqrt(12.9 MB / 4) = 1798 -> a multiple of 16
     expect(streamSideFor(100, 8192)).toBe(16)
@@ -338,6 +370,19 @@ describe('bench arithmetic', () => {
     }
   })
 
+  it('encodes the int8-weight product (DynamicQuantizeMatMul) that onnxruntime loads and computes', async () => {
+    const session = await ort.InferenceSession.create(encodeMatMulModel({m: 2, k: 3, n: 4, int8: true})) // W = 3 · 1/64 everywhere
+    try {
+      const y = (await session.run({x: new ort.Tensor('float32', Float32Array.of(1, 2, 3, -1, 0, 4), [2, 3])}))['y']
+      expect(y?.dims).toEqual([2, 4])
+      const data = Array.from(y?.data as Float32Array)
+      for (const v of data.slice(0, 4)) expect(v).toBeCloseTo((6 * 3) / 64, 2) // x quantised to uint8 per call
+      for (const v of data.slice(4)) expect(v).toBeCloseTo((3 * 3) / 64, 2)
+    } finally {
+      await session.release()
+    }
+  })
+
   it('probes bandwidth and matmul rate with that model (small sizes: plumbing only, no timing claims)', async () => {
     const probe = await probeMachine({threads: 1, bandwidthSide: 128, repeats: 2, streamBytes: [16 * 16 * 4, 64 * 64 * 4, 1e9]})
     expect(probe.bandwidthWeightMb).toBeCloseTo((128 * 128 * 4) / 1e6)
@@ -356,6 +401,10 @@ describe('bench arithmetic', () => {
     expect(two.perCore?.bandwidthGBs).toBeGreaterThan(0)
     expect(two.perCore?.matmulGflops).toBeGreaterThan(0)
     expect((await probeMachine({threads: 2, bandwidthSide: 128, repeats: 2, perCore: false})).perCore).toBeUndefined()
+    expect(two.int8MatmulGflops).toBeUndefined() // only when asked
+    const int8 = await probeMachine({threads: 2, bandwidthSide: 128, repeats: 2, int8: true})
+    expect(int8.int8MatmulGflops).toBeGreaterThan(0)
+    expect(int8.perCore?.int8MatmulGflops).toBeGreaterThan(0)
   })
 
   it('renders the machine line, the min/median/max table, the bound and the comparisons', () => {
