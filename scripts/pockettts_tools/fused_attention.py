@@ -10,10 +10,13 @@ growing with the cache. While ``flow_lm_main`` is traced, each FlowLM attention 
   tables read off upstream's own ``RotaryEmbedding`` at positions 0..capacity-1 (so the angles are upstream's floats);
 - the K/V of the new positions after RoPE, as upstream caches them, left in the state for the graph's ``new_kv``;
 - one ``Concat`` per K and V with the layer's ``past_k``/``past_v`` (``[1, P, kv_heads, head_dim]`` read as
-  ``[1, P, kv_heads * head_dim]``: no transpose), K/V heads repeated for grouped-query attention as upstream does;
+  ``[1, P, kv_heads * head_dim]``: no transpose);
 - ``com.microsoft.MultiHeadAttention`` (scale 1/sqrt(head_dim), as upstream's ``scaled_dot_product_attention``)
   with an additive bias of 0 / -inf from upstream's mask rule (key position <= query position, within ``context``),
-  built once per call and shared by the layers.
+  built once per call and shared by the layers. Grouped-query attention (4.x: kv_heads < heads) is not spelled as
+  upstream's repeat of the K/V heads (a copy of the whole cache per layer and call): the ``group`` query heads that
+  share a K/V head become ``group`` query rows of one attention over ``kv_heads`` heads (each row a query position
+  repeated, the bias rows repeated with it), the same scores and weighted sums of the same keys and values.
 
 This is not a re-implementation checked by faith: the export checks the traced graph against upstream's
 unmodified streaming forward (graph_checks, the embedded golden) at the unchanged tolerances of
@@ -115,18 +118,21 @@ class _SharedBias:
 
     def __init__(self) -> None:
         self.offset: torch.Tensor | None = None  # held, so that the identity test below cannot match a new tensor
-        self.key: tuple[int, int, int | None] | None = None
+        self.key: tuple[int, int, int | None, int] | None = None
         self.bias: torch.Tensor | None = None
 
-    def get(self, offset: torch.Tensor, new: int, total: int, context: int | None) -> torch.Tensor:
-        key = (new, total, context)
+    def get(self, offset: torch.Tensor, new: int, total: int, context: int | None, group: int = 1) -> torch.Tensor:
+        """[1, 1, new * group, total]: each query position's row ``group`` times (the query rows of grouped heads)."""
+        key = (new, total, context, group)
         if self.offset is not offset or self.key != key or self.bias is None:
-            query_pos = offset.view(-1)[0] + torch.arange(new).view(-1, 1)
+            rows = torch.arange(new) if group == 1 else torch.div(torch.arange(new * group), group, rounding_mode="floor")
+            query_pos = offset.view(-1)[0] + rows.view(-1, 1)
             delta = query_pos - torch.arange(total).view(1, -1)
             allowed = delta >= 0
             if context is not None:
                 allowed = allowed & (delta < context)
-            self.bias = torch.where(allowed, 0.0, float("-inf")).view(1, 1, new, total)
+            bias = torch.where(allowed, 0.0, float("-inf"))
+            self.bias = bias.view(1, 1, new, total) if group == 1 else bias.view(1, 1, new * group, total)
             self.offset, self.key = offset, key
         return self.bias
 
@@ -153,12 +159,16 @@ def _fused_forward(cos: torch.Tensor, sin: torch.Tensor, shared: _SharedBias) ->
         keys = torch.cat([_Reshape.apply(state["past_k"], (0, -1, kv_width)), k], dim=1)
         values = torch.cat([_Reshape.apply(state["past_v"], (0, -1, kv_width)), v], dim=1)
         total = keys.shape[1]
-        bias = shared.get(offset, t, total, self.context)
-        if kv_heads != heads:  # upstream's repeat_interleave of the K/V heads (one Concat: no shape arithmetic)
-            group = heads // kv_heads
-            keys = _Reshape.apply(torch.cat([_Reshape.apply(keys, (0, -1, kv_heads, 1, d))] * group, dim=3), (0, -1, q_width))
-            values = _Reshape.apply(torch.cat([_Reshape.apply(values, (0, -1, kv_heads, 1, d))] * group, dim=3), (0, -1, q_width))
-        return self.out_proj(_Attention.apply(q, keys, values, bias, heads))
+        group = heads // kv_heads
+        bias = shared.get(offset, t, total, self.context, group)
+        if group == 1:
+            return self.out_proj(_Attention.apply(q, keys, values, bias, heads))
+        # query head h reads K/V head h // group (upstream's repeat_interleave): [B, T, kv_heads, group, d] with the
+        # group moved to rows, [B, T * group, kv_heads * d]; the output's rows moved back to heads
+        rows = _Reshape.apply(_Reshape.apply(q, (0, -1, kv_heads, group, d)).transpose(2, 3), (0, -1, kv_width))
+        out = _Attention.apply(rows, keys, values, bias, kv_heads)
+        out = _Reshape.apply(_Reshape.apply(out, (0, -1, group, kv_heads, d)).transpose(2, 3), (0, -1, q_width))
+        return self.out_proj(out)
 
     return forward
 

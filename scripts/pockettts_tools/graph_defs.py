@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .fused_attention import _Reshape
 from .model_facts import ModelFacts
 from .protocol import JobError
 from .tolerances import Tolerance, graph_tolerances
@@ -202,8 +203,12 @@ class FlowLmMain(nn.Module):
             out = flow_lm.backbone(flow_lm.input_linear(sequence), conditioning, sequence, model_state=state)
         hidden = out.to(torch.float32)[:, -1]
         eos_logit = flow_lm.out_eos(hidden)
-        new_kv = torch.stack([torch.stack([state[n]["new_k"][0], state[n]["new_v"][0]], dim=1) for n in self.attention], dim=1)
-        layer_out = torch.stack([o[:, -1] for o in layer_outputs], dim=1)
+        # [new_len, layers, 2, kv_heads, head_dim] and [1, layers, d_model] with one Concat each (stacks of per-layer
+        # Gather/Unsqueeze nodes cost a small step more than its attention's arithmetic)
+        kv_heads, head_dim = state[self.attention[0]]["new_k"].shape[2:]
+        rows = [_Reshape.apply(state[n][c], (-1, 1, int(kv_heads) * int(head_dim))) for n in self.attention for c in ("new_k", "new_v")]
+        new_kv = _Reshape.apply(torch.cat(rows, dim=1), (0, len(self.attention), 2, int(kv_heads), int(head_dim)))
+        layer_out = torch.cat([o[:, -1:] for o in layer_outputs], dim=1)
         new_offset = offset + (conditioning.shape[1] + latents.shape[1])
         return hidden, eos_logit, new_kv, new_offset, layer_out
 

@@ -18,6 +18,10 @@ then checks the rewritten graph against upstream like any other (``graph_checks`
   ``0.5 * (x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * (x * (x * x))))))``, become one ``com.microsoft.FastGelu``
   (the same function in one vectorised pass; upstream 4.x's transformers use it). Matched only with exactly those
   constants and with no intermediate read elsewhere; the chain's nodes are then dropped.
+- ``layernorm_fused``: the nodes torch traces for a layer norm written out by hand (upstream's sampler head:
+  ``(x - mean(x)) / sqrt(var(x) + eps)`` over the last axis, var as ``mean((x - mean(x))^2)``), anchored at the
+  Div, become one ``LayerNormalization`` (scale 1, bias 0, the same epsilon) over the last axis, whose width
+  onnx's shape inference must know; a following affine Mul/Add stays as traced.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from onnx import helper, numpy_helper
 CONVTRANSPOSE_POLYPHASE = "convtranspose_polyphase"
 ELU_PRIMITIVES = "elu_primitives"
 GELU_TANH_FUSED = "gelu_tanh_fused"
+LAYERNORM_FUSED = "layernorm_fused"
 MS_DOMAIN = "com.microsoft"
 
 
@@ -43,6 +48,20 @@ class _Graph:
         self.initializers = {i.name: i for i in self.graph.initializer}
         self.used_names = {n for node in self.graph.node for n in (*node.input, *node.output, node.name)}
         self.used_names |= set(self.initializers) | {v.name for v in self.graph.input} | {v.name for v in self.graph.output}
+        self.model = model
+        self._widths: dict[str, int] | None = None
+
+    def last_width(self, name: str) -> int | None:
+        """The static size of the last axis of ``name`` by onnx's shape inference (run once), else None."""
+        if self._widths is None:
+            inferred = onnx.shape_inference.infer_shapes(self.model)
+            values = [*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output]
+            self._widths = {}
+            for value in values:
+                dims = value.type.tensor_type.shape.dim
+                if dims and dims[-1].HasField("dim_value"):
+                    self._widths[value.name] = int(dims[-1].dim_value)
+        return self._widths.get(name)
 
     def fresh(self, base: str) -> str:
         name, index = base, 0
@@ -79,6 +98,13 @@ class _Graph:
                 return None
             value = numpy_helper.to_array(node.attribute[0].t)
         return float(value.reshape(())) if value.size == 1 and value.dtype == np.float32 else None
+
+    def declare_float(self, name: str) -> None:
+        """Records ``name`` as a float tensor (value_info) unless the graph already types it: onnx's shape inference
+        cannot type a contrib operator's output, and without it nothing after it is typed (onnxruntime's quantizer
+        then refuses the graph's MatMuls)."""
+        if not any(v.name == name for v in (*self.graph.value_info, *self.graph.output)):
+            self.graph.value_info.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
 
     def drop_dead_nodes(self) -> set[str]:
         """Removes nodes none of whose outputs is read (what a rewrite left unreachable), until none is left;
@@ -258,7 +284,57 @@ def _gelu_tanh_nodes(g: _Graph, node: onnx.NodeProto) -> list[onnx.NodeProto] | 
         if square is None or list(square.input) != [x, x]:
             continue
         base = node.name or node.output[0]
+        g.declare_float(node.output[0])
         return [helper.make_node("FastGelu", [x], [node.output[0]], name=g.fresh(f"{base}/FastGelu"), domain=MS_DOMAIN)]
+    return None
+
+
+def _last_axis_mean(g: _Graph, name: str) -> str | None:
+    """The input of the ReduceMean over the last axis (keepdims) producing ``name``, else None."""
+    node = g.producer(name)
+    if node is None or node.op_type != "ReduceMean" or len(node.input) != 1:
+        return None
+    attrs = _attributes(node)
+    return node.input[0] if list(attrs.get("axes", [])) == [-1] and int(attrs.get("keepdims", 1)) == 1 else None  # type: ignore[call-overload]
+
+
+def _centred(g: _Graph, name: str) -> str | None:
+    """x when ``name`` is Sub(x, ReduceMean(x)) over the last axis, else None."""
+    node = g.producer(name)
+    if node is None or node.op_type != "Sub" or len(node.input) != 2:
+        return None
+    x, mean = node.input
+    return x if _last_axis_mean(g, mean) == x else None
+
+
+def _layernorm_nodes(g: _Graph, node: onnx.NodeProto) -> list[onnx.NodeProto] | None:
+    """Anchored at Div(x - mean(x), Sqrt(mean((x - mean(x))^2) + eps))."""
+    if len(node.input) != 2:
+        return None
+    x = _centred(g, node.input[0])
+    sqrt = g.producer(node.input[1])
+    plus = g.producer(sqrt.input[0]) if sqrt is not None and sqrt.op_type == "Sqrt" else None
+    plus_ops = _operands(g, plus, "Add", None) if plus is not None else None
+    if x is None or plus_ops is None:
+        return None
+    for variance, eps_name in (plus_ops, plus_ops[::-1]):
+        eps = g.scalar(eps_name)
+        square = g.producer(_last_axis_mean(g, variance) or "")
+        if eps is None or square is None or square.op_type != "Mul" or square.input[0] != square.input[1]:
+            continue
+        if _centred(g, square.input[0]) != x:
+            continue
+        width = g.last_width(x)
+        if width is None:
+            return None
+        base = node.name or node.output[0]
+        ones = g.constant(f"{base}.ln_scale", np.ones(width, np.float32))
+        zeros = g.constant(f"{base}.ln_bias", np.zeros(width, np.float32))
+        return [
+            helper.make_node(
+                "LayerNormalization", [x, ones, zeros], [node.output[0]], name=g.fresh(f"{base}/LayerNorm"), axis=-1, epsilon=eps
+            )
+        ]
     return None
 
 
@@ -266,6 +342,7 @@ _REWRITES: dict[str, tuple[str, Callable[[_Graph, onnx.NodeProto], list[onnx.Nod
     CONVTRANSPOSE_POLYPHASE: ("ConvTranspose", _polyphase_nodes),
     ELU_PRIMITIVES: ("Elu", _elu_nodes),
     GELU_TANH_FUSED: ("Mul", _gelu_tanh_nodes),
+    LAYERNORM_FUSED: ("Div", _layernorm_nodes),
 }
 
 
@@ -298,7 +375,11 @@ def apply_rewrites(model: onnx.ModelProto, names: list[str]) -> dict[str, int]:
 
 
 # The rewrites the exporter applies, per graph (each measured faster on onnxruntime CPU at the real size).
-GRAPH_REWRITES: dict[str, list[str]] = {"mimi_decoder": [CONVTRANSPOSE_POLYPHASE, ELU_PRIMITIVES, GELU_TANH_FUSED]}
+GRAPH_REWRITES: dict[str, list[str]] = {
+    "mimi_decoder": [CONVTRANSPOSE_POLYPHASE, ELU_PRIMITIVES, GELU_TANH_FUSED],
+    "flow_lm_main": [GELU_TANH_FUSED],
+    "flow_lm_flow": [LAYERNORM_FUSED],
+}
 
 
 def rewrite_file(path: Path, names: list[str]) -> dict[str, int]:

@@ -90,3 +90,61 @@ def test_fused_layer_equals_upstream_attention_on_onnxruntime(tmp_path: Path, ne
     actual = session.run(["out", "new_k", "new_v"], feeds)
     for got, want in zip(actual, expected):
         np.testing.assert_allclose(got, want.numpy(), atol=1e-5, rtol=1e-4)
+
+
+def _grouped_reference(
+    attention: nn.Module, x: torch.Tensor, offset: int, past_k: torch.Tensor, past_v: torch.Tensor
+) -> tuple[torch.Tensor, ...]:
+    """Grouped-query attention spelled as 4.x upstream does it: K/V heads repeated (repeat_interleave) to the query
+    heads, the causal mask of the streaming path, scaled_dot_product_attention."""
+    heads, kv_heads, d = attention.num_heads, attention.num_kv_heads, attention.dim_per_head
+    b, t, _ = x.shape
+    projected = attention.in_proj(x)
+    q = projected[..., : heads * d].view(b, t, heads, d)
+    k, v = torch.unbind(projected[..., heads * d :].view(b, t, 2, kv_heads, d), dim=2)
+    q, k = attention.rope(q, k, offset=offset)
+    keys, values = torch.cat([past_k, k], dim=1), torch.cat([past_v, v], dim=1)
+    group = heads // kv_heads
+    k_attn = keys.transpose(1, 2).repeat_interleave(group, dim=1)
+    v_attn = values.transpose(1, 2).repeat_interleave(group, dim=1)
+    allowed = (offset + torch.arange(t).view(-1, 1)) >= torch.arange(keys.shape[1]).view(1, -1)
+    out = torch.nn.functional.scaled_dot_product_attention(q.transpose(1, 2), k_attn, v_attn, allowed)
+    return attention.out_proj(out.transpose(1, 2).reshape(b, t, heads * d)), k, v
+
+
+@pytest.mark.parametrize(("new", "past"), [(1, 7), (5, 3), (4, 0)])
+def test_grouped_query_heads_as_query_rows_equal_repeated_kv_heads(tmp_path: Path, new: int, past: int) -> None:
+    """4.x's grouped-query attention (here 8 query heads over 2 K/V heads) traced as query rows of one attention
+    over the K/V heads: no repeated K/V in the graph, the same outputs as the repeated heads."""
+    import onnx
+    import onnxruntime as ort
+    from pocket_tts.modules.rope import RotaryEmbedding
+    from pocket_tts.modules.transformer import StreamingMultiheadAttention
+
+    torch.manual_seed(1)
+    heads, kv_heads, head_dim = 8, 2, 4
+    attention = StreamingMultiheadAttention(embed_dim=32, num_heads=heads, rope=RotaryEmbedding(10_000.0)).eval()
+    attention._module_absolute_name = "layer"
+    attention.num_kv_heads = kv_heads  # the 4.x attribute (2.1.0's module has none): K/V narrower than the queries
+    attention.in_proj = nn.Linear(32, (heads + 2 * kv_heads) * head_dim, bias=False)
+    example = (torch.randn(1, 2, 32), torch.tensor([3]), torch.randn(1, 3, kv_heads, head_dim), torch.randn(1, 3, kv_heads, head_dim))
+    traced = trace_swapped(
+        _Layer(attention),
+        example,
+        fused_forwards([attention], 64),
+        ["x", "offset", "past_k", "past_v"],
+        ["out", "new_k", "new_v"],
+        {"x": {1: "n"}, "past_k": {1: "p"}, "past_v": {1: "p"}},
+    )
+    model = onnx.load_from_string(traced)
+    (mha,) = [node for node in model.graph.node if node.op_type == "MultiHeadAttention"]
+    assert [a.i for a in mha.attribute if a.name == "num_heads"] == [kv_heads]
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+
+    x, past_k, past_v = torch.randn(1, new, 32), torch.randn(1, past, kv_heads, head_dim), torch.randn(1, past, kv_heads, head_dim)
+    with torch.no_grad():
+        expected = _grouped_reference(attention, x, past, past_k, past_v)
+    feeds = {"x": x.numpy(), "offset": np.array([past], np.int64), "past_k": past_k.numpy(), "past_v": past_v.numpy()}
+    actual = session.run(["out", "new_k", "new_v"], feeds)
+    for got, want in zip(actual, expected):
+        np.testing.assert_allclose(got, want.numpy(), atol=1e-5, rtol=1e-4)

@@ -4,13 +4,14 @@ cases not proven equal left untouched."""
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-from pockettts_tools.graph_rewrites import CONVTRANSPOSE_POLYPHASE, ELU_PRIMITIVES, GELU_TANH_FUSED, apply_rewrites
+from pockettts_tools.graph_rewrites import CONVTRANSPOSE_POLYPHASE, ELU_PRIMITIVES, GELU_TANH_FUSED, LAYERNORM_FUSED, apply_rewrites
 
 RNG = np.random.default_rng(7)
 
@@ -148,3 +149,93 @@ def test_tanh_gelu_chain_becomes_fastgelu_and_other_chains_are_left() -> None:
     expected, actual = run["o"].run(None, feeds), run["r"].run(None, feeds)
     for e, a in zip(expected, actual, strict=True):
         np.testing.assert_allclose(a, e, atol=1e-6, rtol=1e-5)
+
+
+def _layernorm_model() -> onnx.ModelProto:
+    """torch's trace of upstream's hand-written layer norm (its sampler head's) on three inputs: as is with eps 1e-6
+    (a), with an affine weight and bias after it (b), and normalising over the first axis instead of the last (c)."""
+    import io
+    import warnings
+
+    import torch
+
+    def norm(x: torch.Tensor, dim: int) -> torch.Tensor:
+        mean = x.mean(dim=dim, keepdim=True)
+        var = x.var(dim=dim, unbiased=False, keepdim=True)
+        return (x - mean) / torch.sqrt(var + 1e-6)
+
+    class Norms(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.randn(6))
+            self.bias = torch.nn.Parameter(torch.randn(6))
+
+        def forward(self, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            return norm(a, -1), norm(b, -1) * self.weight + self.bias, norm(c, 0)
+
+    torch.manual_seed(0)  # the same weight and bias in every call (the test compares two of them)
+    buffer = io.BytesIO()
+    example = tuple(torch.randn(3, 6) for _ in range(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
+        torch.onnx.export(
+            Norms(), example, buffer, dynamo=False, opset_version=17, input_names=["a", "b", "c"], output_names=["ya", "yb", "yc"]
+        )
+    return onnx.load_from_string(buffer.getvalue())
+
+
+def test_hand_written_layernorm_becomes_layernormalization_over_the_last_axis_only() -> None:
+    original = _layernorm_model()
+    rewritten = _layernorm_model()
+    counts = apply_rewrites(rewritten, [LAYERNORM_FUSED])
+    onnx.checker.check_model(rewritten)
+    assert counts == {LAYERNORM_FUSED: 2}  # a and b; c normalises over axis 0
+    kinds = Counter(n.op_type for n in rewritten.graph.node)
+    assert (
+        kinds["LayerNormalization"] == 2 and kinds["Sqrt"] == 1 and kinds["ReduceMean"] == 3
+    )  # c's chain kept (x.var traces its own mean)
+    (ln,) = {tuple(a.f for a in n.attribute if a.name == "epsilon") for n in rewritten.graph.node if n.op_type == "LayerNormalization"}
+    assert np.float32(ln[0]) == np.float32(1e-6)
+    feeds = {name: (3 * RNG.standard_normal((3, 6)) + 1).astype(np.float32) for name in "abc"}
+    run = {
+        name: ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+        for name, m in (("o", original), ("r", rewritten))
+    }
+    expected, actual = run["o"].run(None, feeds), run["r"].run(None, feeds)
+    for e, a in zip(expected, actual, strict=True):
+        np.testing.assert_allclose(a, e, atol=1e-5, rtol=1e-5)
+
+
+def test_fastgelu_output_is_typed_so_that_onnxruntimes_quantizer_accepts_the_matmul_after_it(tmp_path: Path) -> None:
+    """onnx's shape inference does not know contrib operators: the rewrite declares FastGelu's output a float tensor,
+    else onnxruntime's quantize_dynamic (as --int8 runs it on flow_lm_main) cannot type the MatMul after it."""
+    import io
+    import warnings
+
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from torch.nn import functional as F
+
+    class GeluThenLinear(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = torch.nn.Linear(8, 8, bias=False)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.linear(F.gelu(x, approximate="tanh"))
+
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            GeluThenLinear(), (torch.randn(2, 8),), buffer, dynamo=False, opset_version=17, input_names=["x"], output_names=["y"]
+        )
+    model = onnx.load_from_string(buffer.getvalue())
+    assert apply_rewrites(model, [GELU_TANH_FUSED]) == {GELU_TANH_FUSED: 1}
+    (gelu,) = [n for n in model.graph.node if n.op_type == "FastGelu"]
+    assert [v.type.tensor_type.elem_type for v in model.graph.value_info if v.name == gelu.output[0]] == [TensorProto.FLOAT]
+    onnx.save(model, str(tmp_path / "fp32.onnx"))
+    quantize_dynamic(
+        str(tmp_path / "fp32.onnx"), str(tmp_path / "int8.onnx"), weight_type=QuantType.QInt8, extra_options={"MatMulConstBOnly": True}
+    )
+    assert "MatMul" not in {n.op_type for n in onnx.load(str(tmp_path / "int8.onnx")).graph.node}  # the MatMul was quantised

@@ -76,6 +76,8 @@ describe.skipIf(!hasOracle4 && !isCI)('model export --upstream 4.0.1 on every or
       expect(main?.inputs.find((s) => s.name === 'past_k.0')?.shape).toEqual([1, 'past_len', want.kvHeads, want.headDim])
       expect(main?.outputs.find((s) => s.name === 'new_kv')?.shape).toEqual(['new_len', model.num_layers, 2, want.kvHeads, want.headDim])
       expect(main?.outputs.find((s) => s.name === 'hidden')?.shape).toEqual([1, want.hidden])
+      // the attention as contrib operators (grouped heads as query rows), 4.x's tanh GELU as one FastGelu
+      expect(main?.rewrites).toEqual(['fused_attention', 'gelu_tanh_fused'])
       // the sampler head's inputs fit its type
       const flow = manifest.graphs['flow_lm_flow']
       if (want.sampler === 'lsd') {
