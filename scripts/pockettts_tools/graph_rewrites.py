@@ -87,7 +87,7 @@ class _Graph:
 
     def readers(self, name: str) -> int:
         """How many node inputs and graph outputs read ``name``."""
-        return sum(list(n.input).count(name) for n in self.graph.node) + sum(o.name == name for o in self.graph.output)
+        return _reads(self.graph).count(name) + sum(o.name == name for o in self.graph.output)
 
     def scalar(self, name: str) -> float | None:
         """The value of a one-element float constant (an initializer or a Constant node's output), else None."""
@@ -111,7 +111,7 @@ class _Graph:
         returns the names they read."""
         inputs: set[str] = set()
         while True:
-            read = {i for n in self.graph.node for i in n.input} | {o.name for o in self.graph.output}
+            read = set(_reads(self.graph)) | {o.name for o in self.graph.output}
             dead = [n for n in self.graph.node if not any(o in read for o in n.output)]
             if not dead:
                 return inputs
@@ -120,11 +120,22 @@ class _Graph:
                 self.graph.node.remove(node)
 
     def drop_unused_initializers(self, names: set[str]) -> None:
-        used = {n for node in self.graph.node for n in node.input} | {v.name for v in self.graph.output}
+        used = set(_reads(self.graph)) | {v.name for v in self.graph.output}
         for name in names - used:
             tensor = self.initializers.pop(name, None)
             if tensor is not None:
                 self.graph.initializer.remove(tensor)
+
+
+def _reads(graph: onnx.GraphProto) -> list[str]:
+    """Every name the graph's nodes read, those inside their subgraphs (an If's branches read outer values) included."""
+    names: list[str] = []
+    for node in graph.node:
+        names.extend(node.input)
+        for attribute in node.attribute:
+            if attribute.HasField("g"):
+                names.extend(_reads(attribute.g))
+    return names
 
 
 def _attributes(node: onnx.NodeProto) -> dict[str, object]:

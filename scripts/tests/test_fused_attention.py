@@ -5,6 +5,7 @@ streaming attention (prefill over a past, one step, a causal bias over several n
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -44,6 +45,26 @@ class _Layer(nn.Module):
         return out, state["layer"]["new_k"], state["layer"]["new_v"]
 
 
+def _nodes(graph: Any) -> list[Any]:
+    """A graph's nodes and those of its subgraphs (an If's branches)."""
+    out = []
+    for node in graph.node:
+        out.append(node)
+        for attribute in node.attribute:
+            if attribute.HasField("g"):
+                out.extend(_nodes(attribute.g))
+    return out
+
+
+def _cache_readers(model: Any) -> set[str]:
+    """The operators that read the past K/V inputs, and those that read what their Reshapes make of them."""
+    nodes = _nodes(model.graph)
+    past = {"past_k", "past_v"}
+    reshaped = {o for n in nodes if n.op_type == "Reshape" and n.input[0] in past for o in n.output}
+    readers = {n.op_type for n in nodes if past & set(n.input)}
+    return readers | ({n.op_type for n in nodes if reshaped & set(n.input)} - {"FusedMatMul"})
+
+
 def _upstream(attention: nn.Module, x: torch.Tensor, past_k: torch.Tensor, past_v: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """Upstream's own streaming forward over a cache holding the past (its linear cache backend, unmodified)."""
     past = past_k.shape[1]
@@ -79,7 +100,8 @@ def test_fused_layer_equals_upstream_attention_on_onnxruntime(tmp_path: Path, ne
     )
     model = onnx.load_from_string(traced)
     ops = {node.op_type for node in model.graph.node}
-    assert {"RotaryEmbedding", "MultiHeadAttention"} <= ops and "Softmax" not in ops
+    assert {"RotaryEmbedding", "FusedMatMul"} <= ops and "MultiHeadAttention" not in ops
+    assert _cache_readers(model) == {"Reshape", "Shape"}  # the past is read in place: no Concat, no Transpose of it
     assert "forward" not in attention.__dict__  # upstream's forward is back
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
 
@@ -137,8 +159,9 @@ def test_grouped_query_heads_as_query_rows_equal_repeated_kv_heads(tmp_path: Pat
         {"x": {1: "n"}, "past_k": {1: "p"}, "past_v": {1: "p"}},
     )
     model = onnx.load_from_string(traced)
-    (mha,) = [node for node in model.graph.node if node.op_type == "MultiHeadAttention"]
-    assert [a.i for a in mha.attribute if a.name == "num_heads"] == [kv_heads]
+    # the new keys' scores; the past's scores and both sums when there is a past; the new values' sum when there is none
+    assert [node.op_type for node in _nodes(model.graph)].count("FusedMatMul") == 5
+    assert _cache_readers(model) == {"Reshape", "Shape"}  # no K/V head repeated: the cache is not copied
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
 
     x, past_k, past_v = torch.randn(1, new, 32), torch.randn(1, past, kv_heads, head_dim), torch.randn(1, past, kv_heads, head_dim)

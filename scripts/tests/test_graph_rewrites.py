@@ -239,3 +239,38 @@ def test_fastgelu_output_is_typed_so_that_onnxruntimes_quantizer_accepts_the_mat
         str(tmp_path / "fp32.onnx"), str(tmp_path / "int8.onnx"), weight_type=QuantType.QInt8, extra_options={"MatMulConstBOnly": True}
     )
     assert "MatMul" not in {n.op_type for n in onnx.load(str(tmp_path / "int8.onnx")).graph.node}  # the MatMul was quantised
+
+
+def test_a_value_read_only_inside_an_if_branch_is_not_dead() -> None:
+    """The fused attention's If branches read values of the graph around them (implicit inputs): the rewrites'
+    dead-node sweep and reader counts see those reads, so a rewrite cannot drop the node that makes them."""
+    from pockettts_tools.graph_rewrites import _Graph
+
+    branch = {
+        name: helper.make_graph(
+            [helper.make_node(op, ["shared"], [f"{name}_out"])],
+            name,
+            [],
+            [helper.make_tensor_value_info(f"{name}_out", TensorProto.FLOAT, [2])],
+        )
+        for name, op in (("then", "Identity"), ("else", "Neg"))
+    }
+    graph = helper.make_graph(
+        [
+            helper.make_node("Abs", ["x"], ["shared"]),
+            helper.make_node("Sqrt", ["x"], ["unread"]),
+            helper.make_node("If", ["cond"], ["y"], then_branch=branch["then"], else_branch=branch["else"]),
+        ],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2]), helper.make_tensor_value_info("cond", TensorProto.BOOL, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    g = _Graph(model)
+    assert g.readers("shared") == 2  # once in each branch
+    assert g.drop_dead_nodes() == {"x"}  # the Sqrt nobody reads goes; the Abs the branches read stays
+    assert [n.op_type for n in model.graph.node] == ["Abs", "If"]
+    onnx.checker.check_model(model)
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    x = np.array([-1.5, 2.0], np.float32)
+    np.testing.assert_array_equal(session.run(None, {"x": x, "cond": np.array([False])})[0], -np.abs(x))
