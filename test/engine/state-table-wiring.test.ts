@@ -11,7 +11,7 @@ import {VENV_PYTHON} from '../helpers/python.js'
 
 const FIXTURE = join(packageRoot(), 'fixtures', 'tiny-onnx')
 
-/** Renames graph inputs of an ONNX file in place (every node reading them follows). */
+/** Renames graph inputs of an ONNX file in place (every node reading them follows, inside If branches too). */
 const RENAME_INPUTS = `
 import json, sys
 import onnx
@@ -19,8 +19,13 @@ path, mapping = sys.argv[1], json.loads(sys.argv[2])
 model = onnx.load(path)
 for value in model.graph.input:
     value.name = mapping.get(value.name, value.name)
-for node in model.graph.node:
-    node.input[:] = [mapping.get(name, name) for name in node.input]
+def follow(graph):
+    for node in graph.node:
+        node.input[:] = [mapping.get(name, name) for name in node.input]
+        for attribute in node.attribute:
+            if attribute.HasField("g"):
+                follow(attribute.g)
+follow(model.graph)
 onnx.checker.check_model(model)
 onnx.save(model, path)
 `
