@@ -287,6 +287,12 @@ def _snr_db(reference: np.ndarray, actual: np.ndarray) -> float | None:
     return round(10 * math.log10(signal / noise), 2) if signal > 0 else -999.0
 
 
+def is_eos(logit: float, step: int, ref: Reference) -> bool:
+    """Upstream's EOS decision at AR step ``step``: the logit above the threshold, from ``eos_min_step`` on (4.x ignores
+    an EOS on its first steps; 2.1.0's minimum is 0)."""
+    return logit > ref.eos_threshold and step >= ref.eos_min_step
+
+
 class _Chain:
     """The exported graphs driven as the runtime drives them (voice prefill, text prefill, AR steps, Mimi)."""
 
@@ -324,7 +330,7 @@ class _Chain:
                 s = np.full((1, 1), i / k, np.float32)
                 t = np.full((1, 1), (i + 1) / k, np.float32)
                 x = x + run(self.sessions["flow_lm_flow"], {"hidden": out["hidden"], "s": s, "t": t, "x": x})["flow_dir"] / k
-            if logit > ref.eos_threshold and eos_step is None:
+            if eos_step is None and is_eos(logit, step, ref):
                 eos_step = step
             if stop_at_eos and eos_step is not None and step >= eos_step + ref.frames_after_eos:
                 break

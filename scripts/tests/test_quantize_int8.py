@@ -303,3 +303,17 @@ def test_no_mimi_form_at_the_threshold_keeps_the_fp32_decoder_file_needs_oracle(
     nodes = onnx.load(str(tmp_path / "int8" / "mimi_decoder.onnx")).graph.node
     assert not any(n.op_type in ("MatMulInteger", "DynamicQuantizeLinear") for n in nodes)
     assert not list((tmp_path / "int8").glob(".*"))  # no backup or temporary file left
+
+
+def test_the_chain_decides_eos_as_upstream_does_ignoring_it_before_eos_min_step() -> None:
+    """4.x ignores an EOS logit above the threshold on its first eos_min_step AR steps (the int8 replay of upstream's run
+    once stopped at step 2 where upstream stopped at 81); 2.1.0's minimum is 0."""
+    from types import SimpleNamespace
+
+    from pockettts_tools.quantize_int8 import is_eos
+
+    four = SimpleNamespace(eos_threshold=-4.0, eos_min_step=3)
+    assert [is_eos(-1.0, step, four) for step in range(5)] == [False, False, False, True, True]  # type: ignore[arg-type]
+    assert not is_eos(-4.5, 10, four)  # type: ignore[arg-type]
+    two = SimpleNamespace(eos_threshold=-4.0, eos_min_step=0)
+    assert is_eos(-1.0, 0, two)  # type: ignore[arg-type]
