@@ -44,7 +44,7 @@ export interface RunBenchParams {
   readonly runs?: number
   /** Unmeasured runs first (session warm-up). @default 1 */
   readonly warmup?: number
-  /** onnxruntime intra-op threads of the FlowLM sessions. @default the engine's (physical cores minus the Mimi worker's) */
+  /** onnxruntime intra-op threads of the FlowLM sessions. @default the engine's (loadEngineModel's `threads`) */
   readonly threads?: number
   /** Frames per chunk with EOS ignored (random-weight models); null = upstream's stopping rule. @default null */
   readonly frames?: number | null

@@ -85,7 +85,7 @@ export interface LoadEngineModelParams {
   readonly dir: string
   /**
    * onnxruntime intra-op threads of the main-thread sessions (FlowLM, flow head, text).
-   * @default physical cores; for an int8 export with the Mimi worker, physical cores minus the worker's (at least 1)
+   * @default physical cores; for an int8 export whose Mimi decoder stayed fp32, with the Mimi worker, physical cores minus the worker's (at least 1)
    */
   readonly threads?: number
   /**
@@ -144,10 +144,12 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
   const files = Object.fromEntries(coreGraphs.map((name) => [name, graphEntry(manifest, name).file])) as Record<CoreGraph, string>
   const useWorker = params.mimiWorker === true
   // Measured on 2 cores (bench, full-size model): an fp32 FlowLM step is the bottleneck and gains from every
-  // core (Mimi's worker fits in the gaps: 2.1x vs 1.8x real time); an int8 step is light and Mimi becomes the
-  // bottleneck, so the FlowLM leaves the worker its core (3.2x vs 3.0x).
-  const mainThreads =
-    params.threads ?? (useWorker && manifest.quantization !== undefined ? Math.max(1, defaultThreads() - MIMI_THREADS) : defaultThreads())
+  // core (Mimi's worker fits in the gaps: 2.1x vs 1.8x real time); an int8 step beside an fp32 Mimi decoder is
+  // light and Mimi becomes the bottleneck, so the FlowLM leaves the worker its core (3.2x vs 3.0x). With the
+  // decoder int8 too (~5 ms a frame on the worker against the step's ~7), the step is the bottleneck again and takes
+  // every core: 7 alternating rounds, 2 threads faster in 5 (medians 9.6x vs 8.9x real time).
+  const fp32MimiBeside = manifest.quantization !== undefined && manifest.quantization.graphs['mimi_decoder'] === undefined
+  const mainThreads = params.threads ?? (useWorker && fp32MimiBeside ? Math.max(1, defaultThreads() - MIMI_THREADS) : defaultThreads())
   const sessionOptions = {threads: mainThreads, allowSpinning: ALLOW_SPINNING}
   const mimiStates = mimiStatesOf(graphEntry(manifest, 'mimi_decoder'))
   const batched = params.batching === true && batchedGraphs(manifest, release) !== null
