@@ -105,6 +105,14 @@ def head_gemms_as_matmuls(path: Path, above: int) -> list[str]:
         matmuls.append(f"{node.name}.matmul")
     if not matmuls:
         return []
+    _save_with_nodes(model, nodes, path)
+    return matmuls
+
+
+def _save_with_nodes(model: Any, nodes: list[Any], path: Path) -> None:
+    """Writes ``model`` to ``path`` (atomically) with ``nodes`` as its graph's nodes, the initializers none reads dropped."""
+    import onnx
+
     del model.graph.node[:]
     model.graph.node.extend(nodes)
     used = {i for n in model.graph.node for i in n.input}
@@ -114,7 +122,6 @@ def head_gemms_as_matmuls(path: Path, above: int) -> list[str]:
     temp = path.with_name(f".{path.name}.matmul")
     onnx.save(model, str(temp))
     os.replace(temp, path)
-    return matmuls
 
 
 def convs_as_matmuls(path: Path, min_out: int = MIN_CONV_OUT) -> list[str]:
@@ -175,16 +182,8 @@ def convs_as_matmuls(path: Path, min_out: int = MIN_CONV_OUT) -> list[str]:
         nodes.append(helper.make_node("Transpose", [total], [node.output[0]], name=f"{name}.channels_first", perm=[0, 2, 1]))
     if not matmuls:
         return []
-    del model.graph.node[:]
-    model.graph.node.extend(nodes)
     model.graph.initializer.extend(added)
-    used = {i for n in model.graph.node for i in n.input}
-    kept = [i for i in model.graph.initializer if i.name in used]
-    del model.graph.initializer[:]
-    model.graph.initializer.extend(kept)
-    temp = path.with_name(f".{path.name}.matmul")
-    onnx.save(model, str(temp))
-    os.replace(temp, path)
+    _save_with_nodes(model, nodes, path)
     return matmuls
 
 

@@ -65,6 +65,22 @@ def _cache_readers(model: Any) -> set[str]:
     return readers | ({n.op_type for n in nodes if reshaped & set(n.input)} - {"FusedMatMul"})
 
 
+def _traced_layer(attention: nn.Module, kv_heads: int, head_dim: int) -> Any:
+    """The layer traced with the substitute forward (x, offset, past_k, past_v -> out, new_k, new_v), as an ONNX model."""
+    import onnx
+
+    example = (torch.randn(1, 2, 32), torch.tensor([3]), torch.randn(1, 3, kv_heads, head_dim), torch.randn(1, 3, kv_heads, head_dim))
+    traced = trace_swapped(
+        _Layer(attention),
+        example,
+        fused_forwards([attention], 64),
+        ["x", "offset", "past_k", "past_v"],
+        ["out", "new_k", "new_v"],
+        {"x": {1: "n"}, "past_k": {1: "p"}, "past_v": {1: "p"}},
+    )
+    return onnx.load_from_string(traced)
+
+
 def _upstream(attention: nn.Module, x: torch.Tensor, past_k: torch.Tensor, past_v: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """Upstream's own streaming forward over a cache holding the past (its linear cache backend, unmodified)."""
     past = past_k.shape[1]
@@ -79,7 +95,6 @@ def _upstream(attention: nn.Module, x: torch.Tensor, past_k: torch.Tensor, past_
 
 @pytest.mark.parametrize(("new", "past"), [(1, 7), (5, 3), (4, 0)])
 def test_fused_layer_equals_upstream_attention_on_onnxruntime(tmp_path: Path, new: int, past: int) -> None:
-    import onnx
     import onnxruntime as ort
     from pocket_tts.modules.rope import RotaryEmbedding
     from pocket_tts.modules.transformer import StreamingMultiheadAttention
@@ -88,17 +103,7 @@ def test_fused_layer_equals_upstream_attention_on_onnxruntime(tmp_path: Path, ne
     attention = StreamingMultiheadAttention(embed_dim=32, num_heads=4, rope=RotaryEmbedding(10_000.0)).eval()
     attention._module_absolute_name = "layer"
     heads, head_dim = 4, 8
-    layer = _Layer(attention)
-    example = (torch.randn(1, 2, 32), torch.tensor([3]), torch.randn(1, 3, heads, head_dim), torch.randn(1, 3, heads, head_dim))
-    traced = trace_swapped(
-        layer,
-        example,
-        fused_forwards([attention], 64),
-        ["x", "offset", "past_k", "past_v"],
-        ["out", "new_k", "new_v"],
-        {"x": {1: "n"}, "past_k": {1: "p"}, "past_v": {1: "p"}},
-    )
-    model = onnx.load_from_string(traced)
+    model = _traced_layer(attention, heads, head_dim)
     ops = {node.op_type for node in model.graph.node}
     assert {"RotaryEmbedding", "FusedMatMul"} <= ops and "MultiHeadAttention" not in ops
     assert _cache_readers(model) == {"Reshape", "Shape"}  # the past is read in place: no Concat, no Transpose of it
@@ -138,7 +143,6 @@ def _grouped_reference(
 def test_grouped_query_heads_as_query_rows_equal_repeated_kv_heads(tmp_path: Path, new: int, past: int) -> None:
     """4.x's grouped-query attention (here 8 query heads over 2 K/V heads) traced as query rows of one attention
     over the K/V heads: no repeated K/V in the graph, the same outputs as the repeated heads."""
-    import onnx
     import onnxruntime as ort
     from pocket_tts.modules.rope import RotaryEmbedding
     from pocket_tts.modules.transformer import StreamingMultiheadAttention
@@ -149,16 +153,7 @@ def test_grouped_query_heads_as_query_rows_equal_repeated_kv_heads(tmp_path: Pat
     attention._module_absolute_name = "layer"
     attention.num_kv_heads = kv_heads  # the 4.x attribute (2.1.0's module has none): K/V narrower than the queries
     attention.in_proj = nn.Linear(32, (heads + 2 * kv_heads) * head_dim, bias=False)
-    example = (torch.randn(1, 2, 32), torch.tensor([3]), torch.randn(1, 3, kv_heads, head_dim), torch.randn(1, 3, kv_heads, head_dim))
-    traced = trace_swapped(
-        _Layer(attention),
-        example,
-        fused_forwards([attention], 64),
-        ["x", "offset", "past_k", "past_v"],
-        ["out", "new_k", "new_v"],
-        {"x": {1: "n"}, "past_k": {1: "p"}, "past_v": {1: "p"}},
-    )
-    model = onnx.load_from_string(traced)
+    model = _traced_layer(attention, kv_heads, head_dim)
     # the new keys' scores; the past's scores and both sums when there is a past; the new values' sum when there is none
     assert [node.op_type for node in _nodes(model.graph)].count("FusedMatMul") == 5
     assert _cache_readers(model) == {"Reshape", "Shape"}  # no K/V head repeated: the cache is not copied

@@ -52,6 +52,19 @@ def _run(model: onnx.ModelProto, x: np.ndarray) -> list[np.ndarray]:
     return session.run(None, {"x": x})  # type: ignore[no-any-return]
 
 
+def _assert_same_outputs(
+    original: onnx.ModelProto, rewritten: onnx.ModelProto, feeds: dict[str, np.ndarray], atol: float, rtol: float
+) -> None:
+    """Both graphs on onnxruntime with the same inputs: every output equal within the tolerances."""
+    run = {
+        name: ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+        for name, m in (("o", original), ("r", rewritten))
+    }
+    expected, actual = run["o"].run(None, feeds), run["r"].run(None, feeds)
+    for e, a in zip(expected, actual, strict=True):
+        np.testing.assert_allclose(a, e, atol=atol, rtol=rtol)
+
+
 def test_rewritten_graph_matches_the_original_and_drops_the_node_kinds() -> None:
     original = _model()
     rewritten = _model()
@@ -142,13 +155,7 @@ def test_tanh_gelu_chain_becomes_fastgelu_and_other_chains_are_left() -> None:
     assert len(rewritten.graph.node) < len(original.graph.node) - 8  # a's chain and its constants are gone
     assert any(o.domain == "com.microsoft" for o in rewritten.opset_import)
     feeds = {name: (3 * RNG.standard_normal((2, 5))).astype(np.float32) for name in "abc"}
-    run = {
-        name: ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
-        for name, m in (("o", original), ("r", rewritten))
-    }
-    expected, actual = run["o"].run(None, feeds), run["r"].run(None, feeds)
-    for e, a in zip(expected, actual, strict=True):
-        np.testing.assert_allclose(a, e, atol=1e-6, rtol=1e-5)
+    _assert_same_outputs(original, rewritten, feeds, atol=1e-6, rtol=1e-5)
 
 
 def _layernorm_model() -> onnx.ModelProto:
@@ -197,13 +204,7 @@ def test_hand_written_layernorm_becomes_layernormalization_over_the_last_axis_on
     (ln,) = {tuple(a.f for a in n.attribute if a.name == "epsilon") for n in rewritten.graph.node if n.op_type == "LayerNormalization"}
     assert np.float32(ln[0]) == np.float32(1e-6)
     feeds = {name: (3 * RNG.standard_normal((3, 6)) + 1).astype(np.float32) for name in "abc"}
-    run = {
-        name: ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
-        for name, m in (("o", original), ("r", rewritten))
-    }
-    expected, actual = run["o"].run(None, feeds), run["r"].run(None, feeds)
-    for e, a in zip(expected, actual, strict=True):
-        np.testing.assert_allclose(a, e, atol=1e-5, rtol=1e-5)
+    _assert_same_outputs(original, rewritten, feeds, atol=1e-5, rtol=1e-5)
 
 
 def test_fastgelu_output_is_typed_so_that_onnxruntimes_quantizer_accepts_the_matmul_after_it(tmp_path: Path) -> None:
