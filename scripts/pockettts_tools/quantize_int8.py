@@ -361,11 +361,15 @@ def _parity_noise(ref: Reference, steps: int) -> list[np.ndarray]:
 
 
 def mimi_audio_snr(
-    graphs: dict[str, GraphDef], fp32: dict[str, Any], int8_decoder: Any, ref: Reference, latents: list[np.ndarray]
+    graphs: dict[str, GraphDef],
+    fp32: dict[str, Any],
+    int8_decoder: Any,
+    ref: Reference,
+    latents: list[np.ndarray],
+    reference: list[np.ndarray],
 ) -> list[float | None]:
-    """The SNR (dB) of each frame the int8 Mimi decoder makes from ``latents`` against the fp32 decoder's, every other
-    graph fp32: the decoder's own cost, apart from the FlowLM's."""
-    reference = _Chain(graphs, fp32, ref).audio(latents)
+    """The SNR (dB) of each frame the int8 Mimi decoder makes from ``latents`` against ``reference``, the fp32
+    decoder's frames of them, every other graph fp32: the decoder's own cost, apart from the FlowLM's."""
     actual = _Chain(graphs, {**fp32, "mimi_decoder": int8_decoder}, ref).audio(latents)
     return [_snr_db(a, b) for a, b in zip(reference, actual)]
 
@@ -388,13 +392,14 @@ def _quantize_mimi(
     """The Mimi decoder in the first of MIMI_TIERS whose audio keeps MIMI_MIN_SNR_DB against the fp32 decoder (the
     file rewritten from ``backup`` for each); ``record`` gets what was tried. None (the fp32 file restored): no tier."""
     record["tried"] = []
+    reference = _Chain(graphs, fp32, ref).audio(latents)  # the fp32 decoder's frames, once for every tier
     for tier in MIMI_TIERS:
         shutil.copyfile(backup, path)
         if "convolutions" in tier:
             convs_as_matmuls(path)
         info = _quantize("mimi_decoder", path, transformer_matmuls(path, 1))
         session = open_session(path)
-        snr = mimi_audio_snr(graphs, fp32, session, ref, latents)
+        snr = mimi_audio_snr(graphs, fp32, session, ref, latents, reference)
         measured = [v for v in snr if v is not None]
         record["tried"].append({"selection": tier, "min_audio_snr_db": min(measured) if measured else None})
         if keeps_int8_mimi(snr):

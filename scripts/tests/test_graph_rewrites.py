@@ -10,6 +10,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
+from swapped_trace import trace_swapped
 
 from pockettts_tools.graph_rewrites import CONVTRANSPOSE_POLYPHASE, ELU_PRIMITIVES, GELU_TANH_FUSED, LAYERNORM_FUSED, apply_rewrites
 
@@ -98,8 +99,6 @@ def test_a_graph_without_provable_nodes_is_left_byte_identical() -> None:
 def _gelu_model() -> onnx.ModelProto:
     """torch's trace of gelu(x, approximate="tanh") on three inputs: as is (a), with the cubic constant 0.05 instead
     of 0.044715 (b: another function), and with the tanh also a graph output (c: an intermediate read elsewhere)."""
-    import io
-    import warnings
 
     import torch
     from torch.nn import functional as F
@@ -108,14 +107,7 @@ def _gelu_model() -> onnx.ModelProto:
         def forward(self, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, ...]:
             return F.gelu(a, approximate="tanh"), F.gelu(b, approximate="tanh"), F.gelu(c, approximate="tanh")
 
-    buffer = io.BytesIO()
-    example = tuple(torch.randn(2, 5) for _ in range(3))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
-        torch.onnx.export(
-            Gelus(), example, buffer, dynamo=False, opset_version=17, input_names=["a", "b", "c"], output_names=["ya", "yb", "yc"]
-        )
-    model = onnx.load_from_string(buffer.getvalue())
+    model = onnx.load_from_string(trace_swapped(Gelus(), tuple(torch.randn(2, 5) for _ in range(3)), [], "abc", ["ya", "yb", "yc"]))
     for node in model.graph.node:
         if (
             node.op_type == "Constant"
@@ -161,8 +153,6 @@ def test_tanh_gelu_chain_becomes_fastgelu_and_other_chains_are_left() -> None:
 def _layernorm_model() -> onnx.ModelProto:
     """torch's trace of upstream's hand-written layer norm (its sampler head's) on three inputs: as is with eps 1e-6
     (a), with an affine weight and bias after it (b), and normalising over the first axis instead of the last (c)."""
-    import io
-    import warnings
 
     import torch
 
@@ -181,14 +171,7 @@ def _layernorm_model() -> onnx.ModelProto:
             return norm(a, -1), norm(b, -1) * self.weight + self.bias, norm(c, 0)
 
     torch.manual_seed(0)  # the same weight and bias in every call (the test compares two of them)
-    buffer = io.BytesIO()
-    example = tuple(torch.randn(3, 6) for _ in range(3))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
-        torch.onnx.export(
-            Norms(), example, buffer, dynamo=False, opset_version=17, input_names=["a", "b", "c"], output_names=["ya", "yb", "yc"]
-        )
-    return onnx.load_from_string(buffer.getvalue())
+    return onnx.load_from_string(trace_swapped(Norms(), tuple(torch.randn(3, 6) for _ in range(3)), [], "abc", ["ya", "yb", "yc"]))
 
 
 def test_hand_written_layernorm_becomes_layernormalization_over_the_last_axis_only() -> None:
@@ -210,8 +193,6 @@ def test_hand_written_layernorm_becomes_layernormalization_over_the_last_axis_on
 def test_fastgelu_output_is_typed_so_that_onnxruntimes_quantizer_accepts_the_matmul_after_it(tmp_path: Path) -> None:
     """onnx's shape inference does not know contrib operators: the rewrite declares FastGelu's output a float tensor,
     else onnxruntime's quantize_dynamic (as --int8 runs it on flow_lm_main) cannot type the MatMul after it."""
-    import io
-    import warnings
 
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -225,13 +206,7 @@ def test_fastgelu_output_is_typed_so_that_onnxruntimes_quantizer_accepts_the_mat
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.linear(F.gelu(x, approximate="tanh"))
 
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            GeluThenLinear(), (torch.randn(2, 8),), buffer, dynamo=False, opset_version=17, input_names=["x"], output_names=["y"]
-        )
-    model = onnx.load_from_string(buffer.getvalue())
+    model = onnx.load_from_string(trace_swapped(GeluThenLinear(), (torch.randn(2, 8),), [], ["x"], ["y"]))
     assert apply_rewrites(model, [GELU_TANH_FUSED]) == {GELU_TANH_FUSED: 1}
     (gelu,) = [n for n in model.graph.node if n.op_type == "FastGelu"]
     assert [v.type.tensor_type.elem_type for v in model.graph.value_info if v.name == gelu.output[0]] == [TensorProto.FLOAT]

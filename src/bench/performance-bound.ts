@@ -83,26 +83,20 @@ export function performanceBound(params: PerformanceBoundParams): PerformanceBou
   const {cost, probe, summary} = params
   const calls = params.calls ?? {flowLm: 1, flowHead: 1, mimi: 1}
   const perCoreProbe = perCoreLimits(probe)
-  // each stage's limits: the probe's, at its int8 rate for an int8 stage
-  const limits = (stage: keyof StageCalls): {all: Limits; one: Limits | undefined} =>
-    params.int8?.[stage] === true
-      ? {all: int8Limits(probe), one: perCoreProbe === undefined ? undefined : int8Limits(perCoreProbe)}
-      : {all: probe, one: perCoreProbe}
-  const [flowLmLimits, flowHeadLimits, mimiLimits] = [limits('flowLm'), limits('flowHead'), limits('mimi')]
-  const flowLmMs = bestStageMs(cost.flowLmStep, flowLmLimits.all, flowLmLimits.one, calls.flowLm)
-  const flowHeadMs = bestStageMs(cost.flowHead, flowHeadLimits.all, flowHeadLimits.one, calls.flowHead)
-  const mimiMs = cost.mimi === null ? null : bestStageMs(cost.mimi, mimiLimits.all, mimiLimits.one, calls.mimi)
+  // a stage's limits from a probe's: at the int8 rate for a stage with int8 weights
+  const at = (base: Limits, stage: keyof StageCalls): Limits => (params.int8?.[stage] === true ? int8Limits(base) : base)
+  const best = (stage: keyof StageCalls, c: StageCost, n: number): number =>
+    bestStageMs(c, at(probe, stage), perCoreProbe === undefined ? undefined : at(perCoreProbe, stage), n)
+  const flowLmMs = best('flowLm', cost.flowLmStep, calls.flowLm)
+  const flowHeadMs = best('flowHead', cost.flowHead, calls.flowHead)
+  const mimiMs = cost.mimi === null ? null : best('mimi', cost.mimi, calls.mimi)
   const generator = flowLmMs + flowHeadMs
   const stagesMs = params.overlapped ? Math.max(generator, mimiMs ?? 0) : generator + (mimiMs ?? 0)
   const cores = probe.threads
-  const coreMs = (stage: StageCost, l: {all: Limits; one: Limits | undefined}, n: number): number | null =>
-    cores === undefined || l.one === undefined ? null : stageCoreMs(stage, l.all, l.one, cores, n)
-  const stageCores = [
-    coreMs(cost.flowLmStep, flowLmLimits, calls.flowLm),
-    coreMs(cost.flowHead, flowHeadLimits, calls.flowHead),
-    cost.mimi === null ? 0 : coreMs(cost.mimi, mimiLimits, calls.mimi),
-  ] as const
-  const work = cores === undefined || stageCores.some((v) => v === null) ? null : workBound(cores, stageCores as readonly number[])
+  const work =
+    cores === undefined || perCoreProbe === undefined
+      ? null
+      : workBound(cores, (stage, c, n) => stageCoreMs(c, at(probe, stage), at(perCoreProbe, stage), cores, n), cost, calls)
   const frameMs = Math.max(stagesMs, work?.ms ?? 0)
   const measuredFlowLm = summary.msPerFrame.flowLm.median
   const overhead = probe.callOverheadMs?.median ?? 0
@@ -128,8 +122,16 @@ export function performanceBound(params: PerformanceBoundParams): PerformanceBou
   }
 }
 
-/** Each stage's least core-ms (FlowLM, head, Mimi) and their sum spread over the cores. */
-function workBound(cores: number, [flowLmCoreMs = 0, flowHeadCoreMs = 0, mimiCoreMs = 0]: readonly number[]): WorkBound {
+/** Each stage's least core-ms (`coreMs`) and their sum spread over the cores. */
+function workBound(
+  cores: number,
+  coreMs: (stage: keyof StageCalls, cost: StageCost, calls: number) => number,
+  cost: ModelCost,
+  calls: StageCalls,
+): WorkBound {
+  const flowLmCoreMs = coreMs('flowLm', cost.flowLmStep, calls.flowLm)
+  const flowHeadCoreMs = coreMs('flowHead', cost.flowHead, calls.flowHead)
+  const mimiCoreMs = cost.mimi === null ? 0 : coreMs('mimi', cost.mimi, calls.mimi)
   return {cores, flowLmCoreMs, flowHeadCoreMs, mimiCoreMs, ms: (flowLmCoreMs + flowHeadCoreMs + mimiCoreMs) / cores}
 }
 

@@ -114,14 +114,13 @@ const MIMI_THREADS = 1
 const ALLOW_SPINNING = false
 
 /**
- * The flow head's intra-op threads: one. Its batch-1 call is too small to split (alone: 1.7 ms on 1 thread, 2.3 ms
- * on 2), and a second pool thread beside the FlowLM's and the Mimi worker's only contends for the 2 cores: full-size
- * fp32 `bench`, alternating, 3 rounds: 3.96–4.11x vs 3.59–3.85x real time.
+ * The flow head's intra-op threads: one. A second pool thread beside the FlowLM's and the Mimi worker's only
+ * contends for the 2 cores: full-size `bench`, alternating, 1 against 2 threads: fp32 (unpacked head) 3.96–4.11x vs
+ * 3.59–3.85x real time; pre-packed, fp32 4.21–4.30x vs 3.71–4.23x and int8 11.0–11.2x vs 9.6–10.8x.
+ * Its weights are pre-packed like every graph's: unpacked, its batch-1 Gemms took 4.1–4.5 ms a step against
+ * 2.9–3.2 ms (fp32, 2 rounds: 4.43x vs 3.98–4.12x; int8 8.0–8.6x vs 7.8–8.1x), peak RSS unchanged.
  */
 const FLOW_HEAD_THREADS = 1
-// Every graph's weights are pre-packed by onnxruntime, the flow head's too: unpacked, its batch-1 Gemms took
-// 4.1–4.5 ms a step against 2.9–3.2 ms (full-size fp32 `bench`, alternating, 2 rounds: 4.43x vs 3.98–4.12x real
-// time; int8 8.0–8.6x vs 7.8–8.1x), peak RSS unchanged.
 
 /** Reads manifest.json, creates the sessions and the text front-end of an exported model folder. */
 export async function loadEngineModel(params: LoadEngineModelParams): Promise<EngineModel> {
