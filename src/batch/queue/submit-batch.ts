@@ -1,4 +1,5 @@
 import {Queue, QueueEvents} from 'bullmq'
+import {Redis, type RedisOptions} from 'ioredis'
 import {CancelledError, UsageError} from '../../errors/index.js'
 import {hashFile} from '../../hub/hash-file.js'
 import {BatchRecorder, itemRequest, type BatchEvent, type BatchReport, type ItemOutcome} from '../batch-recorder.js'
@@ -77,12 +78,13 @@ async function followJobs(
 ): Promise<void> {
   const connection = {...params.url.redis, maxRetriesPerRequest: null}
   const queue = new Queue<QueueJobData, QueueJobResult>(params.queueName, {connection})
-  const events = new QueueEvents(params.queueName, {connection})
   // connection drops are retried by the clients; the states are read again once they are back
   queue.on('error', () => undefined)
+  // the events are read from the stream's last entry before the first job is added: no event of this run is missed
+  // (QueueEvents' default, the entries after its first read, lost the retry of a job that failed before that read)
+  const events = new QueueEvents(params.queueName, {connection, lastEventId: await lastEventId(queue, connection)})
   events.on('error', () => undefined)
   try {
-    // listening before the first job is added: no event of this run is missed
     await events.waitUntilReady()
     const pending = new Map<string, Planned>()
     // attempts a job had made before this run followed it (0 for a job this run added)
@@ -230,6 +232,19 @@ async function enqueue(
   }
   await queue.add('item', data, jobOptions(data.request.id, retry))
   return 0
+}
+
+/** The id of the queue's last event, or the stream's start when it has none yet (one short connection: BullMQ's
+ * client interface has no XREVRANGE). */
+async function lastEventId(queue: Queue<QueueJobData, QueueJobResult>, connection: RedisOptions): Promise<string> {
+  const client = new Redis(connection)
+  client.on('error', () => undefined) // the command's own rejection says it
+  try {
+    const [last] = await client.xrevrange(queue.toKey('events'), '+', '-', 'COUNT', 1)
+    return last?.[0] ?? '0-0'
+  } finally {
+    client.disconnect()
+  }
 }
 
 /** How a job ended, or undefined while it has not (waiting, running, or waiting for a retry). */
