@@ -64,6 +64,17 @@ export interface WorkBound {
   readonly ms: number
 }
 
+/**
+ * The weights a frame reads, at the rate the all-core probe reached for each graph's size: the cores share one
+ * memory system, so two cores streaming together reach the all-core rate, not twice one core's.
+ */
+export interface TrafficBound {
+  /** Weight bytes read per frame: FlowLM step, flow head, and the Mimi graphs once per call. */
+  readonly bytesPerFrame: number
+  /** bytesPerFrame at the all-core rate the probe measured for that many bytes, ms. */
+  readonly ms: number
+}
+
 /** How close the engine runs to what the machine allows (from the probe and the model's cost). */
 export interface PerformanceBound {
   /** Lower bounds on each stage's time per frame: max(weight bytes / bandwidth, FLOPs / matmul rate). */
@@ -77,7 +88,9 @@ export interface PerformanceBound {
   readonly stagesMs?: number
   /** The stages' work shared by the cores (absent when the probe measured no single core, and in older reports). */
   readonly work?: WorkBound
-  /** The bound per frame: the larger of stagesMs and work.ms. */
+  /** The weights of a frame through the memory system the cores share (absent when the probe did not record its threads, and in older reports). */
+  readonly traffic?: TrafficBound
+  /** The bound per frame: the largest of stagesMs, work.ms and traffic.ms. */
   readonly frameMs: number
   readonly overlapped: boolean
   /** frame duration / frameMs: the fastest "× real time" this machine allows this model. */

@@ -1,4 +1,4 @@
-import type {BenchSummary, MimiAloneBound, PerformanceBound, StageCalls, WorkBound} from './bench-report.js'
+import type {BenchSummary, MimiAloneBound, PerformanceBound, StageCalls, TrafficBound, WorkBound} from './bench-report.js'
 import type {ModelCost, StageCost} from './model-cost.js'
 import type {MachineProbe} from './probe-machine.js'
 import type {MimiAloneTimes} from './run-mimi-alone.js'
@@ -42,12 +42,15 @@ export function bandwidthFor(bytesPerCall: number, probe: Pick<MachineProbe, 'ba
 
 /**
  * A stage cannot beat reading its weights once at the bandwidth measured for that size, nor its arithmetic at
- * the measured rate, plus the fixed cost of each of its graph calls.
+ * the measured rate, plus the fixed cost of each of its graph calls. `reuseBytes`: the weights read from one call
+ * of the stage to its next (a frame's, all graphs'): its own stay in the caches only if those fit too, so the
+ * stream probe is read at the larger of the two sizes.
  */
-export function stageBoundMs(stage: StageCost, probe: Limits, calls = 1): number {
+export function stageBoundMs(stage: StageCost, probe: Limits, calls = 1, reuseBytes = 0): number {
   const overhead = probe.callOverheadMs?.median ?? 0
   const bytesPerCall = calls > 0 ? stage.weightBytes / calls : stage.weightBytes
-  const work = Math.max(stage.weightBytes / (bandwidthFor(bytesPerCall, probe) * 1e9), stage.flops / (probe.matmulGflops * 1e9)) * 1000
+  const bandwidth = bandwidthFor(Math.max(bytesPerCall, reuseBytes), probe)
+  const work = Math.max(stage.weightBytes / (bandwidth * 1e9), stage.flops / (probe.matmulGflops * 1e9)) * 1000
   return calls * overhead + work
 }
 
@@ -61,23 +64,24 @@ function perCoreLimits(probe: PerformanceBoundParams['probe']): Limits | undefin
  * A stage's least time per frame with the whole machine: on all its threads, or on one when the one-core probe
  * measured more (a load spike during the all-core probe; the stage can always run on one thread).
  */
-export function bestStageMs(stage: StageCost, probe: Limits, perCore: Limits | undefined, calls = 1): number {
-  const all = stageBoundMs(stage, probe, calls)
-  return perCore === undefined ? all : Math.min(all, stageBoundMs(stage, perCore, calls))
+export function bestStageMs(stage: StageCost, probe: Limits, perCore: Limits | undefined, calls = 1, reuseBytes = 0): number {
+  const all = stageBoundMs(stage, probe, calls, reuseBytes)
+  return perCore === undefined ? all : Math.min(all, stageBoundMs(stage, perCore, calls, reuseBytes))
 }
 
 /**
  * The core-milliseconds a stage needs at least: on one core at the one-core rates, or on all `cores` at the
  * machine's (whichever costs fewer core-ms; a weight stream rarely scales with threads).
  */
-export function stageCoreMs(stage: StageCost, probe: Limits, perCore: Limits, cores: number, calls = 1): number {
-  return Math.min(stageBoundMs(stage, perCore, calls), cores * stageBoundMs(stage, probe, calls))
+export function stageCoreMs(stage: StageCost, probe: Limits, perCore: Limits, cores: number, calls = 1, reuseBytes = 0): number {
+  return Math.min(stageBoundMs(stage, perCore, calls, reuseBytes), cores * stageBoundMs(stage, probe, calls, reuseBytes))
 }
 
 /**
- * The machine's limit for this model and how close the measured medians come to it: the slower of the stages'
- * critical path (FlowLM + flow head, with Mimi beside or after it, each stage with the whole machine) and the
- * work of all stages spread over the cores (known when the probe measured one core, or ran on one thread).
+ * The machine's limit for this model and how close the measured medians come to it: the slowest of the stages'
+ * critical path (FlowLM + flow head, with Mimi beside or after it, each stage with the whole machine), the work of
+ * all stages spread over the cores (known when the probe measured one core, or ran on one thread), and the
+ * weights of a frame through the memory system the cores share.
  */
 export function performanceBound(params: PerformanceBoundParams): PerformanceBound {
   const {cost, probe, summary} = params
@@ -85,8 +89,10 @@ export function performanceBound(params: PerformanceBoundParams): PerformanceBou
   const perCoreProbe = perCoreLimits(probe)
   // a stage's limits from a probe's: at the int8 rate for a stage with int8 weights
   const at = (base: Limits, stage: keyof StageCalls): Limits => (params.int8?.[stage] === true ? int8Limits(base) : base)
+  // every graph's weights are read again one frame later, after all the others': the frame's bytes
+  const frameBytes = frameWeightBytes(cost, calls)
   const best = (stage: keyof StageCalls, c: StageCost, n: number): number =>
-    bestStageMs(c, at(probe, stage), perCoreProbe === undefined ? undefined : at(perCoreProbe, stage), n)
+    bestStageMs(c, at(probe, stage), perCoreProbe === undefined ? undefined : at(perCoreProbe, stage), n, frameBytes)
   const flowLmMs = best('flowLm', cost.flowLmStep, calls.flowLm)
   const flowHeadMs = best('flowHead', cost.flowHead, calls.flowHead)
   const mimiMs = cost.mimi === null ? null : best('mimi', cost.mimi, calls.mimi)
@@ -96,8 +102,10 @@ export function performanceBound(params: PerformanceBoundParams): PerformanceBou
   const work =
     cores === undefined || perCoreProbe === undefined
       ? null
-      : workBound(cores, (stage, c, n) => stageCoreMs(c, at(probe, stage), at(perCoreProbe, stage), cores, n), cost, calls)
-  const frameMs = Math.max(stagesMs, work?.ms ?? 0)
+      : workBound(cores, (stage, c, n) => stageCoreMs(c, at(probe, stage), at(perCoreProbe, stage), cores, n, frameBytes), cost, calls)
+  // the probe's rates are the all-core ones when it says on how many threads it ran (all the cores: run-bench)
+  const traffic = probe.threads === undefined ? null : trafficBound(frameBytes, probe)
+  const frameMs = Math.max(stagesMs, work?.ms ?? 0, traffic?.ms ?? 0)
   const measuredFlowLm = summary.msPerFrame.flowLm.median
   const overhead = probe.callOverheadMs?.median ?? 0
   return {
@@ -106,6 +114,7 @@ export function performanceBound(params: PerformanceBoundParams): PerformanceBou
     mimiMs,
     stagesMs,
     ...(work === null ? {} : {work}),
+    ...(traffic === null ? {} : {traffic}),
     frameMs,
     overlapped: params.overlapped,
     maxSpeed: params.frameMs / frameMs,
@@ -116,10 +125,29 @@ export function performanceBound(params: PerformanceBoundParams): PerformanceBou
     callOverheadMs: overhead,
     callsMsPerFrame: overhead * (calls.flowLm + calls.flowHead + (cost.mimi === null ? 0 : calls.mimi)),
     flowLmBandwidthGBs: Math.max(
-      bandwidthFor(cost.flowLmStep.weightBytes / Math.max(1, calls.flowLm), probe),
-      perCoreProbe === undefined ? 0 : bandwidthFor(cost.flowLmStep.weightBytes / Math.max(1, calls.flowLm), perCoreProbe),
+      bandwidthFor(Math.max(cost.flowLmStep.weightBytes / Math.max(1, calls.flowLm), frameBytes), probe),
+      perCoreProbe === undefined
+        ? 0
+        : bandwidthFor(Math.max(cost.flowLmStep.weightBytes / Math.max(1, calls.flowLm), frameBytes), perCoreProbe),
     ),
   }
+}
+
+/**
+ * The weight bytes a frame reads: the FlowLM step's, the flow head's (once per evaluation; a head inside the step
+ * graph, with no call of its own, still reads its weights every frame), the Mimi graphs' once per call.
+ */
+export function frameWeightBytes(cost: ModelCost, calls: StageCalls): number {
+  return cost.flowLmStep.weightBytes + cost.flowHead.weightBytes + (cost.mimi === null ? 0 : cost.mimi.weightBytes * calls.mimi)
+}
+
+/**
+ * A frame's weights through the shared memory system, at the all-core probe's rate for that many bytes. The work
+ * bound cannot see this: it spreads one core's streams over the cores, as if two cores read twice as fast as one
+ * (measured on 2 cores: 31-41 GB/s together against 23 on one).
+ */
+export function trafficBound(bytesPerFrame: number, probe: Pick<MachineProbe, 'bandwidthGBs' | 'streams'>): TrafficBound {
+  return {bytesPerFrame, ms: (bytesPerFrame / (bandwidthFor(bytesPerFrame, probe) * 1e9)) * 1000}
 }
 
 /** Each stage's least core-ms (`coreMs`) and their sum spread over the cores. */

@@ -81,6 +81,10 @@ export function renderBenchReport(report: BenchReport): string {
           : ` -> ${fixed(bound.stagesMs)} ms; the ${bound.work.cores} cores' work: FlowLM ${fixed(bound.work.flowLmCoreMs)} + ` +
             `head ${fixed(bound.work.flowHeadCoreMs, 2)} + Mimi ${fixed(bound.work.mimiCoreMs)} core-ms / ${bound.work.cores} = ` +
             `${fixed(bound.work.ms)} ms`) +
+        (bound.traffic === undefined
+          ? ''
+          : `; the weights through the shared memory: ${fixed(bound.traffic.bytesPerFrame / 1e6, 0)} MB at the all-core rates = ` +
+            `${fixed(bound.traffic.ms)} ms`) +
         ` -> ${fixed(bound.frameMs)} ms/frame = at most ${fixed(bound.maxSpeed, 1)}x real time` +
         (bound.calls === undefined || bound.callsMsPerFrame === undefined
           ? ''

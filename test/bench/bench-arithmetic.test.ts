@@ -6,6 +6,7 @@ import {
   bandwidthFor,
   encodeMatMulModel,
   flowLmWidths,
+  frameWeightBytes,
   mimiDecoderMacs,
   mimiAloneBound,
   modelCost,
@@ -263,8 +264,9 @@ describe('bench arithmetic', () => {
     const work = bound.work
     expect(work?.ms).toBeCloseTo(work === undefined ? Number.NaN : (work.flowLmCoreMs + work.flowHeadCoreMs + work.mimiCoreMs) / 2)
     expect(bound.stagesMs).toBeCloseTo(bound.flowLmMs + bound.flowHeadMs) // the old rule: 10.8 ms + the head
-    expect(bound.frameMs).toBeCloseTo(Math.max(bound.stagesMs ?? 0, work?.ms ?? 0))
-    expect(bound.frameMs).toBeGreaterThan(bound.stagesMs ?? Number.POSITIVE_INFINITY) // here the shared work binds
+    expect(bound.frameMs).toBeCloseTo(Math.max(bound.stagesMs ?? 0, work?.ms ?? 0, bound.traffic?.ms ?? 0))
+    expect(bound.frameMs).toBeCloseTo(work?.ms ?? Number.NaN) // here the shared work binds
+    expect(bound.frameMs).toBeGreaterThan(bound.stagesMs ?? Number.POSITIVE_INFINITY)
     expect(bound.efficiency).toBeCloseTo(bound.frameMs / 18)
     const boundWith = (limits: Parameters<typeof performanceBound>[0]['probe']) =>
       performanceBound({cost, summary, frameMs: 80, overlapped: true, probe: limits})
@@ -279,7 +281,41 @@ describe('bench arithmetic', () => {
     expect(oneCore.frameMs).toBeCloseTo(oneCore.flowLmMs + oneCore.flowHeadMs + (oneCore.mimiMs ?? 0)) // serial on one core
     const unknown = boundWith({threads: 2, bandwidthGBs: 28, matmulGflops: 180})
     expect(unknown.work).toBeUndefined()
-    expect(unknown.frameMs).toBeCloseTo(unknown.stagesMs ?? Number.NaN)
+    expect(unknown.frameMs).toBeCloseTo(Math.max(unknown.stagesMs ?? Number.NaN, unknown.traffic?.ms ?? Number.NaN))
+    // a probe that does not say its threads (older reports): neither term, the critical path alone
+    const older = boundWith({bandwidthGBs: 28, matmulGflops: 180})
+    expect(older.traffic).toBeUndefined()
+    expect(older.frameMs).toBeCloseTo(older.stagesMs ?? Number.NaN)
+  })
+
+  it("reads a frame's weights through the memory the cores share, and no graph's weights stay cached across a frame larger than the caches", () => {
+    const cost = modelCost({manifest, meanPosition: 0, tokens: 16})
+    const summary = summaryWith({speed: 4.5, ttfa: 45, flowLm: 14, flowHead: 3, mimi: 13, wall: 17})
+    // 2 cores: 30 GB/s together (one core 23); 70 GB/s when a 39 MB weight is read again and again (the caches help)
+    const streams = [{weightMb: 39, ms: stat(0.6), bandwidthGBs: 70}]
+    const probe = {threads: 2, bandwidthGBs: 30, matmulGflops: 1000, streams, perCore: {bandwidthGBs: 23, matmulGflops: 500, streams}}
+    const calls = {flowLm: 1, flowHead: 1, mimi: 0.5}
+    const bound = performanceBound({cost, probe, summary, frameMs: 80, overlapped: true, calls})
+    const mimiBytes = 41_066_000 // latent_to_mimi + mimi_decoder, read once per call: half a read a frame
+    const frameBytes = 302e6 + 39e6 + 0.5 * mimiBytes
+    expect(frameWeightBytes(cost, calls)).toBeCloseTo(frameBytes, 0)
+    expect(bound.traffic?.bytesPerFrame).toBeCloseTo(frameBytes, 0)
+    // all of it at the large probe's rate: 361 MB is far beyond the 39 MB stream probe
+    expect(bound.traffic?.ms).toBeCloseTo((frameBytes / 30e9) * 1000) // 12.0 ms
+    // one core's 23 GB/s spread over two cores would allow the FlowLM's 302 MB in 6.6 ms a core; together they stream at 30
+    expect(bound.work?.ms).toBeLessThan(bound.traffic?.ms ?? 0)
+    expect(bound.frameMs).toBeCloseTo(bound.traffic?.ms ?? Number.NaN)
+    expect(bound.efficiency).toBeCloseTo((bound.traffic?.ms ?? Number.NaN) / 17)
+    // the 39 MB head is read again only after the FlowLM's 302 MB: at the large probe's rate, not the 70 GB/s of its size alone
+    expect(bound.flowHeadMs).toBeCloseTo((39e6 / 30e9) * 1000)
+    expect(stageBoundMs(cost.flowHead, probe, 1)).toBeCloseTo((39e6 / 70e9) * 1000) // alone, between its own calls only
+    // a head inside the step graph (no call of its own) still reads its weights every frame
+    expect(frameWeightBytes(cost, {...calls, flowHead: 0})).toBeCloseTo(frameBytes, 0)
+    // a frame that fits the caches (a small family) keeps the stream probe's rate
+    const cost7m = modelCost({manifest: manifest7m, meanPosition: 100, tokens: 16})
+    const small = {...probe, streams: [{weightMb: 25, ms: stat(0.2), bandwidthGBs: 120}]}
+    const bound7m = performanceBound({cost: cost7m, probe: small, summary, frameMs: 80, overlapped: true, calls})
+    expect(bound7m.traffic?.ms).toBeCloseTo(((12_930_214 + 3_398_214 + 0.5 * (17_372 + 11_362_224)) / 120e9) * 1000)
   })
 
   it("bounds an int8 stage's arithmetic at the probe's int8 rate, the others at the fp32 rate", () => {
