@@ -126,22 +126,37 @@ def _save_with_nodes(model: Any, nodes: list[Any], path: Path) -> None:
 
 def convs_as_matmuls(path: Path, min_out: int = MIN_CONV_OUT) -> list[str]:
     """Rewrites, in place, each 1-D Conv (group 1, stride 1, dilation 1) whose weight [O, C, k] is an initializer with
-    O >= ``min_out`` as the same sum over its k taps, channels last: Pad (its pads) -> Transpose to [1, T, C] -> per
-    tap j a Slice [j, T-k+1+j) and a MatMul by W[:, :, j]ᵀ -> Adds (+ its bias) -> Transpose back; returns the new
-    MatMuls' names (none: the file is left as it was). The quantiser then takes them as int8 MatMuls; onnxruntime's
-    ConvInteger was 2x slower than the fp32 Conv here (docs/performance.md)."""
+    O >= ``min_out`` as the same sum over its k taps, channels last: per tap j its input window (a Slice [j, T-k+1+j);
+    with pads p0, p1 >= k - 1, the input padded by p0 - j and p1 - (k - 1 - j); the last tap of a Concat of a k - 1 wide
+    streaming context and x: x itself), a Transpose to [1, T, C] and a MatMul by W[:, :, j]ᵀ, the bias added to the first
+    tap's product, the products summed, a Transpose back; then ``time_major.keep_time_major`` removes the Transposes
+    between them. Returns the new MatMuls' names (none: the file is left as it was). The quantiser then takes them as
+    int8 MatMuls; onnxruntime's ConvInteger was 2x slower than the fp32 Conv here (docs/performance.md)."""
     import onnx
     from onnx import helper, numpy_helper
 
+    from .time_major import keep_time_major
+
     model = onnx.load(str(path))
     inits = {i.name: i for i in model.graph.initializer}
+    widths = {v.name: v.type.tensor_type.shape.dim[-1].dim_value for v in model.graph.input if v.type.tensor_type.shape.dim}
+    producers = {o: n for n in model.graph.node for o in n.output}
     nodes: list[onnx.NodeProto] = []
     matmuls: list[str] = []
+    transposes: list[str] = []
     added: list[onnx.TensorProto] = []
 
     def const(name: str, value: np.ndarray) -> str:
         added.append(numpy_helper.from_array(value, name))
         return name
+
+    def context_then(x: str, k: int) -> str | None:
+        """x's second input when x is a time-axis Concat of a graph input k - 1 wide and one other tensor."""
+        concat = producers.get(x)
+        if concat is None or concat.op_type != "Concat" or len(concat.input) != 2:
+            return None
+        axis = next((helper.get_attribute_value(a) for a in concat.attribute if a.name == "axis"), None)
+        return concat.input[1] if axis in (-1, 2) and widths.get(concat.input[0]) == k - 1 else None
 
     for node in model.graph.node:
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
@@ -152,38 +167,52 @@ def convs_as_matmuls(path: Path, min_out: int = MIN_CONV_OUT) -> list[str]:
             continue
         w = numpy_helper.to_array(weight)
         k, name, x = w.shape[2], node.name, node.input[0]
-        pads = list(attrs.get("pads", [0, 0]))
-        if any(pads):
+        pads = [int(v) for v in attrs.get("pads", [0, 0])]
+        tap_pads = any(pads) and min(pads) >= k - 1
+        if any(pads) and not tap_pads:
             nodes.append(
                 helper.make_node("Pad", [x, const(f"{name}.pads", np.array([0, 0, pads[0], 0, 0, pads[1]], np.int64))], [f"{name}.padded"])
             )
             x = f"{name}.padded"
-        nodes.append(helper.make_node("Transpose", [x], [f"{name}.time_major"], name=f"{name}.time_major", perm=[0, 2, 1]))
         total = ""
         for j in range(k):
-            tap = f"{name}.time_major"
-            if k > 1:
-                end = -(k - 1 - j) if j < k - 1 else np.iinfo(np.int64).max
-                bounds = [const(f"{name}.tap{j}.{b}", np.array([v], np.int64)) for b, v in (("start", j), ("end", end), ("axis", 1))]
-                nodes.append(helper.make_node("Slice", [tap, *bounds], [f"{name}.tap{j}"], name=f"{name}.tap{j}"))
+            tap = x
+            before, after = pads[0] - j, pads[1] - (k - 1 - j)
+            if tap_pads and (before or after):
+                pad = const(f"{name}.tap{j}.pads", np.array([0, 0, before, 0, 0, after], np.int64))
+                nodes.append(helper.make_node("Pad", [x, pad], [f"{name}.tap{j}"], name=f"{name}.tap{j}"))
                 tap = f"{name}.tap{j}"
+            elif not tap_pads and k > 1 and (j < k - 1 or context_then(x, k) is None):
+                end = -(k - 1 - j) if j < k - 1 else np.iinfo(np.int64).max
+                bounds = [const(f"{name}.tap{j}.{b}", np.array([v], np.int64)) for b, v in (("start", j), ("end", end), ("axis", 2))]
+                nodes.append(helper.make_node("Slice", [x, *bounds], [f"{name}.tap{j}"], name=f"{name}.tap{j}"))
+                tap = f"{name}.tap{j}"
+            elif not tap_pads and k > 1:
+                tap = context_then(x, k) or x  # the last window of [context | x] is x
+            nodes.append(
+                helper.make_node("Transpose", [tap], [f"{name}.tap{j}.time_major"], name=f"{name}.tap{j}.time_major", perm=[0, 2, 1])
+            )
+            transposes.append(f"{name}.tap{j}.time_major")
             product = f"{name}.tap{j}.product"
             tap_weight = const(f"{weight.name}.tap{j}", np.ascontiguousarray(w[:, :, j].T))
-            nodes.append(helper.make_node("MatMul", [tap, tap_weight], [product], name=f"{name}.tap{j}.matmul"))
+            nodes.append(helper.make_node("MatMul", [f"{name}.tap{j}.time_major", tap_weight], [product], name=f"{name}.tap{j}.matmul"))
             matmuls.append(f"{name}.tap{j}.matmul")
+            if j == 0 and len(node.input) > 2 and node.input[2]:  # the bias on the first product: onnxruntime fuses it there
+                nodes.append(helper.make_node("Add", [product, node.input[2]], [f"{name}.biased"], name=f"{name}.bias"))
+                product = f"{name}.biased"
             if total:
                 nodes.append(helper.make_node("Add", [total, product], [f"{name}.sum{j}"], name=f"{name}.sum{j}"))
                 total = f"{name}.sum{j}"
             else:
                 total = product
-        if len(node.input) > 2 and node.input[2]:
-            nodes.append(helper.make_node("Add", [total, node.input[2]], [f"{name}.biased"], name=f"{name}.bias"))
-            total = f"{name}.biased"
         nodes.append(helper.make_node("Transpose", [total], [node.output[0]], name=f"{name}.channels_first", perm=[0, 2, 1]))
     if not matmuls:
         return []
     model.graph.initializer.extend(added)
-    _save_with_nodes(model, nodes, path)
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    keep_time_major(model, transposes)
+    _save_with_nodes(model, list(model.graph.node), path)
     return matmuls
 
 
