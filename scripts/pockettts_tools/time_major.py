@@ -117,6 +117,8 @@ class _TimeMajor:
             inputs = []
             for x in node.input:
                 value = self.const(x)
+                if value is None and self.rank(x) not in (3, None):
+                    return None  # a broadcast operand of another rank
                 if value is None:
                     inputs.append(self.of(x))
                 elif value.size == 1:
