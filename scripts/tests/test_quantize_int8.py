@@ -226,23 +226,17 @@ def _convs(path: Path) -> None:
     onnx.save(model, str(path))
 
 
-def test_convolutions_become_per_tap_matmuls_with_the_same_outputs_at_any_length(tmp_path: Path) -> None:
+def test_convolutions_become_matmuls_with_the_same_outputs_at_any_length(tmp_path: Path) -> None:
     path = tmp_path / "convs.onnx"
     _convs(path)
     xs = [np.random.default_rng(t).standard_normal((1, 32, t)).astype(np.float32) for t in (5, 16)]
     before = [_run(path, x) for x in xs]
     selected = convs_as_matmuls(path, min_out=MIN_CONV_OUT)
-    assert selected == [
-        "k3.tap0.matmul",
-        "k3.tap1.matmul",
-        "k3.tap2.matmul",
-        "k2_padded.tap0.matmul",
-        "k2_padded.tap1.matmul",
-        "k1.tap0.matmul",
-    ]
+    # k3 and k1: one MatMul each (tap j's columns); the padded k2: one MatMul per tap
+    assert selected == ["k3.matmul", "k2_padded.tap0.matmul", "k2_padded.tap1.matmul", "k1.matmul"]
     kinds = Counter(n.op_type for n in onnx.load(str(path)).graph.node)
     # one Pad per polyphase tap; Transposes only where the graph's layout changes: x in, the depthwise Conv's input
-    assert kinds["Conv"] == 2 and kinds["MatMul"] == 6 and kinds["Pad"] == 2 and kinds["Transpose"] == 2
+    assert kinds["Conv"] == 2 and kinds["MatMul"] == 4 and kinds["Pad"] == 2 and kinds["Transpose"] == 2
     for x, expected in zip(xs, before, strict=True):
         after = _run(path, x)
         assert after.shape == expected.shape  # the padded conv's one extra step included
@@ -310,7 +304,7 @@ def test_the_streaming_stage_stays_time_major_between_its_matmuls_with_the_same_
     ]
     feeds = [{k: v.astype(np.float32) for k, v in f.items()} for f in feeds]
     before = [run(f) for f in feeds]
-    assert len(convs_as_matmuls(path)) == 3 + 2 * 1 + 1  # k3's three taps, the polyphase Conv's two, k1's one
+    assert len(convs_as_matmuls(path)) == 1 + 2 + 1  # k3's one, the polyphase Conv's two (one per tap), k1's one
     kinds = Counter(n.op_type for n in onnx.load(str(path)).graph.node)
     # x and the two states in, the two states out, the narrow Conv's input: no Transpose between the MatMuls
     assert kinds["Transpose"] == 6 and kinds["Conv"] == 1
@@ -335,8 +329,8 @@ def test_the_convolutions_matmuls_quantise_and_stay_close(tmp_path: Path) -> Non
     before = _run(path, x)
     convs_as_matmuls(path)
     info = quantize_graph(path, transformer_matmuls(path, 1))
-    assert info["nodes"] == 6
-    assert Counter(n.op_type for n in onnx.load(str(path)).graph.node)["MatMulInteger"] == 6
+    assert info["nodes"] == 4
+    assert Counter(n.op_type for n in onnx.load(str(path)).graph.node)["MatMulInteger"] == 4
     assert _snr(before, _run(path, x)) > 30
 
 
