@@ -87,7 +87,7 @@ def test_wide_gemms_become_matmul_plus_add_with_the_same_outputs(tmp_path: Path)
     assert selected == ["mlp_a.matmul", "mlp_b.matmul"]
     kinds = Counter(n.op_type for n in onnx.load(str(path)).graph.node)
     assert kinds == Counter({"Gemm": 3, "MatMul": 2, "Add": 2})
-    np.testing.assert_allclose(_run(path, x), before, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(_run(path, x), before, rtol=1e-4, atol=1e-4)
 
 
 def test_nothing_selected_leaves_the_file_as_it_was(tmp_path: Path) -> None:
@@ -312,6 +312,32 @@ def test_the_streaming_stage_stays_time_major_between_its_matmuls_with_the_same_
         for a, b in zip(run(f), expected, strict=True):
             assert a.shape == b.shape
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_a_node_the_time_major_form_cannot_follow_reads_a_transpose_and_the_outputs_stay_equal(tmp_path: Path) -> None:
+    """k3 -> Relu (not followed: it reads its input channels-first again) -> k1: still equal, one Transpose more."""
+    path = tmp_path / "relu.onnx"
+    nodes = [
+        helper.make_node("Conv", ["x", "w3", "b3"], ["c3"], name="k3", kernel_shape=[3]),
+        helper.make_node("Relu", ["c3"], ["r"]),
+        helper.make_node("Conv", ["r", "w1"], ["y"], name="k1"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "relu",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 32, "t"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [_weight("w3", 48, 32, 3), _weight("b3", 48), _weight("w1", 32, 48, 1)],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    x = np.random.default_rng(5).standard_normal((1, 32, 9)).astype(np.float32)
+    before = _run(path, x)
+    assert convs_as_matmuls(path) == ["k3.matmul", "k1.matmul"]
+    # x in, k3's output back to channels-first for the Relu, the Relu's output time-major again, y out
+    assert Counter(n.op_type for n in onnx.load(str(path)).graph.node)["Transpose"] == 4
+    np.testing.assert_allclose(_run(path, x), before, rtol=1e-4, atol=1e-4)
 
 
 def test_no_convolution_wide_enough_leaves_the_file_as_it_was(tmp_path: Path) -> None:
