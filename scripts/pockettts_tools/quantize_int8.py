@@ -126,17 +126,26 @@ def _save_with_nodes(model: Any, nodes: list[Any], path: Path) -> None:
 
 def convs_as_matmuls(path: Path, min_out: int = MIN_CONV_OUT) -> list[str]:
     """Rewrites, in place, each 1-D Conv (group 1, stride 1, dilation 1) whose weight [O, C, k] is an initializer with
-    O >= ``min_out`` as the same sum over its k taps, channels last: Pad (its pads) -> Transpose to [1, T, C] -> per
-    tap j a Slice [j, T-k+1+j) and a MatMul by W[:, :, j]ᵀ -> Adds (+ its bias) -> Transpose back; returns the new
-    MatMuls' names (none: the file is left as it was). The quantiser then takes them as int8 MatMuls; onnxruntime's
-    ConvInteger was 2x slower than the fp32 Conv here (docs/performance.md)."""
+    O >= ``min_out`` as MatMuls over its time-major input [1, L, C] (L = T + k - 1, padded as the Conv pads), in one
+    of two forms (each the faster at Mimi's sizes, docs/performance.md):
+    - pads p0, p1 >= k - 1 (the polyphase form of a transposed convolution): per tap j the input padded by p0 - j and
+      p1 - (k - 1 - j) (its window, no Slice) and a MatMul by W[:, :, j]ᵀ, the products summed;
+    - otherwise: one MatMul by [C, k*O] (tap j's weights in columns j*O..), then tap j's rows [j, j + T) of its columns
+      summed (the input read once; its output k*O wide is narrower than k windows of C at Mimi's convolutions);
+    the bias added to the first product (onnxruntime fuses it into the MatMul), a Transpose back to [1, O, T]; then
+    ``time_major.keep_time_major`` drops the Transposes between them. Returns the new MatMuls' names (none: the file is
+    left as it was). The quantiser then takes them as int8 MatMuls; onnxruntime's ConvInteger was 2x slower than the
+    fp32 Conv here (docs/performance.md)."""
     import onnx
     from onnx import helper, numpy_helper
+
+    from .time_major import keep_time_major
 
     model = onnx.load(str(path))
     inits = {i.name: i for i in model.graph.initializer}
     nodes: list[onnx.NodeProto] = []
     matmuls: list[str] = []
+    transposes: list[str] = []
     added: list[onnx.TensorProto] = []
 
     def const(name: str, value: np.ndarray) -> str:
@@ -151,40 +160,103 @@ def convs_as_matmuls(path: Path, min_out: int = MIN_CONV_OUT) -> list[str]:
             nodes.append(node)
             continue
         w = numpy_helper.to_array(weight)
-        k, name, x = w.shape[2], node.name, node.input[0]
-        pads = list(attrs.get("pads", [0, 0]))
-        if any(pads):
-            nodes.append(
-                helper.make_node("Pad", [x, const(f"{name}.pads", np.array([0, 0, pads[0], 0, 0, pads[1]], np.int64))], [f"{name}.padded"])
-            )
-            x = f"{name}.padded"
-        nodes.append(helper.make_node("Transpose", [x], [f"{name}.time_major"], name=f"{name}.time_major", perm=[0, 2, 1]))
-        total = ""
-        for j in range(k):
-            tap = f"{name}.time_major"
-            if k > 1:
-                end = -(k - 1 - j) if j < k - 1 else np.iinfo(np.int64).max
-                bounds = [const(f"{name}.tap{j}.{b}", np.array([v], np.int64)) for b, v in (("start", j), ("end", end), ("axis", 1))]
-                nodes.append(helper.make_node("Slice", [tap, *bounds], [f"{name}.tap{j}"], name=f"{name}.tap{j}"))
-                tap = f"{name}.tap{j}"
-            product = f"{name}.tap{j}.product"
-            tap_weight = const(f"{weight.name}.tap{j}", np.ascontiguousarray(w[:, :, j].T))
-            nodes.append(helper.make_node("MatMul", [tap, tap_weight], [product], name=f"{name}.tap{j}.matmul"))
-            matmuls.append(f"{name}.tap{j}.matmul")
-            if total:
-                nodes.append(helper.make_node("Add", [total, product], [f"{name}.sum{j}"], name=f"{name}.sum{j}"))
-                total = f"{name}.sum{j}"
-            else:
-                total = product
-        if len(node.input) > 2 and node.input[2]:
-            nodes.append(helper.make_node("Add", [total, node.input[2]], [f"{name}.biased"], name=f"{name}.bias"))
-            total = f"{name}.biased"
+        bias = numpy_helper.to_array(inits[node.input[2]]) if len(node.input) > 2 and node.input[2] in inits else None
+        if len(node.input) > 2 and node.input[2] and bias is None:
+            nodes.append(node)  # a bias computed at run time
+            continue
+        k, name = w.shape[2], node.name
+        pads = [int(v) for v in attrs.get("pads", [0, 0])]
+        if any(pads) and min(pads) >= k - 1:
+            form = _input_taps(name, node.input[0], w, bias, pads, const)
+        else:
+            x = node.input[0]
+            if any(pads):
+                pad = const(f"{name}.pads", np.array([0, 0, pads[0], 0, 0, pads[1]], np.int64))
+                nodes.append(helper.make_node("Pad", [x, pad], [f"{name}.padded"], name=f"{name}.pad"))
+                x = f"{name}.padded"
+            form = _output_taps(name, x, w, bias, const)
+        form_nodes, form_matmuls, total = form
+        nodes.extend(form_nodes)
+        matmuls.extend(form_matmuls)
+        transposes.extend(n.name for n in form_nodes if n.op_type == "Transpose")
         nodes.append(helper.make_node("Transpose", [total], [node.output[0]], name=f"{name}.channels_first", perm=[0, 2, 1]))
     if not matmuls:
         return []
     model.graph.initializer.extend(added)
-    _save_with_nodes(model, nodes, path)
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    keep_time_major(model, transposes)
+    _save_with_nodes(model, list(model.graph.node), path)
     return matmuls
+
+
+_Form = tuple[list[Any], list[str], str]  # nodes (their Transposes: channels first to time-major), MatMul names, the time-major sum
+
+
+def _sum(name: str, terms: list[str]) -> tuple[list[Any], str]:
+    from onnx import helper
+
+    nodes, total = [], terms[0]
+    for j, term in enumerate(terms[1:], start=1):
+        nodes.append(helper.make_node("Add", [total, term], [f"{name}.sum{j}"], name=f"{name}.sum{j}"))
+        total = f"{name}.sum{j}"
+    return nodes, total
+
+
+def _input_taps(name: str, x: str, w: np.ndarray, bias: np.ndarray | None, pads: list[int], const: Any) -> _Form:
+    """Per tap j: x padded by pads[0] - j and pads[1] - (k - 1 - j), time-major, by W[:, :, j]ᵀ; the bias on tap 0."""
+    from onnx import helper
+
+    k = w.shape[2]
+    nodes, products, matmuls = [], [], []
+    for j in range(k):
+        tap = x
+        before, after = pads[0] - j, pads[1] - (k - 1 - j)
+        if before or after:
+            pad = const(f"{name}.tap{j}.pads", np.array([0, 0, before, 0, 0, after], np.int64))
+            nodes.append(helper.make_node("Pad", [x, pad], [f"{name}.tap{j}"], name=f"{name}.tap{j}"))
+            tap = f"{name}.tap{j}"
+        nodes.append(helper.make_node("Transpose", [tap], [f"{name}.tap{j}.time_major"], name=f"{name}.tap{j}.time_major", perm=[0, 2, 1]))
+        product = f"{name}.tap{j}.product"
+        tap_weight = const(f"{name}.tap{j}.weight", np.ascontiguousarray(w[:, :, j].T))
+        nodes.append(helper.make_node("MatMul", [f"{name}.tap{j}.time_major", tap_weight], [product], name=f"{name}.tap{j}.matmul"))
+        matmuls.append(f"{name}.tap{j}.matmul")
+        if j == 0 and bias is not None:
+            nodes.append(helper.make_node("Add", [product, const(f"{name}.bias", bias)], [f"{name}.biased"], name=f"{name}.bias"))
+            product = f"{name}.biased"
+        products.append(product)
+    sums, total = _sum(name, products)
+    return nodes + sums, matmuls, total
+
+
+def _output_taps(name: str, x: str, w: np.ndarray, bias: np.ndarray | None, const: Any) -> _Form:
+    """x time-major [1, L, C] by [C, k*O] (+ the bias in tap 0's columns), then tap j's rows [j, L - k + 1 + j) of
+    columns j*O.. summed."""
+    from onnx import helper
+
+    o, c, k = w.shape
+    nodes = [helper.make_node("Transpose", [x], [f"{name}.time_major"], name=f"{name}.time_major", perm=[0, 2, 1])]
+    columns = const(f"{name}.columns", np.ascontiguousarray(w.transpose(1, 2, 0).reshape(c, k * o)))
+    taps = f"{name}.taps"
+    nodes.append(helper.make_node("MatMul", [f"{name}.time_major", columns], [taps], name=f"{name}.matmul"))
+    if bias is not None:
+        column_bias = np.zeros(k * o, np.float32)
+        column_bias[:o] = bias
+        nodes.append(helper.make_node("Add", [taps, const(f"{name}.bias", column_bias)], [f"{name}.biased"], name=f"{name}.bias"))
+        taps = f"{name}.biased"
+    if k == 1:
+        return nodes, [f"{name}.matmul"], taps
+    windows = []
+    for j in range(k):
+        end = -(k - 1 - j) if j < k - 1 else np.iinfo(np.int64).max
+        bounds = [
+            const(f"{name}.tap{j}.{b}", np.array(v, np.int64))
+            for b, v in (("start", [j, j * o]), ("end", [end, (j + 1) * o]), ("axes", [1, 2]))
+        ]
+        nodes.append(helper.make_node("Slice", [taps, *bounds], [f"{name}.tap{j}"], name=f"{name}.tap{j}"))
+        windows.append(f"{name}.tap{j}")
+    sums, total = _sum(name, windows)
+    return nodes + sums, [f"{name}.matmul"], total
 
 
 def quantize_graph(path: Path, nodes: list[str]) -> dict[str, Any]:

@@ -87,7 +87,7 @@ def test_wide_gemms_become_matmul_plus_add_with_the_same_outputs(tmp_path: Path)
     assert selected == ["mlp_a.matmul", "mlp_b.matmul"]
     kinds = Counter(n.op_type for n in onnx.load(str(path)).graph.node)
     assert kinds == Counter({"Gemm": 3, "MatMul": 2, "Add": 2})
-    np.testing.assert_allclose(_run(path, x), before, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(_run(path, x), before, rtol=1e-4, atol=1e-4)
 
 
 def test_nothing_selected_leaves_the_file_as_it_was(tmp_path: Path) -> None:
@@ -226,26 +226,118 @@ def _convs(path: Path) -> None:
     onnx.save(model, str(path))
 
 
-def test_convolutions_become_per_tap_matmuls_with_the_same_outputs_at_any_length(tmp_path: Path) -> None:
+def test_convolutions_become_matmuls_with_the_same_outputs_at_any_length(tmp_path: Path) -> None:
     path = tmp_path / "convs.onnx"
     _convs(path)
     xs = [np.random.default_rng(t).standard_normal((1, 32, t)).astype(np.float32) for t in (5, 16)]
     before = [_run(path, x) for x in xs]
     selected = convs_as_matmuls(path, min_out=MIN_CONV_OUT)
-    assert selected == [
-        "k3.tap0.matmul",
-        "k3.tap1.matmul",
-        "k3.tap2.matmul",
-        "k2_padded.tap0.matmul",
-        "k2_padded.tap1.matmul",
-        "k1.tap0.matmul",
-    ]
+    # k3 and k1: one MatMul each (tap j's columns); the padded k2: one MatMul per tap
+    assert selected == ["k3.matmul", "k2_padded.tap0.matmul", "k2_padded.tap1.matmul", "k1.matmul"]
     kinds = Counter(n.op_type for n in onnx.load(str(path)).graph.node)
-    assert kinds["Conv"] == 2 and kinds["MatMul"] == 6 and kinds["Pad"] == 1 and kinds["Transpose"] == 6
+    # one Pad per polyphase tap; Transposes only where the graph's layout changes: x in, the depthwise Conv's input
+    assert kinds["Conv"] == 2 and kinds["MatMul"] == 4 and kinds["Pad"] == 2 and kinds["Transpose"] == 2
     for x, expected in zip(xs, before, strict=True):
         after = _run(path, x)
         assert after.shape == expected.shape  # the padded conv's one extra step included
         np.testing.assert_allclose(after, expected, rtol=1e-4, atol=1e-4)
+
+
+def _streaming_decoder(path: Path) -> None:
+    """A SEANet-shaped streaming stage: [context | x] -> k=3 Conv (context sliced off as the next state) -> ELU ->
+    a stride-2 ConvTranspose (polyphase form: Conv, phase interleave) -> its overlap state (minus the bias) and the
+    previous overlap added -> ELU -> k=1 Conv + residual -> a narrow k=3 Conv (kept as Conv)."""
+    from pockettts_tools.graph_rewrites import CONVTRANSPOSE_POLYPHASE, ELU_PRIMITIVES, apply_rewrites
+
+    def const(name: str, value: list[int]) -> onnx.TensorProto:
+        return numpy_helper.from_array(np.array(value, np.int64), name)
+
+    nodes = [
+        helper.make_node("Concat", ["context", "x"], ["windowed"], axis=-1),
+        helper.make_node("Slice", ["windowed", "m2", "big", "last"], ["next_context"]),
+        helper.make_node("Conv", ["windowed", "w3", "b3"], ["c3"], name="k3", kernel_shape=[3]),
+        helper.make_node("Elu", ["c3"], ["e3"], alpha=1.0),
+        helper.make_node("ConvTranspose", ["e3", "wt", "bt"], ["up"], name="up", kernel_shape=[4], strides=[2]),
+        helper.make_node("Slice", ["up", "m2", "big", "last"], ["tail"]),
+        helper.make_node("Sub", ["tail", "bt_column"], ["next_overlap"]),
+        helper.make_node("Slice", ["up", "zero", "two", "last"], ["head"]),
+        helper.make_node("Add", ["head", "overlap"], ["head_sum"]),
+        helper.make_node("Slice", ["up", "two", "m2", "last"], ["middle"]),
+        helper.make_node("Concat", ["head_sum", "middle"], ["stage"], axis=-1),
+        helper.make_node("Elu", ["stage"], ["e_stage"], alpha=1.0),
+        helper.make_node("Conv", ["e_stage", "w1", "b1"], ["c1"], name="k1"),
+        helper.make_node("Add", ["stage", "c1"], ["residual"]),
+        helper.make_node("Conv", ["residual", "wn"], ["y"], name="narrow", kernel_shape=[3], pads=[1, 1]),
+    ]
+    inits = [_weight("w3", 48, 32, 3), _weight("b3", 48), _weight("wt", 48, 24, 4), _weight("bt", 24), _weight("w1", 24, 24, 1)]
+    inits += [
+        _weight("b1", 24),
+        _weight("wn", 2, 24, 3),
+        numpy_helper.from_array(numpy_helper.to_array(inits[3]).reshape(24, 1), "bt_column"),
+    ]
+    inits += [const("m2", [-2]), const("big", [2**62]), const("last", [-1]), const("zero", [0]), const("two", [2])]
+    floats = [("x", [1, 32, "t"]), ("context", [1, 32, 2]), ("overlap", [1, 24, 2])]
+    graph = helper.make_graph(
+        nodes,
+        "streaming",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, shape) for n, shape in floats],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ("y", "next_context", "next_overlap")],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    apply_rewrites(model, [CONVTRANSPOSE_POLYPHASE, ELU_PRIMITIVES])
+    onnx.save(model, str(path))
+
+
+def test_the_streaming_stage_stays_time_major_between_its_matmuls_with_the_same_outputs(tmp_path: Path) -> None:
+    path = tmp_path / "streaming.onnx"
+    _streaming_decoder(path)
+    rng = np.random.default_rng(11)
+
+    def run(feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)
+
+    feeds = [
+        {"x": rng.standard_normal((1, 32, t)), "context": rng.standard_normal((1, 32, 2)), "overlap": rng.standard_normal((1, 24, 2))}
+        for t in (1, 7)
+    ]
+    feeds = [{k: v.astype(np.float32) for k, v in f.items()} for f in feeds]
+    before = [run(f) for f in feeds]
+    assert len(convs_as_matmuls(path)) == 1 + 2 + 1  # k3's one, the polyphase Conv's two (one per tap), k1's one
+    kinds = Counter(n.op_type for n in onnx.load(str(path)).graph.node)
+    # x and the two states in, the two states out, the narrow Conv's input: no Transpose between the MatMuls
+    assert kinds["Transpose"] == 6 and kinds["Conv"] == 1
+    for f, expected in zip(feeds, before, strict=True):
+        for a, b in zip(run(f), expected, strict=True):
+            assert a.shape == b.shape
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_a_node_the_time_major_form_cannot_follow_reads_a_transpose_and_the_outputs_stay_equal(tmp_path: Path) -> None:
+    """k3 -> Relu (not followed: it reads its input channels-first again) -> k1: still equal, one Transpose more."""
+    path = tmp_path / "relu.onnx"
+    nodes = [
+        helper.make_node("Conv", ["x", "w3", "b3"], ["c3"], name="k3", kernel_shape=[3]),
+        helper.make_node("Relu", ["c3"], ["r"]),
+        helper.make_node("Conv", ["r", "w1"], ["y"], name="k1"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "relu",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 32, "t"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [_weight("w3", 48, 32, 3), _weight("b3", 48), _weight("w1", 32, 48, 1)],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    x = np.random.default_rng(5).standard_normal((1, 32, 9)).astype(np.float32)
+    before = _run(path, x)
+    assert convs_as_matmuls(path) == ["k3.matmul", "k1.matmul"]
+    # x in, k3's output back to channels-first for the Relu, the Relu's output time-major again, y out
+    assert Counter(n.op_type for n in onnx.load(str(path)).graph.node)["Transpose"] == 4
+    np.testing.assert_allclose(_run(path, x), before, rtol=1e-4, atol=1e-4)
 
 
 def test_no_convolution_wide_enough_leaves_the_file_as_it_was(tmp_path: Path) -> None:
@@ -263,8 +355,8 @@ def test_the_convolutions_matmuls_quantise_and_stay_close(tmp_path: Path) -> Non
     before = _run(path, x)
     convs_as_matmuls(path)
     info = quantize_graph(path, transformer_matmuls(path, 1))
-    assert info["nodes"] == 6
-    assert Counter(n.op_type for n in onnx.load(str(path)).graph.node)["MatMulInteger"] == 6
+    assert info["nodes"] == 4
+    assert Counter(n.op_type for n in onnx.load(str(path)).graph.node)["MatMulInteger"] == 4
     assert _snr(before, _run(path, x)) > 30
 
 

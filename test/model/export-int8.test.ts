@@ -37,7 +37,7 @@ describe.skipIf(skipWithoutOracle)(`model export --int8 on the oracle tiny model
     expect(head?.nodes).toBe(12)
     expect(head?.int8_bytes).toBeLessThan(head?.fp32_bytes ?? 0)
     expect(manifest.graphs['flow_lm_flow']?.size).toBe(head?.int8_bytes)
-    // the Mimi decoder's transformer (2 layers × 4) and its convolutions as per-tap matmuls, kept because its audio
+    // the Mimi decoder's transformer (2 layers × 4) and its convolutions as matmuls, kept because its audio
     // stays >= 40 dB from the fp32 decoder's on every frame
     const mimi = q?.graphs['mimi_decoder']
     expect(mimi?.selection).toBe('transformer+convolutions')
