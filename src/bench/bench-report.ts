@@ -174,8 +174,9 @@ export interface MachineInfo {
   /** 1, 5 and 15 minute load averages when the bench started (others' work on the machine skews timings). */
   readonly loadAverage: readonly number[]
   /**
-   * glibc malloc settings from the environment (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`; the
-   * `pockettts` launcher sets both so freed model-load buffers go back to the system), null when unset.
+   * glibc malloc settings from the environment (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`, `GLIBC_TUNABLES`;
+   * the `pockettts` launcher sets them so freed model-load buffers go back to the system and the weights sit on
+   * transparent huge pages), null when unset.
    */
   readonly malloc: string | null
   /** Node's flags (command line, then NODE_OPTIONS): the launcher caps V8's young generation, which the peak RSS shows. */

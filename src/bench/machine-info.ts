@@ -28,9 +28,12 @@ function onnxruntimeVersion(): string {
   }
 }
 
-/** The glibc malloc tunables set in the environment, e.g. "MALLOC_MMAP_THRESHOLD_=65536 MALLOC_TRIM_THRESHOLD_=0". */
+/**
+ * The glibc malloc settings set in the environment, e.g. "MALLOC_MMAP_THRESHOLD_=65536 MALLOC_TRIM_THRESHOLD_=0
+ * GLIBC_TUNABLES=glibc.malloc.hugetlb=1".
+ */
 export function mallocSettings(env: NodeJS.ProcessEnv): string | null {
-  const set = ['MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_', 'MALLOC_ARENA_MAX']
+  const set = ['MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_', 'MALLOC_ARENA_MAX', 'GLIBC_TUNABLES']
     .filter((k) => env[k] !== undefined)
     .map((k) => `${k}=${env[k]}`)
   return set.length === 0 ? null : set.join(' ')

@@ -19,10 +19,10 @@ const benchArgs = [
   '--no-probe',
   '--json',
 ]
-const withoutMalloc = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MALLOC_')))
+const withoutMalloc = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MALLOC_') && k !== 'GLIBC_TUNABLES'))
 
 describe('the pockettts launcher (bin/run.js)', () => {
-  it('run as an executable (as npx and the installed bin do), starts node with glibc malloc returning freed memory and a small young generation', async () => {
+  it('run as an executable (as npx and the installed bin do), starts node with glibc malloc returning freed memory and using huge pages, and a small young generation', async () => {
     const run = await execa(join(packageRoot(), 'bin', 'run.js'), benchArgs, {
       reject: false,
       env: withoutMalloc,
@@ -31,7 +31,7 @@ describe('the pockettts launcher (bin/run.js)', () => {
     })
     expect(run.exitCode, run.stderr).toBe(0)
     const report = JSON.parse(run.stdout) as BenchReport
-    expect(report.machine.malloc).toBe('MALLOC_MMAP_THRESHOLD_=65536 MALLOC_TRIM_THRESHOLD_=0')
+    expect(report.machine.malloc).toBe('MALLOC_MMAP_THRESHOLD_=65536 MALLOC_TRIM_THRESHOLD_=0 GLIBC_TUNABLES=glibc.malloc.hugetlb=1')
     expect(report.machine.nodeFlags).toContain('--max-semi-space-size=1')
   })
 
@@ -53,5 +53,6 @@ describe('the pockettts launcher (bin/run.js)', () => {
   it('names only the malloc tunables that are set', () => {
     expect(mallocSettings({})).toBeNull()
     expect(mallocSettings({MALLOC_ARENA_MAX: '2', PATH: '/bin'})).toBe('MALLOC_ARENA_MAX=2')
+    expect(mallocSettings({GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1'})).toBe('GLIBC_TUNABLES=glibc.malloc.hugetlb=1')
   })
 })
