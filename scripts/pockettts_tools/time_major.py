@@ -3,8 +3,8 @@
 ``quantize_int8.convs_as_matmuls`` writes each convolution as MatMuls over a time-major ``[1, T, C]`` copy of its
 channels-first ``[1, C, T]`` input (one per tap window, or one for all taps), and transposes the result back: two
 Transposes a convolution, and the transposed convolutions' phase interleave (``graph_rewrites.convtranspose_polyphase``)
-a third. ELU, the residual
-Adds and the streaming code's Concat/Slice/Pad on the time axis do not care about the layout, so
+a third. ELU, the residual Adds and the streaming code's Concat/Slice/Pad on the time axis do not care about the
+layout, so
 ``keep_time_major`` computes, for the input of each such time-major Transpose, the same tensor time-major
 (``_TimeMajor.of``): through a channels-first Transpose (its input), elementwise nodes (channel vectors ``[C, 1]``
 become ``[C]``), Concat/Slice on the time axis (now axis 1), constant Pad, and the phase interleave (the
