@@ -108,6 +108,8 @@ export function performanceBound(params: PerformanceBoundParams): PerformanceBou
   const frameMs = Math.max(stagesMs, work?.ms ?? 0, traffic?.ms ?? 0)
   const measuredFlowLm = summary.msPerFrame.flowLm.median
   const overhead = probe.callOverheadMs?.median ?? 0
+  // the size the FlowLM bound read its stream probe at (one call's weights, or the frame's when larger)
+  const flowLmReadBytes = Math.max(cost.flowLmStep.weightBytes / Math.max(1, calls.flowLm), frameBytes)
   return {
     flowLmMs,
     flowHeadMs,
@@ -125,10 +127,8 @@ export function performanceBound(params: PerformanceBoundParams): PerformanceBou
     callOverheadMs: overhead,
     callsMsPerFrame: overhead * (calls.flowLm + calls.flowHead + (cost.mimi === null ? 0 : calls.mimi)),
     flowLmBandwidthGBs: Math.max(
-      bandwidthFor(Math.max(cost.flowLmStep.weightBytes / Math.max(1, calls.flowLm), frameBytes), probe),
-      perCoreProbe === undefined
-        ? 0
-        : bandwidthFor(Math.max(cost.flowLmStep.weightBytes / Math.max(1, calls.flowLm), frameBytes), perCoreProbe),
+      bandwidthFor(flowLmReadBytes, probe),
+      perCoreProbe === undefined ? 0 : bandwidthFor(flowLmReadBytes, perCoreProbe),
     ),
   }
 }
