@@ -46,9 +46,12 @@ export interface StageCalls {
   readonly flowLm: number
   /** flow_lm_flow: K for LSD, 1 for a one-step head, 0 when the combined step graph runs it inside the FlowLM call. */
   readonly flowHead: number
-  /** latent_to_mimi + mimi_decoder calls per frame (two per decode call, over the frames of the call). */
+  /** latent_to_mimi + mimi_decoder calls per frame (MIMI_GRAPHS_PER_DECODE per decode call, over the frames of the call). */
   readonly mimi: number
 }
+
+/** The graphs of one Mimi decode call (latent_to_mimi, mimi_decoder): each read once per call. */
+export const MIMI_GRAPHS_PER_DECODE = 2
 
 /**
  * The cores' shared work per frame: each stage's least core-milliseconds (on one core at the one-thread rates, or

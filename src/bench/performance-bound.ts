@@ -1,4 +1,12 @@
-import type {BenchSummary, MimiAloneBound, PerformanceBound, StageCalls, TrafficBound, WorkBound} from './bench-report.js'
+import {
+  MIMI_GRAPHS_PER_DECODE,
+  type BenchSummary,
+  type MimiAloneBound,
+  type PerformanceBound,
+  type StageCalls,
+  type TrafficBound,
+  type WorkBound,
+} from './bench-report.js'
 import type {ModelCost, StageCost} from './model-cost.js'
 import type {MachineProbe} from './probe-machine.js'
 import type {MimiAloneTimes} from './run-mimi-alone.js'
@@ -42,15 +50,19 @@ export function bandwidthFor(bytesPerCall: number, probe: Pick<MachineProbe, 'ba
 
 /**
  * A stage cannot beat reading its weights once at the bandwidth measured for that size, nor its arithmetic at
- * the measured rate, plus the fixed cost of each of its graph calls. `reuseBytes`: the weights read from one call
- * of the stage to its next (a frame's, all graphs'): its own stay in the caches only if those fit too, so the
- * stream probe is read at the larger of the two sizes.
+ * the measured rate, plus the fixed cost of each of its graph calls. `reuseBytes`: the weights read from one frame's
+ * call of the stage to the next frame's (a frame's, all graphs'): its own stay in the caches only if those fit too,
+ * so the stream probe is read at the larger of the two sizes. Calls beyond the first in a frame (the flow head's K
+ * evaluations) follow the stage's own previous call: their reads at the rate of one call's size.
  */
 export function stageBoundMs(stage: StageCost, probe: Limits, calls = 1, reuseBytes = 0): number {
   const overhead = probe.callOverheadMs?.median ?? 0
   const bytesPerCall = calls > 0 ? stage.weightBytes / calls : stage.weightBytes
-  const bandwidth = bandwidthFor(Math.max(bytesPerCall, reuseBytes), probe)
-  const work = Math.max(stage.weightBytes / (bandwidth * 1e9), stage.flops / (probe.matmulGflops * 1e9)) * 1000
+  const afterFrame = Math.min(1, calls > 0 ? calls : 1) * bytesPerCall
+  const afterItself = stage.weightBytes - afterFrame
+  const readS =
+    afterFrame / (bandwidthFor(Math.max(bytesPerCall, reuseBytes), probe) * 1e9) + afterItself / (bandwidthFor(bytesPerCall, probe) * 1e9)
+  const work = Math.max(readS, stage.flops / (probe.matmulGflops * 1e9)) * 1000
   return calls * overhead + work
 }
 
@@ -93,16 +105,22 @@ export function performanceBound(params: PerformanceBoundParams): PerformanceBou
   const frameBytes = frameWeightBytes(cost, calls)
   const best = (stage: keyof StageCalls, c: StageCost, n: number): number =>
     bestStageMs(c, at(probe, stage), perCoreProbe === undefined ? undefined : at(perCoreProbe, stage), n, frameBytes)
+  const mimi = mimiPerFrame(cost, calls)
   const flowLmMs = best('flowLm', cost.flowLmStep, calls.flowLm)
   const flowHeadMs = best('flowHead', cost.flowHead, calls.flowHead)
-  const mimiMs = cost.mimi === null ? null : best('mimi', cost.mimi, calls.mimi)
+  const mimiMs = mimi === null ? null : best('mimi', mimi, calls.mimi)
   const generator = flowLmMs + flowHeadMs
   const stagesMs = params.overlapped ? Math.max(generator, mimiMs ?? 0) : generator + (mimiMs ?? 0)
   const cores = probe.threads
   const work =
     cores === undefined || perCoreProbe === undefined
       ? null
-      : workBound(cores, (stage, c, n) => stageCoreMs(c, at(probe, stage), at(perCoreProbe, stage), cores, n, frameBytes), cost, calls)
+      : workBound(
+          cores,
+          (stage, c, n) => stageCoreMs(c, at(probe, stage), at(perCoreProbe, stage), cores, n, frameBytes),
+          {...cost, mimi},
+          calls,
+        )
   // the probe's rates are the all-core ones when it says on how many threads it ran (all the cores: run-bench)
   const traffic = probe.threads === undefined ? null : trafficBound(frameBytes, probe)
   const frameMs = Math.max(stagesMs, work?.ms ?? 0, traffic?.ms ?? 0)
@@ -134,11 +152,19 @@ export function performanceBound(params: PerformanceBoundParams): PerformanceBou
 }
 
 /**
- * The weight bytes a frame reads: the FlowLM step's, the flow head's (once per evaluation; a head inside the step
- * graph, with no call of its own, still reads its weights every frame), the Mimi graphs' once per call.
+ * The weight bytes a frame reads from memory: the FlowLM step's, the flow head's once (its K evaluations follow one
+ * another; a head inside the step graph, with no call of its own, still reads its weights every frame), the Mimi
+ * graphs' once per decode call.
  */
 export function frameWeightBytes(cost: ModelCost, calls: StageCalls): number {
-  return cost.flowLmStep.weightBytes + cost.flowHead.weightBytes + (cost.mimi === null ? 0 : cost.mimi.weightBytes * calls.mimi)
+  const head = cost.flowHead.weightBytes / Math.max(1, calls.flowHead)
+  return cost.flowLmStep.weightBytes + head + (mimiPerFrame(cost, calls)?.weightBytes ?? 0)
+}
+
+/** Mimi's cost per frame: its arithmetic per frame, its graphs' weights per decode call over the frames of a call. */
+function mimiPerFrame(cost: ModelCost, calls: StageCalls): StageCost | null {
+  if (cost.mimi === null) return null
+  return {flops: cost.mimi.flops, weightBytes: (cost.mimi.weightBytes * calls.mimi) / MIMI_GRAPHS_PER_DECODE}
 }
 
 /**

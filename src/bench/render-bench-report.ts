@@ -57,7 +57,7 @@ export function renderBenchReport(report: BenchReport): string {
     `arithmetic per frame: FlowLM ${fixed(cost.flowLmStep.flops / 1e6, 0)} + flow head ` +
       `${fixed(cost.flowHead.flops / 1e6, 0)} + ${mimi} = ${fixed(cost.perFrame.flops / 1e9, 2)} ` +
       `GFLOP; ` +
-      `weights read per frame ${fixed(cost.perFrame.weightBytes / 1e6, 0)} MB (FlowLM ${fixed(cost.flowLmStep.weightBytes / 1e6, 0)} MB)`,
+      `weights of the graphs a frame runs ${fixed(cost.perFrame.weightBytes / 1e6, 0)} MB (FlowLM ${fixed(cost.flowLmStep.weightBytes / 1e6, 0)} MB)`,
   )
   if (report.probe !== null && report.bound !== null) {
     const {probe, bound} = report

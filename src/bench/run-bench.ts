@@ -10,7 +10,15 @@ import {ConfigError, UsageError} from '../errors/index.js'
 import {readManifest} from '../model/read-manifest.js'
 import type {ExportManifest} from '../model/manifest-types.js'
 import type {PythonProgressEvent} from '../python/index.js'
-import {BENCH_FORMAT, type BenchReport, type BenchRun, type BenchSummary, type StageCalls, type UpstreamComparison} from './bench-report.js'
+import {
+  BENCH_FORMAT,
+  MIMI_GRAPHS_PER_DECODE,
+  type BenchReport,
+  type BenchRun,
+  type BenchSummary,
+  type StageCalls,
+  type UpstreamComparison,
+} from './bench-report.js'
 import {compareBaseline} from './compare-baseline.js'
 import {machineInfo} from './machine-info.js'
 import {modelCost} from './model-cost.js'
@@ -324,7 +332,8 @@ export function summarizeRuns(runs: readonly BenchRun[]): BenchSummary {
 
 /** Graph calls per frame as the engine makes them: one FlowLM call, the head's calls, two Mimi graphs per decode call. */
 export function stageCalls(params: {readonly headCalls: number; readonly mimiCalls: number; readonly frames: number}): StageCalls {
-  return {flowLm: 1, flowHead: params.headCalls, mimi: params.frames > 0 ? (2 * params.mimiCalls) / params.frames : 2}
+  const perFrame = params.frames > 0 ? params.mimiCalls / params.frames : 1
+  return {flowLm: 1, flowHead: params.headCalls, mimi: MIMI_GRAPHS_PER_DECODE * perFrame}
 }
 
 /** Whether the export's FlowLM graphs carry int8 weights (`model export --int8`). */

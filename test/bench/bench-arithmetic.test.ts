@@ -296,8 +296,9 @@ describe('bench arithmetic', () => {
     const probe = {threads: 2, bandwidthGBs: 30, matmulGflops: 1000, streams, perCore: {bandwidthGBs: 23, matmulGflops: 500, streams}}
     const calls = {flowLm: 1, flowHead: 1, mimi: 0.5}
     const bound = performanceBound({cost, probe, summary, frameMs: 80, overlapped: true, calls})
-    const mimiBytes = 41_066_000 // latent_to_mimi + mimi_decoder, read once per call: half a read a frame
-    const frameBytes = 302e6 + 39e6 + 0.5 * mimiBytes
+    // latent_to_mimi + mimi_decoder, each read once per decode call: half a graph call a frame is a decode call every 4 frames
+    const mimiBytes = 41_066_000
+    const frameBytes = 302e6 + 39e6 + 0.25 * mimiBytes
     expect(frameWeightBytes(cost, calls)).toBeCloseTo(frameBytes, 0)
     expect(bound.traffic?.bytesPerFrame).toBeCloseTo(frameBytes, 0)
     // all of it at the large probe's rate: 361 MB is far beyond the 39 MB stream probe
@@ -315,7 +316,23 @@ describe('bench arithmetic', () => {
     const cost7m = modelCost({manifest: manifest7m, meanPosition: 100, tokens: 16})
     const small = {...probe, streams: [{weightMb: 25, ms: stat(0.2), bandwidthGBs: 120}]}
     const bound7m = performanceBound({cost: cost7m, probe: small, summary, frameMs: 80, overlapped: true, calls})
-    expect(bound7m.traffic?.ms).toBeCloseTo(((12_930_214 + 3_398_214 + 0.5 * (17_372 + 11_362_224)) / 120e9) * 1000)
+    expect(bound7m.traffic?.ms).toBeCloseTo(((12_930_214 + 3_398_214 + 0.25 * (17_372 + 11_362_224)) / 120e9) * 1000)
+  })
+
+  it("reads the flow head's K evaluations of a frame once from memory, then again at the rate of its own size", () => {
+    const summary = summaryWith({speed: 4.5, ttfa: 45, flowLm: 14, flowHead: 6, mimi: 13, wall: 20})
+    const streams = [{weightMb: 39, ms: stat(0.6), bandwidthGBs: 70}]
+    const probe = {threads: 2, bandwidthGBs: 30, matmulGflops: 1000, streams, perCore: {bandwidthGBs: 23, matmulGflops: 500, streams}}
+    const cost = modelCost({manifest, meanPosition: 0, tokens: 16, lsdDecodeSteps: 2})
+    expect(cost.flowHead.weightBytes).toBe(2 * 39e6)
+    const calls = stageCalls({headCalls: 2, mimiCalls: 23, frames: 92})
+    const bound = performanceBound({cost, probe, summary, frameMs: 80, overlapped: true, calls})
+    // the first evaluation after the FlowLM's stream (from memory), the second right after the first (the 39 MB probe)
+    expect(bound.flowHeadMs).toBeCloseTo((39e6 / 30e9 + 39e6 / 70e9) * 1000) // no call overhead in this probe
+    expect(frameWeightBytes(cost, calls)).toBeCloseTo(302e6 + 39e6 + 0.25 * 41_066_000, 0)
+    // K = 1: the one read from memory, as before
+    const one = modelCost({manifest, meanPosition: 0, tokens: 16})
+    expect(stageBoundMs(one.flowHead, probe, 1, 300e6)).toBeCloseTo((39e6 / 30e9) * 1000)
   })
 
   it("bounds an int8 stage's arithmetic at the probe's int8 rate, the others at the fp32 rate", () => {
