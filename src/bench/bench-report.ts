@@ -72,7 +72,7 @@ export interface WorkBound {
  * memory system, so two cores streaming together reach the all-core rate, not twice one core's.
  */
 export interface TrafficBound {
-  /** Weight bytes read per frame: FlowLM step, flow head, and the Mimi graphs once per call. */
+  /** Weight bytes read per frame: the FlowLM step's, the flow head's once, the Mimi graphs' once per decode call. */
   readonly bytesPerFrame: number
   /** bytesPerFrame at the all-core rate the probe measured for that many bytes, ms. */
   readonly ms: number

@@ -58,7 +58,7 @@ export function bandwidthFor(bytesPerCall: number, probe: Pick<MachineProbe, 'ba
 export function stageBoundMs(stage: StageCost, probe: Limits, calls = 1, reuseBytes = 0): number {
   const overhead = probe.callOverheadMs?.median ?? 0
   const bytesPerCall = calls > 0 ? stage.weightBytes / calls : stage.weightBytes
-  const afterFrame = Math.min(1, calls > 0 ? calls : 1) * bytesPerCall
+  const afterFrame = Math.min(stage.weightBytes, bytesPerCall) // one call's, or all of them when there is at most one
   const afterItself = stage.weightBytes - afterFrame
   const readS =
     afterFrame / (bandwidthFor(Math.max(bytesPerCall, reuseBytes), probe) * 1e9) + afterItself / (bandwidthFor(bytesPerCall, probe) * 1e9)
