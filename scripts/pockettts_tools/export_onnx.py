@@ -181,7 +181,7 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
     progress("load", message=f"loading {source} with upstream pocket_tts")
     from .batched_graphs import batched_cases, build_batched_graphs
     from .export_golden import VOICE_PROMPT, write_export_golden
-    from .fused_attention import ROPE_TABLE_FACTOR
+    from .fused_attention import MIN_PAST_ROWS, ROPE_TABLE_FACTOR
     from .graph_checks import call_set, check_graph, open_session, recorded_cases, run_chain
     from .graph_defs import build_graphs
     from .graph_rewrites import GRAPH_REWRITES, rewrite_file
@@ -217,7 +217,7 @@ def export(source: Path, out: Path, max_steps: int | None = None, int8: bool = F
         rewrites[graph.name] = substituted + [name for name, count in counts.items() if count > 0]
 
     per_graph_capacity = {
-        "flow_lm_main": {"past_kv_rows": caps.flow_kv_positions, "max_positions": rope_positions},
+        "flow_lm_main": {"past_kv_rows": caps.flow_kv_positions, "max_positions": rope_positions, "min_past_rows": MIN_PAST_ROWS},
         "mimi_decoder": {"attention_window": caps.mimi_attention_window},
     }
     sessions: dict[str, Any] = {}

@@ -14,10 +14,15 @@ growing with the cache. While ``flow_lm_main`` is traced, each FlowLM attention 
   so neither a ``Concat`` of the past with the new K/V nor a transpose into heads copies the cache: the scores of
   the past and of the new keys (scale 1/sqrt(head_dim), as upstream's ``scaled_dot_product_attention``) side by
   side, an additive bias of 0 / -inf from upstream's mask rule (key position <= query position, within
-  ``context``) built once per call and shared by the layers, one Softmax, and the two weighted sums added. An
-  empty past (a first prefill) takes an ``If`` branch without it (``FusedMatMul`` with ``transBatch`` fails on a
-  zero leading dimension). Against ``MultiHeadAttention`` over ``Concat(past, new)`` (two passes over the cache
-  per layer and call), the full-size step alone: x0.92-0.95 at 150 cached positions, x0.93 at 400.
+  ``context``) built once per call and shared by the layers, one Softmax, and the two weighted sums added. Against
+  ``MultiHeadAttention`` over ``Concat(past, new)`` (two passes over the cache per layer and call), the full-size
+  step alone: x0.92-0.95 at 150 cached positions, x0.93 at 400.
+- the past's rows are the positions just before ``offset`` (row j of P is position offset - P + j), and the mask
+  also drops a key at a negative position. So the graph needs at least one past row (``MIN_PAST_ROWS``, the
+  manifest's ``capacities.min_past_rows``): ``FusedMatMul`` with ``transBatch`` fails on a zero leading dimension,
+  and an empty past (a first prefill) is fed as one row at position -1, which the mask drops whatever it holds.
+  This replaces an ``If`` per layer that took a branch without the past: its dispatch cost the step x1.04-1.16
+  (2 threads; 2m to 7m, full size x1.03-1.09) for nothing upstream computes.
   Grouped-query attention (4.x: kv_heads < heads) is not spelled as upstream's repeat of the K/V heads (a copy of
   the whole cache per layer and call): the ``group`` query heads that share a K/V head become ``group`` query rows
   of one attention over ``kv_heads`` heads (each row a query position repeated, the bias rows repeated with it),
@@ -45,6 +50,9 @@ MS_DOMAIN = "com.microsoft"
 OPSET_IMPORTS = {MS_DOMAIN: 1}
 # the manifest's name of this substitution (graphs.flow_lm_main.rewrites)
 FUSED_ATTENTION = "fused_attention"
+# past rows the graph must be fed (graphs.flow_lm_main.capacities.min_past_rows): an empty past is one row at
+# position -1, which the mask drops
+MIN_PAST_ROWS = 1
 # RoPE table rows per position of the KV capacity: the cache may outgrow its preallocated capacity (a chunk upstream
 # cannot split), the table cannot; the manifest records its length (capacities.max_positions) and the runtime refuses
 # a call past it with a typed error. 8x the capacity costs ~1.4 MB at the full size.
@@ -117,7 +125,7 @@ class _CacheAttention(torch.autograd.Function):
     Emitted as onnxruntime's FusedMatMul with ``transBatch`` (a [P, H, D] operand read as [H, P, D] by strides), the
     scores of the past and of the new keys side by side, one Softmax, and the two weighted sums added: no copy of the
     cache into a concatenation and no transpose of it into heads (each costs a pass over the whole cache per layer
-    and step, which MultiHeadAttention over ``Concat(past, new)`` makes twice)."""
+    and step, which MultiHeadAttention over ``Concat(past, new)`` makes twice). P >= 1 (``MIN_PAST_ROWS``)."""
 
     @staticmethod
     def forward(
@@ -139,41 +147,31 @@ class _CacheAttention(torch.autograd.Function):
 
     @staticmethod
     def symbolic(g: Any, q: Any, past_k: Any, past_v: Any, new_k: Any, new_v: Any, bias: Any, heads: int, d: int) -> Any:
-        from torch.onnx._internal.torchscript_exporter import jit_utils, utils
-
         def const(values: list[int]) -> Any:
             return g.op("Constant", value_t=torch.tensor(values, dtype=torch.int64))
 
-        # every constant before the If: a value its branches read must be defined above it
         head_rows, zero, end, axis = const([-1, heads, d]), const([0]), const([2**62]), const([2])
 
-        def rows(ctx: Any, x: Any) -> Any:  # [1, N, H*D] or [1, N, H, D] -> [N, H, D]
-            return ctx.op("Reshape", x, head_rows)
+        def rows(x: Any) -> Any:  # [1, N, H*D] or [1, N, H, D] -> [N, H, D]
+            return g.op("Reshape", x, head_rows)
 
-        def matmul(ctx: Any, a: Any, b: Any, **attrs: Any) -> Any:
-            return ctx.op(f"{MS_DOMAIN}::FusedMatMul", a, b, **attrs)
+        def matmul(a: Any, b: Any, **attrs: Any) -> Any:
+            return g.op(f"{MS_DOMAIN}::FusedMatMul", a, b, **attrs)
 
         scale = 1.0 / math.sqrt(d)
-        qh = rows(g, q)  # [R, H, D], read as [H, R, D] (transBatchA)
+        qh = rows(q)  # [R, H, D], read as [H, R, D] (transBatchA)
         bias3 = g.op("Squeeze", bias, zero)  # [1, R, P+T]
-        new_scores = matmul(g, qh, rows(g, new_k), alpha_f=scale, transB_i=1, transBatchA_i=1, transBatchB_i=1)  # [H, R, T]
+        new_scores = matmul(qh, rows(new_k), alpha_f=scale, transB_i=1, transBatchA_i=1, transBatchB_i=1)  # [H, R, T]
+        past_scores = matmul(qh, rows(past_k), alpha_f=scale, transB_i=1, transBatchA_i=1, transBatchB_i=1)  # [H, R, P]
         past_len = g.op("Shape", past_k, start_i=1, end_i=2)
-        # onnxruntime's FusedMatMul with transBatch divides by the leading dimension: an empty past (a first
-        # prefill) takes the branch without it
-        empty = g.op("Equal", past_len, zero)
-        out, (alone, full), _ = jit_utils.add_op_with_blocks(g, "If", empty, n_blocks=2, outputs=1)
-        probs = alone.op("Softmax", alone.op("Add", new_scores, bias3), axis_i=-1)
-        utils._add_output_to_block(alone.block, matmul(alone, probs, rows(alone, new_v), transBatchB_i=1))
-        past_scores = matmul(full, qh, rows(full, past_k), alpha_f=scale, transB_i=1, transBatchA_i=1, transBatchB_i=1)  # [H, R, P]
-        probs = full.op("Softmax", full.op("Add", full.op("Concat", past_scores, new_scores, axis_i=2), bias3), axis_i=-1)
-        past_probs = full.op("Slice", probs, zero, past_len, axis)
-        new_probs = full.op("Slice", probs, past_len, end, axis)
-        summed = full.op(
+        probs = g.op("Softmax", g.op("Add", g.op("Concat", past_scores, new_scores, axis_i=2), bias3), axis_i=-1)
+        past_probs = g.op("Slice", probs, zero, past_len, axis)
+        new_probs = g.op("Slice", probs, past_len, end, axis)
+        out = g.op(
             "Add",
-            matmul(full, past_probs, rows(full, past_v), transBatchB_i=1),
-            matmul(full, new_probs, rows(full, new_v), transBatchB_i=1),
-        )
-        utils._add_output_to_block(full.block, summed)  # [H, R, D]
+            matmul(past_probs, rows(past_v), transBatchB_i=1),
+            matmul(new_probs, rows(new_v), transBatchB_i=1),
+        )  # [H, R, D]
         result = g.op("Reshape", g.op("Transpose", out, perm_i=[1, 0, 2]), const([1, -1, heads * d]))
         result.setType(q.type())
         return result
@@ -202,8 +200,10 @@ class _SharedBias:
         if self.offset is not offset or self.key != key or self.bias is None:
             rows = torch.arange(new) if group == 1 else torch.div(torch.arange(new * group), group, rounding_mode="floor")
             query_pos = offset.view(-1)[0] + rows.view(-1, 1)
-            delta = query_pos - torch.arange(total).view(1, -1)
-            allowed = delta >= 0
+            # the past's rows end just before offset; a row at a negative position stands in for an empty past
+            key_pos = offset.view(-1)[0] + new - total + torch.arange(total).view(1, -1)
+            delta = query_pos - key_pos
+            allowed = (delta >= 0) & (key_pos >= 0)
             if context is not None:
                 allowed = allowed & (delta < context)
             bias = torch.where(allowed, 0.0, float("-inf"))

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .fused_attention import MIN_PAST_ROWS
 from .graph_defs import GraphDef
 from .recording import FlowEval, FlowLMCall
 from .reference_run import Reference
@@ -109,7 +110,10 @@ def check_graph(graph: GraphDef, session: Any, cases: Iterable[Case]) -> GraphRe
 
 def past_feeds(past_kv: np.ndarray) -> Feeds:
     """flow_lm_main's per-layer past inputs from a time-major cache [P, layers, 2, heads, head_dim]:
-    ``past_k.<i>`` = past_kv[:, i, 0] and ``past_v.<i>`` = past_kv[:, i, 1], each [1, P, heads, head_dim]."""
+    ``past_k.<i>`` = past_kv[:, i, 0] and ``past_v.<i>`` = past_kv[:, i, 1], each [1, P, heads, head_dim]. An empty
+    past is fed as MIN_PAST_ROWS zero rows, which the graph's mask drops (they sit before position 0)."""
+    if past_kv.shape[0] < MIN_PAST_ROWS:
+        past_kv = np.concatenate([np.zeros((MIN_PAST_ROWS - past_kv.shape[0], *past_kv.shape[1:]), past_kv.dtype), past_kv])
     return {f"past_{c}.{i}": np.ascontiguousarray(past_kv[None, :, i, j]) for i in range(past_kv.shape[1]) for j, c in enumerate("kv")}
 
 

@@ -514,12 +514,13 @@ def build_graphs(tts: nn.Module, facts: ModelFacts, rope_positions: int) -> list
                 f32(
                     "latents", (1, "n_latents", lat), "normalised latents, NaN = latent BOS; n_latents = 0 for a prefill, 1 for an AR step"
                 ),
-                i64("offset", (1,), "number of past positions (= past_len): the absolute position of the first new one"),
+                i64("offset", (1,), "number of positions so far: the absolute position of the first new one"),
                 *[
                     f32(
                         f"past_{c}.{i}",
                         (1, "past_len", heads, hd),
-                        f"layer {i}'s {'keys (after RoPE)' if c == 'k' else 'values'} of positions 0..past_len-1",
+                        f"layer {i}'s {'keys (after RoPE)' if c == 'k' else 'values'} of positions offset-past_len..offset-1; "
+                        "past_len >= capacities.min_past_rows (a row at a negative position is masked)",
                     )
                     for i in range(layers)
                     for c in "kv"
@@ -553,7 +554,8 @@ def build_graphs(tts: nn.Module, facts: ModelFacts, rope_positions: int) -> list
                         axis=1,
                         index=(i, j),
                         note=f"keep a zero-filled buffer [capacity, {kv_heads_word(facts)}, head_dim] per layer and k|v; pass rows 0..offset-1 "
-                        f"as past_{c}.{i} [1, offset, {kv_heads_word(facts)}, head_dim], write new_kv[:, {i}, {j}] at rows offset..offset+new_len-1",
+                        f"as past_{c}.{i} [1, offset, {kv_heads_word(facts)}, head_dim] (with offset 0: min_past_rows zero rows, before "
+                        f"position 0, which the mask drops), write new_kv[:, {i}, {j}] at rows offset..offset+new_len-1",
                     )
                     for i in range(layers)
                     for j, c in enumerate("kv")

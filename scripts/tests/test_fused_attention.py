@@ -1,6 +1,7 @@
 """The export-time fused attention of flow_lm_main (fused_attention.py): its RoPE tables are upstream's floats, and a
 traced layer with the substitute forward runs on onnxruntime's contrib operators and equals upstream's unmodified
-streaming attention (prefill over a past, one step, a causal bias over several new positions)."""
+streaming attention (prefill over a past, one step, a causal bias over several new positions, a first prefill with
+its stand-in past row masked)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import torch
 from swapped_trace import trace_swapped
 from torch import nn
 
-from pockettts_tools.fused_attention import fused_forwards, rope_tables
+from pockettts_tools.fused_attention import MIN_PAST_ROWS, fused_forwards, rope_tables
 
 
 def test_rope_tables_are_upstreams_rotation_at_each_position() -> None:
@@ -93,6 +94,15 @@ def _upstream(attention: nn.Module, x: torch.Tensor, past_k: torch.Tensor, past_
     return out, state["cache"][0, :, new], state["cache"][1, :, new]
 
 
+def _past_rows(past_k: torch.Tensor, past_v: torch.Tensor) -> dict[str, np.ndarray]:
+    """The past as the graph takes it: an empty one (a first prefill) is MIN_PAST_ROWS rows before position 0. They
+    hold noise here, not the zeros a runtime feeds: the mask, not their values, must drop them."""
+    if past_k.shape[1] >= MIN_PAST_ROWS:
+        return {"past_k": past_k.numpy(), "past_v": past_v.numpy()}
+    noise = torch.randn(2, 1, MIN_PAST_ROWS, *past_k.shape[2:]) * 10
+    return {"past_k": noise[0].numpy(), "past_v": noise[1].numpy()}
+
+
 @pytest.mark.parametrize(("new", "past"), [(1, 7), (5, 3), (4, 0)])
 def test_fused_layer_equals_upstream_attention_on_onnxruntime(tmp_path: Path, new: int, past: int) -> None:
     import onnxruntime as ort
@@ -105,7 +115,7 @@ def test_fused_layer_equals_upstream_attention_on_onnxruntime(tmp_path: Path, ne
     heads, head_dim = 4, 8
     model = _traced_layer(attention, heads, head_dim)
     ops = {node.op_type for node in model.graph.node}
-    assert {"RotaryEmbedding", "FusedMatMul"} <= ops and "MultiHeadAttention" not in ops
+    assert {"RotaryEmbedding", "FusedMatMul"} <= ops and not {"MultiHeadAttention", "If"} & ops
     assert _cache_readers(model) == {"Reshape", "Shape"}  # the past is read in place: no Concat, no Transpose of it
     assert "forward" not in attention.__dict__  # upstream's forward is back
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
@@ -113,7 +123,7 @@ def test_fused_layer_equals_upstream_attention_on_onnxruntime(tmp_path: Path, ne
     x, past_k, past_v = torch.randn(1, new, 32), torch.randn(1, past, heads, head_dim), torch.randn(1, past, heads, head_dim)
     with torch.no_grad():
         expected = _upstream(attention, x, past_k, past_v)
-    feeds = {"x": x.numpy(), "offset": np.array([past], np.int64), "past_k": past_k.numpy(), "past_v": past_v.numpy()}
+    feeds = {"x": x.numpy(), "offset": np.array([past], np.int64), **_past_rows(past_k, past_v)}
     actual = session.run(["out", "new_k", "new_v"], feeds)
     for got, want in zip(actual, expected):
         np.testing.assert_allclose(got, want.numpy(), atol=1e-5, rtol=1e-4)
@@ -154,15 +164,16 @@ def test_grouped_query_heads_as_query_rows_equal_repeated_kv_heads(tmp_path: Pat
     attention.num_kv_heads = kv_heads  # the 4.x attribute (2.1.0's module has none): K/V narrower than the queries
     attention.in_proj = nn.Linear(32, (heads + 2 * kv_heads) * head_dim, bias=False)
     model = _traced_layer(attention, kv_heads, head_dim)
-    # the new keys' scores; the past's scores and both sums when there is a past; the new values' sum when there is none
-    assert [node.op_type for node in _nodes(model.graph)].count("FusedMatMul") == 5
+    # the scores of the past and of the new keys, and the two weighted sums: no If, no branch without the past
+    ops = [node.op_type for node in _nodes(model.graph)]
+    assert ops.count("FusedMatMul") == 4 and "If" not in ops
     assert _cache_readers(model) == {"Reshape", "Shape"}  # no K/V head repeated: the cache is not copied
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
 
     x, past_k, past_v = torch.randn(1, new, 32), torch.randn(1, past, kv_heads, head_dim), torch.randn(1, past, kv_heads, head_dim)
     with torch.no_grad():
         expected = _grouped_reference(attention, x, past, past_k, past_v)
-    feeds = {"x": x.numpy(), "offset": np.array([past], np.int64), "past_k": past_k.numpy(), "past_v": past_v.numpy()}
+    feeds = {"x": x.numpy(), "offset": np.array([past], np.int64), **_past_rows(past_k, past_v)}
     actual = session.run(["out", "new_k", "new_v"], feeds)
     for got, want in zip(actual, expected):
         np.testing.assert_allclose(got, want.numpy(), atol=1e-5, rtol=1e-4)

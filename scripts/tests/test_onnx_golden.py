@@ -63,9 +63,14 @@ class Runtime:
 
     def past_feeds(self, kv: np.ndarray) -> dict[str, np.ndarray]:
         """flow_lm_main's past inputs from the time-major rows of every new_kv so far, by the state table:
-        an ``append`` link from new_kv with ``index`` (i, j) takes kv[:, i, j] as [1, P, heads, head_dim]."""
-        links = [link for link in self.manifest["graphs"]["flow_lm_main"]["state"] if link["output"] == "new_kv"]
+        an ``append`` link from new_kv with ``index`` (i, j) takes kv[:, i, j] as [1, P, heads, head_dim]; a past
+        shorter than ``capacities.min_past_rows`` gets zero rows in front (before position 0: the mask drops them)."""
+        entry = self.manifest["graphs"]["flow_lm_main"]
+        links = [link for link in entry["state"] if link["output"] == "new_kv"]
         assert links, "flow_lm_main has no state fed from new_kv"
+        short = int(entry["capacities"].get("min_past_rows", 0)) - kv.shape[0]
+        if short > 0:
+            kv = np.concatenate([np.zeros((short, *kv.shape[1:]), kv.dtype), kv])
         return {link["input"]: np.ascontiguousarray(kv[(None, slice(None), *link["index"])]) for link in links}
 
     def empty_kv(self) -> np.ndarray:

@@ -15,6 +15,11 @@ export interface FlowLmStateTable {
    * fused attention); a call past it is refused before it runs. Absent: no limit.
    */
   readonly maxPositions?: number
+  /**
+   * Past rows the graph must be given (`capacities.min_past_rows`, exports since the attention without an `If`): a
+   * shorter past is fed behind zero rows before position 0, which the graph's mask drops. 0 when absent.
+   */
+  readonly minPastRows: number
 }
 
 const HINT = 'Export the model again with this version of pockettts (pockettts model export).'
@@ -79,7 +84,11 @@ export function flowLmStateTable(
   const [offset, ...extra] = offsets
   if (offset === undefined || extra.length > 0) throw tableError(`has ${offsets.length} position-count (replace) links instead of one`)
   const maxPositions = graph.capacities?.['max_positions']
-  return {kvOutput, kvInputs, offset, ...(maxPositions === undefined ? {} : {maxPositions})}
+  const minPastRows = graph.capacities?.['min_past_rows'] ?? 0
+  if (!Number.isInteger(minPastRows) || minPastRows < 0 || minPastRows > 16) {
+    throw tableError(`has capacities.min_past_rows ${minPastRows}; this runtime feeds 0 to 16 stand-in rows`)
+  }
+  return {kvOutput, kvInputs, offset, minPastRows, ...(maxPositions === undefined ? {} : {maxPositions})}
 }
 
 function isPositionCount(t: TensorContract): boolean {

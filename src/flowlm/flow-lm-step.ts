@@ -76,8 +76,8 @@ export async function flowLmStep(params: FlowLmStepParams): Promise<FlowLmStepRe
           : {}),
       conditioning: f32(conditioning, [1, conditioning.length / dModel, dModel]),
       latents: f32(latents, [1, latents.length / latentDim, latentDim]),
-      // each past input is a view of its buffer, as the state table links them
-      ...kv.feeds(state.kvInputs),
+      // each past input is a view of its buffer, as the state table links them (an empty past: the stand-in rows)
+      ...kv.feeds(state.kvInputs, state.minPastRows),
       [state.offset.input]: i64([kv.offset]),
     },
     fetches,

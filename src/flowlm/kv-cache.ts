@@ -56,15 +56,24 @@ export class KvCache {
 
   /**
    * The past inputs of `flow_lm_main`, one per state-table link: the valid prefix of buffer (layer, k|v) as
-   * [1, offset, heads, head_dim], a view (no copy).
+   * [1, offset, heads, head_dim], a view (no copy). A graph that needs `minRows` past rows (its manifest's
+   * `capacities.min_past_rows`) gets a shorter prefix behind zero rows, which sit before position 0 and which its
+   * mask drops (a copy; only a first prefill is that short).
    */
-  feeds(links: readonly KvInputLink[]): Record<string, ort.Tensor> {
+  feeds(links: readonly KvInputLink[], minRows = 0): Record<string, ort.Tensor> {
     const {heads, headDim} = this.layout
+    const rows = Math.max(this.length, minRows)
     const feeds: Record<string, ort.Tensor> = {}
     for (const link of links) {
       const buffer = this.buffers[2 * link.layer + link.kv]
       if (buffer === undefined) throw new RangeError(`KvCache has ${this.layout.layers} layers; a link feeds layer ${link.layer}`)
-      feeds[link.input] = f32(buffer.subarray(0, this.length * this.blockSize), [1, this.length, heads, headDim])
+      const valid = buffer.subarray(0, this.length * this.blockSize)
+      let data = valid
+      if (rows > this.length) {
+        data = new Float32Array(rows * this.blockSize)
+        data.set(valid, (rows - this.length) * this.blockSize)
+      }
+      feeds[link.input] = f32(data, [1, rows, heads, headDim])
     }
     return feeds
   }

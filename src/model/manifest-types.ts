@@ -64,7 +64,8 @@ export interface GraphEntry {
   readonly state: readonly StateLink[]
   /**
    * Sizes a runtime preallocates for this graph: `past_kv_rows` (flow_lm_main), `attention_window` (mimi_decoder); and
-   * limits: `max_positions` (flow_lm_main with fused attention: its RoPE table's length, the positions it can be called at).
+   * limits: `max_positions` (flow_lm_main with fused attention: its RoPE table's length, the positions it can be called at),
+   * `min_past_rows` (flow_lm_main: the past rows it must be fed; an empty past as that many zero rows, which its mask drops).
    */
   readonly capacities: Readonly<Record<string, number>>
   /**

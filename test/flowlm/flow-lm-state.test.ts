@@ -49,6 +49,7 @@ describe("flowLmStateTable: the FlowLM cache wiring comes from the manifest's st
       ],
       offset: {input: 'offset', output: 'new_offset'},
       maxPositions: 5280,
+      minPastRows: 1,
     })
   })
 
@@ -106,5 +107,14 @@ describe("flowLmStateTable: the FlowLM cache wiring comes from the manifest's st
     expect(flowLmStateTable(fused, layout).maxPositions).toBe(fused.capacities['max_positions'])
     expect(flowLmStateTable(fused, layout).maxPositions).toBeGreaterThan(fused.capacities['past_kv_rows'] ?? Infinity)
     expect(flowLmStateTable({...fused, capacities: {past_kv_rows: 660}}, layout).maxPositions).toBeUndefined()
+  })
+
+  it('reads the past rows the graph needs (capacities.min_past_rows: the attention without an If); 0 for older exports, a bad value refused', () => {
+    const fused = shipped as GraphEntry
+    expect(flowLmStateTable(fused, layout).minPastRows).toBe(1)
+    expect(flowLmStateTable({...fused, capacities: {past_kv_rows: 660}}, layout).minPastRows).toBe(0)
+    for (const bad of [-1, 0.5, 1e9]) {
+      expect(refused({...fused, capacities: {...fused.capacities, min_past_rows: bad}}).message).toMatch(/capacities\.min_past_rows/)
+    }
   })
 })

@@ -41,6 +41,30 @@ describe("flowLmStep: a call within the graph's positions runs, one past them is
     expect(kv.offset).toBe(5) // nothing ran
   })
 
+  it('runs a first prefill (an empty cache) on min_past_rows stand-in rows, which the mask drops: noise in them changes nothing', async () => {
+    const {d_model: dModel, latent_dim: latentDim} = manifest.model
+    expect(table.minPastRows).toBe(1)
+    const conditioning = Float32Array.from({length: 3 * dModel}, (_, i) => Math.sin(i))
+    const kv = new KvCache(layout, 8)
+    const result = await flowLmStep({session, kv, state: table, dModel, latentDim, conditioning})
+    expect(kv.offset).toBe(3)
+    const noise = (n: number) =>
+      new ort.Tensor(
+        'float32',
+        Float32Array.from({length: n}, (_, i) => 10 * Math.cos(7 * i)),
+        [1, 1, 4, 16],
+      )
+    const direct = await session.run({
+      conditioning: new ort.Tensor('float32', conditioning, [1, 3, dModel]),
+      latents: new ort.Tensor('float32', new Float32Array(0), [1, 0, latentDim]),
+      offset: new ort.Tensor('int64', BigInt64Array.from([0n]), [1]),
+      ...Object.fromEntries(table.kvInputs.map((link) => [link.input, noise(64)])),
+    })
+    const hidden = direct['hidden']?.data as Float32Array
+    expect(Math.max(...result.hidden.map((x, i) => Math.abs(x - (hidden[i] ?? Number.NaN))))).toBeLessThan(1e-5)
+    expect(Math.max(...result.hidden.map(Math.abs))).toBeGreaterThan(0)
+  })
+
   it("the shipped graph's own limit is its RoPE table: onnxruntime refuses a position past it", async () => {
     const {d_model: dModel, latent_dim: latentDim} = manifest.model
     const limit = table.maxPositions as number

@@ -47,6 +47,24 @@ describe('KvCache: per-layer buffers fed to flow_lm_main without copying the cac
     expect(() => kv.feeds([{input: 'past_k.2', layer: 2, kv: 0}])).toThrow(RangeError)
   })
 
+  it('feeds a graph that needs past rows (min_past_rows) zero rows in front of a shorter prefix, whatever the buffers hold', () => {
+    const kv = new KvCache(layout, 4)
+    kv.append(rows(7, 2))
+    kv.clear() // offset 0, the buffers still hold the old rows
+    const feeds = kv.feeds(links, 1)
+    expect(feeds['past_k.1']?.dims).toEqual([1, 1, 2, 3])
+    expect(Array.from(feeds['past_k.1']?.data as Float32Array)).toEqual([0, 0, 0, 0, 0, 0])
+    expect(kv.feeds(links)['past_k.1']?.dims).toEqual([1, 0, 2, 3])
+    kv.append(rows(0, 1))
+    // one valid row already meets it: the view itself, no copy
+    const one = kv.feeds(links, 1)['past_v.0']
+    expect(one?.dims).toEqual([1, 1, 2, 3])
+    expect(Array.from(one?.data as Float32Array)).toEqual([6, 7, 8, 9, 10, 11])
+    const padded = kv.feeds(links, 3)['past_v.0']
+    expect(padded?.dims).toEqual([1, 3, 2, 3])
+    expect(Array.from(padded?.data as Float32Array)).toEqual([...Array<number>(12).fill(0), 6, 7, 8, 9, 10, 11])
+  })
+
   it("assembles the valid prefix as one time-major tensor in new_kv's layout (a copy, for parity) equal to the appended rows", () => {
     const kv = new KvCache(layout, 8)
     kv.append(rows(0, 5))

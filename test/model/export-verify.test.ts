@@ -88,8 +88,9 @@ describe.skipIf(skipWithoutOracle)(`model export and model verify on the oracle 
       mimi_attention_window: 250,
     })
     const main = manifest.graphs['flow_lm_main']!
-    // the fused attention's RoPE table covers 8x the KV capacity: the positions the graph can be called at
-    expect(main.capacities).toEqual({past_kv_rows: 660, max_positions: 5280})
+    // the fused attention's RoPE table covers 8x the KV capacity: the positions the graph can be called at; and it
+    // needs one past row (a first prefill gets a zero row before position 0, which its mask drops)
+    expect(main.capacities).toEqual({past_kv_rows: 660, max_positions: 5280, min_past_rows: 1})
     expect(main.rewrites).toEqual(['fused_attention'])
     expect(manifest.graphs['mimi_decoder']!.capacities).toEqual({attention_window: 250})
     // one past input per layer and k|v, each fed the matching slice of new_kv (no per-step slicing of one big cache)
