@@ -36,7 +36,10 @@ export default class Bench extends PocketTtsCommand {
     voice: Flags.string({description: 'Voice name of the model, a voice .safetensors file, or a .wav prompt. Default: as synth.'}),
     runs: knobFlagWithDefault('benchRuns', {description: 'Measured runs.', default: 3}),
     warmup: knobFlagWithDefault('benchWarmup', {description: 'Unmeasured runs first.', default: 1}),
-    threads: knobFlag('threads', {description: 'onnxruntime intra-op threads of the FlowLM sessions (default: physical cores).'}),
+    threads: knobFlag('threads', {
+      description:
+        'onnxruntime intra-op threads of the FlowLM sessions (default: the physical cores; 1 for a FlowLM step small enough for the caches, beside the Mimi worker).',
+    }),
     frames: knobFlag('benchFrames', {description: 'Exactly N frames per chunk, EOS ignored (makes random-weight models comparable).'}),
     seed: knobFlagWithDefault('seed', {description: 'Noise seed of every run.', default: 42}),
     against: Flags.string({description: 'Also time upstream pocket_tts (Python) in the same invocation.', options: ['python']}),

@@ -74,7 +74,10 @@ export default class Synth extends PocketTtsCommand {
       description: `Seconds of silence appended (upstream CLI: ${UPSTREAM_TRAILING_SILENCE_SECONDS}).`,
       default: UPSTREAM_TRAILING_SILENCE_SECONDS,
     }),
-    threads: knobFlag('threads', {description: 'onnxruntime intra-op threads (default: physical cores).'}),
+    threads: knobFlag('threads', {
+      description:
+        'onnxruntime intra-op threads of the FlowLM sessions (default: the physical cores; 1 for a FlowLM step small enough for the caches, beside the Mimi worker).',
+    }),
   }
 
   async run(): Promise<SynthResult> {

@@ -3,6 +3,7 @@ import type * as ort from 'onnxruntime-node'
 import {ModelError} from '../errors/index.js'
 import type {FlowLmBatcher} from '../flowlm/flow-lm-batcher.js'
 import {flowLmStateTable, type FlowLmStateTable} from '../flowlm/flow-lm-state.js'
+import {mainThreadCount} from './main-threads.js'
 import type {KvLayout} from '../flowlm/kv-cache.js'
 import type {ChainedState} from '../mimi/mimi-decoder-stream.js'
 import {MimiDecodeWorker} from '../mimi/mimi-decode-worker.js'
@@ -142,20 +143,21 @@ export async function loadEngineModel(params: LoadEngineModelParams): Promise<En
   const flowLmState = flowLmStateTable(graphEntry(manifest, 'flow_lm_main'), dims)
   const files = Object.fromEntries(coreGraphs.map((name) => [name, graphEntry(manifest, name).file])) as Record<CoreGraph, string>
   const useWorker = params.mimiWorker === true
-  // Measured on 2 cores (bench, full-size model): an fp32 FlowLM step is the bottleneck and gains from every
-  // core (Mimi's worker fits in the gaps: 2.1x vs 1.8x real time); an int8 step beside an fp32 Mimi decoder is
-  // light and Mimi becomes the bottleneck, so the FlowLM leaves the worker its core (3.2x vs 3.0x). With the
-  // decoder int8 too (~5 ms a frame on the worker against the step's ~7), the step is the bottleneck again and takes
-  // every core: 7 alternating rounds, 2 threads faster in 5 (medians 9.6x vs 8.9x real time).
-  const fp32MimiBeside = manifest.quantization !== undefined && manifest.quantization.graphs['mimi_decoder'] === undefined
-  const mainThreads = params.threads ?? (useWorker && fp32MimiBeside ? Math.max(1, defaultThreads() - MIMI_THREADS) : defaultThreads())
-  const sessionOptions = {threads: mainThreads, allowSpinning: ALLOW_SPINNING}
-  const mimiStates = mimiStatesOf(graphEntry(manifest, 'mimi_decoder'))
   const batched = params.batching === true && batchedGraphs(manifest, release) !== null
-  const {latent_to_mimi: latentToMimiFile, mimi_decoder: mimiDecoderFile, ...coreMainFiles} = files
   const stepGraph = manifest.graphs[STEP_WITH_HEAD_GRAPH]
   // the batched graphs serve LSD heads, the combined step graph one-step heads: an export never uses both
   const useStepGraph = !batched && (params.stepWithHead ?? true) && stepGraph !== undefined && ONE_STEP_SAMPLERS.has(release.sampler.type)
+  const mainThreads =
+    params.threads ??
+    mainThreadCount({
+      cores: defaultThreads(),
+      mimiWorkerThreads: useWorker ? MIMI_THREADS : 0,
+      int8StepFp32Mimi: manifest.quantization !== undefined && manifest.quantization.graphs['mimi_decoder'] === undefined,
+      stepBytes: batched ? null : useStepGraph ? stepGraph.size : graphEntry(manifest, 'flow_lm_main').size,
+    })
+  const sessionOptions = {threads: mainThreads, allowSpinning: ALLOW_SPINNING}
+  const mimiStates = mimiStatesOf(graphEntry(manifest, 'mimi_decoder'))
+  const {latent_to_mimi: latentToMimiFile, mimi_decoder: mimiDecoderFile, ...coreMainFiles} = files
   // graph name -> file of the main-thread sessions: the core ones, and when used the combined step graph in place
   // of flow_lm_main (it computes the same outputs and more: one copy of the FlowLM weights, see below); with
   // batching neither flow_lm_main nor flow_lm_flow (the batcher holds the one copy)
