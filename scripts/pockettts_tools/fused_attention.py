@@ -21,8 +21,8 @@ growing with the cache. While ``flow_lm_main`` is traced, each FlowLM attention 
   also drops a key at a negative position. So the graph needs at least one past row (``MIN_PAST_ROWS``, the
   manifest's ``capacities.min_past_rows``): ``FusedMatMul`` with ``transBatch`` fails on a zero leading dimension,
   and an empty past (a first prefill) is fed as one row at position -1, which the mask drops whatever it holds.
-  This replaces an ``If`` per layer that took a branch without the past: its dispatch cost the step x1.04-1.16
-  (2 threads; 2m to 7m, full size x1.03-1.09) for nothing upstream computes.
+  This replaces an ``If`` per layer that took a branch without the past; without it the step alone takes x0.91-1.00
+  of the time (2 threads: 2m x0.91, 7m x0.92, 18m x0.93-1.00, full size x0.97, int8 x0.94).
   Grouped-query attention (4.x: kv_heads < heads) is not spelled as upstream's repeat of the K/V heads (a copy of
   the whole cache per layer and call): the ``group`` query heads that share a K/V head become ``group`` query rows
   of one attention over ``kv_heads`` heads (each row a query position repeated, the bias rows repeated with it),
