@@ -89,15 +89,21 @@ class _Graph:
         """How many node inputs and graph outputs read ``name``."""
         return _reads(self.graph).count(name) + sum(o.name == name for o in self.graph.output)
 
-    def scalar(self, name: str) -> float | None:
-        """The value of a one-element float constant (an initializer or a Constant node's output), else None."""
+    def constant_value(self, name: str, producer: onnx.NodeProto | None = None) -> np.ndarray | None:
+        """The value of a constant (an initializer or a Constant node's ``value``), else None; ``producer``: the node
+        making ``name`` when the caller already knows it."""
         value = self.array(name)
         if value is None:
-            node = self.producer(name)
+            node = producer if producer is not None else self.producer(name)
             if node is None or node.op_type != "Constant" or [a.name for a in node.attribute] != ["value"]:
                 return None
             value = numpy_helper.to_array(node.attribute[0].t)
-        return float(value.reshape(())) if value.size == 1 and value.dtype == np.float32 else None
+        return value
+
+    def scalar(self, name: str) -> float | None:
+        """The value of a one-element float constant (an initializer or a Constant node's output), else None."""
+        value = self.constant_value(name)
+        return None if value is None else float(value.reshape(())) if value.size == 1 and value.dtype == np.float32 else None
 
     def declare_float(self, name: str) -> None:
         """Records ``name`` as a float tensor (value_info) unless the graph already types it: onnx's shape inference

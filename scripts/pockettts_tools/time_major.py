@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
+from onnx import helper
 
 from .graph_rewrites import _Graph
 
@@ -84,11 +84,7 @@ class _TimeMajor:
         return self.node("Transpose", [name], name, perm=[0, 2, 1])
 
     def const(self, name: str) -> np.ndarray | None:
-        value = self.g.array(name)
-        producer = self.producers.get(name)
-        if value is None and producer is not None and producer.op_type == "Constant":
-            value = numpy_helper.to_array(producer.attribute[0].t)
-        return value
+        return self.g.constant_value(name, self.producers.get(name))
 
     def of(self, name: str, root: bool = False) -> str | None:
         """``name`` ([1, C, T]) as [1, T, C]; None for a root that cannot be followed (a Transpose of itself would loop)."""
