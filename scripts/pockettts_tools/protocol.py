@@ -65,7 +65,14 @@ def fail(error: JobError) -> NoReturn:
     sys.exit(EXIT_CODES[error.kind])
 
 
+# Set by SIGTERM: whatever the job raises afterwards is the cancellation's doing (an interrupt raised inside a C
+# extension or an import can surface as another exception), so the job exits as cancelled, not as a crash.
+_cancel_requested = False
+
+
 def _interrupt(signum: int, frame: object) -> None:
+    global _cancel_requested
+    _cancel_requested = True
     raise KeyboardInterrupt
 
 
@@ -79,6 +86,8 @@ def run_job(main: Callable[[list[str]], Any], argv: list[str] | None = None) -> 
     try:
         data = main(sys.argv[1:] if argv is None else argv)
     except JobError as error:
+        if _cancel_requested:
+            sys.exit(EXIT_CANCELLED)
         fail(error)
     except ModuleNotFoundError as error:
         fail(
@@ -93,7 +102,10 @@ def run_job(main: Callable[[list[str]], Any], argv: list[str] | None = None) -> 
         sys.exit(EXIT_CANCELLED)
     except SystemExit:
         raise
-    except Exception:  # noqa: BLE001 - the runner shows the traceback tail as the error
+    except Exception as error:  # noqa: BLE001 - the runner shows the traceback tail as the error
+        if _cancel_requested:
+            print(f"cancelled (the interrupt surfaced as {type(error).__name__})", file=sys.stderr)
+            sys.exit(EXIT_CANCELLED)
         traceback.print_exc()
         sys.exit(EXIT_RUNTIME)
     result(data)

@@ -20,6 +20,13 @@ def main(argv):
         raise RuntimeError("boom")
     if argv and argv[0] == "missing":
         import pockettts_no_such_module  # noqa: F401
+    if argv and argv[0] == "cancel-converted":
+        # a SIGTERM whose interrupt a library turns into another exception
+        import os, signal
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+        except KeyboardInterrupt:
+            raise RuntimeError("interrupted inside a library")
     return {"ok": True}
 run_job(main)
 """
@@ -59,6 +66,13 @@ def test_a_missing_module_is_a_prerequisite_error_naming_it() -> None:
     assert p.returncode == 3
     error = events(p.stdout)[-1]
     assert error["code"] == "PYTHON_MODULE_MISSING" and "pockettts_no_such_module" in error["message"]
+    assert "Traceback" not in p.stderr
+
+
+def test_an_interrupt_that_surfaces_as_another_exception_still_exits_as_cancelled() -> None:
+    p = run("cancel-converted")
+    assert p.returncode == 130
+    assert "cancelled (the interrupt surfaced as RuntimeError)" in p.stderr
     assert "Traceback" not in p.stderr
 
 
