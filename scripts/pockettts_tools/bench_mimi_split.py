@@ -1,4 +1,6 @@
-"""Measures a lever before the engine has it: the Mimi decoder cut in two graphs (graph_split) and run as a pipeline.
+"""Measures a lever in a stand-in of the engine: the Mimi decoder cut in two graphs (graph_split) and run as a
+pipeline. (The engine decodes with the whole graph: a build that ran the two graphs on two workers gained nothing,
+docs/performance.md, "Session 11".)
 
 A stand-in of the engine's loop in onnxruntime's Python API (its runs release the GIL, so threads overlap as the
 engine's worker does): the main thread runs the FlowLM step graph once per frame with random inputs at a fixed

@@ -5,7 +5,10 @@ A cut at node index ``c`` of the file's topological order gives a first graph (t
 (the rest). The activations that cross the cut become the first graph's outputs and the second's inputs; each
 graph keeps the inputs (streaming states included) its own nodes read and the outputs (next states included) its
 own nodes produce; a ``Constant`` read on both sides is copied. The two graphs run the same kernels on the same
-values as the whole one, so their outputs equal its outputs. A cut is clean when one activation crosses it.
+values as the whole one, so their outputs equal its outputs. A cut is clean when one activation crosses it; the
+streaming offset's update moves to the first graph (``_hoist_state_updates``). A clean cut can still make a call's
+first half wait for the previous call's second (when the first reads a state the second writes, e.g. a convolution's
+left context): ``bench_mimi_split`` refuses those (CUT_NOT_PIPELINED).
 """
 
 from __future__ import annotations
