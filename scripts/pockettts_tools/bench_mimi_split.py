@@ -65,7 +65,8 @@ def _random_feeds(session: Any, sizes: dict[str, int], rng: np.random.Generator)
     return feeds
 
 
-def _zero_states(session: Any) -> Feeds:
+def zero_states(session: Any) -> Feeds:
+    """Every ``state.*`` input of a decoder session, zero-filled (the same start for the whole graph and its halves)."""
     states: Feeds = {}
     for meta in session.get_inputs():
         if meta.name.startswith(STATE_IN):
@@ -128,7 +129,7 @@ class _SplitDecoder:
 
 def _check_cut(whole: _Stage, split: _SplitDecoder, frames: int, rng: np.random.Generator) -> float:
     """Largest |pipeline − whole| over the audio and next states of CHECK_CALLS chained calls."""
-    initial = _zero_states(whole.session)
+    initial = zero_states(whole.session)
     whole.reset(initial)
     split.reset(initial)
     channels = whole.session.get_inputs()[0].shape[1]
@@ -152,7 +153,7 @@ def _pipeline(
     placement: str, step: Callable[[], None], whole: _Stage, split: _SplitDecoder, x: Feeds, frames: int, group: int
 ) -> tuple[float, float]:
     """One run of ``frames`` frames: (wall ms per frame until the last audio, the main thread's step ms per frame)."""
-    initial = _zero_states(whole.session)
+    initial = zero_states(whole.session)
     whole.reset(initial)
     split.reset(initial)
     to_first: queue.Queue[Feeds | None] = queue.Queue()
@@ -229,8 +230,8 @@ def bench_mimi_split(model_dir: Path, cut_spec: str, *, rounds: int, frames: int
     # each graph alone on one thread: calls of `group` frames from the initial state, the median of 3 (after the check's warm-up)
     alone: dict[str, list[float]] = {"whole": [], "first": [], "second": []}
     for _ in range(3):
-        split.reset(_zero_states(whole.session))
-        whole.reset(_zero_states(whole.session))
+        split.reset(zero_states(whole.session))
+        whole.reset(zero_states(whole.session))
         t0 = time.perf_counter()
         whole.run(x)
         t1 = time.perf_counter()

@@ -12,7 +12,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from pockettts_tools.bench_mimi_split import PLACEMENTS, main
+from pockettts_tools.bench_mimi_split import PLACEMENTS, main, zero_states
 from pockettts_tools.graph_split import cut_points, find_cut, split_graph
 from pockettts_tools.protocol import JobError
 
@@ -26,14 +26,6 @@ FRAMES = 2
 def _session(model: onnx.ModelProto | str) -> ort.InferenceSession:
     source = model if isinstance(model, str) else model.SerializeToString()
     return ort.InferenceSession(source, providers=["CPUExecutionProvider"])
-
-
-def _zero_states(session: ort.InferenceSession) -> dict[str, np.ndarray]:
-    return {
-        i.name: np.zeros([d if isinstance(d, int) else 1 for d in i.shape], np.int64 if i.type == "tensor(int64)" else np.float32)
-        for i in session.get_inputs()
-        if i.name.startswith("state.")
-    }
 
 
 def _call(session: ort.InferenceSession, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -62,7 +54,7 @@ def test_every_clean_cut_returns_exactly_what_the_whole_graph_returns(decoder: o
     rng = np.random.default_rng(5)
     inputs = [rng.standard_normal((1, whole.get_inputs()[0].shape[1], FRAMES)).astype(np.float32) for _ in range(CALLS)]
     expected = []
-    states = _zero_states(whole)
+    states = zero_states(whole)
     for x in inputs:
         out = _call(whole, {"mimi_input": x, **states})
         states.update(_next(out))
@@ -70,7 +62,7 @@ def test_every_clean_cut_returns_exactly_what_the_whole_graph_returns(decoder: o
     for cut, node, _ in cut_points(decoder):
         pieces = split_graph(decoder, cut)
         first, second = _session(pieces.first), _session(pieces.second)
-        states = _zero_states(whole)
+        states = zero_states(whole)
         for x, want in zip(inputs, expected):
             # both graphs read the states as they were before the call, as the whole graph does
             handed = _call(first, {"mimi_input": x, **states})
